@@ -1,0 +1,20 @@
+"""asyncz_like: an in-process job scheduler with the asyncz API."""
+
+from asyncz_like.schedulers import (
+    AsyncIOScheduler,
+    BackgroundScheduler,
+    BlockingScheduler,
+    NativeAsyncIOScheduler,
+)
+from asyncz_like.tasks import Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncIOScheduler",
+    "BackgroundScheduler",
+    "BlockingScheduler",
+    "NativeAsyncIOScheduler",
+    "Task",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""Integrations with other frameworks: :mod:`asyncz_like.contrib.asgi` (ASGI lifespan)."""

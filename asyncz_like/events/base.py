@@ -1,0 +1,52 @@
+"""Event classes. Attribute names follow asyncz so that existing listeners keep working."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class SchedulerEvent:
+    """Something happened to the scheduler, a store or an executor (``alias`` names which)."""
+
+    code: int
+    alias: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} (code={self.code})>"
+
+
+@dataclass(slots=True, repr=False)
+class TaskEvent(SchedulerEvent):
+    """Something happened to a task in a store."""
+
+    task_id: str | None = None
+    store: str | None = None
+
+
+@dataclass(slots=True, repr=False)
+class TaskSubmissionEvent(TaskEvent):
+    """A task was handed to its executor (or refused by it) for these run times."""
+
+    scheduled_run_times: list[datetime] = field(default_factory=list)
+
+
+@dataclass(slots=True, repr=False)
+class TaskExecutionEvent(TaskEvent):
+    """A task ran (``return_value``), raised (``exception``, ``traceback``) or was missed."""
+
+    scheduled_run_time: datetime | None = None
+    return_value: Any = None
+    exception: BaseException | None = None
+    traceback: str | None = None
+
+
+@dataclass(slots=True, repr=False)
+class BrokenRecordEvent(SchedulerEvent):
+    """A stored record could not be decoded or its function no longer imports; it was skipped."""
+
+    task_id: str | None = None
+    store: str | None = None
+    exception: BaseException | None = None

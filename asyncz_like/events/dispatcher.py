@@ -1,0 +1,64 @@
+"""Listeners with masks; events are built only when somebody listens for their code."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from asyncz_like.events.base import SchedulerEvent
+from asyncz_like.events.constants import ALL_EVENTS
+
+Listener = Callable[[Any], Any]
+
+
+class EventDispatcher:
+    """Holds listeners and calls those whose mask matches an event's code.
+
+    ``wants(code)`` is a cheap check so that the hot path builds no event object that
+    nobody will receive.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._lock = threading.Lock()
+        self._listeners: tuple[tuple[Listener, int], ...] = ()
+        self._mask = 0
+
+    def add(self, callback: Listener, mask: int = ALL_EVENTS) -> None:
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        if inspect.iscoroutinefunction(callback):
+            raise TypeError(
+                "callback must be a plain function: listeners run in the thread that emits the "
+                "event; schedule async work from it with loop.call_soon_threadsafe"
+            )
+        with self._lock:
+            self._listeners = (*self._listeners, (callback, mask))
+            self._mask |= mask
+
+    def remove(self, callback: Listener) -> None:
+        with self._lock:
+            kept = tuple(item for item in self._listeners if item[0] != callback)
+            if len(kept) == len(self._listeners):
+                raise KeyError("This callback is not registered as a listener")
+            self._listeners = kept
+            self._mask = 0
+            for _, mask in kept:
+                self._mask |= mask
+
+    def wants(self, code: int) -> bool:
+        return bool(self._mask & code)
+
+    def dispatch(self, event: SchedulerEvent) -> None:
+        """Call every matching listener; a listener that raises is logged, never propagated."""
+        for callback, mask in self._listeners:
+            if event.code & mask:
+                try:
+                    callback(event)
+                except Exception:
+                    self._logger.exception(
+                        "Error notifying listener", extra={"event_code": event.code}
+                    )

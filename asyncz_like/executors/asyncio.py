@@ -1,0 +1,110 @@
+"""Runs coroutine functions on the scheduler's event loop and sync functions in threads."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.tasks.validation import is_coroutine_callable
+from asyncz_like.utils import as_positive_int
+
+if TYPE_CHECKING:
+    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.tasks.task import Task
+
+
+class AsyncIOExecutor(BaseExecutor):
+    """Coroutines run on the loop; a sync function runs in a worker thread so that it never
+    blocks the loop (``max_workers`` threads, default: as many as asyncio's default)."""
+
+    def __init__(self, max_workers: int | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_workers = (
+            None if max_workers is None else as_positive_int(max_workers, "max_workers")
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._loop = getattr(scheduler, "event_loop", None)
+        if self._loop is None:
+            raise TypeError("AsyncIOExecutor needs a scheduler with an event loop")
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            self.max_workers, thread_name_prefix=f"asyncz_like-{alias}"
+        )
+
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
+        loop = self._loop
+        assert loop is not None and self._threads is not None, "executor not started"
+        if loop.is_closed():
+            raise RuntimeError("The scheduler's event loop is closed")
+        if _in_thread_of(loop):
+            self._submit(loop, task, run_times)
+        else:
+            loop.call_soon_threadsafe(self._submit, loop, task, run_times)
+
+    def _submit(
+        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime]
+    ) -> None:
+        context = self.run_context(task)
+        assert task.fn is not None
+        future: asyncio.Future[Any]
+        if is_coroutine_callable(task.fn):
+            future = loop.create_task(run_coroutine_task(task, run_times, context))
+        else:
+            future = loop.run_in_executor(self._threads, run_task, task, run_times, context)
+        self._pending.add(future)
+        future.add_done_callback(lambda done: self._finished(task.id, done))
+
+    def _finished(self, task_id: str, future: asyncio.Future[Any]) -> None:
+        self._pending.discard(future)
+        if future.cancelled():
+            self._release(task_id)
+        elif (error := future.exception()) is not None:
+            self.run_task_error(task_id, error)
+        else:
+            self.run_task_success(task_id, future.result())
+
+    @property
+    def running_count(self) -> int:
+        return len(self._pending)
+
+    async def wait_idle(self) -> None:
+        """Wait until every run handed over so far has ended."""
+        while self._pending:
+            await asyncio.wait(list(self._pending))
+
+    def shutdown(self, wait: bool = True) -> None:
+        """With ``wait``, block until running work ends, except on the loop's own thread,
+        where blocking would stop that work: there it goes on after shutdown returns
+        (``NativeAsyncIOScheduler`` awaits it instead). Without, cancel what is pending."""
+        loop = self._loop
+        if not wait:
+            for future in list(self._pending):
+                if loop is not None and not loop.is_closed() and not _in_thread_of(loop):
+                    loop.call_soon_threadsafe(future.cancel)
+                else:
+                    future.cancel()
+        elif loop is not None and self._pending and not loop.is_closed():
+            if not loop.is_running():
+                loop.run_until_complete(self.wait_idle())
+            elif not _in_thread_of(loop):
+                asyncio.run_coroutine_threadsafe(self.wait_idle(), loop).result()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=not wait)
+
+
+def _in_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+__all__ = ["AsyncIOExecutor"]

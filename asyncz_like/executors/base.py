@@ -1,0 +1,99 @@
+"""The executor contract: asyncz's ``start``, ``send_task``, ``do_send_task``, ``shutdown``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.executors.runner import RunContext
+
+if TYPE_CHECKING:
+    from asyncz_like.events.base import SchedulerEvent
+    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.tasks.task import Task
+
+
+class BaseExecutor(ABC):
+    """Runs tasks handed over by the scheduler.
+
+    Invariants: ``send_task`` raises MaximumInstancesError, and runs nothing, when the task
+    already has ``max_instances`` runs in flight here; every run handed over ends in exactly
+    one call of ``run_task_success`` or ``run_task_error``, which frees its instance slot.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected option(s): {', '.join(sorted(options))}"
+            )
+        self.instances: dict[str, int] = {}
+        self._instances_lock = threading.Lock()
+        self.scheduler: SchedulerCore | None = None
+        self.alias = "default"
+        self.logger = logging.getLogger("asyncz_like.executors")
+
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        """Called when the scheduler starts, or when the executor is added to a running one."""
+        self.scheduler = scheduler
+        self.alias = alias
+        self.logger = logging.getLogger(f"asyncz_like.executors.{alias}")
+
+    def shutdown(self, wait: bool = True) -> None:  # noqa: B027  # optional hook
+        """Stop; with ``wait`` let running work finish, otherwise cancel what can be cancelled."""
+
+    def send_task(self, task: Task, run_times: list[datetime]) -> None:
+        """Hand ``task`` over to run once per run time (or once, coalesced, by the scheduler)."""
+        limit = task.max_instances or 1
+        with self._instances_lock:
+            running = self.instances.get(task.id, 0)
+            if running >= limit:
+                raise MaximumInstancesError(task.id, limit)
+            self.instances[task.id] = running + 1
+        try:
+            self.do_send_task(task, run_times)
+        except BaseException:
+            self._release(task.id)
+            raise
+
+    @abstractmethod
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> Any:
+        """Start running the task; report back through ``run_task_success``/``run_task_error``."""
+
+    def run_task_success(self, task_id: str, events: Sequence[SchedulerEvent]) -> None:
+        """The run finished (whatever the task returned or raised): dispatch its events."""
+        self._release(task_id)
+        if self.scheduler is not None:
+            for event in events:
+                self.scheduler.dispatch_event(event)
+
+    def run_task_error(self, task_id: str, error: BaseException | None = None) -> None:
+        """The executor itself failed to run the task (``error`` says how, when known)."""
+        self._release(task_id)
+        self.logger.error(
+            "Error running task %s", task_id, exc_info=error or True, extra={"task_id": task_id}
+        )
+
+    def run_context(self, task: Task) -> RunContext:
+        """What the runner needs: the store alias, the scheduler's clock and listener mask."""
+        scheduler = self.scheduler
+        if scheduler is None:
+            return RunContext(task.store_alias, self.logger.name)
+        return RunContext(
+            task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event
+        )
+
+    def _release(self, task_id: str) -> None:
+        with self._instances_lock:
+            remaining = self.instances.get(task_id, 0) - 1
+            if remaining > 0:
+                self.instances[task_id] = remaining
+            else:
+                self.instances.pop(task_id, None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} (alias={self.alias})>"

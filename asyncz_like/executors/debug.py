@@ -1,0 +1,42 @@
+"""Runs tasks at once, in the thread that hands them over. For tests and debugging."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.tasks.validation import is_coroutine_callable
+
+if TYPE_CHECKING:
+    from asyncz_like.tasks.task import Task
+
+
+class DebugExecutor(BaseExecutor):
+    """Calls the task inline. A coroutine function becomes a task on the running loop, or is
+    run to completion with ``asyncio.run`` when no loop runs in this thread."""
+
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
+        context = self.run_context(task)
+        assert task.fn is not None
+        if not is_coroutine_callable(task.fn):
+            self.run_task_success(task.id, run_task(task, run_times, context))
+            return
+        coroutine = run_coroutine_task(task, run_times, context)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.run_task_success(task.id, asyncio.run(coroutine))
+            return
+        future = loop.create_task(coroutine)
+        future.add_done_callback(lambda done: self._finished(task.id, done))
+
+    def _finished(self, task_id: str, future: asyncio.Task[list]) -> None:  # type: ignore[type-arg]
+        if future.cancelled():
+            self._release(task_id)
+        elif (error := future.exception()) is not None:
+            self.run_task_error(task_id, error)
+        else:
+            self.run_task_success(task_id, future.result())

@@ -1,0 +1,93 @@
+"""Thread and process pools from concurrent.futures."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
+from asyncz_like.tasks.validation import is_coroutine_callable
+from asyncz_like.utils import as_positive_int
+
+if TYPE_CHECKING:
+    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.tasks.task import Task
+
+
+def _run_in_worker(task: Task, run_times: list[datetime], context: RunContext) -> list[Any]:
+    """Entry point inside a pool worker: coroutine functions get a loop of their own."""
+    assert task.fn is not None
+    if is_coroutine_callable(task.fn):
+        return asyncio.run(run_coroutine_task(task, run_times, context))
+    return run_task(task, run_times, context)
+
+
+class BasePoolExecutor(BaseExecutor):
+    """Hands each run to a ``concurrent.futures`` pool."""
+
+    def __init__(self, max_workers: int = 10, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_workers = as_positive_int(max_workers, "max_workers")
+        self._pool: concurrent.futures.Executor | None = None
+
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._pool = self._create_pool()
+
+    def _create_pool(self) -> concurrent.futures.Executor:
+        raise NotImplementedError
+
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
+        assert self._pool is not None, "executor not started"
+        future = self._pool.submit(_run_in_worker, task, run_times, self.run_context(task))
+        future.add_done_callback(lambda done: self._finished(task.id, done))
+
+    def _finished(self, task_id: str, future: concurrent.futures.Future[list[Any]]) -> None:
+        if future.cancelled():
+            self._release(task_id)
+            return
+        error = future.exception()
+        if error is None:
+            self.run_task_success(task_id, future.result())
+            return
+        if isinstance(error, BrokenProcessPool):
+            self.logger.error("The process pool broke; starting a new one")
+            self._pool = self._create_pool()
+        self.run_task_error(task_id, error)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            if wait and self._in_worker_thread():
+                wait = False  # a task shutting the scheduler down cannot wait for itself
+            self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    def _in_worker_thread(self) -> bool:
+        return threading.current_thread().name.startswith(f"asyncz_like-{self.alias}_")
+
+
+class ThreadPoolExecutor(BasePoolExecutor):
+    """Runs tasks in a pool of threads (alias ``threadpool`` or ``pool``)."""
+
+    def _create_pool(self) -> concurrent.futures.Executor:
+        return concurrent.futures.ThreadPoolExecutor(
+            self.max_workers, thread_name_prefix=f"asyncz_like-{self.alias}"
+        )
+
+
+class ProcessPoolExecutor(BasePoolExecutor):
+    """Runs tasks in worker processes (alias ``processpool``). Functions and arguments must
+    be importable and picklable; events come back to this process."""
+
+    def __init__(
+        self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None, **options: Any
+    ) -> None:
+        super().__init__(max_workers, **options)
+        self.pool_kwargs = dict(pool_kwargs or {})
+
+    def _create_pool(self) -> concurrent.futures.Executor:
+        return concurrent.futures.ProcessPoolExecutor(self.max_workers, **self.pool_kwargs)

@@ -1,0 +1,152 @@
+"""Running one task for its run times: misfire check, the call, the log lines, the events."""
+
+from __future__ import annotations
+
+import logging
+import traceback as traceback_module
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.events.base import TaskExecutionEvent
+from asyncz_like.events.constants import TASK_ERROR, TASK_EXECUTED, TASK_MISSED
+
+if TYPE_CHECKING:
+    from asyncz_like.tasks.task import Task
+
+WantsEvent = Callable[[int], bool]
+Now = Callable[[], datetime]
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _all_events(_: int) -> bool:
+    return True
+
+
+class RunContext:
+    """What a runner needs from the scheduler, in a form that also crosses process borders."""
+
+    __slots__ = ("logger_name", "now", "store_alias", "wants")
+
+    def __init__(
+        self,
+        store_alias: str | None,
+        logger_name: str,
+        now: Now = _wall_now,
+        wants: WantsEvent = _all_events,
+    ) -> None:
+        self.store_alias = store_alias
+        self.logger_name = logger_name
+        self.now = now
+        self.wants = wants
+
+    def __getstate__(self) -> tuple[str | None, str]:
+        return (self.store_alias, self.logger_name)
+
+    def __setstate__(self, state: tuple[str | None, str]) -> None:
+        self.store_alias, self.logger_name = state
+        self.now = _wall_now
+        self.wants = _all_events
+
+
+def _missed(task: Task, run_time: datetime, context: RunContext, events: list[Any]) -> bool:
+    grace = task.mistrigger_grace_time
+    if grace is None:
+        return False
+    lateness = (context.now() - run_time).total_seconds()
+    if lateness <= grace:
+        return False
+    logging.getLogger(context.logger_name).warning(
+        "Run time of task %s (%s) was missed by %.3f s",
+        task.id,
+        task.name,
+        lateness,
+        extra={"task_id": task.id, "scheduled_at": run_time},
+    )
+    if context.wants(TASK_MISSED):
+        events.append(_event(TASK_MISSED, task, context, run_time))
+    return True
+
+
+def _event(code: int, task: Task, context: RunContext, run_time: datetime) -> TaskExecutionEvent:
+    return TaskExecutionEvent(
+        code=code, alias=context.store_alias, task_id=task.id, store=context.store_alias,
+        scheduled_run_time=run_time,
+    )  # fmt: skip
+
+
+def _success(
+    task: Task, context: RunContext, run_time: datetime, value: Any, events: list[Any]
+) -> None:
+    if context.wants(TASK_EXECUTED):
+        event = _event(TASK_EXECUTED, task, context, run_time)
+        event.return_value = value
+        events.append(event)
+
+
+def _failure(
+    task: Task, context: RunContext, run_time: datetime, exc: Exception, events: list[Any]
+) -> None:
+    logging.getLogger(context.logger_name).error(
+        "Task %s (%s) raised %s: %s",
+        task.id,
+        task.name,
+        type(exc).__name__,
+        exc,
+        exc_info=exc,
+        extra={"task_id": task.id, "task_name": task.name, "scheduled_at": run_time},
+    )
+    if context.wants(TASK_ERROR):
+        event = _event(TASK_ERROR, task, context, run_time)
+        event.exception = exc
+        event.traceback = "".join(traceback_module.format_tb(exc.__traceback__))
+        events.append(event)
+
+
+def run_task(
+    task: Task, run_times: list[datetime], context: RunContext
+) -> list[TaskExecutionEvent]:
+    """Call a synchronous task once per run time not missed; return the events to dispatch.
+
+    A lifecycle generator that finishes (StopIteration from ``send``) counts as a normal
+    return, not an error.
+    """
+    events: list[TaskExecutionEvent] = []
+    fn = task.fn
+    assert fn is not None
+    for run_time in run_times:
+        if _missed(task, run_time, context, events):
+            continue
+        try:
+            value = fn(*task.args, **task.kwargs)
+        except StopIteration as stop:
+            value = stop.value
+        except Exception as exc:
+            _failure(task, context, run_time, exc, events)
+            continue
+        _success(task, context, run_time, value, events)
+    return events
+
+
+async def run_coroutine_task(
+    task: Task, run_times: list[datetime], context: RunContext
+) -> list[TaskExecutionEvent]:
+    """Like :func:`run_task` for coroutine functions (``StopAsyncIteration`` ends a lifecycle)."""
+    events: list[TaskExecutionEvent] = []
+    fn = task.fn
+    assert fn is not None
+    for run_time in run_times:
+        if _missed(task, run_time, context, events):
+            continue
+        try:
+            value = await fn(*task.args, **task.kwargs)
+        except StopAsyncIteration:
+            value = None
+        except Exception as exc:
+            _failure(task, context, run_time, exc, events)
+            continue
+        _success(task, context, run_time, value, events)
+    return events

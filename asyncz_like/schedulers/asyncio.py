@@ -1,0 +1,184 @@
+"""Schedulers that live on an asyncio event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine, Mapping
+from datetime import datetime
+from typing import Any
+
+from asyncz_like.executors.asyncio import AsyncIOExecutor
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.schedulers.base import BaseScheduler
+from asyncz_like.tasks.validation import is_coroutine_callable
+
+
+class AsyncIOScheduler(BaseScheduler):
+    """Runs on an asyncio loop: the running one when started inside it, else ``event_loop``
+    or a new loop that the application runs.
+
+    Passes over stores that do I/O run in a worker thread, so that a slow database never
+    stalls the loop; the memory store is processed on the loop in slices of ``batch_size``.
+    """
+
+    default_executor_alias = "asyncio"
+
+    def _extra_options(self) -> frozenset[str]:
+        return frozenset({"event_loop"})
+
+    def _configure_extra(self, options: Mapping[str, Any]) -> None:
+        self.event_loop: asyncio.AbstractEventLoop | None = options.get("event_loop")
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_deadline: float | None = None
+        self._io_thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pass_running = False
+        self._background: set[asyncio.Future[Any]] = set()
+        self._owns_loop = False
+
+    def create_default_executor(self) -> BaseExecutor:
+        return AsyncIOExecutor()
+
+    def _before_start(self) -> None:
+        try:
+            self.event_loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self.event_loop is None or self.event_loop.is_closed():
+                self.event_loop = asyncio.new_event_loop()
+                self._owns_loop = True
+
+    def _start_loop(self) -> None:
+        self.wakeup()
+
+    def _stop_loop(self) -> None:
+        loop = self.event_loop
+        if loop is not None and not loop.is_closed():
+            self._call_in_loop(self._cancel_timer)
+        if self._io_thread is not None:
+            self._io_thread.shutdown(wait=False)
+            self._io_thread = None
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_deadline = None
+
+    def _call_in_loop(self, callback: Any) -> None:
+        loop = self.event_loop
+        assert loop is not None
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            callback()
+        else:
+            loop.call_soon_threadsafe(callback)
+
+    def wakeup(self) -> None:
+        if self.event_loop is not None and not self.event_loop.is_closed():
+            self._call_in_loop(lambda: self._schedule_pass(0.0))
+
+    def wakeup_at(self, run_time: datetime) -> None:
+        if self.event_loop is None or self.event_loop.is_closed():
+            return
+        delay = max((run_time - self.clock.now()).total_seconds(), 0.0)
+        self._call_in_loop(lambda: self._schedule_pass(delay))
+
+    def _schedule_pass(self, delay: float) -> None:
+        """Arm the timer for a pass in ``delay`` seconds unless one is armed earlier."""
+        loop = self.event_loop
+        if loop is None or not self.running:
+            return
+        deadline = loop.time() + delay
+        if self._timer_deadline is not None and self._timer_deadline <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_deadline = deadline
+        self._timer = loop.call_at(deadline, self._run_pass)
+
+    def _run_pass(self) -> None:
+        self._timer = None
+        self._timer_deadline = None
+        if self._pass_running or not self.running:
+            return
+        if any(store.does_io for _, store in self.iter_stores()):
+            self._pass_running = True
+            future = asyncio.ensure_future(self._io_pass())
+            self._background.add(future)
+            future.add_done_callback(self._background.discard)
+        else:
+            self._after_pass(self.process_tasks())
+
+    async def _io_pass(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._io_thread is None:
+            self._io_thread = concurrent.futures.ThreadPoolExecutor(1, "asyncz_like-store-io")
+        try:
+            wait = await loop.run_in_executor(self._io_thread, self.process_tasks)
+        except Exception:
+            self.logger.exception("Error processing the stores; retrying")
+            wait = min(1.0, self.max_wait)
+        finally:
+            self._pass_running = False
+        self._after_pass(wait)
+
+    def _after_pass(self, wait: float | None) -> None:
+        if wait is not None:
+            self._schedule_pass(wait)
+
+    def _finish_coroutine(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        loop = self.event_loop
+        if loop is None or loop.is_closed():
+            coroutine.close()
+            self.logger.error("An async shutdown task could not run: the event loop is closed")
+        elif loop.is_running():  # shutdown() called on the loop: it cannot wait here
+            future = loop.create_task(coroutine)
+            self._background.add(future)
+            future.add_done_callback(self._background.discard)
+        else:
+            loop.run_until_complete(coroutine)
+
+    async def shutdown_async(self, wait: bool = True) -> bool:
+        """Shut down from inside the running loop, awaiting what the sync form cannot: with
+        ``wait``, the running work; always, async shutdown tasks (in the order added)."""
+        with self._lock:
+            last = self._refs == 1
+        if last and wait:
+            for executor in list(self._executors.values()):
+                if isinstance(executor, AsyncIOExecutor):
+                    await executor.wait_idle()
+        if not self._release():
+            return False
+        for task in self._shutdown_tasks():
+            if is_coroutine_callable(task.fn):  # type: ignore[arg-type]
+                await self._run_async_shutdown_task(task)
+            else:
+                self._run_shutdown_task(task)
+        self._stop_plugins(wait)
+        return True
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown_async()
+
+    def _stop_plugins(self, wait: bool) -> None:
+        super()._stop_plugins(wait)
+        loop = self.event_loop
+        if self._owns_loop and loop is not None and not loop.is_running():
+            loop.close()  # a loop we made and nobody ran: ours to close
+            self.event_loop = None
+            self._owns_loop = False
+
+
+class NativeAsyncIOScheduler(AsyncIOScheduler):
+    """An AsyncIOScheduler whose ``start`` and ``shutdown`` are awaited inside a running loop:
+    ``await scheduler.start()``, ``await scheduler.shutdown()``. Shutdown waits for running
+    work when ``wait`` is true and for async shutdown tasks."""
+
+    async def start(self, paused: bool = False) -> bool:
+        return bool(super().start(paused))
+
+    async def shutdown(self, wait: bool = True) -> bool:
+        return await self.shutdown_async(wait)

@@ -1,0 +1,287 @@
+"""The scheduler: a thin coordinator over triggers, stores and executors."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import abstractmethod
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from asyncz_like.events.constants import (
+    SCHEDULER_PAUSED,
+    SCHEDULER_RESUMED,
+    SCHEDULER_SHUTDOWN,
+    SCHEDULER_STARTED,
+    TASK_ADDED,
+)
+from asyncz_like.exceptions import SchedulerNotRunningError
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.schedulers.core import SchedulerState
+from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
+from asyncz_like.schedulers.processing import DueTaskProcessor
+from asyncz_like.schedulers.task_api import TaskAPI
+from asyncz_like.stores.base import BaseStore
+from asyncz_like.tasks.task import Task
+from asyncz_like.tasks.validation import is_coroutine_callable
+from asyncz_like.triggers.shutdown import ShutdownTrigger
+
+__all__ = ["BaseScheduler", "SchedulerState"]
+
+
+class BaseScheduler(TaskAPI):
+    """Holds stores and executors, hands due tasks from one to the other, emits events.
+
+    Subclasses decide how the loop waits: ``wakeup()`` asks for a pass soon, and each pass
+    (``process_tasks``) returns how long to sleep.
+    """
+
+    def __init__(self, global_config: Mapping[str, Any] | None = None, **options: Any) -> None:
+        self._processor = DueTaskProcessor(self)
+        super().__init__(global_config, **options)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self, paused: bool = False) -> Any:
+        """Start, or count one more user of a started scheduler. True when it really started."""
+        with self._lock:
+            self._refs += 1
+            if self._refs > 1:
+                return False
+            started: list[BaseExecutor | BaseStore] = []
+            try:
+                self._before_start()
+                for alias, executor in self._executors.items():
+                    executor.start(self, alias)
+                    started.append(executor)
+                for alias, store in self._stores.items():
+                    store.start(self, alias)
+                    started.append(store)
+            except BaseException:
+                self._refs = 0
+                for plugin in reversed(started):
+                    self._stop_quietly(plugin)
+                raise
+            self.state = SchedulerState.STATE_PAUSED if paused else SchedulerState.STATE_RUNNING
+            added = self._add_pending_tasks()
+        self.logger.info("Scheduler started")
+        self._emit(SCHEDULER_STARTED)
+        for task in added:
+            self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
+        self._start_loop()
+        return True
+
+    def _stop_quietly(self, plugin: BaseExecutor | BaseStore) -> None:
+        try:
+            if isinstance(plugin, BaseExecutor):
+                plugin.shutdown(wait=False)
+            else:
+                plugin.shutdown()
+        except Exception:
+            self.logger.exception("Error stopping %r after a failed start", plugin)
+
+    def _add_pending_tasks(self) -> list[Task]:
+        """Store the tasks added before start. One that a store refuses is logged and left out,
+        so that the others still run."""
+        pending, self._pending = self._pending, []
+        added: list[Task] = []
+        for task, replace, compute_next in pending:
+            try:
+                if compute_next:
+                    task.next_run_time = self._first_run_time(task)
+                self._store_task(task, replace)
+            except Exception:
+                self.logger.exception(
+                    "Task %s (%s) could not be added at start", task.id, task.name,
+                    extra={"task_id": task.id},
+                )  # fmt: skip
+                continue
+            added.append(task)
+        return added
+
+    def shutdown(self, wait: bool = True) -> Any:
+        """Stop when the last user stops: run shutdown tasks, then stop executors and stores.
+
+        ``wait=True`` lets running work finish; ``wait=False`` cancels what can be cancelled.
+        """
+        if not self._release():
+            return False
+        for task in self._shutdown_tasks():
+            if is_coroutine_callable(task.fn):  # type: ignore[arg-type]
+                self._finish_coroutine(self._run_async_shutdown_task(task))
+            else:
+                self._run_shutdown_task(task)
+        self._stop_plugins(wait)
+        return True
+
+    def stop(self, wait: bool = True) -> Any:
+        """asyncz's name for :meth:`shutdown`."""
+        return self.shutdown(wait)
+
+    def _release(self) -> bool:
+        """Count one user less; True when that was the last and the loop has been stopped."""
+        with self._lock:
+            if self.state == SchedulerState.STATE_STOPPED:
+                raise SchedulerNotRunningError()
+            self._refs -= 1
+            if self._refs > 0:
+                return False
+            self.state = SchedulerState.STATE_STOPPED
+        self._stop_loop()
+        return True
+
+    def _stop_plugins(self, wait: bool) -> None:
+        for executor in self._executors.values():
+            executor.shutdown(wait)
+        for store in self._stores.values():
+            store.shutdown()
+        self.logger.info("Scheduler has been shut down")
+        self._emit(SCHEDULER_SHUTDOWN)
+
+    def _shutdown_tasks(self) -> list[Task]:
+        """The tasks with a shutdown trigger, in the order they were added."""
+        return [
+            task
+            for task in self.get_tasks()
+            if isinstance(task.trigger, ShutdownTrigger) and task.fn is not None
+        ]
+
+    def _run_shutdown_task(self, task: Task) -> None:
+        context = self.lookup_executor(task.executor or "default").run_context(task)
+        for event in run_task(task, [self.clock.now()], context):
+            self.dispatch_event(event)
+
+    async def _run_async_shutdown_task(self, task: Task) -> None:
+        context = self.lookup_executor(task.executor or "default").run_context(task)
+        for event in await run_coroutine_task(task, [self.clock.now()], context):
+            self.dispatch_event(event)
+
+    def _finish_coroutine(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Run an async shutdown task to completion (no loop runs in this thread here)."""
+        asyncio.run(coroutine)
+
+    def pause(self) -> None:
+        """Stop processing fires until :meth:`resume` (tasks keep their schedules)."""
+        if self.state == SchedulerState.STATE_STOPPED:
+            raise SchedulerNotRunningError()
+        if self.state == SchedulerState.STATE_RUNNING:
+            self.state = SchedulerState.STATE_PAUSED
+            self._emit(SCHEDULER_PAUSED)
+
+    def resume(self) -> None:
+        if self.state == SchedulerState.STATE_STOPPED:
+            raise SchedulerNotRunningError()
+        if self.state == SchedulerState.STATE_PAUSED:
+            self.state = SchedulerState.STATE_RUNNING
+            self._emit(SCHEDULER_RESUMED)
+            self.wakeup()
+
+    def __enter__(self) -> BaseScheduler:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    async def __aenter__(self) -> BaseScheduler:
+        result = self.start()
+        if asyncio.iscoroutine(result):
+            await result
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        result = self.shutdown()
+        if asyncio.iscoroutine(result):
+            await result
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def process_tasks(self) -> float | None:
+        """One pass: dispatch due work (one slice of it); return seconds until the next pass.
+
+        0 means more work is due now; None means nothing is scheduled (sleep until woken).
+        The wait is computed from the clock read after the work, and capped at ``max_wait``
+        so that a jump of the wall clock is noticed.
+        """
+        if self.state != SchedulerState.STATE_RUNNING:
+            return None
+        with self._lock:
+            result = self._processor.process(self.clock.now(), self.batch_size)
+            if result.more:
+                return 0.0
+            next_time = self._earliest_next_run_time(result.locked_out)
+        # A store another process holds is tried again after lock_retry_interval.
+        cap = min(self.max_wait, self.lock_retry_interval) if result.locked_out else self.max_wait
+        if next_time is None:
+            return cap if self.lock_path is not None else None
+        wait = (next_time - self.clock.now()).total_seconds()
+        return min(max(wait, 0.0), cap)
+
+    def _earliest_next_run_time(self, skip: list[str]) -> datetime | None:
+        times = [
+            t
+            for alias, store in self.iter_stores()
+            if alias not in skip and (t := store.get_next_run_time()) is not None
+        ]
+        return min(times) if times else None
+
+    def _before_start(self) -> None:
+        """Subclass hook, called under the lock before plugins start."""
+
+    @abstractmethod
+    def _start_loop(self) -> None:
+        """Begin waiting for due work."""
+
+    @abstractmethod
+    def _stop_loop(self) -> None:
+        """Stop waiting for due work."""
+
+    # -- decorators and apps ----------------------------------------------------------------
+
+    def task(
+        self, interval: Any = None, cron: str | None = None, **options: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: run the function every ``interval`` or on a ``cron`` line.
+
+        The trigger is validated here, at decoration time. The function stays callable as is.
+        """
+        trigger = build_decorator_trigger(
+            interval, cron, options.pop("timezone", None), options.pop("jitter", None)
+        )
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            task_options = dict(options)
+            reference = module_reference(fn)
+            if reference is not None and "id" not in task_options:
+                task_options["id"] = reference
+                task_options.setdefault("replace_existing", True)
+            task = Task(
+                fn, trigger, id=task_options.pop("id", None),
+                args=task_options.pop("args", None), kwargs=task_options.pop("kwargs", None),
+            )  # fmt: skip
+            # The name is bound only after the decorator returns, so the reference
+            # cannot be checked by importing it yet; persistent stores need it.
+            task.fn_reference = reference
+            self.add_task(task, **task_options)
+            return fn
+
+        return decorator
+
+    def asgi(self, app: Any = None, handle_lifespan: bool = False, wait: bool = True) -> Any:
+        """Wrap an ASGI app so that this scheduler starts after its startup and stops before
+        its shutdown. Without ``app``, a decorator."""
+        from asyncz_like.contrib.asgi import asgi
+
+        return asgi(self, app, handle_lifespan=handle_lifespan, wait=wait)

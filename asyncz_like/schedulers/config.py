@@ -1,0 +1,82 @@
+"""Scheduler settings: constructor options and asyncz-style ``setup(global_config, prefix)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from asyncz_like.utils import as_positive_int
+
+TASK_DEFAULT_KEYS = ("coalesce", "max_instances", "mistrigger_grace_time")
+SCHEDULER_OPTIONS = frozenset(
+    {
+        "stores",
+        "executors",
+        "task_defaults",
+        "timezone",
+        "lock_path",
+        "logger_name",
+        "clock",
+        "max_wait",
+        "lock_retry_interval",
+        "batch_size",
+    }
+)
+
+
+@dataclass(slots=True)
+class TaskDefaults:
+    """What a task gets for the options it does not set."""
+
+    coalesce: bool = True
+    max_instances: int = 1
+    mistrigger_grace_time: float | None = 1.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> TaskDefaults:
+        unknown = set(values) - set(TASK_DEFAULT_KEYS)
+        if unknown:
+            raise TypeError(f"task_defaults: unknown option(s): {', '.join(sorted(unknown))}")
+        defaults = cls()
+        if "coalesce" in values:
+            defaults.coalesce = as_bool(values["coalesce"], "task_defaults.coalesce")
+        if "max_instances" in values:
+            defaults.max_instances = as_positive_int(
+                values["max_instances"], "task_defaults.max_instances"
+            )
+        if "mistrigger_grace_time" in values:
+            grace = values["mistrigger_grace_time"]
+            defaults.mistrigger_grace_time = None if grace is None else float(grace)
+        return defaults
+
+
+def as_bool(value: Any, argument: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+    raise ValueError(f"{argument}: expected a boolean, got {value!r}")
+
+
+def options_from_global_config(
+    global_config: Mapping[str, Any] | None, prefix: str
+) -> dict[str, Any]:
+    """Collect ``prefix``-ed keys into nested options: ``"asyncz_like.stores.default.type"``
+    becomes ``{"stores": {"default": {"type": ...}}}``."""
+    options: dict[str, Any] = {}
+    for key, value in (global_config or {}).items():
+        if not key.startswith(prefix):
+            continue
+        path = key[len(prefix) :].split(".")
+        target = options
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"Conflicting configuration keys at {key!r}")
+        target[path[-1]] = value
+    return options

@@ -1,0 +1,221 @@
+"""What every scheduler part stands on: settings, stores, executors, listeners, state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from asyncz_like.clock import Clock, SystemClock
+from asyncz_like.events.base import SchedulerEvent
+from asyncz_like.events.constants import (
+    ALL_EVENTS,
+    EXECUTOR_ADDED,
+    EXECUTOR_REMOVED,
+    STORE_ADDED,
+    STORE_REMOVED,
+)
+from asyncz_like.events.dispatcher import EventDispatcher, Listener
+from asyncz_like.exceptions import SchedulerAlreadyRunningError, UnknownAliasError
+from asyncz_like.executors import EXECUTORS, BaseExecutor
+from asyncz_like.schedulers.config import (
+    SCHEDULER_OPTIONS,
+    TaskDefaults,
+    options_from_global_config,
+)
+from asyncz_like.stores import STORES, BaseStore
+from asyncz_like.tasks.task import Task
+from asyncz_like.triggers import anchor_trigger
+from asyncz_like.utils import as_positive_int, get_local_timezone, to_timezone
+
+
+class SchedulerState(IntEnum):
+    STATE_STOPPED = 0
+    STATE_RUNNING = 1
+    STATE_PAUSED = 2
+
+
+class SchedulerCore(ABC):
+    """Holds stores and executors, hands due tasks from one to the other, emits events.
+
+    Subclasses decide how the loop waits: ``wakeup()`` asks for a pass soon, and each pass
+    (``process_tasks``) returns how long to sleep.
+    """
+
+    #: The executor made when none is configured.
+    default_executor_alias = "threadpool"
+
+    def __init__(self, global_config: Mapping[str, Any] | None = None, **options: Any) -> None:
+        self._lock = threading.RLock()
+        self._refs = 0
+        self.state = SchedulerState.STATE_STOPPED
+        self._pending: list[tuple[Task, bool, bool]] = []
+        self._stores: dict[str, BaseStore] = {}
+        self._executors: dict[str, BaseExecutor] = {}
+        self._listeners = EventDispatcher(logging.getLogger("asyncz_like.schedulers"))
+        self.setup(global_config, **options)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def setup(
+        self, global_config: Mapping[str, Any] | None = None, prefix: str = "asyncz_like.",
+        **options: Any,
+    ) -> None:  # fmt: skip
+        """Configure from keyword options and/or ``prefix``-ed keys of ``global_config``."""
+        if self.state != SchedulerState.STATE_STOPPED:
+            raise SchedulerAlreadyRunningError()
+        given = {key: value for key, value in options.items() if value is not None}
+        merged = {**options_from_global_config(global_config, prefix), **given}
+        unknown = set(merged) - SCHEDULER_OPTIONS - self._extra_options()
+        if unknown:
+            raise TypeError(f"Unknown scheduler option(s): {', '.join(sorted(unknown))}")
+        self.logger_name: str = merged.get("logger_name") or "asyncz_like.schedulers"
+        self.logger = logging.getLogger(self.logger_name)
+        self.timezone = to_timezone(merged.get("timezone")) or get_local_timezone()
+        self.clock: Clock = merged.get("clock") or SystemClock()
+        self.lock_path: str | None = merged.get("lock_path")
+        self.task_defaults = TaskDefaults.from_mapping(merged.get("task_defaults") or {})
+        self.max_wait = float(merged.get("max_wait", 30.0))
+        self.lock_retry_interval = float(merged.get("lock_retry_interval", 1.0))
+        self.batch_size = as_positive_int(merged.get("batch_size", 512), "batch_size")
+        self._configure_plugins(merged.get("stores") or {}, merged.get("executors") or {})
+        self._configure_extra(merged)
+
+    def _extra_options(self) -> frozenset[str]:
+        """Options a subclass accepts besides the common ones."""
+        return frozenset()
+
+    def _configure_extra(self, options: Mapping[str, Any]) -> None:  # noqa: B027  # optional hook
+        """Subclass hook to read its own options."""
+
+    def _configure_plugins(self, stores: Mapping[str, Any], executors: Mapping[str, Any]) -> None:
+        built_stores = {
+            alias: STORES.build(value, f"stores[{alias!r}]") for alias, value in stores.items()
+        }
+        built_executors = {
+            alias: EXECUTORS.build(value, f"executors[{alias!r}]")
+            for alias, value in executors.items()
+        }
+        built_stores.setdefault("default", STORES.create("memory"))
+        if "default" not in built_executors:
+            built_executors["default"] = self.create_default_executor()
+        self._stores, self._executors = built_stores, built_executors
+
+    def create_default_executor(self) -> BaseExecutor:
+        return EXECUTORS.create(self.default_executor_alias)
+
+    # -- plugins ----------------------------------------------------------------------------
+
+    def iter_stores(self) -> Iterator[tuple[str, BaseStore]]:
+        return iter(list(self._stores.items()))
+
+    def lookup_store(self, alias: str) -> BaseStore:
+        try:
+            return self._stores[alias]
+        except KeyError:
+            raise UnknownAliasError("store", alias, self._stores) from None
+
+    def lookup_executor(self, alias: str) -> BaseExecutor:
+        try:
+            return self._executors[alias]
+        except KeyError:
+            raise UnknownAliasError("executor", alias, self._executors) from None
+
+    def add_store(self, store: BaseStore | Mapping[str, Any], alias: str = "default") -> None:
+        """Add a store (an instance or a ``{"type": ...}`` dict) under ``alias``."""
+        built = STORES.build(store, "store")
+        with self._lock:
+            if alias in self._stores:
+                raise ValueError(f"This scheduler already has a store by the alias of {alias!r}")
+            if self.state != SchedulerState.STATE_STOPPED:
+                built.start(self, alias)
+            self._stores[alias] = built
+        self._emit(STORE_ADDED, alias)
+        self.wakeup_if_running()
+
+    def remove_store(self, alias: str, shutdown: bool = True) -> None:
+        with self._lock:
+            store = self.lookup_store(alias)
+            del self._stores[alias]
+        if shutdown:
+            store.shutdown()
+        self._emit(STORE_REMOVED, alias)
+
+    def add_executor(
+        self, executor: BaseExecutor | Mapping[str, Any], alias: str = "default"
+    ) -> None:
+        """Add an executor (an instance or a ``{"type": ...}`` dict) under ``alias``."""
+        built = EXECUTORS.build(executor, "executor")
+        with self._lock:
+            if alias in self._executors:
+                raise ValueError(
+                    f"This scheduler already has an executor by the alias of {alias!r}"
+                )
+            if self.state != SchedulerState.STATE_STOPPED:
+                built.start(self, alias)
+            self._executors[alias] = built
+        self._emit(EXECUTOR_ADDED, alias)
+
+    def remove_executor(self, alias: str, shutdown: bool = True) -> None:
+        with self._lock:
+            executor = self.lookup_executor(alias)
+            del self._executors[alias]
+        if shutdown:
+            executor.shutdown()
+        self._emit(EXECUTOR_REMOVED, alias)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def add_listener(self, callback: Listener, mask: int = ALL_EVENTS) -> None:
+        """Call ``callback(event)`` for every event whose code is in ``mask``."""
+        self._listeners.add(callback, mask)
+
+    def remove_listener(self, callback: Listener) -> None:
+        self._listeners.remove(callback)
+
+    def wants_event(self, code: int) -> bool:
+        return self._listeners.wants(code)
+
+    def dispatch_event(self, event: SchedulerEvent) -> None:
+        self._listeners.dispatch(event)
+
+    def _emit(self, code: int, alias: str | None = None) -> None:
+        if self._listeners.wants(code):
+            self._listeners.dispatch(SchedulerEvent(code=code, alias=alias))
+
+    # -- state and waking -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.state == SchedulerState.STATE_RUNNING
+
+    @property
+    def paused(self) -> bool:
+        return self.state == SchedulerState.STATE_PAUSED
+
+    def _first_run_time(self, task: Task) -> datetime | None:
+        """The first fire of a task being added; an interval is anchored to it here."""
+        assert task.trigger is not None
+        now = self.clock.now()
+        task.trigger = anchor_trigger(task.trigger, now)
+        return task.trigger.get_next_trigger_time(self.timezone, None, now)
+
+    def _wake_if_earlier(self, run_time: datetime | None) -> None:
+        if run_time is not None and self.running:
+            self.wakeup_at(run_time)
+
+    def wakeup_if_running(self) -> None:
+        if self.running:
+            self.wakeup()
+
+    def wakeup_at(self, run_time: datetime) -> None:
+        """Make sure a pass happens by ``run_time``; subclasses avoid waking when one will."""
+        self.wakeup()
+
+    @abstractmethod
+    def wakeup(self) -> None:
+        """Ask for a pass of the loop soon (thread-safe)."""

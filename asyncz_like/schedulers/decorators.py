@@ -1,0 +1,39 @@
+"""The trigger behind ``@scheduler.task(interval=... | cron=...)``."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.triggers.base import BaseTrigger
+
+
+def module_reference(fn: Any) -> str | None:
+    """``module:qualname`` of a module-level function, unverified (it may not be bound yet)."""
+    qualname = getattr(fn, "__qualname__", None)
+    module = getattr(fn, "__module__", None)
+    if not qualname or not module or "<" in qualname:  # <lambda>, <locals>
+        return None
+    return f"{module}:{qualname}"
+
+
+def build_decorator_trigger(
+    interval: Any, cron: Any, timezone: str | tzinfo | None, jitter: float | None = None
+) -> BaseTrigger:
+    """An interval or cron trigger; exactly one of the two must be given.
+
+    Raises TaskConfigurationError for neither or both, ValueError for a bad value.
+    """
+    from asyncz_like.triggers import CronTrigger, IntervalTrigger, parse_interval
+
+    if interval is None and cron is None:
+        raise TaskConfigurationError("@task() needs either interval= or cron=")
+    if interval is not None and cron is not None:
+        raise TaskConfigurationError("@task() takes interval= or cron=, not both")
+    if interval is not None:
+        seconds = parse_interval(interval).total_seconds()
+        return IntervalTrigger(seconds=seconds, timezone=timezone, jitter=jitter)
+    if not isinstance(cron, str):
+        raise ValueError(f"cron: expected a crontab string, got {cron!r}")
+    return CronTrigger.from_crontab(cron, timezone=timezone, jitter=jitter)

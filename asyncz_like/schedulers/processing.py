@@ -1,0 +1,156 @@
+"""One pass of the scheduler loop: claim due tasks, hand them to executors, move them on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from asyncz_like.events.base import TaskEvent, TaskExecutionEvent, TaskSubmissionEvent
+from asyncz_like.events.constants import (
+    TASK_ERROR,
+    TASK_MAX_INSTANCES,
+    TASK_REMOVED,
+    TASK_SUBMITTED,
+)
+from asyncz_like.exceptions import MaximumInstancesError, TaskLookupError
+from asyncz_like.tasks.task import MAX_RUN_TIMES
+
+if TYPE_CHECKING:
+    from asyncz_like.schedulers.base import BaseScheduler
+    from asyncz_like.stores.base import BaseStore
+    from asyncz_like.tasks.task import Task
+
+logger = logging.getLogger("asyncz_like.schedulers")
+
+
+def due_run_times(
+    task: Task, timezone: tzinfo, now: datetime, limit: int = MAX_RUN_TIMES
+) -> tuple[list[datetime], datetime | None]:
+    """The run times due at ``now`` (at most ``limit``) and the next one after them.
+
+    After a big jump of the wall clock more than ``limit`` fires may be due. The work stays
+    bounded: with a grace time only the fires inside it are listed (the older ones could
+    only be missed); without one the first ``limit`` are. Either way the next run time is
+    then asked for past ``now`` directly.
+    """
+    run_times, next_time = _collect(task, timezone, task.next_run_time, now, limit)
+    if next_time is None or next_time > now:
+        return run_times, next_time
+    logger.warning(
+        "Task %s (%s) missed more than %d run times; the older ones are skipped",
+        task.id, task.name, limit, extra={"task_id": task.id},
+    )  # fmt: skip
+    trigger = task.trigger
+    assert trigger is not None
+    grace = task.mistrigger_grace_time
+    if grace is not None:
+        window_start = now - timedelta(seconds=grace, microseconds=1)
+        first = trigger.get_next_trigger_time(timezone, window_start, now)
+        run_times, next_time = _collect(task, timezone, first, now, limit)
+    if next_time is not None and next_time <= now:
+        next_time = trigger.get_next_trigger_time(timezone, now, now)
+    return run_times, next_time
+
+
+def _collect(
+    task: Task, timezone: tzinfo, first: datetime | None, now: datetime, limit: int
+) -> tuple[list[datetime], datetime | None]:
+    run_times: list[datetime] = []
+    next_time = first
+    trigger = task.trigger
+    while next_time is not None and next_time <= now and len(run_times) < limit:
+        run_times.append(next_time)
+        next_time = trigger.get_next_trigger_time(timezone, next_time, now) if trigger else None
+    return run_times, next_time
+
+
+@dataclass(slots=True)
+class PassResult:
+    """What a pass found: whether more is due now, and which stores another process holds."""
+
+    more: bool
+    locked_out: list[str]
+
+
+class DueTaskProcessor:
+    """Processes the due tasks of a scheduler's stores in slices of ``batch_size``."""
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self.scheduler = scheduler
+
+    def process(self, now: datetime, budget: int) -> PassResult:
+        """Dispatch up to ``budget`` due tasks of the stores whose lock this process gets."""
+        locked_out: list[str] = []
+        for alias, store in self.scheduler.iter_stores():
+            if budget <= 0:
+                return PassResult(True, locked_out)
+            with store.lock.protected(False) as got_lock:
+                if not got_lock:
+                    locked_out.append(alias)
+                    continue
+                tasks = store.acquire_due_tasks(now, budget)
+                for task in tasks:
+                    self._dispatch(store, alias, task, now)
+            budget -= len(tasks)
+        return PassResult(budget <= 0, locked_out)
+
+    def _dispatch(self, store: BaseStore, store_alias: str, task: Task, now: datetime) -> None:
+        scheduler = self.scheduler
+        try:
+            run_times, next_time = due_run_times(task, scheduler.timezone, now)
+        except Exception as exc:  # a broken trigger must not stop the loop nor lose the task
+            logger.exception(
+                "Trigger of task %s failed; the task is paused", task.id, extra={"task_id": task.id}
+            )
+            scheduled = task.next_run_time
+            task.next_run_time = None
+            store.update_task(task)
+            if scheduler.wants_event(TASK_ERROR):
+                scheduler.dispatch_event(
+                    TaskExecutionEvent(
+                        code=TASK_ERROR, task_id=task.id, store=store_alias,
+                        scheduled_run_time=scheduled, exception=exc,
+                    )
+                )  # fmt: skip
+            return
+        if run_times:
+            try:
+                self._submit(task, store_alias, run_times)
+            except Exception:
+                logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
+        try:
+            if next_time is not None:
+                task.next_run_time = next_time
+                store.update_task(task)
+                return
+            store.delete_task(task.id)
+        except TaskLookupError:  # the task removed itself while it ran
+            return
+        if scheduler.wants_event(TASK_REMOVED):
+            scheduler.dispatch_event(
+                TaskEvent(code=TASK_REMOVED, task_id=task.id, store=store_alias)
+            )
+
+    def _submit(self, task: Task, store_alias: str, run_times: list[datetime]) -> None:
+        scheduler = self.scheduler
+        if task.coalesce:
+            run_times = run_times[-1:]
+        executor = scheduler.lookup_executor(task.executor or "default")
+        try:
+            executor.send_task(task, run_times)
+        except MaximumInstancesError:
+            logger.warning(
+                "Execution of task %s (%s) skipped: %d instances already running",
+                task.id, task.name, task.max_instances, extra={"task_id": task.id},
+            )  # fmt: skip
+            code = TASK_MAX_INSTANCES
+        else:
+            code = TASK_SUBMITTED
+        if scheduler.wants_event(code):
+            scheduler.dispatch_event(
+                TaskSubmissionEvent(
+                    code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
+                )
+            )

@@ -1,0 +1,286 @@
+"""The task half of the scheduler's API: add, change, pause, run, list and delete tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.events.base import TaskEvent
+from asyncz_like.events.constants import ALL_TASKS_REMOVED, TASK_ADDED, TASK_MODIFIED, TASK_REMOVED
+from asyncz_like.exceptions import ConflictIdError, SchedulerNotRunningError, TaskLookupError
+from asyncz_like.schedulers.core import SchedulerCore
+from asyncz_like.tasks.task import Task
+from asyncz_like.triggers import anchor_trigger, create_trigger
+from asyncz_like.triggers.base import BaseTrigger
+
+if TYPE_CHECKING:
+    pass
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: Marks an argument that was not given (None is a meaningful value for some of them).
+UNSET: Any = _Unset()
+
+
+class TaskAPI(SchedulerCore):
+    """Task operations of the scheduler."""
+
+    def add_task(
+        self,
+        fn_or_task: Callable[..., Any] | str | Task | None = None,
+        trigger: BaseTrigger | str | None = None,
+        args: Any = None,
+        kwargs: Any = None,
+        id: str | None = None,
+        name: str | None = None,
+        mistrigger_grace_time: float | None = UNSET,
+        coalesce: bool = UNSET,
+        max_instances: int = UNSET,
+        next_run_time: datetime | None = UNSET,
+        store: str | None = None,
+        executor: str | None = None,
+        replace_existing: bool = False,
+        **trigger_args: Any,
+    ) -> Any:
+        """Add a task and return it; called without a function it is a decorator.
+
+        ``fn_or_task`` is a callable, a ``"module:qualname"`` string or a Task object.
+        ``trigger`` is a trigger or its alias (``"interval"``, ``"cron"``, ...), with its
+        options as keyword arguments. Nothing is added when any argument is bad.
+        """
+        options = {
+            "args": args, "kwargs": kwargs, "id": id, "name": name,
+            "mistrigger_grace_time": mistrigger_grace_time, "coalesce": coalesce,
+            "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
+            "executor": executor, "replace_existing": replace_existing,
+        }  # fmt: skip
+        if fn_or_task is None:
+
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self.add_task(fn, trigger, **options, **trigger_args)
+                return fn
+
+            return decorator
+        task = self._build_task(fn_or_task, trigger, trigger_args, options)
+        self._add_built_task(task, replace_existing, next_run_time is UNSET)
+        return task
+
+    def _build_task(
+        self,
+        fn_or_task: Any,
+        trigger: Any,
+        trigger_args: dict[str, Any],
+        options: dict[str, Any],
+    ) -> Task:
+        built_trigger = self._resolve_trigger(trigger, trigger_args)
+        defaults = self.task_defaults
+        values = {
+            "args": options["args"],
+            "kwargs": options["kwargs"],
+            "name": options["name"],
+            "executor": options["executor"],
+            "store_alias": options["store"],
+            "mistrigger_grace_time": options["mistrigger_grace_time"],
+            "coalesce": options["coalesce"],
+            "max_instances": options["max_instances"],
+            "next_run_time": options["next_run_time"],
+        }
+        if isinstance(fn_or_task, Task):
+            task = fn_or_task
+            if task.submitted:
+                raise ValueError(f"Task {task.id!r} has already been added to a scheduler")
+            if options["id"] is not None and options["id"] != task.id:
+                raise ValueError("The task id cannot be changed")
+            if trigger is not None or task.trigger is None:
+                values["trigger"] = built_trigger
+        else:
+            task = Task(
+                fn_or_task, built_trigger, id=options["id"], args=options["args"],
+                kwargs=options["kwargs"],
+            )  # fmt: skip
+        changes = {k: v for k, v in values.items() if v is not UNSET and v is not None}
+        if options["next_run_time"] is None:
+            changes["next_run_time"] = None
+        for key in ("coalesce", "max_instances", "mistrigger_grace_time"):
+            if key not in changes and getattr(task, key) is None:
+                changes[key] = getattr(defaults, key)
+        if "mistrigger_grace_time" in changes and options["mistrigger_grace_time"] is None:
+            changes["mistrigger_grace_time"] = None
+        if task.trigger is not None and task.trigger.allow_mistrigger_by_default:
+            changes.setdefault("mistrigger_grace_time", None)
+        changes.setdefault("executor", task.executor or "default")
+        changes.setdefault("store_alias", task.store_alias or "default")
+        self.lookup_executor(changes["executor"])
+        self.lookup_store(changes["store_alias"])
+        task._modify(**changes)
+        return task
+
+    def _resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
+        if trigger is None:
+            trigger = "date"
+        if isinstance(trigger, BaseTrigger):
+            if trigger_args:
+                raise TypeError(
+                    f"Trigger options {sorted(trigger_args)} given with a trigger instance"
+                )
+            return trigger
+        return create_trigger(trigger, **trigger_args)
+
+    def _add_built_task(self, task: Task, replace: bool, compute_next: bool) -> None:
+        with self._lock:
+            if not self.running and not self.paused:
+                self._add_pending(task, replace, compute_next)
+                return
+            if compute_next:
+                task.next_run_time = self._first_run_time(task)
+            self._store_task(task, replace)
+            task._attach(self)
+        self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
+        self._wake_if_earlier(task.next_run_time)
+
+    def _add_pending(self, task: Task, replace: bool, compute_next: bool) -> None:
+        """Keep a task until start; a duplicate id fails now, as it would on a running one."""
+        for index, (pending, _, _) in enumerate(self._pending):
+            if pending.id == task.id and pending.store_alias == task.store_alias:
+                if not replace:
+                    raise ConflictIdError(task.id)
+                del self._pending[index]
+                break
+        task._attach(self)
+        self._pending.append((task, replace, compute_next))
+
+    def _store_task(self, task: Task, replace: bool) -> None:
+        store = self.lookup_store(task.store_alias or "default")
+        try:
+            store.add_task(task)
+        except ConflictIdError:
+            if not replace:
+                raise
+            store.update_task(task)
+
+    def _find_task(self, task_id: str, store: str | None) -> tuple[Task, str | None]:
+        """The task and its store alias (None while it is pending)."""
+        for pending, _, _ in self._pending:
+            if pending.id == task_id and store in (None, pending.store_alias):
+                return pending, None
+        for alias, candidate in self.iter_stores():
+            if store is None or alias == store:
+                task = candidate.lookup_task(task_id)
+                if task is not None:
+                    return task, alias
+        raise TaskLookupError(task_id)
+
+    def update_task(self, task_id: str | Task, store: str | None = None, **changes: Any) -> Task:
+        """Change a task's attributes (all but its id)."""
+        task_id = task_id.id if isinstance(task_id, Task) else task_id
+        with self._lock:
+            task, alias = self._find_task(task_id, store)
+            task._modify(**changes)
+            if alias is not None:
+                self.lookup_store(alias).update_task(task)
+        self._emit_task_event(TASK_MODIFIED, task_id, alias)
+        self._wake_if_earlier(task.next_run_time)
+        return task
+
+    def reschedule_task(
+        self, task_id: str | Task, store: str | None = None,
+        trigger: BaseTrigger | str | None = None, **trigger_args: Any,
+    ) -> Task:  # fmt: skip
+        """Give a task a new trigger; its next run time is computed from it."""
+        now = self.clock.now()
+        built = anchor_trigger(self._resolve_trigger(trigger, trigger_args), now)
+        next_time = built.get_next_trigger_time(self.timezone, None, now)
+        return self.update_task(task_id, store, trigger=built, next_run_time=next_time)
+
+    def pause_task(self, task_id: str | Task, store: str | None = None) -> Task:
+        """Stop a task from firing until it is resumed."""
+        return self.update_task(task_id, store, next_run_time=None)
+
+    def resume_task(self, task_id: str | Task, store: str | None = None) -> Task | None:
+        """Let a paused task fire again from now on; a task with no fire left is deleted."""
+        task_id = task_id.id if isinstance(task_id, Task) else task_id
+        with self._lock:
+            task, _ = self._find_task(task_id, store)
+            assert task.trigger is not None
+            next_time = task.trigger.get_next_trigger_time(self.timezone, None, self.clock.now())
+        if next_time is None:
+            self.delete_task(task_id, store)
+            return None
+        return self.update_task(task_id, store, next_run_time=next_time)
+
+    def run_task(self, task_id: str | Task, store: str | None = None) -> Task:
+        """Run a task now, once, on its executor; its schedule is unchanged."""
+        task_id = task_id.id if isinstance(task_id, Task) else task_id
+        if not self.running and not self.paused:
+            raise SchedulerNotRunningError("run_task() needs a started scheduler")
+        with self._lock:
+            task, _ = self._find_task(task_id, store)
+        executor = self.lookup_executor(task.executor or "default")
+        executor.send_task(task, [self.clock.now()])
+        return task
+
+    def get_tasks(self, store: str | None = None) -> list[Task]:
+        """Every task (of one store when given), pending ones included."""
+        with self._lock:
+            tasks = [task for task, _, _ in self._pending if store in (None, task.store_alias)]
+            for alias, candidate in self.iter_stores():
+                if store is None or alias == store:
+                    tasks.extend(candidate.get_all_tasks())
+        return tasks
+
+    def get_task(self, task_id: str, store: str | None = None) -> Task | None:
+        """The task with this id, or None."""
+        with self._lock:
+            try:
+                return self._find_task(task_id, store)[0]
+            except TaskLookupError:
+                return None
+
+    def delete_task(self, task_id: str | Task, store: str | None = None) -> None:
+        """Remove a task; TaskLookupError when there is none with this id."""
+        task_id = task_id.id if isinstance(task_id, Task) else task_id
+        with self._lock:
+            task, alias = self._find_task(task_id, store)
+            if alias is None:
+                self._pending = [entry for entry in self._pending if entry[0] is not task]
+            else:
+                self.lookup_store(alias).delete_task(task_id)
+        self._emit_task_event(TASK_REMOVED, task_id, alias)
+
+    remove_task = delete_task
+
+    def remove_all_tasks(self, store: str | None = None) -> None:
+        """Remove every task (of one store when given)."""
+        with self._lock:
+            self._pending = [e for e in self._pending if store not in (None, e[0].store_alias)]
+            for alias, candidate in self.iter_stores():
+                if store is None or alias == store:
+                    candidate.remove_all_tasks()
+        if self.wants_event(ALL_TASKS_REMOVED):
+            self.dispatch_event(TaskEvent(code=ALL_TASKS_REMOVED, alias=store))
+
+    def preview_task_runs(
+        self, trigger: BaseTrigger | str, count: int = 5,
+        start: datetime | None = None, **trigger_args: Any,
+    ) -> list[datetime]:  # fmt: skip
+        """The next ``count`` fire times a trigger would give, from ``start`` (default now)."""
+        built = self._resolve_trigger(trigger, trigger_args)
+        now = start or self.clock.now()
+        times: list[datetime] = []
+        previous = None
+        while len(times) < count:
+            fire = built.get_next_trigger_time(self.timezone, previous, now)
+            if fire is None:
+                break
+            times.append(fire)
+            previous = fire
+        return times
+
+    def _emit_task_event(self, code: int, task_id: str, store: str | None) -> None:
+        if self.wants_event(code):
+            self.dispatch_event(TaskEvent(code=code, task_id=task_id, store=store))

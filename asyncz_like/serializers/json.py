@@ -1,0 +1,53 @@
+"""The default serializer: compact UTF-8 JSON, with tags for datetimes, triggers and the like."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from asyncz_like.exceptions import BrokenRecordError, SerializationError
+from asyncz_like.serializers._decode import object_hook
+from asyncz_like.serializers._encode import encode
+from asyncz_like.serializers._paths import Unencodable
+from asyncz_like.serializers.base import BaseSerializer, strip_header
+
+HEADER = b"J1"
+_HINT = (
+    "Store something JSON can hold instead (an id, a name, plain data) and look the object "
+    "up inside the task, or use serializer='pickle' with a store you trust"
+)
+
+
+class JSONSerializer(BaseSerializer):
+    """Compact JSON that round-trips str, int, float (also nan/inf), bool, None, list, dict,
+    tuple, set, frozenset, bytes, datetime (naive, or aware in a zoneinfo zone or a fixed
+    offset), date, time, timedelta, UUID, Decimal, dicts with non-string keys, and triggers.
+
+    Loading never runs code beyond importing trigger classes named in the record (checked to be
+    triggers); the task's function is imported by reference when the task is rebuilt.
+    """
+
+    def dumps(self, state: dict[str, Any]) -> bytes:
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict, got {type(state).__name__}")
+        try:
+            data = encode(state)
+        except Unencodable as exc:
+            raise exc.to_error(_HINT) from None
+        except RecursionError:
+            raise SerializationError("the state is nested too deeply or refers to itself") from None
+        try:
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError as exc:  # e.g. an int beyond Python's int-to-string limit
+            raise SerializationError(f"cannot encode the state as JSON: {exc}") from None
+        return HEADER + text.encode("utf-8")
+
+    def loads(self, data: bytes) -> dict[str, Any]:
+        body = strip_header(data, HEADER)
+        try:
+            state = json.loads(str(body, "utf-8"), object_hook=object_hook)
+        except Exception as exc:  # malformed JSON, tags, or trigger state: all mean "broken"
+            raise BrokenRecordError(None, f"invalid JSON record: {exc}") from exc
+        if not isinstance(state, dict):
+            raise BrokenRecordError(None, f"expected a JSON object, got {type(state).__name__}")
+        return state

@@ -1,0 +1,102 @@
+"""The store contract: asyncz's method names, plus the claim of due fires."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.locks import FileLockProtected, LockProtected, NullLockProtected
+
+if TYPE_CHECKING:
+    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.tasks.task import Task
+
+
+class BaseStore(ABC):
+    """Keeps tasks and answers which are due.
+
+    Invariants every store keeps:
+
+    * ``add_task`` raises ConflictIdError for an id it holds; ``update_task``,
+      ``delete_task`` raise TaskLookupError for one it does not;
+    * ``get_due_tasks(now)`` returns the tasks with ``next_run_time <= now``, earliest first,
+      and changes nothing; paused tasks (``next_run_time`` None) are never due;
+    * ``acquire_due_tasks(now, limit)`` returns at most ``limit`` due tasks and claims them:
+      a claimed task is returned by no other call until the scheduler has written it back with
+      ``update_task`` (its next run time moved on) or removed it with ``delete_task``. Stores
+      shared by several schedulers make that claim atomic in the shared storage;
+    * ``get_all_tasks()`` lists every task, scheduled ones by next run time, paused ones last;
+    * a record that cannot be read is reported and skipped, never deleted.
+    """
+
+    #: True when the store does I/O (files, a database): the scheduler keeps it off the loop.
+    does_io: bool = False
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected option(s): {', '.join(sorted(options))}"
+            )
+        self.scheduler: SchedulerCore | None = None
+        self.alias: str | None = None
+        self.lock: LockProtected = NullLockProtected()
+        self.logger = logging.getLogger("asyncz_like.stores")
+
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        """Called when the scheduler starts, or when the store is added to a running one."""
+        self.scheduler = scheduler
+        self.alias = alias
+        self.logger = logging.getLogger(f"asyncz_like.stores.{alias}")
+        self.lock = self.create_lock()
+
+    def create_lock(self) -> LockProtected:
+        """The per-store file lock when the scheduler has a ``lock_path``, else a no-op lock."""
+        path = self.scheduler.lock_path if self.scheduler else None
+        if not path:
+            return NullLockProtected()
+        return FileLockProtected(path.replace("{store}", self.alias or "default"))
+
+    def shutdown(self) -> None:
+        """Free what the store holds (connections, locks)."""
+        self.lock.shutdown()
+
+    def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        """Claim up to ``limit`` due tasks. Stores written for asyncz inherit this plain form."""
+        return self.get_due_tasks(now)[:limit]
+
+    @abstractmethod
+    def lookup_task(self, task_id: str) -> Task | None:
+        """The task with this id, or None."""
+
+    @abstractmethod
+    def get_due_tasks(self, now: datetime) -> list[Task]:
+        """Tasks due at ``now``, earliest first."""
+
+    @abstractmethod
+    def get_next_run_time(self) -> datetime | None:
+        """The earliest next run time of any task, or None."""
+
+    @abstractmethod
+    def get_all_tasks(self) -> list[Task]:
+        """Every task, by next run time, paused ones last."""
+
+    @abstractmethod
+    def add_task(self, task: Task) -> None:
+        """Store a new task."""
+
+    @abstractmethod
+    def update_task(self, task: Task) -> None:
+        """Replace the stored task that has this task's id."""
+
+    @abstractmethod
+    def delete_task(self, task_id: str) -> None:
+        """Remove the task with this id."""
+
+    @abstractmethod
+    def remove_all_tasks(self) -> None:
+        """Remove every task."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} (alias={self.alias})>"

@@ -1,0 +1,266 @@
+"""The Task: a callable, its arguments, its trigger and how it may run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.tasks.validation import new_task_id, validate_changes
+from asyncz_like.triggers.base import BaseTrigger
+from asyncz_like.utils import datetime_repr, get_callable_name
+
+if TYPE_CHECKING:
+    from asyncz_like.schedulers.task_api import TaskAPI
+
+#: At most this many missed run times are listed for one fire; see ``get_run_times``.
+MAX_RUN_TIMES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSnapshot:
+    """A read-only view of a task at one moment."""
+
+    id: str
+    name: str | None
+    fn_reference: str | None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    trigger: str
+    executor: str | None
+    store: str | None
+    coalesce: bool | None
+    mistrigger_grace_time: float | None
+    max_instances: int | None
+    next_run_time: datetime | None
+    paused: bool
+
+
+class Task:
+    """A scheduled callable. Given ``scheduler=``, it is added to that scheduler at once.
+
+    Attributes not given (None) take the scheduler's ``task_defaults`` when the task is added.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_scheduler",
+        "args",
+        "coalesce",
+        "executor",
+        "fn",
+        "fn_reference",
+        "id",
+        "kwargs",
+        "max_instances",
+        "mistrigger_grace_time",
+        "name",
+        "next_run_time",
+        "store_alias",
+        "trigger",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any] | str | None = None,
+        trigger: BaseTrigger | None = None,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        args: Any = None,
+        kwargs: Any = None,
+        executor: str | None = None,
+        store: str | None = None,
+        store_alias: str | None = None,
+        coalesce: bool | None = None,
+        mistrigger_grace_time: float | None = None,
+        max_instances: int | None = None,
+        next_run_time: datetime | None = None,
+        scheduler: TaskAPI | None = None,
+    ) -> None:
+        if id is not None and (not isinstance(id, str) or not id):
+            raise TypeError("id must be a nonempty string")
+        self.id: str = id or new_task_id()
+        self.fn: Callable[..., Any] | None = None
+        self.fn_reference: str | None = None
+        self.name: str | None = None
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self.trigger: BaseTrigger | None = None
+        self.executor: str | None = None
+        self.store_alias: str | None = None
+        self.coalesce: bool | None = None
+        self.mistrigger_grace_time: float | None = None
+        self.max_instances: int | None = None
+        self.next_run_time: datetime | None = None
+        self._scheduler: TaskAPI | None = None
+        given = {
+            "fn": fn,
+            "trigger": trigger,
+            "name": name,
+            "args": args,
+            "kwargs": kwargs,
+            "executor": executor,
+            "store_alias": store_alias or store,
+            "coalesce": coalesce,
+            "mistrigger_grace_time": mistrigger_grace_time,
+            "max_instances": max_instances,
+            "next_run_time": next_run_time,
+        }
+        self._apply(validate_changes({k: v for k, v in given.items() if v is not None}, {}, None))
+        if scheduler is not None:
+            scheduler.add_task(self)
+
+    # -- plain data -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> str | None:
+        """The alias of the store this task lives in."""
+        return self.store_alias
+
+    @property
+    def scheduler(self) -> TaskAPI | None:
+        return self._scheduler
+
+    @property
+    def paused(self) -> bool:
+        return self.next_run_time is None
+
+    @property
+    def submitted(self) -> bool:
+        """Whether this object has been added to a scheduler (it can be, only once)."""
+        return self._scheduler is not None
+
+    def current_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
+
+    def _apply(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            setattr(self, key, value)
+        if self.name is None and self.fn is not None:
+            self.name = get_callable_name(self.fn)
+
+    def _attach(self, scheduler: TaskAPI) -> None:
+        if self._scheduler is not None:
+            raise TaskConfigurationError(f"Task {self.id!r} has already been added to a scheduler")
+        self._scheduler = scheduler
+
+    def _modify(self, **changes: Any) -> None:
+        """Validate and apply ``changes`` to this object only (the scheduler persists them)."""
+        timezone = self._scheduler.timezone if self._scheduler else None
+        self._apply(validate_changes(changes, self.current_values(), timezone))
+
+    # -- actions through the scheduler ------------------------------------------------------
+
+    def update(self, **changes: Any) -> Task:
+        """Change attributes (all but the id). Through the scheduler when the task has one."""
+        if self._scheduler is None:
+            self._modify(**changes)
+        else:
+            self._scheduler.update_task(self.id, self.store_alias, **changes)
+        return self
+
+    def reschedule(self, *args: Any, trigger: Any = None, **trigger_args: Any) -> Task:
+        """Give the task a new trigger.
+
+        Both ``task.reschedule("cron", hour=8)`` and asyncz's ``task.reschedule(task_id,
+        trigger="cron", hour=8)`` are accepted.
+        """
+        if len(args) > 1:
+            raise TypeError("reschedule() takes at most one positional argument")
+        if args and trigger is None:
+            trigger = args[0]
+        elif args and args[0] != self.id:
+            raise ValueError(f"reschedule() was given the id {args[0]!r} of another task")
+        if trigger is None:
+            raise TypeError("reschedule() needs a trigger")
+        scheduler = self._require_scheduler("reschedule")
+        scheduler.reschedule_task(self.id, self.store_alias, trigger, **trigger_args)
+        return self
+
+    def pause(self) -> Task:
+        self._require_scheduler("pause").pause_task(self.id, self.store_alias)
+        return self
+
+    def resume(self) -> Task:
+        self._require_scheduler("resume").resume_task(self.id, self.store_alias)
+        return self
+
+    def delete(self) -> None:
+        self._require_scheduler("delete").delete_task(self.id, self.store_alias)
+
+    def _require_scheduler(self, action: str) -> TaskAPI:
+        if self._scheduler is None:
+            raise TaskConfigurationError(f"Cannot {action} task {self.id!r}: it has no scheduler")
+        return self._scheduler
+
+    # -- schedule ---------------------------------------------------------------------------
+
+    def get_run_times(
+        self, timezone: tzinfo, now: datetime, limit: int = MAX_RUN_TIMES
+    ) -> list[datetime]:
+        """Run times from ``next_run_time`` up to ``now``, oldest first, at most ``limit``."""
+        run_times: list[datetime] = []
+        next_time = self.next_run_time
+        trigger = self.trigger
+        while next_time is not None and next_time <= now and len(run_times) < limit:
+            run_times.append(next_time)
+            next_time = trigger.get_next_trigger_time(timezone, next_time, now) if trigger else None
+        return run_times
+
+    def snapshot(self) -> TaskSnapshot:
+        return TaskSnapshot(
+            id=self.id,
+            name=self.name,
+            fn_reference=self.fn_reference,
+            args=self.args,
+            kwargs=dict(self.kwargs),
+            trigger=str(self.trigger),
+            executor=self.executor,
+            store=self.store_alias,
+            coalesce=self.coalesce,
+            mistrigger_grace_time=self.mistrigger_grace_time,
+            max_instances=self.max_instances,
+            next_run_time=self.next_run_time,
+            paused=self.paused,
+        )
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
+        state["version"] = 1
+        if self.fn_reference is not None:
+            state["fn"] = None  # rebuilt from the reference on load
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        version = state.pop("version", 1)
+        if version > 1:
+            raise ValueError(f"Task state version {version} is newer than this library knows")
+        self._scheduler = None
+        for name in self.__slots__:
+            if not name.startswith("_"):
+                setattr(self, name, state.get(name))
+        if self.fn is None and self.fn_reference is not None:
+            from asyncz_like.utils import ref_to_obj
+
+            self.fn = ref_to_obj(self.fn_reference)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Task) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"<Task (id={self.id} name={self.name})>"
+
+    def __str__(self) -> str:
+        status = f"next run at: {datetime_repr(self.next_run_time)}"
+        if self.next_run_time is None:
+            status = "paused"
+        return f"{self.name} (trigger: {self.trigger}, {status})"

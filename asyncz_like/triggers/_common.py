@@ -1,0 +1,55 @@
+"""Equality, hashing and repr shared by the built-in triggers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from asyncz_like.triggers.base import BaseTrigger
+
+
+class ValueTrigger(BaseTrigger):
+    """A trigger that is a value: equal when of the same type with the same settings."""
+
+    def _key(self) -> tuple[Any, ...]:
+        return ()
+
+    def _repr_options(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` pairs shown by repr; None values are left out."""
+        return []
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, ValueTrigger)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._key()))
+
+    def _options_text(self) -> str:
+        return ", ".join(
+            f"{name}={value!r}" if not isinstance(value, str) else f"{name}='{value}'"
+            for name, value in self._repr_options()
+            if value is not None
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} ({self._options_text()})>"
+
+
+def check_jitter(jitter: int | float | None) -> int | float | None:
+    """Validate a jitter argument: None or a non-negative number of seconds (0 means None)."""
+    if jitter is None:
+        return None
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not jitter >= 0:
+        raise ValueError(f"jitter must be a non-negative number of seconds, got {jitter!r}")
+    return jitter or None
+
+
+def check_order(start_at: datetime | None, end_at: datetime | None) -> None:
+    """Reject an end before the start, when both are aware or both naive."""
+    if start_at is None or end_at is None:
+        return
+    if (start_at.tzinfo is None) == (end_at.tzinfo is None) and end_at < start_at:
+        raise ValueError("end_at must not be earlier than start_at")

@@ -1,0 +1,41 @@
+"""Reading trigger state back: version checks and tolerant decoding of times and durations.
+
+States hold datetimes and timedeltas; decoders also take what a plain JSON encoder makes of them
+(ISO strings, seconds), so that a state survives either kind of serializer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from asyncz_like.utils import to_datetime
+
+STATE_VERSION = 1
+
+
+def check_version(state: dict[str, Any], owner: str) -> None:
+    version = state.get("version", 1)
+    if not isinstance(version, int) or version > STATE_VERSION:
+        raise ValueError(
+            f"Got serialized data for version {version!r} of {owner}, "
+            f"but only versions up to {STATE_VERSION} can be handled"
+        )
+
+
+def load_datetime(value: Any, name: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return to_datetime(value, None, name, require_tz=False)
+
+
+def load_timedelta(value: Any, name: str) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    raise ValueError(f"Invalid {name} in trigger state: {value!r}")
+
+
+def iso_or_none(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

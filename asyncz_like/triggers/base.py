@@ -1,0 +1,49 @@
+"""The trigger contract. It keeps asyncz's method names so that users' own triggers keep working."""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar
+
+
+class BaseTrigger(ABC):
+    """Computes when a task fires next.
+
+    Invariants every trigger keeps:
+
+    * it is pure: it never reads the clock; ``now`` is passed in;
+    * it returns timezone-aware datetimes, or None when it will never fire again;
+    * the returned time is later than ``previous_time`` when one is given;
+    * ``__getstate__`` returns plain data (dicts, lists, str, numbers, datetimes, timedeltas)
+      and ``__setstate__`` rebuilds an equal trigger from it, so stores can persist it.
+    """
+
+    alias: ClassVar[str | None] = None
+    jitter: int | float | None = None
+    #: Tasks with this trigger run however late they are unless told otherwise (shutdown).
+    allow_mistrigger_by_default: ClassVar[bool] = False
+
+    @abstractmethod
+    def get_next_trigger_time(
+        self, timezone: tzinfo, previous_time: datetime | None, now: datetime | None = None
+    ) -> datetime | None:
+        """The next fire time after ``previous_time`` (the first one when None), or None.
+
+        ``timezone`` is the scheduler's zone, used when the trigger has none of its own.
+        """
+
+    def apply_jitter(
+        self, next_trigger_time: datetime | None, jitter: int | float | None, now: datetime
+    ) -> datetime | None:
+        """Delay ``next_trigger_time`` by a random amount of up to ``jitter`` seconds."""
+        if next_trigger_time is None or not jitter:
+            return next_trigger_time
+        return next_trigger_time + timedelta(seconds=random.uniform(0, jitter))
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} does not support serialization")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not support serialization")

@@ -1,0 +1,233 @@
+"""A trigger that fires at a fixed elapsed interval, and the parser for interval strings."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
+from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime, load_timedelta
+from asyncz_like.triggers._zones import (
+    as_utc,
+    localize,
+    parse_time,
+    require_aware,
+    resolve_zone,
+    zone_from_name,
+    zone_name,
+    zone_text,
+)
+from asyncz_like.utils import to_timezone
+
+__all__ = ["IntervalTrigger", "parse_interval"]
+
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_UNIT_ALIASES = {
+    **{name: name for name in _UNIT_SECONDS},
+    **dict.fromkeys(("week", "weeks", "wk", "wks"), "w"),
+    **dict.fromkeys(("day", "days"), "d"),
+    **dict.fromkeys(("hour", "hours", "hr", "hrs"), "h"),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), "m"),
+    **dict.fromkeys(("sec", "secs", "second", "seconds"), "s"),
+}
+_NUMBER = r"\d+(?:\.\d+)?"
+_PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)\s*,?")
+
+
+def parse_interval(value: int | float | timedelta | str) -> timedelta:
+    """A positive duration from seconds, a timedelta, or a string like "30s", "1h30m", "1d 2h".
+
+    Units: w, d, h, m, s (also spelled out: "2 hours"); a bare number is seconds.
+    Raises ValueError naming ``interval`` for anything else, and for zero or negative durations.
+    """
+    duration = _to_timedelta(value)
+    if duration <= timedelta(0):
+        raise ValueError(f"interval must be positive, got interval={value!r}")
+    return duration
+
+
+def _to_timedelta(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return _seconds(value, value)
+    if isinstance(value, str):
+        return _parse_text(value)
+    raise _invalid(value)
+
+
+def _parse_text(value: str) -> timedelta:
+    text = value.strip().lower()
+    if re.fullmatch(_NUMBER, text):
+        return _seconds(float(text), value)
+    total, seen, position = 0.0, set(), 0
+    while position < len(text):
+        match = _PART.match(text, position)
+        unit = _UNIT_ALIASES.get(match.group(2)) if match else None
+        if match is None or unit is None or unit in seen:
+            raise _invalid(value)
+        seen.add(unit)
+        total += float(match.group(1)) * _UNIT_SECONDS[unit]
+        position = match.end()
+    if not seen:
+        raise _invalid(value)
+    return _seconds(total, value)
+
+
+def _seconds(amount: float, original: object) -> timedelta:
+    try:
+        return timedelta(seconds=amount)
+    except OverflowError:
+        raise ValueError(f"interval is too large: interval={original!r}") from None
+
+
+def _invalid(value: object) -> ValueError:
+    return ValueError(
+        f"Invalid interval={value!r}: expected a positive number of seconds, a timedelta, "
+        'or a string such as "30s", "5m", "1h30m", "1d 2h" or "2w"'
+    )
+
+
+class IntervalTrigger(ValueTrigger):
+    """Fires every ``interval`` of elapsed time.
+
+    Without ``start_at`` the first fire is ``now + interval`` and each later one follows the
+    previous fire by ``interval``. With ``start_at`` the fires are ``start_at + k * interval``:
+    the first one not in the past, then the first one after the previous fire.
+    Arithmetic is in absolute time, so an hourly interval stays 3600 s apart across DST.
+
+    Args:
+        weeks, days, hours, minutes, seconds: the interval; non-negative, sum positive.
+        start_at: the anchor of the fires; naive values are placed in ``timezone``.
+        end_at: no fire after this time.
+        timezone: zone for naive datetimes and for the returned times (default: the scheduler's).
+        jitter: delay each fire by up to this many seconds, at random.
+    """
+
+    alias = "interval"
+
+    def __init__(
+        self,
+        weeks: float = 0,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+        start_at: datetime | date | str | None = None,
+        end_at: datetime | date | str | None = None,
+        timezone: tzinfo | str | None = None,
+        jitter: int | float | None = None,
+    ) -> None:
+        amounts = {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes}
+        for name, amount in {**amounts, "seconds": seconds}.items():
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or not amount >= 0:
+                raise ValueError(f"{name} must be a non-negative number, got {name}={amount!r}")
+        self.interval = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes) + (
+            _seconds(seconds, seconds)
+        )
+        if self.interval <= timedelta(0):
+            raise ValueError(
+                "IntervalTrigger needs a positive interval: "
+                "weeks, days, hours, minutes and seconds are all 0"
+            )
+        self.timezone = to_timezone(timezone)
+        self.start_at = parse_time(start_at, self.timezone, "start_at")
+        self.end_at = parse_time(end_at, self.timezone, "end_at")
+        check_order(self.start_at, self.end_at)
+        self.jitter = check_jitter(jitter)
+
+    @classmethod
+    def from_string(cls, value: int | float | timedelta | str, **options: Any) -> IntervalTrigger:
+        """An IntervalTrigger from anything :func:`parse_interval` takes, e.g. ``"1h30m"``."""
+        duration = parse_interval(value)
+        return cls(
+            days=duration.days, seconds=duration.seconds + duration.microseconds / 1e6, **options
+        )
+
+    @property
+    def interval_length(self) -> float:
+        """The interval in seconds."""
+        return self.interval.total_seconds()
+
+    def get_next_trigger_time(
+        self, timezone: tzinfo | str, previous_time: datetime | None, now: datetime | None = None
+    ) -> datetime | None:
+        zone = resolve_zone(self.timezone, timezone)
+        previous_time = require_aware(previous_time, "previous_time")
+        now = require_aware(now, "now")
+        start = localize(self.start_at, zone)
+        end = localize(self.end_at, zone)
+        if start is None:
+            anchor = previous_time or now
+            if anchor is None:
+                raise ValueError(
+                    "An IntervalTrigger without start_at needs `now` for its first fire"
+                )
+            next_time = as_utc(anchor) + self.interval
+        elif previous_time is None:
+            next_time = self._first_at_or_after(as_utc(start), now)
+        else:
+            next_time = self._first_after(as_utc(start), as_utc(previous_time))
+        if end is not None and next_time > as_utc(end):
+            return None
+        return self.apply_jitter(next_time.astimezone(zone), self.jitter, now or next_time)
+
+    def anchored(self, now: datetime) -> IntervalTrigger:
+        """This trigger with ``start_at = now + interval`` when it has no start of its own.
+
+        The scheduler anchors a task's interval when it adds the task, so that every later
+        fire keeps the same phase (no drift from jitter or from skipping missed fires).
+        """
+        if self.start_at is not None:
+            return self
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        anchored = copy.copy(self)
+        anchored.start_at = as_utc(now) + self.interval
+        return anchored
+
+    def _first_at_or_after(self, start: datetime, now: datetime | None) -> datetime:
+        if now is None or start >= now:
+            return start
+        return start - ((start - now) // self.interval) * self.interval
+
+    def _first_after(self, start: datetime, previous: datetime) -> datetime:
+        if previous < start:
+            return start
+        return start + ((previous - start) // self.interval + 1) * self.interval
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "interval": self.interval,
+            "start_at": self.start_at,
+            "end_at": self.end_at,
+            "timezone": zone_name(self.timezone),
+            "jitter": self.jitter,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        check_version(state, "IntervalTrigger")
+        self.interval = load_timedelta(state["interval"], "interval")
+        self.timezone = zone_from_name(state.get("timezone"))
+        self.start_at = load_datetime(state.get("start_at"), "start_at")
+        self.end_at = load_datetime(state.get("end_at"), "end_at")
+        self.jitter = check_jitter(state.get("jitter"))
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.interval, self.start_at, self.end_at, self.timezone, self.jitter)
+
+    def _repr_options(self) -> list[tuple[str, Any]]:
+        return [
+            ("interval", str(self.interval)),
+            ("start_at", iso_or_none(self.start_at)),
+            ("end_at", iso_or_none(self.end_at)),
+            ("timezone", zone_text(self.timezone)),
+            ("jitter", self.jitter),
+        ]
+
+    def __str__(self) -> str:
+        return f"interval[{self.interval}]"

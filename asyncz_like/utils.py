@@ -1,0 +1,259 @@
+"""Helpers that asyncz exposes under the same names: times, zones, references, callables."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, tzinfo
+from importlib import import_module
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "check_callable_args",
+    "datetime_repr",
+    "get_callable_name",
+    "get_local_timezone",
+    "make_async_function",
+    "make_function",
+    "normalize_timezone",
+    "obj_to_ref",
+    "ref_to_obj",
+    "to_datetime",
+    "to_timezone",
+    "utc_now",
+]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@functools.cache
+def get_local_timezone() -> tzinfo:
+    """The machine's local zone (via tzlocal), as a zoneinfo object where possible."""
+    import tzlocal
+
+    return normalize_timezone(tzlocal.get_localzone())
+
+
+def normalize_timezone(value: tzinfo) -> tzinfo:
+    """Turn a pytz zone into the equivalent zoneinfo one; others pass through unchanged.
+
+    pytz zones give wrong offsets with plain datetime arithmetic, so they are never used as is.
+    """
+    zone_name = getattr(value, "zone", None)  # pytz
+    if isinstance(zone_name, str) and type(value).__module__.startswith("pytz"):
+        return UTC if zone_name == "UTC" else ZoneInfo(zone_name)
+    key = getattr(value, "key", None)  # tzlocal's zoneinfo subclasses
+    if isinstance(key, str) and isinstance(value, ZoneInfo) and type(value) is not ZoneInfo:
+        return ZoneInfo(key)
+    return value
+
+
+def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
+    """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a usable tzinfo; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.upper() == "UTC":
+            return UTC
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"Unknown time zone: {value!r}") from exc
+    if isinstance(value, tzinfo):
+        return normalize_timezone(value)
+    raise TypeError(f"Expected a time zone name or a tzinfo object, got {type(value).__name__}")
+
+
+def to_datetime(
+    value: str | date | datetime | None,
+    tz: tzinfo | str | None,
+    arg_name: str,
+    require_tz: bool = True,
+) -> datetime | None:
+    """Turn a datetime, date or ISO string into an aware datetime.
+
+    A naive value is placed in ``tz``; without ``tz`` that is an error when ``require_tz``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime.combine(value, datetime.min.time())
+    elif isinstance(value, str):
+        result = _parse_iso(value, arg_name)
+    else:
+        raise TypeError(f"Unsupported type for {arg_name}: {type(value).__name__}")
+    if result.tzinfo is not None:
+        return _with_normalized_zone(result)
+    zone = to_timezone(tz)
+    if zone is None:
+        if require_tz:
+            raise ValueError(
+                f'The "tz" argument must be specified if {arg_name} has no time zone information'
+            )
+        return result
+    return result.replace(tzinfo=zone)
+
+
+def _with_normalized_zone(value: datetime) -> datetime:
+    """``value`` with its zone normalized, keeping the instant of a pytz-localized time.
+
+    In the repeated hour of autumn, a pytz time may be the second occurrence, which the
+    zoneinfo equivalent expresses with ``fold=1``. A pytz zone attached with ``replace()``
+    (whose offset is the zone's first, LMT, offset) is read as a wall time in the zone.
+    """
+    zone = normalize_timezone(value.tzinfo)  # type: ignore[arg-type]
+    if zone is value.tzinfo:
+        return value
+    first = value.replace(tzinfo=zone, fold=0)
+    second = first.replace(fold=1)
+    if first.utcoffset() != value.utcoffset() and second.utcoffset() == value.utcoffset():
+        return second
+    return first
+
+
+def _parse_iso(value: str, arg_name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"Invalid date string for {arg_name}: {value!r}") from None
+
+
+def datetime_repr(value: datetime | None) -> str:
+    """A short readable form of a datetime, or ``None``."""
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z") if value else "None"
+
+
+def get_callable_name(func: Callable[..., Any]) -> str:
+    """The best readable name of a callable: qualified name, class name or ``__call__`` owner."""
+    if isinstance(func, functools.partial):
+        return get_callable_name(func.func)
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if name:
+        return str(name)
+    if hasattr(func, "__call__"):  # noqa: B004  # instances with __call__
+        return type(func).__qualname__
+    raise TypeError(f"Unable to determine a name for {func!r}")
+
+
+def obj_to_ref(obj: Any) -> str:
+    """The ``module:qualname`` reference of an importable object.
+
+    Raises ValueError for objects that cannot be found again by that reference (lambdas,
+    closures, bound methods of instances, partials).
+    """
+    if isinstance(obj, functools.partial):
+        raise ValueError("Cannot create a reference to a partial()")
+    name = get_callable_name(obj)
+    if "<lambda>" in name:
+        raise ValueError("Cannot create a reference to a lambda")
+    if "<locals>" in name:
+        raise ValueError("Cannot create a reference to a nested function")
+    module = getattr(obj, "__module__", None)
+    if inspect.ismethod(obj):
+        owner = obj.__self__
+        if isinstance(owner, type):
+            module = owner.__module__
+            name = f"{owner.__qualname__}.{obj.__name__}"
+        else:
+            raise ValueError("Cannot create a reference to a bound method of an instance")
+    if not module:
+        raise ValueError(f"Cannot determine the module of {obj!r}")
+    ref = f"{module}:{name}"
+    try:
+        found = ref_to_obj(ref)
+    except (ImportError, LookupError):
+        found = None
+    if found is not obj and found != obj:
+        raise ValueError(f"Cannot create a reference to {obj!r}: {ref!r} finds another object")
+    return ref
+
+
+def ref_to_obj(ref: str) -> Any:
+    """Import and return the object a ``module:qualname`` reference names."""
+    if not isinstance(ref, str):
+        raise TypeError("References must be strings")
+    if ":" not in ref:
+        raise ValueError(f"Invalid reference {ref!r}: expected 'module:qualname'")
+    module_name, rest = ref.split(":", 1)
+    try:
+        obj: Any = import_module(module_name)
+    except ImportError as exc:
+        raise LookupError(f"Error resolving reference {ref!r}: could not import module") from exc
+    try:
+        for name in rest.split("."):
+            obj = getattr(obj, name)
+    except Exception as exc:
+        raise LookupError(f"Error resolving reference {ref!r}: error looking up object") from exc
+    return obj
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)
+
+
+def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return _cached_signature(func)
+    except TypeError:  # unhashable callable
+        try:
+            return inspect.signature(func)
+        except (ValueError, TypeError):
+            return None
+    except ValueError:  # builtins without a signature
+        return None
+
+
+def check_callable_args(
+    func: Callable[..., Any], args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]
+) -> None:
+    """Raise ValueError when ``func`` cannot be called with ``args`` and ``kwargs``."""
+    signature = _signature(func)
+    if signature is None:
+        return  # nothing to check against (e.g. generator.send); make_function() gives one
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ValueError(
+            f"The arguments do not match the signature of {get_callable_name(func)}: {exc}"
+        ) from None
+
+
+def as_positive_int(value: Any, argument: str) -> int:
+    """``value`` as an int >= 1 (strings from config files too); ValueError naming ``argument``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{argument}: expected a positive integer, got {value!r}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{argument}: expected a positive integer, got {value!r}") from None
+    if number < 1 or (isinstance(value, float) and value != number):
+        raise ValueError(f"{argument}: expected a positive integer, got {value!r}")
+    return number
+
+
+def make_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a callable without an inspectable signature (``generator.send``) in a plain function."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "function")
+    return wrapper
+
+
+def make_async_function(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Like :func:`make_function` for awaitables (``async_generator.asend``)."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return await fn(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "function")
+    return wrapper

@@ -1,0 +1,73 @@
+"""Test doubles shared by the suites: a clock moved by hand and a scheduler driven by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asyncz_like.schedulers.base import BaseScheduler
+
+START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)  # a Monday
+
+
+class FakeClock:
+    """Wall and monotonic time that move only when a test says so."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.current = start
+        self.mono = 1000.0
+
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+        self.mono += seconds
+
+    def jump_wall(self, seconds: float) -> None:
+        """Move only the wall clock, as an NTP correction or a suspended laptop does."""
+        self.current += timedelta(seconds=seconds)
+
+
+class ManualScheduler(BaseScheduler):
+    """A scheduler whose loop is the test: it calls ``process_tasks()`` itself."""
+
+    default_executor_alias = "debug"
+
+    def _configure_extra(self, options: Any) -> None:
+        self.wakeups = 0
+
+    def wakeup(self) -> None:
+        self.wakeups += 1
+
+    def _start_loop(self) -> None:
+        pass
+
+    def _stop_loop(self) -> None:
+        pass
+
+
+def manual_scheduler(clock: FakeClock | None = None, **options: Any) -> ManualScheduler:
+    options.setdefault("timezone", "UTC")
+    return ManualScheduler(clock=clock or FakeClock(), **options)
+
+
+class Recorder:
+    """Collects events (a listener) and calls (a task function)."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self.calls: list[Any] = []
+
+    def listener(self, event: Any) -> None:
+        self.events.append(event)
+
+    def codes(self) -> list[int]:
+        return [event.code for event in self.events]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((args, kwargs))
+        return len(self.calls)

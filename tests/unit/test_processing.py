@@ -1,0 +1,303 @@
+"""The loop's pass over due tasks, with a clock moved by hand and the inline executor."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from asyncz_like.events import (
+    TASK_ERROR,
+    TASK_EXECUTED,
+    TASK_MAX_INSTANCES,
+    TASK_MISSED,
+    TASK_REMOVED,
+    TASK_SUBMITTED,
+)
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.triggers import DateTrigger, IntervalTrigger
+from tests.helpers import START, FakeClock, Recorder, manual_scheduler
+
+
+def test_interval_task_fires_once_per_interval(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    task = scheduler.add_task(calls, "interval", seconds=10)
+    assert task.next_run_time == START + timedelta(seconds=10)
+    assert scheduler.process_tasks() == pytest.approx(10)
+    assert calls.calls == []
+    clock.advance(10)
+    assert scheduler.process_tasks() == pytest.approx(10)
+    assert len(calls.calls) == 1
+    assert task.next_run_time == START + timedelta(seconds=20)
+
+
+def test_wait_is_capped_by_max_wait(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, max_wait=5)
+    scheduler.start()
+    scheduler.add_task(print, "interval", hours=1)
+    assert scheduler.process_tasks() == pytest.approx(5)
+
+
+def test_nothing_scheduled_sleeps_until_woken(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    assert scheduler.process_tasks() is None
+
+
+def test_coalesce_runs_missed_fires_once(clock: FakeClock) -> None:
+    calls, events = Recorder(), Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(events.listener, TASK_SUBMITTED)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=1, coalesce=True, mistrigger_grace_time=None)
+    clock.advance(5.5)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+    assert [t.second for t in events.events[0].scheduled_run_times] == [5]
+
+
+def test_without_coalesce_every_missed_fire_runs(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=1, coalesce=False, mistrigger_grace_time=None)
+    clock.advance(5.5)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 5
+
+
+def test_fire_later_than_grace_is_missed(clock: FakeClock) -> None:
+    calls, events = Recorder(), Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(events.listener, TASK_MISSED | TASK_EXECUTED)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=10, mistrigger_grace_time=2)
+    clock.advance(13)  # 3 s late
+    scheduler.process_tasks()
+    assert calls.calls == []
+    assert events.codes() == [TASK_MISSED]
+    clock.advance(8.5)  # fire at 20 s, 1.5 s late: within grace
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+    assert events.codes() == [TASK_MISSED, TASK_EXECUTED]
+
+
+class HoldingExecutor(BaseExecutor):
+    """Keeps every run in flight until the test finishes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[str] = []
+
+    def do_send_task(self, task, run_times):  # type: ignore[no-untyped-def]
+        self.held.append(task.id)
+
+    def finish_all(self) -> None:
+        for task_id in self.held:
+            self.run_task_success(task_id, [])
+        self.held.clear()
+
+
+def test_max_instances_skips_overlapping_fires(clock: FakeClock) -> None:
+    events = Recorder()
+    executor = HoldingExecutor()
+    scheduler = manual_scheduler(clock, executors={"default": executor})
+    scheduler.add_listener(events.listener, TASK_MAX_INSTANCES | TASK_SUBMITTED)
+    scheduler.start()
+    scheduler.add_task(print, "interval", seconds=1, max_instances=2)
+    for _ in range(3):
+        clock.advance(1)
+        scheduler.process_tasks()
+    assert len(executor.held) == 2
+    assert events.codes() == [TASK_SUBMITTED, TASK_SUBMITTED, TASK_MAX_INSTANCES]
+    executor.finish_all()
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert events.codes()[-1] == TASK_SUBMITTED
+
+
+def test_error_is_logged_and_schedule_kept(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = Recorder()
+
+    def broken() -> None:
+        raise RuntimeError("database is down")
+
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(events.listener, TASK_ERROR)
+    scheduler.start()
+    task = scheduler.add_task(broken, "interval", seconds=1, id="broken-task")
+    with caplog.at_level(logging.ERROR):
+        clock.advance(1)
+        scheduler.process_tasks()
+    record = next(r for r in caplog.records if r.levelno == logging.ERROR)
+    message = record.getMessage()
+    assert "broken-task" in message and "RuntimeError" in message and "database is down" in message
+    assert "broken" in message  # the task's name
+    assert isinstance(events.events[0].exception, RuntimeError)
+    assert "raise RuntimeError" in (events.events[0].traceback or "")
+    assert task.next_run_time == START + timedelta(seconds=2)
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert len(events.events) == 2
+
+
+def test_listener_that_raises_does_not_stop_the_loop(clock: FakeClock) -> None:
+    calls = Recorder()
+
+    def bad_listener(event: object) -> None:
+        raise ValueError("listener bug")
+
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(bad_listener)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=1)
+    clock.advance(1)
+    scheduler.process_tasks()
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 2
+
+
+def test_date_task_runs_once_then_is_removed(clock: FakeClock) -> None:
+    calls, events = Recorder(), Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(events.listener, TASK_REMOVED)
+    scheduler.start()
+    scheduler.add_task(calls, DateTrigger(START + timedelta(seconds=3)), id="once")
+    clock.advance(3)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+    assert scheduler.get_task("once") is None
+    assert events.events[0].task_id == "once"
+
+
+def test_wall_clock_jump_forward_is_bounded(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    task = scheduler.add_task(
+        calls, "interval", seconds=1, coalesce=False, mistrigger_grace_time=None
+    )
+    clock.jump_wall(365 * 24 * 3600)  # a year: 31 million missed fires
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1000
+    assert task.next_run_time is not None and task.next_run_time > clock.now()
+    assert task.next_run_time - clock.now() <= timedelta(seconds=1)
+
+
+def test_wall_clock_jump_backward_never_fires_twice(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=10)
+    clock.advance(10)
+    scheduler.process_tasks()
+    clock.jump_wall(-3600)
+    for _ in range(5):
+        clock.advance(5)
+        scheduler.process_tasks()
+    assert len(calls.calls) == 1
+
+
+def test_broken_trigger_pauses_the_task_and_keeps_it(clock: FakeClock) -> None:
+    class Broken(IntervalTrigger):
+        def get_next_trigger_time(self, timezone, previous_time, now=None):  # type: ignore[no-untyped-def]
+            if previous_time is not None:
+                raise ArithmeticError("bug in a user's trigger")
+            return super().get_next_trigger_time(timezone, previous_time, now)
+
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    scheduler.add_task(print, Broken(seconds=1), id="b")
+    clock.advance(1)
+    scheduler.process_tasks()
+    kept = scheduler.get_task("b")
+    assert kept is not None and kept.next_run_time is None
+
+
+def test_burst_is_processed_in_slices(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock, batch_size=100)
+    scheduler.start()
+    for i in range(250):
+        scheduler.add_task(calls, "interval", seconds=10, id=f"t{i}")
+    clock.advance(10)
+    assert scheduler.process_tasks() == 0
+    assert len(calls.calls) == 100
+    assert scheduler.process_tasks() == 0
+    assert scheduler.process_tasks() == pytest.approx(10)
+    assert len(calls.calls) == 250
+
+
+def test_paused_scheduler_processes_nothing(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start(paused=True)
+    scheduler.add_task(calls, "interval", seconds=1)
+    clock.advance(1)
+    assert scheduler.process_tasks() is None
+    scheduler.resume()
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+
+
+def test_store_locked_by_another_process_is_retried_without_spinning(
+    clock: FakeClock, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from asyncz_like.locks import FileLockProtected
+
+    calls = Recorder()
+    lock_path = str(tmp_path / "sched_{store}.lock")
+    scheduler = manual_scheduler(clock, lock_path=lock_path, lock_retry_interval=0.5)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=1)
+    clock.advance(1)
+    other = FileLockProtected(str(tmp_path / "sched_default.lock"))
+    with other.protected(False) as got:
+        assert got
+        import threading
+
+        result: list[float | None] = []
+        worker = threading.Thread(target=lambda: result.append(scheduler.process_tasks()))
+        worker.start()  # another thread: filelock is reentrant within one thread only
+        worker.join()
+        assert result == [0.5] and calls.calls == []
+    assert scheduler.process_tasks() == pytest.approx(1)
+    assert len(calls.calls) == 1
+
+
+def test_jump_with_grace_runs_the_latest_fire_not_the_oldest(clock: FakeClock) -> None:
+    events = Recorder()
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(events.listener, TASK_MISSED | TASK_EXECUTED)
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=1, coalesce=True, mistrigger_grace_time=5)
+    clock.jump_wall(100_000.5)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+    assert events.codes() == [TASK_EXECUTED]
+    assert events.events[0].scheduled_run_time == START + timedelta(seconds=100_000)
+
+
+def test_broken_trigger_emits_an_error_event(clock: FakeClock) -> None:
+    events = Recorder()
+
+    class Broken(IntervalTrigger):
+        def get_next_trigger_time(self, timezone, previous_time, now=None):  # type: ignore[no-untyped-def]
+            if previous_time is not None:
+                raise ArithmeticError("bug in a user's trigger")
+            return super().get_next_trigger_time(timezone, previous_time, now)
+
+    scheduler = manual_scheduler(clock)
+    scheduler.add_listener(events.listener, TASK_ERROR)
+    scheduler.start()
+    scheduler.add_task(print, Broken(seconds=1), id="b")
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert isinstance(events.events[0].exception, ArithmeticError)
