@@ -222,12 +222,20 @@ class BaseScheduler(TaskAPI):
             if result.more:
                 return 0.0
             next_time = self._earliest_next_run_time(result.locked_out)
-        # A store another process holds is tried again after lock_retry_interval.
-        cap = min(self.max_wait, self.lock_retry_interval) if result.locked_out else self.max_wait
+        # A store another process holds is tried again after lock_retry_interval; a shared
+        # store is looked at every poll_interval for tasks other schedulers added.
+        cap = self._poll_cap
+        if result.locked_out:
+            cap = min(cap, self.lock_retry_interval)
         if next_time is None:
-            return cap if self.lock_path is not None else None
+            return cap if self.lock_path is not None or cap < self.max_wait else None
         wait = (next_time - self.clock.now()).total_seconds()
         return min(max(wait, 0.0), cap)
+
+    @property
+    def _poll_cap(self) -> float:
+        intervals = [s.poll_interval for _, s in self.iter_stores() if s.poll_interval]
+        return min([self.max_wait, *intervals])
 
     def _earliest_next_run_time(self, skip: list[str]) -> datetime | None:
         times = [

@@ -121,14 +121,10 @@ class DueTaskProcessor:
             except Exception:
                 logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
         try:
-            if next_time is not None:
-                task.next_run_time = next_time
-                store.update_task(task)
-                return
-            store.delete_task(task.id)
+            store.release_task(task, next_time)
         except TaskLookupError:  # the task removed itself while it ran
             return
-        if scheduler.wants_event(TASK_REMOVED):
+        if next_time is None and scheduler.wants_event(TASK_REMOVED):
             scheduler.dispatch_event(
                 TaskEvent(code=TASK_REMOVED, task_id=task.id, store=store_alias)
             )

@@ -116,8 +116,14 @@ class TaskAPI(SchedulerCore):
         changes.setdefault("executor", task.executor or "default")
         changes.setdefault("store_alias", task.store_alias or "default")
         self.lookup_executor(changes["executor"])
-        self.lookup_store(changes["store_alias"])
+        store = self.lookup_store(changes["store_alias"])
+        before = task.current_values()
         task._modify(**changes)
+        try:
+            store.validate_task(task)
+        except Exception:
+            task._apply(before)  # a Task object the caller made is left as it was given
+            raise
         return task
 
     def _resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:

@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from asyncz_like.events.base import BrokenRecordEvent
+from asyncz_like.events.constants import STORE_RECORD_BROKEN
 from asyncz_like.locks import FileLockProtected, LockProtected, NullLockProtected
 
 if TYPE_CHECKING:
@@ -24,15 +26,21 @@ class BaseStore(ABC):
     * ``get_due_tasks(now)`` returns the tasks with ``next_run_time <= now``, earliest first,
       and changes nothing; paused tasks (``next_run_time`` None) are never due;
     * ``acquire_due_tasks(now, limit)`` returns at most ``limit`` due tasks and claims them:
-      a claimed task is returned by no other call until the scheduler has written it back with
-      ``update_task`` (its next run time moved on) or removed it with ``delete_task``. Stores
-      shared by several schedulers make that claim atomic in the shared storage;
+      a claimed task is returned by no other call until the scheduler has given it back with
+      ``release_task`` (its next run time moved on, or None: the task is done and removed), or
+      until the claim's lease (``lease_seconds``) has expired. Stores shared by several
+      schedulers make that claim atomic in the shared storage, so that each (task, scheduled
+      time) is claimed by one scheduler only;
+    * ``validate_task`` raises, and writes nothing, when the store could not keep the task
+      (a function not importable by reference, arguments the serializer cannot encode);
     * ``get_all_tasks()`` lists every task, scheduled ones by next run time, paused ones last;
     * a record that cannot be read is reported and skipped, never deleted.
     """
 
     #: True when the store does I/O (files, a database): the scheduler keeps it off the loop.
     does_io: bool = False
+    #: Seconds between looks for tasks that other schedulers added (None: nobody else adds).
+    poll_interval: float | None = None
 
     def __init__(self, **options: Any) -> None:
         if options:
@@ -65,6 +73,37 @@ class BaseStore(ABC):
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
         """Claim up to ``limit`` due tasks. Stores written for asyncz inherit this plain form."""
         return self.get_due_tasks(now)[:limit]
+
+    def release_task(self, task: Task, next_run_time: datetime | None) -> None:
+        """Give back a claimed task: with its next run time, or removed when that is None."""
+        if next_run_time is None:
+            self.delete_task(task.id)
+        else:
+            task.next_run_time = next_run_time
+            self.update_task(task)
+
+    def validate_task(self, task: Task) -> None:
+        """Raise when this store could not keep ``task``; the memory store keeps anything."""
+
+    def get_broken_records(self) -> dict[str, str]:
+        """Records that could not be read, by task id, with the reason. They are skipped by
+        the loop and kept; ``delete_task`` removes one on purpose."""
+        return {}
+
+    def report_broken_record(self, task_id: str | None, error: BaseException) -> None:
+        """Log a record that cannot be read and tell the listeners; the record is kept."""
+        self.logger.error(
+            "Skipping a broken record in store %s (task %s): %s",
+            self.alias, task_id, error, extra={"task_id": task_id, "store": self.alias},
+        )  # fmt: skip
+        scheduler = self.scheduler
+        if scheduler is not None and scheduler.wants_event(STORE_RECORD_BROKEN):
+            scheduler.dispatch_event(
+                BrokenRecordEvent(
+                    code=STORE_RECORD_BROKEN, alias=self.alias, task_id=task_id,
+                    store=self.alias, exception=error,
+                )
+            )  # fmt: skip
 
     @abstractmethod
     def lookup_task(self, task_id: str) -> Task | None:

@@ -1,0 +1,50 @@
+"""One scheduler process for the multi-process tests.
+
+    python -m tests.integration.mp_worker CONFIG_JSON LOCK_PATH_OR_- SECONDS OUT_FILE
+
+It works the shared store for SECONDS, writing one line per fire it ran to OUT_FILE:
+``task_id <TAB> scheduled time (epoch) <TAB> pid``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from asyncz_like.events import TASK_EXECUTED
+from asyncz_like.schedulers import BackgroundScheduler
+
+
+def noop() -> None:
+    """The task every fire runs."""
+
+
+def main(config_json: str, lock_path: str, seconds: float, out_path: str) -> None:
+    # line-buffered: a SIGKILL loses at most the line being written
+    with open(out_path, "a", buffering=1) as out:
+        lock = threading.Lock()
+        pid = os.getpid()
+
+        def record(event: Any) -> None:
+            line = f"{event.task_id}\t{event.scheduled_run_time.timestamp():.6f}\t{pid}\n"
+            with lock:
+                out.write(line)
+
+        scheduler = BackgroundScheduler(
+            timezone="UTC",
+            stores={"default": json.loads(config_json)},
+            executors={"default": {"type": "threadpool", "max_workers": 20}},
+            lock_path=None if lock_path == "-" else lock_path,
+        )
+        scheduler.add_listener(record, TASK_EXECUTED)
+        scheduler.start()
+        time.sleep(seconds)
+        scheduler.shutdown(wait=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4])

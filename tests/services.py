@@ -1,0 +1,30 @@
+"""Real servers for service tests: reachable, or a skip locally and a failure under CI=true."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "ASYNCZ_LIKE_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MARIADB_URL = os.environ.get("ASYNCZ_LIKE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REDIS_HOST = os.environ.get("ASYNCZ_LIKE_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("ASYNCZ_LIKE_REDIS_PORT", "6379"))
+
+_PORTS = {"postgresql": 5432, "mariadb": 3306, "redis": REDIS_PORT}
+
+
+def require_service(name: str) -> None:
+    """Skip (locally) or fail (CI=true) when the named server does not answer."""
+    port = _PORTS[name]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return
+    except OSError as exc:
+        message = f"{name} is not reachable on 127.0.0.1:{port}: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)

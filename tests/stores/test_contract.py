@@ -1,0 +1,230 @@
+"""One contract, every store: what the scheduler relies on, checked against each backend."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from asyncz_like.events import STORE_RECORD_BROKEN
+from asyncz_like.exceptions import ConflictIdError, TaskLookupError
+from asyncz_like.stores.base import BaseStore
+from asyncz_like.tasks import Task
+from asyncz_like.triggers import IntervalTrigger
+from tests.helpers import START, FakeClock, Recorder, manual_scheduler
+from tests.stores.backends import Backend
+
+CALLS: list[Any] = []
+
+
+def record_call(*args: Any) -> None:
+    CALLS.append(args)
+
+
+def make_task(task_id: str, offset: float | None, **options: Any) -> Task:
+    task = Task(record_call, IntervalTrigger(seconds=60), id=task_id, **options)
+    task.coalesce, task.max_instances, task.mistrigger_grace_time = True, 1, None
+    task.executor, task.store_alias = "default", "default"
+    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
+    return task
+
+
+def started(backend: Backend, clock: FakeClock | None = None, **options: Any) -> Any:
+    scheduler = manual_scheduler(clock or FakeClock(), stores={"default": backend.make(**options)})
+    scheduler.start()
+    return scheduler
+
+
+def store_of(scheduler: Any) -> BaseStore:
+    return scheduler.lookup_store("default")  # type: ignore[no-any-return]
+
+
+def test_add_lookup_update_delete(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    store.add_task(make_task("a", 10, args=[1]))
+    found = store.lookup_task("a")
+    assert found is not None and found.args == (1,) and found.fn is record_call
+    assert found.next_run_time == START + timedelta(seconds=10)
+    found.args = (2,)
+    store.update_task(found)
+    assert store.lookup_task("a").args == (2,)  # type: ignore[union-attr]
+    store.delete_task("a")
+    assert store.lookup_task("a") is None
+    with pytest.raises(TaskLookupError):
+        store.delete_task("a")
+    with pytest.raises(TaskLookupError):
+        store.update_task(make_task("zz", 1))
+    scheduler.shutdown()
+
+
+def test_conflicting_id(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    store.add_task(make_task("a", 10, args=[1]))
+    with pytest.raises(ConflictIdError):
+        store.add_task(make_task("a", 5, args=[2]))
+    assert store.lookup_task("a").args == (1,)  # type: ignore[union-attr]
+    scheduler.shutdown()
+
+
+def test_due_tasks_in_order_and_next_run_time(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    for task_id, offset in [("c", 30), ("a", 10), ("b", 20), ("p", None), ("late", 99)]:
+        store.add_task(make_task(task_id, offset))
+    assert [t.id for t in store.get_due_tasks(START + timedelta(seconds=25))] == ["a", "b"]
+    assert store.get_next_run_time() == START + timedelta(seconds=10)
+    assert [t.id for t in store.get_all_tasks()] == ["a", "b", "c", "late", "p"]
+    scheduler.shutdown()
+
+
+def test_acquire_claims_until_released(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    for task_id, offset in [("a", 1), ("b", 2), ("c", 3)]:
+        store.add_task(make_task(task_id, offset))
+    now = START + timedelta(seconds=10)
+    first = store.acquire_due_tasks(now, 2)
+    assert [t.id for t in first] == ["a", "b"]
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["c"]
+    assert store.acquire_due_tasks(now, 10) == []
+    store.release_task(first[0], START + timedelta(seconds=5))
+    store.release_task(first[1], None)
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["a"]
+    assert store.lookup_task("b") is None
+    scheduler.shutdown()
+
+
+def test_pause_and_resume_through_the_scheduler(backend: Backend) -> None:
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    task = scheduler.add_task(record_call, "interval", seconds=10, id="p")
+    scheduler.pause_task("p")
+    assert scheduler.get_task("p").next_run_time is None
+    assert store_of(scheduler).get_next_run_time() is None
+    scheduler.resume_task("p")
+    assert scheduler.get_task("p").next_run_time == START + timedelta(seconds=10)
+    assert task.id == "p"
+    scheduler.shutdown()
+
+
+def test_replace_existing_and_remove_all(backend: Backend) -> None:
+    scheduler = started(backend)
+    scheduler.add_task(record_call, "interval", seconds=10, id="r", args=[1])
+    with pytest.raises(ConflictIdError):
+        scheduler.add_task(record_call, "interval", seconds=10, id="r", args=[2])
+    scheduler.add_task(record_call, "interval", seconds=10, id="r", args=[3], replace_existing=True)
+    assert scheduler.get_task("r").args == (3,)
+    scheduler.add_task(record_call, "interval", seconds=10, id="s")
+    scheduler.remove_all_tasks()
+    assert scheduler.get_tasks() == []
+    scheduler.shutdown()
+
+
+def test_scheduler_fires_from_the_store(backend: Backend) -> None:
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    scheduler.add_task(record_call, "interval", seconds=10, id="f", args=["x"])
+    for _ in range(3):
+        clock.advance(10)
+        scheduler.process_tasks()
+    assert CALLS == [("x",)] * 3
+    assert scheduler.get_task("f").next_run_time == START + timedelta(seconds=40)
+    scheduler.shutdown()
+
+
+def test_tasks_survive_a_restart(backend: Backend) -> None:
+    if not backend.persistent:
+        pytest.skip("the memory store keeps nothing across processes by design")
+    clock = FakeClock()
+    first = started(backend, clock)
+    first.add_task(record_call, "interval", seconds=10, id="keep", args=[7])
+    first.shutdown()
+    second = started(backend, clock)
+    task = second.get_task("keep")
+    assert task is not None and task.args == (7,)
+    assert task.next_run_time == START + timedelta(seconds=10)
+    second.shutdown()
+
+
+def test_unimportable_function_is_refused_and_nothing_written(backend: Backend) -> None:
+    if not backend.persistent:
+        pytest.skip("the memory store keeps any callable")
+    scheduler = started(backend)
+    with pytest.raises(ValueError, match="import"):
+        scheduler.add_task(lambda: None, "interval", seconds=10, id="lam")
+    with pytest.raises(TypeError, match="args"):
+        scheduler.add_task(record_call, "interval", seconds=10, id="lock", args=[threading.Lock()])
+    assert scheduler.get_tasks() == []
+    scheduler.shutdown()
+
+
+def test_broken_record_is_reported_skipped_and_kept(backend: Backend) -> None:
+    if not backend.persistent:
+        pytest.skip("the memory store has no records to break")
+    events = Recorder()
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    scheduler.add_listener(events.listener, STORE_RECORD_BROKEN)
+    scheduler.add_task(record_call, "interval", seconds=10, id="good")
+    scheduler.add_task(record_call, "interval", seconds=10, id="bad")
+    store = store_of(scheduler)
+    backend.corrupt(store, "bad")
+    clock.advance(10)
+    scheduler.process_tasks()
+    scheduler.process_tasks()
+    assert CALLS == [()]  # the good one ran; the loop went on
+    assert "bad" in store.get_broken_records()
+    assert events.events and events.events[0].task_id == "bad"
+    assert [t.id for t in scheduler.get_tasks()] == ["good"]
+    store.delete_task("bad")  # removing it on purpose works
+    assert store.get_broken_records() == {}
+    scheduler.shutdown()
+
+
+def test_two_schedulers_claim_each_fire_once(backend: Backend) -> None:
+    if not backend.shared:
+        pytest.skip("the memory store is not shared between schedulers")
+    clock = FakeClock()
+    one, two = started(backend, clock), started(backend, clock)
+    for i in range(40):
+        one.add_task(record_call, "interval", seconds=10, id=f"t{i}")
+    clock.advance(10)
+    claimed: list[list[str]] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def claim(index: int, scheduler: Any) -> None:
+        barrier.wait()
+        store = store_of(scheduler)
+        while batch := store.acquire_due_tasks(clock.now(), 3):
+            claimed[index].extend(task.id for task in batch)
+
+    threads = [threading.Thread(target=claim, args=(i, s)) for i, s in enumerate([one, two])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed[0] + claimed[1]) == sorted(f"t{i}" for i in range(40))
+    one.shutdown()
+    two.shutdown()
+
+
+def test_claim_expires_with_its_lease(backend: Backend) -> None:
+    if not backend.shared:
+        pytest.skip("the memory store's claim is held by its only process")
+    clock = FakeClock()
+    one = started(backend, clock, lease_seconds=30)
+    two = started(backend, clock, lease_seconds=30)
+    one.add_task(record_call, "interval", seconds=10, id="l")
+    clock.advance(10)
+    assert [t.id for t in store_of(one).acquire_due_tasks(clock.now(), 10)] == ["l"]
+    assert store_of(two).acquire_due_tasks(clock.now(), 10) == []
+    clock.advance(31)  # the first scheduler died without releasing
+    assert [t.id for t in store_of(two).acquire_due_tasks(clock.now(), 10)] == ["l"]
+    one.shutdown()
+    two.shutdown()
