@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Protocol
 
 
 class Clock(Protocol):
-    """Wall time for schedules, monotonic time for sleeping."""
+    """Wall time for schedules. (The loops sleep on the monotonic clock of asyncio or of
+    ``threading.Event.wait`` and read this clock again on waking.)"""
 
     def now(self) -> datetime:
         """The current wall time, aware (UTC)."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes backwards."""
         ...
 
 
@@ -24,6 +20,3 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()

@@ -11,24 +11,20 @@ START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)  # a Monday
 
 
 class FakeClock:
-    """Wall and monotonic time that move only when a test says so."""
+    """Wall time that moves only when a test says so."""
 
     def __init__(self, start: datetime = START) -> None:
         self.current = start
-        self.mono = 1000.0
 
     def now(self) -> datetime:
         return self.current
 
-    def monotonic(self) -> float:
-        return self.mono
-
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
-        self.mono += seconds
 
     def jump_wall(self, seconds: float) -> None:
-        """Move only the wall clock, as an NTP correction or a suspended laptop does."""
+        """A jump of the wall clock (NTP correction, suspended laptop): the same move, named
+        for what the test means."""
         self.current += timedelta(seconds=seconds)
 
 

@@ -64,12 +64,7 @@ class AsyncIOExecutor(BaseExecutor):
 
     def _finished(self, task_id: str, future: asyncio.Future[Any]) -> None:
         self._pending.discard(future)
-        if future.cancelled():
-            self._release(task_id)
-        elif (error := future.exception()) is not None:
-            self.run_task_error(task_id, error)
-        else:
-            self.run_task_success(task_id, future.result())
+        self.finish_future(task_id, future)
 
     @property
     def running_count(self) -> int:

@@ -7,7 +7,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.executors.runner import RunContext
@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from asyncz_like.events.base import SchedulerEvent
     from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.tasks.task import Task
+
+
+class FutureLike(Protocol):
+    """What asyncio and concurrent.futures futures have in common here."""
+
+    def cancelled(self) -> bool: ...
+    def exception(self) -> BaseException | None: ...
+    def result(self) -> Any: ...
 
 
 class BaseExecutor(ABC):
@@ -77,6 +85,15 @@ class BaseExecutor(ABC):
         self.logger.error(
             "Error running task %s", task_id, exc_info=error or True, extra={"task_id": task_id}
         )
+
+    def finish_future(self, task_id: str, future: FutureLike) -> None:
+        """Report a run's future (asyncio or concurrent.futures) once it is done."""
+        if future.cancelled():
+            self._release(task_id)
+        elif (error := future.exception()) is not None:
+            self.run_task_error(task_id, error)
+        else:
+            self.run_task_success(task_id, future.result())
 
     def run_context(self, task: Task) -> RunContext:
         """What the runner needs: the store alias, the scheduler's clock and listener mask."""

@@ -31,12 +31,4 @@ class DebugExecutor(BaseExecutor):
             self.run_task_success(task.id, asyncio.run(coroutine))
             return
         future = loop.create_task(coroutine)
-        future.add_done_callback(lambda done: self._finished(task.id, done))
-
-    def _finished(self, task_id: str, future: asyncio.Task[list]) -> None:  # type: ignore[type-arg]
-        if future.cancelled():
-            self._release(task_id)
-        elif (error := future.exception()) is not None:
-            self.run_task_error(task_id, error)
-        else:
-            self.run_task_success(task_id, future.result())
+        future.add_done_callback(lambda done: self.finish_future(task.id, done))

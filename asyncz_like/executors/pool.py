@@ -48,17 +48,10 @@ class BasePoolExecutor(BaseExecutor):
         future.add_done_callback(lambda done: self._finished(task.id, done))
 
     def _finished(self, task_id: str, future: concurrent.futures.Future[list[Any]]) -> None:
-        if future.cancelled():
-            self._release(task_id)
-            return
-        error = future.exception()
-        if error is None:
-            self.run_task_success(task_id, future.result())
-            return
-        if isinstance(error, BrokenProcessPool):
+        if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
             self.logger.error("The process pool broke; starting a new one")
             self._pool = self._create_pool()
-        self.run_task_error(task_id, error)
+        self.finish_future(task_id, future)
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:

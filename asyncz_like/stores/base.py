@@ -82,7 +82,7 @@ class BaseStore(ABC):
             task.next_run_time = next_run_time
             self.update_task(task)
 
-    def validate_task(self, task: Task) -> None:
+    def validate_task(self, task: Task) -> None:  # noqa: B027  # optional hook
         """Raise when this store could not keep ``task``; the memory store keeps anything."""
 
     def get_broken_records(self) -> dict[str, str]:
