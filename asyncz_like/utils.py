@@ -15,6 +15,7 @@ __all__ = [
     "datetime_repr",
     "get_callable_name",
     "get_local_timezone",
+    "is_coroutine_callable",
     "make_async_function",
     "make_function",
     "normalize_timezone",
@@ -257,3 +258,13 @@ def make_async_function(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
 
     wrapper.__name__ = wrapper.__qualname__ = getattr(fn, "__name__", "function")
     return wrapper
+
+
+def is_coroutine_callable(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` returns a coroutine (looks through partials and __call__)."""
+    while hasattr(fn, "func"):  # functools.partial
+        fn = fn.func
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004
+    return call is not None and inspect.iscoroutinefunction(call)

@@ -291,7 +291,11 @@ class _LifespanSession:
             return None
         self.scheduler_running = False
         try:
-            await _resolve(self.scheduler.shutdown(wait=self.wait))
+            shutdown_async = getattr(self.scheduler, "shutdown_async", None)
+            if shutdown_async is not None:  # awaits running work and async shutdown tasks
+                await shutdown_async(wait=self.wait)
+            else:
+                await _resolve(self.scheduler.shutdown(wait=self.wait))
         except Exception as exc:
             logger.exception(
                 "The scheduler failed to shut down with the application",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from typing import Any
 
 from asyncz_like.events.base import SchedulerEvent
 from asyncz_like.events.constants import ALL_EVENTS
+from asyncz_like.utils import is_coroutine_callable
 
 Listener = Callable[[Any], Any]
 
@@ -30,7 +30,7 @@ class EventDispatcher:
     def add(self, callback: Listener, mask: int = ALL_EVENTS) -> None:
         if not callable(callback):
             raise TypeError("callback must be callable")
-        if inspect.iscoroutinefunction(callback):
+        if is_coroutine_callable(callback):
             raise TypeError(
                 "callback must be a plain function: listeners run in the thread that emits the "
                 "event; schedule async work from it with loop.call_soon_threadsafe"

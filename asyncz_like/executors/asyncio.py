@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
-from asyncz_like.tasks.validation import is_coroutine_callable
-from asyncz_like.utils import as_positive_int
+from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.core import SchedulerCore
@@ -36,7 +35,9 @@ class AsyncIOExecutor(BaseExecutor):
         if self._loop is None:
             raise TypeError("AsyncIOExecutor needs a scheduler with an event loop")
         self._threads = concurrent.futures.ThreadPoolExecutor(
-            self.max_workers, thread_name_prefix=f"asyncz_like-{alias}"
+            self.max_workers,
+            thread_name_prefix=f"asyncz_like-{alias}",
+            initializer=self._register_worker_thread,
         )
 
     def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
@@ -44,7 +45,7 @@ class AsyncIOExecutor(BaseExecutor):
         assert loop is not None and self._threads is not None, "executor not started"
         if loop.is_closed():
             raise RuntimeError("The scheduler's event loop is closed")
-        if _in_thread_of(loop):
+        if in_loop_thread(loop):
             self._submit(loop, task, run_times)
         else:
             loop.call_soon_threadsafe(self._submit, loop, task, run_times)
@@ -82,20 +83,23 @@ class AsyncIOExecutor(BaseExecutor):
         loop = self._loop
         if not wait:
             for future in list(self._pending):
-                if loop is not None and not loop.is_closed() and not _in_thread_of(loop):
+                if loop is not None and not loop.is_closed() and not in_loop_thread(loop):
                     loop.call_soon_threadsafe(future.cancel)
                 else:
                     future.cancel()
-        elif loop is not None and self._pending and not loop.is_closed():
+        elif (
+            loop is not None and self._pending and not loop.is_closed()
+        ) and not self.in_worker_thread():  # a task shutting us down cannot wait for itself
             if not loop.is_running():
                 loop.run_until_complete(self.wait_idle())
-            elif not _in_thread_of(loop):
+            elif not in_loop_thread(loop):
                 asyncio.run_coroutine_threadsafe(self.wait_idle(), loop).result()
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=not wait)
 
 
-def _in_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
+def in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the caller runs on ``loop``'s own thread, inside the loop."""
     try:
         return asyncio.get_running_loop() is loop
     except RuntimeError:

@@ -40,6 +40,7 @@ class BaseExecutor(ABC):
                 f"{type(self).__name__} got unexpected option(s): {', '.join(sorted(options))}"
             )
         self.instances: dict[str, int] = {}
+        self._worker_threads: set[int] = set()
         self._instances_lock = threading.Lock()
         self.scheduler: SchedulerCore | None = None
         self.alias = "default"
@@ -103,6 +104,15 @@ class BaseExecutor(ABC):
         return RunContext(
             task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event
         )
+
+    def _register_worker_thread(self) -> None:
+        """Initializer of the executor's worker threads: remember them by identity."""
+        self._worker_threads.add(threading.get_ident())
+
+    def in_worker_thread(self) -> bool:
+        """Whether the caller runs on one of this executor's threads (a task shutting the
+        scheduler down): such a caller cannot wait for the executor to finish."""
+        return threading.get_ident() in self._worker_threads
 
     def _release(self, task_id: str) -> None:
         with self._instances_lock:

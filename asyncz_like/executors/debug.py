@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
-from asyncz_like.tasks.validation import is_coroutine_callable
+from asyncz_like.utils import is_coroutine_callable
 
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task

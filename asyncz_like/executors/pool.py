@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
-from asyncz_like.tasks.validation import is_coroutine_callable
-from asyncz_like.utils import as_positive_int
+from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.core import SchedulerCore
@@ -55,12 +53,9 @@ class BasePoolExecutor(BaseExecutor):
 
     def shutdown(self, wait: bool = True) -> None:
         if self._pool is not None:
-            if wait and self._in_worker_thread():
+            if wait and self.in_worker_thread():
                 wait = False  # a task shutting the scheduler down cannot wait for itself
             self._pool.shutdown(wait=wait, cancel_futures=not wait)
-
-    def _in_worker_thread(self) -> bool:
-        return threading.current_thread().name.startswith(f"asyncz_like-{self.alias}_")
 
 
 class ThreadPoolExecutor(BasePoolExecutor):
@@ -68,7 +63,9 @@ class ThreadPoolExecutor(BasePoolExecutor):
 
     def _create_pool(self) -> concurrent.futures.Executor:
         return concurrent.futures.ThreadPoolExecutor(
-            self.max_workers, thread_name_prefix=f"asyncz_like-{self.alias}"
+            self.max_workers,
+            thread_name_prefix=f"asyncz_like-{self.alias}",
+            initializer=self._register_worker_thread,
         )
 
 

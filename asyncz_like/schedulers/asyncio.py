@@ -8,10 +8,10 @@ from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
-from asyncz_like.executors.asyncio import AsyncIOExecutor
+from asyncz_like.executors.asyncio import AsyncIOExecutor, in_loop_thread
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.schedulers.base import BaseScheduler
-from asyncz_like.tasks.validation import is_coroutine_callable
+from asyncz_like.utils import is_coroutine_callable
 
 
 class AsyncIOScheduler(BaseScheduler):
@@ -35,11 +35,13 @@ class AsyncIOScheduler(BaseScheduler):
         self._pass_running = False
         self._background: set[asyncio.Future[Any]] = set()
         self._owns_loop = False
+        self._draining = False
 
     def create_default_executor(self) -> BaseExecutor:
         return AsyncIOExecutor()
 
     def _before_start(self) -> None:
+        self._draining = False
         try:
             self.event_loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -67,11 +69,7 @@ class AsyncIOScheduler(BaseScheduler):
     def _call_in_loop(self, callback: Any) -> None:
         loop = self.event_loop
         assert loop is not None
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
+        if in_loop_thread(loop):
             callback()
         else:
             loop.call_soon_threadsafe(callback)
@@ -89,7 +87,7 @@ class AsyncIOScheduler(BaseScheduler):
     def _schedule_pass(self, delay: float) -> None:
         """Arm the timer for a pass in ``delay`` seconds unless one is armed earlier."""
         loop = self.event_loop
-        if loop is None or not self.running:
+        if loop is None or not self.running or self._draining:
             return
         deadline = loop.time() + delay
         if self._timer_deadline is not None and self._timer_deadline <= deadline:
@@ -102,7 +100,7 @@ class AsyncIOScheduler(BaseScheduler):
     def _run_pass(self) -> None:
         self._timer = None
         self._timer_deadline = None
-        if self._pass_running or not self.running:
+        if self._pass_running or not self.running or self._draining:
             return
         if any(store.does_io for _, store in self.iter_stores()):
             self._pass_running = True
@@ -134,12 +132,14 @@ class AsyncIOScheduler(BaseScheduler):
         if loop is None or loop.is_closed():
             coroutine.close()
             self.logger.error("An async shutdown task could not run: the event loop is closed")
-        elif loop.is_running():  # shutdown() called on the loop: it cannot wait here
+        elif not loop.is_running():
+            loop.run_until_complete(coroutine)
+        elif in_loop_thread(loop):  # shutdown() called on the loop: it cannot wait here
             future = loop.create_task(coroutine)
             self._background.add(future)
             future.add_done_callback(self._background.discard)
-        else:
-            loop.run_until_complete(coroutine)
+        else:  # the loop runs in another thread: run it there and wait
+            asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
     async def shutdown_async(self, wait: bool = True) -> bool:
         """Shut down from inside the running loop, awaiting what the sync form cannot: with
@@ -147,6 +147,7 @@ class AsyncIOScheduler(BaseScheduler):
         with self._lock:
             last = self._refs == 1
         if last and wait:
+            self._draining = True  # no new fires while the running ones finish
             for executor in list(self._executors.values()):
                 if isinstance(executor, AsyncIOExecutor):
                     await executor.wait_idle()

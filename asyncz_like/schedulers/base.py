@@ -25,8 +25,8 @@ from asyncz_like.schedulers.processing import DueTaskProcessor
 from asyncz_like.schedulers.task_api import TaskAPI
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
-from asyncz_like.tasks.validation import is_coroutine_callable
 from asyncz_like.triggers.shutdown import ShutdownTrigger
+from asyncz_like.utils import is_coroutine_callable
 
 __all__ = ["BaseScheduler", "SchedulerState"]
 
@@ -89,10 +89,10 @@ class BaseScheduler(TaskAPI):
         added: list[Task] = []
         for task, replace, compute_next in pending:
             try:
-                if compute_next:
-                    task.next_run_time = self._first_run_time(task)
+                self._schedule_new_task(task, compute_next)
                 self._store_task(task, replace)
             except Exception:
+                task._scheduler = None  # the caller may fix it and add it again
                 self.logger.exception(
                     "Task %s (%s) could not be added at start", task.id, task.name,
                     extra={"task_id": task.id},

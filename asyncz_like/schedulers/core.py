@@ -197,12 +197,16 @@ class SchedulerCore(ABC):
     def paused(self) -> bool:
         return self.state == SchedulerState.STATE_PAUSED
 
-    def _first_run_time(self, task: Task) -> datetime | None:
-        """The first fire of a task being added; an interval is anchored to it here."""
+    def _schedule_new_task(self, task: Task, compute_next: bool) -> None:
+        """Give a task being added its first run time (unless one was given) and anchor an
+        interval trigger to that first fire."""
         assert task.trigger is not None
         now = self.clock.now()
-        task.trigger = anchor_trigger(task.trigger, now)
-        return task.trigger.get_next_trigger_time(self.timezone, None, now)
+        if compute_next:
+            task.trigger = anchor_trigger(task.trigger, now)
+            task.next_run_time = task.trigger.get_next_trigger_time(self.timezone, None, now)
+        elif task.next_run_time is not None:
+            task.trigger = anchor_trigger(task.trigger, now, task.next_run_time)
 
     def _wake_if_earlier(self, run_time: datetime | None) -> None:
         if run_time is not None and self.running:

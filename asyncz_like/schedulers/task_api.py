@@ -142,8 +142,7 @@ class TaskAPI(SchedulerCore):
             if not self.running and not self.paused:
                 self._add_pending(task, replace, compute_next)
                 return
-            if compute_next:
-                task.next_run_time = self._first_run_time(task)
+            self._schedule_new_task(task, compute_next)
             self._store_task(task, replace)
             task._attach(self)
         self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
@@ -184,6 +183,8 @@ class TaskAPI(SchedulerCore):
     def update_task(self, task_id: str | Task, store: str | None = None, **changes: Any) -> Task:
         """Change a task's attributes (all but its id)."""
         task_id = task_id.id if isinstance(task_id, Task) else task_id
+        if isinstance(changes.get("trigger"), BaseTrigger):
+            changes["trigger"] = anchor_trigger(changes["trigger"], self.clock.now())
         with self._lock:
             task, alias = self._find_task(task_id, store)
             task._modify(**changes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from typing import Any
@@ -151,13 +150,3 @@ _VALIDATORS: dict[str, Callable[[Any, tzinfo | None], Any]] = {
     "max_instances": _max_instances,
     "next_run_time": _next_run_time,
 }
-
-
-def is_coroutine_callable(fn: Callable[..., Any]) -> bool:
-    """Whether calling ``fn`` returns a coroutine (looks through partials and __call__)."""
-    while hasattr(fn, "func"):  # functools.partial
-        fn = fn.func
-    if inspect.iscoroutinefunction(fn):
-        return True
-    call = getattr(fn, "__call__", None)  # noqa: B004
-    return call is not None and inspect.iscoroutinefunction(call)

@@ -95,9 +95,12 @@ def _check_options(cls: type[BaseTrigger], options: Mapping[str, Any]) -> None:
         )
 
 
-def anchor_trigger(trigger: BaseTrigger, now: datetime) -> BaseTrigger:
+def anchor_trigger(
+    trigger: BaseTrigger, now: datetime, first_fire: datetime | None = None
+) -> BaseTrigger:
     """The trigger as a task being added should keep it: an interval without ``start_at``
-    gets one (``now + interval``) so that its phase never drifts. Others are returned as is."""
+    gets one (``first_fire``, by default ``now + interval``) so that its phase never drifts.
+    Others are returned as is."""
     if isinstance(trigger, IntervalTrigger):
-        return trigger.anchored(now)
+        return trigger.anchored(first_fire or now + trigger.interval)
     return trigger

@@ -175,18 +175,18 @@ class IntervalTrigger(ValueTrigger):
             return None
         return self.apply_jitter(next_time.astimezone(zone), self.jitter, now or next_time)
 
-    def anchored(self, now: datetime) -> IntervalTrigger:
-        """This trigger with ``start_at = now + interval`` when it has no start of its own.
+    def anchored(self, first_fire: datetime) -> IntervalTrigger:
+        """This trigger with ``start_at = first_fire`` when it has no start of its own.
 
         The scheduler anchors a task's interval when it adds the task, so that every later
         fire keeps the same phase (no drift from jitter or from skipping missed fires).
         """
         if self.start_at is not None:
             return self
-        if now.tzinfo is None:
-            raise ValueError("now must be timezone-aware")
+        if first_fire.tzinfo is None:
+            raise ValueError("first_fire must be timezone-aware")
         anchored = copy.copy(self)
-        anchored.start_at = as_utc(now) + self.interval
+        anchored.start_at = as_utc(first_fire)
         return anchored
 
     def _first_at_or_after(self, start: datetime, now: datetime | None) -> datetime:

@@ -143,3 +143,41 @@ def test_process_pool_runs_in_another_process() -> None:
     [event] = results
     assert event.code == TASK_EXECUTED  # type: ignore[attr-defined]
     assert event.return_value != os.getpid()  # type: ignore[attr-defined]
+
+
+def test_sync_task_may_shut_the_asyncio_scheduler_down() -> None:
+    done = threading.Event()
+
+    async def main() -> None:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+
+        def stop_from_a_task() -> None:
+            scheduler.shutdown()  # in a worker thread of the executor: must not wait for itself
+            done.set()
+
+        scheduler.add_task(stop_from_a_task, DateTrigger(datetime.now(UTC)))
+        scheduler.start()
+        for _ in range(100):
+            if done.is_set():
+                break
+            await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+    assert done.is_set()
+
+
+def test_shutdown_async_stops_new_fires_while_waiting() -> None:
+    async def slow() -> None:
+        await asyncio.sleep(0.15)
+
+    async def main() -> float:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        for _ in range(5):
+            scheduler.add_task(slow, IntervalTrigger(seconds=0.05), max_instances=3)
+        scheduler.start()
+        await asyncio.sleep(0.2)
+        began = time.monotonic()
+        await scheduler.shutdown_async(wait=True)
+        return time.monotonic() - began
+
+    assert asyncio.run(main()) < 1.0

@@ -296,3 +296,24 @@ def test_async_listener_is_refused(clock: FakeClock) -> None:
 
     with pytest.raises(TypeError, match="plain function"):
         manual_scheduler(clock).add_listener(listener)
+
+
+def test_async_partial_listener_is_refused(clock: FakeClock) -> None:
+    import functools
+
+    async def listener(event: object, tag: str) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="plain function"):
+        manual_scheduler(clock).add_listener(functools.partial(listener, tag="x"))
+
+
+def test_interval_keeps_its_phase_after_update_and_explicit_start(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    explicit = START + timedelta(seconds=7)
+    task = scheduler.add_task(job, "interval", seconds=10, args=[1], next_run_time=explicit)
+    assert task.trigger.start_at == explicit  # type: ignore[union-attr]
+    clock.advance(3)
+    scheduler.update_task(task.id, trigger=IntervalTrigger(seconds=4))
+    assert task.trigger.start_at == clock.now() + timedelta(seconds=4)  # type: ignore[union-attr]

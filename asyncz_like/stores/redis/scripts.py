@@ -1,0 +1,205 @@
+"""The Lua scripts of the Redis store: each runs atomically on the server, in one round trip.
+
+Keys: ``tasks`` (hash id -> record), ``run_times`` (sorted set id -> next run time, UTC epoch;
+paused tasks are absent), ``leases`` (hash id -> ``"owner|until"``). Times travel as decimal
+strings (Python ``repr`` of a float, Redis ``%.17g`` scores) so that no precision is lost: a
+Lua number turned into a reply is truncated to an integer, so none is ever returned as one.
+
+A store passes the task ids of the records it knows to be broken, each with the SHA-1 of the
+record bytes, as ``id, sha1`` pairs at the end of ARGV: such a record is skipped while its
+bytes stay the same, and looked at again once anybody rewrites it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+_PRELUDE = """
+local function load_exclusions(first)
+  local fingerprints = {}
+  for i = first, #ARGV, 2 do fingerprints[ARGV[i]] = ARGV[i + 1] end
+  return fingerprints
+end
+
+local function excluded(tasks, id, fingerprints)
+  local fingerprint = fingerprints[id]
+  if not fingerprint then return false end
+  local record = redis.call('HGET', tasks, id)
+  return record ~= false and redis.sha1hex(record) == fingerprint
+end
+
+local function lease_until(leases, id)
+  local lease = redis.call('HGET', leases, id)
+  if not lease then return nil end
+  local bar = string.find(lease, '|', 1, true)
+  if not bar then return nil end
+  local text = string.sub(lease, bar + 1)
+  local number = tonumber(text)
+  if not number then return nil end
+  return number, text
+end
+
+local function owned(lease, owner)
+  return lease ~= false and string.sub(lease, 1, #owner + 1) == owner .. '|'
+end
+"""
+
+# KEYS: run_times, tasks, leases. ARGV: now, lease until, owner, limit, exclusions...
+# Returns {ids, records}: up to `limit` due ids, earliest first, now leased to `owner`.
+CLAIM = (
+    _PRELUDE
+    + """
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[4])
+local fingerprints = load_exclusions(5)
+local lease = ARGV[3] .. '|' .. ARGV[2]
+local ids, records = {}, {}
+local offset, page = 0, math.max(limit, 100)
+while #ids < limit do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, page)
+  for _, id in ipairs(due) do
+    local held = lease_until(KEYS[3], id)
+    if not (held and held > now) and not excluded(KEYS[2], id, fingerprints) then
+      local record = redis.call('HGET', KEYS[2], id)
+      if record then
+        redis.call('HSET', KEYS[3], id, lease)
+        ids[#ids + 1], records[#records + 1] = id, record
+        if #ids >= limit then break end
+      else  -- an index entry without a record (written by hand): not a task
+        redis.call('ZREM', KEYS[1], id)
+        redis.call('HDEL', KEYS[3], id)
+      end
+    end
+  end
+  if #due < page then break end
+  offset = offset + page
+end
+return {ids, records}
+"""
+)
+
+# KEYS: run_times, tasks, leases. ARGV: exclusions...
+# The earliest time a task can be claimed: its next run time, or the end of a lease on it.
+NEXT_TIME = (
+    _PRELUDE
+    + """
+local fingerprints = load_exclusions(1)
+local best, best_text = nil, false
+local offset, page = 0, 100
+while true do
+  local entries = redis.call('ZRANGE', KEYS[1], offset, offset + page - 1, 'WITHSCORES')
+  if #entries == 0 then break end
+  for i = 1, #entries, 2 do
+    local id, text = entries[i], entries[i + 1]
+    local score = tonumber(text)
+    if best and score >= best then return best_text end
+    if not excluded(KEYS[2], id, fingerprints) then
+      local held, held_text = lease_until(KEYS[3], id)
+      if held and held > score then score, text = held, held_text end
+      if not best or score < best then best, best_text = score, text end
+    end
+  end
+  offset = offset + page
+end
+return best_text
+"""
+)
+
+# KEYS: run_times, tasks. ARGV: min, max. Returns {ids, records}, by next run time.
+RANGE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
+local records = {}
+for i, id in ipairs(ids) do records[i] = redis.call('HGET', KEYS[2], id) end
+return {ids, records}
+"""
+
+# KEYS: tasks, run_times. ARGV: id, record, score ('' when paused), retried ('1' or '0').
+# 1: added; 0: the id is taken (nothing written). A retry that finds its own record: 1.
+ADD = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  if ARGV[4] == '1' and redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 1 end
+  return 0
+end
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) end
+return 1
+"""
+
+# KEYS: tasks, run_times. ARGV: id, record, score ('' when paused). 1: updated; 0: no such id.
+# The lease, if any, is left alone: a user's change does not end a claim.
+UPDATE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+end
+return 1
+"""
+
+# KEYS: tasks, run_times, leases. ARGV: id, owner, record ('' to delete), score, retried.
+# 1: written (or deleted) and the lease cleared; 0: the lease is not ours (nothing changed);
+# -1: the task is gone.
+RELEASE = (
+    _PRELUDE
+    + """
+local id, owner, record = ARGV[1], ARGV[2], ARGV[3]
+local current = redis.call('HGET', KEYS[1], id)
+if not current then return -1 end
+if not owned(redis.call('HGET', KEYS[3], id), owner) then
+  if ARGV[5] == '1' and current == record then return 1 end  -- a retry that went through
+  return 0
+end
+redis.call('HDEL', KEYS[3], id)
+if record == '' then
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+else
+  redis.call('HSET', KEYS[1], id, record)
+  redis.call('ZADD', KEYS[2], ARGV[4], id)
+end
+return 1
+"""
+)
+
+# KEYS: leases. ARGV: owner, ids... Clears the leases `owner` holds on these ids.
+DROP_LEASES = (
+    _PRELUDE
+    + """
+local dropped = 0
+for i = 2, #ARGV do
+  if owned(redis.call('HGET', KEYS[1], ARGV[i]), ARGV[1]) then
+    dropped = dropped + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return dropped
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scripts:
+    """The scripts registered on one client (``EVALSHA``, loaded again after a restart)."""
+
+    claim: Any
+    next_time: Any
+    range: Any
+    add: Any
+    update: Any
+    release: Any
+    drop_leases: Any
+
+    @classmethod
+    def register(cls, client: Redis) -> Scripts:
+        return cls(
+            claim=client.register_script(CLAIM),
+            next_time=client.register_script(NEXT_TIME),
+            range=client.register_script(RANGE),
+            add=client.register_script(ADD),
+            update=client.register_script(UPDATE),
+            release=client.register_script(RELEASE),
+            drop_leases=client.register_script(DROP_LEASES),
+        )

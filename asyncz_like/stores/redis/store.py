@@ -1,0 +1,264 @@
+"""The Redis store: a hash of records, a sorted set of run times, leases claimed by Lua."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
+from asyncz_like.serializers import BaseSerializer, decode_task, encode_task, get_serializer
+from asyncz_like.stores.base import BaseStore
+from asyncz_like.stores.redis.broken import BrokenRecords
+from asyncz_like.stores.redis.connection import (
+    build_client,
+    call_with_retries,
+    import_module,
+    split_client_options,
+)
+from asyncz_like.stores.redis.scripts import Scripts
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from asyncz_like.schedulers.task_api import TaskAPI
+    from asyncz_like.tasks.task import Task
+
+T = TypeVar("T")
+
+
+class RedisStore(BaseStore):
+    """Tasks in Redis, shared by any number of schedulers on any number of hosts.
+
+    ``tasks_key`` is a hash (task id -> record), ``run_times_key`` a sorted set (task id ->
+    next run time as a UTC epoch; paused tasks are absent) and ``<tasks_key>.leases`` a hash
+    (task id -> ``"owner|until"``). Due tasks are claimed in batches by one Lua script; see
+    ``docs/store-redis.md``. Give ``url=`` (``redis://...``), ``client=`` (a ``redis.Redis``
+    made with ``decode_responses=False``; the store does not close it), or host, port and
+    database; other keyword arguments go to ``redis.Redis`` (``password``, ``ssl``...).
+    Connection errors are retried with backoff (``retry_attempts`` tries), then raised.
+    """
+
+    does_io = True
+    retry_attempts = 5
+    retry_first_wait = 0.1
+    retry_max_wait = 2.0
+
+    def __init__(
+        self, host: str = "localhost", port: int = 6379, database: int = 0,
+        url: str | None = None, client: Redis | None = None,
+        tasks_key: str = "asyncz_like.tasks", run_times_key: str = "asyncz_like.run_times",
+        serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
+        lease_seconds: float = 30, poll_interval: float = 1.0, **client_options: Any,
+    ) -> None:  # fmt: skip
+        import_module("tenacity")  # fail now, not at the first connection error
+        taken, unknown = split_client_options(client_options)
+        super().__init__(**unknown)
+        if not (tasks_key and run_times_key) or tasks_key == run_times_key:
+            raise ValueError("tasks_key and run_times_key must be two different, non-empty keys")
+        if not lease_seconds > 0:
+            raise ValueError(f"lease_seconds must be positive, got {lease_seconds!r}")
+        self.serializer = get_serializer(serializer, secret_key)
+        self.client, self._owns_client = build_client(host, port, database, url, client, taken)
+        self.tasks_key = tasks_key
+        self.run_times_key = run_times_key
+        self.leases_key = f"{tasks_key}.leases"
+        self.lease_seconds = float(lease_seconds)
+        self.poll_interval = poll_interval
+        #: Names this store instance in leases; unique per instance.
+        self.owner = uuid.uuid4().hex
+        self._scripts = Scripts.register(self.client)
+        self._broken = BrokenRecords()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def lookup_task(self, task_id: str) -> Task | None:
+        record = self._retry(lambda _: self.client.hget(self.tasks_key, task_id))
+        return self._decode(task_id, cast("bytes | None", record))
+
+    def get_due_tasks(self, now: datetime) -> list[Task]:
+        keys = [self.run_times_key, self.tasks_key]
+        ids, records = self._retry(
+            lambda _: self._scripts.range(keys=keys, args=["-inf", _epoch(now)])
+        )
+        return self._decode_all(ids, records)
+
+    def get_next_run_time(self) -> datetime | None:
+        """The earliest time a task that is not known to be broken can be claimed: its next
+        run time, or the end of the lease another scheduler holds on it (so that a claimed
+        task does not make every other scheduler wake again and again)."""
+        keys = [self.run_times_key, self.tasks_key, self.leases_key]
+        args = self._broken.exclusion_args()
+        text = self._retry(lambda _: self._scripts.next_time(keys=keys, args=args))
+        return None if text is None else datetime.fromtimestamp(float(text), UTC)
+
+    def get_all_tasks(self) -> list[Task]:
+        def read(_: int) -> list[Any]:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hgetall(self.tasks_key)
+            pipe.zrange(self.run_times_key, 0, -1)
+            return pipe.execute()
+
+        records, scheduled = cast("tuple[dict[bytes, bytes], list[bytes]]", self._retry(read))
+        paused = sorted(set(records) - set(scheduled))
+        ids = [*(raw_id for raw_id in scheduled if raw_id in records), *paused]
+        return self._decode_all(ids, [records[raw_id] for raw_id in ids])
+
+    def get_broken_records(self) -> dict[str, str]:
+        return self._broken.reasons()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def validate_task(self, task: Task) -> None:
+        encode_task(task, self.serializer)
+
+    def add_task(self, task: Task) -> None:
+        record, keys = encode_task(task, self.serializer), [self.tasks_key, self.run_times_key]
+
+        def add(attempt: int) -> Any:
+            args = [task.id, record, _score(task), "1" if attempt > 1 else "0"]
+            return self._scripts.add(keys=keys, args=args)
+
+        if not self._retry(add):
+            raise ConflictIdError(task.id)
+
+    def update_task(self, task: Task) -> None:
+        record, keys = encode_task(task, self.serializer), [self.tasks_key, self.run_times_key]
+        args = [task.id, record, _score(task)]
+        if not self._retry(lambda _: self._scripts.update(keys=keys, args=args)):
+            raise TaskLookupError(task.id)
+        self._broken.forget(task.id)
+
+    def delete_task(self, task_id: str) -> None:
+        def delete(attempt: int) -> bool:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hdel(self.tasks_key, task_id)
+            pipe.zrem(self.run_times_key, task_id)
+            pipe.hdel(self.leases_key, task_id)
+            return bool(pipe.execute()[0]) or attempt > 1  # a retry: the first may have gone
+
+        if not self._retry(delete):
+            raise TaskLookupError(task_id)
+        self._broken.forget(task_id)
+
+    def remove_all_tasks(self) -> None:
+        self._retry(
+            lambda _: self.client.delete(self.tasks_key, self.run_times_key, self.leases_key)
+        )
+        self._broken.clear()
+
+    # -- claims -----------------------------------------------------------------------------
+
+    def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        if limit <= 0:
+            return []
+        stamp = now.timestamp()
+        keys = [self.run_times_key, self.tasks_key, self.leases_key]
+        args = [repr(stamp), repr(stamp + self.lease_seconds), self.owner, limit]
+        args += self._broken.exclusion_args()
+        ids, records = self._retry(lambda _: self._scripts.claim(keys=keys, args=args))
+        tasks: list[Task] = []
+        broken: list[str] = []
+        for raw_id, record in zip(ids, records, strict=True):
+            task = self._decode(raw_id.decode(), record)
+            if task is None:
+                broken.append(raw_id.decode())
+            else:
+                tasks.append(task)
+        if broken:
+            self._drop_leases(broken)
+        return tasks
+
+    def release_task(self, task: Task, next_run_time: datetime | None) -> None:
+        """Write the next run time (or delete the task) and end our lease, only if the lease
+        is still ours; when another scheduler has taken it over, warn and change nothing."""
+        record = b""
+        if next_run_time is not None:
+            task.next_run_time = next_run_time
+            record = encode_task(task, self.serializer)
+        keys = [self.tasks_key, self.run_times_key, self.leases_key]
+
+        def release(attempt: int) -> int:
+            retried = "1" if attempt > 1 else "0"
+            args = [task.id, self.owner, record, _score(task), retried]
+            result = int(self._scripts.release(keys=keys, args=args))
+            return 1 if result == -1 and retried == "1" and not record else result
+
+        result = self._retry(release)
+        if result == -1:
+            raise TaskLookupError(task.id)
+        if result == 0:
+            self.logger.warning(
+                "Task %s: lease lost (it expired and another scheduler claimed the task); "
+                "release ignored, nothing written",
+                task.id, extra={"task_id": task.id, "store": self.alias},
+            )  # fmt: skip
+
+    def _drop_leases(self, task_ids: list[str]) -> None:
+        """Give back the leases on records that turned out broken (best effort)."""
+        errors = import_module("redis").exceptions.RedisError
+        try:
+            self._scripts.drop_leases(keys=[self.leases_key], args=[self.owner, *task_ids])
+        except errors as exc:  # they expire anyway
+            self.logger.warning("Could not drop leases on broken records: %s", exc)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _retry(self, call: Callable[[int], T]) -> T:
+        return call_with_retries(
+            call, self.retry_attempts, self.retry_first_wait, self.retry_max_wait, self.logger
+        )
+
+    def _decode_all(self, ids: list[bytes], records: list[bytes | None]) -> list[Task]:
+        decoded = (self._decode(raw_id.decode(), r) for raw_id, r in zip(ids, records, strict=True))
+        return [task for task in decoded if task is not None]
+
+    def _decode(self, task_id: str, record: bytes | None) -> Task | None:
+        """The task of a record; None (reported once) when the record is broken or absent."""
+        if record is None:
+            return None
+        try:
+            task = _read(task_id, record, self.serializer)
+        except BrokenRecordError as error:
+            if self._broken.note(task_id, record, error.reason):
+                self.report_broken_record(task_id, error)
+            return None
+        self._broken.forget(task_id)
+        if self.scheduler is not None:
+            task._attach(cast("TaskAPI", self.scheduler))
+        return task
+
+    def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:
+        """Test-only: store ``raw`` as the record of ``task_id`` (to break it on purpose)."""
+        self.client.hset(self.tasks_key, task_id, raw)
+
+    def shutdown(self) -> None:
+        if self._owns_client:
+            self.client.close()
+        super().shutdown()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} (alias={self.alias}, tasks_key={self.tasks_key!r})>"
+
+
+def _read(task_id: str, record: bytes, serializer: BaseSerializer) -> Task:
+    """decode_task, with any failure (and a record stored under another id) as broken."""
+    try:
+        task = decode_task(record, serializer)
+    except BrokenRecordError:
+        raise
+    except Exception as exc:  # a custom serializer or trigger may raise anything
+        raise BrokenRecordError(task_id, f"cannot decode: {exc!r}") from exc
+    if task.id != task_id:
+        raise BrokenRecordError(task_id, f"it holds task {task.id!r}, not {task_id!r}")
+    return task
+
+
+def _epoch(when: datetime) -> str:
+    """An aware datetime as a UTC epoch, in a form Redis and Lua read back exactly."""
+    return repr(when.timestamp())
+
+
+def _score(task: Task) -> str:
+    return "" if task.next_run_time is None else _epoch(task.next_run_time)

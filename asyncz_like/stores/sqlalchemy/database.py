@@ -1,0 +1,170 @@
+"""The SQL store's round trips: each one a short transaction, retried on transient errors.
+
+Nothing here knows about tasks beyond ids, run times and bytes; decoding is the store's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+import tenacity
+from sqlalchemy import exc
+
+from asyncz_like.stores.sqlalchemy import engine as engines
+from asyncz_like.stores.sqlalchemy.statements import ID_LENGTH, Statements, build_table
+
+T = TypeVar("T")
+Row = tuple[str, bytes]
+
+#: Attempts per operation, and the backoff between them (seconds, exponential, jittered).
+ATTEMPTS = 4
+_WAIT = tenacity.wait_exponential(multiplier=0.05, max=1.0) + tenacity.wait_random(0, 0.05)
+
+
+class Database:
+    """One task table on one engine."""
+
+    id_length = ID_LENGTH
+
+    def __init__(
+        self, engine: sa.Engine, tablename: str, owns_engine: bool, logger: logging.Logger
+    ) -> None:
+        self.engine = engine
+        self.owns_engine = owns_engine
+        self.logger = logger
+        self.table = build_table(tablename)
+        self.sql = Statements(self.table, skip_locked=True, lock_rows=not self.is_sqlite)
+        self._writer = (
+            engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
+            if self.is_sqlite
+            else engine
+        )
+        # An in-memory SQLite database is one connection: its transactions take turns.
+        self._serial: AbstractContextManager[Any] = nullcontext()
+        if engines.is_memory_sqlite(engine):
+            self._serial = threading.Lock()
+        self._retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(ATTEMPTS),
+            wait=_WAIT,
+            retry=tenacity.retry_if_exception(engines.is_transient),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        self.logger.warning(
+            "Transient database error on table %s (attempt %d of %d), retrying: %s",
+            self.table.name, state.attempt_number, ATTEMPTS, error,
+            extra={"table": self.table.name, "attempt": state.attempt_number},
+        )  # fmt: skip
+
+    def retry(self, operation: Callable[..., T], *args: Any) -> T:
+        """Run ``operation(*args)``; again, after a pause, when it fails transiently."""
+        return self._retrying.copy()(operation, *args)
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[sa.Connection]:
+        """A transaction; on SQLite a writing one begins IMMEDIATE (the single writer lock)."""
+        with self._serial, (self._writer if write else self.engine).begin() as connection:
+            yield connection
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the table if missing; learn whether the server skips locked rows."""
+        self.retry(engines.ensure_table, self.engine, self.table)
+        if not self.is_sqlite:
+            skip = self.retry(self._skip_locked_supported)
+            self.sql = Statements(self.table, skip_locked=skip, lock_rows=True)
+            if not skip:
+                self.logger.warning(
+                    "This server has no FOR UPDATE SKIP LOCKED (MariaDB < 10.6, MySQL < 8); "
+                    "claims of several schedulers will wait for each other",
+                    extra={"table": self.table.name},
+                )
+
+    def _skip_locked_supported(self) -> bool:
+        with self.engine.connect():  # the dialect reads the server version on first connect
+            return engines.skip_locked_supported(self.engine)
+
+    def dispose(self) -> None:
+        if self.owns_engine:
+            self.engine.dispose()
+
+    # -- single rows ----------------------------------------------------------------------
+
+    def insert(self, task_id: str, next_run_time: float | None, state: bytes) -> bool:
+        """False when a row with this id exists."""
+        return self.retry(self._insert, task_id, next_run_time, state)
+
+    def _insert(self, task_id: str, next_run_time: float | None, state: bytes) -> bool:
+        values = {"id": task_id, "next_run_time": next_run_time, "state": state}
+        try:
+            with self.transaction(write=True) as connection:
+                connection.execute(self.sql.insert, values)
+        except exc.IntegrityError:
+            return False
+        return True
+
+    def write(self, statement: sa.Executable, **params: Any) -> int:
+        """Execute one writing statement; the number of rows it matched."""
+        return self.retry(self._write, statement, params)
+
+    def _write(self, statement: sa.Executable, params: dict[str, Any]) -> int:
+        with self.transaction(write=True) as connection:
+            return connection.execute(statement, params).rowcount
+
+    def read(self, statement: sa.Executable, **params: Any) -> list[Any]:
+        """The rows of one query."""
+        return self.retry(self._read, statement, params)
+
+    def _read(self, statement: sa.Executable, params: dict[str, Any]) -> list[Any]:
+        with self.transaction(write=False) as connection:
+            return [tuple(row) for row in connection.execute(statement, params)]
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def claim(
+        self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
+        decode: Callable[[str, bytes], T | None],
+    ) -> tuple[int, list[T]]:  # fmt: skip
+        """Lease up to ``limit`` due rows to ``owner`` in one transaction: select them (locked,
+        skipping rows other claims hold) and lease those that ``decode`` turns into something
+        (a broken record is not leased). The number of rows seen, and what they decoded to."""
+        return self.retry(self._claim, now, until, owner, limit, exclude, decode)
+
+    def _claim(
+        self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
+        decode: Callable[[str, bytes], T | None],
+    ) -> tuple[int, list[T]]:  # fmt: skip
+        claimed: list[T] = []
+        ids: list[str] = []
+        with self.transaction(write=True) as connection:
+            rows = connection.execute(self.sql.claimable(exclude, limit), {"now": now}).all()
+            for task_id, state in rows:
+                if (decoded := decode(task_id, state)) is not None:
+                    claimed.append(decoded)
+                    ids.append(task_id)
+            if ids:
+                params = {"ids": ids, "owner": owner, "until": until}
+                connection.execute(self.sql.lease, params)
+        return len(rows), claimed
+
+    def next_times(self, exclude: Collection[str]) -> tuple[float | None, float | None]:
+        row = self.read(self.sql.next_times(exclude))[0]
+        return row[0], row[1]
+
+    # -- for tests ------------------------------------------------------------------------
+
+    def drop_table(self) -> None:
+        self.table.drop(self.engine, checkfirst=True)

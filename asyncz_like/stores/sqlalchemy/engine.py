@@ -1,0 +1,188 @@
+"""The engine of the SQL store: built from a URL (with clear errors), SQLite set up for several
+processes, the table created once however many processes start together."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from asyncz_like.exceptions import MissingDependencyError
+
+#: Dialects the store knows how to claim rows on.
+SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb")
+#: Execution option naming how a SQLite transaction begins (DEFERRED or IMMEDIATE).
+SQLITE_BEGIN = "asyncz_like_sqlite_begin"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_EXAMPLES = (
+    "sqlite:///tasks.db, postgresql+psycopg://user:password@host/db, "
+    "mysql+pymysql://user:password@host/db"
+)
+_DRIVER_EXTRAS = {"psycopg": ("psycopg", "postgres"), "pymysql": ("pymysql", "mysql")}
+
+
+def parse_url(database: str | URL) -> URL:
+    """The URL, or ValueError naming the examples that work."""
+    try:
+        url = make_url(database)
+    except (exc.ArgumentError, ValueError) as error:
+        raise ValueError(
+            f"SQLAlchemyStore: database={str(database)!r} is not a SQLAlchemy URL ({error}); "
+            f"expected e.g. {_EXAMPLES}"
+        ) from None
+    if url.get_backend_name() not in SUPPORTED:
+        raise ValueError(
+            f"SQLAlchemyStore: the {url.get_backend_name()!r} dialect of "
+            f"{url.render_as_string(hide_password=True)!r} is not supported; use SQLite, "
+            f"PostgreSQL (psycopg) or MariaDB/MySQL (pymysql), e.g. {_EXAMPLES}"
+        )
+    return url
+
+
+def make_engine(database: str | URL, options: dict[str, Any]) -> sa.Engine:
+    """An engine for ``database`` with ``pool_pre_ping``; SQLite set up by :func:`prepare`."""
+    url = parse_url(database)
+    options = {"pool_pre_ping": True, **options}
+    backend = url.get_backend_name()
+    if backend in ("mysql", "mariadb"):
+        options.setdefault("isolation_level", "READ COMMITTED")  # no gap locks on claims
+    if backend == "sqlite" and _is_memory(url):
+        options.setdefault("poolclass", StaticPool)  # one connection: one database
+        options.setdefault("connect_args", {"check_same_thread": False})
+    try:
+        engine = sa.create_engine(url, **options)
+    except (ModuleNotFoundError, exc.NoSuchModuleError) as error:
+        raise _missing_driver(url, error) from error
+    except TypeError as error:
+        raise TypeError(f"SQLAlchemyStore got unexpected option(s): {error}") from None
+    if engine.dialect.is_async:
+        engine.dispose()
+        raise ValueError(
+            f"SQLAlchemyStore: {url.drivername!r} is an asyncio driver; the store runs in a "
+            f"thread and needs a blocking one, e.g. {_EXAMPLES}"
+        )
+    prepare(engine)
+    return engine
+
+
+def _missing_driver(url: URL, error: Exception) -> Exception:
+    driver = url.get_driver_name()
+    if isinstance(error, ModuleNotFoundError) and driver in _DRIVER_EXTRAS:
+        return MissingDependencyError(*_DRIVER_EXTRAS[driver])
+    problem = f"is not installed ({error})" if isinstance(error, ImportError) else "is unknown"
+    return ValueError(
+        f"SQLAlchemyStore: the driver {driver!r} of {url.drivername!r} {problem}; "
+        f"the supported drivers are those of these URLs: {_EXAMPLES}"
+    )
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def is_memory_sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite" and _is_memory(engine.url)
+
+
+def prepare(engine: sa.Engine) -> None:
+    """On SQLite: WAL and a busy timeout on each connection (several processes share the file),
+    and transactions begun by SQLAlchemy (``BEGIN`` or ``BEGIN IMMEDIATE``), not by the driver,
+    whose implicit transactions would let two claims read the same rows. This is the recipe of
+    the SQLAlchemy docs ("Serializable isolation / Savepoints / Transactional DDL")."""
+    if engine.dialect.name != "sqlite" or event.contains(engine, "begin", _sqlite_begin):
+        return
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    driver = connection.connection.driver_connection
+    if getattr(driver, "isolation_level", None) is not None:  # pooled before we set it up
+        driver.isolation_level = None  # type: ignore[union-attr]
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def skip_locked_supported(engine: sa.Engine) -> bool:
+    """Whether ``FOR UPDATE SKIP LOCKED`` works: PostgreSQL 9.5, MariaDB 10.6, MySQL 8."""
+    version = engine.dialect.server_version_info or ()
+    if engine.dialect.name == "postgresql":
+        return version >= (9, 5)
+    if getattr(engine.dialect, "is_mariadb", False):
+        return version >= (10, 6)
+    return version >= (8, 0)
+
+
+def ensure_table(engine: sa.Engine, table: sa.Table) -> None:
+    """Create the table and its indexes unless they exist. Several processes may run this at
+    once: a duplicate error from the loser is caught, then the objects are checked again."""
+    _create_once(engine, lambda: table.create(engine, checkfirst=True))
+    if not sa.inspect(engine).has_table(table.name):
+        raise RuntimeError(f"SQLAlchemyStore: table {table.name!r} could not be created")
+    for index in table.indexes:  # MariaDB commits each DDL: the creator may not be done yet
+        _create_once(engine, lambda index=index: index.create(engine, checkfirst=True))
+
+
+def _create_once(engine: sa.Engine, create: Any) -> None:
+    try:
+        create()
+    except exc.DBAPIError as error:
+        if not is_duplicate_object(error):
+            raise
+
+
+def is_duplicate_object(error: exc.DBAPIError) -> bool:
+    """The table or index already exists (created by another process meanwhile)."""
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in ("42P07", "42710", "23505"):  # PostgreSQL: duplicate table/object/catalog row
+        return True
+    if _mysql_code(orig) in (1050, 1061):  # table exists, duplicate key name
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and "already exists" in str(orig)
+
+
+# PostgreSQL SQLSTATEs that a later attempt may not meet: connection lost, server shutting
+# down or starting, serialization failure, deadlock, lock not available.
+_PG_TRANSIENT = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
+# MariaDB/MySQL: lock wait timeout, deadlock, connection killed, server shutdown, cannot
+# connect, server gone away, lost connection, disconnected for inactivity.
+_MYSQL_TRANSIENT = {1205, 1213, 1927, 1053, 2002, 2003, 2006, 2013, 2055, 4031}
+_SQLITE_BUSY = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is worth another try: a lost connection, a lock timeout, a deadlock."""
+    if not isinstance(error, exc.DBAPIError):
+        return isinstance(error, exc.DisconnectionError)
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+        return code in _SQLITE_BUSY or "database is locked" in str(orig)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_TRANSIENT or sqlstate.startswith("08")
+    if type(orig).__module__.startswith("psycopg"):  # no SQLSTATE: failed to connect
+        return isinstance(error, exc.OperationalError)
+    return _mysql_code(orig) in _MYSQL_TRANSIENT
+
+
+def _mysql_code(orig: BaseException | None) -> int | None:
+    args = getattr(orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None

@@ -1,0 +1,137 @@
+"""Every SQL statement of the SQL store, built with SQLAlchemy Core for one table.
+
+The table holds one row per task: ``id``, ``next_run_time`` (a UTC epoch float, indexed: the
+due queries walk that index), ``state`` (the serialized task) and the lease (``lease_owner``,
+``lease_until``) that a claim sets and a release clears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+#: The longest task id the table keeps (191 characters fit a utf8mb4 index on MariaDB/MySQL).
+ID_LENGTH = 191
+
+_ID = sa.String(ID_LENGTH).with_variant(
+    mysql.VARCHAR(ID_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)  # binary collation on MariaDB: ids "A" and "a" are two tasks, as everywhere else
+_STATE = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+
+def build_table(name: str) -> sa.Table:
+    """The task table ``name``, with its indexes, in a metadata of its own."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        sa.Column("id", _ID, primary_key=True),
+        sa.Column("next_run_time", sa.Double(), nullable=True),
+        sa.Column("state", _STATE, nullable=False),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("lease_until", sa.Double(), nullable=True),
+        sa.Index(f"{name}_next_run_time", "next_run_time"),
+        sa.Index(f"{name}_lease_until", "lease_until"),
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
+    )
+
+
+class Statements:
+    """The statements over one task table. Parameters are bound by name at execution."""
+
+    def __init__(self, table: sa.Table, skip_locked: bool, lock_rows: bool) -> None:
+        self.table = table
+        c = table.c
+        self._skip_locked = skip_locked
+        self._lock_rows = lock_rows  # False on SQLite: its transaction locks the whole file
+        by_id = c.id == sa.bindparam("task_id")
+        state: sa.BindParameter[bytes] = sa.bindparam("state")
+        self.insert = table.insert()
+        self.update = (
+            table.update()
+            .where(by_id)
+            .values(next_run_time=sa.bindparam("next_run_time"), state=state)
+        )
+        self.overwrite_state = table.update().where(by_id).values(state=state)
+        self.delete = table.delete().where(by_id)
+        self.delete_all = table.delete()
+        self.select_one = sa.select(c.state).where(by_id)
+        self.select_lease = sa.select(c.lease_owner).where(by_id)
+        self.select_all = sa.select(c.id, c.state).order_by(
+            sa.case((c.next_run_time.is_(None), 1), else_=0), c.next_run_time, c.id
+        )  # paused (NULL) last on every database: MariaDB and SQLite sort NULL first
+        owned = sa.and_(c.id == sa.bindparam("task_id"), c.lease_owner == sa.bindparam("owner"))
+        self.release = (
+            table.update()
+            .where(owned)
+            .values(
+                next_run_time=sa.bindparam("next_run_time"),
+                state=state,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        self.release_delete = table.delete().where(owned)
+        self.lease = (
+            table.update()
+            .where(c.id.in_(sa.bindparam("ids", expanding=True)))
+            .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"))
+        )
+
+    def _unclaimed_due(self, exclude: Collection[str]) -> sa.ColumnElement[bool]:
+        c = self.table.c
+        now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
+        clause = sa.and_(
+            c.next_run_time <= now, sa.or_(c.lease_until.is_(None), c.lease_until <= now)
+        )
+        return sa.and_(clause, c.id.not_in(exclude)) if exclude else clause
+
+    def due(self, exclude: Collection[str]) -> sa.Select[str, bytes]:
+        """Unclaimed due rows (``now``), earliest first, without the ``exclude`` ids."""
+        c = self.table.c
+        where = self._unclaimed_due(exclude)
+        return sa.select(c.id, c.state).where(where).order_by(c.next_run_time, c.id)
+
+    def claimable(self, exclude: Collection[str], limit: int) -> sa.Select[str, bytes]:
+        """The next ``limit`` due rows, locked for this transaction (skipping rows another
+        transaction holds) on PostgreSQL and MariaDB/MySQL.
+
+        The rows are read in the order of the ``next_run_time`` index, so that the scan stops
+        after ``limit`` rows and locks no more. MariaDB, when many rows are due, prefers a full
+        scan and a sort, which locks every due row: other schedulers would then skip them all
+        and find nothing. ``FORCE INDEX`` keeps it on the index.
+        """
+        c = self.table.c
+        where = self._unclaimed_due(exclude)
+        select = sa.select(c.id, c.state).where(where).order_by(c.next_run_time).limit(limit)
+        hint = f"FORCE INDEX ({self.table.name}_next_run_time)"
+        select = select.with_hint(self.table, hint, "mysql").with_hint(self.table, hint, "mariadb")
+        if self._lock_rows:
+            select = select.with_for_update(skip_locked=self._skip_locked)
+        return select
+
+    def next_times(self, exclude: Collection[str]) -> sa.Select[float | None, float | None]:
+        """The earliest run time of unleased rows, and the earliest moment a leased row can be
+        claimed again (the later of its run time and its lease's end), in one round trip.
+
+        Both walk an index: ``next_run_time`` for the first, ``lease_until`` for the second
+        (only rows that are claimed right now, or whose holder died, have a lease).
+        """
+        c = self.table.c
+        kept = c.id.not_in(exclude) if exclude else sa.true()
+        free = (
+            sa.select(c.next_run_time)
+            .where(c.next_run_time.is_not(None), c.lease_until.is_(None), kept)
+            .order_by(c.next_run_time)
+            .limit(1)
+            .scalar_subquery()
+        )
+        later = sa.case((c.lease_until > c.next_run_time, c.lease_until), else_=c.next_run_time)
+        leased = (
+            sa.select(sa.func.min(later))
+            .where(c.lease_until.is_not(None), c.next_run_time.is_not(None), kept)
+            .scalar_subquery()
+        )
+        return sa.select(free, leased)

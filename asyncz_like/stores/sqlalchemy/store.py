@@ -1,0 +1,282 @@
+"""The SQL store: tasks in one table of SQLite, PostgreSQL or MariaDB/MySQL (SQLAlchemy Core).
+
+This module imports SQLAlchemy only when a store is made, so that the class can be named (and
+looked up by its alias) without it; a missing SQLAlchemy raises MissingDependencyError then.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.exceptions import (
+    BrokenRecordError,
+    ConflictIdError,
+    MissingDependencyError,
+    TaskConfigurationError,
+    TaskLookupError,
+)
+from asyncz_like.serializers import BaseSerializer, decode_task, encode_task, get_serializer
+from asyncz_like.stores.base import BaseStore
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.stores.sqlalchemy.database import Database
+    from asyncz_like.tasks.task import Task
+
+
+class SQLAlchemyStore(BaseStore):
+    """Keeps tasks in a table that several schedulers (processes, hosts) may share.
+
+    Give ``database`` (a URL: ``sqlite:///tasks.db``, ``postgresql+psycopg://...``,
+    ``mysql+pymysql://...``) or an ``engine``. ``engine_options`` go to
+    ``sqlalchemy.create_engine``. A claim leases due rows for ``lease_seconds`` in batches of
+    ``batch_size``; ``poll_interval`` is how often the scheduler looks for tasks that other
+    schedulers added. See docs/store-sqlalchemy.md.
+    """
+
+    does_io = True
+
+    def __init__(
+        self,
+        database: str | None = None,
+        engine: sa.Engine | None = None,
+        tablename: str = "asyncz_like_tasks",
+        serializer: str | BaseSerializer | None = None,
+        secret_key: str | bytes | None = None,
+        lease_seconds: float = 30,
+        poll_interval: float | None = 1.0,
+        batch_size: int = 200,
+        **engine_options: Any,
+    ) -> None:
+        super().__init__(**(engine_options if engine is not None else {}))
+        _check_options(tablename, lease_seconds, poll_interval, batch_size)
+        self.serializer = get_serializer(serializer, secret_key)
+        self.lease_seconds = float(lease_seconds)
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.owner = uuid.uuid4().hex  # this instance's name on the leases it takes
+        self._db = _open(database, engine, tablename, engine_options, self.logger)
+        self._broken: dict[str, str] = {}
+        self._unreported: list[tuple[str, BrokenRecordError]] = []
+        self._broken_lock = threading.Lock()
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._db.logger = self.logger
+        self._db.start()
+
+    def shutdown(self) -> None:
+        self._db.dispose()
+        super().shutdown()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def validate_task(self, task: Task) -> None:
+        self._encode(task)
+
+    def add_task(self, task: Task) -> None:
+        state = self._encode(task)
+        if not self._db.insert(task.id, _timestamp(task.next_run_time), state):
+            raise ConflictIdError(task.id)
+
+    def update_task(self, task: Task) -> None:
+        """Replace the task's record; a lease on it stays (the claim holder releases it)."""
+        state = self._encode(task)
+        params = {"next_run_time": _timestamp(task.next_run_time), "state": state}
+        if not self._db.write(self._db.sql.update, task_id=task.id, **params):
+            raise TaskLookupError(task.id)
+        self._forget(task.id)
+
+    def delete_task(self, task_id: str) -> None:
+        """Remove the task; a broken record too (on purpose)."""
+        if not self._db.write(self._db.sql.delete, task_id=task_id):
+            raise TaskLookupError(task_id)
+        self._forget(task_id)
+
+    def remove_all_tasks(self) -> None:
+        self._db.write(self._db.sql.delete_all)
+        with self._broken_lock:
+            self._broken.clear()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def lookup_task(self, task_id: str) -> Task | None:
+        rows = self._db.read(self._db.sql.select_one, task_id=task_id)
+        return self._decode_all([(task_id, rows[0][0])])[0] if rows else None
+
+    def get_due_tasks(self, now: datetime) -> list[Task]:
+        """Due tasks that no scheduler holds a live lease on, earliest first."""
+        rows = self._db.read(self._db.sql.due(self._broken_ids()), now=now.timestamp())
+        return [task for task in self._decode_all(rows) if task is not None]
+
+    def get_all_tasks(self) -> list[Task]:
+        rows = self._db.read(self._db.sql.select_all)
+        present = {task_id for task_id, _ in rows}
+        with self._broken_lock:  # records deleted by another scheduler are not broken anymore
+            for task_id in [task_id for task_id in self._broken if task_id not in present]:
+                del self._broken[task_id]
+        return [task for task in self._decode_all(rows) if task is not None]
+
+    def get_next_run_time(self) -> datetime | None:
+        """The earliest run time of a task that is not broken. For a task claimed right now
+        that is the end of its lease, when later: the earliest moment it can be claimed."""
+        times = [t for t in self._db.next_times(self._broken_ids()) if t is not None]
+        return datetime.fromtimestamp(min(times), UTC) if times else None
+
+    def get_broken_records(self) -> dict[str, str]:
+        with self._broken_lock:
+            return dict(self._broken)
+
+    # -- claims ---------------------------------------------------------------------------
+
+    def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        """Lease up to ``limit`` due tasks, ``batch_size`` per transaction. A broken record is
+        not leased: it joins the known-broken ids, which the next batch's query excludes."""
+        moment = now.timestamp()
+        until = moment + self.lease_seconds
+        tasks: list[Task] = []
+        while len(tasks) < limit:
+            want = min(self.batch_size, limit - len(tasks))
+            seen, batch = self._db.claim(
+                moment, until, self.owner, want, self._broken_ids(), self._decode
+            )
+            tasks.extend(batch)
+            if seen < want:
+                break
+        self._report_new_broken()
+        return tasks
+
+    def release_task(self, task: Task, next_run_time: datetime | None) -> None:
+        """Write the next run time (or delete the task) and drop the lease, if still ours."""
+        db = self._db
+        if next_run_time is None:
+            changed = db.write(db.sql.release_delete, task_id=task.id, owner=self.owner)
+        else:
+            task.next_run_time = next_run_time
+            changed = db.write(
+                db.sql.release, task_id=task.id, owner=self.owner, state=self._encode(task),
+                next_run_time=next_run_time.timestamp(),
+            )  # fmt: skip
+        if changed:
+            return
+        holders = db.read(db.sql.select_lease, task_id=task.id)
+        if not holders:
+            raise TaskLookupError(task.id)
+        self.logger.warning(
+            "Lost the lease on task %s (now held by %s): its release changes nothing",
+            task.id, holders[0][0], extra={"task_id": task.id, "store": self.alias},
+        )  # fmt: skip
+
+    # -- records --------------------------------------------------------------------------
+
+    def _encode(self, task: Task) -> bytes:
+        if len(task.id) > self._db.id_length:
+            raise TaskConfigurationError(
+                f"Task id {task.id[:40]!r}... is {len(task.id)} characters long; "
+                f"the SQL store keeps ids of up to {self._db.id_length}"
+            )
+        return encode_task(task, self.serializer)
+
+    def _decode(self, task_id: str, state: bytes) -> Task | None:
+        """The task, or None for a broken record (remembered, reported later)."""
+        try:
+            task = decode_task(bytes(state), self.serializer)
+            if task.id != task_id:
+                raise BrokenRecordError(task_id, f"the row holds the record of {task.id!r}")
+        except Exception as error:
+            if not isinstance(error, BrokenRecordError):
+                error = BrokenRecordError(task_id, f"cannot decode: {error!r}")
+            with self._broken_lock:
+                if task_id not in self._broken:
+                    self._broken[task_id] = error.reason
+                    self._unreported.append((task_id, error))
+            return None
+        if task_id in self._broken:  # rewritten since (by update_task, maybe elsewhere)
+            self._forget(task_id)
+        return task
+
+    def _decode_all(self, rows: Sequence[tuple[str, bytes]]) -> list[Task | None]:
+        tasks = [self._decode(task_id, state) for task_id, state in rows]
+        self._report_new_broken()
+        return tasks
+
+    def _report_new_broken(self) -> None:
+        """Report each newly broken record once, outside any transaction."""
+        with self._broken_lock:
+            pending, self._unreported = self._unreported, []
+        for task_id, error in pending:
+            self.report_broken_record(task_id, error)
+
+    def _broken_ids(self) -> list[str]:
+        with self._broken_lock:
+            return sorted(self._broken)
+
+    def _forget(self, task_id: str) -> None:
+        with self._broken_lock:
+            self._broken.pop(task_id, None)
+
+    # -- test hooks -------------------------------------------------------------------------
+
+    def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:
+        """Test only: replace the stored record of ``task_id`` with ``raw`` bytes."""
+        self._db.write(self._db.sql.overwrite_state, task_id=task_id, state=raw)
+
+    def drop_table_for_tests(self) -> None:
+        """Test only: drop the table and close the connections."""
+        self._db.retry(self._db.drop_table)
+        self._db.dispose()
+
+
+def _timestamp(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+def _check_options(
+    tablename: str, lease_seconds: float, poll_interval: float | None, batch_size: int
+) -> None:
+    if not isinstance(tablename, str) or not 0 < len(tablename) <= 48:
+        raise ValueError(f"tablename must be a name of 1 to 48 characters, got {tablename!r}")
+    if not lease_seconds > 0:
+        raise ValueError(f"lease_seconds must be positive, got {lease_seconds!r}")
+    if poll_interval is not None and not poll_interval > 0:
+        raise ValueError(f"poll_interval must be positive or None, got {poll_interval!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _open(
+    database: str | None,
+    engine: sa.Engine | None,
+    tablename: str,
+    engine_options: dict[str, Any],
+    logger: Any,
+) -> Database:
+    """The Database over a new engine for ``database``, or over the given ``engine``."""
+    try:
+        import sqlalchemy  # noqa: F401
+        import tenacity  # noqa: F401
+    except ImportError as error:
+        raise MissingDependencyError(error.name or "sqlalchemy", "sqlalchemy") from error
+    from asyncz_like.stores.sqlalchemy import engine as engines
+    from asyncz_like.stores.sqlalchemy.database import Database
+
+    if (database is None) == (engine is None):
+        raise ValueError("SQLAlchemyStore needs either database (a URL) or engine, not both")
+    if engine is None:
+        assert database is not None
+        return Database(engines.make_engine(database, engine_options), tablename, True, logger)
+    if engine.dialect.name not in engines.SUPPORTED:
+        raise ValueError(
+            f"SQLAlchemyStore: the {engine.dialect.name!r} dialect is not supported; use "
+            "SQLite, PostgreSQL (psycopg) or MariaDB/MySQL (pymysql)"
+        )
+    engines.prepare(engine)
+    return Database(engine, tablename, False, logger)

@@ -1,0 +1,328 @@
+"""The Redis store beyond the contract: concurrent claims, leases, lost connections, options."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import sys
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from asyncz_like.exceptions import ConflictIdError, MissingDependencyError
+from asyncz_like.serializers import encode_task
+from asyncz_like.stores import STORES
+from asyncz_like.tasks import Task
+from asyncz_like.triggers import IntervalTrigger
+from tests import services
+from tests.helpers import START, FakeClock
+from tests.services import REDIS_HOST, REDIS_PORT, require_service
+
+redis = pytest.importorskip("redis")
+
+from asyncz_like.stores.redis import RedisStore  # noqa: E402  # after the importorskip
+
+pytestmark = pytest.mark.service
+
+MakeStore = Callable[..., RedisStore]
+
+
+def noop(*args: Any) -> None:
+    pass
+
+
+def make_task(task_id: str, offset: float | None, **options: Any) -> Task:
+    task = Task(noop, IntervalTrigger(seconds=60), id=task_id, **options)
+    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
+    return task
+
+
+def epoch(offset: float) -> float:
+    return (START + timedelta(seconds=offset)).timestamp()
+
+
+@pytest.fixture
+def admin() -> Iterator[Any]:
+    require_service("redis")
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(admin: Any) -> Iterator[str]:
+    prefix = f"test.{uuid.uuid4().hex[:10]}"
+    yield prefix
+    keys = list(admin.scan_iter(f"{prefix}.*"))
+    if keys:
+        admin.delete(*keys)
+
+
+@pytest.fixture
+def make(prefix: str) -> Iterator[MakeStore]:
+    made: list[RedisStore] = []
+
+    def make(**options: Any) -> RedisStore:
+        options.setdefault("host", REDIS_HOST)
+        options.setdefault("port", REDIS_PORT)
+        store = RedisStore(
+            tasks_key=f"{prefix}.tasks", run_times_key=f"{prefix}.run_times", **options
+        )
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.shutdown()
+
+
+def test_four_stores_claim_each_of_1000_tasks_exactly_once(make: MakeStore) -> None:
+    stores = [make() for _ in range(4)]
+    for i in range(1000):
+        stores[0].add_task(make_task(f"t{i}", i / 1000))
+    now, barrier = START + timedelta(seconds=10), threading.Barrier(4)
+    claimed: list[list[str]] = [[] for _ in stores]
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        while batch := stores[index].acquire_due_tasks(now, 25):
+            claimed[index].extend(task.id for task in batch)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = Counter(task_id for ids in claimed for task_id in ids)
+    assert len(counts) == 1000 and set(counts.values()) == {1}
+    for ids in claimed:  # each batch comes earliest first
+        assert ids == sorted(ids, key=lambda task_id: int(task_id[1:]))
+
+
+def test_lease_is_taken_over_once_it_expires(make: MakeStore, clock: FakeClock) -> None:
+    one, two = make(lease_seconds=30), make(lease_seconds=30)
+    one.add_task(make_task("l", 10))
+    clock.advance(10)
+    assert [t.id for t in one.acquire_due_tasks(clock.now(), 10)] == ["l"]
+    clock.advance(29.999)
+    assert two.acquire_due_tasks(clock.now(), 10) == []
+    clock.advance(0.001)  # lease_until <= now: expired
+    assert [t.id for t in two.acquire_due_tasks(clock.now(), 10)] == ["l"]
+    assert one.acquire_due_tasks(clock.now(), 10) == []
+
+
+def test_release_with_a_lost_lease_changes_nothing(
+    make: MakeStore, admin: Any, prefix: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    one, two = make(), make()
+    one.add_task(make_task("l", 10))
+    clock.advance(10)
+    (mine,) = one.acquire_due_tasks(clock.now(), 10)
+    clock.advance(31)
+    (theirs,) = two.acquire_due_tasks(clock.now(), 10)
+    before = (admin.hgetall(f"{prefix}.tasks"), admin.zrange(f"{prefix}.run_times", 0, -1, True))
+    lease = admin.hget(f"{prefix}.tasks.leases", "l")
+    with caplog.at_level(logging.WARNING):
+        one.release_task(mine, START + timedelta(seconds=100))
+        one.release_task(mine, None)
+    assert [r.getMessage().startswith("Task l: lease lost") for r in caplog.records] == [True] * 2
+    after = (admin.hgetall(f"{prefix}.tasks"), admin.zrange(f"{prefix}.run_times", 0, -1, True))
+    assert after == before and admin.hget(f"{prefix}.tasks.leases", "l") == lease
+    two.release_task(theirs, START + timedelta(seconds=70))
+    assert admin.zscore(f"{prefix}.run_times", "l") == epoch(70)
+    assert admin.hlen(f"{prefix}.tasks.leases") == 0
+
+
+def test_user_update_keeps_the_lease_and_next_run_time_waits_for_it(
+    make: MakeStore, clock: FakeClock
+) -> None:
+    one, two = make(), make()
+    one.add_task(make_task("l", 10, args=[1]))
+    clock.advance(10)
+    (task,) = one.acquire_due_tasks(clock.now(), 10)
+    changed = make_task("l", 10, args=[2])
+    two.update_task(changed)  # a user's change while the task runs
+    assert two.acquire_due_tasks(clock.now(), 10) == []
+    assert two.get_next_run_time() == START + timedelta(seconds=40)  # the lease's end
+    one.release_task(task, START + timedelta(seconds=70))
+    assert two.get_next_run_time() == START + timedelta(seconds=70)
+
+
+def test_conflicting_add_writes_nothing(make: MakeStore, admin: Any, prefix: str) -> None:
+    store = make()
+    store.add_task(make_task("a", 10))
+    with pytest.raises(ConflictIdError):
+        store.add_task(make_task("a", 5))
+    assert admin.zscore(f"{prefix}.run_times", "a") == epoch(10)
+    store.add_task(make_task("p", None))
+    assert admin.zscore(f"{prefix}.run_times", "p") is None  # paused: not in the sorted set
+
+
+def test_broken_due_record_is_skipped_reported_once_and_read_again_when_rewritten(
+    make: MakeStore, admin: Any, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, other = make(), make()
+    store.add_task(make_task("good", 1))
+    store.add_task(make_task("bad", 0))
+    store.overwrite_record_for_tests("bad", b"\x00garbage")
+    now = START + timedelta(seconds=10)
+    with caplog.at_level(logging.ERROR):
+        (good,) = store.acquire_due_tasks(now, 10)
+        assert store.acquire_due_tasks(now, 10) == []  # the broken one is not claimed again
+        assert admin.hlen(f"{prefix}.tasks.leases") == 1  # only good's: bad's was given back
+        store.release_task(good, START + timedelta(seconds=100))
+        assert store.get_next_run_time() == START + timedelta(seconds=100)
+        assert store.lookup_task("bad") is None
+        assert [t.id for t in store.get_all_tasks()] == ["good"]
+        assert store.get_due_tasks(now) == []
+    assert len(caplog.records) == 1 and "bad" in store.get_broken_records()
+    assert admin.hexists(f"{prefix}.tasks", "bad")  # kept
+    assert [t.id for t in other.acquire_due_tasks(now, 10)] == []  # reported there too
+    assert "bad" in other.get_broken_records()
+    store.overwrite_record_for_tests("bad", encode_task(make_task("bad", 0), store.serializer))
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["bad"]
+    assert store.get_broken_records() == {}
+
+
+def _kill_own_connections(admin: Any, name: str) -> int:
+    """Kill the normal connections named ``name`` (ours), one by one by id."""
+    ids = [c["id"] for c in admin.client_list(_type="normal") if c.get("name") == name]
+    return sum(admin.client_kill_filter(_id=client_id, _type="normal") for client_id in ids)
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["pool", "single-connection"])
+def test_killed_connection_is_recovered(
+    make: MakeStore, admin: Any, prefix: str, single: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"{prefix}.client"
+    store = make(client_name=name, single_connection_client=single)
+    store.add_task(make_task("a", 10))
+    assert _kill_own_connections(admin, name) >= 1
+    with caplog.at_level(logging.WARNING):
+        assert [t.id for t in store.acquire_due_tasks(START + timedelta(seconds=10), 5)] == ["a"]
+    retried = [r for r in caplog.records if r.getMessage().startswith("Redis call failed")]
+    if single:  # the one connection broke mid-call: our retry reconnected
+        assert len(retried) == 1
+    assert _kill_own_connections(admin, name) >= 1
+    assert [t.id for t in store.get_all_tasks()] == ["a"]
+
+
+def test_retries_are_bounded_then_the_error_is_raised(
+    make: MakeStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    store = make(port=port, socket_connect_timeout=1)
+    store.retry_attempts, store.retry_first_wait, store.retry_max_wait = 3, 0.001, 0.002
+    with caplog.at_level(logging.WARNING), pytest.raises(redis.ConnectionError):
+        store.lookup_task("a")
+    assert len(caplog.records) == 2
+
+
+def _lose_first_reply(script: Any) -> Callable[..., Any]:
+    """``script`` that runs, but whose first reply is lost (as if the connection broke)."""
+    calls = []
+
+    def call(**kwargs: Any) -> Any:
+        result = script(**kwargs)
+        calls.append(result)
+        if len(calls) == 1:
+            raise redis.ConnectionError("reply lost")
+        return result
+
+    return call
+
+
+def test_retry_after_a_lost_reply_is_not_mistaken_for_a_conflict_or_a_lost_lease(
+    make: MakeStore, caplog: pytest.LogCaptureFixture, clock: FakeClock
+) -> None:
+    store = make()
+    store.retry_first_wait = 0.001
+    scripts = store._scripts
+    store._scripts = dataclasses.replace(
+        scripts, add=_lose_first_reply(scripts.add), release=_lose_first_reply(scripts.release)
+    )
+    store.add_task(make_task("a", 10))  # no ConflictIdError from its own first write
+    clock.advance(10)
+    (task,) = store.acquire_due_tasks(clock.now(), 5)
+    with caplog.at_level(logging.WARNING):
+        store.release_task(task, START + timedelta(seconds=70))
+    assert not [r for r in caplog.records if "lease" in r.getMessage()]
+    assert store.get_next_run_time() == START + timedelta(seconds=70)
+    with pytest.raises(ConflictIdError):  # a first try still conflicts
+        store.add_task(make_task("a", 10))
+
+
+def test_url_and_client_forms_share_the_keys(make: MakeStore, admin: Any) -> None:
+    by_url = make(url=f"redis://{REDIS_HOST}:{REDIS_PORT}/0")
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+    by_client = make(client=client)
+    by_url.add_task(make_task("a", 10))
+    assert by_client.lookup_task("a") is not None
+    by_client.shutdown()
+    assert client.ping()  # a client the store was given stays open
+    client.close()
+    with pytest.raises(ValueError, match="decode_responses"):
+        make(client=redis.Redis(decode_responses=True))
+    with pytest.raises(TypeError, match="client="):
+        make(client=admin, socket_timeout=3)
+
+
+def test_keys_are_the_configured_ones(make: MakeStore, admin: Any, prefix: str) -> None:
+    store = make()
+    store.add_task(make_task("a", 1))
+    store.add_task(make_task("p", None))
+    store.acquire_due_tasks(START + timedelta(seconds=5), 5)
+    types = {key.decode(): admin.type(key).decode() for key in admin.scan_iter(f"{prefix}*")}
+    assert types == {
+        f"{prefix}.tasks": "hash",
+        f"{prefix}.run_times": "zset",
+        f"{prefix}.tasks.leases": "hash",
+    }
+    store.remove_all_tasks()
+    assert list(admin.scan_iter(f"{prefix}*")) == []
+    default = RedisStore()  # builds a client, connects only when used
+    assert (default.tasks_key, default.run_times_key, default.leases_key) == (
+        "asyncz_like.tasks", "asyncz_like.run_times", "asyncz_like.tasks.leases",
+    )  # fmt: skip
+    default.shutdown()
+
+
+def test_options_are_checked(make: MakeStore) -> None:
+    with pytest.raises(TypeError, match="bogus"):
+        make(bogus=1)
+    with pytest.raises(ValueError, match="lease_seconds"):
+        make(lease_seconds=0)
+    with pytest.raises(ValueError, match="different"):
+        RedisStore(tasks_key="same", run_times_key="same")
+    built = STORES.build({"type": "redis", "host": REDIS_HOST, "poll_interval": 0.5}, "store")
+    assert isinstance(built, RedisStore) and built.poll_interval == 0.5 and built.does_io
+    built.shutdown()
+
+
+def test_missing_redis_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(MissingDependencyError, match=r"asyncz_like\[redis\]"):
+        RedisStore()
+
+
+def test_unreachable_service_fails_under_ci_and_skips_locally(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(services._PORTS, "redis", port)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="redis is not reachable"):
+        require_service("redis")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_service("redis")
