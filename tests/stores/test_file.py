@@ -75,6 +75,7 @@ def test_options_and_alias(folder: Path) -> None:
     assert not folder.exists()  # made on first use, not by the constructor
     store.add_task(make_task("a", 1))
     assert (folder / "a.job").is_file()
+    assert folder.stat().st_mode & 0o777 == 0o700  # asyncz's mode option, and its default
 
 
 # -- atomic writes --------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def test_unencodable_task_writes_nothing(folder: Path) -> None:
         store.add_task(make_task("lock", 1, args=[threading.Lock()]))
     with pytest.raises(TaskConfigurationError, match="too long"):
         store.add_task(make_task("x" * 300, 1))
-    assert os.listdir(folder) == [".leases"]
+    assert not folder.exists()
 
 
 # -- file names -----------------------------------------------------------------------------

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from asyncz_like.events import STORE_RECORD_BROKEN
 from asyncz_like.exceptions import MissingDependencyError, TaskConfigurationError
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
-from tests.helpers import START, FakeClock, manual_scheduler
+from tests.helpers import START, FakeClock, Recorder, manual_scheduler
 from tests.stores.backends import BACKENDS, SQLBackend
 
 SQL = ["sqlite", "postgresql", "mariadb"]
@@ -68,8 +69,8 @@ def start(store: SQLAlchemyStore, clock: FakeClock | None = None) -> SQLAlchemyS
 
 def stop(*stores: SQLAlchemyStore) -> None:
     for store in stores:
-        assert store.scheduler is not None
-        store.scheduler.shutdown()
+        scheduler: Any = store.scheduler  # the ManualScheduler that start() made
+        scheduler.shutdown()
 
 
 def made(backend: SQLBackend, clock: FakeClock | None = None, **options: Any) -> SQLAlchemyStore:
@@ -213,12 +214,9 @@ def test_lease_takeover_and_a_lost_release_changes_nothing(
 
 def test_a_due_broken_record_does_not_starve_the_others(sql: SQLBackend) -> None:
     store = made(sql, batch_size=2)
-    reports: list[str | None] = []
-    original = store.report_broken_record
-    store.report_broken_record = lambda task_id, error: (  # type: ignore[method-assign]
-        reports.append(task_id),
-        original(task_id, error),
-    )
+    events = Recorder()
+    assert store.scheduler is not None
+    store.scheduler.add_listener(events.listener, STORE_RECORD_BROKEN)
     for index in range(6):
         store.add_task(make_task(f"t{index}", index))
     for index in range(3):  # the three earliest are broken: a whole batch and more
@@ -232,7 +230,7 @@ def test_a_due_broken_record_does_not_starve_the_others(sql: SQLBackend) -> None
     assert store.get_next_run_time() == now + timedelta(seconds=30)
     store.update_task(make_task("t0", 1))  # rewritten on purpose: readable again
     assert sorted(store.get_broken_records()) == ["t1", "t2"]
-    assert sorted(reports) == ["t0", "t1", "t2"]  # once each
+    assert sorted(event.task_id for event in events.events) == ["t0", "t1", "t2"]  # once each
     stop(store)
 
 
@@ -310,13 +308,13 @@ def test_ids_are_case_sensitive_and_bounded(sql: SQLBackend) -> None:
 
 
 def test_bad_urls_and_options_fail_clearly() -> None:
-    with pytest.raises(ValueError, match="not a SQLAlchemy URL.*sqlite:///tasks.db"):
+    with pytest.raises(ValueError, match=r"not a SQLAlchemy URL.*sqlite:///tasks.db"):
         SQLAlchemyStore(database="tasks.db")
-    with pytest.raises(ValueError, match="'mssql' dialect .* not supported"):
+    with pytest.raises(ValueError, match=r"'mssql' dialect .* not supported"):
         SQLAlchemyStore(database="mssql+pyodbc://user:secret@host/db")
-    with pytest.raises(ValueError, match="driver 'nosuchdriver' .* is unknown"):
+    with pytest.raises(ValueError, match=r"driver 'nosuchdriver' .* is unknown"):
         SQLAlchemyStore(database="postgresql+nosuchdriver://host/db")
-    with pytest.raises(ValueError, match="driver 'mysqldb' .* is not installed"):
+    with pytest.raises(ValueError, match=r"driver 'mysqldb' .* is not installed"):
         SQLAlchemyStore(database="mysql+mysqldb://host/db")
     with pytest.raises(ValueError, match="either database"):
         SQLAlchemyStore()

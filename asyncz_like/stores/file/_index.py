@@ -64,7 +64,12 @@ class Index:
         """Stat every record; ``load`` those that are new or changed."""
         scanned_ns = time.time_ns()
         old, fresh = self.entries, {}
-        with os.scandir(self.directory) as listing:
+        try:
+            listing = os.scandir(self.directory)
+        except FileNotFoundError:  # not made yet, or removed by cleanup_directory
+            self.entries = {}
+            return
+        with listing:
             for item in listing:
                 name = item.name
                 entry = old.get(name)

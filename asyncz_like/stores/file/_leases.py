@@ -48,6 +48,14 @@ class Leases:
         for _ in range(3):
             try:
                 fd = os.open(path, _FLAGS, 0o644)
+            except FileNotFoundError:  # the leases folder is gone: make it again
+                try:
+                    self.directory.mkdir(
+                        self.directory.parent.stat().st_mode & 0o777, exist_ok=True
+                    )
+                except FileNotFoundError:  # and the store's directory with it
+                    return now
+                continue
             except FileExistsError:
                 found = read_file(path)
                 if found is None:  # released in the meantime: try again

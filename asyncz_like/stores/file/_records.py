@@ -95,6 +95,7 @@ class Records:
         self, name: str, task_id: str, data: bytes, key: Stat, scanned_ns: int | None = None
     ) -> tuple[Entry, Task | None]:
         """Decode one version of a record; a broken one is noted (reported once)."""
+        scanned_ns = time.time_ns() if scanned_ns is None else scanned_ns
         try:
             task = decode_task(data, self.serializer)
             if task.id != task_id:

@@ -44,7 +44,8 @@ class FileStore(BaseStore):
     """Keeps each task in its own file in ``directory`` (made when missing).
 
     Several store instances (threads, processes on one host) may share the directory: a due
-    task is claimed by creating its lease file exclusively. ``cleanup_directory=True``
+    task is claimed by creating its lease file exclusively. ``mode`` (asyncz's option) is
+    the permission of the directory when it is made. ``cleanup_directory=True``
     removes the store's files at shutdown, and the directory when nothing else is left in it.
     Records that cannot be decoded are reported once, skipped and kept.
     """
@@ -55,19 +56,19 @@ class FileStore(BaseStore):
         self, directory: str | os.PathLike[str], suffix: str = ".task",
         cleanup_directory: bool = False, serializer: str | BaseSerializer | None = None,
         secret_key: str | bytes | None = None, lease_seconds: float = 30,
-        poll_interval: float = 1.0, **options: Any,
+        poll_interval: float = 1.0, mode: int = 0o700, **options: Any,
     ) -> None:  # fmt: skip
         super().__init__(**options)
         self.directory = Path(directory)
         self.suffix = check_suffix(suffix)
         self.cleanup_directory = bool(cleanup_directory)
+        self.mode = mode
         self.serializer = get_serializer(serializer, secret_key)
         self.lease_seconds = _positive(lease_seconds, "lease_seconds")
         self.poll_interval = _positive(poll_interval, "poll_interval")
         self.owner = uuid.uuid4().hex
         self._lock = threading.RLock()
         self._depth = 0
-        self._ready = False
         self._records = Records(self.directory, self.suffix, self.serializer)
         self._records.on_decoded = self._attach
         self._leases = Leases(self.directory / LEASES, self.owner, self.lease_seconds)
@@ -78,6 +79,7 @@ class FileStore(BaseStore):
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         super().start(scheduler, alias)
         with self._locked():
+            self._prepare()
             for folder in (self.directory, self.directory / LEASES):
                 _disk.remove_stale(folder)
             self._records.refresh()
@@ -141,6 +143,7 @@ class FileStore(BaseStore):
         data = encode_task(task, self.serializer)
         with self._locked():
             name = self._records.name_for(task.id)
+            self._prepare()
             try:
                 key = write_atomic(self.directory / name, data, exclusive=True)
             except FileExistsError:
@@ -222,7 +225,6 @@ class FileStore(BaseStore):
             with self._lock:
                 self._depth += 1
                 try:
-                    self._prepare()
                     yield
                 finally:
                     self._depth -= 1
@@ -233,9 +235,10 @@ class FileStore(BaseStore):
                 self.report_broken_record(error.task_id, error)
 
     def _prepare(self) -> None:
-        if not self._ready:
-            (self.directory / LEASES).mkdir(parents=True, exist_ok=True)
-            self._ready = True
+        """Make the directory (at start, and for a new record; readers take a missing one
+        as empty, so that nothing recreates it after cleanup_directory removed it)."""
+        self.directory.mkdir(self.mode, parents=True, exist_ok=True)
+        (self.directory / LEASES).mkdir(self.mode, exist_ok=True)
 
     def _attach(self, task: Task) -> None:
         if self.scheduler is not None:
@@ -243,7 +246,7 @@ class FileStore(BaseStore):
 
     def _remove_records(self) -> list[str]:
         """Delete the readable records and their leases; return the ids of the broken ones."""
-        kept = []
+        kept, removed = [], 0
         for name, entry in list(self._records.entries.items()):
             if entry.broken:
                 kept.append(entry.task_id)
@@ -251,7 +254,9 @@ class FileStore(BaseStore):
             (self.directory / name).unlink(missing_ok=True)
             self._leases.discard(name)
             self._claims.forget(name)
-        _disk.fsync_directory(self.directory)
+            removed += 1
+        if removed:
+            _disk.fsync_directory(self.directory)
         return kept
 
     def _remove_directory(self) -> None:
@@ -263,7 +268,6 @@ class FileStore(BaseStore):
             _disk.remove_stale(folder, max_age=-1.0)
         for lease in leases.glob("*.lease"):
             lease.unlink(missing_ok=True)
-        self._ready = False
         try:
             leases.rmdir()
             self.directory.rmdir()

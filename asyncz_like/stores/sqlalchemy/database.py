@@ -19,7 +19,6 @@ from asyncz_like.stores.sqlalchemy import engine as engines
 from asyncz_like.stores.sqlalchemy.statements import ID_LENGTH, Statements, build_table
 
 T = TypeVar("T")
-Row = tuple[str, bytes]
 
 #: Attempts per operation, and the backoff between them (seconds, exponential, jittered).
 ATTEMPTS = 4
@@ -62,9 +61,13 @@ class Database:
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, exc.DBAPIError):  # the driver's words, without SQL and parameters
+            error = error.orig
+        lines = str(error).strip().splitlines()
         self.logger.warning(
-            "Transient database error on table %s (attempt %d of %d), retrying: %s",
-            self.table.name, state.attempt_number, ATTEMPTS, error,
+            "Transient database error on table %s (attempt %d of %d), retrying: %s: %s",
+            self.table.name, state.attempt_number, ATTEMPTS, type(error).__name__,
+            lines[0] if lines else "",
             extra={"table": self.table.name, "attempt": state.attempt_number},
         )  # fmt: skip
 

@@ -117,21 +117,22 @@ class Statements:
         claimed again (the later of its run time and its lease's end), in one round trip.
 
         Both walk an index: ``next_run_time`` for the first, ``lease_until`` for the second
-        (only rows that are claimed right now, or whose holder died, have a lease).
+        (only rows that are claimed right now, or whose holder died, have a lease). The first
+        tests ``lease_until + 0``, which no index answers, so that SQLite does not pick the
+        ``lease_until`` index (every row has a NULL there) and sort the whole table. The second
+        asks for a range (a lease ends after the epoch), which SQLite answers from the index,
+        where ``IS NOT NULL`` makes it scan the table.
         """
         c = self.table.c
         kept = c.id.not_in(exclude) if exclude else sa.true()
         free = (
             sa.select(c.next_run_time)
-            .where(c.next_run_time.is_not(None), c.lease_until.is_(None), kept)
+            .where(c.next_run_time.is_not(None), (c.lease_until + 0).is_(None), kept)
             .order_by(c.next_run_time)
             .limit(1)
             .scalar_subquery()
         )
+        # a NULL next_run_time (paused) makes this NULL, which MIN skips
         later = sa.case((c.lease_until > c.next_run_time, c.lease_until), else_=c.next_run_time)
-        leased = (
-            sa.select(sa.func.min(later))
-            .where(c.lease_until.is_not(None), c.next_run_time.is_not(None), kept)
-            .scalar_subquery()
-        )
+        leased = sa.select(sa.func.min(later)).where(c.lease_until >= 0, kept).scalar_subquery()
         return sa.select(free, leased)
