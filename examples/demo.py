@@ -1,7 +1,9 @@
 """`make demo`: a scheduler with an interval task, a cron task, a task that fails every other
 run and a shutdown task; each fire is printed as it ends, then a summary.
 
-DEMO_SECONDS (default 15) sets how long it runs.
+The periodic tasks live in a SQLite file (DEMO_DB, default demo_tasks.db): run the demo twice
+and the second run finds them there, with the schedule they had. DEMO_SECONDS (default 15)
+sets how long it runs; DEMO_RESET=1 starts from an empty database.
 """
 
 from __future__ import annotations
@@ -72,22 +74,50 @@ class FireLog:
         return "\n".join(lines)
 
 
-async def main(seconds: float) -> None:
+PERIODIC = {
+    "heartbeat": (heartbeat, {"trigger": "interval", "seconds": 1}),
+    "report": (report, {"trigger": "cron", "second": "*/3"}),
+    "flaky": (flaky, {"trigger": "interval", "seconds": 2}),
+}
+
+
+def add_missing_tasks(scheduler: AsyncIOScheduler) -> None:
+    """Keep what the database already holds; add only what is not there yet."""
+    for task in scheduler.get_tasks("default"):
+        print(f"found in the database: {task.id:<10} next run {task.next_run_time:%H:%M:%S}")
+    for task_id, (fn, options) in PERIODIC.items():
+        if scheduler.get_task(task_id) is None:
+            scheduler.add_task(fn, id=task_id, mistrigger_grace_time=5, **options)
+            print(f"added:                 {task_id}")
+
+
+async def main(seconds: float, database: str) -> None:
     log = FireLog()
-    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler = AsyncIOScheduler(
+        timezone="UTC",
+        stores={
+            "default": {"type": "sqlalchemy", "database": f"sqlite:///{database}"},
+            "memory": {"type": "memory"},
+        },
+    )
     scheduler.add_listener(log, TASK_EXECUTED | TASK_ERROR | TASK_MISSED)  # type: ignore[arg-type]
-    scheduler.add_task(heartbeat, "interval", seconds=1, id="heartbeat")
-    scheduler.add_task(report, "cron", second="*/3", id="report")
-    scheduler.add_task(flaky, "interval", seconds=2, id="flaky")
-    scheduler.add_task(goodbye, "shutdown", id="goodbye")
-    print(f"running for {seconds:g} s (DEMO_SECONDS to change)\n")
+    scheduler.add_task(goodbye, "shutdown", id="goodbye", store="memory")
+    scheduler.start(paused=True)
+    add_missing_tasks(scheduler)
+    print(f"\nrunning for {seconds:g} s (DEMO_SECONDS to change)\n")
     started = time.monotonic()
-    async with scheduler:
+    scheduler.resume()
+    try:
         await asyncio.sleep(seconds)
+    finally:
+        await scheduler.shutdown_async()
     print(log.summary())
-    print(f"ran {time.monotonic() - started:.1f} s")
+    print(f"ran {time.monotonic() - started:.1f} s; the tasks stay in {database} for the next run")
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.CRITICAL)  # the fire log above already shows errors
-    asyncio.run(main(float(os.environ.get("DEMO_SECONDS", "15"))))
+    database = os.environ.get("DEMO_DB", "demo_tasks.db")
+    if os.environ.get("DEMO_RESET") and os.path.exists(database):
+        os.remove(database)
+    asyncio.run(main(float(os.environ.get("DEMO_SECONDS", "15")), database))

@@ -240,6 +240,17 @@ class TaskAPI(SchedulerCore):
                     tasks.extend(candidate.get_all_tasks())
         return tasks
 
+    def get_broken_records(self, store: str | None = None) -> dict[str, dict[str, str]]:
+        """Records the stores could not read, ``{store: {task_id: reason}}``. They are kept
+        and skipped; ``delete_task(task_id, store)`` removes one on purpose."""
+        with self._lock:
+            found = {
+                alias: candidate.get_broken_records()
+                for alias, candidate in self.iter_stores()
+                if store is None or alias == store
+            }
+        return {alias: records for alias, records in found.items() if records}
+
     def get_task(self, task_id: str, store: str | None = None) -> Task | None:
         """The task with this id, or None."""
         with self._lock:
@@ -249,10 +260,16 @@ class TaskAPI(SchedulerCore):
                 return None
 
     def delete_task(self, task_id: str | Task, store: str | None = None) -> None:
-        """Remove a task; TaskLookupError when there is none with this id."""
+        """Remove a task, or a broken record with this id; TaskLookupError when there is none."""
         task_id = task_id.id if isinstance(task_id, Task) else task_id
         with self._lock:
-            task, alias = self._find_task(task_id, store)
+            try:
+                task, alias = self._find_task(task_id, store)
+            except TaskLookupError:
+                alias = self._store_with_broken_record(task_id, store)
+                self.lookup_store(alias).delete_task(task_id)
+                self._emit_task_event(TASK_REMOVED, task_id, alias)
+                return
             if alias is None:
                 self._pending = [entry for entry in self._pending if entry[0] is not task]
             else:
@@ -260,6 +277,12 @@ class TaskAPI(SchedulerCore):
         self._emit_task_event(TASK_REMOVED, task_id, alias)
 
     remove_task = delete_task
+
+    def _store_with_broken_record(self, task_id: str, store: str | None) -> str:
+        for alias, records in self.get_broken_records(store).items():
+            if task_id in records:
+                return alias
+        raise TaskLookupError(task_id)
 
     def remove_all_tasks(self, store: str | None = None) -> None:
         """Remove every task (of one store when given)."""

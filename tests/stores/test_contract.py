@@ -182,8 +182,10 @@ def test_broken_record_is_reported_skipped_and_kept(backend: Backend) -> None:
     assert "bad" in store.get_broken_records()
     assert events.events and events.events[0].task_id == "bad"
     assert [t.id for t in scheduler.get_tasks()] == ["good"]
-    store.delete_task("bad")  # removing it on purpose works
+    assert list(scheduler.get_broken_records()) == ["default"]
+    scheduler.delete_task("bad")  # removing it on purpose works
     assert store.get_broken_records() == {}
+    assert scheduler.get_broken_records() == {}
     scheduler.shutdown()
 
 
