@@ -217,11 +217,10 @@ class BaseScheduler(TaskAPI):
         """
         if self.state != SchedulerState.STATE_RUNNING:
             return None
-        with self._lock:
-            result = self._processor.process(self.clock.now(), self.batch_size)
-            if result.more:
-                return 0.0
-            next_time = self._earliest_next_run_time(result.locked_out)
+        result = self._processor.process(self.clock.now(), self.batch_size)
+        if result.more:
+            return 0.0
+        next_time = self._earliest_next_run_time(result.locked_out)
         # A store another process holds is tried again after lock_retry_interval; a shared
         # store is looked at every poll_interval for tasks other schedulers added.
         cap = self._poll_cap
@@ -238,11 +237,13 @@ class BaseScheduler(TaskAPI):
         return min([self.max_wait, *intervals])
 
     def _earliest_next_run_time(self, skip: list[str]) -> datetime | None:
-        times = [
-            t
-            for alias, store in self.iter_stores()
-            if alias not in skip and (t := store.get_next_run_time()) is not None
-        ]
+        times = []
+        for alias, store in self.iter_stores():
+            if alias not in skip:
+                with self.store_guard(store):
+                    next_time = store.get_next_run_time()
+                if next_time is not None:
+                    times.append(next_time)
         return min(times) if times else None
 
     def _before_start(self) -> None:

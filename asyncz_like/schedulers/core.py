@@ -6,6 +6,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
@@ -112,6 +113,12 @@ class SchedulerCore(ABC):
 
     def iter_stores(self) -> Iterator[tuple[str, BaseStore]]:
         return iter(list(self._stores.items()))
+
+    def store_guard(self, store: BaseStore) -> AbstractContextManager[object]:
+        """The lock a pass holds while it works ``store``: the scheduler's own for in-process
+        stores, none for stores that do I/O (they are thread-safe, and an API call must not
+        wait behind a slow database)."""
+        return nullcontext() if store.does_io else self._lock
 
     def lookup_store(self, alias: str) -> BaseStore:
         try:

@@ -86,7 +86,7 @@ class DueTaskProcessor:
         for alias, store in self.scheduler.iter_stores():
             if budget <= 0:
                 return PassResult(True, locked_out)
-            with store.lock.protected(False) as got_lock:
+            with self.scheduler.store_guard(store), store.lock.protected(False) as got_lock:
                 if not got_lock:
                     locked_out.append(alias)
                     continue
