@@ -78,53 +78,57 @@ class TaskAPI(SchedulerCore):
         options: dict[str, Any],
     ) -> Task:
         built_trigger = self._resolve_trigger(trigger, trigger_args)
-        defaults = self.task_defaults
-        values = {
-            "args": options["args"],
-            "kwargs": options["kwargs"],
-            "name": options["name"],
-            "executor": options["executor"],
-            "store_alias": options["store"],
-            "mistrigger_grace_time": options["mistrigger_grace_time"],
-            "coalesce": options["coalesce"],
-            "max_instances": options["max_instances"],
-            "next_run_time": options["next_run_time"],
-        }
-        if isinstance(fn_or_task, Task):
-            task = fn_or_task
-            if task.submitted:
-                raise ValueError(f"Task {task.id!r} has already been added to a scheduler")
-            if options["id"] is not None and options["id"] != task.id:
+        given = fn_or_task if isinstance(fn_or_task, Task) else None
+        if given is not None:
+            if given.submitted:
+                raise ValueError(f"Task {given.id!r} has already been added to a scheduler")
+            if options["id"] is not None and options["id"] != given.id:
                 raise ValueError("The task id cannot be changed")
-            if trigger is not None or task.trigger is None:
-                values["trigger"] = built_trigger
-        else:
-            task = Task(
-                fn_or_task, built_trigger, id=options["id"], args=options["args"],
-                kwargs=options["kwargs"],
-            )  # fmt: skip
-        changes = {k: v for k, v in values.items() if v is not UNSET and v is not None}
-        if options["next_run_time"] is None:
-            changes["next_run_time"] = None
-        for key in ("coalesce", "max_instances", "mistrigger_grace_time"):
-            if key not in changes and getattr(task, key) is None:
-                changes[key] = getattr(defaults, key)
-        if "mistrigger_grace_time" in changes and options["mistrigger_grace_time"] is None:
-            changes["mistrigger_grace_time"] = None
-        if task.trigger is not None and task.trigger.allow_mistrigger_by_default:
-            changes.setdefault("mistrigger_grace_time", None)
-        changes.setdefault("executor", task.executor or "default")
-        changes.setdefault("store_alias", task.store_alias or "default")
-        self.lookup_executor(changes["executor"])
-        store = self.lookup_store(changes["store_alias"])
-        before = task.current_values()
-        task._modify(**changes)
-        try:
+        use_trigger = given is None or trigger is not None or given.trigger is None
+        current_trigger = built_trigger if use_trigger or given is None else given.trigger
+        settings = self._task_settings(options, current_trigger, given)
+        if use_trigger:
+            settings["trigger"] = built_trigger
+        self.lookup_executor(settings["executor"])
+        store = self.lookup_store(settings["store_alias"])
+        if given is None:
+            task = Task(fn_or_task, id=options["id"], **settings)
             store.validate_task(task)
+            return task
+        before = given.current_values()
+        given._modify(**settings)
+        try:
+            store.validate_task(given)
         except Exception:
-            task._apply(before)  # a Task object the caller made is left as it was given
+            given._apply(before)  # a Task object the caller made is left as it was given
             raise
-        return task
+        return given
+
+    def _task_settings(
+        self, options: dict[str, Any], trigger: BaseTrigger | None, given: Task | None
+    ) -> dict[str, Any]:
+        """The task's attributes from the add_task options, the Task object given (if any)
+        and the scheduler's task_defaults, in that order of precedence."""
+        names = ("args", "kwargs", "name", "executor", "mistrigger_grace_time", "coalesce")
+        settings = {key: options[key] for key in names if options[key] not in (UNSET, None)}
+        for key in ("max_instances", "next_run_time"):
+            if options[key] not in (UNSET, None):
+                settings[key] = options[key]
+        if options["store"] is not None:
+            settings["store_alias"] = options["store"]
+        if options["next_run_time"] is None:
+            settings["next_run_time"] = None
+        if options["mistrigger_grace_time"] is None:
+            settings["mistrigger_grace_time"] = None
+        elif trigger is not None and trigger.allow_mistrigger_by_default:
+            settings.setdefault("mistrigger_grace_time", None)
+        defaults = self.task_defaults
+        for key in ("coalesce", "max_instances", "mistrigger_grace_time"):
+            if key not in settings and (given is None or getattr(given, key) is None):
+                settings[key] = getattr(defaults, key)
+        settings.setdefault("executor", (given and given.executor) or "default")
+        settings.setdefault("store_alias", (given and given.store_alias) or "default")
+        return settings
 
     def _resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
         if trigger is None:

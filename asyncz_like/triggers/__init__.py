@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping
 from datetime import datetime
@@ -77,15 +78,23 @@ def create_trigger(
     return cls(**trigger_args)
 
 
-def _check_options(cls: type[BaseTrigger], options: Mapping[str, Any]) -> None:
+@functools.cache
+def _accepted_options(cls: type[BaseTrigger]) -> tuple[str, ...] | None:
+    """The keyword options ``cls`` takes (None: any). Cached: signatures are slow to build."""
     parameters = inspect.signature(cls).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    accepted = [
+        return None
+    return tuple(
         name
         for name, p in parameters.items()
         if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
+    )
+
+
+def _check_options(cls: type[BaseTrigger], options: Mapping[str, Any]) -> None:
+    accepted = _accepted_options(cls)
+    if accepted is None or options.keys() <= set(accepted):
+        return
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         name = cls.alias or cls.__name__
