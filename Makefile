@@ -31,5 +31,8 @@ test: lint typecheck
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
 
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache docs/_build

@@ -1,0 +1,45 @@
+"""APScheduler 3 (``add_job``, ``misfire_grace_time``, ``start_date``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from adapters.base import Adapter, Job
+
+_JOB_OPTIONS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+class APScheduler3Adapter(Adapter):
+    pass_method = "_process_jobs"
+
+    def make_async(self, store: str = "memory") -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC, **self._stores(store))
+
+    def make_threaded(self, workers: int, store: str = "memory") -> None:
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            **self._stores(store),
+        )
+
+    def _stores(self, store: str) -> dict[str, Any]:
+        config = self.store_config(store)
+        return {} if config is None else {"jobstores": {"default": config}}
+
+    def add_interval(
+        self, fn: Job, seconds: float, start: datetime | None = None, args: tuple[Any, ...] = ()
+    ) -> None:
+        self.scheduler.add_job(
+            fn, "interval", seconds=seconds, start_date=start, args=args, **_JOB_OPTIONS
+        )
+
+    def add_date(self, fn: Job, run_at: datetime) -> None:
+        self.scheduler.add_job(fn, "date", run_date=run_at, **_JOB_OPTIONS)
+
+
+ADAPTER_CLASS = APScheduler3Adapter

@@ -1,0 +1,51 @@
+"""The three virtualenvs the benchmark runs in, made once under ``benchmarks/.venvs/``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+VENVS_DIR = BENCH_DIR / ".venvs"
+
+
+@dataclass(frozen=True)
+class Library:
+    """A library under test: its adapter module, its table label and what pip installs."""
+
+    name: str
+    label: str
+    requirements: tuple[str, ...]
+
+    @property
+    def venv_dir(self) -> Path:
+        return VENVS_DIR / self.name
+
+    @property
+    def python(self) -> Path:
+        return self.venv_dir / "bin" / "python"
+
+
+LIBRARIES: tuple[Library, ...] = (
+    Library("asyncz_like", "asyncz_like", ("-e", str(REPO_DIR))),
+    Library("apscheduler3", "APS3", ("apscheduler==3.11.3",)),
+    Library("asyncz", "asyncz", ("asyncz==0.17.2",)),
+)
+
+
+def ensure_venv(library: Library) -> Path:
+    """Create ``library``'s virtualenv unless one with the same requirements exists."""
+    stamp = library.venv_dir / ".installed"
+    wanted = " ".join(library.requirements)
+    if stamp.exists() and stamp.read_text() == wanted and library.python.exists():
+        return library.python
+    print(f"[setup] creating {library.venv_dir} ({wanted})", file=sys.stderr, flush=True)
+    venv.EnvBuilder(clear=True, with_pip=True).create(library.venv_dir)
+    pip = [str(library.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, *library.requirements], check=True)
+    stamp.write_text(wanted)
+    return library.python

@@ -1,0 +1,1 @@
+"""Scenario modules: each has ``run(adapter, params) -> dict`` (sync or async)."""
