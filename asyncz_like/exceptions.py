@@ -107,3 +107,21 @@ class BrokenRecordError(AsynczLikeError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.task_id, self.reason))
+
+
+class RunLookupError(AsynczLikeError, LookupError):
+    """No run with the given id is known (never submitted, or dropped from the history)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"No run by the id of {run_id!r} was found")
+        self.run_id = run_id
+
+
+class InvalidRunTransitionError(AsynczLikeError, ValueError):
+    """A run was asked to move to a status it cannot reach from its present one."""
+
+    def __init__(self, run_id: str, old: Any, new: Any) -> None:
+        super().__init__(f"Run {run_id!r} cannot go from {old} to {new}")
+        self.run_id = run_id
+        self.old = old
+        self.new = new

@@ -3,6 +3,7 @@
 from asyncz_like.events import constants as _constants
 from asyncz_like.events.base import (
     BrokenRecordEvent,
+    RunEvent,
     SchedulerEvent,
     TaskEvent,
     TaskExecutionEvent,
@@ -13,6 +14,7 @@ from asyncz_like.events.constants import *  # noqa: F403
 __all__ = [
     *(name for name in dir(_constants) if name.isupper()),
     "BrokenRecordEvent",
+    "RunEvent",
     "SchedulerEvent",
     "TaskEvent",
     "TaskExecutionEvent",

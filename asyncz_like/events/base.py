@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.run import Run
 
 
 @dataclass(slots=True)
@@ -50,3 +53,17 @@ class BrokenRecordEvent(SchedulerEvent):
     task_id: str | None = None
     store: str | None = None
     exception: BaseException | None = None
+
+
+@dataclass(slots=True, repr=False)
+class RunEvent(SchedulerEvent):
+    """A run moved (RUN_* codes). ``run`` is the live record; ``exception`` is what the attempt
+    raised, for RUN_FAILED and RUN_RETRYING of work that ran in this process."""
+
+    run_id: str | None = None
+    task_id: str | None = None
+    run: Run | None = None
+    exception: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"<RunEvent (code={self.code} run_id={self.run_id})>"

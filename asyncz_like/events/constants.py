@@ -1,4 +1,4 @@
-"""Event codes as bit masks, the same values as asyncz's."""
+"""Event codes as bit masks, the same values as asyncz's (the RUN_* codes are new)."""
 
 SCHEDULER_STARTED = SCHEDULER_START = 1
 SCHEDULER_SHUTDOWN = 2
@@ -19,6 +19,27 @@ TASK_SUBMITTED = 32768
 TASK_MAX_INSTANCES = 65536
 STORE_RECORD_BROKEN = 131072
 
+# Runs: submitted background work, and every fire of a task.
+RUN_SUBMITTED = 262144
+RUN_STARTED = 524288
+RUN_PROGRESS = 1048576
+RUN_COMPLETED = 2097152
+RUN_FAILED = 4194304
+RUN_RETRYING = 8388608
+RUN_CANCELLED = 16777216
+RUN_TIMEOUT = 33554432
+
+ALL_RUN_EVENTS = (
+    RUN_SUBMITTED
+    | RUN_STARTED
+    | RUN_PROGRESS
+    | RUN_COMPLETED
+    | RUN_FAILED
+    | RUN_RETRYING
+    | RUN_CANCELLED
+    | RUN_TIMEOUT
+)
+
 ALL_EVENTS = (
     SCHEDULER_STARTED
     | SCHEDULER_SHUTDOWN
@@ -38,4 +59,5 @@ ALL_EVENTS = (
     | TASK_SUBMITTED
     | TASK_MAX_INSTANCES
     | STORE_RECORD_BROKEN
+    | ALL_RUN_EVENTS
 )

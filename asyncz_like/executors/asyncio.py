@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.executors.base import BaseExecutor
-from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
@@ -18,13 +19,23 @@ if TYPE_CHECKING:
 
 class AsyncIOExecutor(BaseExecutor):
     """Coroutines run on the loop; a sync function runs in a worker thread so that it never
-    blocks the loop (``max_workers`` threads, default: as many as asyncio's default)."""
+    blocks the loop (``max_workers`` threads, default: as many as asyncio's default).
 
-    def __init__(self, max_workers: int | None = None, **options: Any) -> None:
+    ``max_concurrent`` limits how many coroutines run at once (fires and submitted runs
+    alike; default: no limit); the others wait their turn, submitted runs by priority.
+    """
+
+    def __init__(
+        self, max_workers: int | None = None, max_concurrent: int | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.max_workers = (
             None if max_workers is None else as_positive_int(max_workers, "max_workers")
         )
+        self.max_concurrent = (
+            None if max_concurrent is None else as_positive_int(max_concurrent, "max_concurrent")
+        )
+        self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: set[asyncio.Future[Any]] = set()
@@ -39,6 +50,13 @@ class AsyncIOExecutor(BaseExecutor):
             thread_name_prefix=f"asyncz_like-{alias}",
             initializer=self._register_worker_thread,
         )
+        if self.max_concurrent is not None:
+            self._slots = asyncio.Semaphore(self.max_concurrent)
+
+    def run_lane(self, coroutine: bool) -> tuple[str, int | None]:
+        if coroutine:
+            return "coroutines", self.max_concurrent
+        return "threads", self.max_workers or min(32, (os.cpu_count() or 1) + 4)
 
     def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
         loop = self._loop
@@ -57,11 +75,19 @@ class AsyncIOExecutor(BaseExecutor):
         assert task.fn is not None
         future: asyncio.Future[Any]
         if is_coroutine_callable(task.fn):
-            future = loop.create_task(run_coroutine_task(task, run_times, context))
+            if self._slots is None:
+                future = loop.create_task(run_coroutine_task(task, run_times, context))
+            else:
+                future = loop.create_task(self._limited(task, run_times, context))
         else:
             future = loop.run_in_executor(self._threads, run_task, task, run_times, context)
         self._pending.add(future)
         future.add_done_callback(lambda done: self._finished(task.id, done))
+
+    async def _limited(self, task: Task, run_times: list[datetime], context: RunContext) -> Any:
+        assert self._slots is not None
+        async with self._slots:
+            return await run_coroutine_task(task, run_times, context)
 
     def _finished(self, task_id: str, future: asyncio.Future[Any]) -> None:
         self._pending.discard(future)

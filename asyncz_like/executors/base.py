@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.exceptions import MaximumInstancesError
-from asyncz_like.executors.runner import RunContext
+from asyncz_like.executors.runner import RunContext, no_events
 
 if TYPE_CHECKING:
     from asyncz_like.events.base import SchedulerEvent
@@ -86,6 +86,8 @@ class BaseExecutor(ABC):
         self.logger.error(
             "Error running task %s", task_id, exc_info=error or True, extra={"task_id": task_id}
         )
+        if self.scheduler is not None:  # a submitted run that never started fails
+            self.scheduler.executor_failed(task_id, error)
 
     def finish_future(self, task_id: str, future: FutureLike) -> None:
         """Report a run's future (asyncio or concurrent.futures) once it is done."""
@@ -97,13 +99,24 @@ class BaseExecutor(ABC):
             self.run_task_success(task_id, future.result())
 
     def run_context(self, task: Task) -> RunContext:
-        """What the runner needs: the store alias, the scheduler's clock and listener mask."""
+        """What the runner needs: the store alias, the scheduler's clock and listener mask,
+        and the recorder that makes a run record of each fire."""
         scheduler = self.scheduler
         if scheduler is None:
             return RunContext(task.store_alias, self.logger.name)
+        if task.is_background_run:  # reports to the run engine itself
+            return RunContext(None, self.logger.name, scheduler.clock.now, no_events)
         return RunContext(
-            task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event
-        )
+            task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event,
+            scheduler.fire_recorder,
+        )  # fmt: skip
+
+    def run_lane(self, coroutine: bool) -> tuple[str, int | None]:
+        """The lane in which submitted runs of this kind wait for this executor, and how many
+        of them it runs at once (None: no limit). Default: one lane, ``max_workers`` wide
+        when the executor has that attribute."""
+        capacity = getattr(self, "max_workers", None)
+        return "workers", capacity if isinstance(capacity, int) else None
 
     def _register_worker_thread(self) -> None:
         """Initializer of the executor's worker threads: remember them by identity."""

@@ -8,7 +8,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.executors.base import BaseExecutor, FutureLike
 from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
@@ -23,6 +23,15 @@ def _run_in_worker(task: Task, run_times: list[datetime], context: RunContext) -
     if is_coroutine_callable(task.fn):
         return asyncio.run(run_coroutine_task(task, run_times, context))
     return run_task(task, run_times, context)
+
+
+def _run_in_process(
+    task: Task, run_times: list[datetime], context: RunContext
+) -> tuple[list[Any], list[Any]]:
+    """Entry point inside a worker process: the events, and the run records of the fires
+    (when the scheduler keeps them) for the scheduler to replay."""
+    events = _run_in_worker(task, run_times, context)
+    return events, getattr(context.recorder, "records", [])
 
 
 class BasePoolExecutor(BaseExecutor):
@@ -40,12 +49,14 @@ class BasePoolExecutor(BaseExecutor):
     def _create_pool(self) -> concurrent.futures.Executor:
         raise NotImplementedError
 
+    _entry_point: Any = staticmethod(_run_in_worker)
+
     def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
         assert self._pool is not None, "executor not started"
-        future = self._pool.submit(_run_in_worker, task, run_times, self.run_context(task))
+        future = self._pool.submit(self._entry_point, task, run_times, self.run_context(task))
         future.add_done_callback(lambda done: self._finished(task.id, done))
 
-    def _finished(self, task_id: str, future: concurrent.futures.Future[list[Any]]) -> None:
+    def _finished(self, task_id: str, future: concurrent.futures.Future[Any]) -> None:
         if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
             self.logger.error("The process pool broke; starting a new one")
             self._pool = self._create_pool()
@@ -79,5 +90,18 @@ class ProcessPoolExecutor(BasePoolExecutor):
         super().__init__(max_workers, **options)
         self.pool_kwargs = dict(pool_kwargs or {})
 
+    _entry_point: Any = staticmethod(_run_in_process)
+
     def _create_pool(self) -> concurrent.futures.Executor:
         return concurrent.futures.ProcessPoolExecutor(self.max_workers, **self.pool_kwargs)
+
+    def finish_future(self, task_id: str, future: FutureLike) -> None:
+        """Replay the run records sent back with the events, then report as usual."""
+        if future.cancelled() or future.exception() is not None:
+            super().finish_future(task_id, future)
+            return
+        events, records = future.result()
+        recorder = getattr(self.scheduler, "fire_recorder", None)
+        if records and recorder is not None:
+            recorder.replay(records)
+        self.run_task_success(task_id, events)

@@ -6,7 +6,7 @@ import logging
 import traceback as traceback_module
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.events.base import TaskExecutionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_EXECUTED, TASK_MISSED
@@ -26,10 +26,27 @@ def _all_events(_: int) -> bool:
     return True
 
 
-class RunContext:
-    """What a runner needs from the scheduler, in a form that also crosses process borders."""
+def no_events(_: int) -> bool:
+    """The listener mask of a run of background work: it reports RUN_* events instead."""
+    return False
 
-    __slots__ = ("logger_name", "now", "store_alias", "wants")
+
+class FireRecorder(Protocol):
+    """Makes a run record of each call (``asyncz_like.runs.fires``)."""
+
+    def begin(self, task: Task, run_time: datetime) -> Any: ...
+    def completed(self, task: Task, run_time: datetime, record: Any, value: Any) -> None: ...
+    def failed(self, task: Task, run_time: datetime, record: Any, exc: BaseException) -> None: ...
+
+
+class RunContext:
+    """What a runner needs from the scheduler, in a form that also crosses process borders.
+
+    ``recorder`` (optional) records each call as a run. Pickled to a worker process, it
+    becomes one that collects the records to be sent back.
+    """
+
+    __slots__ = ("logger_name", "now", "recorder", "store_alias", "wants")
 
     def __init__(
         self,
@@ -37,19 +54,26 @@ class RunContext:
         logger_name: str,
         now: Now = _wall_now,
         wants: WantsEvent = _all_events,
+        recorder: FireRecorder | None = None,
     ) -> None:
         self.store_alias = store_alias
         self.logger_name = logger_name
         self.now = now
         self.wants = wants
+        self.recorder = recorder
 
-    def __getstate__(self) -> tuple[str | None, str]:
-        return (self.store_alias, self.logger_name)
+    def __getstate__(self) -> tuple[str | None, str, bool]:
+        return (self.store_alias, self.logger_name, self.recorder is not None)
 
-    def __setstate__(self, state: tuple[str | None, str]) -> None:
-        self.store_alias, self.logger_name = state
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.store_alias, self.logger_name = state[0], state[1]
         self.now = _wall_now
         self.wants = _all_events
+        self.recorder = None
+        if len(state) > 2 and state[2]:
+            from asyncz_like.runs.fires import CollectingRecorder
+
+            self.recorder = CollectingRecorder()
 
 
 def _missed(task: Task, run_time: datetime, context: RunContext, events: list[Any]) -> bool:
@@ -117,16 +141,24 @@ def run_task(
     events: list[TaskExecutionEvent] = []
     fn = task.fn
     assert fn is not None
+    recorder = context.recorder
     for run_time in run_times:
         if _missed(task, run_time, context, events):
             continue
+        record = None if recorder is None else recorder.begin(task, run_time)
         try:
             value = fn(*task.args, **task.kwargs)
         except StopIteration as stop:
             value = stop.value
-        except Exception as exc:
+        except BaseException as exc:
+            if recorder is not None:
+                recorder.failed(task, run_time, record, exc)
+            if not isinstance(exc, Exception):
+                raise
             _failure(task, context, run_time, exc, events)
             continue
+        if recorder is not None:
+            recorder.completed(task, run_time, record, value)
         _success(task, context, run_time, value, events)
     return events
 
@@ -138,15 +170,23 @@ async def run_coroutine_task(
     events: list[TaskExecutionEvent] = []
     fn = task.fn
     assert fn is not None
+    recorder = context.recorder
     for run_time in run_times:
         if _missed(task, run_time, context, events):
             continue
+        record = None if recorder is None else recorder.begin(task, run_time)
         try:
             value = await fn(*task.args, **task.kwargs)
         except StopAsyncIteration:
             value = None
-        except Exception as exc:
+        except BaseException as exc:  # CancelledError included: the record says CANCELLED
+            if recorder is not None:
+                recorder.failed(task, run_time, record, exc)
+            if not isinstance(exc, Exception):
+                raise
             _failure(task, context, run_time, exc, events)
             continue
+        if recorder is not None:
+            recorder.completed(task, run_time, record, value)
         _success(task, context, run_time, value, events)
     return events

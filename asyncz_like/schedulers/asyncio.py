@@ -23,6 +23,8 @@ class AsyncIOScheduler(BaseScheduler):
     """
 
     default_executor_alias = "asyncio"
+    #: Small slices: a pass plus the first steps of the coroutines it starts hold the loop.
+    default_batch_size = 128
 
     def _extra_options(self) -> frozenset[str]:
         return frozenset({"event_loop"})

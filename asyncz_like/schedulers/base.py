@@ -22,7 +22,7 @@ from asyncz_like.executors.runner import run_coroutine_task, run_task
 from asyncz_like.schedulers.core import SchedulerState
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
 from asyncz_like.schedulers.processing import DueTaskProcessor
-from asyncz_like.schedulers.task_api import TaskAPI
+from asyncz_like.schedulers.run_api import RunAPI
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.shutdown import ShutdownTrigger
@@ -31,7 +31,7 @@ from asyncz_like.utils import is_coroutine_callable
 __all__ = ["BaseScheduler", "SchedulerState"]
 
 
-class BaseScheduler(TaskAPI):
+class BaseScheduler(RunAPI):
     """Holds stores and executors, hands due tasks from one to the other, emits events.
 
     Subclasses decide how the loop waits: ``wakeup()`` asks for a pass soon, and each pass
@@ -66,6 +66,7 @@ class BaseScheduler(TaskAPI):
                 raise
             self.state = SchedulerState.STATE_PAUSED if paused else SchedulerState.STATE_RUNNING
             added = self._add_pending_tasks()
+            self._start_runs()
         self.logger.info("Scheduler started")
         self._emit(SCHEDULER_STARTED)
         for task in added:
@@ -133,6 +134,7 @@ class BaseScheduler(TaskAPI):
         return True
 
     def _stop_plugins(self, wait: bool) -> None:
+        self._stop_runs(wait)
         for executor in self._executors.values():
             executor.shutdown(wait)
         for store in self._stores.values():
@@ -217,10 +219,14 @@ class BaseScheduler(TaskAPI):
         """
         if self.state != SchedulerState.STATE_RUNNING:
             return None
-        result = self._processor.process(self.clock.now(), self.batch_size)
+        now = self.clock.now()
+        result = self._processor.process(now, self.batch_size)
+        runs_time = self._process_runs(now)  # submitted runs: due, timed out, handed over
         if result.more:
             return 0.0
         next_time = self._earliest_next_run_time(result.locked_out)
+        if runs_time is not None and (next_time is None or runs_time < next_time):
+            next_time = runs_time
         # A store another process holds is tried again after lock_retry_interval; a shared
         # store is looked at every poll_interval for tasks other schedulers added.
         cap = self._poll_cap

@@ -21,6 +21,11 @@ SCHEDULER_OPTIONS = frozenset(
         "max_wait",
         "lock_retry_interval",
         "batch_size",
+        "run_history",
+        "max_run_history",
+        "run_result_ttl",
+        "run_cleanup_interval",
+        "record_task_runs",
     }
 )
 

@@ -23,6 +23,7 @@ from asyncz_like.events.constants import (
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.exceptions import SchedulerAlreadyRunningError, UnknownAliasError
 from asyncz_like.executors import EXECUTORS, BaseExecutor
+from asyncz_like.executors.runner import FireRecorder
 from asyncz_like.schedulers.config import (
     SCHEDULER_OPTIONS,
     TaskDefaults,
@@ -41,14 +42,16 @@ class SchedulerState(IntEnum):
 
 
 class SchedulerCore(ABC):
-    """Holds stores and executors, hands due tasks from one to the other, emits events.
+    """Settings, stores, executors, listeners and state: what the task and run APIs and the
+    loop stand on."""
 
-    Subclasses decide how the loop waits: ``wakeup()`` asks for a pass soon, and each pass
-    (``process_tasks``) returns how long to sleep.
-    """
+    #: Most due tasks one pass dispatches; an event loop is held for one pass at a time.
+    default_batch_size = 512
 
     #: The executor made when none is configured.
     default_executor_alias = "threadpool"
+    #: Makes a run record of each fire (set by the run API; None: no records).
+    fire_recorder: FireRecorder | None = None
 
     def __init__(self, global_config: Mapping[str, Any] | None = None, **options: Any) -> None:
         self._lock = threading.RLock()
@@ -82,8 +85,11 @@ class SchedulerCore(ABC):
         self.task_defaults = TaskDefaults.from_mapping(merged.get("task_defaults") or {})
         self.max_wait = float(merged.get("max_wait", 30.0))
         self.lock_retry_interval = float(merged.get("lock_retry_interval", 1.0))
-        self.batch_size = as_positive_int(merged.get("batch_size", 512), "batch_size")
+        self.batch_size = as_positive_int(
+            merged.get("batch_size", self.default_batch_size), "batch_size"
+        )
         self._configure_plugins(merged.get("stores") or {}, merged.get("executors") or {})
+        self._configure_runs(merged)
         self._configure_extra(merged)
 
     def _extra_options(self) -> frozenset[str]:
@@ -92,6 +98,12 @@ class SchedulerCore(ABC):
 
     def _configure_extra(self, options: Mapping[str, Any]) -> None:  # noqa: B027  # optional hook
         """Subclass hook to read its own options."""
+
+    def _configure_runs(self, options: Mapping[str, Any]) -> None:  # noqa: B027  # optional hook
+        """Hook of the run API: read the run options (history, limits)."""
+
+    def executor_failed(self, task_id: str, error: BaseException | None) -> None:  # noqa: B027
+        """Hook of the run API: an executor could not run what it was given."""
 
     def _configure_plugins(self, stores: Mapping[str, Any], executors: Mapping[str, Any]) -> None:
         built_stores = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.tasks.validation import new_task_id, validate_changes
@@ -61,6 +61,9 @@ class Task:
         "store_alias",
         "trigger",
     )
+
+    #: True for the internal tasks that carry one run of submitted background work.
+    is_background_run: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -1,0 +1,37 @@
+"""Runs: one record per execution, submitted background work or a task's fire.
+
+The scheduler's run API (``submit``, ``get_run``, ``list_runs``, ``wait_for``, ``cancel_run``,
+``background``, ``stats``) lives in :mod:`asyncz_like.schedulers.run_api`; the records, their
+statuses and the helpers for code running inside a run live here.
+"""
+
+from asyncz_like.runs.backoff import Backoff
+from asyncz_like.runs.context import current_run, update_progress
+from asyncz_like.runs.history import MemoryRunHistory, RunHistory
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.stats import ExecutionTimes, RunStats, WorkerStats
+from asyncz_like.runs.status import (
+    FINAL_STATUSES,
+    TRANSITIONS,
+    RunStatus,
+    TaskPriority,
+    check_transition,
+)
+
+__all__ = [
+    "FINAL_STATUSES",
+    "TRANSITIONS",
+    "Backoff",
+    "ExecutionTimes",
+    "MemoryRunHistory",
+    "Run",
+    "RunError",
+    "RunHistory",
+    "RunStats",
+    "RunStatus",
+    "TaskPriority",
+    "WorkerStats",
+    "check_transition",
+    "current_run",
+    "update_progress",
+]

@@ -1,0 +1,192 @@
+"""What executors report about the attempts of submitted runs, with the token of their
+hand-over: start, outcome, and the end of their hold on a worker."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.events.constants import (
+    RUN_CANCELLED,
+    RUN_COMPLETED,
+    RUN_FAILED,
+    RUN_RETRYING,
+    RUN_STARTED,
+)
+from asyncz_like.runs.job import Place, RunJob
+from asyncz_like.runs.lanes import Lanes
+from asyncz_like.runs.ledger import Ledger, RunHost
+from asyncz_like.runs.process import RemoteError
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.status import RunStatus
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.fires import FireRecorder
+    from asyncz_like.runs.history import RunHistory
+    from asyncz_like.runs.job import AttemptHandle
+
+logger = logging.getLogger("asyncz_like.runs")
+
+
+def log_extra(run: Run) -> dict[str, Any]:
+    return {"run_id": run.id, "run_name": run.name, "attempt": run.attempt}
+
+
+class AttemptTracker:
+    """The state of the submitted runs, and the reports of their attempts."""
+
+    def __init__(self, host: RunHost, history: RunHistory, cleanup_interval: float = 60.0):
+        self.host = host
+        self.ledger = Ledger(host, history)
+        self.lock = self.ledger.lock
+        self.lanes = Lanes(self.lock, self._send)
+        self.cleanup_interval = cleanup_interval
+        self.started_at: datetime | None = None
+        self.queued: Counter[int] = Counter()
+        self._jobs: dict[str, RunJob] = {}
+        self._due: list[tuple[datetime, int, RunJob]] = []
+        self._deadlines: list[tuple[datetime, int, RunJob, int]] = []
+        self._seq = itertools.count()
+        self._next_cleanup: datetime | None = None
+        self.fires: FireRecorder | None = None  # set by the scheduler when it records fires
+
+    def drain_fires(self) -> None:
+        """Bring the records of finished fires into the history (before reading it)."""
+        if self.fires is not None and self.fires.inbox:
+            self.fires.drain()
+
+    def dispatch(self) -> None:
+        raise NotImplementedError
+
+    def _send(self, job: RunJob, token: int) -> None:
+        raise NotImplementedError
+
+    def _wait_until(self, job: RunJob, due: datetime, now: datetime) -> None:
+        if due <= now:
+            self.lanes.push(job, next(self._seq))
+        else:
+            job.place = Place.DUE
+            heapq.heappush(self._due, (due, next(self._seq), job))
+
+    def _current(self, job: RunJob, token: int) -> bool:
+        return job.token == token and job.run.status is RunStatus.RUNNING
+
+    def _finish(self, job: RunJob) -> None:
+        job.place = Place.DONE
+        self._jobs.pop(job.run.id, None)
+
+    def begin(self, job: RunJob, token: int) -> bool:
+        """An attempt starts; False when it must not (cancelled or taken back meanwhile)."""
+        now = self.host.clock.now()
+        deadline = None
+        with self.lock:
+            if job.token != token or job.place is not Place.OUT:
+                return False
+            run = job.run
+            run.attempt += 1
+            run.started_at, run.progress, run.message = now, 0.0, None
+            self.ledger.move(run, RunStatus.RUNNING, now)
+            job.place = Place.RUNNING
+            if job.options.timeout is not None:
+                deadline = now + timedelta(seconds=job.options.timeout)
+                heapq.heappush(self._deadlines, (deadline, next(self._seq), job, token))
+        logger.debug("Run %s (%s) started", run.id, run.name, extra=log_extra(run))
+        self.ledger.announce(RUN_STARTED, run)
+        if deadline is not None:
+            self.host.wake_runs_at(deadline)
+        return True
+
+    def attach(self, job: RunJob, token: int, handle: AttemptHandle) -> bool:
+        """Remember how to stop a running attempt; False when it should stop at once."""
+        with self.lock:
+            if not self._current(job, token):
+                return False
+            job.handle = handle
+            return True
+
+    def succeeded(self, job: RunJob, token: int, value: Any) -> None:
+        now = self.host.clock.now()
+        with self.lock:
+            run = job.run
+            if not self._current(job, token):
+                logger.debug("Result of run %s discarded: it is %s", run.id, run.status.value)
+                return
+            run.result, run.error, run.progress = value, None, 100.0
+            wakes = self.ledger.move(run, RunStatus.COMPLETED, now)
+            self._finish(job)
+        logger.debug("Run %s (%s) completed", run.id, run.name, extra=log_extra(run))
+        self.ledger.announce(RUN_COMPLETED, run, wakes)
+
+    def failed(self, job: RunJob, token: int, exc: BaseException) -> None:
+        """An attempt raised: retry it after its backoff, or fail the run."""
+        error = exc.error if isinstance(exc, RemoteError) else RunError.from_exception(exc)
+        now = self.host.clock.now()
+        with self.lock:
+            run, options = job.run, job.options
+            if not self._current(job, token):
+                return
+            run.error = error
+            retry = run.attempt <= options.max_retries and _retries_on(exc, options.retry_on)
+            if retry:
+                due = now + timedelta(seconds=options.backoff.delay(run.attempt))
+                wakes = self.ledger.move(run, RunStatus.RETRYING, now)
+                self.queued[run.priority] += 1
+                self._wait_until(job, due, now)
+            else:
+                wakes = self.ledger.move(run, RunStatus.FAILED, now)
+                self._finish(job)
+        if retry:
+            logger.warning(
+                "Run %s (%s) attempt %d raised %s: %s; retrying at %s", run.id, run.name,
+                run.attempt, error.type, error.message, due.isoformat(), extra=log_extra(run),
+            )  # fmt: skip
+            self.ledger.announce(RUN_RETRYING, run, wakes, exc)
+            self.host.wake_runs_at(due)
+            return
+        logger.error(
+            "Run %s (%s) failed: %s: %s", run.id, run.name, error.type, error.message,
+            exc_info=None if isinstance(exc, RemoteError) else exc, extra=log_extra(run),
+        )  # fmt: skip
+        self.ledger.announce(RUN_FAILED, run, wakes, exc)
+
+    def interrupted(self, job: RunJob, token: int) -> None:
+        """The attempt was cancelled from elsewhere (its own code, or the executor)."""
+        with self.lock:
+            if not self._current(job, token):
+                return
+            wakes = self.ledger.move(job.run, RunStatus.CANCELLED, self.host.clock.now())
+            self._finish(job)
+        logger.info("Run %s (%s) was cancelled", job.run.id, job.run.name)
+        self.ledger.announce(RUN_CANCELLED, job.run, wakes)
+
+    def ended(self, job: RunJob, token: int) -> None:
+        """The attempt no longer holds its worker: hand over the next run."""
+        with self.lock:
+            self.lanes.release(job, token)
+        self.dispatch()
+
+    def refused(self, job: RunJob, token: int, exc: BaseException) -> None:
+        """The executor would not take the run (gone, stopped, broken): the run fails."""
+        error = RunError.from_exception(exc)
+        with self.lock:
+            self.lanes.release(job, token)
+            if job.token != token or job.place is not Place.OUT:
+                return
+            job.run.error = error
+            wakes = self.ledger.move(job.run, RunStatus.FAILED, self.host.clock.now())
+            self._finish(job)
+        logger.error(
+            "Run %s (%s) could not be handed to executor %r: %s", job.run.id, job.run.name,
+            job.options.executor, exc, extra=log_extra(job.run),
+        )  # fmt: skip
+        self.ledger.announce(RUN_FAILED, job.run, wakes, exc)
+
+
+def _retries_on(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    if isinstance(exc, RemoteError):
+        return exc.is_instance_of(types)
+    return isinstance(exc, types)

@@ -1,0 +1,53 @@
+"""Exponential backoff with jitter between the attempts of a run."""
+
+from __future__ import annotations
+
+import random as random_module
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """The wait before retry ``n`` (1 for the first retry) is
+    ``min(max_delay, base * factor ** (n - 1))``, lengthened by up to ``jitter`` of itself:
+    ``delay * (1 + jitter * random())``. ``random`` returns a float in [0, 1); pass your own
+    in tests."""
+
+    base: float = 1.0
+    factor: float = 2.0
+    max_delay: float = 300.0
+    jitter: float = 0.1
+    random: Callable[[], float] = field(default=random_module.random, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("base", "factor", "max_delay", "jitter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"Backoff.{name} must be a number >= 0, got {value!r}")
+        if self.factor < 1:
+            raise ValueError(f"Backoff.factor must be >= 1, got {self.factor!r}")
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        exponent = max(retry - 1, 0)
+        try:
+            delay = min(self.max_delay, self.base * self.factor**exponent)
+        except OverflowError:
+            delay = self.max_delay
+        return delay * (1 + self.jitter * self.random())
+
+
+def as_backoff(value: Any) -> Backoff:
+    """A Backoff from itself, or from a base delay in seconds or as a timedelta."""
+    if isinstance(value, Backoff):
+        return value
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"retry_backoff must be seconds, a timedelta or a Backoff, got {value!r}")
+    if value < 0:
+        raise ValueError(f"retry_backoff must not be negative, got {value!r}")
+    return Backoff(base=float(value))

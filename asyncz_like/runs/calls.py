@@ -1,0 +1,133 @@
+"""How a submitted run travels through any executor: as a task whose function is a call
+object that reports each attempt to the engine. Any executor that calls ``task.fn`` in this
+process (threads, the event loop, inline, or a user's own) runs it this way."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from asyncz_like.executors.asyncio import in_loop_thread
+from asyncz_like.runs.context import CURRENT_RUN
+from asyncz_like.tasks.task import Task
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.engine import RunEngine
+    from asyncz_like.runs.job import RunJob
+
+#: A run task may be handed over again (a retry) before the previous hand-over is released.
+_NO_LIMIT = 2**31 - 1
+
+
+class RunTask(Task):
+    """The task an executor is given for one hand-over of a run. Never stored; its id is the
+    run's id. Executors build no TASK_* events and no fire record for it."""
+
+    __slots__ = ()
+    is_background_run: ClassVar[bool] = True
+
+    def __init__(self, fn: Any, run_id: str, name: str | None, executor: str) -> None:
+        # Internal and already validated: the attributes are set directly.
+        self.id, self.fn, self.fn_reference, self.name = run_id, fn, None, name
+        self.args, self.kwargs, self.trigger = (), {}, None
+        self.executor, self.store_alias, self.coalesce = executor, None, False
+        self.mistrigger_grace_time, self.max_instances = None, _NO_LIMIT
+        self.next_run_time, self._scheduler = None, None
+
+
+def make_run_task(engine: RunEngine, job: RunJob, token: int) -> RunTask:
+    call = AsyncCall(engine, job, token) if job.coroutine else SyncCall(engine, job, token)
+    return RunTask(call, job.run.id, job.run.name, job.options.executor)
+
+
+class SyncCall:
+    """One attempt of a plain function, in the thread the executor calls it from, inside a
+    copy of the context ``submit`` was called in."""
+
+    __slots__ = ("engine", "job", "token")
+
+    def __init__(self, engine: RunEngine, job: RunJob, token: int) -> None:
+        self.engine, self.job, self.token = engine, job, token
+
+    def __call__(self) -> None:
+        engine, job, token = self.engine, self.job, self.token
+        try:
+            if not engine.begin(job, token):
+                return
+            context = job.context.copy()
+            context.run(CURRENT_RUN.set, (job.run, engine.ledger))
+            try:
+                value = context.run(job.fn, *job.args, **job.kwargs)
+            except BaseException as exc:
+                engine.failed(job, token, exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                engine.succeeded(job, token, value)
+        finally:
+            engine.ended(job, token)
+
+
+class AsyncCall:
+    """One attempt of a coroutine function: an inner asyncio task (in a copy of the submitter's
+    context) that the engine can cancel at a deadline or on ``cancel_run``."""
+
+    __slots__ = ("engine", "job", "token")
+
+    def __init__(self, engine: RunEngine, job: RunJob, token: int) -> None:
+        self.engine, self.job, self.token = engine, job, token
+
+    async def __call__(self) -> None:
+        engine, job, token = self.engine, self.job, self.token
+        try:
+            if not engine.begin(job, token):
+                return
+            await self._attempt(engine, job, token)
+        finally:
+            engine.ended(job, token)
+
+    async def _attempt(self, engine: RunEngine, job: RunJob, token: int) -> None:
+        loop = asyncio.get_running_loop()
+        context = job.context.copy()
+        context.run(CURRENT_RUN.set, (job.run, engine.ledger))
+        inner = loop.create_task(_invoke(job), context=context)
+        if not engine.attach(job, token, CoroutineHandle(loop, inner)):
+            inner.cancel()
+        try:
+            value = await inner
+        except asyncio.CancelledError:
+            engine.interrupted(job, token)  # a no-op when the engine cancelled it
+            outer = asyncio.current_task()
+            if outer is not None and outer.cancelling():
+                raise  # the executor is being shut down: let its task end cancelled
+            return
+        except BaseException as exc:
+            engine.failed(job, token, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        engine.succeeded(job, token, value)
+
+
+async def _invoke(job: RunJob) -> Any:
+    return await job.fn(*job.args, **job.kwargs)
+
+
+class CoroutineHandle:
+    """Cancels the inner task of a coroutine attempt, from any thread."""
+
+    __slots__ = ("loop", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        self.loop, self.task = loop, task
+
+    def cancel(self) -> None:
+        if self.loop.is_closed():
+            return
+        if in_loop_thread(self.loop):
+            self.task.cancel()
+        else:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+    def join(self, timeout: float | None = None) -> None:
+        """A coroutine cannot be waited for from a thread here; the executor waits for it."""

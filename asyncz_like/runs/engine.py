@@ -1,0 +1,182 @@
+"""Submitted runs from ``submit`` to their final status: waiting for their time, queued by
+priority, handed to executors, timed out, retried or cancelled."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from asyncz_like.events.constants import RUN_CANCELLED, RUN_SUBMITTED, RUN_TIMEOUT
+from asyncz_like.executors.pool import ProcessPoolExecutor
+from asyncz_like.runs.attempts import AttemptTracker, log_extra, logger
+from asyncz_like.runs.calls import make_run_task
+from asyncz_like.runs.history import RunHistory
+from asyncz_like.runs.job import Place, RunJob
+from asyncz_like.runs.ledger import Wake
+from asyncz_like.runs.options import RunOptions
+from asyncz_like.runs.process import start_process_attempt
+from asyncz_like.runs.run import Run, new_run_id
+from asyncz_like.runs.status import RunStatus
+
+
+class RunEngine(AttemptTracker):
+    """The queues and the life of submitted runs. Every status change goes through the
+    :class:`~asyncz_like.runs.ledger.Ledger`; executors report back through the methods of
+    :class:`~asyncz_like.runs.attempts.AttemptTracker`."""
+
+    # -- submitting and the loop ------------------------------------------------------------
+
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+        options: RunOptions, due: datetime | None, coroutine: bool,
+        lane: tuple[tuple[str, str], int | None], name: str,
+    ) -> Run:  # fmt: skip
+        now = self.host.clock.now()
+        due = now if due is None else due
+        run = Run(new_run_id(), None, name, RunStatus.PENDING, 0.0, None, None, None, 0,
+                  options.priority, now, due)  # fmt: skip
+        job = RunJob(run, fn, args, kwargs, options, coroutine, lane)
+        with self.lock:
+            self.ledger.enter(run)
+            self._jobs[run.id] = job
+            self.queued[run.priority] += 1
+            self._wait_until(job, due, now)
+        logger.debug("Run %s (%s) submitted", run.id, name, extra=log_extra(run))
+        self.ledger.announce(RUN_SUBMITTED, run)
+        self.host.wake_runs_at(max(due, now))
+        return run
+
+    def process(self, now: datetime) -> datetime | None:
+        """One pass: due runs become ready, late ones time out, expired records go; then
+        hand over what the lanes have room for. Returns when a pass is needed again."""
+        cleanup = self._next_cleanup is None or now >= self._next_cleanup
+        fires = self.fires
+        if fires is not None and len(fires.inbox) >= fires.drain_at:
+            fires.compact()
+        with self.lock:
+            due = self._due
+            while due and due[0][0] <= now:
+                _, _, job = heapq.heappop(due)
+                if job.place is Place.DUE:
+                    self.lanes.push(job, next(self._seq))
+            timed_out = self._expire(now)
+            if cleanup:
+                self.ledger.history.cleanup(now)
+                self._next_cleanup = now + timedelta(seconds=self.cleanup_interval)
+        for job, wakes in timed_out:
+            if job.handle is not None:
+                job.handle.cancel()
+            logger.warning(
+                "Run %s (%s) timed out after %s s", job.run.id, job.run.name,
+                job.options.timeout, extra=log_extra(job.run),
+            )  # fmt: skip
+            self.ledger.announce(RUN_TIMEOUT, job.run, wakes)
+        self.dispatch()
+        with self.lock:  # after the hand-over: an inline run may have set a retry or deadline
+            return self._next_wake()
+
+    def _expire(self, now: datetime) -> list[tuple[RunJob, list[Wake] | None]]:
+        deadlines, expired = self._deadlines, []
+        while deadlines and deadlines[0][0] <= now:
+            _, _, job, token = heapq.heappop(deadlines)
+            if self._current(job, token):
+                expired.append((job, self.ledger.move(job.run, RunStatus.TIMEOUT, now)))
+                self._finish(job)
+        return expired
+
+    def _next_wake(self) -> datetime | None:
+        due, deadlines = self._due, self._deadlines
+        while due and due[0][2].place is not Place.DUE:
+            heapq.heappop(due)
+        while deadlines and not self._current(deadlines[0][2], deadlines[0][3]):
+            heapq.heappop(deadlines)
+        # No wake-up for the clean-up: reads skip expired records; a pass drops them.
+        times = [heap[0][0] for heap in (due, deadlines) if heap]
+        return min(times) if times else None
+
+    def dispatch(self) -> None:
+        """Hand over as many ready runs as the lanes have room for, best first."""
+        self.lanes.hand_over(self.host.may_start_runs, self._taken)
+
+    def _taken(self, job: RunJob) -> None:
+        self.queued[job.run.priority] -= 1
+
+    def _send(self, job: RunJob, token: int) -> None:
+        try:
+            executor = self.host.lookup_executor(job.options.executor)
+            if isinstance(executor, ProcessPoolExecutor):
+                start_process_attempt(self, job, token, executor)
+            else:
+                run_time = job.run.scheduled_at
+                assert run_time is not None  # set by submit
+                executor.send_task(make_run_task(self, job, token), [run_time])
+        except Exception as exc:
+            self.refused(job, token, exc)
+
+    # -- cancelling, starting, stopping -----------------------------------------------------
+
+    def cancel(self, run_id: str) -> bool:
+        """Cancel a pending, retrying or running run; False when there is none to cancel."""
+        with self.lock:
+            job = self._jobs.get(run_id)
+            if job is None:
+                return False
+            if job.place in (Place.DUE, Place.READY):
+                self.queued[job.run.priority] -= 1
+            handle = job.handle if job.place is Place.RUNNING else None
+            wakes = self.ledger.move(job.run, RunStatus.CANCELLED, self.host.clock.now())
+            self._finish(job)
+        if handle is not None:
+            handle.cancel()
+        logger.info("Run %s (%s) was cancelled", job.run.id, job.run.name)
+        self.ledger.announce(RUN_CANCELLED, job.run, wakes)
+        return True
+
+    def executor_failed(self, run_id: str, error: BaseException | None) -> None:
+        """An executor gave up on what it was handed: a run that never began fails (one that
+        began reports its own outcome)."""
+        job = self._jobs.get(run_id)
+        if job is not None and job.place is Place.OUT:
+            self.refused(job, job.token, error or RuntimeError("the executor failed"))
+            self.dispatch()
+
+    def replace_history(self, history: RunHistory) -> None:
+        """Keep records in ``history`` from now on; the unfinished runs move there."""
+        with self.lock:
+            for job in self._jobs.values():
+                history.add(job.run)
+            self.ledger.history = history
+
+    def start(self, now: datetime) -> None:
+        """The scheduler started: queue the ready runs again (the first pass hands them over)."""
+        with self.lock:
+            self.started_at = now
+            self._next_cleanup = now + timedelta(seconds=self.cleanup_interval)
+            self.lanes.reset(job for job in self._jobs.values() if job.place is Place.READY)
+
+    def stop(self, wait: bool) -> None:
+        """The scheduler stops. Runs handed over but not started are taken back (PENDING, for
+        the next start). Running ones finish with ``wait``, else they are cancelled."""
+        cancelled: list[tuple[RunJob, list[Wake] | None]] = []
+        now = self.host.clock.now()
+        with self.lock:
+            self.started_at = None
+            for job in list(self._jobs.values()):
+                if job.place is Place.OUT:
+                    self.lanes.release(job, job.lane_token)
+                    job.token += 1
+                    job.place = Place.READY
+                    self.queued[job.run.priority] += 1
+                elif job.place is Place.RUNNING and not wait:
+                    cancelled.append((job, self.ledger.move(job.run, RunStatus.CANCELLED, now)))
+                    self._finish(job)
+            running = [job.handle for job in self._jobs.values() if job.handle is not None]
+        for job, wakes in cancelled:
+            if job.handle is not None:
+                job.handle.cancel()
+            self.ledger.announce(RUN_CANCELLED, job.run, wakes)
+        if wait:
+            for handle in running:
+                handle.join()

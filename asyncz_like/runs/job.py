@@ -1,0 +1,82 @@
+"""The scheduler's bookkeeping for one submitted run: what to call and where it is."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.lanes import Lane
+    from asyncz_like.runs.options import RunOptions
+    from asyncz_like.runs.run import Run
+
+
+class Place(Enum):
+    """Where a submitted run is: waiting for its time, for a worker, handed to its executor,
+    running, or done."""
+
+    DUE = "due"
+    READY = "ready"
+    OUT = "out"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class AttemptHandle(Protocol):
+    """Stops a running attempt: cancels its coroutine or terminates its process."""
+
+    def cancel(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+class RunJob:
+    """A submitted run and what it needs to execute; lives until the run is final.
+
+    ``token`` changes each time the job is handed to an executor (and when it is taken back),
+    so that a stale hand-over never starts or reports.
+    """
+
+    __slots__ = (
+        "args",
+        "capacity",
+        "context",
+        "coroutine",
+        "fn",
+        "handle",
+        "kwargs",
+        "lane",
+        "lane_key",
+        "lane_token",
+        "options",
+        "place",
+        "ready_seq",
+        "run",
+        "token",
+    )
+
+    def __init__(
+        self,
+        run: Run,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: RunOptions,
+        coroutine: bool,
+        lane: tuple[tuple[str, str], int | None],
+    ) -> None:
+        self.run = run
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.options = options
+        self.coroutine = coroutine
+        self.context = contextvars.copy_context()
+        self.lane_key, self.capacity = lane
+        self.place = Place.DUE
+        self.token = 0
+        self.ready_seq = 0
+        self.lane: Lane | None = None
+        self.lane_token = -1
+        self.handle: AttemptHandle | None = None

@@ -1,0 +1,122 @@
+"""Checks on what ``submit`` is given, so that bad input fails there with a clear error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from asyncz_like.runs.backoff import Backoff, as_backoff
+from asyncz_like.utils import to_datetime
+
+#: The keyword arguments of ``submit`` that are options, not arguments of the function.
+OPTION_NAMES = frozenset(
+    {
+        "name",
+        "priority",
+        "timeout",
+        "max_retries",
+        "retry_backoff",
+        "retry_on",
+        "delay",
+        "schedule_at",
+        "executor",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How a submitted run is executed (validated)."""
+
+    name: str | None = None
+    priority: int = 0
+    timeout: float | None = None
+    max_retries: int = 0
+    backoff: Backoff = field(default_factory=Backoff)
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    executor: str = "default"
+
+
+def parse_options(
+    name: Any = None,
+    priority: Any = 0,
+    timeout: Any = None,
+    max_retries: Any = 0,
+    retry_backoff: Any = 1.0,
+    retry_on: Any = None,
+    executor: Any = None,
+) -> RunOptions:
+    """Validate the options of a run; TypeError/ValueError naming the argument."""
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeError(f"name must be a nonempty string, got {name!r}")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise TypeError(f"priority must be an int (see TaskPriority), got {priority!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
+        raise TypeError(f"max_retries must be an int, got {max_retries!r}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+    if executor is not None and not isinstance(executor, str):
+        raise TypeError(f"executor must be an executor alias (a string), got {executor!r}")
+    return RunOptions(
+        name=name,
+        priority=int(priority),
+        timeout=_seconds(timeout, "timeout", allow_zero=False),
+        max_retries=max_retries,
+        backoff=as_backoff(retry_backoff),
+        retry_on=_exception_types(retry_on),
+        executor=executor or "default",
+    )
+
+
+def resolve_due(delay: Any, schedule_at: Any, now: datetime, timezone: tzinfo) -> datetime | None:
+    """When a run becomes due: ``now + delay``, ``schedule_at``, or None for at once.
+
+    A ``schedule_at`` without a time zone is read in the scheduler's ``timezone`` (every
+    scheduler has one: the one configured, else the machine's local zone). A time in the past
+    means at once.
+    """
+    if delay is not None and schedule_at is not None:
+        raise ValueError("Give delay or schedule_at, not both")
+    if delay is not None:
+        return now + timedelta(seconds=_seconds(delay, "delay", allow_zero=True) or 0.0)
+    if schedule_at is not None:
+        if not isinstance(schedule_at, datetime | str):
+            raise TypeError(f"schedule_at must be a datetime, got {schedule_at!r}")
+        due = to_datetime(schedule_at, timezone, "schedule_at")
+        assert due is not None
+        return due
+    return None
+
+
+def _seconds(value: Any, argument: str, allow_zero: bool) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{argument} must be seconds or a timedelta, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero) or value != value:
+        limit = "must not be negative" if allow_zero else "must be positive"
+        raise ValueError(f"{argument} {limit}, got {value!r}")
+    return float(value)
+
+
+def _exception_types(value: Any) -> tuple[type[BaseException], ...]:
+    if value is None:
+        return (Exception,)
+    types = value if isinstance(value, tuple | list) else (value,)
+    if not types or not all(_is_exception_type(item) for item in types):
+        raise TypeError(f"retry_on must be an exception type or a tuple of them, got {value!r}")
+    return tuple(types)
+
+
+def _is_exception_type(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseException)
+
+
+def split_options(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split ``kwargs`` into options of ``submit`` and arguments of the function."""
+    options = {key: kwargs[key] for key in kwargs.keys() & OPTION_NAMES}
+    arguments = {key: value for key, value in kwargs.items() if key not in OPTION_NAMES}
+    return options, arguments

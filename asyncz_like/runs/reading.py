@@ -1,0 +1,125 @@
+"""Reading runs: look one up, list them, wait for one to finish, and the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.exceptions import RunLookupError
+from asyncz_like.runs.stats import RunStats, WorkerStats
+from asyncz_like.runs.status import RunStatus
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.engine import RunEngine
+    from asyncz_like.runs.ledger import Wake
+    from asyncz_like.runs.run import Run
+
+
+def get_run(engine: RunEngine, run_id: str) -> Run | None:
+    engine.drain_fires()
+    with engine.lock:
+        return engine.ledger.history.get(run_id, engine.host.clock.now())
+
+
+def list_runs(engine: RunEngine, status: Any, task_id: str | None, limit: int | None) -> list[Run]:
+    statuses = _statuses(status)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+    engine.drain_fires()
+    with engine.lock:
+        return engine.ledger.history.list(statuses, task_id, limit, engine.host.clock.now())
+
+
+def _statuses(status: Any) -> frozenset[RunStatus] | None:
+    if status is None:
+        return None
+    values = [status] if isinstance(status, str) else status
+    if not isinstance(values, Iterable):
+        raise TypeError(f"status must be a RunStatus, its value, or several, got {status!r}")
+    try:
+        return frozenset(RunStatus(value) for value in values)
+    except ValueError:
+        raise ValueError(f"Unknown run status in {status!r}") from None
+
+
+def _watch(engine: RunEngine, run_id: str, wake: Wake) -> Run:
+    """The run, with ``wake`` registered to be called when it finishes, unless it has."""
+    engine.drain_fires()
+    with engine.lock:
+        run = engine.ledger.history.get(run_id, engine.host.clock.now())
+        if run is None:
+            raise RunLookupError(run_id)
+        if not run.finished:
+            engine.ledger.add_waiter(run_id, wake)
+        return run
+
+
+async def wait_async(engine: RunEngine, run_id: str, timeout: float | None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_resolve, done)
+
+    run = _watch(engine, run_id, wake)
+    if run.finished:
+        return run
+    try:
+        await asyncio.wait_for(done, timeout)
+    except TimeoutError:
+        raise TimeoutError(f"Run {run_id!r} did not finish within {timeout} s") from None
+    finally:
+        engine.ledger.remove_waiter(run_id, wake)
+    return run
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def wait_blocking(engine: RunEngine, run_id: str, timeout: float | None) -> Run:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError(
+            "wait_for_sync() would block the running event loop: use 'await wait_for(...)'"
+        )
+    event = threading.Event()
+    run = _watch(engine, run_id, event.set)
+    if not run.finished and not event.wait(timeout):
+        engine.ledger.remove_waiter(run_id, event.set)
+        raise TimeoutError(f"Run {run_id!r} did not finish within {timeout} s")
+    return run
+
+
+def snapshot_stats(engine: RunEngine) -> RunStats:
+    engine.drain_fires()
+    now = engine.host.clock.now()
+    with engine.lock:
+        collector = engine.ledger.stats
+        counts = dict(collector.counts)
+        queued = {priority: n for priority, n in engine.queued.items() if n}
+        workers = {
+            lane.label: WorkerStats(lane.capacity, lane.busy)
+            for lane in engine.lanes.lanes.values()
+        }
+        started = engine.started_at
+        rate = collector.runs_per_second(now)
+        error_rate = collector.error_rate()
+        durations = list(collector.durations)
+    return RunStats(
+        by_status={status.value: n for status, n in counts.items()},
+        queued_by_priority=dict(sorted(queued.items(), reverse=True)),
+        running=counts[RunStatus.RUNNING],
+        workers=workers,
+        runs_per_second=rate,
+        execution_time=collector.times_of(durations),
+        error_rate=error_rate,
+        uptime=(now - started).total_seconds() if started is not None else 0.0,
+    )

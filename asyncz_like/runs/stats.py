@@ -1,0 +1,134 @@
+"""Run statistics, kept up to date as runs move, so that reading them is cheap."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from asyncz_like.runs.status import RunStatus
+
+#: Statuses whose runs count as executed (for throughput, execution times and error rate).
+EXECUTED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT)
+RATE_WINDOW = 60  # seconds
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """A lane of an executor: how many background runs it may run at once, and holds now."""
+
+    capacity: int | None
+    busy: int
+
+    @property
+    def idle(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.busy, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionTimes:
+    """Seconds, over the latest executed runs (nearest-rank percentiles); None without runs."""
+
+    count: int = 0
+    avg: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """A snapshot of the run figures; see :meth:`RunAPI.stats`."""
+
+    by_status: Mapping[str, int]
+    queued_by_priority: Mapping[int, int]
+    running: int
+    workers: Mapping[str, WorkerStats]
+    runs_per_second: float
+    execution_time: ExecutionTimes = field(default_factory=ExecutionTimes)
+    error_rate: float = 0.0
+    uptime: float = 0.0
+
+
+class StatsCollector:
+    """Counts by status (a final status is never left, so those counts are totals), the
+    execution times of the latest ``window`` executed runs, and executed runs per second."""
+
+    def __init__(self, window: int = 1000) -> None:
+        self.counts: dict[RunStatus, int] = dict.fromkeys(RunStatus, 0)
+        self.durations: deque[float] = deque(maxlen=window)
+        self._seconds = [-1] * RATE_WINDOW
+        self._hits = [0] * RATE_WINDOW
+        self._second = -1  # the second the current slot counts, and when it ends:
+        self._second_end: datetime | None = None
+
+    def entered(self, status: RunStatus) -> None:
+        self.counts[status] += 1
+
+    def moved(self, old: RunStatus, new: RunStatus) -> None:
+        counts = self.counts
+        counts[old] -= 1
+        counts[new] += 1
+
+    def executed(self, duration: float | None, now: datetime) -> None:
+        """A run ended as COMPLETED, FAILED or TIMEOUT at ``now``."""
+        if duration is not None:
+            self.durations.append(duration)
+        end = self._second_end
+        if end is not None and end - _ONE_SECOND <= now < end:  # the same second: cheap
+            self._hits[self._second % RATE_WINDOW] += 1
+        else:
+            self.executed_in(None, math.floor(now.timestamp()))
+
+    def executed_in(self, duration: float | None, second: int) -> None:
+        """Like :meth:`executed`, given the POSIX second it ended in."""
+        if duration is not None:
+            self.durations.append(duration)
+        slot = second % RATE_WINDOW
+        if second != self._second:
+            self._second = second
+            self._second_end = datetime.fromtimestamp(second + 1, UTC)
+            if self._seconds[slot] != second:
+                self._seconds[slot] = second
+                self._hits[slot] = 0
+        self._hits[slot] += 1
+
+    def runs_per_second(self, now: datetime) -> float:
+        """Executed runs in the last 60 whole seconds (this one included), per second."""
+        current = math.floor(now.timestamp())
+        total = sum(
+            hits
+            for second, hits in zip(self._seconds, self._hits, strict=True)
+            if current - RATE_WINDOW < second <= current
+        )
+        return total / RATE_WINDOW
+
+    @staticmethod
+    def times_of(durations: list[float]) -> ExecutionTimes:
+        """Average and percentiles of ``durations`` (a copy taken under the lock)."""
+        values = sorted(durations)
+        if not values:
+            return ExecutionTimes()
+        return ExecutionTimes(
+            count=len(values),
+            avg=sum(values) / len(values),
+            p50=_nearest_rank(values, 50),
+            p95=_nearest_rank(values, 95),
+            p99=_nearest_rank(values, 99),
+        )
+
+    def error_rate(self) -> float:
+        """(FAILED + TIMEOUT) / executed runs, since the start; 0.0 before any."""
+        counts = self.counts
+        executed = sum(counts[status] for status in EXECUTED)
+        if not executed:
+            return 0.0
+        return (counts[RunStatus.FAILED] + counts[RunStatus.TIMEOUT]) / executed
+
+
+def _nearest_rank(ordered: list[float], percent: float) -> float:
+    rank = max(math.ceil(percent / 100 * len(ordered)), 1)
+    return ordered[rank - 1]

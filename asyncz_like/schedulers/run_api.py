@@ -1,0 +1,228 @@
+"""The background-work half of the scheduler's API: submit work, follow it, cancel it.
+
+The logic lives in :mod:`asyncz_like.runs`; this class validates what it is given and hands
+it on.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
+
+from asyncz_like.exceptions import SerializationError
+from asyncz_like.executors.pool import ProcessPoolExecutor
+from asyncz_like.runs import reading
+from asyncz_like.runs.engine import RunEngine
+from asyncz_like.runs.fires import FireRecorder
+from asyncz_like.runs.history import MemoryRunHistory, RunHistory
+from asyncz_like.runs.options import parse_options, resolve_due
+from asyncz_like.runs.run import Run
+from asyncz_like.runs.stats import RunStats
+from asyncz_like.schedulers.config import as_bool
+from asyncz_like.schedulers.core import SchedulerState
+from asyncz_like.schedulers.task_api import TaskAPI
+from asyncz_like.tasks.validation import resolve_callable
+from asyncz_like.utils import (
+    check_callable_args,
+    get_callable_name,
+    is_coroutine_callable,
+    obj_to_ref,
+)
+
+P = ParamSpec("P")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class BackgroundFunction(Protocol[P, R_co]):
+    """A function decorated with ``@scheduler.background``: still callable as it was."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+    def submit(self, *args: Any, **kwargs: Any) -> Run: ...
+    def delay(self, *args: Any, **kwargs: Any) -> Run: ...
+
+
+class RunAPI(TaskAPI):
+    """Runs of background work on the scheduler's executors, and the records of every run."""
+
+    #: True while ``shutdown_async`` waits for running work (no new run starts then).
+    _draining = False
+    _runs: RunEngine
+
+    def _configure_runs(self, options: Mapping[str, Any]) -> None:
+        interval = float(options.get("run_cleanup_interval", 60.0))
+        if interval <= 0:
+            raise ValueError(f"run_cleanup_interval must be positive, got {interval}")
+        engine = getattr(self, "_runs", None)
+        if engine is None:
+            self._runs = RunEngine(self, _build_history(options), interval)
+        else:  # setup() again while stopped: keep the runs, and the history unless replaced
+            engine.cleanup_interval = interval
+            if _HISTORY_OPTIONS & set(options):
+                engine.replace_history(_build_history(options))
+        record = as_bool(options.get("record_task_runs", True), "record_task_runs")
+        self.fire_recorder = self._runs.fires = None
+        if record:
+            capacity = getattr(self._runs.ledger.history, "max_run_history", None)
+            drain_at = max(4 * capacity, 1024) if isinstance(capacity, int) else 1024
+            self.fire_recorder = self._runs.fires = FireRecorder(
+                self._runs.ledger, self.clock, self._listeners.wants, drain_at
+            )
+
+    # -- what the runs need from the scheduler ----------------------------------------------
+
+    def may_start_runs(self) -> bool:
+        return self.state == SchedulerState.STATE_RUNNING and not self._draining
+
+    def wake_runs_at(self, when: datetime) -> None:
+        if self.running:
+            self.wakeup_at(when)
+
+    def executor_failed(self, task_id: str, error: BaseException | None) -> None:
+        self._runs.executor_failed(task_id, error)
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        fn: Callable[..., Any] | str,
+        /,
+        *args: Any,
+        name: str | None = None,
+        priority: int = 0,
+        timeout: Any = None,
+        max_retries: int = 0,
+        retry_backoff: Any = 1.0,
+        retry_on: Any = None,
+        delay: Any = None,
+        schedule_at: Any = None,
+        executor: str | None = None,
+        **kwargs: Any,
+    ) -> Run:
+        """Run ``fn(*args, **kwargs)`` in the background; return its record at once (PENDING).
+
+        ``fn`` is a callable or a ``"module:qualname"`` string. ``priority``: higher first
+        when workers are short (see TaskPriority). ``timeout``: seconds (or a timedelta) per
+        attempt. ``max_retries`` further attempts after a failure that is an instance of
+        ``retry_on`` (default: Exception), waiting ``retry_backoff`` (seconds, a timedelta
+        or a Backoff) doubled each time, with jitter. ``delay`` (seconds, timedelta) or
+        ``schedule_at`` (datetime; naive means the scheduler's time zone) starts it later.
+        Bad input raises TypeError/ValueError here.
+        """
+        options = parse_options(name, priority, timeout, max_retries, retry_backoff, retry_on,
+                                executor)  # fmt: skip
+        target, reference = resolve_callable(fn)
+        check_callable_args(target, args, kwargs)
+        runner = self.lookup_executor(options.executor)
+        if isinstance(runner, ProcessPoolExecutor):
+            _check_for_process(target, reference, args, kwargs)
+        due = resolve_due(delay, schedule_at, self.clock.now(), self.timezone)
+        coroutine = is_coroutine_callable(target)
+        lane_kind, capacity = runner.run_lane(coroutine)
+        return self._runs.submit(
+            target, tuple(args), dict(kwargs), options, due, coroutine,
+            ((options.executor, lane_kind), capacity), options.name or get_callable_name(target),
+        )  # fmt: skip
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id (submitted or fired), or None when unknown or expired."""
+        return reading.get_run(self._runs, run_id)
+
+    def list_runs(
+        self, status: Any = None, task_id: str | None = None, limit: int | None = 100
+    ) -> list[Run]:
+        """Runs newest first; ``status`` is one status (or its value) or several."""
+        return reading.list_runs(self._runs, status, task_id, limit)
+
+    async def wait_for(self, run_id: str, timeout: float | None = None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for
+        """Wait until the run is finished and return it. RunLookupError for an unknown id,
+        TimeoutError after ``timeout`` seconds (the run goes on)."""
+        return await reading.wait_async(self._runs, run_id, timeout)
+
+    def wait_for_sync(self, run_id: str, timeout: float | None = None) -> Run:
+        """:meth:`wait_for` for threads: blocks the calling thread (RuntimeError when called
+        inside a running event loop, which it would block)."""
+        return reading.wait_blocking(self._runs, run_id, timeout)
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Cancel a pending, retrying or running submitted run; True when it was cancelled.
+
+        A coroutine is cancelled, a process terminated; a thread cannot be stopped: its run
+        is marked CANCELLED and its result dropped when it ends.
+        """
+        return self._runs.cancel(run_id)
+
+    def stats(self) -> RunStats:
+        """Counts by status, queue and workers, throughput, execution times, error rate."""
+        return reading.snapshot_stats(self._runs)
+
+    @property
+    def run_history(self) -> RunHistory:
+        return self._runs.ledger.history
+
+    def background(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+        """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
+        submits it with these ``options`` (those of :meth:`submit`; a call's own win)."""
+        unknown = set(options) - {"name", "priority", "timeout", "max_retries", "retry_backoff",
+                                  "retry_on", "executor"}  # fmt: skip
+        if unknown:
+            raise TypeError(f"background() got unexpected option(s): {sorted(unknown)}")
+        parse_options(**options)  # bad options fail at decoration time
+
+        def decorate(function: Callable[P, R_co]) -> BackgroundFunction[P, R_co]:
+            def submit(*args: Any, **kwargs: Any) -> Run:
+                return self.submit(function, *args, **{**options, **kwargs})
+
+            try:
+                function.submit = submit  # type: ignore[attr-defined]
+                function.delay = submit  # type: ignore[attr-defined]
+            except AttributeError:
+                raise TypeError(f"background() cannot decorate {function!r}") from None
+            return cast(BackgroundFunction[P, R_co], function)
+
+        return decorate if fn is None else decorate(fn)
+
+    # -- hooks of the scheduler's life cycle ------------------------------------------------
+
+    def _start_runs(self) -> None:
+        self._runs.start(self.clock.now())
+
+    def _process_runs(self, now: datetime) -> datetime | None:
+        return self._runs.process(now)
+
+    def _stop_runs(self, wait: bool) -> None:
+        self._runs.stop(wait)
+
+
+_HISTORY_OPTIONS = frozenset({"run_history", "max_run_history", "run_result_ttl"})
+
+
+def _build_history(options: Mapping[str, Any]) -> RunHistory:
+    given = options.get("run_history")
+    limits = {k: options[k] for k in ("max_run_history", "run_result_ttl") if k in options}
+    for key, kind in (("max_run_history", int), ("run_result_ttl", float)):
+        if isinstance(limits.get(key), str):  # from a string-valued global_config
+            limits[key] = kind(limits[key])
+    if given is None:
+        return MemoryRunHistory(**limits)
+    if limits:
+        raise TypeError("Give run_history, or max_run_history/run_result_ttl, not both")
+    if not isinstance(given, RunHistory):
+        raise TypeError(f"run_history must implement RunHistory, got {given!r}")
+    return given
+
+
+def _check_for_process(fn: Any, reference: str | None, args: Any, kwargs: Any) -> None:
+    """A process-pool run needs an importable function and picklable arguments."""
+    if reference is None:
+        try:
+            obj_to_ref(fn)
+        except ValueError as exc:
+            raise ValueError(
+                f"fn: a process-pool run needs a module-level function: {exc}"
+            ) from exc
+    try:
+        pickle.dumps((args, kwargs))
+    except Exception as exc:
+        raise SerializationError(f"The arguments of a process-pool run must pickle: {exc}") from exc
