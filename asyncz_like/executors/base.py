@@ -134,6 +134,8 @@ class BaseExecutor(ABC):
                 self.instances[task_id] = remaining
             else:
                 self.instances.pop(task_id, None)
+        if self.scheduler is not None:  # a slot in a shared store, when the run took one
+            self.scheduler.run_slots.release(task_id)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} (alias={self.alias})>"

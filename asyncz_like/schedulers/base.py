@@ -137,6 +137,7 @@ class BaseScheduler(RunAPI):
         self._stop_runs(wait)
         for executor in self._executors.values():
             executor.shutdown(wait)
+        self.run_slots.shutdown()
         for store in self._stores.values():
             store.shutdown()
         self.logger.info("Scheduler has been shut down")

@@ -29,6 +29,7 @@ from asyncz_like.schedulers.config import (
     TaskDefaults,
     options_from_global_config,
 )
+from asyncz_like.schedulers.run_slots import RunSlots
 from asyncz_like.stores import STORES, BaseStore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import anchor_trigger
@@ -61,6 +62,7 @@ class SchedulerCore(ABC):
         self._stores: dict[str, BaseStore] = {}
         self._executors: dict[str, BaseExecutor] = {}
         self._listeners = EventDispatcher(logging.getLogger("asyncz_like.schedulers"))
+        self.run_slots = RunSlots(lambda: self.clock.now())
         self.setup(global_config, **options)
 
     # -- configuration ----------------------------------------------------------------------

@@ -117,7 +117,7 @@ class DueTaskProcessor:
             return
         if run_times:
             try:
-                self._submit(task, store_alias, run_times)
+                self._submit(store, task, store_alias, run_times, now)
             except Exception:
                 logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
         try:
@@ -129,13 +129,24 @@ class DueTaskProcessor:
                 TaskEvent(code=TASK_REMOVED, task_id=task.id, store=store_alias)
             )
 
-    def _submit(self, task: Task, store_alias: str, run_times: list[datetime]) -> None:
+    def _submit(
+        self, store: BaseStore, task: Task, store_alias: str, run_times: list[datetime],
+        now: datetime,
+    ) -> None:  # fmt: skip
         scheduler = self.scheduler
         if task.coalesce:
             run_times = run_times[-1:]
         executor = scheduler.lookup_executor(task.executor or "default")
+        shared = store.shares_run_slots
         try:
-            executor.send_task(task, run_times)
+            if shared and not scheduler.run_slots.acquire(store, task, now):
+                raise MaximumInstancesError(task.id, task.max_instances or 1)
+            try:
+                executor.send_task(task, run_times)
+            except MaximumInstancesError:
+                if shared:  # refused here before it counted the run: give the slot back
+                    scheduler.run_slots.release(task.id)
+                raise
         except MaximumInstancesError:
             logger.warning(
                 "Execution of task %s (%s) skipped: %d instances already running",

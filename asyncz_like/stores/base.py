@@ -34,13 +34,22 @@ class BaseStore(ABC):
     * ``validate_task`` raises, and writes nothing, when the store could not keep the task
       (a function not importable by reference, arguments the serializer cannot encode);
     * ``get_all_tasks()`` lists every task, scheduled ones by next run time, paused ones last;
-    * a record that cannot be read is reported and skipped, never deleted.
+    * a record that cannot be read is reported and skipped, never deleted;
+    * stores with ``shares_run_slots`` count running instances in the shared storage:
+      ``acquire_run_slot(task, now)`` returns a token while fewer than ``task.max_instances``
+      live slots exist for ``task.id`` (across every store instance on that storage), else
+      None; a slot lives until ``release_run_slot`` or until its lease (``lease_seconds``,
+      renewed by ``renew_run_slots``) expires.
     """
 
     #: True when the store does I/O (files, a database): the scheduler keeps it off the loop.
     does_io: bool = False
     #: Seconds between looks for tasks that other schedulers added (None: nobody else adds).
     poll_interval: float | None = None
+    #: True when ``max_instances`` is counted in the shared storage (the ``*_run_slot`` methods).
+    shares_run_slots: bool = False
+    #: Seconds a run slot lives without renewal (stores that share run slots).
+    lease_seconds: float = 30.0
 
     def __init__(self, **options: Any) -> None:
         if options:
@@ -81,6 +90,17 @@ class BaseStore(ABC):
         else:
             task.next_run_time = next_run_time
             self.update_task(task)
+
+    def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
+        """A token for one running instance of ``task``, or None when ``task.max_instances``
+        are running. Default: always a token (the executor's own count holds)."""
+        return ""
+
+    def release_run_slot(self, task_id: str, token: str) -> None:  # noqa: B027  # optional hook
+        """Free the slot ``token`` of ``task_id`` (nothing when it expired already)."""
+
+    def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:  # noqa: B027
+        """Extend the leases of these ``(task_id, token)`` slots to ``now + lease_seconds``."""
 
     def validate_task(self, task: Task) -> None:  # noqa: B027  # optional hook
         """Raise when this store could not keep ``task``; the memory store keeps anything."""

@@ -23,6 +23,14 @@ def noop() -> None:
     """The task every fire runs."""
 
 
+def slow(path: str, seconds: float) -> None:
+    """A long run: appends ``start <TAB> end <TAB> pid`` (epoch seconds) to ``path``."""
+    start = time.time()
+    time.sleep(seconds)
+    with open(path, "a") as out:
+        out.write(f"{start:.6f}\t{time.time():.6f}\t{os.getpid()}\n")
+
+
 def main(config_json: str, lock_path: str, seconds: float, out_path: str) -> None:
     # line-buffered: a SIGKILL loses at most the line being written
     with open(out_path, "a", buffering=1) as out:

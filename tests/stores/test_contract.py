@@ -230,3 +230,52 @@ def test_claim_expires_with_its_lease(backend: Backend) -> None:
     assert [t.id for t in store_of(two).acquire_due_tasks(clock.now(), 10)] == ["l"]
     one.shutdown()
     two.shutdown()
+
+
+def test_run_slots_hold_across_store_instances(backend: Backend) -> None:
+    one, two = started(backend), started(backend)
+    first, second = store_of(one), store_of(two)
+    task = make_task("s", 0)
+    task.max_instances = 2
+    first.add_task(task)
+    if not first.shares_run_slots:  # the executor's own count holds: every ask gets a token
+        assert first.acquire_run_slot(task, START) is not None
+        first.release_run_slot("s", "")
+        one.shutdown()
+        two.shutdown()
+        return
+    a = first.acquire_run_slot(task, START)
+    b = second.acquire_run_slot(task, START)
+    assert a is not None and b is not None and a != b
+    assert first.acquire_run_slot(task, START) is None
+    assert second.acquire_run_slot(task, START) is None
+    second.release_run_slot("s", a)  # any instance frees a slot by its token
+    c = first.acquire_run_slot(task, START)
+    assert c is not None and second.acquire_run_slot(task, START) is None
+    other = make_task("t", 0)  # slots are counted per task
+    assert second.acquire_run_slot(other, START) is not None
+    one.shutdown()
+    two.shutdown()
+
+
+def test_run_slot_expires_with_its_lease_unless_renewed(backend: Backend) -> None:
+    one = started(backend, lease_seconds=5)
+    two = started(backend, lease_seconds=5)
+    first, second = store_of(one), store_of(two)
+    task = make_task("e", 0)
+    first.add_task(task)
+    if not first.shares_run_slots:
+        pytest.skip("this store keeps no run slots: the executor's count holds")
+    token = first.acquire_run_slot(task, START)
+    assert token is not None
+    assert second.acquire_run_slot(task, START + timedelta(seconds=4)) is None
+    first.renew_run_slots([("e", token)], START + timedelta(seconds=4))  # now lives until 9 s
+    assert second.acquire_run_slot(task, START + timedelta(seconds=8)) is None
+    taken = second.acquire_run_slot(task, START + timedelta(seconds=9.5))  # holder died
+    assert taken is not None
+    first.renew_run_slots([("e", token)], START + timedelta(seconds=9.5))  # stays gone
+    assert first.acquire_run_slot(task, START + timedelta(seconds=10)) is None
+    second.release_run_slot("e", taken)
+    assert first.acquire_run_slot(task, START + timedelta(seconds=10)) is not None
+    one.shutdown()
+    two.shutdown()

@@ -30,6 +30,7 @@ from asyncz_like.stores.file._index import Entry
 from asyncz_like.stores.file._leases import Leases
 from asyncz_like.stores.file._names import check_suffix, encode_name
 from asyncz_like.stores.file._records import Records
+from asyncz_like.stores.file._slots import Slots
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.core import SchedulerCore
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
 LEASES = ".leases"
+SLOTS = ".slots"
 FRESH_SECONDS = 0.05
 
 
@@ -51,6 +53,7 @@ class FileStore(BaseStore):
     """
 
     does_io = True
+    shares_run_slots = True
 
     def __init__(
         self, directory: str | os.PathLike[str], suffix: str = ".task",
@@ -73,6 +76,7 @@ class FileStore(BaseStore):
         self._records.on_decoded = self._attach
         self._leases = Leases(self.directory / LEASES, self.owner, self.lease_seconds)
         self._claims = Claims(self._records, self._leases)
+        self._slots = Slots(self.directory / SLOTS, self.lease_seconds)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -216,6 +220,19 @@ class FileStore(BaseStore):
 
     # -- internals --------------------------------------------------------------------------
 
+    # -- run slots: lease files in the .slots folder (see _slots) ----------------------------
+
+    def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
+        limit = task.max_instances or 1
+        return self._slots.acquire(task.id, limit, now.timestamp())
+
+    def release_run_slot(self, task_id: str, token: str) -> None:
+        self._slots.release(task_id, token)
+
+    def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
+        for task_id, token in slots:
+            self._slots.renew(task_id, token, now.timestamp())
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the store's lock; report broken records once it is released (listeners may
@@ -239,6 +256,7 @@ class FileStore(BaseStore):
         as empty, so that nothing recreates it after cleanup_directory removed it)."""
         self.directory.mkdir(self.mode, parents=True, exist_ok=True)
         (self.directory / LEASES).mkdir(self.mode, exist_ok=True)
+        (self.directory / SLOTS).mkdir(self.mode, exist_ok=True)
 
     def _attach(self, task: Task) -> None:
         if self.scheduler is not None:
@@ -268,6 +286,12 @@ class FileStore(BaseStore):
             _disk.remove_stale(folder, max_age=-1.0)
         for lease in leases.glob("*.lease"):
             lease.unlink(missing_ok=True)
+        slots = self.directory / SLOTS
+        if slots.exists():
+            _disk.remove_stale(slots, max_age=-1.0)
+            for slot in slots.glob("*.lease"):
+                slot.unlink(missing_ok=True)
+            slots.rmdir()
         try:
             leases.rmdir()
             self.directory.rmdir()

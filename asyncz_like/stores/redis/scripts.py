@@ -180,6 +180,25 @@ return dropped
 )
 
 
+#: KEYS: the slots sorted set of one task (token -> lease end). ARGV: now, until, limit, token,
+#: key lifetime in ms. Drops expired slots, then adds the token when fewer than limit remain.
+SLOT_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+#: KEYS: the slots sorted set of one task. ARGV: until, key lifetime in ms, tokens. Renews
+#: the tokens still present (an expired slot is not brought back).
+SLOT_RENEW = """
+for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[i]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Scripts:
     """The scripts registered on one client (``EVALSHA``, loaded again after a restart)."""
@@ -191,6 +210,8 @@ class Scripts:
     update: Any
     release: Any
     drop_leases: Any
+    slot_acquire: Any
+    slot_renew: Any
 
     @classmethod
     def register(cls, client: Redis) -> Scripts:
@@ -202,4 +223,6 @@ class Scripts:
             update=client.register_script(UPDATE),
             release=client.register_script(RELEASE),
             drop_leases=client.register_script(DROP_LEASES),
+            slot_acquire=client.register_script(SLOT_ACQUIRE),
+            slot_renew=client.register_script(SLOT_RENEW),
         )

@@ -41,6 +41,7 @@ class RedisStore(BaseStore):
     """
 
     does_io = True
+    shares_run_slots = True
     retry_attempts = 5
     retry_first_wait = 0.1
     retry_max_wait = 2.0
@@ -194,6 +195,38 @@ class RedisStore(BaseStore):
                 "release ignored, nothing written",
                 task.id, extra={"task_id": task.id, "store": self.alias},
             )  # fmt: skip
+
+    # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
+
+    def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
+        token = uuid.uuid4().hex
+        moment = now.timestamp()
+        args = [
+            repr(moment), repr(moment + self.lease_seconds), task.max_instances or 1, token,
+            self._slot_key_ms(),
+        ]  # fmt: skip
+        keys = [self._slots_key(task.id)]
+        taken = self._retry(lambda _: self._scripts.slot_acquire(keys=keys, args=args))
+        return token if int(taken) else None
+
+    def release_run_slot(self, task_id: str, token: str) -> None:
+        self._retry(lambda _: self.client.zrem(self._slots_key(task_id), token))
+
+    def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
+        until = repr(now.timestamp() + self.lease_seconds)
+        by_task: dict[str, list[str]] = {}
+        for task_id, token in slots:
+            by_task.setdefault(task_id, []).append(token)
+        for task_id, tokens in by_task.items():
+            keys, args = [self._slots_key(task_id)], [until, self._slot_key_ms(), *tokens]
+            self._retry(lambda _: self._scripts.slot_renew(keys=keys, args=args))  # noqa: B023
+
+    def _slots_key(self, task_id: str) -> str:
+        return f"{self.tasks_key}.slots.{task_id}"
+
+    def _slot_key_ms(self) -> int:
+        """How long Redis keeps a slots key nobody touches (twice the lease)."""
+        return int(self.lease_seconds * 2000) + 1000
 
     def _drop_leases(self, task_ids: list[str]) -> None:
         """Give back the leases on records that turned out broken (best effort)."""

@@ -16,7 +16,13 @@ import tenacity
 from sqlalchemy import exc
 
 from asyncz_like.stores.sqlalchemy import engine as engines
-from asyncz_like.stores.sqlalchemy.statements import ID_LENGTH, Statements, build_table
+from asyncz_like.stores.sqlalchemy.statements import (
+    ID_LENGTH,
+    SlotStatements,
+    Statements,
+    build_slots_table,
+    build_table,
+)
 
 T = TypeVar("T")
 
@@ -38,6 +44,9 @@ class Database:
         self.logger = logger
         self.table = build_table(tablename)
         self.sql = Statements(self.table, skip_locked=True, lock_rows=not self.is_sqlite)
+        self.slots = SlotStatements(
+            self.table, build_slots_table(tablename), lock_rows=not self.is_sqlite
+        )
         self._writer = (
             engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
             if self.is_sqlite
@@ -86,6 +95,7 @@ class Database:
     def start(self) -> None:
         """Create the table if missing; learn whether the server skips locked rows."""
         self.retry(engines.ensure_table, self.engine, self.table)
+        self.retry(engines.ensure_table, self.engine, self.slots.table)
         if not self.is_sqlite:
             skip = self.retry(self._skip_locked_supported)
             self.sql = Statements(self.table, skip_locked=skip, lock_rows=True)
@@ -163,6 +173,24 @@ class Database:
                 connection.execute(self.sql.lease, params)
         return len(rows), claimed
 
+    # -- run slots --------------------------------------------------------------------------
+
+    def acquire_slot(self, task_id: str, limit: int, now: float, until: float, token: str) -> bool:
+        """Insert slot ``token`` unless ``limit`` live slots of ``task_id`` exist. The task's
+        row is locked first (SQLite: the whole file), so that two acquirers take turns."""
+        return self.retry(self._acquire_slot, task_id, limit, now, until, token)
+
+    def _acquire_slot(self, task_id: str, limit: int, now: float, until: float, token: str) -> bool:
+        slots = self.slots
+        with self.transaction(write=True) as connection:
+            connection.execute(slots.lock_task, {"task_id": task_id}).all()
+            connection.execute(slots.expire, {"task_id": task_id, "now": now})
+            if connection.execute(slots.count, {"task_id": task_id}).scalar_one() >= limit:
+                return False
+            values = {"token": token, "task_id": task_id, "until": until}
+            connection.execute(slots.insert, values)
+        return True
+
     def next_times(self, exclude: Collection[str]) -> tuple[float | None, float | None]:
         row = self.read(self.sql.next_times(exclude))[0]
         return row[0], row[1]
@@ -171,3 +199,4 @@ class Database:
 
     def drop_table(self) -> None:
         self.table.drop(self.engine, checkfirst=True)
+        self.slots.table.drop(self.engine, checkfirst=True)

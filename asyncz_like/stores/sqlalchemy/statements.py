@@ -38,6 +38,43 @@ def build_table(name: str) -> sa.Table:
     )
 
 
+def build_slots_table(name: str) -> sa.Table:
+    """The run slots of the tasks of table ``name``: one row per running instance (its
+    ``token``), with the ``task_id`` and the end of its lease (``until``, UTC epoch)."""
+    return sa.Table(
+        f"{name}_slots",
+        sa.MetaData(),
+        sa.Column("token", sa.String(64), primary_key=True),
+        sa.Column("task_id", _ID, nullable=False),
+        sa.Column("until", sa.Double(), nullable=False),
+        sa.Index(f"{name}_slots_task_id", "task_id"),
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
+    )
+
+
+class SlotStatements:
+    """The statements over one run slots table, and the task row lock they take."""
+
+    def __init__(self, table: sa.Table, slots: sa.Table, lock_rows: bool) -> None:
+        s = slots.c
+        task: sa.BindParameter[str] = sa.bindparam("task_id")
+        now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
+        self.table = slots
+        self.lock_task = sa.select(table.c.id).where(table.c.id == task)
+        if lock_rows:
+            self.lock_task = self.lock_task.with_for_update()
+        self.expire = slots.delete().where(s.task_id == task, s.until <= now)
+        self.count = sa.select(sa.func.count()).select_from(slots).where(s.task_id == task)
+        self.insert = slots.insert()
+        self.release = slots.delete().where(s.token == sa.bindparam("token"))
+        self.renew = (
+            slots.update()
+            .where(s.token.in_(sa.bindparam("tokens", expanding=True)))
+            .values(until=sa.bindparam("until"))
+        )
+
+
 class Statements:
     """The statements over one task table. Parameters are bound by name at execution."""
 

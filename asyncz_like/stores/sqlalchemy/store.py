@@ -41,6 +41,7 @@ class SQLAlchemyStore(BaseStore):
     """
 
     does_io = True
+    shares_run_slots = True
 
     def __init__(
         self,
@@ -174,6 +175,23 @@ class SQLAlchemyStore(BaseStore):
             "Lost the lease on task %s (now held by %s): its release changes nothing",
             task.id, holders[0][0], extra={"task_id": task.id, "store": self.alias},
         )  # fmt: skip
+
+    # -- run slots --------------------------------------------------------------------------
+
+    def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
+        token = uuid.uuid4().hex
+        moment = now.timestamp()
+        limit = task.max_instances or 1
+        taken = self._db.acquire_slot(task.id, limit, moment, moment + self.lease_seconds, token)
+        return token if taken else None
+
+    def release_run_slot(self, task_id: str, token: str) -> None:
+        self._db.write(self._db.slots.release, token=token)
+
+    def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
+        if slots:
+            until = now.timestamp() + self.lease_seconds
+            self._db.write(self._db.slots.renew, tokens=[t for _, t in slots], until=until)
 
     # -- records --------------------------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""Run slots: ``max_instances`` counted in a shared store, across schedulers and hosts.
+
+For a store with ``shares_run_slots`` the scheduler takes a slot in the store before it hands
+a run to its executor, and gives it back when the executor frees the run's instance. Slots
+still held are renewed from a daemon thread every third of the store's lease, so that a long
+run keeps its slot and a dead scheduler's slots expire. Releases and renewals do I/O, so they
+run on that thread when the run ends on an event loop (asyncio executor), else at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asyncz_like.stores.base import BaseStore
+    from asyncz_like.tasks.task import Task
+
+logger = logging.getLogger("asyncz_like.schedulers")
+
+_Held = tuple["BaseStore", str]
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunSlots:
+    """The slots this scheduler holds, by task id, and the thread that renews and frees them."""
+
+    def __init__(self, now: Callable[[], datetime] = _wall_now) -> None:
+        self._now = now
+        self._held: dict[str, list[_Held]] = {}
+        self._releases: deque[tuple[str, _Held]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._idle = False
+
+    def acquire(self, store: BaseStore, task: Task, now: datetime) -> bool:
+        """Take a slot of ``task`` in ``store``; False when ``max_instances`` run already."""
+        token = store.acquire_run_slot(task, now)
+        if token is None:
+            return False
+        with self._lock:
+            self._held.setdefault(task.id, []).append((store, token))
+            self._ensure_thread()
+        if self._idle:  # the thread sleeps until woken: wake it so it renews on time
+            self._wake.set()
+        return True
+
+    def release(self, task_id: str) -> None:
+        """A run of ``task_id`` ended (or was never started): free one of its slots."""
+        if not self._held:  # the common case (no shared slots held): no lock taken
+            return
+        with self._lock:
+            held = self._held.get(task_id)
+            if not held:
+                return
+            slot = held.pop()
+            if not held:
+                del self._held[task_id]
+        if not _on_event_loop():  # free it now: the next fire may be due at once
+            self._free(task_id, slot)
+            return
+        with self._lock:
+            self._releases.append((task_id, slot))
+        self._wake.set()
+
+    def shutdown(self) -> None:
+        """Free what is pending and stop the thread; slots of runs still going expire."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def held_count(self) -> int:
+        with self._lock:
+            return sum(len(slots) for slots in self._held.values())
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stopped = False
+            self._thread = threading.Thread(
+                target=self._run, name="asyncz_like-run-slots", daemon=True
+            )
+            self._thread.start()
+
+    def _interval(self) -> float | None:
+        """A third of the shortest lease held; None (sleep until woken) when none is held."""
+        leases = [store.lease_seconds for slots in self._held.values() for store, _ in slots]
+        return max(0.05, min(leases) / 3) if leases else None
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                interval = self._interval()
+                self._idle = interval is None
+            self._wake.wait(interval)
+            self._wake.clear()
+            self._free_pending()
+            with self._lock:
+                if self._stopped:
+                    return
+            self._renew()
+
+    def _free_pending(self) -> None:
+        while True:
+            with self._lock:
+                if not self._releases:
+                    return
+                task_id, slot = self._releases.popleft()
+            self._free(task_id, slot)
+
+    @staticmethod
+    def _free(task_id: str, slot: _Held) -> None:
+        store, token = slot
+        try:
+            store.release_run_slot(task_id, token)
+        except Exception:  # the slot expires with its lease
+            logger.exception("Could not release a run slot of task %s", task_id)
+
+    def _renew(self) -> None:
+        by_store: dict[int, tuple[BaseStore, list[tuple[str, str]]]] = {}
+        with self._lock:
+            for task_id, slots in self._held.items():
+                for store, token in slots:
+                    by_store.setdefault(id(store), (store, []))[1].append((task_id, token))
+        now = self._now()
+        for store, pairs in by_store.values():
+            try:
+                store.renew_run_slots(pairs, now)
+            except Exception:
+                logger.exception("Could not renew run slots in store %s", store.alias)
