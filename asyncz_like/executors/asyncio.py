@@ -93,10 +93,6 @@ class AsyncIOExecutor(BaseExecutor):
         self._pending.discard(future)
         self.finish_future(task_id, future)
 
-    @property
-    def running_count(self) -> int:
-        return len(self._pending)
-
     async def wait_idle(self) -> None:
         """Wait until every run handed over so far has ended."""
         while self._pending:

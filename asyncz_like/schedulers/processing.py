@@ -35,7 +35,7 @@ def due_run_times(
     only be missed); without one the first ``limit`` are. Either way the next run time is
     then asked for past ``now`` directly.
     """
-    run_times, next_time = _collect(task, timezone, task.next_run_time, now, limit)
+    run_times, next_time = task.run_times_from(task.next_run_time, timezone, now, limit)
     if next_time is None or next_time > now:
         return run_times, next_time
     logger.warning(
@@ -48,21 +48,9 @@ def due_run_times(
     if grace is not None:
         window_start = now - timedelta(seconds=grace, microseconds=1)
         first = trigger.get_next_trigger_time(timezone, window_start, now)
-        run_times, next_time = _collect(task, timezone, first, now, limit)
+        run_times, next_time = task.run_times_from(first, timezone, now, limit)
     if next_time is not None and next_time <= now:
         next_time = trigger.get_next_trigger_time(timezone, now, now)
-    return run_times, next_time
-
-
-def _collect(
-    task: Task, timezone: tzinfo, first: datetime | None, now: datetime, limit: int
-) -> tuple[list[datetime], datetime | None]:
-    run_times: list[datetime] = []
-    next_time = first
-    trigger = task.trigger
-    while next_time is not None and next_time <= now and len(run_times) < limit:
-        run_times.append(next_time)
-        next_time = trigger.get_next_trigger_time(timezone, next_time, now) if trigger else None
     return run_times, next_time
 
 

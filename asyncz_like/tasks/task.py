@@ -205,13 +205,20 @@ class Task:
         self, timezone: tzinfo, now: datetime, limit: int = MAX_RUN_TIMES
     ) -> list[datetime]:
         """Run times from ``next_run_time`` up to ``now``, oldest first, at most ``limit``."""
+        return self.run_times_from(self.next_run_time, timezone, now, limit)[0]
+
+    def run_times_from(
+        self, first: datetime | None, timezone: tzinfo, now: datetime, limit: int
+    ) -> tuple[list[datetime], datetime | None]:
+        """The trigger's fires from ``first`` up to ``now`` (at most ``limit``), and the fire
+        after the last one listed."""
         run_times: list[datetime] = []
-        next_time = self.next_run_time
+        next_time = first
         trigger = self.trigger
         while next_time is not None and next_time <= now and len(run_times) < limit:
             run_times.append(next_time)
             next_time = trigger.get_next_trigger_time(timezone, next_time, now) if trigger else None
-        return run_times
+        return run_times, next_time
 
     def snapshot(self) -> TaskSnapshot:
         return TaskSnapshot(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -53,3 +55,22 @@ def report_progress_and_return(steps: int) -> str:
         update_progress(100 * step / steps, f"step {step}")
     run = current_run()
     return run.id if run is not None else "no run"
+
+
+Sleeper = Callable[[], Coroutine[Any, Any, None]]
+
+
+def cancellable_sleeper() -> tuple[Sleeper, asyncio.Event, asyncio.Event]:
+    """A coroutine function that sleeps an hour, and the events it sets when it starts and
+    when it is cancelled."""
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def sleeper() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    return sleeper, started, cancelled

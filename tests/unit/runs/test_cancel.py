@@ -12,7 +12,7 @@ from asyncz_like.executors import ProcessPoolExecutor, ThreadPoolExecutor
 from asyncz_like.runs import RunStatus
 from tests.helpers import FakeClock, Recorder, manual_scheduler
 from tests.unit.runs.aio import until
-from tests.unit.runs.helpers import HeldExecutor, double, sleep_long
+from tests.unit.runs.helpers import HeldExecutor, cancellable_sleeper, double, sleep_long
 
 
 def test_pending_runs_are_cancelled_at_once_and_never_run(clock: FakeClock) -> None:
@@ -65,15 +65,7 @@ def test_a_running_coroutine_is_cancelled(clock: FakeClock) -> None:
     async def main() -> None:
         scheduler = manual_scheduler(clock)
         scheduler.start()
-        started, cancelled = asyncio.Event(), asyncio.Event()
-
-        async def forever() -> None:
-            started.set()
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                cancelled.set()
-                raise
+        forever, started, cancelled = cancellable_sleeper()
 
         run = scheduler.submit(forever)
         scheduler.process_tasks()

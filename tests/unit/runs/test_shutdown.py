@@ -10,7 +10,7 @@ from asyncz_like.executors import ThreadPoolExecutor
 from asyncz_like.runs import RunStatus, TaskPriority
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
 from tests.unit.runs.aio import until
-from tests.unit.runs.helpers import HeldExecutor
+from tests.unit.runs.helpers import HeldExecutor, cancellable_sleeper
 
 
 def when_stopping(scheduler: ManualScheduler) -> threading.Event:
@@ -65,15 +65,7 @@ def test_wait_false_cancels_a_running_thread(clock: FakeClock) -> None:
 def test_wait_false_cancels_a_running_coroutine(clock: FakeClock) -> None:
     async def main() -> None:
         scheduler = manual_scheduler(clock)
-        started, cancelled = asyncio.Event(), asyncio.Event()
-
-        async def work() -> None:
-            started.set()
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                cancelled.set()
-                raise
+        work, started, cancelled = cancellable_sleeper()
 
         scheduler.start()
         run = scheduler.submit(work)

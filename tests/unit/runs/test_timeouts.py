@@ -14,7 +14,7 @@ from asyncz_like.executors import ProcessPoolExecutor, ThreadPoolExecutor
 from asyncz_like.runs import RunStatus
 from tests.helpers import FakeClock, Recorder, manual_scheduler
 from tests.unit.runs.aio import until
-from tests.unit.runs.helpers import double, sleep_long
+from tests.unit.runs.helpers import cancellable_sleeper, double, sleep_long
 
 
 def test_a_coroutine_is_cancelled_at_its_deadline(clock: FakeClock) -> None:
@@ -23,15 +23,7 @@ def test_a_coroutine_is_cancelled_at_its_deadline(clock: FakeClock) -> None:
         events = Recorder()
         scheduler.add_listener(events.listener, RUN_TIMEOUT)
         scheduler.start()
-        started, cancelled = asyncio.Event(), asyncio.Event()
-
-        async def slow() -> None:
-            started.set()
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                cancelled.set()
-                raise
+        slow, started, cancelled = cancellable_sleeper()
 
         run = scheduler.submit(slow, timeout=5)
         scheduler.process_tasks()
