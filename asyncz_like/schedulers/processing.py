@@ -79,12 +79,16 @@ class DueTaskProcessor:
                     locked_out.append(alias)
                     continue
                 tasks = store.acquire_due_tasks(now, budget)
+                lost = _take_lost_claims(store)
                 for task in tasks:
-                    self._dispatch(store, alias, task, now)
+                    self._dispatch(store, alias, task, now, lost.get(task.id) if lost else None)
             budget -= len(tasks)
         return PassResult(budget <= 0, locked_out)
 
-    def _dispatch(self, store: BaseStore, store_alias: str, task: Task, now: datetime) -> None:
+    def _dispatch(
+        self, store: BaseStore, store_alias: str, task: Task, now: datetime,
+        lost_claim_at: datetime | None = None,
+    ) -> None:  # fmt: skip
         scheduler = self.scheduler
         try:
             run_times, next_time = due_run_times(task, scheduler.timezone, now)
@@ -105,7 +109,8 @@ class DueTaskProcessor:
             return
         if run_times:
             try:
-                self._submit(store, task, store_alias, run_times, now)
+                sent = task if lost_claim_at is None else _recovered(task, lost_claim_at, now)
+                self._submit(store, sent, store_alias, run_times, now)
             except Exception:
                 logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
         try:
@@ -149,3 +154,32 @@ class DueTaskProcessor:
                     code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
                 )
             )
+
+
+def _take_lost_claims(store: BaseStore) -> dict[str, datetime] | None:
+    """The claims this acquire took over from a dead holder (see BaseStore), emptied."""
+    lost = getattr(store, "lost_claims", None)
+    if not lost:
+        return None
+    taken = dict(lost)
+    lost.clear()
+    return taken
+
+
+def _recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
+    """A copy of ``task`` for the executor whose grace time counts from ``lost_claim_at``:
+    its fires were claimed on time by a scheduler that died before running them."""
+    logger.warning(
+        "Task %s (%s): taking over a claim made at %s by a scheduler that stopped before "
+        "releasing it; its fires run now", task.id, task.name, lost_claim_at.isoformat(),
+        extra={"task_id": task.id},
+    )  # fmt: skip
+    grace = task.mistrigger_grace_time
+    if grace is None:
+        return task
+    copy = type(task).__new__(type(task))
+    for name in type(task).__slots__:
+        if not name.startswith("__"):
+            setattr(copy, name, getattr(task, name))
+    copy.mistrigger_grace_time = grace + max(0.0, (now - lost_claim_at).total_seconds())
+    return copy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.events.base import BrokenRecordEvent
@@ -31,6 +31,10 @@ class BaseStore(ABC):
       until the claim's lease (``lease_seconds``) has expired. Stores shared by several
       schedulers make that claim atomic in the shared storage, so that each (task, scheduled
       time) is claimed by one scheduler only;
+    * when a claim takes over a lease that expired unreleased (its holder died), the store
+      notes in ``lost_claims`` the task id and the moment that lost claim was taken; the
+      scheduler then runs the fires that claim held as on time (their lateness counts from that
+      moment), so that a scheduler killed between its claim and its release loses no fire;
     * ``validate_task`` raises, and writes nothing, when the store could not keep the task
       (a function not importable by reference, arguments the serializer cannot encode);
     * ``get_all_tasks()`` lists every task, scheduled ones by next run time, paused ones last;
@@ -60,6 +64,8 @@ class BaseStore(ABC):
         self.alias: str | None = None
         self.lock: LockProtected = NullLockProtected()
         self.logger = logging.getLogger("asyncz_like.stores")
+        #: Task id -> when a claim that expired unreleased was taken (filled by claims).
+        self.lost_claims: dict[str, datetime] = {}
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         """Called when the scheduler starts, or when the store is added to a running one."""
@@ -159,3 +165,8 @@ class BaseStore(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} (alias={self.alias})>"
+
+
+def lost_claim_start(lease_end: float, lease_seconds: float) -> datetime:
+    """When a lease that ended at ``lease_end`` (epoch seconds) was taken."""
+    return datetime.fromtimestamp(lease_end - lease_seconds, UTC)

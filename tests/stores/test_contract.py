@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from asyncz_like.events import STORE_RECORD_BROKEN
+from asyncz_like.events import STORE_RECORD_BROKEN, TASK_MISSED
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks import Task
@@ -230,6 +230,65 @@ def test_claim_expires_with_its_lease(backend: Backend) -> None:
     assert [t.id for t in store_of(two).acquire_due_tasks(clock.now(), 10)] == ["l"]
     one.shutdown()
     two.shutdown()
+
+
+def test_taking_over_an_expired_claim_notes_when_it_was_made(backend: Backend) -> None:
+    if not backend.shared:
+        pytest.skip("the memory store's claim is held by its only process")
+    clock = FakeClock()
+    one = started(backend, clock, lease_seconds=30)
+    two = started(backend, clock, lease_seconds=30)
+    one.add_task(record_call, "interval", seconds=60, id="d")
+    one.add_task(record_call, "interval", seconds=60, id="free")
+    clock.advance(60)
+    assert [t.id for t in store_of(one).acquire_due_tasks(clock.now(), 1)] == ["d"]
+    claimed_at = clock.now()
+    clock.advance(31)  # the first scheduler died between its claim and its release
+    assert sorted(t.id for t in store_of(two).acquire_due_tasks(clock.now(), 10)) == ["d", "free"]
+    assert store_of(two).lost_claims == {"d": claimed_at}  # "free" had no lease to take over
+    one.shutdown()
+    two.shutdown()
+
+
+def test_fire_of_a_dead_claim_runs_after_its_lease(backend: Backend) -> None:
+    """A scheduler that claimed a fire and died before releasing it loses nothing: the next
+    scheduler takes the lease over when it expires and runs the fire, although it is later
+    than the task's grace time by then."""
+    if not backend.shared:
+        pytest.skip("the memory store's claim is held by its only process")
+    CALLS.clear()
+    clock = FakeClock()
+    one = started(backend, clock, lease_seconds=30)
+    two = started(backend, clock, lease_seconds=30)
+    missed = Recorder()
+    two.add_listener(missed.listener, TASK_MISSED)
+    one.add_task(record_call, "interval", seconds=60, id="d", mistrigger_grace_time=1)
+    clock.advance(60)
+    assert [t.id for t in store_of(one).acquire_due_tasks(clock.now(), 10)] == ["d"]
+    clock.advance(31)
+    two.process_tasks()
+    assert CALLS == [()]
+    assert missed.events == []
+    task = two.get_task("d")
+    assert task.next_run_time == START + timedelta(seconds=120)
+    assert task.mistrigger_grace_time == 1  # the stored task keeps its own grace time
+    assert store_of(two).lost_claims == {}
+    one.shutdown()
+    two.shutdown()
+
+
+def test_late_fire_without_a_dead_claim_is_still_missed(backend: Backend) -> None:
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    missed = Recorder()
+    scheduler.add_listener(missed.listener, TASK_MISSED)
+    scheduler.add_task(record_call, "interval", seconds=60, id="m", mistrigger_grace_time=1)
+    clock.advance(62)
+    scheduler.process_tasks()
+    assert CALLS == []
+    assert [e.task_id for e in missed.events] == ["m"]
+    scheduler.shutdown()
 
 
 def test_run_slots_hold_across_store_instances(backend: Backend) -> None:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from asyncz_like.exceptions import TaskLookupError
 from asyncz_like.serializers import encode_task
+from asyncz_like.stores.base import lost_claim_start
 from asyncz_like.stores.file import _disk
 from asyncz_like.stores.file._disk import Stat, write_atomic
 from asyncz_like.stores.file._index import Entry
-from asyncz_like.stores.file._leases import Leases
+from asyncz_like.stores.file._leases import Lease, Leases
 from asyncz_like.stores.file._records import Records
 
 if TYPE_CHECKING:
@@ -26,9 +27,10 @@ class _Claim(NamedTuple):
 class Claims:
     """The claims of one store instance. Not thread-safe: the store holds its lock."""
 
-    def __init__(self, records: Records, leases: Leases) -> None:
+    def __init__(self, records: Records, leases: Leases, lost_claims: dict[str, datetime]) -> None:
         self.records = records
         self.leases = leases
+        self.lost_claims = lost_claims  # the store's: expired leases taken over
         self._claims: dict[str, _Claim] = {}
         self._held: dict[str, tuple[float, Stat]] = {}  # leased elsewhere: until, record seen
 
@@ -50,12 +52,13 @@ class Claims:
     def _claim(self, name: str, now: datetime, stamp: float) -> Task | None:
         """Take the lease of ``name``, then read the record as it is now: still due, we keep
         the claim; moved on, deleted or broken, we drop it at once."""
-        lease = self.leases.claim(name, stamp)
-        if not isinstance(lease, bytes):
+        taken = self.leases.claim(name, stamp)
+        if not isinstance(taken, Lease):
             key = self.records.key(name)
             if key is not None:
-                self._held[name] = (lease, key)
+                self._held[name] = (taken, key)
             return None
+        lease = taken.content
         self._held.pop(name, None)
         task_id = self.records.task_id(name)
         found = self.records.read(name)
@@ -64,6 +67,8 @@ class Claims:
             self.leases.remove_if(name, lease)
             return None
         self._claims[name] = _Claim(lease, found[0], task.next_run_time)
+        if taken.took_over is not None:
+            self.lost_claims[task.id] = lost_claim_start(taken.took_over, self.leases.lease_seconds)
         return task
 
     def release(self, name: str, task: Task, next_run_time: datetime | None) -> bool:

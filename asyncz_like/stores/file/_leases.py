@@ -16,8 +16,18 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from asyncz_like.stores.file._disk import read_file, token
+
+
+class Lease(NamedTuple):
+    """A lease taken: the lease file's exact bytes, and the end of the expired lease it
+    replaced (None when the task was free)."""
+
+    content: bytes
+    took_over: float | None
+
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
@@ -34,12 +44,13 @@ class Leases:
     def path(self, name: str) -> Path:
         return self.directory / f"{name}.lease"
 
-    def claim(self, name: str, now: float) -> bytes | float:
-        """Our new lease (its exact bytes), or the epoch time until which another one holds.
+    def claim(self, name: str, now: float) -> Lease | float:
+        """Our new lease, or the epoch time until which another one holds.
 
         A lease of our own that is still live also counts as held: a claimed task is handed
         out once until it is released or its lease expires.
         """
+        expired: float | None = None
         content = json.dumps(
             {"owner": self.owner, "until": now + self.lease_seconds,
              "pid": os.getpid(), "host": self._host},
@@ -63,6 +74,7 @@ class Leases:
                 until = self._until(found[0], path, now)
                 if until > now or not self.remove_if(name, found[0]):
                     return max(until, now)
+                expired = until or None  # 0.0: unreadable, not a lease that was held
                 continue
             try:
                 os.write(fd, content)  # a few dozen bytes: one write
@@ -71,7 +83,7 @@ class Leases:
                 path.unlink(missing_ok=True)
                 raise
             os.close(fd)
-            return content
+            return Lease(content, expired)
         return now
 
     def holds(self, name: str, lease: bytes) -> bool:

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from asyncz_like.stores.file._disk import read_file, write_atomic
-from asyncz_like.stores.file._leases import Leases
+from asyncz_like.stores.file._leases import Lease, Leases
 from asyncz_like.stores.file._names import encode_name
 
 #: Serializes release and renewal in this process: a renewal that read a lease just before
@@ -34,7 +34,7 @@ class Slots:
         holder = uuid.uuid4().hex
         leases = Leases(self.directory, holder, self.lease_seconds)
         for index in range(limit):
-            if isinstance(leases.claim(f"{name}.{index}", now), bytes):
+            if isinstance(leases.claim(f"{name}.{index}", now), Lease):
                 return f"{index}.{holder}"
         return None
 

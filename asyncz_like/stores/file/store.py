@@ -75,7 +75,7 @@ class FileStore(BaseStore):
         self._records = Records(self.directory, self.suffix, self.serializer)
         self._records.on_decoded = self._attach
         self._leases = Leases(self.directory / LEASES, self.owner, self.lease_seconds)
-        self._claims = Claims(self._records, self._leases)
+        self._claims = Claims(self._records, self._leases, self.lost_claims)
         self._slots = Slots(self.directory / SLOTS, self.lease_seconds)
 
     # -- life cycle -------------------------------------------------------------------------

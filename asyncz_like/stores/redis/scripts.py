@@ -49,24 +49,29 @@ end
 """
 
 # KEYS: run_times, tasks, leases. ARGV: now, lease until, owner, limit, exclusions...
-# Returns {ids, records}: up to `limit` due ids, earliest first, now leased to `owner`.
+# Returns {ids, records, expired}: up to `limit` due ids, earliest first, now leased to `owner`;
+# `expired` pairs (id, lease end) for the expired leases taken over (their holder died).
 CLAIM = (
     _PRELUDE
     + """
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[4])
 local fingerprints = load_exclusions(5)
 local lease = ARGV[3] .. '|' .. ARGV[2]
-local ids, records = {}, {}
+local ids, records, expired = {}, {}, {}
 local offset, page = 0, math.max(limit, 100)
 while #ids < limit do
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, page)
   for _, id in ipairs(due) do
-    local held = lease_until(KEYS[3], id)
+    local held, held_text = lease_until(KEYS[3], id)
     if not (held and held > now) and not excluded(KEYS[2], id, fingerprints) then
       local record = redis.call('HGET', KEYS[2], id)
       if record then
         redis.call('HSET', KEYS[3], id, lease)
         ids[#ids + 1], records[#records + 1] = id, record
+        if held then
+          expired[#expired + 1] = id
+          expired[#expired + 1] = held_text
+        end
         if #ids >= limit then break end
       else  -- an index entry without a record (written by hand): not a task
         redis.call('ZREM', KEYS[1], id)
@@ -77,7 +82,7 @@ while #ids < limit do
   if #due < page then break end
   offset = offset + page
 end
-return {ids, records}
+return {ids, records, expired}
 """
 )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import BaseSerializer, decode_task, encode_task, get_serializer
-from asyncz_like.stores.base import BaseStore
+from asyncz_like.stores.base import BaseStore, lost_claim_start
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
     build_client,
@@ -158,7 +158,11 @@ class RedisStore(BaseStore):
         keys = [self.run_times_key, self.tasks_key, self.leases_key]
         args = [repr(stamp), repr(stamp + self.lease_seconds), self.owner, limit]
         args += self._broken.exclusion_args()
-        ids, records = self._retry(lambda _: self._scripts.claim(keys=keys, args=args))
+        ids, records, expired = self._retry(lambda _: self._scripts.claim(keys=keys, args=args))
+        for raw_id, lease_end in zip(expired[::2], expired[1::2], strict=True):
+            self.lost_claims[raw_id.decode()] = lost_claim_start(
+                float(lease_end), self.lease_seconds
+            )
         tasks: list[Task] = []
         broken: list[str] = []
         for raw_id, record in zip(ids, records, strict=True):

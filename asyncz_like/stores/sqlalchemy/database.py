@@ -9,7 +9,8 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 import tenacity
@@ -25,6 +26,17 @@ from asyncz_like.stores.sqlalchemy.statements import (
 )
 
 T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Claimed(Generic[T]):
+    """What one claim transaction got: rows seen, what they decoded to, and the ends of the
+    expired leases it took over (by task id: their holder died before releasing them)."""
+
+    seen: int
+    items: list[T]
+    expired_leases: dict[str, float]
+
 
 #: Attempts per operation, and the backoff between them (seconds, exponential, jittered).
 ATTEMPTS = 4
@@ -150,28 +162,31 @@ class Database:
     def claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
         decode: Callable[[str, bytes], T | None],
-    ) -> tuple[int, list[T]]:  # fmt: skip
+    ) -> Claimed[T]:  # fmt: skip
         """Lease up to ``limit`` due rows to ``owner`` in one transaction: select them (locked,
         skipping rows other claims hold) and lease those that ``decode`` turns into something
-        (a broken record is not leased). The number of rows seen, and what they decoded to."""
+        (a broken record is not leased)."""
         return self.retry(self._claim, now, until, owner, limit, exclude, decode)
 
     def _claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
         decode: Callable[[str, bytes], T | None],
-    ) -> tuple[int, list[T]]:  # fmt: skip
-        claimed: list[T] = []
+    ) -> Claimed[T]:  # fmt: skip
+        claimed = Claimed[T](0, [], {})
         ids: list[str] = []
         with self.transaction(write=True) as connection:
             rows = connection.execute(self.sql.claimable(exclude, limit), {"now": now}).all()
-            for task_id, state in rows:
+            claimed.seen = len(rows)
+            for task_id, state, expired_lease in rows:
                 if (decoded := decode(task_id, state)) is not None:
-                    claimed.append(decoded)
+                    claimed.items.append(decoded)
                     ids.append(task_id)
+                    if expired_lease is not None:
+                        claimed.expired_leases[task_id] = expired_lease
             if ids:
                 params = {"ids": ids, "owner": owner, "until": until}
                 connection.execute(self.sql.lease, params)
-        return len(rows), claimed
+        return claimed
 
     # -- run slots --------------------------------------------------------------------------
 

@@ -131,7 +131,9 @@ class Statements:
         where = self._unclaimed_due(exclude)
         return sa.select(c.id, c.state).where(where).order_by(c.next_run_time, c.id)
 
-    def claimable(self, exclude: Collection[str], limit: int) -> sa.Select[str, bytes]:
+    def claimable(
+        self, exclude: Collection[str], limit: int
+    ) -> sa.Select[str, bytes, float | None]:
         """The next ``limit`` due rows, locked for this transaction (skipping rows another
         transaction holds) on PostgreSQL and MariaDB/MySQL.
 
@@ -142,7 +144,12 @@ class Statements:
         """
         c = self.table.c
         where = self._unclaimed_due(exclude)
-        select = sa.select(c.id, c.state).where(where).order_by(c.next_run_time).limit(limit)
+        select = (
+            sa.select(c.id, c.state, c.lease_until)
+            .where(where)
+            .order_by(c.next_run_time)
+            .limit(limit)
+        )
         hint = f"FORCE INDEX ({self.table.name}_next_run_time)"
         select = select.with_hint(self.table, hint, "mysql").with_hint(self.table, hint, "mariadb")
         if self._lock_rows:

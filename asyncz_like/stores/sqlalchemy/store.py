@@ -20,7 +20,7 @@ from asyncz_like.exceptions import (
     TaskLookupError,
 )
 from asyncz_like.serializers import BaseSerializer, decode_task, encode_task, get_serializer
-from asyncz_like.stores.base import BaseStore
+from asyncz_like.stores.base import BaseStore, lost_claim_start
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -146,11 +146,13 @@ class SQLAlchemyStore(BaseStore):
         tasks: list[Task] = []
         while len(tasks) < limit:
             want = min(self.batch_size, limit - len(tasks))
-            seen, batch = self._db.claim(
+            claimed = self._db.claim(
                 moment, until, self.owner, want, self._broken_ids(), self._decode
             )
-            tasks.extend(batch)
-            if seen < want:
+            tasks.extend(claimed.items)
+            for task_id, lease_end in claimed.expired_leases.items():
+                self.lost_claims[task_id] = lost_claim_start(lease_end, self.lease_seconds)
+            if claimed.seen < want:
                 break
         self._report_new_broken()
         return tasks
