@@ -10,16 +10,19 @@ from typing import Any
 
 from asyncz_like.executors.asyncio import AsyncIOExecutor, in_loop_thread
 from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.schedulers.async_task_api import AsyncTaskAPI
 from asyncz_like.schedulers.base import BaseScheduler
 from asyncz_like.utils import is_coroutine_callable
 
 
-class AsyncIOScheduler(BaseScheduler):
+class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
     """Runs on an asyncio loop: the running one when started inside it, else ``event_loop``
     or a new loop that the application runs.
 
     Passes over stores that do I/O run in a worker thread, so that a slow database never
     stalls the loop; the memory store is processed on the loop in slices of ``batch_size``.
+    From coroutines, use the ``*_async`` forms of the task API (``await
+    scheduler.add_task_async(...)``): they keep the store I/O of the call off the loop too.
     """
 
     default_executor_alias = "asyncio"
@@ -104,7 +107,7 @@ class AsyncIOScheduler(BaseScheduler):
         self._timer_deadline = None
         if self._pass_running or not self.running or self._draining:
             return
-        if any(store.does_io for _, store in self.iter_stores()):
+        if self.stores_do_io():
             self._pass_running = True
             future = asyncio.ensure_future(self._io_pass())
             self._background.add(future)
@@ -155,7 +158,11 @@ class AsyncIOScheduler(BaseScheduler):
                     await executor.wait_idle()
         if not self._release():
             return False
-        for task in self._shutdown_tasks():
+        if self.stores_do_io():  # reading the stores for shutdown tasks: not on the loop
+            shutdown_tasks = await asyncio.to_thread(self._shutdown_tasks)
+        else:
+            shutdown_tasks = self._shutdown_tasks()
+        for task in shutdown_tasks:
             if is_coroutine_callable(task.fn):  # type: ignore[arg-type]
                 await self._run_async_shutdown_task(task)
             else:

@@ -128,6 +128,11 @@ class SchedulerCore(ABC):
     def iter_stores(self) -> Iterator[tuple[str, BaseStore]]:
         return iter(list(self._stores.items()))
 
+    def stores_do_io(self) -> bool:
+        """Whether any store does I/O (files, a database): then work with the stores is kept
+        off an event loop's thread."""
+        return any(store.does_io for store in self._stores.values())
+
     def store_guard(self, store: BaseStore) -> AbstractContextManager[object]:
         """The lock a pass holds while it works ``store``: the scheduler's own for in-process
         stores, none for stores that do I/O (they are thread-safe, and an API call must not

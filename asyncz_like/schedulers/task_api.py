@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ class TaskAPI(SchedulerCore):
 
     def add_task(
         self,
+        /,
         fn_or_task: Callable[..., Any] | str | Task | None = None,
         trigger: BaseTrigger | str | None = None,
         args: Any = None,
@@ -53,12 +54,12 @@ class TaskAPI(SchedulerCore):
         ``trigger`` is a trigger or its alias (``"interval"``, ``"cron"``, ...), with its
         options as keyword arguments. Nothing is added when any argument is bad.
         """
-        options = {
-            "args": args, "kwargs": kwargs, "id": id, "name": name,
-            "mistrigger_grace_time": mistrigger_grace_time, "coalesce": coalesce,
-            "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
-            "executor": executor, "replace_existing": replace_existing,
-        }  # fmt: skip
+        options = _add_options(
+            args=args, kwargs=kwargs, id=id, name=name,
+            mistrigger_grace_time=mistrigger_grace_time, coalesce=coalesce,
+            max_instances=max_instances, next_run_time=next_run_time, store=store,
+            executor=executor, replace_existing=replace_existing,
+        )  # fmt: skip
         if fn_or_task is None:
 
             def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,6 +70,83 @@ class TaskAPI(SchedulerCore):
         task = self._build_task(fn_or_task, trigger, trigger_args, options)
         self._add_built_task(task, replace_existing, next_run_time is UNSET)
         return task
+
+    def add_tasks(
+        self, tasks: Iterable[Task | Mapping[str, Any]], *, replace_existing: bool = False
+    ) -> list[Task]:
+        """Add many tasks at once and return them, in the order given.
+
+        Each item is a Task object or a dict of :meth:`add_task`'s arguments (``fn``,
+        ``trigger`` and the trigger's options included). Every item is checked before
+        anything is stored: when one is bad, or an id repeats, or (without
+        ``replace_existing``) an id is taken, nothing is added. New tasks go to each store in
+        one write: one transaction on SQL, one script on Redis.
+        """
+        built: list[Task] = []
+        compute_next: list[bool] = []  # False where the item gave its own next_run_time
+        seen: set[tuple[str, str | None]] = set()
+        for index, item in enumerate(tasks):
+            try:
+                task = self._build_spec(item, replace_existing)
+            except Exception as exc:
+                exc.add_note(f"add_tasks(): item {index}")
+                raise
+            key = (task.id, task.store_alias)
+            if key in seen:
+                raise ConflictIdError(task.id)
+            seen.add(key)
+            built.append(task)
+            compute_next.append(not (isinstance(item, Mapping) and "next_run_time" in item))
+        with self._lock:
+            if not self.running and not self.paused:
+                self._add_many_pending(built, replace_existing, compute_next)
+                return built
+            for task, compute in zip(built, compute_next, strict=True):
+                self._schedule_new_task(task, compute)
+            self._store_many(built, replace_existing)
+            for task in built:
+                task._attach(self)
+        for task in built:
+            self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
+        times = [task.next_run_time for task in built if task.next_run_time is not None]
+        if times:
+            self._wake_if_earlier(min(times))
+        return built
+
+    def _add_many_pending(self, tasks: list[Task], replace: bool, compute: list[bool]) -> None:
+        if not replace:
+            held = {(task.id, task.store_alias) for task, _, _ in self._pending}
+            for task in tasks:
+                if (task.id, task.store_alias) in held:
+                    raise ConflictIdError(task.id)
+        for task, compute_next in zip(tasks, compute, strict=True):
+            self._add_pending(task, replace, compute_next)
+
+    def _build_spec(self, item: Task | Mapping[str, Any], replace: bool) -> Task:
+        if isinstance(item, Task):
+            return self._build_task(item, None, {}, _add_options(replace_existing=replace))
+        if not isinstance(item, Mapping):
+            raise TypeError(f"add_tasks() takes Task objects or dicts, got {item!r}")
+        spec = dict(item)
+        fn, trigger = spec.pop("fn", None), spec.pop("trigger", None)
+        if fn is None:
+            raise TypeError("add_tasks(): a dict needs 'fn' (a callable or 'module:qualname')")
+        option_names = set(_add_options())
+        options = _add_options(
+            replace_existing=replace, **{k: spec.pop(k) for k in list(spec) if k in option_names}
+        )
+        return self._build_task(fn, trigger, spec, options)
+
+    def _store_many(self, tasks: list[Task], replace: bool) -> None:
+        by_store: dict[str, list[Task]] = {}
+        for task in tasks:
+            by_store.setdefault(task.store_alias or "default", []).append(task)
+        for alias, group in by_store.items():
+            if replace:
+                for task in group:
+                    self._store_task(task, True)
+            else:
+                self.lookup_store(alias).add_tasks(group)
 
     def _build_task(
         self,
@@ -184,7 +262,7 @@ class TaskAPI(SchedulerCore):
                     return task, alias
         raise TaskLookupError(task_id)
 
-    def update_task(self, task_id: str | Task, store: str | None = None, **changes: Any) -> Task:
+    def update_task(self, /, task_id: str | Task, store: str | None = None, **changes: Any) -> Task:
         """Change a task's attributes (all but its id)."""
         task_id = task_id.id if isinstance(task_id, Task) else task_id
         if isinstance(changes.get("trigger"), BaseTrigger):
@@ -199,7 +277,7 @@ class TaskAPI(SchedulerCore):
         return task
 
     def reschedule_task(
-        self, task_id: str | Task, store: str | None = None,
+        self, /, task_id: str | Task, store: str | None = None,
         trigger: BaseTrigger | str | None = None, **trigger_args: Any,
     ) -> Task:  # fmt: skip
         """Give a task a new trigger; its next run time is computed from it."""
@@ -318,3 +396,18 @@ class TaskAPI(SchedulerCore):
     def _emit_task_event(self, code: int, task_id: str, store: str | None) -> None:
         if self.wants_event(code):
             self.dispatch_event(TaskEvent(code=code, task_id=task_id, store=store))
+
+
+def _add_options(
+    args: Any = None, kwargs: Any = None, id: str | None = None, name: str | None = None,
+    mistrigger_grace_time: Any = UNSET, coalesce: Any = UNSET, max_instances: Any = UNSET,
+    next_run_time: Any = UNSET, store: str | None = None, executor: str | None = None,
+    replace_existing: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """The options of add_task other than the function and the trigger, defaults filled in."""
+    return {
+        "args": args, "kwargs": kwargs, "id": id, "name": name,
+        "mistrigger_grace_time": mistrigger_grace_time, "coalesce": coalesce,
+        "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
+        "executor": executor, "replace_existing": replace_existing,
+    }  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,8 @@ class BaseStore(ABC):
 
     Invariants every store keeps:
 
-    * ``add_task`` raises ConflictIdError for an id it holds; ``update_task``,
+    * ``add_task`` raises ConflictIdError for an id it holds (``add_tasks`` too, and then
+      keeps none of the tasks it was given); ``update_task``,
       ``delete_task`` raise TaskLookupError for one it does not;
     * ``get_due_tasks(now)`` returns the tasks with ``next_run_time <= now``, earliest first,
       and changes nothing; paused tasks (``next_run_time`` None) are never due;
@@ -88,6 +90,20 @@ class BaseStore(ABC):
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
         """Claim up to ``limit`` due tasks. Stores written for asyncz inherit this plain form."""
         return self.get_due_tasks(now)[:limit]
+
+    def add_tasks(self, tasks: Sequence[Task]) -> None:
+        """Store these new tasks, all or none: ConflictIdError (for the first id held) and
+        nothing kept. This plain form adds one by one and deletes what it added when one
+        conflicts; the SQL and Redis stores write all in one transaction or script."""
+        added: list[str] = []
+        try:
+            for task in tasks:
+                self.add_task(task)
+                added.append(task.id)
+        except BaseException:
+            for task_id in added:
+                self.delete_task(task_id)
+            raise
 
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
         """Give back a claimed task: with its next run time, or removed when that is None."""

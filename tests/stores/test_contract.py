@@ -70,6 +70,52 @@ def test_conflicting_id(backend: Backend) -> None:
     scheduler.shutdown()
 
 
+def test_add_tasks_writes_all_or_none(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    store.add_tasks([make_task(f"b{i}", i) for i in range(5)])
+    assert [t.id for t in store.get_all_tasks()] == [f"b{i}" for i in range(5)]
+    with pytest.raises(ConflictIdError, match="b3"):
+        store.add_tasks([make_task("new1", 1), make_task("b3", 1), make_task("new2", 2)])
+    assert sorted(t.id for t in store.get_all_tasks()) == [f"b{i}" for i in range(5)]
+    store.add_tasks([])
+    scheduler.shutdown()
+
+
+def test_scheduler_add_tasks_from_dicts_and_tasks(backend: Backend) -> None:
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    added = scheduler.add_tasks(
+        [
+            {"fn": record_call, "trigger": "interval", "seconds": 10, "id": "d1", "args": [1]},
+            {"fn": f"{__name__}:record_call", "trigger": "date", "run_at": START, "id": "d2"},
+            Task(record_call, IntervalTrigger(seconds=20), id="t1"),
+        ]
+    )
+    assert [t.id for t in added] == ["d1", "d2", "t1"]
+    assert {t.id: t.next_run_time for t in scheduler.get_tasks()} == {
+        "d2": START, "d1": START + timedelta(seconds=10), "t1": START + timedelta(seconds=20),
+    }  # fmt: skip
+    scheduler.process_tasks()
+    clock.advance(10)
+    scheduler.process_tasks()
+    assert CALLS == [(), (1,)]
+    with pytest.raises(ConflictIdError, match="d1"):  # held already: nothing of the batch added
+        scheduler.add_tasks([{"fn": record_call, "id": "x"}, {"fn": record_call, "id": "d1"}])
+    with pytest.raises(ConflictIdError, match="y"):  # repeated in the batch
+        scheduler.add_tasks([{"fn": record_call, "id": "y"}, {"fn": record_call, "id": "y"}])
+    with pytest.raises(TypeError, match="item 1"):  # bad options name the item
+        scheduler.add_tasks([{"fn": record_call, "id": "z"}, {"fn": record_call, "sconds": 1}])
+    assert sorted(t.id for t in scheduler.get_tasks()) == ["d1", "t1"]
+    replaced = scheduler.add_tasks(
+        [{"fn": record_call, "trigger": "interval", "seconds": 5, "id": "d1"}],
+        replace_existing=True,
+    )
+    assert scheduler.get_task("d1").trigger.interval == replaced[0].trigger.interval
+    scheduler.shutdown()
+
+
 def test_due_tasks_in_order_and_next_run_time(backend: Backend) -> None:
     scheduler = started(backend)
     store = store_of(scheduler)

@@ -132,6 +132,22 @@ if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) end
 return 1
 """
 
+# KEYS: tasks, run_times. ARGV: retried, then id, record, score ('' when paused) per task.
+# All or nothing: returns the first id held (by another record; on a retry our own same record
+# counts as written), else '' once every task is written.
+ADD_MANY = """
+local retried = ARGV[1] == '1'
+for i = 2, #ARGV, 3 do
+  local held = redis.call('HGET', KEYS[1], ARGV[i])
+  if held and not (retried and held == ARGV[i + 1]) then return ARGV[i] end
+end
+for i = 2, #ARGV, 3 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then redis.call('ZADD', KEYS[2], ARGV[i + 2], ARGV[i]) end
+end
+return ''
+"""
+
 # KEYS: tasks, run_times. ARGV: id, record, score ('' when paused). 1: updated; 0: no such id.
 # The lease, if any, is left alone: a user's change does not end a claim.
 UPDATE = """
@@ -212,6 +228,7 @@ class Scripts:
     next_time: Any
     range: Any
     add: Any
+    add_many: Any
     update: Any
     release: Any
     drop_leases: Any
@@ -225,6 +242,7 @@ class Scripts:
             next_time=client.register_script(NEXT_TIME),
             range=client.register_script(RANGE),
             add=client.register_script(ADD),
+            add_many=client.register_script(ADD_MANY),
             update=client.register_script(UPDATE),
             release=client.register_script(RELEASE),
             drop_leases=client.register_script(DROP_LEASES),

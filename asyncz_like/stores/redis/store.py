@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -123,6 +123,22 @@ class RedisStore(BaseStore):
 
         if not self._retry(add):
             raise ConflictIdError(task.id)
+
+    def add_tasks(self, tasks: Sequence[Task]) -> None:
+        """Write all in one script, or none (ConflictIdError for an id held)."""
+        if not tasks:
+            return
+        given: list[Any] = []
+        for task in tasks:
+            given += [task.id, encode_task(task, self.serializer), _score(task)]
+        keys = [self.tasks_key, self.run_times_key]
+
+        def add(attempt: int) -> Any:
+            return self._scripts.add_many(keys=keys, args=["1" if attempt > 1 else "0", *given])
+
+        held = self._retry(add)
+        if held:
+            raise ConflictIdError(held.decode() if isinstance(held, bytes) else str(held))
 
     def update_task(self, task: Task) -> None:
         record, keys = encode_task(task, self.serializer), [self.tasks_key, self.run_times_key]

@@ -27,6 +27,9 @@ from asyncz_like.stores.sqlalchemy.statements import (
 
 T = TypeVar("T")
 
+#: Ids per ``IN (...)`` query: well under SQLite's oldest limit of 999 bound parameters.
+_IDS_PER_QUERY = 500
+
 
 @dataclass(slots=True)
 class Claimed(Generic[T]):
@@ -140,6 +143,30 @@ class Database:
         except exc.IntegrityError:
             return False
         return True
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> str | None:
+        """Insert every row in one transaction, or none: then the id of a row that exists."""
+        return self.retry(self._insert_many, rows)
+
+    def _insert_many(self, rows: list[dict[str, Any]]) -> str | None:
+        ids = [row["id"] for row in rows]
+        try:
+            with self.transaction(write=True) as connection:
+                if (held := self._first_existing(connection, ids)) is not None:
+                    return held
+                connection.execute(self.sql.insert, rows)
+        except exc.IntegrityError:  # another writer added one of them meanwhile
+            with self.transaction(write=False) as connection:
+                return self._first_existing(connection, ids) or ids[0]
+        return None
+
+    def _first_existing(self, connection: sa.Connection, ids: list[str]) -> str | None:
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            found = connection.execute(self.sql.existing_ids, {"ids": chunk}).scalars().first()
+            if found is not None:
+                return str(found)
+        return None
 
     def write(self, statement: sa.Executable, **params: Any) -> int:
         """Execute one writing statement; the number of rows it matched."""

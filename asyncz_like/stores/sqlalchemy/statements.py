@@ -86,6 +86,7 @@ class Statements:
         by_id = c.id == sa.bindparam("task_id")
         state: sa.BindParameter[bytes] = sa.bindparam("state")
         self.insert = table.insert()
+        self.existing_ids = sa.select(c.id).where(c.id.in_(sa.bindparam("ids", expanding=True)))
         self.update = (
             table.update()
             .where(by_id)

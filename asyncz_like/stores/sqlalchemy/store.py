@@ -88,6 +88,16 @@ class SQLAlchemyStore(BaseStore):
         if not self._db.insert(task.id, _timestamp(task.next_run_time), state):
             raise ConflictIdError(task.id)
 
+    def add_tasks(self, tasks: Sequence[Task]) -> None:
+        """Insert all in one transaction, or none (ConflictIdError for an id held)."""
+        rows = [
+            {"id": task.id, "next_run_time": _timestamp(task.next_run_time),
+             "state": self._encode(task)}
+            for task in tasks
+        ]  # fmt: skip
+        if rows and (held := self._db.insert_many(rows)) is not None:
+            raise ConflictIdError(held)
+
     def update_task(self, task: Task) -> None:
         """Replace the task's record; a lease on it stays (the claim holder releases it)."""
         state = self._encode(task)
