@@ -235,6 +235,23 @@ def test_broken_record_is_reported_skipped_and_kept(backend: Backend) -> None:
     scheduler.shutdown()
 
 
+def test_remove_all_keeps_broken_records(backend: Backend) -> None:
+    if not backend.persistent:
+        pytest.skip("the memory store has no records to break")
+    scheduler = started(backend)
+    for task_id in ("ok1", "bad", "ok2"):
+        scheduler.add_task(record_call, "interval", seconds=10, id=task_id)
+    store = store_of(scheduler)
+    backend.corrupt(store, "bad")
+    scheduler.remove_all_tasks()  # "bad" was never read before: it is found and kept
+    assert scheduler.get_tasks() == []
+    assert list(store.get_broken_records()) == ["bad"]
+    scheduler.delete_task("bad")
+    assert store.get_broken_records() == {}
+    scheduler.add_task(record_call, "interval", seconds=10, id="bad")  # the id is free again
+    scheduler.shutdown()
+
+
 def test_two_schedulers_claim_each_fire_once(backend: Backend) -> None:
     if not backend.shared:
         pytest.skip("the memory store is not shared between schedulers")

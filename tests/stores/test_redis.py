@@ -298,6 +298,9 @@ def test_keys_are_the_configured_ones(make: MakeStore, admin: Any, prefix: str) 
 def test_options_are_checked(make: MakeStore) -> None:
     with pytest.raises(TypeError, match="bogus"):
         make(bogus=1)
+    for bad in (0, -1, "1s"):
+        with pytest.raises(ValueError, match="poll_interval"):
+            make(poll_interval=bad)
     with pytest.raises(ValueError, match="lease_seconds"):
         make(lease_seconds=0)
     with pytest.raises(ValueError, match="different"):

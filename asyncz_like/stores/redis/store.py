@@ -51,7 +51,7 @@ class RedisStore(BaseStore):
         url: str | None = None, client: Redis | None = None,
         tasks_key: str = "asyncz_like.tasks", run_times_key: str = "asyncz_like.run_times",
         serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
-        lease_seconds: float = 30, poll_interval: float = 1.0, **client_options: Any,
+        lease_seconds: float = 30, poll_interval: float | None = 1.0, **client_options: Any,
     ) -> None:  # fmt: skip
         import_module("tenacity")  # fail now, not at the first connection error
         taken, unknown = split_client_options(client_options)
@@ -66,6 +66,10 @@ class RedisStore(BaseStore):
         self.run_times_key = run_times_key
         self.leases_key = f"{tasks_key}.leases"
         self.lease_seconds = float(lease_seconds)
+        if poll_interval is not None and not (
+            isinstance(poll_interval, int | float) and poll_interval > 0
+        ):
+            raise ValueError(f"poll_interval must be positive or None, got {poll_interval!r}")
         self.poll_interval = poll_interval
         #: Names this store instance in leases; unique per instance.
         self.owner = uuid.uuid4().hex
@@ -160,10 +164,30 @@ class RedisStore(BaseStore):
         self._broken.forget(task_id)
 
     def remove_all_tasks(self) -> None:
-        self._retry(
-            lambda _: self.client.delete(self.tasks_key, self.run_times_key, self.leases_key)
-        )
-        self._broken.clear()
+        """Remove every readable task. Broken records are kept (delete_task removes one):
+        every record is read first, so that all the broken ones are known."""
+        readable = [task.id for task in self.get_all_tasks()]
+        kept = self._broken.reasons()
+        if not kept:
+            keys = (self.tasks_key, self.run_times_key, self.leases_key)
+            self._retry(lambda _: self.client.delete(*keys))
+            return
+
+        def delete(_: int) -> Any:
+            pipe = self.client.pipeline(transaction=True)
+            for start in range(0, len(readable), 1000):
+                chunk = readable[start : start + 1000]
+                pipe.hdel(self.tasks_key, *chunk)
+                pipe.zrem(self.run_times_key, *chunk)
+                pipe.hdel(self.leases_key, *chunk)
+            return pipe.execute()
+
+        if readable:
+            self._retry(delete)
+        self.logger.warning(
+            "remove_all_tasks kept %d broken record(s): %s", len(kept),
+            ", ".join(sorted(kept)), extra={"store": self.alias},
+        )  # fmt: skip
 
     # -- claims -----------------------------------------------------------------------------
 

@@ -94,7 +94,6 @@ class Statements:
         )
         self.overwrite_state = table.update().where(by_id).values(state=state)
         self.delete = table.delete().where(by_id)
-        self.delete_all = table.delete()
         self.select_one = sa.select(c.state).where(by_id)
         self.select_lease = sa.select(c.lease_owner).where(by_id)
         self.select_all = sa.select(c.id, c.state).order_by(
@@ -117,6 +116,11 @@ class Statements:
             .where(c.id.in_(sa.bindparam("ids", expanding=True)))
             .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"))
         )
+
+    def delete_all_but(self, kept: Collection[str]) -> sa.Delete:
+        """Delete every row but the ``kept`` ids."""
+        table = self.table
+        return table.delete().where(table.c.id.not_in(kept)) if kept else table.delete()
 
     def _unclaimed_due(self, exclude: Collection[str]) -> sa.ColumnElement[bool]:
         c = self.table.c

@@ -113,9 +113,16 @@ class SQLAlchemyStore(BaseStore):
         self._forget(task_id)
 
     def remove_all_tasks(self) -> None:
-        self._db.write(self._db.sql.delete_all)
-        with self._broken_lock:
-            self._broken.clear()
+        """Remove every readable task. Broken records are kept (delete_task removes one):
+        every record is read first, so that all the broken ones are known."""
+        self.get_all_tasks()
+        kept = self._broken_ids()
+        self._db.write(self._db.sql.delete_all_but(kept))
+        if kept:
+            self.logger.warning(
+                "remove_all_tasks kept %d broken record(s): %s", len(kept),
+                ", ".join(sorted(kept)), extra={"store": self.alias},
+            )  # fmt: skip
 
     # -- reads ----------------------------------------------------------------------------
 
