@@ -113,7 +113,12 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             self._background.add(future)
             future.add_done_callback(self._background.discard)
         else:
-            self._after_pass(self.process_tasks())
+            try:
+                wait = self.process_tasks()
+            except Exception:  # keep the loop's timer chain alive whatever a pass meets
+                self.logger.exception("Error processing the stores; retrying")
+                wait = self.failed_pass_wait
+            self._after_pass(wait)
 
     async def _io_pass(self) -> None:
         loop = asyncio.get_running_loop()
@@ -123,7 +128,7 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             wait = await loop.run_in_executor(self._io_thread, self.process_tasks)
         except Exception:
             self.logger.exception("Error processing the stores; retrying")
-            wait = min(1.0, self.max_wait)
+            wait = self.failed_pass_wait
         finally:
             self._pass_running = False
         self._after_pass(wait)

@@ -239,6 +239,11 @@ class BaseScheduler(RunAPI):
         return min(max(wait, 0.0), cap)
 
     @property
+    def failed_pass_wait(self) -> float:
+        """Seconds to wait after a pass failed (a store down beyond its own retries)."""
+        return min(1.0, self.max_wait)
+
+    @property
     def _poll_cap(self) -> float:
         intervals = [s.poll_interval for _, s in self.iter_stores() if s.poll_interval]
         return min([self.max_wait, *intervals])

@@ -27,7 +27,11 @@ class BlockingScheduler(BaseScheduler):
 
     def _main_loop(self) -> None:
         while self.state != SchedulerState.STATE_STOPPED:
-            wait = self.process_tasks() if self.running else None
+            try:
+                wait = self.process_tasks() if self.running else None
+            except Exception:  # a store that is down: its own retries gave up; so do we, briefly
+                self.logger.exception("Error processing the stores; retrying")
+                wait = self.failed_pass_wait
             if wait is None or wait > 0:
                 self._event.wait(wait)
                 self._event.clear()

@@ -67,9 +67,14 @@ class DueTaskProcessor:
 
     def __init__(self, scheduler: BaseScheduler) -> None:
         self.scheduler = scheduler
+        #: Releases that failed (the store's server was away): their fires were handed over,
+        #: so they are written before anything else, lest the lease make them wait.
+        self._unreleased: list[tuple[BaseStore, str, Task, datetime | None]] = []
 
     def process(self, now: datetime, budget: int) -> PassResult:
         """Dispatch up to ``budget`` due tasks of the stores whose lock this process gets."""
+        if self._unreleased:
+            self._retry_releases()
         locked_out: list[str] = []
         for alias, store in self.scheduler.iter_stores():
             if budget <= 0:
@@ -114,13 +119,33 @@ class DueTaskProcessor:
             except Exception:
                 logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
         try:
+            self._release(store, store_alias, task, next_time)
+        except Exception:
+            self._unreleased.append((store, store_alias, task, next_time))
+            raise
+
+    def _release(
+        self, store: BaseStore, store_alias: str, task: Task, next_time: datetime | None
+    ) -> None:
+        try:
             store.release_task(task, next_time)
         except TaskLookupError:  # the task removed itself while it ran
             return
-        if next_time is None and scheduler.wants_event(TASK_REMOVED):
-            scheduler.dispatch_event(
+        if next_time is None and self.scheduler.wants_event(TASK_REMOVED):
+            self.scheduler.dispatch_event(
                 TaskEvent(code=TASK_REMOVED, task_id=task.id, store=store_alias)
             )
+
+    def _retry_releases(self) -> None:
+        """Write the releases that failed, oldest first; raise while the store still fails."""
+        current = {id(store) for _, store in self.scheduler.iter_stores()}
+        while self._unreleased:
+            store, alias, task, next_time = self._unreleased[0]
+            if id(store) in current:  # a store removed since: nothing to write to
+                with self.scheduler.store_guard(store):
+                    self._release(store, alias, task, next_time)
+                logger.info("Task %s: released after the store came back", task.id)
+            self._unreleased.pop(0)
 
     def _submit(
         self, store: BaseStore, task: Task, store_alias: str, run_times: list[datetime],

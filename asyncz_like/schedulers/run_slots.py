@@ -4,7 +4,10 @@ For a store with ``shares_run_slots`` the scheduler takes a slot in the store be
 a run to its executor, and gives it back when the executor frees the run's instance. Slots
 still held are renewed from a daemon thread every third of the store's lease, so that a long
 run keeps its slot and a dead scheduler's slots expire. Releases and renewals do I/O, so they
-run on that thread when the run ends on an event loop (asyncio executor), else at once.
+run on that thread when the run ends on an event loop (asyncio executor), else at once. A
+release that fails (the store's server is away) is tried again every second until the slot's
+lease would have ended anyway, so that a fire after the outage is not refused for a slot that
+only the outage kept.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("asyncz_like.schedulers")
 
 _Held = tuple["BaseStore", str]
+_RETRY_SECONDS = 1.0
 
 
 def _on_event_loop() -> bool:
@@ -44,7 +49,7 @@ class RunSlots:
     def __init__(self, now: Callable[[], datetime] = _wall_now) -> None:
         self._now = now
         self._held: dict[str, list[_Held]] = {}
-        self._releases: deque[tuple[str, _Held]] = deque()
+        self._releases: deque[tuple[str, _Held, float]] = deque()  # ..., give up (monotonic)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,11 +79,11 @@ class RunSlots:
             slot = held.pop()
             if not held:
                 del self._held[task_id]
-        if not _on_event_loop():  # free it now: the next fire may be due at once
-            self._free(task_id, slot)
+        if not _on_event_loop() and self._free(task_id, slot):  # now: a fire may be due
             return
         with self._lock:
-            self._releases.append((task_id, slot))
+            self._releases.append((task_id, slot, time.monotonic() + slot[0].lease_seconds))
+            self._ensure_thread()
         self._wake.set()
 
     def shutdown(self) -> None:
@@ -107,7 +112,10 @@ class RunSlots:
     def _interval(self) -> float | None:
         """A third of the shortest lease held; None (sleep until woken) when none is held."""
         leases = [store.lease_seconds for slots in self._held.values() for store, _ in slots]
-        return max(0.05, min(leases) / 3) if leases else None
+        interval = max(0.05, min(leases) / 3) if leases else None
+        if self._releases:  # releases to try again
+            interval = min(interval or _RETRY_SECONDS, _RETRY_SECONDS)
+        return interval
 
     def _run(self) -> None:
         while True:
@@ -123,20 +131,27 @@ class RunSlots:
             self._renew()
 
     def _free_pending(self) -> None:
-        while True:
+        with self._lock:
+            pending = list(self._releases)
+            self._releases.clear()
+        failed = [
+            entry
+            for entry in pending
+            if not self._free(entry[0], entry[1]) and time.monotonic() < entry[2]
+        ]
+        if failed:
             with self._lock:
-                if not self._releases:
-                    return
-                task_id, slot = self._releases.popleft()
-            self._free(task_id, slot)
+                self._releases.extend(failed)
 
     @staticmethod
-    def _free(task_id: str, slot: _Held) -> None:
+    def _free(task_id: str, slot: _Held) -> bool:
         store, token = slot
         try:
             store.release_run_slot(task_id, token)
-        except Exception:  # the slot expires with its lease
-            logger.exception("Could not release a run slot of task %s", task_id)
+        except Exception as exc:  # tried again, until the slot would have expired anyway
+            logger.warning("Could not release a run slot of task %s (%r)", task_id, exc)
+            return False
+        return True
 
     def _renew(self) -> None:
         by_store: dict[int, tuple[BaseStore, list[tuple[str, str]]]] = {}
