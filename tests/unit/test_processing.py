@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,8 @@ from asyncz_like.events import (
     TASK_SUBMITTED,
 )
 from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.stores.memory import MemoryStore
+from asyncz_like.tasks import Task
 from asyncz_like.triggers import DateTrigger, IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
 
@@ -301,3 +303,38 @@ def test_broken_trigger_emits_an_error_event(clock: FakeClock) -> None:
     clock.advance(1)
     scheduler.process_tasks()
     assert isinstance(events.events[0].exception, ArithmeticError)
+
+
+class ReleaseFailsStore(MemoryStore):
+    """A memory store whose next ``failures`` releases raise, as a store whose server left."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.released: list[str] = []
+
+    def release_task(self, task: Task, next_run_time: datetime | None) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("server away")
+        self.released.append(task.id)
+        super().release_task(task, next_run_time)
+
+
+def test_a_failed_release_is_written_first_on_the_next_pass(clock: FakeClock) -> None:
+    calls = Recorder()
+    store = ReleaseFailsStore(failures=2)
+    scheduler = manual_scheduler(clock, stores={"default": store})
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=10, id="r")
+    clock.advance(10)
+    with pytest.raises(ConnectionError):
+        scheduler.process_tasks()  # the fire is handed over, its release fails
+    assert len(calls.calls) == 1
+    with pytest.raises(ConnectionError):
+        scheduler.process_tasks()  # still away: nothing else is tried
+    assert store.released == []
+    scheduler.process_tasks()  # back: the release is written, and the task is not due again
+    assert store.released == ["r"]
+    assert len(calls.calls) == 1
+    assert scheduler.get_task("r").next_run_time == START + timedelta(seconds=20)
