@@ -19,7 +19,7 @@ from asyncz_like.events.constants import (
 )
 from asyncz_like.runs.job import Place, RunJob
 from asyncz_like.runs.lanes import Lanes
-from asyncz_like.runs.ledger import Ledger, RunHost
+from asyncz_like.runs.ledger import Ledger, RunHost, Wake
 from asyncz_like.runs.process import RemoteError
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
@@ -52,6 +52,7 @@ class AttemptTracker:
         self._deadlines: list[tuple[datetime, int, RunJob, int]] = []
         self._seq = itertools.count()
         self._next_cleanup: datetime | None = None
+        self._stop_waiters: dict[str, list[Wake]] = {}
         self.fires: FireRecorder | None = None  # set by the scheduler when it records fires
 
     def drain_fires(self) -> None:
@@ -91,6 +92,7 @@ class AttemptTracker:
             run.started_at, run.progress, run.message = now, 0.0, None
             self.ledger.move(run, RunStatus.RUNNING, now)
             job.place = Place.RUNNING
+            job.active = True
             if job.options.timeout is not None:
                 deadline = now + timedelta(seconds=job.options.timeout)
                 heapq.heappush(self._deadlines, (deadline, next(self._seq), job, token))
@@ -167,7 +169,32 @@ class AttemptTracker:
         """The attempt no longer holds its worker: hand over the next run."""
         with self.lock:
             self.lanes.release(job, token)
+            wakes = None
+            if job.token == token:  # not a stale hand-over's end
+                job.active = False
+                if self._stop_waiters:
+                    wakes = self._stop_waiters.pop(job.run.id, None)
+        if wakes:
+            for wake in wakes:
+                wake()
         self.dispatch()
+
+    def when_stopped(self, job: RunJob, wake: Wake) -> bool:
+        """Call ``wake`` when the attempt of ``job`` has ended; False (and no call) when no
+        attempt is going on."""
+        with self.lock:
+            if not job.active:
+                return False
+            self._stop_waiters.setdefault(job.run.id, []).append(wake)
+            return True
+
+    def forget_stop_waiter(self, job: RunJob, wake: Wake) -> None:
+        with self.lock:
+            wakes = self._stop_waiters.get(job.run.id)
+            if wakes and wake in wakes:
+                wakes.remove(wake)
+                if not wakes:
+                    del self._stop_waiters[job.run.id]
 
     def refused(self, job: RunJob, token: int, exc: BaseException) -> None:
         """The executor would not take the run (gone, stopped, broken): the run fails."""

@@ -4,11 +4,12 @@ priority, handed to executors, timed out, retried or cancelled."""
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from asyncz_like.events.constants import RUN_CANCELLED, RUN_SUBMITTED, RUN_TIMEOUT
+from asyncz_like.events.constants import RUN_CANCELLED, RUN_FAILED, RUN_SUBMITTED, RUN_TIMEOUT
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs.attempts import AttemptTracker, log_extra, logger
 from asyncz_like.runs.calls import make_run_task
@@ -17,7 +18,7 @@ from asyncz_like.runs.job import Place, RunJob
 from asyncz_like.runs.ledger import Wake
 from asyncz_like.runs.options import RunOptions
 from asyncz_like.runs.process import start_process_attempt
-from asyncz_like.runs.run import Run, new_run_id
+from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
 
 
@@ -31,13 +32,13 @@ class RunEngine(AttemptTracker):
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
         options: RunOptions, due: datetime | None, coroutine: bool,
-        lane: tuple[tuple[str, str], int | None], name: str,
+        lane: tuple[tuple[str, str], int | None], name: str, record: bytes | None = None,
     ) -> Run:  # fmt: skip
         now = self.host.clock.now()
         due = now if due is None else due
         run = Run(new_run_id(), None, name, RunStatus.PENDING, 0.0, None, None, None, 0,
                   options.priority, now, due)  # fmt: skip
-        job = RunJob(run, fn, args, kwargs, options, coroutine, lane)
+        job = RunJob(run, fn, args, kwargs, options, coroutine, lane, record)
         with self.lock:
             self.ledger.enter(run)
             self._jobs[run.id] = job
@@ -117,12 +118,41 @@ class RunEngine(AttemptTracker):
 
     # -- cancelling, starting, stopping -----------------------------------------------------
 
-    def cancel(self, run_id: str) -> bool:
-        """Cancel a pending, retrying or running run; False when there is none to cancel."""
+    def restore(
+        self, run: Run, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+        options: RunOptions, due: datetime | None, coroutine: bool,
+        lane: tuple[tuple[str, str], int | None], record: bytes,
+    ) -> None:  # fmt: skip
+        """Take on a pending (or retrying) run kept by an earlier shutdown: it waits for
+        ``due`` (or a worker) as if it had been submitted here."""
+        now = self.host.clock.now()
+        job = RunJob(run, fn, args, kwargs, options, coroutine, lane, record)
+        with self.lock:
+            self.ledger.enter(run)
+            self._jobs[run.id] = job
+            self.queued[run.priority] += 1
+            self._wait_until(job, now if due is None else due, now)
+        logger.info("Run %s (%s) kept by an earlier shutdown is pending here", run.id,
+                    run.name, extra=log_extra(run))  # fmt: skip
+
+    def restore_failed(self, run: Run, error: BaseException) -> None:
+        """A kept run that cannot be run here (its function is gone): it fails, recorded."""
+        now = self.host.clock.now()
+        with self.lock:
+            run.error = RunError.from_exception(error)
+            self.ledger.enter(run)
+            wakes = self.ledger.move(run, RunStatus.FAILED, now)
+        logger.error("Run %s (%s) kept by an earlier shutdown cannot run: %s", run.id,
+                     run.name, error, extra=log_extra(run))  # fmt: skip
+        self.ledger.announce(RUN_FAILED, run, wakes, error)
+
+    def cancel(self, run_id: str) -> RunJob | None:
+        """Cancel a pending, retrying or running run; its job, or None when there is none to
+        cancel."""
         with self.lock:
             job = self._jobs.get(run_id)
             if job is None:
-                return False
+                return None
             if job.place in (Place.DUE, Place.READY):
                 self.queued[job.run.priority] -= 1
             handle = job.handle if job.place is Place.RUNNING else None
@@ -132,7 +162,7 @@ class RunEngine(AttemptTracker):
             handle.cancel()
         logger.info("Run %s (%s) was cancelled", job.run.id, job.run.name)
         self.ledger.announce(RUN_CANCELLED, job.run, wakes)
-        return True
+        return job
 
     def executor_failed(self, run_id: str, error: BaseException | None) -> None:
         """An executor gave up on what it was handed: a run that never began fails (one that
@@ -156,9 +186,15 @@ class RunEngine(AttemptTracker):
             self._next_cleanup = now + timedelta(seconds=self.cleanup_interval)
             self.lanes.reset(job for job in self._jobs.values() if job.place is Place.READY)
 
-    def stop(self, wait: bool) -> None:
+    def stop(self, wait: bool, keep: bool = False) -> list[tuple[Run, bytes, datetime | None]]:
         """The scheduler stops. Runs handed over but not started are taken back (PENDING, for
-        the next start). Running ones finish with ``wait``, else they are cancelled."""
+        the next start). Running ones finish with ``wait``, else they are cancelled.
+
+        With ``keep`` (a persistent history), running attempts in threads are waited for too
+        (so that their outcome is recorded before the history's last write), and the pending
+        and retrying runs leave this engine: returned with their work and due time, for the
+        history to keep in its store.
+        """
         cancelled: list[tuple[RunJob, list[Wake] | None]] = []
         now = self.host.clock.now()
         with self.lock:
@@ -173,6 +209,11 @@ class RunEngine(AttemptTracker):
                     cancelled.append((job, self.ledger.move(job.run, RunStatus.CANCELLED, now)))
                     self._finish(job)
             running = [job.handle for job in self._jobs.values() if job.handle is not None]
+            threads = [
+                job
+                for job in self._jobs.values()
+                if job.place is Place.RUNNING and job.handle is None and not job.coroutine
+            ]
         for job, wakes in cancelled:
             if job.handle is not None:
                 job.handle.cancel()
@@ -180,3 +221,20 @@ class RunEngine(AttemptTracker):
         if wait:
             for handle in running:
                 handle.join()
+            if keep:
+                for job in threads:
+                    stopped = threading.Event()
+                    if self.when_stopped(job, stopped.set):
+                        stopped.wait()
+        return self._take_pending() if keep else []
+
+    def _take_pending(self) -> list[tuple[Run, bytes, datetime | None]]:
+        with self.lock:
+            due_at = {id(job): due for due, _, job in self._due if job.place is Place.DUE}
+            taken = []
+            for job in list(self._jobs.values()):
+                if job.place in (Place.DUE, Place.READY) and job.record is not None:
+                    self.queued[job.run.priority] -= 1
+                    self._finish(job)  # DONE: the lanes and the due heap skip it
+                    taken.append((job.run, job.record, due_at.get(id(job))))
+            return taken

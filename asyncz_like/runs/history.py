@@ -79,6 +79,10 @@ class MemoryRunHistory:
             if self._runs.get(dropped.id) is dropped:
                 del self._runs[dropped.id]
 
+    def forget(self, run_id: str) -> None:
+        """Drop a run that is not finished (it is kept elsewhere from now on)."""
+        self._runs.pop(run_id, None)
+
     def get(self, run_id: str, now: datetime) -> Run | None:
         run = self._runs.get(run_id)
         if run is None or self._expired(run, now):

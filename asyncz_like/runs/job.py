@@ -35,10 +35,13 @@ class RunJob:
     """A submitted run and what it needs to execute; lives until the run is final.
 
     ``token`` changes each time the job is handed to an executor (and when it is taken back),
-    so that a stale hand-over never starts or reports.
+    so that a stale hand-over never starts or reports. ``active`` is true from the start of an
+    attempt until it no longer holds its worker (a cancelled thread may go on for a while).
+    ``record`` is the encoded work, when a persistent history may keep it for the next start.
     """
 
     __slots__ = (
+        "active",
         "args",
         "capacity",
         "context",
@@ -52,6 +55,7 @@ class RunJob:
         "options",
         "place",
         "ready_seq",
+        "record",
         "run",
         "token",
     )
@@ -65,6 +69,7 @@ class RunJob:
         options: RunOptions,
         coroutine: bool,
         lane: tuple[tuple[str, str], int | None],
+        record: bytes | None = None,
     ) -> None:
         self.run = run
         self.fn = fn
@@ -80,3 +85,5 @@ class RunJob:
         self.lane: Lane | None = None
         self.lane_token = -1
         self.handle: AttemptHandle | None = None
+        self.active = False
+        self.record = record

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import RunLookupError
+from asyncz_like.runs.persistent.history import StoredRunHistory
 from asyncz_like.runs.stats import RunStats, WorkerStats
 from asyncz_like.runs.status import RunStatus
 
@@ -19,8 +20,13 @@ if TYPE_CHECKING:
 
 def get_run(engine: RunEngine, run_id: str) -> Run | None:
     engine.drain_fires()
+    now = engine.host.clock.now()
     with engine.lock:
-        return engine.ledger.history.get(run_id, engine.host.clock.now())
+        history = engine.ledger.history
+        run = history.get(run_id, now)
+    if run is None and isinstance(history, StoredRunHistory):  # I/O: not under the lock
+        return history.load(run_id, now)
+    return run
 
 
 def list_runs(engine: RunEngine, status: Any, task_id: str | None, limit: int | None) -> list[Run]:
@@ -28,8 +34,13 @@ def list_runs(engine: RunEngine, status: Any, task_id: str | None, limit: int | 
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     engine.drain_fires()
+    now = engine.host.clock.now()
     with engine.lock:
-        return engine.ledger.history.list(statuses, task_id, limit, engine.host.clock.now())
+        history = engine.ledger.history
+        runs = history.list(statuses, task_id, limit, now)
+    if isinstance(history, StoredRunHistory):  # I/O: not under the lock
+        return history.load_list(statuses, task_id, limit, now, runs)
+    return runs
 
 
 def _statuses(status: Any) -> frozenset[RunStatus] | None:
@@ -45,15 +56,23 @@ def _statuses(status: Any) -> frozenset[RunStatus] | None:
 
 
 def _watch(engine: RunEngine, run_id: str, wake: Wake) -> Run:
-    """The run, with ``wake`` registered to be called when it finishes, unless it has."""
+    """The run, with ``wake`` registered to be called when it finishes, unless it has. A run
+    found only in a persistent history is returned when finished; one still going on in
+    another process cannot be waited for here (RunLookupError)."""
     engine.drain_fires()
+    now = engine.host.clock.now()
     with engine.lock:
-        run = engine.ledger.history.get(run_id, engine.host.clock.now())
-        if run is None:
-            raise RunLookupError(run_id)
-        if not run.finished:
+        history = engine.ledger.history
+        run = history.get(run_id, now)
+        if run is not None and not run.finished:
             engine.ledger.add_waiter(run_id, wake)
-        return run
+    if run is None and isinstance(history, StoredRunHistory):
+        run = history.load(run_id, now)
+        if run is not None and not run.finished:
+            run = None
+    if run is None:
+        raise RunLookupError(run_id)
+    return run
 
 
 async def wait_async(engine: RunEngine, run_id: str, timeout: float | None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for

@@ -14,10 +14,12 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs import reading
+from asyncz_like.runs.cancelling import CancelResult
 from asyncz_like.runs.engine import RunEngine
 from asyncz_like.runs.fires import FireRecorder
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
 from asyncz_like.runs.options import parse_options, resolve_due
+from asyncz_like.runs.persistent import KeptWork, StoredRunHistory, history_for_store
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.config import as_bool
@@ -55,12 +57,13 @@ class RunAPI(TaskAPI):
         if interval <= 0:
             raise ValueError(f"run_cleanup_interval must be positive, got {interval}")
         engine = getattr(self, "_runs", None)
+        default_store = self._stores.get("default")
         if engine is None:
-            self._runs = RunEngine(self, _build_history(options), interval)
+            self._runs = RunEngine(self, _build_history(options, default_store), interval)
         else:  # setup() again while stopped: keep the runs, and the history unless replaced
             engine.cleanup_interval = interval
             if _HISTORY_OPTIONS & set(options):
-                engine.replace_history(_build_history(options))
+                engine.replace_history(_build_history(options, default_store))
         record = as_bool(options.get("record_task_runs", True), "record_task_runs")
         self.fire_recorder = self._runs.fires = None
         if record:
@@ -120,9 +123,14 @@ class RunAPI(TaskAPI):
         due = resolve_due(delay, schedule_at, self.clock.now(), self.timezone)
         coroutine = is_coroutine_callable(target)
         lane_kind, capacity = runner.run_lane(coroutine)
+        history = self._runs.ledger.history
+        record = None
+        if isinstance(history, StoredRunHistory):  # the work may be kept for the next start
+            record = history.encode_work(target, reference, tuple(args), dict(kwargs), options)
         return self._runs.submit(
             target, tuple(args), dict(kwargs), options, due, coroutine,
             ((options.executor, lane_kind), capacity), options.name or get_callable_name(target),
+            record,
         )  # fmt: skip
 
     def get_run(self, run_id: str) -> Run | None:
@@ -145,13 +153,16 @@ class RunAPI(TaskAPI):
         inside a running event loop, which it would block)."""
         return reading.wait_blocking(self._runs, run_id, timeout)
 
-    def cancel_run(self, run_id: str) -> bool:
-        """Cancel a pending, retrying or running submitted run; True when it was cancelled.
+    def cancel_run(self, run_id: str) -> CancelResult:
+        """Cancel a pending, retrying or running submitted run. The result is true when it
+        was cancelled (use it as a bool); ``await`` it to wait until the cancelled attempt
+        has really stopped (it returns the same bool).
 
         A coroutine is cancelled, a process terminated; a thread cannot be stopped: its run
-        is marked CANCELLED and its result dropped when it ends.
+        is marked CANCELLED at once and its result dropped when it ends.
         """
-        return self._runs.cancel(run_id)
+        engine = self._runs
+        return CancelResult(run_id, engine, engine.cancel(run_id))
 
     def stats(self) -> RunStats:
         """Counts by status, queue and workers, throughput, execution times, error rate."""
@@ -186,30 +197,72 @@ class RunAPI(TaskAPI):
     # -- hooks of the scheduler's life cycle ------------------------------------------------
 
     def _start_runs(self) -> None:
-        self._runs.start(self.clock.now())
+        engine = self._runs
+        engine.start(self.clock.now())
+        history = engine.ledger.history
+        if isinstance(history, StoredRunHistory):
+            history.start(self.clock, engine.drain_fires)
+            for work in history.claim():
+                self._restore_run(work)
+
+    def _restore_run(self, work: KeptWork | tuple[Run, BaseException]) -> None:
+        """Take on a run kept by an earlier shutdown (of this or another scheduler)."""
+        if isinstance(work, tuple):
+            self._runs.restore_failed(*work)
+            return
+        try:
+            runner = self.lookup_executor(work.options.executor)
+        except Exception as exc:
+            self._runs.restore_failed(work.run, exc)
+            return
+        coroutine = is_coroutine_callable(work.fn)
+        lane_kind, capacity = runner.run_lane(coroutine)
+        history = self._runs.ledger.history
+        assert isinstance(history, StoredRunHistory)
+        record = history.encode_work(work.fn, None, work.args, work.kwargs, work.options)
+        self._runs.restore(
+            work.run, work.fn, work.args, work.kwargs, work.options, work.due, coroutine,
+            ((work.options.executor, lane_kind), capacity), record,
+        )  # fmt: skip
 
     def _process_runs(self, now: datetime) -> datetime | None:
         return self._runs.process(now)
 
     def _stop_runs(self, wait: bool) -> None:
-        self._runs.stop(wait)
+        engine = self._runs
+        history = engine.ledger.history
+        if not isinstance(history, StoredRunHistory):
+            engine.stop(wait)
+            return
+        kept = engine.stop(wait, keep=True)
+        try:
+            history.keep(kept)
+        except Exception:
+            self.logger.exception("Pending runs could not be kept in %s", history.store.name)
+        history.stop()
 
 
 _HISTORY_OPTIONS = frozenset({"run_history", "max_run_history", "run_result_ttl"})
 
 
-def _build_history(options: Mapping[str, Any]) -> RunHistory:
+def _build_history(options: Mapping[str, Any], store: Any) -> RunHistory:
+    """The history asked for: ``run_history`` (a RunHistory, or "memory"); else in the
+    default store when it keeps runs (SQL, Redis); else in memory."""
     given = options.get("run_history")
     limits = {k: options[k] for k in ("max_run_history", "run_result_ttl") if k in options}
     for key, kind in (("max_run_history", int), ("run_result_ttl", float)):
         if isinstance(limits.get(key), str):  # from a string-valued global_config
             limits[key] = kind(limits[key])
-    if given is None:
+    if given == "memory":
         return MemoryRunHistory(**limits)
+    if given is None:
+        MemoryRunHistory(**limits)  # checks the limits before anything is built
+        stored = history_for_store(store, **limits)
+        return stored if stored is not None else MemoryRunHistory(**limits)
     if limits:
         raise TypeError("Give run_history, or max_run_history/run_result_ttl, not both")
     if not isinstance(given, RunHistory):
-        raise TypeError(f"run_history must implement RunHistory, got {given!r}")
+        raise TypeError(f"run_history must be 'memory' or implement RunHistory, got {given!r}")
     return given
 
 

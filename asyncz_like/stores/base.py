@@ -30,7 +30,10 @@ class BaseStore(ABC):
     * ``acquire_due_tasks(now, limit)`` returns at most ``limit`` due tasks and claims them:
       a claimed task is returned by no other call until the scheduler has given it back with
       ``release_task`` (its next run time moved on, or None: the task is done and removed), or
-      until the claim's lease (``lease_seconds``) has expired. Stores shared by several
+      until the claim's lease (``lease_seconds``) has expired. The SQL and Redis stores also
+      hand out again, to the same store instance's next claim, a task it claimed in an
+      earlier call and never released: the scheduler releases every claim within its pass, so
+      such a claim is one whose pass failed before its fires went out. Stores shared by several
       schedulers make that claim atomic in the shared storage, so that each (task, scheduled
       time) is claimed by one scheduler only;
     * when a claim takes over a lease that expired unreleased (its holder died), the store

@@ -103,7 +103,12 @@ class SQLBackend(Backend):
         store.overwrite_record_for_tests(task_id, b"\x00garbage")
 
     def cleanup(self) -> None:
+        from asyncz_like.runs.persistent import run_store_for
+
         for store in getattr(self, "made", [])[:1]:
+            runs = run_store_for(store)  # the run history a scheduler on it kept beside it
+            if runs is not None:
+                runs.drop()
             store.drop_table_for_tests()
 
 

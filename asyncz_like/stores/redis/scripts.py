@@ -63,7 +63,11 @@ while #ids < limit do
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, page)
   for _, id in ipairs(due) do
     local held, held_text = lease_until(KEYS[3], id)
-    if not (held and held > now) and not excluded(KEYS[2], id, fingerprints) then
+    -- a lease of our own from an earlier claim is free: a claim of ours whose pass failed
+    -- before its fires went out (the leases of this claim end at ARGV[2], those not before)
+    local free = not (held and held > now)
+      or (held < tonumber(ARGV[2]) and owned(redis.call('HGET', KEYS[3], id), ARGV[3]))
+    if free and not excluded(KEYS[2], id, fingerprints) then
       local record = redis.call('HGET', KEYS[2], id)
       if record then
         redis.call('HSET', KEYS[3], id, lease)
@@ -204,6 +208,7 @@ return dropped
 #: KEYS: the slots sorted set of one task (token -> lease end). ARGV: now, until, limit, token,
 #: key lifetime in ms. Drops expired slots, then adds the token when fewer than limit remain.
 SLOT_ACQUIRE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return 1 end  -- an attempt whose answer was lost
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])

@@ -202,7 +202,8 @@ class Database:
         claimed = Claimed[T](0, [], {})
         ids: list[str] = []
         with self.transaction(write=True) as connection:
-            rows = connection.execute(self.sql.claimable(exclude, limit), {"now": now}).all()
+            params = {"now": now, "owner": owner, "until": until}
+            rows = connection.execute(self.sql.claimable(exclude, limit), params).all()
             claimed.seen = len(rows)
             for task_id, state, expired_lease in rows:
                 if (decoded := decode(task_id, state)) is not None:
@@ -226,6 +227,8 @@ class Database:
         slots = self.slots
         with self.transaction(write=True) as connection:
             connection.execute(slots.lock_task, {"task_id": task_id}).all()
+            if connection.execute(slots.has_token, {"token": token}).first() is not None:
+                return True  # taken by an attempt whose answer was lost
             connection.execute(slots.expire, {"task_id": task_id, "now": now})
             if connection.execute(slots.count, {"task_id": task_id}).scalar_one() >= limit:
                 return False

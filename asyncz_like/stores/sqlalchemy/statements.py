@@ -67,6 +67,7 @@ class SlotStatements:
         self.expire = slots.delete().where(s.task_id == task, s.until <= now)
         self.count = sa.select(sa.func.count()).select_from(slots).where(s.task_id == task)
         self.insert = slots.insert()
+        self.has_token = sa.select(s.token).where(s.token == sa.bindparam("token"))
         self.release = slots.delete().where(s.token == sa.bindparam("token"))
         self.renew = (
             slots.update()
@@ -122,12 +123,20 @@ class Statements:
         table = self.table
         return table.delete().where(table.c.id.not_in(kept)) if kept else table.delete()
 
-    def _unclaimed_due(self, exclude: Collection[str]) -> sa.ColumnElement[bool]:
+    def _unclaimed_due(
+        self, exclude: Collection[str], with_own_leases: bool = False
+    ) -> sa.ColumnElement[bool]:
+        """Due rows without a live lease; with ``with_own_leases``, also those whose lease
+        is the ``owner``'s from an earlier claim (ending before ``until``, where this claim's
+        leases end): a claim of ours whose pass failed (its commit went through but the
+        answer was lost, or a release failed) before its fires were handed over."""
         c = self.table.c
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
-        clause = sa.and_(
-            c.next_run_time <= now, sa.or_(c.lease_until.is_(None), c.lease_until <= now)
-        )
+        free = [c.lease_until.is_(None), c.lease_until <= now]
+        if with_own_leases:
+            until: sa.BindParameter[float] = sa.bindparam("until", type_=sa.Double())
+            free.append(sa.and_(c.lease_owner == sa.bindparam("owner"), c.lease_until < until))
+        clause = sa.and_(c.next_run_time <= now, sa.or_(*free))
         return sa.and_(clause, c.id.not_in(exclude)) if exclude else clause
 
     def due(self, exclude: Collection[str]) -> sa.Select[str, bytes]:
@@ -148,7 +157,7 @@ class Statements:
         and find nothing. ``FORCE INDEX`` keeps it on the index.
         """
         c = self.table.c
-        where = self._unclaimed_due(exclude)
+        where = self._unclaimed_due(exclude, with_own_leases=True)
         select = (
             sa.select(c.id, c.state, c.lease_until)
             .where(where)

@@ -260,6 +260,12 @@ class SQLAlchemyStore(BaseStore):
         with self._broken_lock:
             self._broken.pop(task_id, None)
 
+    @property
+    def database(self) -> Database:
+        """The table's connection, transactions and retries, for records kept beside the
+        tasks (the run history)."""
+        return self._db
+
     # -- test hooks -------------------------------------------------------------------------
 
     def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:

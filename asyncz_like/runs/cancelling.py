@@ -1,0 +1,85 @@
+"""What ``cancel_run`` returns: whether it cancelled, usable as a bool, and awaitable until
+the cancelled work has really stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.engine import RunEngine
+    from asyncz_like.runs.job import RunJob
+
+
+class CancelResult:
+    """Whether ``cancel_run`` cancelled the run: true or false like that bool (``if``,
+    ``not``, ``== True``), and awaitable: ``await scheduler.cancel_run(run_id)`` returns the
+    same bool once the cancelled attempt no longer runs (a coroutine has handled its
+    cancellation, a process is gone, a thread has returned). The run's status is final
+    (CANCELLED) as soon as ``cancel_run`` returns; ``wait()`` is the blocking form.
+    """
+
+    __slots__ = ("_engine", "_job", "cancelled", "run_id")
+
+    def __init__(
+        self, run_id: str, engine: RunEngine | None = None, job: RunJob | None = None
+    ) -> None:
+        self.run_id = run_id
+        self.cancelled = job is not None
+        self._engine, self._job = engine, job
+
+    def __bool__(self) -> bool:
+        return self.cancelled
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CancelResult):
+            return self.cancelled == other.cancelled
+        if isinstance(other, bool):
+            return self.cancelled == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.cancelled)
+
+    def __repr__(self) -> str:
+        return f"<CancelResult run_id={self.run_id!r} cancelled={self.cancelled}>"
+
+    def __await__(self) -> Generator[Any, None, bool]:
+        return self._stopped().__await__()
+
+    async def _stopped(self) -> bool:
+        engine, job = self._engine, self._job
+        if engine is None or job is None:
+            return self.cancelled
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, done)
+
+        if engine.when_stopped(job, wake):
+            try:
+                await done
+            finally:
+                engine.forget_stop_waiter(job, wake)
+        return self.cancelled
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the cancelled attempt has stopped (at most ``timeout`` seconds: then
+        TimeoutError); return whether the run was cancelled."""
+        engine, job = self._engine, self._job
+        if engine is None or job is None:
+            return self.cancelled
+        stopped = threading.Event()
+        if engine.when_stopped(job, stopped.set) and not stopped.wait(timeout):
+            engine.forget_stop_waiter(job, stopped.set)
+            raise TimeoutError(f"Run {self.run_id!r} did not stop within {timeout} s")
+        return self.cancelled
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
