@@ -56,7 +56,9 @@ def build(quick: bool, store: str = "memory") -> list[Scenario]:
     for scenario in scenarios:
         for case in scenario.cases:
             case.params["store"] = store
-    return scenarios
+    from catalog_stores import store_scenarios  # it builds on this module's classes
+
+    return scenarios + store_scenarios(quick)
 
 
 def _add(quick: bool) -> Scenario:

@@ -30,10 +30,13 @@ class Library:
         return self.venv_dir / "bin" / "python"
 
 
+#: The drivers of the persistent stores, at the same versions in every venv.
+STORE_DRIVERS = ("sqlalchemy==2.1.9", "redis==8.1.0", "psycopg[binary]==3.3.9", "pymysql==1.2.4")
+
 LIBRARIES: tuple[Library, ...] = (
-    Library("asyncz_like", "asyncz_like", ("-e", str(REPO_DIR))),
-    Library("apscheduler3", "APS3", ("apscheduler==3.11.3",)),
-    Library("asyncz", "asyncz", ("asyncz==0.17.2",)),
+    Library("asyncz_like", "asyncz_like", ("-e", f"{REPO_DIR}[all]", *STORE_DRIVERS)),
+    Library("apscheduler3", "APS3", ("apscheduler==3.11.3", *STORE_DRIVERS)),
+    Library("asyncz", "asyncz", ("asyncz==0.17.2", *STORE_DRIVERS)),
 )
 
 

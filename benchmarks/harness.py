@@ -12,6 +12,9 @@ from collections.abc import Iterator, Sequence
 
 #: Set by ``worker.py --profile``: the measured sections of a scenario are profiled.
 PROFILER: cProfile.Profile | None = None
+#: Set with PROFILER: on a persistent store, every loop pass (asyncz_like runs them in a
+#: store I/O thread, which PROFILER does not see) is profiled here.
+PASS_PROFILER: cProfile.Profile | None = None
 
 
 @contextlib.contextmanager

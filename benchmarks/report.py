@@ -52,11 +52,20 @@ def table(scenarios: Sequence[Scenario], raw: Raw) -> str:
     return "\n".join(lines)
 
 
+def not_applicable(raw: Raw, case: str, library: str) -> bool:
+    """Every run of ``library`` in ``case`` said the case does not apply to it (``na``)."""
+    runs = raw.get(case, {}).get(library, [])
+    return bool(runs) and all("na" in run for run in runs)
+
+
 def _cells(row: Row, raw: Raw, ours: str, anchors: Sequence[Any]) -> list[str]:
     arrow = "↓" if row.better == "lower" else "↑"
     values = {lib.name: median(raw, row.case, lib.name, row.metric) for lib in LIBRARIES}
     cells = [f"{row.label} {arrow}"]
-    cells += [_number(values[lib.name], row.digits) for lib in LIBRARIES]
+    cells += [
+        "n/a" if not_applicable(raw, row.case, lib.name) else _number(values[lib.name], row.digits)
+        for lib in LIBRARIES
+    ]
     cells += [_ratio(values[lib.name], values[ours]) for lib in anchors]
     return cells
 

@@ -176,6 +176,12 @@ def _profile(python: Path, case: Case, lines: int) -> None:
             stats = pstats.Stats(str(dump), stream=stream)
             stats.strip_dirs().sort_stats("cumulative").print_stats(lines)
             stats.sort_stats("tottime").print_stats(lines)
+            passes = Path(f"{dump}.passes")
+            if passes.exists():  # the loop passes, run in the store's I/O thread
+                stream.write("\n# loop passes (the pass method, in its own thread)\n")
+                stats = pstats.Stats(str(passes), stream=stream)
+                stats.strip_dirs().sort_stats("cumulative").print_stats(lines)
+                stats.sort_stats("tottime").print_stats(lines)
     print(out.read_text())
     print(f"wrote {out}", file=sys.stderr)
 

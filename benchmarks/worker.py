@@ -30,9 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.profile is not None:
         harness.PROFILER = cProfile.Profile()
+        harness.PASS_PROFILER = cProfile.Profile()
     result = run(args.library, args.scenario, args.params)
     if harness.PROFILER is not None:
         harness.PROFILER.dump_stats(args.profile)
+    if harness.PASS_PROFILER is not None and harness.PASS_PROFILER.getstats():
+        harness.PASS_PROFILER.dump_stats(f"{args.profile}.passes")
     print("RESULT " + json.dumps(result), flush=True)
     return 0
 
@@ -41,10 +44,13 @@ def run(library: str, scenario: str, params: dict[str, Any]) -> dict[str, Any]:
     module = importlib.import_module(f"scenarios.{scenario}")
     adapter = load_adapter(library)
     gc.collect()
-    if inspect.iscoroutinefunction(module.run):
-        result: dict[str, Any] = asyncio.run(module.run(adapter, params))
-    else:
-        result = module.run(adapter, params)
+    try:
+        if inspect.iscoroutinefunction(module.run):
+            result: dict[str, Any] = asyncio.run(module.run(adapter, params))
+        else:
+            result = module.run(adapter, params)
+    finally:  # a failed run leaves nothing behind either (dropping twice is harmless)
+        adapter.drop_store()
     return result
 
 

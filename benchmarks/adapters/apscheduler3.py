@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from adapters.base import Adapter, Job
+from adapters.stores import REDIS_DB, REDIS_HOST, REDIS_PORT, StoreSpec
 
 _JOB_OPTIONS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
@@ -38,8 +39,22 @@ class APScheduler3Adapter(Adapter):
             fn, "interval", seconds=seconds, start_date=start, args=args, **_JOB_OPTIONS
         )
 
-    def add_date(self, fn: Job, run_at: datetime) -> None:
-        self.scheduler.add_job(fn, "date", run_date=run_at, **_JOB_OPTIONS)
+    def add_date(
+        self, fn: Job, run_at: datetime, args: tuple[Any, ...] = (), id: str | None = None
+    ) -> None:
+        self.scheduler.add_job(fn, "date", run_date=run_at, args=args, id=id, **_JOB_OPTIONS)
+
+    def persistent_store(self, spec: StoreSpec) -> Any:
+        if spec.is_sql:
+            from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+            return SQLAlchemyJobStore(url=spec.url, tablename=spec.table)
+        from apscheduler.jobstores.redis import RedisJobStore
+
+        return RedisJobStore(
+            db=REDIS_DB, host=REDIS_HOST, port=REDIS_PORT,
+            jobs_key=spec.key("jobs"), run_times_key=spec.key("run_times"),
+        )  # fmt: skip
 
 
 ADAPTER_CLASS = APScheduler3Adapter

@@ -9,6 +9,7 @@ from asyncz.executors.pool import ThreadPoolExecutor
 from asyncz.schedulers import AsyncIOScheduler
 
 from adapters.base import Adapter, Job
+from adapters.stores import REDIS_DB, REDIS_HOST, REDIS_PORT, StoreSpec
 
 _TASK_OPTIONS: dict[str, Any] = {
     "coalesce": True,
@@ -44,8 +45,22 @@ class AsynczAdapter(Adapter):
             fn, "interval", seconds=seconds, start_at=start, args=args, **_TASK_OPTIONS
         )
 
-    def add_date(self, fn: Job, run_at: datetime) -> None:
-        self.scheduler.add_task(fn, "date", run_at=run_at, **_TASK_OPTIONS)
+    def add_date(
+        self, fn: Job, run_at: datetime, args: tuple[Any, ...] = (), id: str | None = None
+    ) -> None:
+        self.scheduler.add_task(fn, "date", run_at=run_at, args=args, id=id, **_TASK_OPTIONS)
+
+    def persistent_store(self, spec: StoreSpec) -> Any:
+        if spec.is_sql:
+            from asyncz.stores.sqlalchemy import SQLAlchemyStore
+
+            return SQLAlchemyStore(database=spec.url, tablename=spec.table)
+        from asyncz.stores.redis import RedisStore
+
+        return RedisStore(
+            database=REDIS_DB, host=REDIS_HOST, port=REDIS_PORT,
+            tasks_key=spec.key("tasks"), run_times_key=spec.key("run_times"),
+        )  # fmt: skip
 
 
 ADAPTER_CLASS = AsynczAdapter

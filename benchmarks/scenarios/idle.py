@@ -27,6 +27,5 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
         cpu_start, wall_start = time.process_time(), time.perf_counter()
         await asyncio.sleep(duration)
         cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
-    adapter.shutdown()
-    await drain_loop()
+    await adapter.close()
     return {"cpu_ms": cpu * 1e3, "cpu_percent": cpu / wall * 100}

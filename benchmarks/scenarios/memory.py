@@ -31,6 +31,5 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
     gc.collect()
     after, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    adapter.shutdown()
-    await drain_loop()
+    await adapter.close()
     return {"bytes_per_task": (after - before) / n, "peak_bytes_per_task": (peak - before) / n}
