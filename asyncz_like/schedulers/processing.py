@@ -14,7 +14,7 @@ from asyncz_like.events.constants import (
     TASK_REMOVED,
     TASK_SUBMITTED,
 )
-from asyncz_like.exceptions import MaximumInstancesError, TaskLookupError
+from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.tasks.task import MAX_RUN_TIMES
 
 if TYPE_CHECKING:
@@ -62,14 +62,23 @@ class PassResult:
     locked_out: list[str]
 
 
+Release = tuple["Task", "datetime | None"]
+
+
 class DueTaskProcessor:
-    """Processes the due tasks of a scheduler's stores in slices of ``batch_size``."""
+    """Processes the due tasks of a scheduler's stores in slices of ``batch_size``.
+
+    Per slice: one claim, the fires handed to the executors (with one acquisition of run
+    slots for a shared store), then one release of the whole slice. A fire is handed over
+    before its release is written, so a scheduler killed in between makes that fire run again
+    elsewhere, never go missing.
+    """
 
     def __init__(self, scheduler: BaseScheduler) -> None:
         self.scheduler = scheduler
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.
-        self._unreleased: list[tuple[BaseStore, str, Task, datetime | None]] = []
+        self._unreleased: list[tuple[BaseStore, str, list[Release]]] = []
 
     def process(self, now: datetime, budget: int) -> PassResult:
         """Dispatch up to ``budget`` due tasks of the stores whose lock this process gets."""
@@ -84,85 +93,82 @@ class DueTaskProcessor:
                     locked_out.append(alias)
                     continue
                 tasks = store.acquire_due_tasks(now, budget)
-                lost = _take_lost_claims(store)
-                for task in tasks:
-                    self._dispatch(store, alias, task, now, lost.get(task.id) if lost else None)
+                if tasks:
+                    self._dispatch(store, alias, tasks, now, _take_lost_claims(store))
             budget -= len(tasks)
         return PassResult(budget <= 0, locked_out)
 
     def _dispatch(
-        self, store: BaseStore, store_alias: str, task: Task, now: datetime,
-        lost_claim_at: datetime | None = None,
+        self, store: BaseStore, store_alias: str, tasks: list[Task], now: datetime,
+        lost_claims: dict[str, datetime] | None,
     ) -> None:  # fmt: skip
-        scheduler = self.scheduler
-        try:
-            run_times, next_time = due_run_times(task, scheduler.timezone, now)
-        except Exception as exc:  # a broken trigger must not stop the loop nor lose the task
-            logger.exception(
-                "Trigger of task %s failed; the task is paused", task.id, extra={"task_id": task.id}
-            )
-            scheduled = task.next_run_time
-            task.next_run_time = None
-            store.update_task(task)
-            if scheduler.wants_event(TASK_ERROR):
-                scheduler.dispatch_event(
-                    TaskExecutionEvent(
-                        code=TASK_ERROR, task_id=task.id, store=store_alias,
-                        scheduled_run_time=scheduled, exception=exc,
-                    )
-                )  # fmt: skip
-            return
-        if run_times:
+        timezone = self.scheduler.timezone
+        releases: list[Release] = []
+        to_send: list[tuple[Task, list[datetime]]] = []
+        for task in tasks:
             try:
-                sent = task if lost_claim_at is None else _recovered(task, lost_claim_at, now)
-                self._submit(store, sent, store_alias, run_times, now)
-            except Exception:
-                logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
+                run_times, next_time = due_run_times(task, timezone, now)
+            except Exception as exc:  # a broken trigger must not stop the loop nor lose the task
+                self._pause_broken(store, store_alias, task, exc)
+                continue
+            if run_times:
+                if task.coalesce:
+                    run_times = run_times[-1:]
+                lost_at = lost_claims.get(task.id) if lost_claims else None
+                to_send.append((task if lost_at is None else _recovered(task, lost_at, now),
+                                run_times))  # fmt: skip
+            releases.append((task, next_time))
+        if to_send:
+            self._send(store, store_alias, to_send, now)
         try:
-            self._release(store, store_alias, task, next_time)
+            self._release(store, store_alias, releases)
         except Exception:
-            self._unreleased.append((store, store_alias, task, next_time))
+            self._unreleased.append((store, store_alias, releases))
             raise
 
-    def _release(
-        self, store: BaseStore, store_alias: str, task: Task, next_time: datetime | None
-    ) -> None:
-        try:
-            store.release_task(task, next_time)
-        except TaskLookupError:  # the task removed itself while it ran
-            return
-        if next_time is None and self.scheduler.wants_event(TASK_REMOVED):
+    def _pause_broken(self, store: BaseStore, store_alias: str, task: Task, exc: Exception) -> None:
+        logger.exception(
+            "Trigger of task %s failed; the task is paused", task.id, extra={"task_id": task.id}
+        )
+        scheduled = task.next_run_time
+        task.next_run_time = None
+        store.update_task(task)
+        if self.scheduler.wants_event(TASK_ERROR):
             self.scheduler.dispatch_event(
-                TaskEvent(code=TASK_REMOVED, task_id=task.id, store=store_alias)
-            )
+                TaskExecutionEvent(
+                    code=TASK_ERROR, task_id=task.id, store=store_alias,
+                    scheduled_run_time=scheduled, exception=exc,
+                )
+            )  # fmt: skip
 
-    def _retry_releases(self) -> None:
-        """Write the releases that failed, oldest first; raise while the store still fails."""
-        current = {id(store) for _, store in self.scheduler.iter_stores()}
-        while self._unreleased:
-            store, alias, task, next_time = self._unreleased[0]
-            if id(store) in current:  # a store removed since: nothing to write to
-                with self.scheduler.store_guard(store):
-                    self._release(store, alias, task, next_time)
-                logger.info("Task %s: released after the store came back", task.id)
-            self._unreleased.pop(0)
-
-    def _submit(
-        self, store: BaseStore, task: Task, store_alias: str, run_times: list[datetime],
+    def _send(
+        self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
         now: datetime,
     ) -> None:  # fmt: skip
+        slots: list[bool] | None = None
+        if store.shares_run_slots:
+            tasks = [task for task, _ in to_send]
+            slots = self.scheduler.run_slots.acquire_many(store, tasks, now)
+        for index, (task, run_times) in enumerate(to_send):
+            try:
+                self._submit(store_alias, task, run_times, None if slots is None else slots[index])
+            except Exception:
+                logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
+
+    def _submit(
+        self, store_alias: str, task: Task, run_times: list[datetime], slot: bool | None
+    ) -> None:
+        """Hand the fires to the executor; ``slot``: whether a shared run slot was taken
+        (None: the store counts none)."""
         scheduler = self.scheduler
-        if task.coalesce:
-            run_times = run_times[-1:]
         executor = scheduler.lookup_executor(task.executor or "default")
-        shared = store.shares_run_slots
         try:
-            if shared and not scheduler.run_slots.acquire(store, task, now):
+            if slot is False:
                 raise MaximumInstancesError(task.id, task.max_instances or 1)
             try:
                 executor.send_task(task, run_times)
             except MaximumInstancesError:
-                if shared:  # refused here before it counted the run: give the slot back
+                if slot:  # refused here before it counted the run: give the slot back
                     scheduler.run_slots.release(task.id)
                 raise
         except MaximumInstancesError:
@@ -179,6 +185,26 @@ class DueTaskProcessor:
                     code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
                 )
             )
+
+    def _release(self, store: BaseStore, store_alias: str, releases: list[Release]) -> None:
+        deleted = store.release_tasks(releases)  # deleted: tasks that removed themselves
+        if self.scheduler.wants_event(TASK_REMOVED):
+            for task, next_time in releases:
+                if next_time is None and task.id not in deleted:
+                    self.scheduler.dispatch_event(
+                        TaskEvent(code=TASK_REMOVED, task_id=task.id, store=store_alias)
+                    )
+
+    def _retry_releases(self) -> None:
+        """Write the releases that failed, oldest first; raise while the store still fails."""
+        current = {id(store) for _, store in self.scheduler.iter_stores()}
+        while self._unreleased:
+            store, alias, releases = self._unreleased[0]
+            if id(store) in current:  # a store removed since: nothing to write to
+                with self.scheduler.store_guard(store):
+                    self._release(store, alias, releases)
+                logger.info("Released %d task(s) after the store came back", len(releases))
+            self._unreleased.pop(0)
 
 
 def _take_lost_claims(store: BaseStore) -> dict[str, datetime] | None:

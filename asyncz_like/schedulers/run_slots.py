@@ -58,15 +58,23 @@ class RunSlots:
 
     def acquire(self, store: BaseStore, task: Task, now: datetime) -> bool:
         """Take a slot of ``task`` in ``store``; False when ``max_instances`` run already."""
-        token = store.acquire_run_slot(task, now)
-        if token is None:
-            return False
+        return self.acquire_many(store, [task], now)[0]
+
+    def acquire_many(self, store: BaseStore, tasks: list[Task], now: datetime) -> list[bool]:
+        """Take a slot for each task, in one round trip to ``store``; for each, whether it got
+        one (False: ``max_instances`` run already)."""
+        tokens = store.acquire_run_slots(tasks, now)
+        taken = [token is not None for token in tokens]
+        if not any(taken):
+            return taken
         with self._lock:
-            self._held.setdefault(task.id, []).append((store, token))
+            for task, token in zip(tasks, tokens, strict=True):
+                if token is not None:
+                    self._held.setdefault(task.id, []).append((store, token))
             self._ensure_thread()
         if self._idle:  # the thread sleeps until woken: wake it so it renews on time
             self._wake.set()
-        return True
+        return taken
 
     def release(self, task_id: str) -> None:
         """A run of ``task_id`` ended (or was never started): free one of its slots."""

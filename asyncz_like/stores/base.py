@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncz_like.events.base import BrokenRecordEvent
 from asyncz_like.events.constants import STORE_RECORD_BROKEN
+from asyncz_like.exceptions import TaskLookupError
 from asyncz_like.locks import FileLockProtected, LockProtected, NullLockProtected
 
 if TYPE_CHECKING:
@@ -115,6 +116,22 @@ class BaseStore(ABC):
         else:
             task.next_run_time = next_run_time
             self.update_task(task)
+
+    def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
+        """``release_task`` for each ``(task, next_run_time)``; the SQL and Redis stores do it
+        in one round trip. Returns the ids of the tasks deleted meanwhile (skipped)."""
+        deleted: list[str] = []
+        for task, next_run_time in releases:
+            try:
+                self.release_task(task, next_run_time)
+            except TaskLookupError:
+                deleted.append(task.id)
+        return deleted
+
+    def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
+        """``acquire_run_slot`` for each task, in order (a task may appear more than once);
+        the SQL and Redis stores take them all in one round trip."""
+        return [self.acquire_run_slot(task, now) for task in tasks]
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
         """A token for one running instance of ``task``, or None when ``task.max_instances``

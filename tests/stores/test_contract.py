@@ -432,3 +432,44 @@ def test_run_slot_expires_with_its_lease_unless_renewed(backend: Backend) -> Non
     assert first.acquire_run_slot(task, START + timedelta(seconds=10)) is not None
     one.shutdown()
     two.shutdown()
+
+
+def test_release_tasks_gives_back_a_whole_claim(backend: Backend) -> None:
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    store = store_of(scheduler)
+    store.add_tasks([make_task(task_id, 1) for task_id in ("move", "done", "gone")])
+    clock.advance(1)
+    claimed = {task.id: task for task in store.acquire_due_tasks(clock.now(), 10)}
+    assert sorted(claimed) == ["done", "gone", "move"]
+    store.delete_task("gone")  # removed while its fire ran
+    later = START + timedelta(seconds=61)
+    deleted = store.release_tasks(
+        [(claimed["move"], later), (claimed["done"], None), (claimed["gone"], later)]
+    )
+    assert deleted == ["gone"]
+    assert [(t.id, t.next_run_time) for t in store.get_all_tasks()] == [("move", later)]
+    assert store.acquire_due_tasks(later, 10)[0].id == "move"  # released: claimable again
+    assert store.release_tasks([]) == []
+    scheduler.shutdown()
+
+
+def test_acquire_run_slots_counts_within_one_call_and_across_instances(
+    backend: Backend,
+) -> None:
+    one, two = started(backend), started(backend)
+    first, second = store_of(one), store_of(two)
+    pair = make_task("pair", 0, max_instances=2)
+    pair.max_instances = 2
+    single = make_task("single", 0)
+    first.add_tasks([pair, single])
+    if not first.shares_run_slots:
+        pytest.skip("this store keeps no run slots: the executor's count holds")
+    tokens = first.acquire_run_slots([pair, single, pair, pair], START)
+    assert [token is not None for token in tokens] == [True, True, True, False]
+    assert second.acquire_run_slots([single, pair], START) == [None, None]
+    first.release_run_slot("pair", tokens[0])  # type: ignore[arg-type]
+    assert [t is not None for t in second.acquire_run_slots([pair, pair], START)] == [True, False]
+    assert first.acquire_run_slots([], START) == []
+    one.shutdown()
+    two.shutdown()

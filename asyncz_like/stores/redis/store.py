@@ -242,6 +242,58 @@ class RedisStore(BaseStore):
 
     # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
 
+    def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
+        """Every release in one pipeline (one round trip), each checked as ``release_task``."""
+        if not releases:
+            return []
+        calls = []
+        for task, next_run_time in releases:
+            record = b""
+            if next_run_time is not None:
+                task.next_run_time = next_run_time
+                record = encode_task(task, self.serializer)
+            calls.append((task.id, record, _score(task)))
+        keys = [self.tasks_key, self.run_times_key, self.leases_key]
+
+        def release(attempt: int) -> list[Any]:
+            retried = "1" if attempt > 1 else "0"
+            pipe = self.client.pipeline(transaction=False)
+            for task_id, record, score in calls:
+                args = [task_id, self.owner, record, score, retried]
+                self._scripts.release(keys=keys, args=args, client=pipe)
+            return [(int(r), retried) for r in pipe.execute()]
+
+        deleted: list[str] = []
+        for (task_id, record, _), (result, retried) in zip(
+            calls, self._retry(release), strict=True
+        ):
+            if result == -1 and not (retried == "1" and not record):
+                deleted.append(task_id)
+            elif result == 0:
+                self.logger.warning(
+                    "Task %s: lease lost (it expired and another scheduler claimed the task); "
+                    "its release changes nothing", task_id,
+                    extra={"task_id": task_id, "store": self.alias},
+                )  # fmt: skip
+        return deleted
+
+    def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
+        """Every slot in one pipeline; each script is a no-op when its token is there already,
+        so a retry after a lost answer takes nothing twice."""
+        moment = now.timestamp()
+        until, lifetime = repr(moment + self.lease_seconds), self._slot_key_ms()
+        tokens = [uuid.uuid4().hex for _ in tasks]
+
+        def acquire(_: int) -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for task, token in zip(tasks, tokens, strict=True):
+                args = [repr(moment), until, task.max_instances or 1, token, lifetime]
+                self._scripts.slot_acquire(keys=[self._slots_key(task.id)], args=args, client=pipe)
+            return list(pipe.execute())
+
+        taken = self._retry(acquire) if tasks else []
+        return [token if int(ok) else None for token, ok in zip(tokens, taken, strict=True)]
+
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
         token = uuid.uuid4().hex
         moment = now.timestamp()

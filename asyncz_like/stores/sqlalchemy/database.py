@@ -236,6 +236,52 @@ class Database:
             connection.execute(slots.insert, values)
         return True
 
+    def release_many(self, updates: list[dict[str, Any]], deletes: list[dict[str, Any]]) -> int:
+        """Release (update, or delete) rows still leased to their owner, in one transaction;
+        the number of rows changed."""
+        return self.retry(self._release_many, updates, deletes)
+
+    def _release_many(self, updates: list[dict[str, Any]], deletes: list[dict[str, Any]]) -> int:
+        changed = 0
+        with self.transaction(write=True) as connection:
+            if updates:
+                changed += connection.execute(self.sql.release, updates).rowcount
+            if deletes:
+                changed += connection.execute(self.sql.release_delete, deletes).rowcount
+        return changed
+
+    def acquire_slots(
+        self, wanted: list[tuple[str, int, str]], now: float, until: float
+    ) -> set[str]:
+        """For each ``(task_id, limit, token)`` in order, insert the slot ``token`` unless its
+        task has ``limit`` live slots, all in one transaction; the tokens taken. The tasks'
+        rows are locked first (in id order), so that acquirers take turns."""
+        return self.retry(self._acquire_slots, wanted, now, until)
+
+    def _acquire_slots(
+        self, wanted: list[tuple[str, int, str]], now: float, until: float
+    ) -> set[str]:
+        slots = self.slots
+        ids = sorted({task_id for task_id, _, _ in wanted})
+        taken: set[str] = set()
+        with self.transaction(write=True) as connection:
+            connection.execute(slots.lock_tasks, {"ids": ids}).all()
+            tokens = [token for _, _, token in wanted]
+            present = connection.execute(slots.tokens_present, {"tokens": tokens}).scalars()
+            if found := set(present):
+                return found  # an attempt whose answer was lost went through
+            connection.execute(slots.expire_many, {"ids": ids, "now": now})
+            counts: dict[str, int] = dict(connection.execute(slots.count_many, {"ids": ids}).all())
+            rows = []
+            for task_id, limit, token in wanted:
+                if counts.get(task_id, 0) < limit:
+                    counts[task_id] = counts.get(task_id, 0) + 1
+                    rows.append({"token": token, "task_id": task_id, "until": until})
+                    taken.add(token)
+            if rows:
+                connection.execute(slots.insert, rows)
+        return taken
+
     def next_times(self, exclude: Collection[str]) -> tuple[float | None, float | None]:
         row = self.read(self.sql.next_times(exclude))[0]
         return row[0], row[1]

@@ -61,9 +61,19 @@ class SlotStatements:
         task: sa.BindParameter[str] = sa.bindparam("task_id")
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
         self.table = slots
+        ids: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
         self.lock_task = sa.select(table.c.id).where(table.c.id == task)
+        self.lock_tasks = sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
         if lock_rows:
             self.lock_task = self.lock_task.with_for_update()
+            self.lock_tasks = self.lock_tasks.with_for_update()
+        self.expire_many = slots.delete().where(s.task_id.in_(ids), s.until <= now)
+        self.count_many = (
+            sa.select(s.task_id, sa.func.count()).where(s.task_id.in_(ids)).group_by(s.task_id)
+        )
+        self.tokens_present = sa.select(s.token).where(
+            s.token.in_(sa.bindparam("tokens", expanding=True))
+        )
         self.expire = slots.delete().where(s.task_id == task, s.until <= now)
         self.count = sa.select(sa.func.count()).select_from(slots).where(s.task_id == task)
         self.insert = slots.insert()
@@ -97,6 +107,9 @@ class Statements:
         self.delete = table.delete().where(by_id)
         self.select_one = sa.select(c.state).where(by_id)
         self.select_lease = sa.select(c.lease_owner).where(by_id)
+        self.select_leases = sa.select(c.id, c.lease_owner).where(
+            c.id.in_(sa.bindparam("ids", expanding=True))
+        )
         self.select_all = sa.select(c.id, c.state).order_by(
             sa.case((c.next_run_time.is_(None), 1), else_=0), c.next_run_time, c.id
         )  # paused (NULL) last on every database: MariaDB and SQLite sort NULL first

@@ -195,7 +195,47 @@ class SQLAlchemyStore(BaseStore):
             task.id, holders[0][0], extra={"task_id": task.id, "store": self.alias},
         )  # fmt: skip
 
+    def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
+        """Every release in one transaction, each only if the lease is still ours."""
+        if not releases:
+            return []
+        db = self._db
+        updates: list[dict[str, Any]] = []
+        deletes: list[dict[str, Any]] = []
+        for task, next_run_time in releases:
+            if next_run_time is None:
+                deletes.append({"task_id": task.id, "owner": self.owner})
+                continue
+            task.next_run_time = next_run_time
+            updates.append(
+                {"task_id": task.id, "owner": self.owner, "state": self._encode(task),
+                 "next_run_time": next_run_time.timestamp()}
+            )  # fmt: skip
+        if db.release_many(updates, deletes) == len(releases) or not updates:
+            return []
+        # Some were not ours any more (taken over), or are gone: find which, and say so.
+        holders = dict(db.read(db.sql.select_leases, ids=[row["task_id"] for row in updates]))
+        deleted = []
+        for row in updates:
+            task_id = row["task_id"]
+            if task_id not in holders:
+                deleted.append(task_id)
+            elif holders[task_id] not in (None, self.owner):
+                self.logger.warning(
+                    "Lost the lease on task %s (now held by %s): its release changes nothing",
+                    task_id, holders[task_id], extra={"task_id": task_id, "store": self.alias},
+                )  # fmt: skip
+        return deleted
+
     # -- run slots --------------------------------------------------------------------------
+
+    def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
+        if not tasks:
+            return []
+        moment = now.timestamp()
+        wanted = [(task.id, task.max_instances or 1, uuid.uuid4().hex) for task in tasks]
+        taken = self._db.acquire_slots(wanted, moment, moment + self.lease_seconds)
+        return [token if token in taken else None for _, _, token in wanted]
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
         token = uuid.uuid4().hex
