@@ -212,10 +212,22 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
+#: (callable, number of positional args, keyword names) that bind: binding depends on nothing
+#: else, and many tasks share a function and the shape of its arguments.
+_BINDS: dict[tuple[Any, int, tuple[str, ...]], bool] = {}
+_BINDS_MAX = 4096
+
+
 def check_callable_args(
     func: Callable[..., Any], args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]
 ) -> None:
     """Raise ValueError when ``func`` cannot be called with ``args`` and ``kwargs``."""
+    key: tuple[Any, int, tuple[str, ...]] | None = (func, len(args), tuple(kwargs))
+    try:
+        if key in _BINDS:
+            return
+    except TypeError:  # unhashable callable
+        key = None
     signature = _signature(func)
     if signature is None:
         return  # nothing to check against (e.g. generator.send); make_function() gives one
@@ -225,6 +237,10 @@ def check_callable_args(
         raise ValueError(
             f"The arguments do not match the signature of {get_callable_name(func)}: {exc}"
         ) from None
+    if key is not None:
+        if len(_BINDS) >= _BINDS_MAX:
+            _BINDS.clear()
+        _BINDS[key] = True
 
 
 def as_positive_int(value: Any, argument: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asyncz_like.executors.asyncio import AsyncIOExecutor, in_loop_thread
@@ -36,6 +36,7 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
         self.event_loop: asyncio.AbstractEventLoop | None = options.get("event_loop")
         self._timer: asyncio.TimerHandle | None = None
         self._timer_deadline: float | None = None
+        self._armed_for: datetime | None = None  # the wall time the armed timer stands for
         self._io_thread: concurrent.futures.ThreadPoolExecutor | None = None
         self._pass_running = False
         self._background: set[asyncio.Future[Any]] = set()
@@ -70,6 +71,7 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             self._timer.cancel()
             self._timer = None
             self._timer_deadline = None
+            self._armed_for = None
 
     def _call_in_loop(self, callback: Any) -> None:
         loop = self.event_loop
@@ -84,6 +86,9 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             self._call_in_loop(lambda: self._schedule_pass(0.0))
 
     def wakeup_at(self, run_time: datetime) -> None:
+        armed = self._armed_for
+        if armed is not None and run_time >= armed:
+            return  # a pass is due by then anyway: it reads the stores after this add
         if self.event_loop is None or self.event_loop.is_closed():
             return
         delay = max((run_time - self.clock.now()).total_seconds(), 0.0)
@@ -101,10 +106,12 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             self._timer.cancel()
         self._timer_deadline = deadline
         self._timer = loop.call_at(deadline, self._run_pass)
+        self._armed_for = self.clock.now() + timedelta(seconds=delay)
 
     def _run_pass(self) -> None:
         self._timer = None
         self._timer_deadline = None
+        self._armed_for = None
         if self._pass_running or not self.running or self._draining:
             return
         if self.stores_do_io():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
+from os import urandom
 from typing import Any
-from uuid import uuid4
 
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.triggers.base import BaseTrigger
@@ -29,7 +29,8 @@ UPDATABLE = frozenset(
 
 
 def new_task_id() -> str:
-    return uuid4().hex
+    """32 random hex digits, as ``uuid4().hex`` but without building a UUID."""
+    return urandom(16).hex()
 
 
 def resolve_callable(fn: Any) -> tuple[Callable[..., Any], str | None]:
@@ -54,12 +55,32 @@ def validate_changes(
 
     Returns the normalized values. Raises TypeError/ValueError naming the attribute.
     """
-    unknown = set(changes) - UPDATABLE - {"id"}
-    if unknown:
-        raise AttributeError(f"Task has no attribute(s) to update: {', '.join(sorted(unknown))}")
-    if "id" in changes and changes["id"] != current.get("id"):
-        raise ValueError("The task id cannot be changed")
     result: dict[str, Any] = {}
+    validators = _VALIDATORS
+    calling = False  # fn, args or kwargs changed: the call is checked once, below
+    for key, value in changes.items():
+        check = validators.get(key)
+        if check is not None:
+            result[key] = check(value, timezone)
+        elif key in _CALL:
+            calling = True
+        elif key == "id":
+            if value != current.get("id"):
+                raise ValueError("The task id cannot be changed")
+        else:
+            unknown = sorted(k for k in changes if k not in UPDATABLE and k != "id")
+            raise AttributeError(f"Task has no attribute(s) to update: {', '.join(unknown)}")
+    if calling:
+        _validate_call(changes, current, result)
+    return result
+
+
+_CALL = frozenset({"fn", "args", "kwargs"})
+
+
+def _validate_call(
+    changes: Mapping[str, Any], current: Mapping[str, Any], result: dict[str, Any]
+) -> None:
     if "fn" in changes:
         result["fn"], result["fn_reference"] = resolve_callable(changes["fn"])
         if "name" not in changes and current.get("name") is None:
@@ -68,19 +89,13 @@ def validate_changes(
         result["args"] = _as_args(changes["args"])
     if "kwargs" in changes:
         result["kwargs"] = _as_kwargs(changes["kwargs"])
-    if {"fn", "args", "kwargs"} & set(changes):
-        fn = result.get("fn", current.get("fn"))
-        if fn is not None:
-            check_callable_args(
-                fn,
-                result.get("args", current.get("args", ())),
-                result.get("kwargs", current.get("kwargs", {})),
-            )
-    for key, value in changes.items():
-        if key in ("fn", "args", "kwargs", "id"):
-            continue
-        result[key] = _VALIDATORS[key](value, timezone)
-    return result
+    fn = result.get("fn", current.get("fn"))
+    if fn is not None:
+        check_callable_args(
+            fn,
+            result.get("args", current.get("args", ())),
+            result.get("kwargs", current.get("kwargs", {})),
+        )
 
 
 def _as_args(value: Any) -> tuple[Any, ...]:

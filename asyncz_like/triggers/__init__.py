@@ -75,7 +75,40 @@ def create_trigger(
             f"Expected a trigger alias, class or instance, got {type(alias_or_trigger).__name__}"
         )
     _check_options(cls, trigger_args)
-    return cls(**trigger_args)
+    if not cls.shareable:
+        return cls(**trigger_args)
+    key = _share_key(cls, trigger_args)
+    if key is None:
+        return cls(**trigger_args)
+    trigger = _SHARED.get(key)
+    if trigger is None:
+        trigger = cls(**trigger_args)
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        _SHARED[key] = trigger
+    return trigger
+
+
+#: Triggers made from the same options, shared: a shareable trigger is a value that nothing
+#: changes after it is made, and many tasks are added with the same schedule (a flyweight:
+#: it saves the build on each add and the memory of a trigger per task).
+_SHARED: dict[tuple[Any, ...], BaseTrigger] = {}
+_SHARED_MAX = 1024
+
+
+def _share_key(cls: type[BaseTrigger], options: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The options as a key that tells apart what ``==`` does not: 1 and True (types), and
+    the same instant in two zones (the zone). None when an option is not hashable."""
+    key: list[Any] = [cls]
+    for name, value in options.items():
+        key += (name, value.__class__, value)
+        if isinstance(value, datetime):
+            key.append(value.tzinfo)
+    try:
+        hash(tuple(key))
+    except TypeError:
+        return None
+    return tuple(key)
 
 
 @functools.cache

@@ -24,6 +24,9 @@ class BaseTrigger(ABC):
     jitter: int | float | None = None
     #: Tasks with this trigger run however late they are unless told otherwise (shutdown).
     allow_mistrigger_by_default: ClassVar[bool] = False
+    #: True when an instance is a value nothing changes once made, so that ``create_trigger``
+    #: may hand the same instance to every task added with the same options.
+    shareable: ClassVar[bool] = False
 
     @abstractmethod
     def get_next_trigger_time(

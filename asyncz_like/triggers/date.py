@@ -32,6 +32,7 @@ class DateTrigger(ValueTrigger):
     """
 
     alias = "date"
+    shareable = True
 
     def __init__(
         self,

@@ -107,6 +107,7 @@ class IntervalTrigger(ValueTrigger):
     """
 
     alias = "interval"
+    shareable = True
 
     def __init__(
         self,
