@@ -26,8 +26,10 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
     """
 
     default_executor_alias = "asyncio"
-    #: Small slices: a pass plus the first steps of the coroutines it starts hold the loop.
-    default_batch_size = 128
+    #: Most due tasks of a pass that runs on the loop (memory stores): a pass plus the first
+    #: steps of the coroutines it starts hold the loop. Passes over stores that do I/O run in
+    #: a worker thread and take ``batch_size``: fewer, larger round trips to the server.
+    loop_slice = 128
 
     def _extra_options(self) -> frozenset[str]:
         return frozenset({"event_loop"})
@@ -121,7 +123,7 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             future.add_done_callback(self._background.discard)
         else:
             try:
-                wait = self.process_tasks()
+                wait = self.process_tasks(min(self.batch_size, self.loop_slice))
             except Exception:  # keep the loop's timer chain alive whatever a pass meets
                 self.logger.exception("Error processing the stores; retrying")
                 wait = self.failed_pass_wait

@@ -211,17 +211,18 @@ class BaseScheduler(RunAPI):
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def process_tasks(self) -> float | None:
+    def process_tasks(self, budget: int | None = None) -> float | None:
         """One pass: dispatch due work (one slice of it); return seconds until the next pass.
 
-        0 means more work is due now; None means nothing is scheduled (sleep until woken).
-        The wait is computed from the clock read after the work, and capped at ``max_wait``
-        so that a jump of the wall clock is noticed.
+        At most ``budget`` due tasks (default ``batch_size``). 0 means more work is due now;
+        None means nothing is scheduled (sleep until woken). The wait is computed from the
+        clock read after the work, and capped at ``max_wait`` so that a jump of the wall clock
+        is noticed.
         """
         if self.state != SchedulerState.STATE_RUNNING:
             return None
         now = self.clock.now()
-        result = self._processor.process(now, self.batch_size)
+        result = self._processor.process(now, budget or self.batch_size)
         runs_time = self._process_runs(now)  # submitted runs: due, timed out, handed over
         if result.more:
             return 0.0
