@@ -1,12 +1,17 @@
 """The persistent-store scenarios: 1, 2 and 3 on each store, 6 on PostgreSQL, 7 (scale-out).
 
-Their cases name their store in ``params["store"]`` (``--store`` does not change them). The
-sizes fit the whole run in the 15 minutes of ``make bench``: see benchmarks/README.md.
+Their cases name their store in ``params["store"]`` (``--store`` does not change them). To fit
+the whole run in the 15 minutes of ``make bench``, the cases that take long for the anchors
+(bursts of 2,000, lateness for 10 s, wake-ups, scale-out) run once (``ONCE``); give
+``--repetitions 3`` for medians of three (about 40 minutes). See benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 from catalog import ALL, OURS, Case, Row, Scenario
+
+#: Repetitions of the long persistent-store cases in a default run (see the docstring).
+ONCE = 1
 
 #: The persistent stores, as the table names them.
 STORES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB", "redis": "Redis"}
@@ -51,7 +56,7 @@ def _burst(quick: bool) -> Scenario:
             "n": n, "mode": "async", "store": kind, "paused": True, "margin": 0.0,
             "stall": 3.0 if quick else 5.0, "timeout": 60.0,
         }  # fmt: skip
-        scenario.cases.append(Case(key, "burst", params))
+        scenario.cases.append(Case(key, "burst", params, repetitions=ONCE))
         what = f"2. {label} {_size(n)} due"
         scenario.rows.extend(
             [
@@ -71,7 +76,7 @@ def _lateness(quick: bool) -> Scenario:
     for kind, label in STORES.items():
         key = f"store-lateness-{kind}"
         params = {"tasks": 20, "interval": 0.05, "duration": duration, "lead": 1.0, "store": kind}
-        scenario.cases.append(Case(key, "lateness", params))
+        scenario.cases.append(Case(key, "lateness", params, repetitions=ONCE))
         what = f"3. {label} lateness 20x50 ms"
         scenario.rows.extend(
             [
@@ -94,8 +99,7 @@ def _wakeup(quick: bool) -> Scenario:
             "n": n, "hot": 100, "window": 1.0 if quick else 2.0, "store": "postgresql",
             "preload": libraries == OURS,
         }  # fmt: skip
-        repetitions = 1 if n >= 1_000_000 else None
-        scenario.cases.append(Case(key, "wakeup", params, libraries, repetitions))
+        scenario.cases.append(Case(key, "wakeup", params, libraries, ONCE))
         what = f"6. PostgreSQL {_size(n)} stored"
         scenario.rows.extend(
             [
@@ -114,7 +118,7 @@ def _scaleout(quick: bool) -> Scenario:
     for kind in ("postgresql", "redis"):
         key = f"scaleout-{kind}"
         params = {"n": n, "processes": 4, "store": kind, "stall": 3.0, "timeout": 60.0}
-        scenario.cases.append(Case(key, "scaleout", params))
+        scenario.cases.append(Case(key, "scaleout", params, repetitions=ONCE))
         what = f"7. 4 schedulers on {STORES[kind]}, {_size(n)} due"
         scenario.rows.extend(
             [

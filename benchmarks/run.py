@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     for scenario in scenarios:
         for case in scenario.cases:
-            raw[case.key] = _run_case(case, pythons, default_repetitions, failures)
+            repetitions = args.repetitions or case.repetitions or default_repetitions
+            raw[case.key] = _run_case(case, pythons, repetitions, failures)
     elapsed = time.perf_counter() - started
     text = report.table(scenarios, raw)
     print(text)
@@ -95,7 +96,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--case", action="append", metavar="KEY",
         help="run only this case of the selected scenarios (e.g. add-100k; repeatable)",
     )  # fmt: skip
-    parser.add_argument("--repetitions", type=int, help="override the number of repetitions")
+    parser.add_argument(
+        "--repetitions", type=int,
+        help="repetitions of every case (default: 3, and 1 for the long cases that say so)",
+    )  # fmt: skip
     parser.add_argument("--store", choices=STORE_KINDS, default="memory")
     parser.add_argument(
         "--profile", action="store_true",
@@ -133,10 +137,10 @@ def _select(
 
 
 def _run_case(
-    case: Case, pythons: dict[str, Path], default_repetitions: int, failures: list[str]
+    case: Case, pythons: dict[str, Path], repetitions: int, failures: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {library: [] for library in case.libraries}
-    for repetition in range(case.repetitions or default_repetitions):
+    for repetition in range(repetitions):
         for library in case.libraries:  # interleaved, so that drift hits every library
             label = f"{case.key} {library} #{repetition + 1}"
             print(f"[run] {label}", file=sys.stderr, flush=True)
