@@ -139,14 +139,22 @@ class RunSlots:
             self._renew()
 
     def _free_pending(self) -> None:
+        """Free the queued slots, one round trip per store; keep those that failed."""
         with self._lock:
             pending = list(self._releases)
             self._releases.clear()
-        failed = [
-            entry
-            for entry in pending
-            if not self._free(entry[0], entry[1]) and time.monotonic() < entry[2]
-        ]
+        by_store: dict[int, list[tuple[str, _Held, float]]] = {}
+        for entry in pending:
+            by_store.setdefault(id(entry[1][0]), []).append(entry)
+        failed: list[tuple[str, _Held, float]] = []
+        for entries in by_store.values():
+            store = entries[0][1][0]
+            try:
+                store.release_run_slots([(task_id, slot[1]) for task_id, slot, _ in entries])
+            except Exception as exc:  # tried again, until the slots would have expired anyway
+                logger.warning("Could not release %d run slot(s) (%r)", len(entries), exc)
+                now = time.monotonic()
+                failed.extend(entry for entry in entries if now < entry[2])
         if failed:
             with self._lock:
                 self._releases.extend(failed)

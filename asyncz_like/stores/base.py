@@ -141,6 +141,11 @@ class BaseStore(ABC):
     def release_run_slot(self, task_id: str, token: str) -> None:  # noqa: B027  # optional hook
         """Free the slot ``token`` of ``task_id`` (nothing when it expired already)."""
 
+    def release_run_slots(self, slots: Sequence[tuple[str, str]]) -> None:
+        """``release_run_slot`` for each ``(task_id, token)``; one round trip on SQL/Redis."""
+        for task_id, token in slots:
+            self.release_run_slot(task_id, token)
+
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:  # noqa: B027
         """Extend the leases of these ``(task_id, token)`` slots to ``now + lease_seconds``."""
 

@@ -473,3 +473,19 @@ def test_acquire_run_slots_counts_within_one_call_and_across_instances(
     assert first.acquire_run_slots([], START) == []
     one.shutdown()
     two.shutdown()
+
+
+def test_release_run_slots_frees_many_at_once(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    pair = make_task("pair", 0)
+    pair.max_instances = 2
+    store.add_task(pair)
+    if not store.shares_run_slots:
+        pytest.skip("this store keeps no run slots: the executor's count holds")
+    tokens = store.acquire_run_slots([pair, pair], START)
+    assert None not in tokens and store.acquire_run_slot(pair, START) is None
+    store.release_run_slots([("pair", token) for token in tokens if token is not None])
+    assert None not in store.acquire_run_slots([pair, pair], START)
+    store.release_run_slots([])
+    scheduler.shutdown()

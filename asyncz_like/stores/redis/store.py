@@ -308,6 +308,16 @@ class RedisStore(BaseStore):
     def release_run_slot(self, task_id: str, token: str) -> None:
         self._retry(lambda _: self.client.zrem(self._slots_key(task_id), token))
 
+    def release_run_slots(self, slots: Sequence[tuple[str, str]]) -> None:
+        def release(_: int) -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for task_id, token in slots:
+                pipe.zrem(self._slots_key(task_id), token)
+            return list(pipe.execute())
+
+        if slots:
+            self._retry(release)
+
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
         until = repr(now.timestamp() + self.lease_seconds)
         by_task: dict[str, list[str]] = {}

@@ -79,6 +79,9 @@ class SlotStatements:
         self.insert = slots.insert()
         self.has_token = sa.select(s.token).where(s.token == sa.bindparam("token"))
         self.release = slots.delete().where(s.token == sa.bindparam("token"))
+        self.release_many = slots.delete().where(
+            s.token.in_(sa.bindparam("tokens", expanding=True))
+        )
         self.renew = (
             slots.update()
             .where(s.token.in_(sa.bindparam("tokens", expanding=True)))

@@ -247,6 +247,10 @@ class SQLAlchemyStore(BaseStore):
     def release_run_slot(self, task_id: str, token: str) -> None:
         self._db.write(self._db.slots.release, token=token)
 
+    def release_run_slots(self, slots: Sequence[tuple[str, str]]) -> None:
+        if slots:
+            self._db.write(self._db.slots.release_many, tokens=[token for _, token in slots])
+
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
         if slots:
             until = now.timestamp() + self.lease_seconds
