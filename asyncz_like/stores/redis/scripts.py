@@ -190,6 +190,35 @@ return 1
 """
 )
 
+# KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, record ('' to delete), score
+# per task. RELEASE for each task in one call; returns the result of each, in order.
+RELEASE_MANY = (
+    _PRELUDE
+    + """
+local owner, retried, results = ARGV[1], ARGV[2] == '1', {}
+for i = 3, #ARGV, 3 do
+  local id, record, result = ARGV[i], ARGV[i + 1], 1
+  local current = redis.call('HGET', KEYS[1], id)
+  if not current then
+    result = (retried and record == '') and 1 or -1  -- a retried delete that went through
+  elseif not owned(redis.call('HGET', KEYS[3], id), owner) then
+    result = (retried and current == record) and 1 or 0  -- a retry that went through
+  else
+    redis.call('HDEL', KEYS[3], id)
+    if record == '' then
+      redis.call('HDEL', KEYS[1], id)
+      redis.call('ZREM', KEYS[2], id)
+    else
+      redis.call('HSET', KEYS[1], id, record)
+      redis.call('ZADD', KEYS[2], ARGV[i + 2], id)
+    end
+  end
+  results[#results + 1] = result
+end
+return results
+"""
+)
+
 # KEYS: leases. ARGV: owner, ids... Clears the leases `owner` holds on these ids.
 DROP_LEASES = (
     _PRELUDE
@@ -216,6 +245,27 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
+#: KEYS: the slots sorted set of each task. ARGV: now, until, key lifetime in ms, then limit,
+#: token per key. SLOT_ACQUIRE for each, in order, in one call; returns 1 or 0 for each.
+SLOT_ACQUIRE_MANY = """
+local results = {}
+for k = 1, #KEYS do
+  local key, limit, token = KEYS[k], tonumber(ARGV[2 + 2 * k]), ARGV[3 + 2 * k]
+  local taken = 1
+  if not redis.call('ZSCORE', key, token) then  -- present: an attempt whose answer was lost
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+    if redis.call('ZCARD', key) >= limit then
+      taken = 0
+    else
+      redis.call('ZADD', key, ARGV[2], token)
+      redis.call('PEXPIRE', key, ARGV[3])
+    end
+  end
+  results[k] = taken
+end
+return results
+"""
+
 #: KEYS: the slots sorted set of one task. ARGV: until, key lifetime in ms, tokens. Renews
 #: the tokens still present (an expired slot is not brought back).
 SLOT_RENEW = """
@@ -236,8 +286,10 @@ class Scripts:
     add_many: Any
     update: Any
     release: Any
+    release_many: Any
     drop_leases: Any
     slot_acquire: Any
+    slot_acquire_many: Any
     slot_renew: Any
 
     @classmethod
@@ -250,7 +302,9 @@ class Scripts:
             add_many=client.register_script(ADD_MANY),
             update=client.register_script(UPDATE),
             release=client.register_script(RELEASE),
+            release_many=client.register_script(RELEASE_MANY),
             drop_leases=client.register_script(DROP_LEASES),
             slot_acquire=client.register_script(SLOT_ACQUIRE),
+            slot_acquire_many=client.register_script(SLOT_ACQUIRE_MANY),
             slot_renew=client.register_script(SLOT_RENEW),
         )

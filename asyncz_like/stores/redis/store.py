@@ -243,7 +243,7 @@ class RedisStore(BaseStore):
     # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
 
     def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
-        """Every release in one pipeline (one round trip), each checked as ``release_task``."""
+        """Every release in one script (one round trip), each checked as ``release_task``."""
         if not releases:
             return []
         calls = []
@@ -255,21 +255,17 @@ class RedisStore(BaseStore):
             calls.append((task.id, record, _score(task)))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
 
+        flat: list[Any] = [item for call in calls for item in call]
+
         def release(attempt: int) -> list[Any]:
-            retried = "1" if attempt > 1 else "0"
-            pipe = self.client.pipeline(transaction=False)
-            for task_id, record, score in calls:
-                args = [task_id, self.owner, record, score, retried]
-                self._scripts.release(keys=keys, args=args, client=pipe)
-            return [(int(r), retried) for r in pipe.execute()]
+            args = [self.owner, "1" if attempt > 1 else "0", *flat]
+            return list(self._scripts.release_many(keys=keys, args=args))
 
         deleted: list[str] = []
-        for (task_id, record, _), (result, retried) in zip(
-            calls, self._retry(release), strict=True
-        ):
-            if result == -1 and not (retried == "1" and not record):
+        for (task_id, _, _), result in zip(calls, self._retry(release), strict=True):
+            if int(result) == -1:
                 deleted.append(task_id)
-            elif result == 0:
+            elif int(result) == 0:
                 self.logger.warning(
                     "Task %s: lease lost (it expired and another scheduler claimed the task); "
                     "its release changes nothing", task_id,
@@ -278,18 +274,18 @@ class RedisStore(BaseStore):
         return deleted
 
     def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
-        """Every slot in one pipeline; each script is a no-op when its token is there already,
-        so a retry after a lost answer takes nothing twice."""
+        """Every slot in one script; a token there already counts as taken, so a retry after
+        a lost answer takes nothing twice."""
         moment = now.timestamp()
         until, lifetime = repr(moment + self.lease_seconds), self._slot_key_ms()
         tokens = [uuid.uuid4().hex for _ in tasks]
+        keys = [self._slots_key(task.id) for task in tasks]
+        args: list[Any] = [repr(moment), until, lifetime]
+        for task, token in zip(tasks, tokens, strict=True):
+            args += (task.max_instances or 1, token)
 
         def acquire(_: int) -> list[Any]:
-            pipe = self.client.pipeline(transaction=False)
-            for task, token in zip(tasks, tokens, strict=True):
-                args = [repr(moment), until, task.max_instances or 1, token, lifetime]
-                self._scripts.slot_acquire(keys=[self._slots_key(task.id)], args=args, client=pipe)
-            return list(pipe.execute())
+            return list(self._scripts.slot_acquire_many(keys=keys, args=args))
 
         taken = self._retry(acquire) if tasks else []
         return [token if int(ok) else None for token, ok in zip(tokens, taken, strict=True)]
