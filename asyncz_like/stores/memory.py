@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
-from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
@@ -13,23 +12,23 @@ from asyncz_like.stores.base import BaseStore
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
-_Entry = tuple[float, int, str]  # (next run timestamp, sequence, task id)
+_Entry = tuple[float, str]  # (next run timestamp, task id)
 
 
 class MemoryStore(BaseStore):
     """Keeps tasks in this process. Fast, and lost when the process ends.
 
-    The heap uses lazy deletion: an entry whose sequence number is no longer the task's
-    current one is skipped when it reaches the top, and the heap is rebuilt when stale
-    entries outnumber live ones.
+    The heap uses lazy deletion: ``_current`` maps each scheduled task to the timestamp of its
+    live entry; an entry that does not match is stale and skipped when it reaches the top (a
+    popped entry leaves ``_current``, so a duplicate of it is stale too), and the heap is
+    rebuilt when stale entries outnumber live ones.
     """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._tasks: dict[str, Task] = {}
         self._heap: list[_Entry] = []
-        self._current: dict[str, int] = {}
-        self._sequence = count()
+        self._current: dict[str, float] = {}
 
     def lookup_task(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -67,17 +66,17 @@ class MemoryStore(BaseStore):
         entries = self._pop_due(now.timestamp(), len(self._tasks))
         for entry in entries:  # put them back: this call changes nothing
             heapq.heappush(self._heap, entry)
-            self._current[entry[2]] = entry[1]
-        return [self._tasks[entry[2]] for entry in entries]
+            self._current[entry[1]] = entry[0]
+        return [self._tasks[entry[1]] for entry in entries]
 
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
-        return [self._tasks[entry[2]] for entry in self._pop_due(now.timestamp(), limit)]
+        return [self._tasks[entry[1]] for entry in self._pop_due(now.timestamp(), limit)]
 
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
         while heap:
-            _, sequence, task_id = heap[0]
-            if self._current.get(task_id) == sequence:
+            timestamp, task_id = heap[0]
+            if self._current.get(task_id) == timestamp:
                 return self._tasks[task_id].next_run_time
             heapq.heappop(heap)
         return None
@@ -86,9 +85,11 @@ class MemoryStore(BaseStore):
         if task.next_run_time is None:
             self._current.pop(task.id, None)
             return
-        sequence = next(self._sequence)
-        self._current[task.id] = sequence
-        heapq.heappush(self._heap, (task.next_run_time.timestamp(), sequence, task.id))
+        timestamp = task.next_run_time.timestamp()
+        if self._current.get(task.id) == timestamp:
+            return  # its live entry is in the heap already
+        self._current[task.id] = timestamp
+        heapq.heappush(self._heap, (timestamp, task.id))
         self._compact_if_sparse()
 
     def _pop_due(self, now_timestamp: float, limit: int) -> list[_Entry]:
@@ -97,14 +98,15 @@ class MemoryStore(BaseStore):
         due: list[_Entry] = []
         while heap and len(due) < limit and heap[0][0] <= now_timestamp:
             entry = heapq.heappop(heap)
-            if current.get(entry[2]) == entry[1]:
-                del current[entry[2]]
+            if current.get(entry[1]) == entry[0]:
+                del current[entry[1]]
                 due.append(entry)
         return due
 
     def _compact_if_sparse(self) -> None:
         if len(self._heap) > 2 * len(self._current) + 64:
-            self._heap = [entry for entry in self._heap if self._current.get(entry[2]) == entry[1]]
+            live = self._current
+            self._heap = list({entry for entry in self._heap if live.get(entry[1]) == entry[0]})
             heapq.heapify(self._heap)
 
 

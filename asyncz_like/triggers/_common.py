@@ -11,6 +11,8 @@ from asyncz_like.triggers.base import BaseTrigger
 class ValueTrigger(BaseTrigger):
     """A trigger that is a value: equal when of the same type with the same settings."""
 
+    __slots__ = ()
+
     def _key(self) -> tuple[Any, ...]:
         return ()
 

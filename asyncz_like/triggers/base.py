@@ -20,6 +20,8 @@ class BaseTrigger(ABC):
       and ``__setstate__`` rebuilds an equal trigger from it, so stores can persist it.
     """
 
+    __slots__ = ()  # subclasses may keep slots (memory per task); those that don't get a dict
+
     alias: ClassVar[str | None] = None
     jitter: int | float | None = None
     #: Tasks with this trigger run however late they are unless told otherwise (shutdown).

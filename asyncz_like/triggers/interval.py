@@ -106,6 +106,8 @@ class IntervalTrigger(ValueTrigger):
         jitter: delay each fire by up to this many seconds, at random.
     """
 
+    __slots__ = ("end_at", "interval", "jitter", "start_at", "timezone")
+
     alias = "interval"
     shareable = True
 
@@ -186,7 +188,10 @@ class IntervalTrigger(ValueTrigger):
         if first_fire.tzinfo is None:
             raise ValueError("first_fire must be timezone-aware")
         anchored = object.__new__(type(self))  # a plain copy; copy.copy is slow on the add path
-        anchored.__dict__.update(self.__dict__)
+        for name in IntervalTrigger.__slots__:
+            setattr(anchored, name, getattr(self, name))
+        if hasattr(self, "__dict__"):  # a subclass's own attributes
+            anchored.__dict__.update(self.__dict__)
         anchored.start_at = as_utc(first_fire)
         return anchored
 
