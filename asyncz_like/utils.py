@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, tzinfo
 from importlib import import_module
+from types import FunctionType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -277,7 +278,23 @@ def make_async_function(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
 
 
 def is_coroutine_callable(fn: Callable[..., Any]) -> bool:
-    """Whether calling ``fn`` returns a coroutine (looks through partials and __call__)."""
+    """Whether calling ``fn`` returns a coroutine (looks through partials and __call__).
+    Asked on every fire: the answer is cached for plain functions."""
+    if type(fn) is FunctionType:
+        cached = _COROUTINE_FUNCTIONS.get(fn)
+        if cached is None:
+            if len(_COROUTINE_FUNCTIONS) >= _BINDS_MAX:
+                _COROUTINE_FUNCTIONS.clear()
+            cached = _COROUTINE_FUNCTIONS[fn] = _is_coroutine_callable(fn)
+        return cached
+    return _is_coroutine_callable(fn)
+
+
+#: Plain functions by whether they are coroutine functions (bounded, as ``_BINDS``).
+_COROUTINE_FUNCTIONS: dict[FunctionType, bool] = {}
+
+
+def _is_coroutine_callable(fn: Callable[..., Any]) -> bool:
     while hasattr(fn, "func"):  # functools.partial
         fn = fn.func
     if inspect.iscoroutinefunction(fn):

@@ -45,12 +45,14 @@ class BaseExecutor(ABC):
         self.scheduler: SchedulerCore | None = None
         self.alias = "default"
         self.logger = logging.getLogger("asyncz_like.executors")
+        self._contexts: dict[str | None, RunContext] = {}  # by store alias (run_context)
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         """Called when the scheduler starts, or when the executor is added to a running one."""
         self.scheduler = scheduler
         self.alias = alias
         self.logger = logging.getLogger(f"asyncz_like.executors.{alias}")
+        self._contexts = {}
 
     def shutdown(self, wait: bool = True) -> None:  # noqa: B027  # optional hook
         """Stop; with ``wait`` let running work finish, otherwise cancel what can be cancelled."""
@@ -106,10 +108,14 @@ class BaseExecutor(ABC):
             return RunContext(task.store_alias, self.logger.name)
         if task.is_background_run:  # reports to the run engine itself
             return RunContext(None, self.logger.name, scheduler.clock.now, no_events)
-        return RunContext(
-            task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event,
-            scheduler.fire_recorder,
-        )  # fmt: skip
+        # One context per store, made again when the scheduler's recorder changes (setup()).
+        context = self._contexts.get(task.store_alias)
+        if context is None or context.recorder is not scheduler.fire_recorder:
+            context = self._contexts[task.store_alias] = RunContext(
+                task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event,
+                scheduler.fire_recorder,
+            )  # fmt: skip
+        return context
 
     def run_lane(self, coroutine: bool) -> tuple[str, int | None]:
         """The lane in which submitted runs of this kind wait for this executor, and how many
