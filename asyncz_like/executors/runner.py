@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.events.base import TaskExecutionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_EXECUTED, TASK_MISSED
+from asyncz_like.runs.context import CURRENT_FIRE
+from asyncz_like.runs.fires import FireInProgress
 
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
@@ -145,20 +147,20 @@ def run_task(
     for run_time in run_times:
         if _missed(task, run_time, context, events):
             continue
-        record = None if recorder is None else recorder.begin(task, run_time)
+        fire = None if recorder is None else _begin(recorder, task, run_time)
         try:
             value = fn(*task.args, **task.kwargs)
         except StopIteration as stop:
             value = stop.value
         except BaseException as exc:
-            if recorder is not None:
-                recorder.failed(task, run_time, record, exc)
+            if fire is not None:
+                recorder.failed(task, run_time, _end(fire), exc)  # type: ignore[union-attr]
             if not isinstance(exc, Exception):
                 raise
             _failure(task, context, run_time, exc, events)
             continue
-        if recorder is not None:
-            recorder.completed(task, run_time, record, value)
+        if fire is not None:
+            recorder.completed(task, run_time, _end(fire), value)  # type: ignore[union-attr]
         _success(task, context, run_time, value, events)
     return events
 
@@ -174,19 +176,32 @@ async def run_coroutine_task(
     for run_time in run_times:
         if _missed(task, run_time, context, events):
             continue
-        record = None if recorder is None else recorder.begin(task, run_time)
+        fire = None if recorder is None else _begin(recorder, task, run_time)
         try:
             value = await fn(*task.args, **task.kwargs)
         except StopAsyncIteration:
             value = None
         except BaseException as exc:  # CancelledError included: the record says CANCELLED
-            if recorder is not None:
-                recorder.failed(task, run_time, record, exc)
+            if fire is not None:
+                recorder.failed(task, run_time, _end(fire), exc)  # type: ignore[union-attr]
             if not isinstance(exc, Exception):
                 raise
             _failure(task, context, run_time, exc, events)
             continue
-        if recorder is not None:
-            recorder.completed(task, run_time, record, value)
+        if fire is not None:
+            recorder.completed(task, run_time, _end(fire), value)  # type: ignore[union-attr]
         _success(task, context, run_time, value, events)
     return events
+
+
+def _begin(recorder: FireRecorder, task: Task, run_time: datetime) -> tuple[FireInProgress, Any]:
+    """Record the start of a fire and make it the current one (``current_run``)."""
+    fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
+    return fire, CURRENT_FIRE.set(fire)
+
+
+def _end(begun: tuple[FireInProgress, Any]) -> Any:
+    """The fire's record (a live run if the work asked for one); no longer current."""
+    fire, token = begun
+    CURRENT_FIRE.reset(token)
+    return fire.record

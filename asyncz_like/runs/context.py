@@ -27,9 +27,27 @@ CURRENT_RUN: ContextVar[tuple[Run, ProgressSink] | None] = ContextVar(
 )
 
 
-def current_run() -> Run | None:
-    """The run whose work calls this, or None outside of a run."""
+class Promotable(Protocol):
+    """A task's fire being run whose record is made a live run only when the work asks for
+    it (``current_run``, ``update_progress``), so that fires nobody follows stay cheap."""
+
+    def live(self) -> tuple[Run, ProgressSink] | None: ...
+
+
+CURRENT_FIRE: ContextVar[Promotable | None] = ContextVar("asyncz_like_current_fire", default=None)
+
+
+def _active() -> tuple[Run, ProgressSink] | None:
     active = CURRENT_RUN.get()
+    if active is None and (fire := CURRENT_FIRE.get()) is not None:
+        return fire.live()
+    return active
+
+
+def current_run() -> Run | None:
+    """The run whose work calls this (submitted work, or a task's fire), or None outside of
+    a run."""
+    active = _active()
     return None if active is None else active[0]
 
 
@@ -42,7 +60,7 @@ def update_progress(percent: float, message: str | None = None) -> bool:
     value = check_percent(percent, "percent")
     if message is not None and not isinstance(message, str):
         raise TypeError(f"message must be a string or None, got {message!r}")
-    active = CURRENT_RUN.get()
+    active = _active()
     if active is None:
         return False
     run, sink = active

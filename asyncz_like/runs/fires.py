@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncz_like.clock import Clock, SystemClock
 from asyncz_like.events.constants import RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED
+from asyncz_like.runs.context import ProgressSink
 from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
 
@@ -79,6 +80,22 @@ class FireRecorder:
                                _status_of(exc), None, exc))  # fmt: skip
         else:
             self._end_live(record, _status_of(exc), None, RunError.from_exception(exc), exc)
+
+    def promote(self, task: Task, run_time: datetime, record: Any) -> Run:
+        """The live run of a fire begun with ``record`` (made now when it was a stamp)."""
+        if record.__class__ is Run:
+            return record
+        started = _as_datetime(record)
+        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None, 1,
+                  0, started, run_time, started)  # fmt: skip
+        ledger = self._ledger
+        with ledger.lock:
+            ledger.enter(run)
+        return run
+
+    @property
+    def sink(self) -> ProgressSink:
+        return self._ledger
 
     def replay(self, records: list[FireRecord]) -> None:
         """Take the records of fires that ran in a worker process."""
@@ -185,3 +202,20 @@ class CollectingRecorder:
     def failed(self, task: Task, run_time: datetime, record: Any, exc: BaseException) -> None:
         self.records.append((task.id, task.name, run_time, record, time.time(),
                              _status_of(exc), None, RunError.from_exception(exc)))  # fmt: skip
+
+
+class FireInProgress:
+    """The fire a runner is calling (``CURRENT_FIRE``): its record becomes a live run when
+    the work asks for it; the runner then ends that run instead of the stamp."""
+
+    __slots__ = ("record", "recorder", "run_time", "task")
+
+    def __init__(self, recorder: Any, task: Task, run_time: datetime, record: Any) -> None:
+        self.recorder, self.task, self.run_time, self.record = recorder, task, run_time, record
+
+    def live(self) -> tuple[Run, ProgressSink] | None:
+        promote = getattr(self.recorder, "promote", None)
+        if promote is None:  # a process-pool worker: its records go back when it ends
+            return None
+        self.record = promote(self.task, self.run_time, self.record)
+        return self.record, self.recorder.sink

@@ -124,3 +124,25 @@ def test_native_scheduler_awaits_running_runs_on_shutdown() -> None:
         assert run.status is RunStatus.COMPLETED and run.result == "slept"
 
     asyncio.run(main())
+
+
+def test_a_coroutine_fire_reports_progress_on_its_run() -> None:
+    seen: list[str | None] = []
+
+    async def work() -> None:
+        run = current_run()
+        seen.append(None if run is None else run.task_id)
+        update_progress(50, "half")
+
+    async def main() -> list[object]:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.start()
+        scheduler.add_task(work, "interval", seconds=0.05, id="cp")
+        await asyncio.sleep(0.2)
+        runs = scheduler.list_runs(task_id="cp")
+        await scheduler.shutdown_async()
+        return [(run.progress, run.message) for run in runs if run.status.value == "completed"]
+
+    finished = asyncio.run(main())
+    assert seen and set(seen) == {"cp"}
+    assert finished and set(finished) == {(100.0, "half")}

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from asyncz_like.events import ALL_RUN_EVENTS, RUN_COMPLETED, RUN_STARTED, TASK_EXECUTED
-from asyncz_like.runs import Run, RunStatus, current_run
+from asyncz_like.runs import Run, RunStatus, current_run, update_progress
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
 from tests.unit.runs.aio import until
 from tests.unit.runs.helpers import double
@@ -59,14 +59,30 @@ def test_with_run_listeners_a_fire_is_visible_while_it_runs(clock: FakeClock) ->
     assert events.events[0].task_id == running[0][0].task_id
 
 
-def test_inside_a_fire_there_is_no_current_run(clock: FakeClock) -> None:
+def test_inside_a_fire_the_current_run_is_the_fires_record(clock: FakeClock) -> None:
     scheduler = manual_scheduler(clock)
     seen: list[object] = []
-    scheduler.add_task(lambda: seen.append(current_run()), "interval", seconds=1)
+
+    def work() -> None:
+        seen.append(current_run())
+        assert update_progress(40, "reading")
+
+    scheduler.add_task(work, "interval", seconds=1, id="p")
     scheduler.start()
     clock.advance(1)
     scheduler.process_tasks()
-    assert seen == [None] and len(scheduler.list_runs()) == 1
+    scheduler.add_task(lambda: seen.append(current_run()), "interval", seconds=5, id="q")
+    clock.advance(5)
+    scheduler.process_tasks()
+    runs = scheduler.list_runs(task_id="p")
+    assert len(runs) == 2  # one record per fire: the live one is not counted twice
+    first = seen[0]
+    assert isinstance(first, Run) and first.task_id == "p"
+    assert first.id in {run.id for run in runs}
+    assert first.status is RunStatus.COMPLETED and first.message == "reading"
+    assert first.scheduled_at == START + timedelta(seconds=1)
+    assert isinstance(seen[-1], Run) and seen[-1].task_id == "q"
+    assert current_run() is None  # and none once the fire is over
 
 
 def test_records_can_be_turned_off(clock: FakeClock) -> None:
