@@ -247,7 +247,9 @@ def test_retry_after_a_lost_reply_is_not_mistaken_for_a_conflict_or_a_lost_lease
     store.retry_first_wait = 0.001
     scripts = store._scripts
     store._scripts = dataclasses.replace(
-        scripts, add=_lose_first_reply(scripts.add), release=_lose_first_reply(scripts.release)
+        scripts,
+        add=_lose_first_reply(scripts.add),
+        release_many=_lose_first_reply(scripts.release_many),
     )
     store.add_task(make_task("a", 10))  # no ConflictIdError from its own first write
     clock.advance(10)

@@ -165,33 +165,9 @@ end
 return 1
 """
 
-# KEYS: tasks, run_times, leases. ARGV: id, owner, record ('' to delete), score, retried.
-# 1: written (or deleted) and the lease cleared; 0: the lease is not ours (nothing changed);
-# -1: the task is gone.
-RELEASE = (
-    _PRELUDE
-    + """
-local id, owner, record = ARGV[1], ARGV[2], ARGV[3]
-local current = redis.call('HGET', KEYS[1], id)
-if not current then return -1 end
-if not owned(redis.call('HGET', KEYS[3], id), owner) then
-  if ARGV[5] == '1' and current == record then return 1 end  -- a retry that went through
-  return 0
-end
-redis.call('HDEL', KEYS[3], id)
-if record == '' then
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], id)
-else
-  redis.call('HSET', KEYS[1], id, record)
-  redis.call('ZADD', KEYS[2], ARGV[4], id)
-end
-return 1
-"""
-)
-
 # KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, record ('' to delete), score
-# per task. RELEASE for each task in one call; returns the result of each, in order.
+# per task, in one call; for each, in order: 1 written (or deleted) and the lease cleared, 0 the
+# lease is not ours (nothing changed), -1 the task is gone.
 RELEASE_MANY = (
     _PRELUDE
     + """
@@ -285,7 +261,6 @@ class Scripts:
     add: Any
     add_many: Any
     update: Any
-    release: Any
     release_many: Any
     drop_leases: Any
     slot_acquire: Any
@@ -301,7 +276,6 @@ class Scripts:
             add=client.register_script(ADD),
             add_many=client.register_script(ADD_MANY),
             update=client.register_script(UPDATE),
-            release=client.register_script(RELEASE),
             release_many=client.register_script(RELEASE_MANY),
             drop_leases=client.register_script(DROP_LEASES),
             slot_acquire=client.register_script(SLOT_ACQUIRE),

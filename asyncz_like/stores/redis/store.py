@@ -218,27 +218,8 @@ class RedisStore(BaseStore):
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
         """Write the next run time (or delete the task) and end our lease, only if the lease
         is still ours; when another scheduler has taken it over, warn and change nothing."""
-        record = b""
-        if next_run_time is not None:
-            task.next_run_time = next_run_time
-            record = encode_task(task, self.serializer)
-        keys = [self.tasks_key, self.run_times_key, self.leases_key]
-
-        def release(attempt: int) -> int:
-            retried = "1" if attempt > 1 else "0"
-            args = [task.id, self.owner, record, _score(task), retried]
-            result = int(self._scripts.release(keys=keys, args=args))
-            return 1 if result == -1 and retried == "1" and not record else result
-
-        result = self._retry(release)
-        if result == -1:
+        if self.release_tasks([(task, next_run_time)]):
             raise TaskLookupError(task.id)
-        if result == 0:
-            self.logger.warning(
-                "Task %s: lease lost (it expired and another scheduler claimed the task); "
-                "release ignored, nothing written",
-                task.id, extra={"task_id": task.id, "store": self.alias},
-            )  # fmt: skip
 
     # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
 
