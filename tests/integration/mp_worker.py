@@ -2,7 +2,7 @@
 
     python -m tests.integration.mp_worker CONFIG_JSON LOCK_PATH_OR_- SECONDS OUT_FILE
 
-It works the shared store for SECONDS, writing one line per fire it ran to OUT_FILE:
+It works the shared store for SECONDS, writing one line per fire it starts to OUT_FILE:
 ``task_id <TAB> scheduled time (epoch) <TAB> pid``.
 """
 
@@ -13,14 +13,22 @@ import os
 import sys
 import threading
 import time
+from importlib import import_module
 from typing import Any
 
-from asyncz_like.events import TASK_EXECUTED
+from asyncz_like.runs import current_run
 from asyncz_like.schedulers import BackgroundScheduler
+
+#: Where ``noop`` records the fire it runs (set by ``main``).
+_RECORD: Any = None
 
 
 def noop() -> None:
-    """The task every fire runs."""
+    """The task every fire runs: it records its fire as it starts (task id, scheduled time),
+    so that a fire this process started counts as run even when a SIGKILL cuts it short."""
+    run = current_run()
+    if _RECORD is not None and run is not None and run.task_id and run.scheduled_at:
+        _RECORD(run.task_id, run.scheduled_at)
 
 
 def slow(path: str, seconds: float) -> None:
@@ -37,10 +45,13 @@ def main(config_json: str, lock_path: str, seconds: float, out_path: str) -> Non
         lock = threading.Lock()
         pid = os.getpid()
 
-        def record(event: Any) -> None:
-            line = f"{event.task_id}\t{event.scheduled_run_time.timestamp():.6f}\t{pid}\n"
+        def record(task_id: str, scheduled: Any) -> None:
+            line = f"{task_id}\t{scheduled.timestamp():.6f}\t{pid}\n"
             with lock:
                 out.write(line)
+
+        # The tasks name this module; run with -m it is __main__, a module of another name.
+        import_module("tests.integration.mp_worker")._RECORD = record
 
         scheduler = BackgroundScheduler(
             timezone="UTC",
@@ -48,7 +59,6 @@ def main(config_json: str, lock_path: str, seconds: float, out_path: str) -> Non
             executors={"default": {"type": "threadpool", "max_workers": 20}},
             lock_path=None if lock_path == "-" else lock_path,
         )
-        scheduler.add_listener(record, TASK_EXECUTED)
         scheduler.start()
         time.sleep(seconds)
         scheduler.shutdown(wait=True)
