@@ -2,7 +2,7 @@
 
 Their cases name their store in ``params["store"]`` (``--store`` does not change them). To fit
 the whole run in the 15 minutes of ``make bench``, the cases that take long for the anchors
-(bursts of 2,000, lateness for 10 s, wake-ups, scale-out) run once (``ONCE``); give
+(adds, bursts of 2,000, lateness for 10 s, wake-ups, scale-out) run once (``ONCE``); give
 ``--repetitions 3`` for medians of three (about 40 minutes). See benchmarks/README.md.
 """
 
@@ -36,7 +36,7 @@ def _add(quick: bool) -> Scenario:
         for n, libraries, bulk in ((small, ALL, 0), (large, OURS, 0), (large, OURS, 500)):
             key = f"store-add-{kind}-{'bulk' if bulk else _size(n)}"
             params = {"n": n, "store": kind, "bulk": bulk}
-            scenario.cases.append(Case(key, "add", params, libraries))
+            scenario.cases.append(Case(key, "add", params, libraries, ONCE))
             what = f"add_tasks {_size(n)} (by {bulk})" if bulk else f"add {_size(n)}"
             scenario.rows.append(Row(f"1. {label} {what}: ms/add", key, "add_ms", digits=3))
             if not bulk:

@@ -34,15 +34,15 @@ class PassTimer:
         self.durations: list[float] = []
         self.enabled = False
 
-    def wrap(self, method: Callable[[], Any]) -> Callable[[], Any]:
+    def wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
         durations, clock = self.durations, time.perf_counter
 
-        def timed() -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:  # e.g. a pass's budget
             if not self.enabled:
-                return method()
+                return method(*args, **kwargs)
             started = clock()
             try:
-                return method()
+                return method(*args, **kwargs)
             finally:
                 durations.append(clock() - started)
 
@@ -118,10 +118,10 @@ class Adapter(ABC):
     def _profile_passes(self, profiler: cProfile.Profile) -> None:
         method = getattr(self.scheduler, self.pass_method)
 
-        def profiled() -> Any:
+        def profiled(*args: Any, **kwargs: Any) -> Any:
             profiler.enable()
             try:
-                return method()
+                return method(*args, **kwargs)
             finally:
                 profiler.disable()
 
