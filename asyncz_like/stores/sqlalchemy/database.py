@@ -33,12 +33,14 @@ _IDS_PER_QUERY = 500
 
 @dataclass(slots=True)
 class Claimed(Generic[T]):
-    """What one claim transaction got: rows seen, what they decoded to, and the ends of the
-    expired leases it took over (by task id: their holder died before releasing them)."""
+    """What one claim transaction got: rows seen, what they decoded to, the ends of the
+    expired leases it took over (by task id: their holder died before releasing them), and
+    the run slots taken with it."""
 
     seen: int
     items: list[T]
     expired_leases: dict[str, float]
+    slots: dict[str, str | None]  # task id -> the run slot taken with the claim, or None
 
 
 #: Attempts per operation, and the backoff between them (seconds, exponential, jittered).
@@ -189,17 +191,20 @@ class Database:
     def claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
         decode: Callable[[str, bytes], T | None],
+        slot_for: Callable[[T], tuple[str, int, str]] | None = None,
     ) -> Claimed[T]:  # fmt: skip
         """Lease up to ``limit`` due rows to ``owner`` in one transaction: select them (locked,
         skipping rows other claims hold) and lease those that ``decode`` turns into something
-        (a broken record is not leased)."""
-        return self.retry(self._claim, now, until, owner, limit, exclude, decode)
+        (a broken record is not leased). With ``slot_for`` (``(task_id, limit, token)`` of an
+        item), take a run slot for each in the same transaction."""
+        return self.retry(self._claim, now, until, owner, limit, exclude, decode, slot_for)
 
     def _claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
         decode: Callable[[str, bytes], T | None],
+        slot_for: Callable[[T], tuple[str, int, str]] | None,
     ) -> Claimed[T]:  # fmt: skip
-        claimed = Claimed[T](0, [], {})
+        claimed = Claimed[T](0, [], {}, {})
         ids: list[str] = []
         with self.transaction(write=True) as connection:
             params = {"now": now, "owner": owner, "until": until}
@@ -214,6 +219,10 @@ class Database:
             if ids:
                 params = {"ids": ids, "owner": owner, "until": until}
                 connection.execute(self.sql.lease, params)
+                if slot_for is not None:
+                    wanted = [slot_for(item) for item in claimed.items]
+                    taken = self._take_slots(connection, wanted, now, until)
+                    claimed.slots = {t: token if token in taken else None for t, _, token in wanted}
         return claimed
 
     # -- run slots --------------------------------------------------------------------------
@@ -262,24 +271,32 @@ class Database:
         self, wanted: list[tuple[str, int, str]], now: float, until: float
     ) -> set[str]:
         slots = self.slots
-        ids = sorted({task_id for task_id, _, _ in wanted})
-        taken: set[str] = set()
         with self.transaction(write=True) as connection:
+            ids = sorted({task_id for task_id, _, _ in wanted})
             connection.execute(slots.lock_tasks, {"ids": ids}).all()
             tokens = [token for _, _, token in wanted]
             present = connection.execute(slots.tokens_present, {"tokens": tokens}).scalars()
             if found := set(present):
                 return found  # an attempt whose answer was lost went through
-            connection.execute(slots.expire_many, {"ids": ids, "now": now})
-            counts: dict[str, int] = dict(connection.execute(slots.count_many, {"ids": ids}).all())
-            rows = []
-            for task_id, limit, token in wanted:
-                if counts.get(task_id, 0) < limit:
-                    counts[task_id] = counts.get(task_id, 0) + 1
-                    rows.append({"token": token, "task_id": task_id, "until": until})
-                    taken.add(token)
-            if rows:
-                connection.execute(slots.insert, rows)
+            return self._take_slots(connection, wanted, now, until)
+
+    def _take_slots(
+        self, connection: sa.Connection, wanted: list[tuple[str, int, str]], now: float,
+        until: float,
+    ) -> set[str]:  # fmt: skip
+        """Within a transaction that holds the tasks' rows: insert the slots that fit."""
+        slots = self.slots
+        ids = sorted({task_id for task_id, _, _ in wanted})
+        connection.execute(slots.expire_many, {"ids": ids, "now": now})
+        counts: dict[str, int] = dict(connection.execute(slots.count_many, {"ids": ids}).all())
+        rows, taken = [], set()
+        for task_id, limit, token in wanted:
+            if counts.get(task_id, 0) < limit:
+                counts[task_id] = counts.get(task_id, 0) + 1
+                rows.append({"token": token, "task_id": task_id, "until": until})
+                taken.add(token)
+        if rows:
+            connection.execute(slots.insert, rows)
         return taken
 
     def next_times(self, exclude: Collection[str]) -> tuple[float | None, float | None]:

@@ -62,6 +62,8 @@ class SQLAlchemyStore(BaseStore):
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.owner = uuid.uuid4().hex  # this instance's name on the leases it takes
+        #: Run slots taken with the last claim, by task id (None: max_instances were running).
+        self._claimed_slots: dict[str, str | None] = {}
         self._db = _open(database, engine, tablename, engine_options, self.logger)
         self._broken: dict[str, str] = {}
         self._unreported: list[tuple[str, BrokenRecordError]] = []
@@ -160,13 +162,15 @@ class SQLAlchemyStore(BaseStore):
         not leased: it joins the known-broken ids, which the next batch's query excludes."""
         moment = now.timestamp()
         until = moment + self.lease_seconds
+        self._free_unused_slots(list(self._claimed_slots.items()))
         tasks: list[Task] = []
         while len(tasks) < limit:
             want = min(self.batch_size, limit - len(tasks))
             claimed = self._db.claim(
-                moment, until, self.owner, want, self._broken_ids(), self._decode
+                moment, until, self.owner, want, self._broken_ids(), self._decode, _slot_wanted
             )
             tasks.extend(claimed.items)
+            self._claimed_slots.update(claimed.slots)
             for task_id, lease_end in claimed.expired_leases.items():
                 self.lost_claims[task_id] = lost_claim_start(lease_end, self.lease_seconds)
             if claimed.seen < want:
@@ -211,6 +215,11 @@ class SQLAlchemyStore(BaseStore):
                 {"task_id": task.id, "owner": self.owner, "state": self._encode(task),
                  "next_run_time": next_run_time.timestamp()}
             )  # fmt: skip
+        unused = [
+            (t.id, self._claimed_slots[t.id]) for t, _ in releases if t.id in self._claimed_slots
+        ]
+        if unused:
+            self._free_unused_slots(unused)
         if db.release_many(updates, deletes) == len(releases) or not updates:
             return []
         # Some were not ours any more (taken over), or are gone: find which, and say so.
@@ -230,12 +239,33 @@ class SQLAlchemyStore(BaseStore):
     # -- run slots --------------------------------------------------------------------------
 
     def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
-        if not tasks:
-            return []
-        moment = now.timestamp()
-        wanted = [(task.id, task.max_instances or 1, uuid.uuid4().hex) for task in tasks]
-        taken = self._db.acquire_slots(wanted, moment, moment + self.lease_seconds)
-        return [token if token in taken else None for _, _, token in wanted]
+        """The slots taken with this store's last claim for those tasks (no round trip), and
+        the others in one transaction."""
+        claimed = self._claimed_slots
+        tokens: list[str | None] = []
+        wanted: list[tuple[int, tuple[str, int, str]]] = []
+        for index, task in enumerate(tasks):
+            if task.id in claimed:
+                tokens.append(claimed.pop(task.id))
+            else:
+                tokens.append(None)
+                wanted.append((index, _slot_wanted(task)))
+        if wanted:
+            moment = now.timestamp()
+            rows = [row for _, row in wanted]
+            taken = self._db.acquire_slots(rows, moment, moment + self.lease_seconds)
+            for index, (_, _, token) in wanted:
+                tokens[index] = token if token in taken else None
+        return tokens
+
+    def _free_unused_slots(self, slots: list[tuple[str, str | None]]) -> None:
+        """Free the slots taken with a claim whose fire was not handed over (paused by a
+        broken trigger, or no run time left)."""
+        for task_id, _ in slots:
+            self._claimed_slots.pop(task_id, None)
+        held = [(task_id, token) for task_id, token in slots if token is not None]
+        if held:
+            self.release_run_slots(held)
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
         token = uuid.uuid4().hex
@@ -367,3 +397,8 @@ def _open(
         )
     engines.prepare(engine)
     return Database(engine, tablename, False, logger)
+
+
+def _slot_wanted(task: Task) -> tuple[str, int, str]:
+    """A run slot to take for ``task``: its id, its ``max_instances`` and a new token."""
+    return task.id, task.max_instances or 1, uuid.uuid4().hex
