@@ -210,19 +210,9 @@ return dropped
 )
 
 
-#: KEYS: the slots sorted set of one task (token -> lease end). ARGV: now, until, limit, token,
-#: key lifetime in ms. Drops expired slots, then adds the token when fewer than limit remain.
-SLOT_ACQUIRE = """
-if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return 1 end  -- an attempt whose answer was lost
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
-"""
-
 #: KEYS: the slots sorted set of each task. ARGV: now, until, key lifetime in ms, then limit,
-#: token per key. SLOT_ACQUIRE for each, in order, in one call; returns 1 or 0 for each.
+#: token per key. For each key, in order: 1 when a slot was taken (or its token is there
+#: already: an attempt whose answer was lost), 0 when ``limit`` live slots are held.
 SLOT_ACQUIRE_MANY = """
 local results = {}
 for k = 1, #KEYS do
@@ -263,7 +253,6 @@ class Scripts:
     update: Any
     release_many: Any
     drop_leases: Any
-    slot_acquire: Any
     slot_acquire_many: Any
     slot_renew: Any
 
@@ -278,7 +267,6 @@ class Scripts:
             update=client.register_script(UPDATE),
             release_many=client.register_script(RELEASE_MANY),
             drop_leases=client.register_script(DROP_LEASES),
-            slot_acquire=client.register_script(SLOT_ACQUIRE),
             slot_acquire_many=client.register_script(SLOT_ACQUIRE_MANY),
             slot_renew=client.register_script(SLOT_RENEW),
         )

@@ -272,18 +272,10 @@ class RedisStore(BaseStore):
         return [token if int(ok) else None for token, ok in zip(tokens, taken, strict=True)]
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
-        token = uuid.uuid4().hex
-        moment = now.timestamp()
-        args = [
-            repr(moment), repr(moment + self.lease_seconds), task.max_instances or 1, token,
-            self._slot_key_ms(),
-        ]  # fmt: skip
-        keys = [self._slots_key(task.id)]
-        taken = self._retry(lambda _: self._scripts.slot_acquire(keys=keys, args=args))
-        return token if int(taken) else None
+        return self.acquire_run_slots([task], now)[0]
 
     def release_run_slot(self, task_id: str, token: str) -> None:
-        self._retry(lambda _: self.client.zrem(self._slots_key(task_id), token))
+        self.release_run_slots([(task_id, token)])
 
     def release_run_slots(self, slots: Sequence[tuple[str, str]]) -> None:
         def release(_: int) -> list[Any]:

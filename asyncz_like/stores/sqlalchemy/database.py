@@ -227,24 +227,6 @@ class Database:
 
     # -- run slots --------------------------------------------------------------------------
 
-    def acquire_slot(self, task_id: str, limit: int, now: float, until: float, token: str) -> bool:
-        """Insert slot ``token`` unless ``limit`` live slots of ``task_id`` exist. The task's
-        row is locked first (SQLite: the whole file), so that two acquirers take turns."""
-        return self.retry(self._acquire_slot, task_id, limit, now, until, token)
-
-    def _acquire_slot(self, task_id: str, limit: int, now: float, until: float, token: str) -> bool:
-        slots = self.slots
-        with self.transaction(write=True) as connection:
-            connection.execute(slots.lock_task, {"task_id": task_id}).all()
-            if connection.execute(slots.has_token, {"token": token}).first() is not None:
-                return True  # taken by an attempt whose answer was lost
-            connection.execute(slots.expire, {"task_id": task_id, "now": now})
-            if connection.execute(slots.count, {"task_id": task_id}).scalar_one() >= limit:
-                return False
-            values = {"token": token, "task_id": task_id, "until": until}
-            connection.execute(slots.insert, values)
-        return True
-
     def release_many(self, updates: list[dict[str, Any]], deletes: list[dict[str, Any]]) -> int:
         """Release (update, or delete) rows still leased to their owner, in one transaction;
         the number of rows changed."""

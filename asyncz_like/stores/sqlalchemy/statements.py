@@ -58,14 +58,11 @@ class SlotStatements:
 
     def __init__(self, table: sa.Table, slots: sa.Table, lock_rows: bool) -> None:
         s = slots.c
-        task: sa.BindParameter[str] = sa.bindparam("task_id")
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
         self.table = slots
         ids: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
-        self.lock_task = sa.select(table.c.id).where(table.c.id == task)
         self.lock_tasks = sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
         if lock_rows:
-            self.lock_task = self.lock_task.with_for_update()
             self.lock_tasks = self.lock_tasks.with_for_update()
         self.expire_many = slots.delete().where(s.task_id.in_(ids), s.until <= now)
         self.count_many = (
@@ -74,10 +71,7 @@ class SlotStatements:
         self.tokens_present = sa.select(s.token).where(
             s.token.in_(sa.bindparam("tokens", expanding=True))
         )
-        self.expire = slots.delete().where(s.task_id == task, s.until <= now)
-        self.count = sa.select(sa.func.count()).select_from(slots).where(s.task_id == task)
         self.insert = slots.insert()
-        self.has_token = sa.select(s.token).where(s.token == sa.bindparam("token"))
         self.release = slots.delete().where(s.token == sa.bindparam("token"))
         self.release_many = slots.delete().where(
             s.token.in_(sa.bindparam("tokens", expanding=True))

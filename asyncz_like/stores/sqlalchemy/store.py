@@ -243,20 +243,25 @@ class SQLAlchemyStore(BaseStore):
         the others in one transaction."""
         claimed = self._claimed_slots
         tokens: list[str | None] = []
-        wanted: list[tuple[int, tuple[str, int, str]]] = []
+        missing: list[int] = []  # indexes of the tasks without a slot from the claim
         for index, task in enumerate(tasks):
             if task.id in claimed:
                 tokens.append(claimed.pop(task.id))
             else:
                 tokens.append(None)
-                wanted.append((index, _slot_wanted(task)))
-        if wanted:
-            moment = now.timestamp()
-            rows = [row for _, row in wanted]
-            taken = self._db.acquire_slots(rows, moment, moment + self.lease_seconds)
-            for index, (_, _, token) in wanted:
-                tokens[index] = token if token in taken else None
+                missing.append(index)
+        if missing:
+            for index, token in zip(missing, self._take_run_slots(
+                [tasks[index] for index in missing], now), strict=True):  # fmt: skip
+                tokens[index] = token
         return tokens
+
+    def _take_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
+        """A slot for each task (or None), in one transaction."""
+        moment = now.timestamp()
+        wanted = [_slot_wanted(task) for task in tasks]
+        taken = self._db.acquire_slots(wanted, moment, moment + self.lease_seconds)
+        return [token if token in taken else None for _, _, token in wanted]
 
     def _free_unused_slots(self, slots: list[tuple[str, str | None]]) -> None:
         """Free the slots taken with a claim whose fire was not handed over (paused by a
@@ -268,11 +273,7 @@ class SQLAlchemyStore(BaseStore):
             self.release_run_slots(held)
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
-        token = uuid.uuid4().hex
-        moment = now.timestamp()
-        limit = task.max_instances or 1
-        taken = self._db.acquire_slot(task.id, limit, moment, moment + self.lease_seconds, token)
-        return token if taken else None
+        return self._take_run_slots([task], now)[0]
 
     def release_run_slot(self, task_id: str, token: str) -> None:
         self._db.write(self._db.slots.release, token=token)
