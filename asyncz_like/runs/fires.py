@@ -11,6 +11,7 @@ wants RUN_* events, fires are recorded as they go instead, so that RUN_STARTED c
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 Stamp = float | datetime  # a POSIX time from the system clock, else the clock's datetime
 #: A finished fire: task id, task name, run time, started, finished, status, value, error.
 FireRecord = tuple[str, str | None, datetime, Stamp, Stamp, RunStatus, Any, Any]
+#: Fires turned into run records per hold of the run lock, in a drain.
+DRAIN_SLICE = 32
 _FIRE_CODES = RUN_STARTED | RUN_COMPLETED | RUN_FAILED | RUN_CANCELLED
 _CODES = {
     RunStatus.COMPLETED: RUN_COMPLETED,
@@ -53,6 +56,7 @@ class FireRecorder:
         self, ledger: Ledger, clock: Clock, wants: Callable[[int], bool], drain_at: int = 4096
     ) -> None:
         self._ledger = ledger
+        self._draining = threading.Lock()
         self._now = clock.now
         # The system clock's datetimes are made when the records are read, not per fire.
         self._stamp: Callable[[], Stamp] = time.time if type(clock) is SystemClock else clock.now
@@ -128,13 +132,22 @@ class FireRecorder:
 
     def drain(self) -> None:
         """Turn the fires in the inbox into run records (before runs are read). Those the
-        history would drop at once (beyond ``max_run_history``) are only counted."""
+        history would drop at once (beyond ``max_run_history``) are only counted.
+
+        The records are built a slice at a time, each under the run lock, with the GIL
+        offered between slices: a drain of thousands of fires (a persistent history's thread
+        does one every second) must not hold the scheduler's loop and passes for long."""
         capacity = self._capacity()
-        with self._ledger.lock:  # one drain at a time; fires go on appending meanwhile
-            items = self._pop(len(self.inbox))
-            skip = 0 if capacity is None else max(len(items) - capacity, 0)
-            self._count(items[:skip])
-            self._build(items[skip:])
+        with self._draining:  # one drain at a time; fires go on appending meanwhile
+            with self._ledger.lock:
+                items = self._pop(len(self.inbox))
+                skip = 0 if capacity is None else max(len(items) - capacity, 0)
+                self._count(items[:skip])
+            for start in range(skip, len(items), DRAIN_SLICE):
+                if start > skip:
+                    time.sleep(0)  # let a waiting thread take the GIL now, not in 5 ms
+                with self._ledger.lock:
+                    self._build(items[start : start + DRAIN_SLICE])
 
     def compact(self) -> None:
         """Count the fires the history would drop at once and keep only the newest in the

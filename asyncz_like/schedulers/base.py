@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from abc import abstractmethod
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -222,7 +222,11 @@ class BaseScheduler(RunAPI):
         if self.state != SchedulerState.STATE_RUNNING:
             return None
         now = self.clock.now()
-        result = self._processor.process(now, budget or self.batch_size)
+        # Stores that do I/O are claimed ``claim_ahead`` early: the executor waits for the
+        # run time, so that the claim's round trips do not make every fire late.
+        ahead = self.claim_ahead if self.claim_ahead and self.stores_do_io() else 0.0
+        horizon = now + timedelta(seconds=ahead) if ahead else now
+        result = self._processor.process(horizon, budget or self.batch_size)
         runs_time = self._process_runs(now)  # submitted runs: due, timed out, handed over
         if result.more:
             return 0.0
@@ -236,7 +240,7 @@ class BaseScheduler(RunAPI):
             cap = min(cap, self.lock_retry_interval)
         if next_time is None:
             return cap if self.lock_path is not None or cap < self.max_wait else None
-        wait = (next_time - self.clock.now()).total_seconds()
+        wait = (next_time - self.clock.now()).total_seconds() - ahead
         return min(max(wait, 0.0), cap)
 
     @property

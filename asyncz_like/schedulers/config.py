@@ -21,6 +21,7 @@ SCHEDULER_OPTIONS = frozenset(
         "max_wait",
         "lock_retry_interval",
         "batch_size",
+        "claim_ahead",
         "run_history",
         "max_run_history",
         "run_result_ttl",

@@ -49,6 +49,10 @@ class SchedulerCore(ABC):
     #: Most due tasks one pass dispatches; an event loop is held for one pass at a time.
     default_batch_size = 512
 
+    #: Seconds ahead of their run time that a pass over stores that do I/O claims fires: the
+    #: claim's round trips are done by then, and the executor starts each fire on time.
+    default_claim_ahead = 0.02
+
     #: The executor made when none is configured.
     default_executor_alias = "threadpool"
     #: Makes a run record of each fire (set by the run API; None: no records).
@@ -90,6 +94,7 @@ class SchedulerCore(ABC):
         self.batch_size = as_positive_int(
             merged.get("batch_size", self.default_batch_size), "batch_size"
         )
+        self.claim_ahead = _claim_ahead(merged.get("claim_ahead", self.default_claim_ahead))
         self._configure_plugins(merged.get("stores") or {}, merged.get("executors") or {})
         self._configure_runs(merged)
         self._configure_extra(merged)
@@ -249,3 +254,10 @@ class SchedulerCore(ABC):
     @abstractmethod
     def wakeup(self) -> None:
         """Ask for a pass of the loop soon (thread-safe)."""
+
+
+def _claim_ahead(value: Any) -> float:
+    """``claim_ahead``: seconds, from 0 (claim at the run time) to 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"claim_ahead must be a number of seconds from 0 to 1, got {value!r}")
+    return float(value)

@@ -92,6 +92,8 @@ class DueTaskProcessor:
                 if not got_lock:
                     locked_out.append(alias)
                     continue
+                if store.shares_run_slots:  # runs that ended count as ended in the claim
+                    self.scheduler.run_slots.flush(store)
                 tasks = store.acquire_due_tasks(now, budget)
                 if tasks:
                     self._dispatch(store, alias, tasks, now, _take_lost_claims(store))
@@ -228,9 +230,7 @@ def _recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
     grace = task.mistrigger_grace_time
     if grace is None:
         return task
-    copy = type(task).__new__(type(task))
-    for name in type(task).__slots__:
-        if not name.startswith("__"):
-            setattr(copy, name, getattr(task, name))
+    copy = task.clone()
+    copy._scheduler = task._scheduler
     copy.mistrigger_grace_time = grace + max(0.0, (now - lost_claim_at).total_seconds())
     return copy

@@ -4,7 +4,9 @@ For a store with ``shares_run_slots`` the scheduler takes a slot in the store be
 a run to its executor, and gives it back when the executor frees the run's instance. Slots
 still held are renewed from a daemon thread every third of the store's lease, so that a long
 run keeps its slot and a dead scheduler's slots expire. Releases and renewals do I/O, so they
-run on that thread when the run ends on an event loop (asyncio executor), else at once. A
+run on that thread when the run ends on an event loop (asyncio executor), else at once; the
+scheduler's pass flushes the queued releases of a store before it claims from it
+(:meth:`RunSlots.flush`), so that a run that ended before a claim never counts against it. A
 release that fails (the store's server is away) is tried again every second until the slot's
 lease would have ended anyway, so that a fire after the outage is not refused for a slot that
 only the outage kept.
@@ -51,6 +53,8 @@ class RunSlots:
         self._held: dict[str, list[_Held]] = {}
         self._releases: deque[tuple[str, _Held, float]] = deque()  # ..., give up (monotonic)
         self._lock = threading.Lock()
+        #: Held while queued releases are written, so that a flush waits for those in flight.
+        self._freeing = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -93,6 +97,13 @@ class RunSlots:
             self._releases.append((task_id, slot, time.monotonic() + slot[0].lease_seconds))
             self._ensure_thread()
         self._wake.set()
+
+    def flush(self, store: BaseStore) -> None:
+        """Free the queued releases of ``store`` now, and wait for those being freed: called
+        before a claim, so that it sees every run that ended before it as ended."""
+        if not self._releases and not self._freeing.locked():
+            return
+        self._free_pending(lambda entry: entry[1][0] is store)
 
     def shutdown(self) -> None:
         """Free what is pending and stop the thread; slots of runs still going expire."""
@@ -138,11 +149,20 @@ class RunSlots:
                     return
             self._renew()
 
-    def _free_pending(self) -> None:
-        """Free the queued slots, one round trip per store; keep those that failed."""
+    def _free_pending(
+        self, chosen: Callable[[tuple[str, _Held, float]], bool] = lambda entry: True
+    ) -> None:
+        """Free the queued slots (the ``chosen`` ones), one round trip per store; keep those
+        that failed."""
+        with self._freeing:
+            self._free_chosen(chosen)
+
+    def _free_chosen(self, chosen: Callable[[tuple[str, _Held, float]], bool]) -> None:
         with self._lock:
-            pending = list(self._releases)
+            pending = [entry for entry in self._releases if chosen(entry)]
+            kept = [entry for entry in self._releases if not chosen(entry)]
             self._releases.clear()
+            self._releases.extend(kept)
         by_store: dict[int, list[tuple[str, _Held, float]]] = {}
         for entry in pending:
             by_store.setdefault(id(entry[1][0]), []).append(entry)

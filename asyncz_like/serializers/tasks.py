@@ -22,13 +22,19 @@ from asyncz_like.utils import get_callable_name, obj_to_ref
 __all__ = ["decode_task", "encode_task", "peek_task_id"]
 
 
-def encode_task(task: Task, serializer: BaseSerializer) -> bytes:
+def encode_task(task: Task, serializer: BaseSerializer, run_time: bool = True) -> bytes:
     """The record of ``task``. The task itself is never modified.
+
+    ``run_time=False`` leaves the next run time out (None in the record), for a store that
+    keeps it beside the record: the record then changes only when the task does, not at
+    every fire, and is not written again by a release.
 
     Raises TaskConfigurationError when the function cannot be stored by reference, and
     SerializationError (naming e.g. ``kwargs['conn']``) when an argument cannot be encoded.
     """
     state = task.__getstate__()
+    if not run_time:
+        state["next_run_time"] = None
     if state.get("fn_reference") is None:
         state["fn_reference"] = _function_reference(task)
         state["fn"] = None

@@ -237,6 +237,16 @@ class Task:
             paused=self.paused,
         )
 
+    def clone(self) -> Task:
+        """A detached copy: the same values (the trigger and the arguments shared, the
+        ``kwargs`` dict copied), no scheduler."""
+        copy = type(self).__new__(type(self))
+        for name in _VALUE_SLOTS:
+            setattr(copy, name, getattr(self, name))
+        copy.kwargs = dict(self.kwargs)
+        copy._scheduler = None
+        return copy
+
     # -- persistence ------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
@@ -274,3 +284,7 @@ class Task:
         if self.next_run_time is None:
             status = "paused"
         return f"{self.name} (trigger: {self.trigger}, {status})"
+
+
+#: The attributes that hold a task's values (not its link to a scheduler).
+_VALUE_SLOTS = tuple(name for name in Task.__slots__ if not name.startswith("_"))

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from asyncz_like.exceptions import ConflictIdError, MissingDependencyError
+from asyncz_like.serializers import decoded as decoded_module
 from asyncz_like.serializers import encode_task
+from asyncz_like.serializers import tasks as tasks_module
 from asyncz_like.stores import STORES
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
@@ -154,6 +156,91 @@ def test_user_update_keeps_the_lease_and_next_run_time_waits_for_it(
     assert two.get_next_run_time() == START + timedelta(seconds=70)
 
 
+def test_release_moves_the_score_and_leaves_the_record_bytes_alone(
+    make: MakeStore, admin: Any, prefix: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded = Counter[str]()
+    real_decode = tasks_module.decode_task
+
+    def counting_decode(record: bytes, serializer: Any) -> Task:
+        task = real_decode(record, serializer)
+        decoded[task.id] += 1
+        return task
+
+    monkeypatch.setattr(decoded_module, "decode_task", counting_decode)
+    store = make()
+    store.add_task(make_task("a", 10))
+    record = admin.hget(f"{prefix}.tasks", "a")
+    added = store.lookup_task("a")
+    assert added is not None and added.next_run_time == START + timedelta(seconds=10)
+    for fire in range(1, 4):
+        clock.advance(10)
+        (task,) = store.acquire_due_tasks(clock.now(), 5)
+        assert task.next_run_time == START + timedelta(seconds=10 * fire)
+        store.release_task(task, START + timedelta(seconds=10 * (fire + 1)))
+        assert task.next_run_time == START + timedelta(seconds=10 * (fire + 1))
+        assert admin.hget(f"{prefix}.tasks", "a") == record  # byte for byte
+        assert admin.zscore(f"{prefix}.run_times", "a") == epoch(10 * (fire + 1))
+    (read,) = store.get_all_tasks()
+    assert read.next_run_time == START + timedelta(seconds=40)
+    assert [t.next_run_time for t in store.get_due_tasks(clock.now() + timedelta(seconds=10))] == [
+        START + timedelta(seconds=40)
+    ]
+    assert decoded == {"a": 1}  # the same bytes: decoded once, copied since
+
+
+def test_paused_task_reads_back_paused_and_a_release_keeps_a_users_update(
+    make: MakeStore, admin: Any, prefix: str, clock: FakeClock
+) -> None:
+    one, two = make(), make()
+    one.add_task(make_task("a", 10, args=[1]))
+    clock.advance(10)
+    (task,) = one.acquire_due_tasks(clock.now(), 5)
+    two.update_task(make_task("a", 10, args=[2]))  # a user's change while the task runs
+    one.release_task(task, START + timedelta(seconds=70))
+    changed = two.lookup_task("a")
+    assert changed is not None and changed.args == (2,)  # the release wrote no record
+    assert changed.next_run_time == START + timedelta(seconds=70)
+    two.update_task(make_task("a", None, args=[2]))  # paused
+    assert admin.zscore(f"{prefix}.run_times", "a") is None
+    for store in (one, two):
+        paused = store.lookup_task("a")
+        assert paused is not None and paused.paused and paused.args == (2,)
+        assert [(t.id, t.next_run_time) for t in store.get_all_tasks()] == [("a", None)]
+        assert store.get_due_tasks(START + timedelta(days=1)) == []
+        assert store.acquire_due_tasks(START + timedelta(days=1), 5) == []
+
+
+def test_records_of_the_previous_version_read_with_the_score(
+    make: MakeStore, admin: Any, prefix: str, clock: FakeClock
+) -> None:
+    store = make()
+    store.add_task(make_task("old", 99))
+    store.add_task(make_task("paused", 99))
+    for task_id in ("old", "paused"):  # written as before: the run time inside the record
+        old = encode_task(make_task(task_id, 99), store.serializer)
+        assert b"next_run_time" in old and old != encode_task(
+            make_task(task_id, 99), store.serializer, run_time=False
+        )
+        store.overwrite_record_for_tests(task_id, old)
+    admin.zadd(f"{prefix}.run_times", {"old": epoch(10)})
+    admin.zrem(f"{prefix}.run_times", "paused")
+    looked_up = store.lookup_task("old")
+    assert looked_up is not None and looked_up.next_run_time == START + timedelta(seconds=10)
+    assert [(t.id, t.next_run_time) for t in store.get_all_tasks()] == [
+        ("old", START + timedelta(seconds=10)),
+        ("paused", None),
+    ]
+    old_paused = store.lookup_task("paused")
+    assert old_paused is not None and old_paused.paused
+    clock.advance(10)
+    (task,) = store.acquire_due_tasks(clock.now(), 5)
+    assert (task.id, task.next_run_time) == ("old", START + timedelta(seconds=10))
+    store.release_task(task, START + timedelta(seconds=70))
+    again = store.lookup_task("old")
+    assert again is not None and again.next_run_time == START + timedelta(seconds=70)
+
+
 def test_conflicting_add_writes_nothing(make: MakeStore, admin: Any, prefix: str) -> None:
     store = make()
     store.add_task(make_task("a", 10))
@@ -260,6 +347,29 @@ def test_retry_after_a_lost_reply_is_not_mistaken_for_a_conflict_or_a_lost_lease
     assert store.get_next_run_time() == START + timedelta(seconds=70)
     with pytest.raises(ConflictIdError):  # a first try still conflicts
         store.add_task(make_task("a", 10))
+
+
+def test_a_retried_release_counts_as_done_only_when_its_own_score_is_there(
+    make: MakeStore, admin: Any, prefix: str
+) -> None:
+    store = make()
+    store.add_task(make_task("a", 10))
+    moment = epoch(10) + 0.1 + 0.2  # not a short decimal: it must round-trip exactly
+    admin.zadd(f"{prefix}.run_times", {"a": moment})
+    keys = [store.tasks_key, store.run_times_key, store.leases_key]
+
+    def release(retried: str, score: str) -> int:
+        (result,) = store._scripts.release_many(keys=keys, args=[store.owner, retried, "a", score])
+        return int(result)
+
+    # no lease of ours on "a": as after a first try that went through, or a lease lost
+    assert release("1", repr(moment)) == 1
+    assert release("0", repr(moment)) == 0  # a first try: the lease is simply not ours
+    assert release("1", repr(moment + 1e-6)) == 0  # another scheduler's score
+    assert release("1", "") == 0  # a delete, yet the task is there
+    assert admin.zscore(f"{prefix}.run_times", "a") == moment
+    admin.hdel(f"{prefix}.tasks", "a")
+    assert (release("1", ""), release("0", ""), release("1", repr(moment))) == (1, -1, -1)
 
 
 def test_url_and_client_forms_share_the_keys(make: MakeStore, admin: Any) -> None:

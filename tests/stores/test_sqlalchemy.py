@@ -212,6 +212,34 @@ def test_lease_takeover_and_a_lost_release_changes_nothing(
     stop(one, two)
 
 
+def test_a_release_writes_the_run_time_column_only(sql: SQLBackend) -> None:
+    store = made(sql)
+    store.add_task(make_task("r", 5))
+    table = store.database.table
+
+    def row() -> tuple[bytes, float | None]:
+        with store.database.transaction(write=False) as connection:
+            found = connection.execute(
+                sa.select(table.c.state, table.c.next_run_time).where(table.c.id == "r")
+            ).one()
+        return bytes(found[0]), found[1]
+
+    state_before, _ = row()
+    now = START + timedelta(seconds=10)
+    (task,) = store.acquire_due_tasks(now, 10)
+    store.release_task(task, START + timedelta(seconds=65))
+    state_after, next_run_time = row()
+    assert state_after == state_before  # the record is the same from fire to fire
+    assert next_run_time == (START + timedelta(seconds=65)).timestamp()
+    read = store.lookup_task("r")
+    assert read is not None and read.next_run_time == START + timedelta(seconds=65)
+    paused = make_task("r", None)
+    store.update_task(paused)
+    read = store.lookup_task("r")
+    assert read is not None and read.next_run_time is None
+    stop(store)
+
+
 def test_a_due_broken_record_does_not_starve_the_others(sql: SQLBackend) -> None:
     store = made(sql, batch_size=2)
     events = Recorder()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from asyncz_like.runs.options import RunOptions
 
 logger = logging.getLogger("asyncz_like.runs.persistent")
+#: Records per write transaction of a flush (and encoded between two offers of the GIL).
+WRITE_SLICE = 32
+#: Seconds between two write transactions of the flushing thread.
+WRITE_PACE = 0.01
 Runs = list[Run]  # (the class's own ``list`` method hides the builtin in its body)
 Kept = list[tuple[Run, bytes, datetime | None]]
 Claimed = list[KeptWork | tuple[Run, BrokenRecordError]]
@@ -230,25 +235,42 @@ class StoredRunHistory:
 
     def _flush_quietly(self) -> None:
         try:
-            self.flush()
+            self.flush(pace=WRITE_PACE)
         except Exception as exc:  # the store is away: the buffer waits for the next try
             logger.warning("Could not write run records to %s (will retry): %r",
                            self.store.name, exc)  # fmt: skip
 
-    def flush(self) -> int:
+    def flush(self, pace: float = 0.0) -> int:
         """Write the buffered changes now; apply the limits when runs finished. Returns how
-        many records were written. On an error, what was not written stays buffered."""
+        many records were written. On an error, what was not written stays buffered.
+
+        The records go in transactions of ``WRITE_SLICE``, ``pace`` seconds apart: the
+        flushing thread spreads a second's worth of fires (hundreds of records) so that the
+        database and the GIL are never taken from the scheduler's claims for long."""
         with self._write_lock:
             with self._dirty_lock:
                 pending, self._dirty = self._dirty, {}
-            rows = [row for row in map(self._row, pending.values()) if row is not None]
+            rows = []
+            for index, fields in enumerate(pending.values()):
+                if index and not index % WRITE_SLICE:
+                    time.sleep(0)  # background work: let a waiting thread take the GIL now
+                if (row := self._row(fields)) is not None:
+                    rows.append(row)
+            written = 0
             try:
-                self.store.write(rows)
+                while written < len(rows):
+                    if written and pace:
+                        time.sleep(pace)
+                    chunk = rows[written : written + WRITE_SLICE]
+                    self.store.write(chunk)
+                    written += len(chunk)
                 if self._trim_wanted or any(row.finished is not None for row in rows):
                     self._trim()
             except BaseException:
+                done = {row.id for row in rows[:written]}
                 with self._dirty_lock:  # newer snapshots taken meanwhile win
-                    self._dirty = {**pending, **self._dirty}
+                    left = {key: fields for key, fields in pending.items() if key not in done}
+                    self._dirty = {**left, **self._dirty}
                 raise
             return len(rows)
 

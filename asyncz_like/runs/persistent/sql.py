@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 _ID = sa.String(191).with_variant(
     mysql.VARCHAR(191, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
 )
+#: Ids per ``IN (...)`` query: well under SQLite's oldest limit of 999 bound parameters.
+_IDS_PER_QUERY = 500
 _BLOB = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: the rowid
 
@@ -62,6 +64,7 @@ class SQLRunStore:
             .values(status=sa.bindparam("b_status"), finished_at=sa.bindparam("b_finished"),
                     record=sa.bindparam("b_record"), kept=sa.bindparam("b_kept"))
         )  # fmt: skip
+        self._existing = sa.select(c.id).where(c.id.in_(sa.bindparam("ids", expanding=True)))
         self._take = (
             self.table.update().where(c.id == sa.bindparam("b_id"), c.kept.is_not(None))
         ).values(kept=None)
@@ -81,14 +84,24 @@ class SQLRunStore:
         """Update the rows that exist, insert the others, in one transaction. Each run is
         written by the one scheduler that holds it, so no other writer races for its row."""
         with self.db.transaction(write=True) as connection:
-            missing = []
-            for row, kept in rows:
-                params = {"b_id": row.id, "b_status": row.status, "b_finished": row.finished,
-                          "b_record": row.record, "b_kept": kept}  # fmt: skip
-                if not connection.execute(self._update, params).rowcount:
-                    missing.append(_values(row, kept))
+            existing = self._existing_ids(connection, [row.id for row, _ in rows])
+            updates = [
+                {"b_id": row.id, "b_status": row.status, "b_finished": row.finished,
+                 "b_record": row.record, "b_kept": kept}
+                for row, kept in rows if row.id in existing
+            ]  # fmt: skip
+            missing = [_values(row, kept) for row, kept in rows if row.id not in existing]
+            if updates:  # one statement for all (executemany), not a round trip per run
+                connection.execute(self._update, updates)
             if missing:
                 connection.execute(self.table.insert(), missing)
+
+    def _existing_ids(self, connection: sa.Connection, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            found.update(connection.execute(self._existing, {"ids": chunk}).scalars())
+        return found
 
     def claim(self) -> list[tuple[bytes, bytes]]:
         """Each kept row is taken by one conditional UPDATE (``kept IS NOT NULL`` -> NULL):

@@ -1,9 +1,14 @@
 """The Lua scripts of the Redis store: each runs atomically on the server, in one round trip.
 
 Keys: ``tasks`` (hash id -> record), ``run_times`` (sorted set id -> next run time, UTC epoch;
-paused tasks are absent), ``leases`` (hash id -> ``"owner|until"``). Times travel as decimal
-strings (Python ``repr`` of a float, Redis ``%.17g`` scores) so that no precision is lost: a
-Lua number turned into a reply is truncated to an integer, so none is ever returned as one.
+paused tasks are absent), ``leases`` (hash id -> ``"owner|until"``). The next run time lives in
+the score only: a record holds none (records of earlier versions may; the score wins), so a
+release moves the score and never rewrites the record, which stays the same bytes fire after
+fire. A script that returns records returns their scores beside them (``false``: paused).
+
+Times travel as decimal strings (Python ``repr`` of a float, Redis ``%.17g`` scores) so that no
+precision is lost: a Lua number turned into a reply is truncated to an integer, so none is
+ever returned as one, and scores are compared with ``tonumber`` on both sides.
 
 A store passes the task ids of the records it knows to be broken, each with the SHA-1 of the
 record bytes, as ``id, sha1`` pairs at the end of ARGV: such a record is skipped while its
@@ -49,19 +54,22 @@ end
 """
 
 # KEYS: run_times, tasks, leases. ARGV: now, lease until, owner, limit, exclusions...
-# Returns {ids, records, expired}: up to `limit` due ids, earliest first, now leased to `owner`;
-# `expired` pairs (id, lease end) for the expired leases taken over (their holder died).
+# Returns {ids, records, scores, expired}: up to `limit` due ids, earliest first, now leased to
+# `owner`, with their records and scores (next run times, as strings); `expired` pairs (id,
+# lease end) for the expired leases taken over (their holder died).
 CLAIM = (
     _PRELUDE
     + """
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[4])
 local fingerprints = load_exclusions(5)
 local lease = ARGV[3] .. '|' .. ARGV[2]
-local ids, records, expired = {}, {}, {}
+local ids, records, scores, expired = {}, {}, {}, {}
 local offset, page = 0, math.max(limit, 100)
 while #ids < limit do
-  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, page)
-  for _, id in ipairs(due) do
+  local due = redis.call(
+    'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', offset, page)
+  for d = 1, #due, 2 do
+    local id = due[d]
     local held, held_text = lease_until(KEYS[3], id)
     -- a lease of our own from an earlier claim is free: a claim of ours whose pass failed
     -- before its fires went out (the leases of this claim end at ARGV[2], those not before)
@@ -71,7 +79,7 @@ while #ids < limit do
       local record = redis.call('HGET', KEYS[2], id)
       if record then
         redis.call('HSET', KEYS[3], id, lease)
-        ids[#ids + 1], records[#records + 1] = id, record
+        ids[#ids + 1], records[#records + 1], scores[#scores + 1] = id, record, due[d + 1]
         if held then
           expired[#expired + 1] = id
           expired[#expired + 1] = held_text
@@ -83,10 +91,10 @@ while #ids < limit do
       end
     end
   end
-  if #due < page then break end
+  if #due < 2 * page then break end
   offset = offset + page
 end
-return {ids, records, expired}
+return {ids, records, scores, expired}
 """
 )
 
@@ -117,12 +125,23 @@ return best_text
 """
 )
 
-# KEYS: run_times, tasks. ARGV: min, max. Returns {ids, records}, by next run time.
+# KEYS: run_times, tasks. ARGV: min, max. Returns {ids, records, scores} by next run time, the
+# scores as strings.
 RANGE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
-local records = {}
-for i, id in ipairs(ids) do records[i] = redis.call('HGET', KEYS[2], id) end
-return {ids, records}
+local entries = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+local ids, records, scores = {}, {}, {}
+for i = 1, #entries, 2 do
+  local n = #ids + 1
+  ids[n], scores[n] = entries[i], entries[i + 1]
+  records[n] = redis.call('HGET', KEYS[2], entries[i])
+end
+return {ids, records, scores}
+"""
+
+# KEYS: tasks, run_times. ARGV: id. Returns {record, score}: the score a string, false when
+# the task is paused (absent from run_times); the record false when there is no such task.
+LOOKUP = """
+return {redis.call('HGET', KEYS[1], ARGV[1]), redis.call('ZSCORE', KEYS[2], ARGV[1])}
 """
 
 # KEYS: tasks, run_times. ARGV: id, record, score ('' when paused), retried ('1' or '0').
@@ -165,28 +184,30 @@ end
 return 1
 """
 
-# KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, record ('' to delete), score
-# per task, in one call; for each, in order: 1 written (or deleted) and the lease cleared, 0 the
-# lease is not ours (nothing changed), -1 the task is gone.
+# KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, score ('' to delete) per task,
+# in one call. The record is never written: only the score moves (or the task goes). For each,
+# in order: 1 scheduled (or deleted) and the lease cleared, 0 the lease is not ours (nothing
+# changed), -1 the task is gone.
 RELEASE_MANY = (
     _PRELUDE
     + """
 local owner, retried, results = ARGV[1], ARGV[2] == '1', {}
-for i = 3, #ARGV, 3 do
-  local id, record, result = ARGV[i], ARGV[i + 1], 1
-  local current = redis.call('HGET', KEYS[1], id)
-  if not current then
-    result = (retried and record == '') and 1 or -1  -- a retried delete that went through
+for i = 3, #ARGV, 2 do
+  local id, score, result = ARGV[i], ARGV[i + 1], 1
+  if redis.call('HEXISTS', KEYS[1], id) == 0 then
+    result = (retried and score == '') and 1 or -1  -- a retried delete that went through
   elseif not owned(redis.call('HGET', KEYS[3], id), owner) then
-    result = (retried and current == record) and 1 or 0  -- a retry that went through
+    -- a retry that went through: our score is there (both sides read back exactly)
+    local stored = redis.call('ZSCORE', KEYS[2], id)
+    result = (retried and score ~= '' and stored and tonumber(stored) == tonumber(score))
+      and 1 or 0
   else
     redis.call('HDEL', KEYS[3], id)
-    if record == '' then
+    if score == '' then
       redis.call('HDEL', KEYS[1], id)
       redis.call('ZREM', KEYS[2], id)
     else
-      redis.call('HSET', KEYS[1], id, record)
-      redis.call('ZADD', KEYS[2], ARGV[i + 2], id)
+      redis.call('ZADD', KEYS[2], score, id)
     end
   end
   results[#results + 1] = result
@@ -248,6 +269,7 @@ class Scripts:
     claim: Any
     next_time: Any
     range: Any
+    lookup: Any
     add: Any
     add_many: Any
     update: Any
@@ -262,6 +284,7 @@ class Scripts:
             claim=client.register_script(CLAIM),
             next_time=client.register_script(NEXT_TIME),
             range=client.register_script(RANGE),
+            lookup=client.register_script(LOOKUP),
             add=client.register_script(ADD),
             add_many=client.register_script(ADD_MANY),
             update=client.register_script(UPDATE),

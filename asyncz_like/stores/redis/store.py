@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
-from asyncz_like.serializers import BaseSerializer, decode_task, encode_task, get_serializer
+from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
+from asyncz_like.serializers.decoded import DecodedRecords
 from asyncz_like.stores.base import BaseStore, lost_claim_start
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
@@ -33,11 +34,15 @@ class RedisStore(BaseStore):
 
     ``tasks_key`` is a hash (task id -> record), ``run_times_key`` a sorted set (task id ->
     next run time as a UTC epoch; paused tasks are absent) and ``<tasks_key>.leases`` a hash
-    (task id -> ``"owner|until"``). Due tasks are claimed in batches by one Lua script; see
-    ``docs/store-redis.md``. Give ``url=`` (``redis://...``), ``client=`` (a ``redis.Redis``
-    made with ``decode_responses=False``; the store does not close it), or host, port and
-    database; other keyword arguments go to ``redis.Redis`` (``password``, ``ssl``...).
-    Connection errors are retried with backoff (``retry_attempts`` tries), then raised.
+    (task id -> ``"owner|until"``). The next run time lives in the score only: records hold
+    none (the score wins over one written by an earlier version), so a release moves the
+    score without rewriting the record, and a record read again is a copy of the task it
+    decoded to last time (see ``DecodedRecords``). Due tasks are claimed in batches by one
+    Lua script; see ``docs/store-redis.md``. Give ``url=`` (``redis://...``), ``client=`` (a
+    ``redis.Redis`` made with ``decode_responses=False``; the store does not close it), or
+    host, port and database; other keyword arguments go to ``redis.Redis`` (``password``,
+    ``ssl``...). Connection errors are retried with backoff (``retry_attempts`` tries), then
+    raised.
     """
 
     does_io = True
@@ -75,19 +80,21 @@ class RedisStore(BaseStore):
         self.owner = uuid.uuid4().hex
         self._scripts = Scripts.register(self.client)
         self._broken = BrokenRecords()
+        self._records = DecodedRecords(self.serializer)
 
     # -- reading ----------------------------------------------------------------------------
 
     def lookup_task(self, task_id: str) -> Task | None:
-        record = self._retry(lambda _: self.client.hget(self.tasks_key, task_id))
-        return self._decode(task_id, cast("bytes | None", record))
+        keys = [self.tasks_key, self.run_times_key]
+        record, score = self._retry(lambda _: self._scripts.lookup(keys=keys, args=[task_id]))
+        return self._decode(task_id, record, _parse_score(score))
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         keys = [self.run_times_key, self.tasks_key]
-        ids, records = self._retry(
+        ids, records, scores = self._retry(
             lambda _: self._scripts.range(keys=keys, args=["-inf", _epoch(now)])
         )
-        return self._decode_all(ids, records)
+        return self._decode_all(ids, records, [float(score) for score in scores])
 
     def get_next_run_time(self) -> datetime | None:
         """The earliest time a task that is not known to be broken can be claimed: its next
@@ -102,13 +109,19 @@ class RedisStore(BaseStore):
         def read(_: int) -> list[Any]:
             pipe = self.client.pipeline(transaction=True)
             pipe.hgetall(self.tasks_key)
-            pipe.zrange(self.run_times_key, 0, -1)
+            pipe.zrange(self.run_times_key, 0, -1, withscores=True)
             return pipe.execute()
 
-        records, scheduled = cast("tuple[dict[bytes, bytes], list[bytes]]", self._retry(read))
-        paused = sorted(set(records) - set(scheduled))
-        ids = [*(raw_id for raw_id in scheduled if raw_id in records), *paused]
-        return self._decode_all(ids, [records[raw_id] for raw_id in ids])
+        records, scheduled = cast(
+            "tuple[dict[bytes, bytes], list[tuple[bytes, float]]]", self._retry(read)
+        )
+        scores: dict[bytes, float | None] = {
+            raw_id: score for raw_id, score in scheduled if raw_id in records
+        }
+        paused = sorted(set(records) - set(scores))
+        ids = [*scores, *paused]
+        times = [scores.get(raw_id) for raw_id in ids]
+        return self._decode_all(ids, [records[raw_id] for raw_id in ids], times)
 
     def get_broken_records(self) -> dict[str, str]:
         return self._broken.reasons()
@@ -116,10 +129,10 @@ class RedisStore(BaseStore):
     # -- writing ----------------------------------------------------------------------------
 
     def validate_task(self, task: Task) -> None:
-        encode_task(task, self.serializer)
+        self._encode(task)
 
     def add_task(self, task: Task) -> None:
-        record, keys = encode_task(task, self.serializer), [self.tasks_key, self.run_times_key]
+        record, keys = self._encode(task), [self.tasks_key, self.run_times_key]
 
         def add(attempt: int) -> Any:
             args = [task.id, record, _score(task), "1" if attempt > 1 else "0"]
@@ -134,7 +147,7 @@ class RedisStore(BaseStore):
             return
         given: list[Any] = []
         for task in tasks:
-            given += [task.id, encode_task(task, self.serializer), _score(task)]
+            given += [task.id, self._encode(task), _score(task)]
         keys = [self.tasks_key, self.run_times_key]
 
         def add(attempt: int) -> Any:
@@ -145,7 +158,7 @@ class RedisStore(BaseStore):
             raise ConflictIdError(held.decode() if isinstance(held, bytes) else str(held))
 
     def update_task(self, task: Task) -> None:
-        record, keys = encode_task(task, self.serializer), [self.tasks_key, self.run_times_key]
+        record, keys = self._encode(task), [self.tasks_key, self.run_times_key]
         args = [task.id, record, _score(task)]
         if not self._retry(lambda _: self._scripts.update(keys=keys, args=args)):
             raise TaskLookupError(task.id)
@@ -198,15 +211,17 @@ class RedisStore(BaseStore):
         keys = [self.run_times_key, self.tasks_key, self.leases_key]
         args = [repr(stamp), repr(stamp + self.lease_seconds), self.owner, limit]
         args += self._broken.exclusion_args()
-        ids, records, expired = self._retry(lambda _: self._scripts.claim(keys=keys, args=args))
+        ids, records, scores, expired = self._retry(
+            lambda _: self._scripts.claim(keys=keys, args=args)
+        )
         for raw_id, lease_end in zip(expired[::2], expired[1::2], strict=True):
             self.lost_claims[raw_id.decode()] = lost_claim_start(
                 float(lease_end), self.lease_seconds
             )
         tasks: list[Task] = []
         broken: list[str] = []
-        for raw_id, record in zip(ids, records, strict=True):
-            task = self._decode(raw_id.decode(), record)
+        for raw_id, record, score in zip(ids, records, scores, strict=True):
+            task = self._decode(raw_id.decode(), record, float(score))
             if task is None:
                 broken.append(raw_id.decode())
             else:
@@ -216,8 +231,10 @@ class RedisStore(BaseStore):
         return tasks
 
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
-        """Write the next run time (or delete the task) and end our lease, only if the lease
-        is still ours; when another scheduler has taken it over, warn and change nothing."""
+        """Write the next run time (the score; the record is not rewritten) or delete the
+        task, and end our lease, only if the lease is still ours; when another scheduler has
+        taken it over, warn and change nothing. ``task.next_run_time`` becomes
+        ``next_run_time`` when that is not None."""
         if self.release_tasks([(task, next_run_time)]):
             raise TaskLookupError(task.id)
 
@@ -227,13 +244,13 @@ class RedisStore(BaseStore):
         """Every release in one script (one round trip), each checked as ``release_task``."""
         if not releases:
             return []
-        calls = []
+        calls: list[tuple[str, str]] = []
         for task, next_run_time in releases:
-            record = b""
+            score = ""  # delete
             if next_run_time is not None:
                 task.next_run_time = next_run_time
-                record = encode_task(task, self.serializer)
-            calls.append((task.id, record, _score(task)))
+                score = _epoch(next_run_time)
+            calls.append((task.id, score))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
 
         flat: list[Any] = [item for call in calls for item in call]
@@ -243,7 +260,7 @@ class RedisStore(BaseStore):
             return list(self._scripts.release_many(keys=keys, args=args))
 
         deleted: list[str] = []
-        for (task_id, _, _), result in zip(calls, self._retry(release), strict=True):
+        for (task_id, _), result in zip(calls, self._retry(release), strict=True):
             if int(result) == -1:
                 deleted.append(task_id)
             elif int(result) == 0:
@@ -318,16 +335,26 @@ class RedisStore(BaseStore):
             call, self.retry_attempts, self.retry_first_wait, self.retry_max_wait, self.logger
         )
 
-    def _decode_all(self, ids: list[bytes], records: list[bytes | None]) -> list[Task]:
-        decoded = (self._decode(raw_id.decode(), r) for raw_id, r in zip(ids, records, strict=True))
+    def _encode(self, task: Task) -> bytes:
+        """The record of ``task``, without its next run time (that is the score)."""
+        return encode_task(task, self.serializer, run_time=False)
+
+    def _decode_all(
+        self, ids: list[bytes], records: list[bytes | None], scores: list[float | None]
+    ) -> list[Task]:
+        decoded = (
+            self._decode(raw_id.decode(), record, score)
+            for raw_id, record, score in zip(ids, records, scores, strict=True)
+        )
         return [task for task in decoded if task is not None]
 
-    def _decode(self, task_id: str, record: bytes | None) -> Task | None:
-        """The task of a record; None (reported once) when the record is broken or absent."""
+    def _decode(self, task_id: str, record: bytes | None, score: float | None) -> Task | None:
+        """The task of a record, with ``score`` (None: paused) as its next run time; None
+        (reported once) when the record is broken or absent."""
         if record is None:
             return None
         try:
-            task = _read(task_id, record, self.serializer)
+            task = _read(task_id, record, score, self._records)
         except BrokenRecordError as error:
             if self._broken.note(task_id, record, error.reason):
                 self.report_broken_record(task_id, error)
@@ -350,10 +377,11 @@ class RedisStore(BaseStore):
         return f"<{type(self).__name__} (alias={self.alias}, tasks_key={self.tasks_key!r})>"
 
 
-def _read(task_id: str, record: bytes, serializer: BaseSerializer) -> Task:
-    """decode_task, with any failure (and a record stored under another id) as broken."""
+def _read(task_id: str, record: bytes, score: float | None, records: DecodedRecords) -> Task:
+    """The task of ``record`` with the next run time ``score`` (whatever the record says),
+    any failure (and a record stored under another id) as broken."""
     try:
-        task = decode_task(record, serializer)
+        task = records.decode(record, score)
     except BrokenRecordError:
         raise
     except Exception as exc:  # a custom serializer or trigger may raise anything
@@ -370,3 +398,8 @@ def _epoch(when: datetime) -> str:
 
 def _score(task: Task) -> str:
     return "" if task.next_run_time is None else _epoch(task.next_run_time)
+
+
+def _parse_score(score: bytes | None) -> float | None:
+    """A score a script returned as a string; None (absent: paused) stays None."""
+    return None if score is None else float(score)

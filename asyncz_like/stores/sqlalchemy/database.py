@@ -190,18 +190,19 @@ class Database:
 
     def claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
-        decode: Callable[[str, bytes], T | None],
+        decode: Callable[[str, bytes, float | None], T | None],
         slot_for: Callable[[T], tuple[str, int, str]] | None = None,
     ) -> Claimed[T]:  # fmt: skip
         """Lease up to ``limit`` due rows to ``owner`` in one transaction: select them (locked,
-        skipping rows other claims hold) and lease those that ``decode`` turns into something
+        skipping rows other claims hold) and lease those that ``decode`` (given the id, the
+        record and the run time) turns into something
         (a broken record is not leased). With ``slot_for`` (``(task_id, limit, token)`` of an
         item), take a run slot for each in the same transaction."""
         return self.retry(self._claim, now, until, owner, limit, exclude, decode, slot_for)
 
     def _claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
-        decode: Callable[[str, bytes], T | None],
+        decode: Callable[[str, bytes, float | None], T | None],
         slot_for: Callable[[T], tuple[str, int, str]] | None,
     ) -> Claimed[T]:  # fmt: skip
         claimed = Claimed[T](0, [], {}, {})
@@ -210,8 +211,8 @@ class Database:
             params = {"now": now, "owner": owner, "until": until}
             rows = connection.execute(self.sql.claimable(exclude, limit), params).all()
             claimed.seen = len(rows)
-            for task_id, state, expired_lease in rows:
-                if (decoded := decode(task_id, state)) is not None:
+            for task_id, state, next_run_time, expired_lease in rows:
+                if (decoded := decode(task_id, state, next_run_time)) is not None:
                     claimed.items.append(decoded)
                     ids.append(task_id)
                     if expired_lease is not None:

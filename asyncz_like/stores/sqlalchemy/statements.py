@@ -1,7 +1,9 @@
 """Every SQL statement of the SQL store, built with SQLAlchemy Core for one table.
 
 The table holds one row per task: ``id``, ``next_run_time`` (a UTC epoch float, indexed: the
-due queries walk that index), ``state`` (the serialized task) and the lease (``lease_owner``,
+due queries walk that index; NULL while paused), ``state`` (the serialized task, written
+without its run time: the column is the one place that holds it, so a release writes only the
+column and the record stays the same from fire to fire) and the lease (``lease_owner``,
 ``lease_until``) that a claim sets and a release clears.
 """
 
@@ -102,24 +104,19 @@ class Statements:
         )
         self.overwrite_state = table.update().where(by_id).values(state=state)
         self.delete = table.delete().where(by_id)
-        self.select_one = sa.select(c.state).where(by_id)
+        self.select_one = sa.select(c.state, c.next_run_time).where(by_id)
         self.select_lease = sa.select(c.lease_owner).where(by_id)
         self.select_leases = sa.select(c.id, c.lease_owner).where(
             c.id.in_(sa.bindparam("ids", expanding=True))
         )
-        self.select_all = sa.select(c.id, c.state).order_by(
+        self.select_all = sa.select(c.id, c.state, c.next_run_time).order_by(
             sa.case((c.next_run_time.is_(None), 1), else_=0), c.next_run_time, c.id
         )  # paused (NULL) last on every database: MariaDB and SQLite sort NULL first
         owned = sa.and_(c.id == sa.bindparam("task_id"), c.lease_owner == sa.bindparam("owner"))
         self.release = (
             table.update()
             .where(owned)
-            .values(
-                next_run_time=sa.bindparam("next_run_time"),
-                state=state,
-                lease_owner=None,
-                lease_until=None,
-            )
+            .values(next_run_time=sa.bindparam("next_run_time"), lease_owner=None, lease_until=None)
         )
         self.release_delete = table.delete().where(owned)
         self.lease = (
@@ -149,15 +146,16 @@ class Statements:
         clause = sa.and_(c.next_run_time <= now, sa.or_(*free))
         return sa.and_(clause, c.id.not_in(exclude)) if exclude else clause
 
-    def due(self, exclude: Collection[str]) -> sa.Select[str, bytes]:
+    def due(self, exclude: Collection[str]) -> sa.Select[str, bytes, float | None]:
         """Unclaimed due rows (``now``), earliest first, without the ``exclude`` ids."""
         c = self.table.c
         where = self._unclaimed_due(exclude)
-        return sa.select(c.id, c.state).where(where).order_by(c.next_run_time, c.id)
+        select = sa.select(c.id, c.state, c.next_run_time)
+        return select.where(where).order_by(c.next_run_time, c.id)
 
     def claimable(
         self, exclude: Collection[str], limit: int
-    ) -> sa.Select[str, bytes, float | None]:
+    ) -> sa.Select[str, bytes, float | None, float | None]:
         """The next ``limit`` due rows, locked for this transaction (skipping rows another
         transaction holds) on PostgreSQL and MariaDB/MySQL.
 
@@ -169,7 +167,7 @@ class Statements:
         c = self.table.c
         where = self._unclaimed_due(exclude, with_own_leases=True)
         select = (
-            sa.select(c.id, c.state, c.lease_until)
+            sa.select(c.id, c.state, c.next_run_time, c.lease_until)
             .where(where)
             .order_by(c.next_run_time)
             .limit(limit)

@@ -19,7 +19,8 @@ from asyncz_like.exceptions import (
     TaskConfigurationError,
     TaskLookupError,
 )
-from asyncz_like.serializers import BaseSerializer, decode_task, encode_task, get_serializer
+from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
+from asyncz_like.serializers.decoded import DecodedRecords
 from asyncz_like.stores.base import BaseStore, lost_claim_start
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class SQLAlchemyStore(BaseStore):
         super().__init__(**(engine_options if engine is not None else {}))
         _check_options(tablename, lease_seconds, poll_interval, batch_size)
         self.serializer = get_serializer(serializer, secret_key)
+        self._records = DecodedRecords(self.serializer)
         self.lease_seconds = float(lease_seconds)
         self.poll_interval = poll_interval
         self.batch_size = batch_size
@@ -130,7 +132,7 @@ class SQLAlchemyStore(BaseStore):
 
     def lookup_task(self, task_id: str) -> Task | None:
         rows = self._db.read(self._db.sql.select_one, task_id=task_id)
-        return self._decode_all([(task_id, rows[0][0])])[0] if rows else None
+        return self._decode_all([(task_id, *rows[0])])[0] if rows else None
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         """Due tasks that no scheduler holds a live lease on, earliest first."""
@@ -139,7 +141,7 @@ class SQLAlchemyStore(BaseStore):
 
     def get_all_tasks(self) -> list[Task]:
         rows = self._db.read(self._db.sql.select_all)
-        present = {task_id for task_id, _ in rows}
+        present = {task_id for task_id, _, _ in rows}
         with self._broken_lock:  # records deleted by another scheduler are not broken anymore
             for task_id in [task_id for task_id in self._broken if task_id not in present]:
                 del self._broken[task_id]
@@ -179,14 +181,15 @@ class SQLAlchemyStore(BaseStore):
         return tasks
 
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
-        """Write the next run time (or delete the task) and drop the lease, if still ours."""
+        """Write the next run time (or delete the task) and drop the lease, if still ours.
+        The record is not written: the run time lives in its column only."""
         db = self._db
         if next_run_time is None:
             changed = db.write(db.sql.release_delete, task_id=task.id, owner=self.owner)
         else:
             task.next_run_time = next_run_time
             changed = db.write(
-                db.sql.release, task_id=task.id, owner=self.owner, state=self._encode(task),
+                db.sql.release, task_id=task.id, owner=self.owner,
                 next_run_time=next_run_time.timestamp(),
             )  # fmt: skip
         if changed:
@@ -212,7 +215,7 @@ class SQLAlchemyStore(BaseStore):
                 continue
             task.next_run_time = next_run_time
             updates.append(
-                {"task_id": task.id, "owner": self.owner, "state": self._encode(task),
+                {"task_id": task.id, "owner": self.owner,
                  "next_run_time": next_run_time.timestamp()}
             )  # fmt: skip
         unused = [
@@ -295,12 +298,12 @@ class SQLAlchemyStore(BaseStore):
                 f"Task id {task.id[:40]!r}... is {len(task.id)} characters long; "
                 f"the SQL store keeps ids of up to {self._db.id_length}"
             )
-        return encode_task(task, self.serializer)
+        return encode_task(task, self.serializer, run_time=False)
 
-    def _decode(self, task_id: str, state: bytes) -> Task | None:
+    def _decode(self, task_id: str, state: bytes, next_run_time: float | None) -> Task | None:
         """The task, or None for a broken record (remembered, reported later)."""
         try:
-            task = decode_task(bytes(state), self.serializer)
+            task = self._records.decode(bytes(state), next_run_time)
             if task.id != task_id:
                 raise BrokenRecordError(task_id, f"the row holds the record of {task.id!r}")
         except Exception as error:
@@ -315,8 +318,8 @@ class SQLAlchemyStore(BaseStore):
             self._forget(task_id)
         return task
 
-    def _decode_all(self, rows: Sequence[tuple[str, bytes]]) -> list[Task | None]:
-        tasks = [self._decode(task_id, state) for task_id, state in rows]
+    def _decode_all(self, rows: Sequence[tuple[str, bytes, float | None]]) -> list[Task | None]:
+        tasks = [self._decode(task_id, state, next_time) for task_id, state, next_time in rows]
         self._report_new_broken()
         return tasks
 
