@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, tzinfo
 from importlib import import_module
@@ -185,7 +186,8 @@ def ref_to_obj(ref: str) -> Any:
         raise ValueError(f"Invalid reference {ref!r}: expected 'module:qualname'")
     module_name, rest = ref.split(":", 1)
     try:
-        obj: Any = import_module(module_name)
+        # sys.modules first: the import system's locks cost more than the rest of a lookup
+        obj: Any = sys.modules.get(module_name) or import_module(module_name)
     except ImportError as exc:
         raise LookupError(f"Error resolving reference {ref!r}: could not import module") from exc
     try:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import concurrent.futures
+import contextvars
 import os
+from collections.abc import Coroutine, Generator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
+    from asyncz_like.events.base import TaskExecutionEvent
     from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.tasks.task import Task
+
+T = TypeVar("T")
 
 
 class AsyncIOExecutor(BaseExecutor):
@@ -76,13 +82,39 @@ class AsyncIOExecutor(BaseExecutor):
         future: asyncio.Future[Any]
         if is_coroutine_callable(task.fn):
             if self._slots is None:
-                future = loop.create_task(run_coroutine_task(task, run_times, context))
+                started = self._start_eagerly(
+                    loop, task, run_coroutine_task(task, run_times, context)
+                )
+                if started is None:
+                    return
+                future = started
             else:
                 future = loop.create_task(self._limited(task, run_times, context))
         else:
             future = loop.run_in_executor(self._threads, run_task, task, run_times, context)
         self._pending.add(future)
         future.add_done_callback(lambda done: self._finished(task.id, done))
+
+    def _start_eagerly(
+        self, loop: asyncio.AbstractEventLoop, task: Task,
+        coroutine: Coroutine[Any, Any, list[TaskExecutionEvent]],
+    ) -> asyncio.Task[Any] | None:  # fmt: skip
+        """Run the coroutine's first step now, in a context of its own (as Python 3.12's eager
+        tasks do): a fire that never waits ends here, without a Task or a trip through the
+        loop's queue. One that waits goes on in a Task, in the same context (None: ended)."""
+        context = contextvars.copy_context()
+        try:
+            awaited = context.run(coroutine.send, None)
+        except StopIteration as stop:
+            self.run_task_success(task.id, stop.value)
+            return None
+        except Exception as exc:  # the runner catches the work's errors: this is ours
+            self.run_task_error(task.id, exc)
+            return None
+        except BaseException:  # CancelledError, KeyboardInterrupt, SystemExit: as a Task would
+            self._release(task.id)
+            raise
+        return loop.create_task(_Resumed(coroutine, awaited), context=context)
 
     async def _limited(self, task: Task, run_times: list[datetime], context: RunContext) -> Any:
         assert self._slots is not None
@@ -118,6 +150,39 @@ class AsyncIOExecutor(BaseExecutor):
                 asyncio.run_coroutine_threadsafe(self.wait_idle(), loop).result()
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=not wait)
+
+
+_STARTED: Any = object()
+
+
+class _Resumed(collections.abc.Coroutine[Any, Any, T]):
+    """A coroutine whose first step already ran (eagerly), for a Task to drive on: the
+    Task's first step gets what that step awaited; every later step, and a cancellation
+    whenever it comes (even before the Task's first step), go to the coroutine itself."""
+
+    __slots__ = ("_awaited", "_coroutine")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, T], awaited: Any) -> None:
+        self._coroutine = coroutine
+        self._awaited = awaited
+
+    def send(self, value: Any) -> Any:
+        awaited, self._awaited = self._awaited, _STARTED
+        if awaited is not _STARTED:
+            return awaited
+        return self._coroutine.send(value)
+
+    def throw(self, typ: Any, value: Any = None, traceback: Any = None) -> Any:
+        self._awaited = _STARTED
+        if value is None and traceback is None:
+            return self._coroutine.throw(typ)
+        return self._coroutine.throw(typ, value, traceback)  # pragma: no cover - old form
+
+    def close(self) -> None:
+        self._coroutine.close()
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        return self._coroutine.__await__()  # pragma: no cover - a Task drives send/throw
 
 
 def in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

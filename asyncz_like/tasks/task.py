@@ -250,7 +250,7 @@ class Task:
     # -- persistence ------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
+        state = {name: getattr(self, name) for name in _VALUE_SLOTS}
         state["version"] = 1
         if self.fn_reference is not None:
             state["fn"] = None  # rebuilt from the reference on load
@@ -262,9 +262,8 @@ class Task:
         if version > 1:
             raise ValueError(f"Task state version {version} is newer than this library knows")
         self._scheduler = None
-        for name in self.__slots__:
-            if not name.startswith("_"):
-                setattr(self, name, state.get(name))
+        for name in _VALUE_SLOTS:
+            setattr(self, name, state.get(name))
         if self.fn is None and self.fn_reference is not None:
             from asyncz_like.utils import ref_to_obj
 

@@ -1,0 +1,108 @@
+"""AsyncIOExecutor starts a coroutine fire eagerly: its first step runs in the hand-over, in a
+context of its own; one that never waits ends there, one that waits goes on in a Task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+
+from asyncz_like.events import TASK_ERROR, TASK_EXECUTED
+from asyncz_like.executors import AsyncIOExecutor
+from asyncz_like.runs import current_run
+from tests.helpers import FakeClock, Recorder, manual_scheduler
+from tests.unit.runs.aio import until
+
+MARK: contextvars.ContextVar[str] = contextvars.ContextVar("MARK", default="unset")
+
+
+def test_a_fire_that_never_waits_ends_in_the_hand_over(clock: FakeClock) -> None:
+    async def main() -> None:
+        executor = AsyncIOExecutor()
+        scheduler = manual_scheduler(clock, executors={"default": executor})
+        scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+        events = Recorder()
+        scheduler.add_listener(events.listener, TASK_EXECUTED | TASK_ERROR)
+        seen: list[str] = []
+
+        async def quick(name: str) -> str:
+            MARK.set(name)  # in the fire's own context: the pass's stays "unset"
+            seen.append(name)
+            return name.upper()
+
+        async def broken() -> None:
+            raise RuntimeError("boom")
+
+        scheduler.add_task(quick, "interval", seconds=1, args=["a"], id="a")
+        scheduler.add_task(broken, "interval", seconds=1, id="b")
+        scheduler.start()
+        clock.advance(1)
+        scheduler.process_tasks()
+        assert seen == ["a"]  # ran inside process_tasks, before the loop turned
+        assert MARK.get() == "unset"
+        assert not executor._pending  # no Task was made
+        assert executor.instances == {}  # both instances freed
+        codes = {event.task_id: (event.code, event.return_value) for event in events.events}
+        assert codes == {"a": (TASK_EXECUTED, "A"), "b": (TASK_ERROR, None)}
+        scheduler.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_fire_that_waits_goes_on_in_its_own_context(clock: FakeClock) -> None:
+    async def main() -> None:
+        executor = AsyncIOExecutor()
+        scheduler = manual_scheduler(clock, executors={"default": executor})
+        scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+        events = Recorder()
+        scheduler.add_listener(events.listener, TASK_EXECUTED)
+        gate = asyncio.get_running_loop().create_future()
+        trace: list[object] = []
+
+        async def slow() -> int:
+            MARK.set("slow")
+            trace.append(current_run() is not None)  # the fire is the current run
+            value = await gate
+            await asyncio.sleep(0)
+            trace.append(MARK.get())
+            return int(value)
+
+        scheduler.add_task(slow, "interval", seconds=1, id="s")
+        scheduler.start()
+        clock.advance(1)
+        scheduler.process_tasks()
+        assert trace == [True] and len(executor._pending) == 1
+        assert MARK.get() == "unset"
+        gate.set_result("7")
+        await until(lambda: not executor._pending)
+        assert trace == [True, "slow"]
+        assert [event.return_value for event in events.events] == [7]
+        assert executor.instances == {}
+        scheduler.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_waiting_fire_is_cancelled_at_shutdown_without_wait(clock: FakeClock) -> None:
+    async def main() -> None:
+        executor = AsyncIOExecutor()
+        scheduler = manual_scheduler(clock, executors={"default": executor})
+        scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+        outcome: list[str] = []
+
+        async def forever() -> None:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+
+        scheduler.add_task(forever, "interval", seconds=1, id="f")
+        scheduler.start()
+        clock.advance(1)
+        scheduler.process_tasks()
+        (pending,) = executor._pending
+        scheduler.shutdown(wait=False)
+        await until(lambda: not executor.instances)  # freed by the Task's done callback
+        assert outcome == ["cancelled"] and pending.cancelled()
+
+    asyncio.run(main())
