@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -257,7 +258,12 @@ class SchedulerCore(ABC):
 
 
 def _claim_ahead(value: Any) -> float:
-    """``claim_ahead``: seconds, from 0 (claim at the run time) to 1."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+    """``claim_ahead``: seconds, from 0 (claim at the run time) to 1; a number or its text
+    (as ``setup(global_config)`` gives it)."""
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds <= 1:
         raise ValueError(f"claim_ahead must be a number of seconds from 0 to 1, got {value!r}")
-    return float(value)
+    return seconds

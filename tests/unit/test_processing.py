@@ -338,3 +338,58 @@ def test_a_failed_release_is_written_first_on_the_next_pass(clock: FakeClock) ->
     assert store.released == ["r"]
     assert len(calls.calls) == 1
     assert scheduler.get_task("r").next_run_time == START + timedelta(seconds=20)
+
+
+class IOMemoryStore(MemoryStore):
+    """A memory store that says it does I/O, so that passes over it claim ahead."""
+
+    does_io = True
+
+
+@pytest.mark.parametrize(("ahead", "sent", "wait"), [(0.02, ["soon"], 0.01), (0.0, [], 0.01)])
+def test_a_pass_over_io_stores_claims_claim_ahead_early(
+    clock: FakeClock, ahead: float, sent: list[str], wait: float
+) -> None:
+    executor = HoldingExecutor()
+    scheduler = manual_scheduler(
+        clock, claim_ahead=ahead, stores={"default": IOMemoryStore()},
+        executors={"default": executor},
+    )  # fmt: skip
+    scheduler.start()
+    for task_id, offset in (("soon", 0.01), ("later", 0.03)):
+        scheduler.add_task(Recorder(), "date", run_at=START + timedelta(seconds=offset), id=task_id)
+    assert scheduler.process_tasks() == pytest.approx(wait)
+    assert executor.held == sent  # "later" is beyond the horizon either way
+
+
+def test_memory_stores_alone_are_not_claimed_ahead(clock: FakeClock) -> None:
+    executor = HoldingExecutor()
+    scheduler = manual_scheduler(clock, executors={"default": executor})
+    scheduler.start()
+    scheduler.add_task(Recorder(), "date", run_at=START + timedelta(seconds=0.01), id="soon")
+    assert scheduler.claim_ahead == 0.02
+    assert scheduler.process_tasks() == pytest.approx(0.01)
+    assert executor.held == []
+
+
+def test_claim_ahead_is_checked_where_given() -> None:
+    assert manual_scheduler(claim_ahead="0.05").claim_ahead == 0.05  # as setup() text gives it
+    for bad in (-0.01, 1.5, "soon", True, float("nan")):
+        with pytest.raises(ValueError, match="claim_ahead"):
+            manual_scheduler(claim_ahead=bad)
+
+
+def test_the_runner_waits_for_a_fire_handed_over_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asyncz_like.executors import runner
+
+    slept: list[float] = []
+    monkeypatch.setattr("asyncz_like.executors.runner.time.sleep", slept.append)
+    calls = Recorder()
+    task = Task(calls, DateTrigger(START), id="t")
+    task.mistrigger_grace_time = 1.0
+    early = runner.RunContext(None, "test", now=lambda: START - timedelta(seconds=0.005))
+    runner.run_task(task, [START], early)
+    assert slept == [pytest.approx(0.005)] and len(calls.calls) == 1
+    far = runner.RunContext(None, "test", now=lambda: START - timedelta(seconds=5))
+    runner.run_task(task, [START], far)  # more than MAX_EARLY ahead: not a claim ahead
+    assert len(slept) == 1 and len(calls.calls) == 2

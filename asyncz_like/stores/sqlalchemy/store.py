@@ -53,7 +53,7 @@ class SQLAlchemyStore(BaseStore):
         secret_key: str | bytes | None = None,
         lease_seconds: float = 30,
         poll_interval: float | None = 1.0,
-        batch_size: int = 200,
+        batch_size: int = 500,
         **engine_options: Any,
     ) -> None:
         super().__init__(**(engine_options if engine is not None else {}))
