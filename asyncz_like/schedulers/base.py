@@ -137,6 +137,10 @@ class BaseScheduler(RunAPI):
         self._stop_runs(wait)
         for executor in self._executors.values():
             executor.shutdown(wait)
+        try:  # releases held back for fires claimed ahead: those fires were handed over
+            self._processor.write_deferred()
+        except Exception:
+            self.logger.exception("Could not release the fires claimed ahead of their time")
         self.run_slots.shutdown()
         for store in self._stores.values():
             store.shutdown()
@@ -226,21 +230,28 @@ class BaseScheduler(RunAPI):
         # run time, so that the claim's round trips do not make every fire late.
         ahead = self.claim_ahead if self.claim_ahead and self.stores_do_io() else 0.0
         horizon = now + timedelta(seconds=ahead) if ahead else now
-        result = self._processor.process(horizon, budget or self.batch_size)
+        result = self._processor.process(now, budget or self.batch_size, horizon)
         runs_time = self._process_runs(now)  # submitted runs: due, timed out, handed over
         if result.more:
             return 0.0
-        next_time = self._earliest_next_run_time(result.locked_out)
-        if runs_time is not None and (next_time is None or runs_time < next_time):
-            next_time = runs_time
+        # When the next pass is due: the next fire less ``claim_ahead``, a submitted run's
+        # moment, or the start of a fire whose release is held back (written then).
+        moments: list[tuple[datetime, float]] = []
+        if (next_time := self._earliest_next_run_time(result.locked_out)) is not None:
+            moments.append((next_time, ahead))
+        if runs_time is not None:
+            moments.append((runs_time, 0.0))
+        if result.deferred_until is not None:
+            moments.append((result.deferred_until, 0.0))
         # A store another process holds is tried again after lock_retry_interval; a shared
         # store is looked at every poll_interval for tasks other schedulers added.
         cap = self._poll_cap
         if result.locked_out:
             cap = min(cap, self.lock_retry_interval)
-        if next_time is None:
+        if not moments:
             return cap if self.lock_path is not None or cap < self.max_wait else None
-        wait = (next_time - self.clock.now()).total_seconds() - ahead
+        current = self.clock.now()
+        wait = min((moment - current).total_seconds() - early for moment, early in moments)
         return min(max(wait, 0.0), cap)
 
     @property

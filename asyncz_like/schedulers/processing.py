@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -56,13 +57,17 @@ def due_run_times(
 
 @dataclass(slots=True)
 class PassResult:
-    """What a pass found: whether more is due now, and which stores another process holds."""
+    """What a pass found: whether more is due now, which stores another process holds, and
+    when the first release held back for a fire claimed ahead is due (None: none is)."""
 
     more: bool
     locked_out: list[str]
+    deferred_until: datetime | None = None
 
 
 Release = tuple["Task", "datetime | None"]
+#: A release held back until its fire starts: (start time, store, store alias, release).
+Deferred = tuple[datetime, "BaseStore", str, Release]
 
 
 class DueTaskProcessor:
@@ -79,37 +84,51 @@ class DueTaskProcessor:
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.
         self._unreleased: list[tuple[BaseStore, str, list[Release]]] = []
+        #: Releases of fires claimed ahead, by start time: the lease holds each fire in the
+        #: store until it starts, so that a scheduler killed before then loses nothing.
+        self._deferred: list[Deferred] = []
+        self._deferred_lock = threading.Lock()
 
-    def process(self, now: datetime, budget: int) -> PassResult:
-        """Dispatch up to ``budget`` due tasks of the stores whose lock this process gets."""
+    def process(self, now: datetime, budget: int, horizon: datetime | None = None) -> PassResult:
+        """Dispatch up to ``budget`` due tasks of the stores whose lock this process gets:
+        the fires due by ``horizon`` (default: ``now``; later for a claim ahead)."""
         if self._unreleased:
             self._retry_releases()
+        if self._deferred:
+            self.write_deferred(now)
+        horizon = now if horizon is None else horizon
         locked_out: list[str] = []
+        more = False
         for alias, store in self.scheduler.iter_stores():
             if budget <= 0:
-                return PassResult(True, locked_out)
+                more = True
+                break
             with self.scheduler.store_guard(store), store.lock.protected(False) as got_lock:
                 if not got_lock:
                     locked_out.append(alias)
                     continue
                 if store.shares_run_slots:  # runs that ended count as ended in the claim
                     self.scheduler.run_slots.flush(store)
-                tasks = store.acquire_due_tasks(now, budget)
+                tasks = store.acquire_due_tasks(horizon, budget)
                 if tasks:
-                    self._dispatch(store, alias, tasks, now, _take_lost_claims(store))
+                    self._dispatch(store, alias, tasks, now, horizon, _take_lost_claims(store))
             budget -= len(tasks)
-        return PassResult(budget <= 0, locked_out)
+        more = more or budget <= 0
+        with self._deferred_lock:
+            deferred_until = self._deferred[0][0] if self._deferred else None
+        return PassResult(more, locked_out, deferred_until)
 
     def _dispatch(
         self, store: BaseStore, store_alias: str, tasks: list[Task], now: datetime,
-        lost_claims: dict[str, datetime] | None,
+        horizon: datetime, lost_claims: dict[str, datetime] | None,
     ) -> None:  # fmt: skip
         timezone = self.scheduler.timezone
         releases: list[Release] = []
+        deferred: list[Deferred] = []
         to_send: list[tuple[Task, list[datetime]]] = []
         for task in tasks:
             try:
-                run_times, next_time = due_run_times(task, timezone, now)
+                run_times, next_time = due_run_times(task, timezone, horizon)
             except Exception as exc:  # a broken trigger must not stop the loop nor lose the task
                 self._pause_broken(store, store_alias, task, exc)
                 continue
@@ -119,14 +138,45 @@ class DueTaskProcessor:
                 lost_at = lost_claims.get(task.id) if lost_claims else None
                 to_send.append((task if lost_at is None else _recovered(task, lost_at, now),
                                 run_times))  # fmt: skip
+                if run_times[-1] > now:  # claimed ahead: released once its last fire starts
+                    deferred.append((run_times[-1], store, store_alias, (task, next_time)))
+                    continue
             releases.append((task, next_time))
         if to_send:
             self._send(store, store_alias, to_send, now)
+        if deferred:
+            with self._deferred_lock:
+                self._deferred.extend(deferred)
+                self._deferred.sort(key=lambda entry: entry[0])
+        if not releases:
+            return
         try:
             self._release(store, store_alias, releases)
         except Exception:
             self._unreleased.append((store, store_alias, releases))
             raise
+
+    def write_deferred(self, now: datetime | None = None) -> None:
+        """Write the held-back releases whose fires have started by ``now`` (None: all of
+        them, at shutdown), one write per store; those that fail are retried first."""
+        with self._deferred_lock:
+            count = len(self._deferred)
+            if now is not None:
+                count = next((i for i, entry in enumerate(self._deferred) if entry[0] > now), count)
+            due, self._deferred[:count] = self._deferred[:count], []
+        by_store: dict[int, tuple[BaseStore, str, list[Release]]] = {}
+        for _, store, alias, release in due:
+            by_store.setdefault(id(store), (store, alias, []))[2].append(release)
+        failed: Exception | None = None
+        for store, alias, releases in by_store.values():
+            try:
+                with self.scheduler.store_guard(store):
+                    self._release(store, alias, releases)
+            except Exception as exc:
+                self._unreleased.append((store, alias, releases))
+                failed = exc
+        if failed is not None:
+            raise failed
 
     def _pause_broken(self, store: BaseStore, store_alias: str, task: Task, exc: Exception) -> None:
         logger.exception(

@@ -53,8 +53,8 @@ class RunSlots:
         self._held: dict[str, list[_Held]] = {}
         self._releases: deque[tuple[str, _Held, float]] = deque()  # ..., give up (monotonic)
         self._lock = threading.Lock()
-        #: Held while queued releases are written, so that a flush waits for those in flight.
-        self._freeing = threading.Lock()
+        #: By store: held while its queued releases are written (a flush waits for them).
+        self._freeing: dict[int, threading.Lock] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -101,9 +101,10 @@ class RunSlots:
     def flush(self, store: BaseStore) -> None:
         """Free the queued releases of ``store`` now, and wait for those being freed: called
         before a claim, so that it sees every run that ended before it as ended."""
-        if not self._releases and not self._freeing.locked():
-            return
-        self._free_pending(lambda entry: entry[1][0] is store)
+        lock = self._freeing.get(id(store))
+        if not self._releases and (lock is None or not lock.locked()):
+            return  # nothing queued, nothing in flight: no lock, no I/O
+        self._free_pending(store)
 
     def shutdown(self) -> None:
         """Free what is pending and stop the thread; slots of runs still going expire."""
@@ -149,35 +150,37 @@ class RunSlots:
                     return
             self._renew()
 
-    def _free_pending(
-        self, chosen: Callable[[tuple[str, _Held, float]], bool] = lambda entry: True
-    ) -> None:
-        """Free the queued slots (the ``chosen`` ones), one round trip per store; keep those
-        that failed."""
-        with self._freeing:
-            self._free_chosen(chosen)
-
-    def _free_chosen(self, chosen: Callable[[tuple[str, _Held, float]], bool]) -> None:
+    def _free_pending(self, only: BaseStore | None = None) -> None:
+        """Free the queued slots (of ``only``, when given), one round trip per store; keep
+        those that failed. Each store's are taken from the queue and freed under that
+        store's lock, so that a flush of one store waits for its frees in flight only."""
         with self._lock:
-            pending = [entry for entry in self._releases if chosen(entry)]
-            kept = [entry for entry in self._releases if not chosen(entry)]
+            stores = {id(entry[1][0]): entry[1][0] for entry in self._releases}
+        if only is not None:
+            stores = {id(only): only}
+        for store in stores.values():
+            with self._store_lock(store):
+                self._free_store(store)
+
+    def _store_lock(self, store: BaseStore) -> threading.Lock:
+        with self._lock:
+            return self._freeing.setdefault(id(store), threading.Lock())
+
+    def _free_store(self, store: BaseStore) -> None:
+        with self._lock:
+            entries = [entry for entry in self._releases if entry[1][0] is store]
+            if not entries:
+                return
+            kept = [entry for entry in self._releases if entry[1][0] is not store]
             self._releases.clear()
             self._releases.extend(kept)
-        by_store: dict[int, list[tuple[str, _Held, float]]] = {}
-        for entry in pending:
-            by_store.setdefault(id(entry[1][0]), []).append(entry)
-        failed: list[tuple[str, _Held, float]] = []
-        for entries in by_store.values():
-            store = entries[0][1][0]
-            try:
-                store.release_run_slots([(task_id, slot[1]) for task_id, slot, _ in entries])
-            except Exception as exc:  # tried again, until the slots would have expired anyway
-                logger.warning("Could not release %d run slot(s) (%r)", len(entries), exc)
-                now = time.monotonic()
-                failed.extend(entry for entry in entries if now < entry[2])
-        if failed:
+        try:
+            store.release_run_slots([(task_id, slot[1]) for task_id, slot, _ in entries])
+        except Exception as exc:  # tried again, until the slots would have expired anyway
+            logger.warning("Could not release %d run slot(s) (%r)", len(entries), exc)
+            now = time.monotonic()
             with self._lock:
-                self._releases.extend(failed)
+                self._releases.extend(entry for entry in entries if now < entry[2])
 
     @staticmethod
     def _free(task_id: str, slot: _Held) -> bool:

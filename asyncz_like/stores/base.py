@@ -208,6 +208,12 @@ class BaseStore(ABC):
         return f"<{type(self).__name__} (alias={self.alias})>"
 
 
+#: A store takes back a lease of its own (a claim of a pass that failed after its commit) once
+#: the lease is this many seconds old. Not sooner: a scheduler holds its leases on fires
+#: claimed ahead of their run time (``claim_ahead``, at most 1 s) until those fires start.
+RETAKE_OWN_CLAIMS_AFTER = 2.0
+
+
 def lost_claim_start(lease_end: float, lease_seconds: float) -> datetime:
     """When a lease that ended at ``lease_end`` (epoch seconds) was taken."""
     return datetime.fromtimestamp(lease_end - lease_seconds, UTC)

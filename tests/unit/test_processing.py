@@ -393,3 +393,38 @@ def test_the_runner_waits_for_a_fire_handed_over_early(monkeypatch: pytest.Monke
     far = runner.RunContext(None, "test", now=lambda: START - timedelta(seconds=5))
     runner.run_task(task, [START], far)  # more than MAX_EARLY ahead: not a claim ahead
     assert len(slept) == 1 and len(calls.calls) == 2
+
+
+def test_a_fire_claimed_ahead_is_released_once_it_starts(clock: FakeClock) -> None:
+    """Until its run time the claim holds the fire in the store: a scheduler killed before
+    then loses nothing (the lease expires and another scheduler runs it)."""
+    executor = HoldingExecutor()
+    store = IOMemoryStore()
+    scheduler = manual_scheduler(clock, stores={"default": store}, executors={"default": executor})
+    scheduler.start()
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
+                       next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    assert scheduler.process_tasks() == pytest.approx(0.01)  # wakes to write the release
+    assert executor.held == ["t"]
+    assert store.get_next_run_time() is None  # still claimed: not released yet
+    clock.advance(0.005)
+    scheduler.process_tasks()
+    assert store.get_next_run_time() is None  # its run time has not come
+    clock.advance(0.005)
+    assert scheduler.process_tasks() == pytest.approx(1.0 - 0.02)
+    assert store.get_next_run_time() == START + timedelta(seconds=1.01)
+    assert executor.held == ["t"]  # handed over once
+
+
+def test_releases_held_back_are_written_at_shutdown(clock: FakeClock) -> None:
+    store = IOMemoryStore()
+    scheduler = manual_scheduler(
+        clock, stores={"default": store}, executors={"default": HoldingExecutor()}
+    )
+    scheduler.start()
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
+                       next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    scheduler.process_tasks()
+    assert store.get_next_run_time() is None
+    scheduler.shutdown()
+    assert store.get_next_run_time() == START + timedelta(seconds=1.01)

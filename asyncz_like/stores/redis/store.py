@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import BaseStore, lost_claim_start
+from asyncz_like.stores.base import RETAKE_OWN_CLAIMS_AFTER, BaseStore, lost_claim_start
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
     build_client,
@@ -209,8 +209,9 @@ class RedisStore(BaseStore):
             return []
         stamp = now.timestamp()
         keys = [self.run_times_key, self.tasks_key, self.leases_key]
-        args = [repr(stamp), repr(stamp + self.lease_seconds), self.owner, limit]
-        args += self._broken.exclusion_args()
+        until = stamp + self.lease_seconds
+        args = [repr(stamp), repr(until), self.owner, limit]
+        args += [repr(until - RETAKE_OWN_CLAIMS_AFTER), *self._broken.exclusion_args()]
         ids, records, scores, expired = self._retry(
             lambda _: self._scripts.claim(keys=keys, args=args)
         )

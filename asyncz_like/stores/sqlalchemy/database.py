@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc
 
+from asyncz_like.stores.base import RETAKE_OWN_CLAIMS_AFTER
 from asyncz_like.stores.sqlalchemy import engine as engines
 from asyncz_like.stores.sqlalchemy.statements import (
     ID_LENGTH,
@@ -208,7 +209,8 @@ class Database:
         claimed = Claimed[T](0, [], {}, {})
         ids: list[str] = []
         with self.transaction(write=True) as connection:
-            params = {"now": now, "owner": owner, "until": until}
+            params = {"now": now, "owner": owner, "until": until,
+                      "retake_before": until - RETAKE_OWN_CLAIMS_AFTER}  # fmt: skip
             rows = connection.execute(self.sql.claimable(exclude, limit), params).all()
             claimed.seen = len(rows)
             for task_id, state, next_run_time, expired_lease in rows:

@@ -134,15 +134,16 @@ class Statements:
         self, exclude: Collection[str], with_own_leases: bool = False
     ) -> sa.ColumnElement[bool]:
         """Due rows without a live lease; with ``with_own_leases``, also those whose lease
-        is the ``owner``'s from an earlier claim (ending before ``until``, where this claim's
-        leases end): a claim of ours whose pass failed (its commit went through but the
-        answer was lost, or a release failed) before its fires were handed over."""
+        is the ``owner``'s from a claim old enough (ending by ``retake_before``): a claim of
+        ours whose pass failed (its commit went through but the answer was lost, or a release
+        failed) before its fires were handed over. A younger lease of ours may hold fires
+        claimed ahead of their run time, released once they start."""
         c = self.table.c
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
         free = [c.lease_until.is_(None), c.lease_until <= now]
         if with_own_leases:
-            until: sa.BindParameter[float] = sa.bindparam("until", type_=sa.Double())
-            free.append(sa.and_(c.lease_owner == sa.bindparam("owner"), c.lease_until < until))
+            before: sa.BindParameter[float] = sa.bindparam("retake_before", type_=sa.Double())
+            free.append(sa.and_(c.lease_owner == sa.bindparam("owner"), c.lease_until <= before))
         clause = sa.and_(c.next_run_time <= now, sa.or_(*free))
         return sa.and_(clause, c.id.not_in(exclude)) if exclude else clause
 
