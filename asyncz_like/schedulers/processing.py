@@ -58,7 +58,7 @@ def due_run_times(
 @dataclass(slots=True)
 class PassResult:
     """What a pass found: whether more is due now, which stores another process holds, and
-    when the first release held back for a fire claimed ahead is due (None: none is)."""
+    when a pass is due for a release held back for a fire claimed ahead (None: none is)."""
 
     more: bool
     locked_out: list[str]
@@ -66,8 +66,9 @@ class PassResult:
 
 
 Release = tuple["Task", "datetime | None"]
-#: A release held back until its fire starts: (start time, store, store alias, release).
-Deferred = tuple[datetime, "BaseStore", str, Release]
+#: A release held back until its fire starts: (start time, the time a pass must write it by,
+#: store, store alias, release).
+Deferred = tuple[datetime, datetime, "BaseStore", str, Release]
 
 
 class DueTaskProcessor:
@@ -115,7 +116,7 @@ class DueTaskProcessor:
             budget -= len(tasks)
         more = more or budget <= 0
         with self._deferred_lock:
-            deferred_until = self._deferred[0][0] if self._deferred else None
+            deferred_until = min((entry[1] for entry in self._deferred), default=None)
         return PassResult(more, locked_out, deferred_until)
 
     def _dispatch(
@@ -123,6 +124,7 @@ class DueTaskProcessor:
         horizon: datetime, lost_claims: dict[str, datetime] | None,
     ) -> None:  # fmt: skip
         timezone = self.scheduler.timezone
+        ahead = horizon - now
         releases: list[Release] = []
         deferred: list[Deferred] = []
         to_send: list[tuple[Task, list[datetime]]] = []
@@ -138,8 +140,10 @@ class DueTaskProcessor:
                 lost_at = lost_claims.get(task.id) if lost_claims else None
                 to_send.append((task if lost_at is None else _recovered(task, lost_at, now),
                                 run_times))  # fmt: skip
-                if run_times[-1] > now:  # claimed ahead: released once its last fire starts
-                    deferred.append((run_times[-1], store, store_alias, (task, next_time)))
+                if (starts := run_times[-1]) > now:  # claimed ahead: released once started
+                    # written by the pass that claims its next fire ahead, or at its start
+                    write_by = starts if next_time is None else max(starts, next_time - ahead)
+                    deferred.append((starts, write_by, store, store_alias, (task, next_time)))
                     continue
             releases.append((task, next_time))
         if to_send:
@@ -165,7 +169,7 @@ class DueTaskProcessor:
                 count = next((i for i, entry in enumerate(self._deferred) if entry[0] > now), count)
             due, self._deferred[:count] = self._deferred[:count], []
         by_store: dict[int, tuple[BaseStore, str, list[Release]]] = {}
-        for _, store, alias, release in due:
+        for _, _, store, alias, release in due:
             by_store.setdefault(id(store), (store, alias, []))[2].append(release)
         failed: Exception | None = None
         for store, alias, releases in by_store.values():

@@ -240,6 +240,27 @@ def test_a_release_writes_the_run_time_column_only(sql: SQLBackend) -> None:
     stop(store)
 
 
+def test_expired_slots_of_any_task_are_purged_by_a_claim(sql: SQLBackend) -> None:
+    clock = FakeClock()
+    store = made(sql, clock, lease_seconds=30)
+    for task_id in ("gone", "live"):
+        store.add_task(make_task(task_id, 500))
+    gone = store.acquire_run_slot(make_task("gone", 500), START)
+    store.delete_task("gone")  # deleted while it ran: no claim looks at its slots again
+    assert gone is not None
+    store.acquire_due_tasks(START + timedelta(seconds=40), 10)  # purges: "gone" expired
+    stale = store.acquire_run_slot(make_task("live", 500), START + timedelta(seconds=40))
+    store.acquire_due_tasks(START + timedelta(seconds=80), 10)  # within the minute: no purge
+    live = store.acquire_run_slot(make_task("live", 500), START + timedelta(seconds=80))
+    assert stale is not None and live is not None  # "stale" has expired (lease of 30 s)
+    store.acquire_due_tasks(START + timedelta(seconds=101), 10)  # purges "stale" only
+    slots = store.database.slots.table
+    with store.database.transaction(write=False) as connection:
+        left = connection.execute(sa.select(slots.c.token)).scalars().all()
+    assert left == [live]
+    stop(store)
+
+
 def test_a_due_broken_record_does_not_starve_the_others(sql: SQLBackend) -> None:
     store = made(sql, batch_size=2)
     events = Recorder()

@@ -67,6 +67,7 @@ class SlotStatements:
         if lock_rows:
             self.lock_tasks = self.lock_tasks.with_for_update()
         self.expire_many = slots.delete().where(s.task_id.in_(ids), s.until <= now)
+        self.expire_all = slots.delete().where(s.until <= now)
         self.count_many = (
             sa.select(s.task_id, sa.func.count()).where(s.task_id.in_(ids)).group_by(s.task_id)
         )

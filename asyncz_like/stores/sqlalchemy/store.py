@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
 
+#: Seconds between two purges of expired run slots (see ``_purge_expired_slots``).
+SLOT_PURGE_INTERVAL = 60.0
+
+
 class SQLAlchemyStore(BaseStore):
     """Keeps tasks in a table that several schedulers (processes, hosts) may share.
 
@@ -66,6 +70,7 @@ class SQLAlchemyStore(BaseStore):
         self.owner = uuid.uuid4().hex  # this instance's name on the leases it takes
         #: Run slots taken with the last claim, by task id (None: max_instances were running).
         self._claimed_slots: dict[str, str | None] = {}
+        self._next_slot_purge = 0.0  # epoch seconds: the first claim purges
         self._db = _open(database, engine, tablename, engine_options, self.logger)
         self._broken: dict[str, str] = {}
         self._unreported: list[tuple[str, BrokenRecordError]] = []
@@ -165,6 +170,8 @@ class SQLAlchemyStore(BaseStore):
         moment = now.timestamp()
         until = moment + self.lease_seconds
         self._free_unused_slots(list(self._claimed_slots.items()))
+        if moment >= self._next_slot_purge:
+            self._purge_expired_slots(moment)
         tasks: list[Task] = []
         while len(tasks) < limit:
             want = min(self.batch_size, limit - len(tasks))
@@ -274,6 +281,13 @@ class SQLAlchemyStore(BaseStore):
         held = [(task_id, token) for task_id, token in slots if token is not None]
         if held:
             self.release_run_slots(held)
+
+    def _purge_expired_slots(self, moment: float) -> None:
+        """Delete the expired run slots of every task, once a minute: a claim expires only
+        those of the tasks it takes, and a scheduler that died, or a task deleted while it
+        ran, leaves slots that no claim would look at again."""
+        self._next_slot_purge = moment + SLOT_PURGE_INTERVAL
+        self._db.write(self._db.slots.expire_all, now=moment)
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
         return self._take_run_slots([task], now)[0]
