@@ -49,6 +49,10 @@ class Lanes:
         self._handing_over = False
         self._again = False
 
+    def empty(self) -> bool:
+        """Whether no job waits in any lane (a hand-over would find nothing to send)."""
+        return not any(lane.heap for lane in self.lanes.values())
+
     def push(self, job: RunJob, seq: int) -> None:
         """Queue a job as READY (call with the lock held)."""
         lane = self.lanes.get(job.lane_key)
