@@ -61,9 +61,12 @@ class Database:
         self.owns_engine = owns_engine
         self.logger = logger
         self.table = build_table(tablename)
-        self.sql = Statements(self.table, skip_locked=True, lock_rows=not self.is_sqlite)
+        arrays = self.engine.dialect.name == "postgresql"
+        self.sql = Statements(
+            self.table, skip_locked=True, lock_rows=not self.is_sqlite, arrays=arrays
+        )
         self.slots = SlotStatements(
-            self.table, build_slots_table(tablename), lock_rows=not self.is_sqlite
+            self.table, build_slots_table(tablename), lock_rows=not self.is_sqlite, arrays=arrays
         )
         self._writer = (
             engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
@@ -116,7 +119,9 @@ class Database:
         self.retry(engines.ensure_table, self.engine, self.slots.table)
         if not self.is_sqlite:
             skip = self.retry(self._skip_locked_supported)
-            self.sql = Statements(self.table, skip_locked=skip, lock_rows=True)
+            self.sql = Statements(
+                self.table, skip_locked=skip, lock_rows=True, arrays=self.sql.arrays
+            )
             if not skip:
                 self.logger.warning(
                     "This server has no FOR UPDATE SKIP LOCKED (MariaDB < 10.6, MySQL < 8); "
@@ -237,11 +242,14 @@ class Database:
 
     def _release_many(self, updates: list[dict[str, Any]], deletes: list[dict[str, Any]]) -> int:
         changed = 0
+        sql = self.sql
         with self.transaction(write=True) as connection:
             if updates:
-                changed += connection.execute(self.sql.release, updates).rowcount
+                params = sql.release_many_params(updates, updates[0]["owner"])
+                changed += connection.execute(sql.release_updates, params).rowcount
             if deletes:
-                changed += connection.execute(self.sql.release_delete, deletes).rowcount
+                params = sql.release_many_params(deletes, deletes[0]["owner"])
+                changed += connection.execute(sql.release_deletes, params).rowcount
         return changed
 
     def acquire_slots(
@@ -281,7 +289,7 @@ class Database:
                 rows.append({"token": token, "task_id": task_id, "until": until})
                 taken.add(token)
         if rows:
-            connection.execute(slots.insert, rows)
+            connection.execute(slots.insert, slots.insert_params(rows))
         return taken
 
     def next_times(self, exclude: Collection[str]) -> tuple[float | None, float | None]:

@@ -10,9 +10,10 @@ column and the record stays the same from fire to fire) and the lease (``lease_o
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 
 #: The longest task id the table keeps (191 characters fit a utf8mb4 index on MariaDB/MySQL).
 ID_LENGTH = 191
@@ -55,45 +56,84 @@ def build_slots_table(name: str) -> sa.Table:
     )
 
 
+def _among(column: sa.Column[str], name: str, arrays: bool) -> sa.ColumnElement[bool]:
+    """``column IN (:name...)``, or on PostgreSQL ``column = ANY(:name)``: one array
+    parameter, so that the statement is the same whatever the count (compiled once, and
+    prepared by the server) instead of one placeholder per value."""
+    if arrays:
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 class SlotStatements:
     """The statements over one run slots table, and the task row lock they take."""
 
-    def __init__(self, table: sa.Table, slots: sa.Table, lock_rows: bool) -> None:
+    def __init__(
+        self, table: sa.Table, slots: sa.Table, lock_rows: bool, arrays: bool = False
+    ) -> None:
         s = slots.c
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
         self.table = slots
-        ids: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
-        self.lock_tasks = sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
+        #: PostgreSQL: lists travel as arrays, and ``insert`` takes columns (see insert_params)
+        self.arrays = arrays
+        self.lock_tasks = (
+            sa.select(table.c.id).where(_among(table.c.id, "ids", arrays)).order_by(table.c.id)
+        )
         if lock_rows:
             self.lock_tasks = self.lock_tasks.with_for_update()
-        self.expire_many = slots.delete().where(s.task_id.in_(ids), s.until <= now)
+        self.expire_many = slots.delete().where(_among(s.task_id, "ids", arrays), s.until <= now)
         self.expire_all = slots.delete().where(s.until <= now)
         self.count_many = (
-            sa.select(s.task_id, sa.func.count()).where(s.task_id.in_(ids)).group_by(s.task_id)
+            sa.select(s.task_id, sa.func.count())
+            .where(_among(s.task_id, "ids", arrays))
+            .group_by(s.task_id)
         )
-        self.tokens_present = sa.select(s.token).where(
-            s.token.in_(sa.bindparam("tokens", expanding=True))
-        )
-        self.insert = slots.insert()
+        self.tokens_present = sa.select(s.token).where(_among(s.token, "tokens", arrays))
+        self.insert: sa.Insert = slots.insert()
+        if arrays:  # every row in one statement: INSERT ... SELECT * FROM unnest(...)
+            rows = (
+                sa.func.unnest(
+                    sa.bindparam("tokens", type_=postgresql.ARRAY(s.token.type)),
+                    sa.bindparam("task_ids", type_=postgresql.ARRAY(s.task_id.type)),
+                    sa.bindparam("untils", type_=postgresql.ARRAY(sa.Double())),
+                )
+                .table_valued("token", "task_id", "until")
+                .render_derived(name="given")
+            )
+            self.insert = slots.insert().from_select(
+                ["token", "task_id", "until"], sa.select(rows.c.token, rows.c.task_id, rows.c.until)
+            )
         self.release = slots.delete().where(s.token == sa.bindparam("token"))
-        self.release_many = slots.delete().where(
-            s.token.in_(sa.bindparam("tokens", expanding=True))
-        )
+        self.release_many = slots.delete().where(_among(s.token, "tokens", arrays))
         self.renew = (
             slots.update()
-            .where(s.token.in_(sa.bindparam("tokens", expanding=True)))
+            .where(_among(s.token, "tokens", arrays))
             .values(until=sa.bindparam("until"))
         )
+
+    def insert_params(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
+        """The parameters of ``insert`` for slot rows (token, task_id, until)."""
+        if not self.arrays:
+            return rows  # executemany
+        return {
+            "tokens": [row["token"] for row in rows],
+            "task_ids": [row["task_id"] for row in rows],
+            "untils": [row["until"] for row in rows],
+        }
 
 
 class Statements:
     """The statements over one task table. Parameters are bound by name at execution."""
 
-    def __init__(self, table: sa.Table, skip_locked: bool, lock_rows: bool) -> None:
+    def __init__(
+        self, table: sa.Table, skip_locked: bool, lock_rows: bool, arrays: bool = False
+    ) -> None:
         self.table = table
         c = table.c
         self._skip_locked = skip_locked
         self._lock_rows = lock_rows  # False on SQLite: its transaction locks the whole file
+        #: PostgreSQL: lists travel as arrays (see release_many_params)
+        self.arrays = arrays
         by_id = c.id == sa.bindparam("task_id")
         state: sa.BindParameter[bytes] = sa.bindparam("state")
         self.insert = table.insert()
@@ -120,11 +160,44 @@ class Statements:
             .values(next_run_time=sa.bindparam("next_run_time"), lease_owner=None, lease_until=None)
         )
         self.release_delete = table.delete().where(owned)
+        # A slice's releases: executemany of the single-row forms, or on PostgreSQL one
+        # statement each over arrays (UPDATE ... FROM unnest(...)).
+        self.release_updates: sa.Update = self.release
+        self.release_deletes: sa.Delete = self.release_delete
+        if arrays:
+            given = (
+                sa.func.unnest(
+                    sa.bindparam("ids", type_=postgresql.ARRAY(c.id.type)),
+                    sa.bindparam("next_run_times", type_=postgresql.ARRAY(sa.Double())),
+                )
+                .table_valued("id", "next_run_time")
+                .render_derived(name="given")
+            )
+            self.release_updates = (
+                table.update()
+                .where(c.id == given.c.id, c.lease_owner == sa.bindparam("owner"))
+                .values(next_run_time=given.c.next_run_time, lease_owner=None, lease_until=None)
+            )
+            self.release_deletes = table.delete().where(
+                _among(c.id, "ids", True), c.lease_owner == sa.bindparam("owner")
+            )
         self.lease = (
             table.update()
-            .where(c.id.in_(sa.bindparam("ids", expanding=True)))
+            .where(_among(c.id, "ids", arrays))
             .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"))
         )
+
+    def release_many_params(
+        self, rows: list[dict[str, Any]], owner: str
+    ) -> list[dict[str, Any]] | dict[str, Any]:
+        """The parameters of ``release_updates`` (rows with ``task_id`` and, for updates,
+        ``next_run_time``) or ``release_deletes``."""
+        if not self.arrays:
+            return [{**row, "owner": owner} for row in rows]
+        params: dict[str, Any] = {"ids": [row["task_id"] for row in rows], "owner": owner}
+        if rows and "next_run_time" in rows[0]:
+            params["next_run_times"] = [row["next_run_time"] for row in rows]
+        return params
 
     def delete_all_but(self, kept: Collection[str]) -> sa.Delete:
         """Delete every row but the ``kept`` ids."""
