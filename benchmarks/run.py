@@ -42,10 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     raw: report.Raw = {}
     failures: list[str] = []
+    seconds: dict[str, float] = {}  # wall time of each case, all libraries and repetitions
     for scenario in scenarios:
         for case in scenario.cases:
             repetitions = args.repetitions or case.repetitions or default_repetitions
+            case_started = time.perf_counter()
             raw[case.key] = _run_case(case, pythons, repetitions, failures)
+            seconds[case.key] = round(time.perf_counter() - case_started, 1)
     elapsed = time.perf_counter() - started
     text = report.table(scenarios, raw)
     print(text)
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(elapsed, 1),
         "asyncz_like_code": _code_version(),
         "failures": "; ".join(failures) or "none",
+        "slowest_cases_s": ", ".join(
+            f"{key} {value:.0f}"
+            for key, value in sorted(seconds.items(), key=lambda kv: -kv[1])[:8]
+        ),
     }
     stem = datetime.date.today().isoformat() + ("-quick" if args.quick else "")
     if args.only or args.case:  # a partial run never overwrites the full results
