@@ -58,8 +58,8 @@ def normalize_timezone(value: tzinfo) -> tzinfo:
 
 def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
     """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a usable tzinfo; None stays None."""
-    if value is None:
-        return None
+    if value is None or value is UTC or value.__class__ is ZoneInfo:
+        return value  # the usual zones, usable as they are
     if isinstance(value, str):
         if value.upper() == "UTC":
             return UTC

@@ -54,8 +54,10 @@ class RunEngine(AttemptTracker):
         hand over what the lanes have room for. Returns when a pass is needed again."""
         cleanup = self._next_cleanup is None or now >= self._next_cleanup
         fires = self.fires
-        if not (cleanup or self._due or self._deadlines) and self.lanes.empty() and (
-            fires is None or len(fires.inbox) < fires.drain_at
+        if (
+            not (cleanup or self._due or self._deadlines)
+            and self.lanes.empty()
+            and (fires is None or len(fires.inbox) < fires.drain_at)
         ):  # the common pass: no submitted work at all (a hand-over would find nothing)
             return None
         if fires is not None and len(fires.inbox) >= fires.drain_at:

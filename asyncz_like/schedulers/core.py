@@ -33,7 +33,7 @@ from asyncz_like.schedulers.config import (
 from asyncz_like.schedulers.run_slots import RunSlots
 from asyncz_like.stores import STORES, BaseStore
 from asyncz_like.tasks.task import Task
-from asyncz_like.triggers import anchor_trigger
+from asyncz_like.triggers import anchor_trigger, anchored_first_fire
 from asyncz_like.utils import as_positive_int, get_local_timezone, to_timezone
 
 
@@ -41,6 +41,12 @@ class SchedulerState(IntEnum):
     STATE_STOPPED = 0
     STATE_RUNNING = 1
     STATE_PAUSED = 2
+
+
+# Module globals: reading a member through its class is several times slower, and the state
+# is read on every add.
+_RUNNING = SchedulerState.STATE_RUNNING
+_PAUSED = SchedulerState.STATE_PAUSED
 
 
 class SchedulerCore(ABC):
@@ -223,22 +229,22 @@ class SchedulerCore(ABC):
 
     @property
     def running(self) -> bool:
-        return self.state == SchedulerState.STATE_RUNNING
+        return self.state == _RUNNING
 
     @property
     def paused(self) -> bool:
-        return self.state == SchedulerState.STATE_PAUSED
+        return self.state == _PAUSED
 
     def _schedule_new_task(self, task: Task, compute_next: bool) -> None:
         """Give a task being added its first run time (unless one was given) and anchor an
         interval trigger to that first fire."""
-        assert task.trigger is not None
-        now = self.clock.now()
+        trigger = task.trigger
+        assert trigger is not None
         if compute_next:
-            task.trigger = anchor_trigger(task.trigger, now)
-            task.next_run_time = task.trigger.get_next_trigger_time(self.timezone, None, now)
+            now = self.clock.now()
+            task.trigger, task.next_run_time = anchored_first_fire(trigger, self.timezone, now)
         elif task.next_run_time is not None:
-            task.trigger = anchor_trigger(task.trigger, now, task.next_run_time)
+            task.trigger = anchor_trigger(trigger, self.clock.now(), task.next_run_time)
 
     def _wake_if_earlier(self, run_time: datetime | None) -> None:
         if run_time is not None and self.running:

@@ -11,7 +11,7 @@ from asyncz_like.events.constants import ALL_TASKS_REMOVED, TASK_ADDED, TASK_MOD
 from asyncz_like.exceptions import ConflictIdError, SchedulerNotRunningError, TaskLookupError
 from asyncz_like.schedulers.core import SchedulerCore
 from asyncz_like.tasks.task import Task
-from asyncz_like.triggers import anchor_trigger, create_trigger
+from asyncz_like.triggers import anchor_trigger, anchored_first_fire, build_trigger
 from asyncz_like.triggers.base import BaseTrigger
 
 if TYPE_CHECKING:
@@ -54,20 +54,26 @@ class TaskAPI(SchedulerCore):
         ``trigger`` is a trigger or its alias (``"interval"``, ``"cron"``, ...), with its
         options as keyword arguments. Nothing is added when any argument is bad.
         """
-        options = _add_options(
-            args=args, kwargs=kwargs, id=id, name=name,
-            mistrigger_grace_time=mistrigger_grace_time, coalesce=coalesce,
-            max_instances=max_instances, next_run_time=next_run_time, store=store,
-            executor=executor, replace_existing=replace_existing,
-        )  # fmt: skip
-        if fn_or_task is None:
+        if fn_or_task is None or isinstance(fn_or_task, Task):
+            options = _add_options(
+                args=args, kwargs=kwargs, id=id, name=name,
+                mistrigger_grace_time=mistrigger_grace_time, coalesce=coalesce,
+                max_instances=max_instances, next_run_time=next_run_time, store=store,
+                executor=executor, replace_existing=replace_existing,
+            )  # fmt: skip
+            if fn_or_task is None:
 
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self.add_task(fn, trigger, **options, **trigger_args)
-                return fn
+                def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                    self.add_task(fn, trigger, **options, **trigger_args)
+                    return fn
 
-            return decorator
-        task = self._build_task(fn_or_task, trigger, trigger_args, options)
+                return decorator
+            task = self._build_given(fn_or_task, trigger, trigger_args, options)
+        else:  # the common case, kept free of the options dicts
+            task = self._new_task(
+                fn_or_task, trigger, trigger_args, args, kwargs, id, name,
+                mistrigger_grace_time, coalesce, max_instances, next_run_time, store, executor,
+            )  # fmt: skip
         self._add_built_task(task, replace_existing, next_run_time is UNSET)
         return task
 
@@ -124,7 +130,7 @@ class TaskAPI(SchedulerCore):
 
     def _build_spec(self, item: Task | Mapping[str, Any], replace: bool) -> Task:
         if isinstance(item, Task):
-            return self._build_task(item, None, {}, _add_options(replace_existing=replace))
+            return self._build_given(item, None, {}, _add_options(replace_existing=replace))
         if not isinstance(item, Mapping):
             raise TypeError(f"add_tasks() takes Task objects or dicts, got {item!r}")
         spec = dict(item)
@@ -135,7 +141,10 @@ class TaskAPI(SchedulerCore):
         options = _add_options(
             replace_existing=replace, **{k: spec.pop(k) for k in list(spec) if k in option_names}
         )
-        return self._build_task(fn, trigger, spec, options)
+        if isinstance(fn, Task):
+            return self._build_given(fn, trigger, spec, options)
+        del options["replace_existing"]
+        return self._new_task(fn, trigger, spec, **options)
 
     def _store_many(self, tasks: list[Task], replace: bool) -> None:
         by_store: dict[str, list[Task]] = {}
@@ -148,31 +157,54 @@ class TaskAPI(SchedulerCore):
             else:
                 self.lookup_store(alias).add_tasks(group)
 
-    def _build_task(
-        self,
-        fn_or_task: Any,
-        trigger: Any,
-        trigger_args: dict[str, Any],
-        options: dict[str, Any],
-    ) -> Task:
+    def _new_task(
+        self, fn: Any, trigger: Any, trigger_args: dict[str, Any], args: Any, kwargs: Any,
+        id: str | None, name: str | None, mistrigger_grace_time: Any, coalesce: Any,
+        max_instances: Any, next_run_time: Any, store: str | None, executor: str | None,
+    ) -> Task:  # fmt: skip
+        """A new task from add_task's arguments, the scheduler's task_defaults filling in
+        what is not given. Checks: the trigger, the executor and store aliases, then Task()'s."""
         built_trigger = self._resolve_trigger(trigger, trigger_args)
-        given = fn_or_task if isinstance(fn_or_task, Task) else None
-        if given is not None:
-            if given.submitted:
-                raise ValueError(f"Task {given.id!r} has already been added to a scheduler")
-            if options["id"] is not None and options["id"] != given.id:
-                raise ValueError("The task id cannot be changed")
-        use_trigger = given is None or trigger is not None or given.trigger is None
-        current_trigger = built_trigger if use_trigger or given is None else given.trigger
-        settings = self._task_settings(options, current_trigger, given)
+        executor = "default" if executor is None else executor
+        store = "default" if store is None else store
+        self.lookup_executor(executor)
+        target = self.lookup_store(store)
+        defaults = self.task_defaults
+        if mistrigger_grace_time is UNSET:
+            mistrigger_grace_time = (
+                None
+                if built_trigger.allow_mistrigger_by_default
+                else defaults.mistrigger_grace_time
+            )
+        if coalesce is UNSET or coalesce is None:
+            coalesce = defaults.coalesce
+        if max_instances is UNSET or max_instances is None:
+            max_instances = defaults.max_instances
+        task = Task.__new__(Task)  # not Task(...): a class called with keywords packs a dict
+        task._setup(
+            fn, built_trigger, id, name, args, kwargs, executor, store, coalesce,
+            mistrigger_grace_time, max_instances, None if next_run_time is UNSET else next_run_time,
+        )  # fmt: skip
+        target.validate_task(task)
+        return task
+
+    def _build_given(
+        self, given: Task, trigger: Any, trigger_args: dict[str, Any], options: dict[str, Any]
+    ) -> Task:
+        """A Task object given to add_task, with the options (and trigger) given with it."""
+        built_trigger = self._resolve_trigger(trigger, trigger_args)
+        if given.submitted:
+            raise ValueError(f"Task {given.id!r} has already been added to a scheduler")
+        if options["id"] is not None and options["id"] != given.id:
+            raise ValueError("The task id cannot be changed")
+        use_trigger = trigger is not None or given.trigger is None
+        settings = self._task_settings(
+            options, built_trigger if use_trigger else given.trigger, given
+        )
         if use_trigger:
             settings["trigger"] = built_trigger
         self.lookup_executor(settings["executor"])
         store = self.lookup_store(settings["store_alias"])
-        if given is None:
-            task = Task(fn_or_task, id=options["id"], **settings)
-            store.validate_task(task)
-            return task
         before = given.current_values()
         given._modify(**settings)
         try:
@@ -183,10 +215,10 @@ class TaskAPI(SchedulerCore):
         return given
 
     def _task_settings(
-        self, options: dict[str, Any], trigger: BaseTrigger | None, given: Task | None
+        self, options: dict[str, Any], trigger: BaseTrigger | None, given: Task
     ) -> dict[str, Any]:
-        """The task's attributes from the add_task options, the Task object given (if any)
-        and the scheduler's task_defaults, in that order of precedence."""
+        """The task's attributes from the add_task options, the Task object given and the
+        scheduler's task_defaults, in that order of precedence."""
         names = ("args", "kwargs", "name", "executor", "mistrigger_grace_time", "coalesce")
         settings = {key: options[key] for key in names if options[key] not in (UNSET, None)}
         for key in ("max_instances", "next_run_time"):
@@ -202,22 +234,24 @@ class TaskAPI(SchedulerCore):
             settings.setdefault("mistrigger_grace_time", None)
         defaults = self.task_defaults
         for key in ("coalesce", "max_instances", "mistrigger_grace_time"):
-            if key not in settings and (given is None or getattr(given, key) is None):
+            if key not in settings and getattr(given, key) is None:
                 settings[key] = getattr(defaults, key)
-        settings.setdefault("executor", (given and given.executor) or "default")
-        settings.setdefault("store_alias", (given and given.store_alias) or "default")
+        settings.setdefault("executor", given.executor or "default")
+        settings.setdefault("store_alias", given.store_alias or "default")
         return settings
 
     def _resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
         if trigger is None:
             trigger = "date"
+        if isinstance(trigger, str):  # first: isinstance on the BaseTrigger ABC is slower
+            return build_trigger(trigger, trigger_args)
         if isinstance(trigger, BaseTrigger):
             if trigger_args:
                 raise TypeError(
                     f"Trigger options {sorted(trigger_args)} given with a trigger instance"
                 )
             return trigger
-        return create_trigger(trigger, **trigger_args)
+        return build_trigger(trigger, trigger_args)
 
     def _add_built_task(self, task: Task, replace: bool, compute_next: bool) -> None:
         with self._lock:
@@ -281,9 +315,8 @@ class TaskAPI(SchedulerCore):
         trigger: BaseTrigger | str | None = None, **trigger_args: Any,
     ) -> Task:  # fmt: skip
         """Give a task a new trigger; its next run time is computed from it."""
-        now = self.clock.now()
-        built = anchor_trigger(self._resolve_trigger(trigger, trigger_args), now)
-        next_time = built.get_next_trigger_time(self.timezone, None, now)
+        built = self._resolve_trigger(trigger, trigger_args)
+        built, next_time = anchored_first_fire(built, self.timezone, self.clock.now())
         return self.update_task(task_id, store, trigger=built, next_run_time=next_time)
 
     def pause_task(self, task_id: str | Task, store: str | None = None) -> Task:
@@ -394,7 +427,7 @@ class TaskAPI(SchedulerCore):
         return times
 
     def _emit_task_event(self, code: int, task_id: str, store: str | None) -> None:
-        if self.wants_event(code):
+        if self._listeners.wants(code):
             self.dispatch_event(TaskEvent(code=code, task_id=task_id, store=store))
 
 

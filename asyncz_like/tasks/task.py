@@ -8,7 +8,20 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
-from asyncz_like.tasks.validation import new_task_id, validate_changes
+from asyncz_like.tasks.validation import (
+    check_call,
+    check_coalesce,
+    check_executor,
+    check_grace,
+    check_id,
+    check_max_instances,
+    check_name,
+    check_next_run_time,
+    check_store,
+    check_trigger,
+    new_task_id,
+    validate_changes,
+)
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import datetime_repr, get_callable_name
 
@@ -83,38 +96,50 @@ class Task:
         next_run_time: datetime | None = None,
         scheduler: TaskAPI | None = None,
     ) -> None:
-        if id is not None and (not isinstance(id, str) or not id):
-            raise TypeError("id must be a nonempty string")
-        self.id: str = id or new_task_id()
-        self.fn: Callable[..., Any] | None = None
-        self.fn_reference: str | None = None
-        self.name: str | None = None
-        self.args: tuple[Any, ...] = ()
-        self.kwargs: dict[str, Any] = {}
-        self.trigger: BaseTrigger | None = None
-        self.executor: str | None = None
-        self.store_alias: str | None = None
-        self.coalesce: bool | None = None
-        self.mistrigger_grace_time: float | None = None
-        self.max_instances: int | None = None
-        self.next_run_time: datetime | None = None
-        self._scheduler: TaskAPI | None = None
-        given = {
-            "fn": fn,
-            "trigger": trigger,
-            "name": name,
-            "args": args,
-            "kwargs": kwargs,
-            "executor": executor,
-            "store_alias": store_alias or store,
-            "coalesce": coalesce,
-            "mistrigger_grace_time": mistrigger_grace_time,
-            "max_instances": max_instances,
-            "next_run_time": next_run_time,
-        }
-        self._apply(validate_changes({k: v for k, v in given.items() if v is not None}, {}, None))
+        self._setup(
+            fn, trigger, id, name, args, kwargs, executor, store_alias or store, coalesce,
+            mistrigger_grace_time, max_instances, next_run_time,
+        )  # fmt: skip
         if scheduler is not None:
             scheduler.add_task(self)
+
+    def _setup(
+        self, fn: Callable[..., Any] | str | None, trigger: BaseTrigger | None, id: str | None,
+        name: str | None, args: Any, kwargs: Any, executor: str | None, store_alias: str | None,
+        coalesce: bool | None, mistrigger_grace_time: float | None, max_instances: int | None,
+        next_run_time: datetime | None,
+    ) -> None:  # fmt: skip
+        """Check and set every attribute; None means not given. The checks, and their order,
+        are :func:`validate_changes`'s; a value that plainly passes one (None, or of the exact
+        type checked) skips its call, as this is add_task's hot path."""
+        self._scheduler: TaskAPI | None = None
+        self.id: str = new_task_id() if id is None else check_id(id)
+        # The MRO finds a subclass at C speed; isinstance on the ABC is a Python-level call.
+        if trigger is not None and BaseTrigger not in trigger.__class__.__mro__:
+            trigger = check_trigger(trigger, None)
+        self.trigger: BaseTrigger | None = trigger
+        if name is not None:
+            name = check_name(name, None)
+        if executor.__class__ is not str:
+            executor = check_executor(executor, None)
+        if store_alias.__class__ is not str:
+            store_alias = check_store(store_alias, None)
+        if coalesce is not None and coalesce.__class__ is not bool:
+            coalesce = check_coalesce(coalesce, None)
+        if mistrigger_grace_time is not None:
+            mistrigger_grace_time = check_grace(mistrigger_grace_time, None)
+        if max_instances is not None:
+            max_instances = check_max_instances(max_instances, None)
+        if next_run_time is not None:
+            next_run_time = check_next_run_time(next_run_time, None)
+        self.executor: str | None = executor
+        self.store_alias: str | None = store_alias
+        self.coalesce: bool | None = coalesce
+        self.mistrigger_grace_time: float | None = mistrigger_grace_time
+        self.max_instances: int | None = max_instances
+        self.next_run_time: datetime | None = next_run_time
+        checked = check_call(fn, args, kwargs, name)
+        self.fn, self.fn_reference, self.args, self.kwargs, self.name = checked
 
     # -- plain data -------------------------------------------------------------------------
 

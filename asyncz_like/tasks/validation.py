@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import tzinfo
-from os import urandom
+from os import register_at_fork, urandom
 from typing import Any
 
 from asyncz_like.exceptions import TaskConfigurationError
@@ -28,9 +28,36 @@ UPDATABLE = frozenset(
 )
 
 
+#: Ids are made this many at a time, from one read of ``os.urandom``: a read (a system call)
+#: per id was a tenth of the cost of add_task.
+_ID_BATCH = 256
+_ids: Iterator[str] = iter(())
+
+
 def new_task_id() -> str:
     """32 random hex digits, as ``uuid4().hex`` but without building a UUID."""
-    return urandom(16).hex()
+    global _ids
+    task_id = next(_ids, None)  # atomic under the GIL: no two threads get the same id
+    if task_id is None:
+        digits = urandom(16 * _ID_BATCH).hex()
+        ids = iter([digits[start : start + 32] for start in range(0, len(digits), 32)])
+        task_id, _ids = next(ids), ids
+    return task_id
+
+
+def _forget_ids() -> None:
+    global _ids
+    _ids = iter(())
+
+
+register_at_fork(after_in_child=_forget_ids)  # a child must not hand out its parent's ids
+
+
+def check_id(value: Any) -> str:
+    """A task id given: a nonempty string."""
+    if not isinstance(value, str) or not value:
+        raise TypeError("id must be a nonempty string")
+    return value
 
 
 def resolve_callable(fn: Any) -> tuple[Callable[..., Any], str | None]:
@@ -78,6 +105,55 @@ def validate_changes(
 _CALL = frozenset({"fn", "args", "kwargs"})
 
 
+def check_call(
+    fn: Any, args: Any, kwargs: Any, name: str | None
+) -> tuple[Callable[..., Any] | None, str | None, tuple[Any, ...], dict[str, Any], str | None]:
+    """A new task's ``fn``, its reference, ``args``, ``kwargs`` and ``name`` (the callable's
+    own when None), checked as :func:`validate_changes` checks them; None means not given."""
+    key = _call_key(fn, args, kwargs)
+    known = None if key is None else _KNOWN_CALLS.get(key)
+    if known is not None:  # nothing else to check: see _call_key
+        kwargs = {} if kwargs is None else dict(kwargs)
+        return fn, None, args or (), kwargs, known if name is None else name
+    reference = None
+    if fn is not None:
+        fn, reference = resolve_callable(fn)
+        if name is None:
+            name = get_callable_name(fn)
+    args = () if args is None else _as_args(args)
+    kwargs = {} if kwargs is None else _as_kwargs(kwargs)
+    if fn is not None:
+        check_callable_args(fn, args, kwargs)
+    if key is not None:
+        if len(_KNOWN_CALLS) >= _KNOWN_CALLS_MAX:
+            _KNOWN_CALLS.clear()
+        _KNOWN_CALLS[key] = get_callable_name(fn)
+    return fn, reference, args, kwargs, name
+
+
+#: The names of callables that passed :func:`check_call`, by :func:`_call_key`: many tasks
+#: share a function and the shape of its arguments, and the checks are a good part of an add.
+_KNOWN_CALLS: dict[tuple[Any, int, tuple[str, ...]], str] = {}
+_KNOWN_CALLS_MAX = 4096
+
+
+def _call_key(fn: Any, args: Any, kwargs: Any) -> tuple[Any, int, tuple[str, ...]] | None:
+    """``(fn, len(args), keyword names)`` when nothing but binding could fail the call's
+    checks (a hashable callable given as itself, args a tuple, kwargs a dict), else None."""
+    if fn is None or fn.__class__ is str:
+        return None
+    if args is not None and args.__class__ is not tuple:
+        return None
+    if kwargs is not None and kwargs.__class__ is not dict:
+        return None
+    key = (fn, 0 if args is None else len(args), () if kwargs is None else tuple(kwargs))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable callable
+        return None
+    return key
+
+
 def _validate_call(
     changes: Mapping[str, Any], current: Mapping[str, Any], result: dict[str, Any]
 ) -> None:
@@ -99,6 +175,8 @@ def _validate_call(
 
 
 def _as_args(value: Any) -> tuple[Any, ...]:
+    if value.__class__ is tuple:  # the usual case, without the slower Iterable ABC check
+        return value
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise TypeError("args must be a non-string iterable")
     return tuple(value)
@@ -110,13 +188,13 @@ def _as_kwargs(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _name(value: Any, _: tzinfo | None) -> str | None:
+def check_name(value: Any, _: tzinfo | None) -> str | None:
     if value is not None and (not isinstance(value, str) or not value):
         raise TypeError("name must be a nonempty string")
     return value
 
 
-def _trigger(value: Any, _: tzinfo | None) -> BaseTrigger:
+def check_trigger(value: Any, _: tzinfo | None) -> BaseTrigger:
     if not isinstance(value, BaseTrigger):
         raise TypeError(f"trigger must be a trigger instance, got {type(value).__name__}")
     return value
@@ -131,13 +209,13 @@ def _alias(argument: str) -> Callable[[Any, tzinfo | None], str | None]:
     return check
 
 
-def _coalesce(value: Any, _: tzinfo | None) -> bool:
+def check_coalesce(value: Any, _: tzinfo | None) -> bool:
     if not isinstance(value, bool):
         raise TypeError("coalesce must be a boolean")
     return value
 
 
-def _grace(value: Any, _: tzinfo | None) -> float | None:
+def check_grace(value: Any, _: tzinfo | None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -145,23 +223,26 @@ def _grace(value: Any, _: tzinfo | None) -> float | None:
     return value
 
 
-def _max_instances(value: Any, _: tzinfo | None) -> int:
+def check_max_instances(value: Any, _: tzinfo | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise TypeError("max_instances must be a positive integer")
     return value
 
 
-def _next_run_time(value: Any, timezone: tzinfo | None) -> Any:
+def check_next_run_time(value: Any, timezone: tzinfo | None) -> Any:
     return to_datetime(value, timezone, "next_run_time")
 
 
+check_executor = _alias("executor")
+check_store = _alias("store")
+
 _VALIDATORS: dict[str, Callable[[Any, tzinfo | None], Any]] = {
-    "name": _name,
-    "trigger": _trigger,
-    "executor": _alias("executor"),
-    "store_alias": _alias("store"),
-    "coalesce": _coalesce,
-    "mistrigger_grace_time": _grace,
-    "max_instances": _max_instances,
-    "next_run_time": _next_run_time,
+    "name": check_name,
+    "trigger": check_trigger,
+    "executor": check_executor,
+    "store_alias": check_store,
+    "coalesce": check_coalesce,
+    "mistrigger_grace_time": check_grace,
+    "max_instances": check_max_instances,
+    "next_run_time": check_next_run_time,
 }

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from asyncz_like.registry import PluginRegistry
+from asyncz_like.triggers._zones import resolve_zone
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.triggers.combining import AndTrigger, BaseCombinationTrigger, OrTrigger
 from asyncz_like.triggers.cron import CronTrigger
@@ -27,6 +28,8 @@ __all__ = [
     "OrTrigger",
     "ShutdownTrigger",
     "anchor_trigger",
+    "anchored_first_fire",
+    "build_trigger",
     "create_trigger",
     "parse_interval",
 ]
@@ -54,35 +57,54 @@ def create_trigger(
     ``{"type": alias, **options}`` mapping. Raises UnknownAliasError for an unknown alias and
     TypeError naming any option the trigger does not take.
     """
+    return build_trigger(alias_or_trigger, trigger_args)
+
+
+def build_trigger(
+    alias_or_trigger: str | BaseTrigger | type[BaseTrigger] | Mapping[str, Any],
+    options: Mapping[str, Any],
+) -> BaseTrigger:
+    """:func:`create_trigger` with the options in one mapping (add_task's: not repacked)."""
+    if isinstance(alias_or_trigger, str):  # first: the other tests are slower ABC checks
+        return _from_class(TRIGGERS.get(alias_or_trigger), options)
     if isinstance(alias_or_trigger, BaseTrigger):
-        if trigger_args:
+        if options:
             raise TypeError(
-                f"Trigger options {sorted(trigger_args)} cannot be given with a trigger instance"
+                f"Trigger options {sorted(options)} cannot be given with a trigger instance"
             )
         return alias_or_trigger
     if isinstance(alias_or_trigger, Mapping):
-        options = dict(alias_or_trigger)
-        alias = options.pop("type", None)
+        merged = dict(alias_or_trigger)
+        alias = merged.pop("type", None)
         if alias is None:
             raise ValueError("A trigger config needs a 'type' key")
-        return create_trigger(alias, **{**options, **trigger_args})
+        return build_trigger(alias, {**merged, **options})
     if isinstance(alias_or_trigger, type) and issubclass(alias_or_trigger, BaseTrigger):
-        cls = alias_or_trigger
-    elif isinstance(alias_or_trigger, str):
-        cls = TRIGGERS.get(alias_or_trigger)
-    else:
-        raise TypeError(
-            f"Expected a trigger alias, class or instance, got {type(alias_or_trigger).__name__}"
-        )
-    _check_options(cls, trigger_args)
+        return _from_class(alias_or_trigger, options)
+    raise TypeError(
+        f"Expected a trigger alias, class or instance, got {type(alias_or_trigger).__name__}"
+    )
+
+
+def _from_class(cls: type[BaseTrigger], options: Mapping[str, Any]) -> BaseTrigger:
     if not cls.shareable:
-        return cls(**trigger_args)
-    key = _share_key(cls, trigger_args)
-    if key is None:
-        return cls(**trigger_args)
-    trigger = _SHARED.get(key)
-    if trigger is None:
-        trigger = cls(**trigger_args)
+        _check_options(cls, options)
+        return cls(**options)
+    # The key tells apart what ``==`` does not: 1 and True (types), and the same instant in
+    # two zones (the zone).
+    key: tuple[Any, ...] = (cls,)
+    for name, value in options.items():
+        key += (name, value.__class__, value)
+        if isinstance(value, datetime):
+            key += (value.tzinfo,)
+    try:
+        trigger = _SHARED.get(key)
+    except TypeError:  # an option is not hashable: nothing to share
+        _check_options(cls, options)
+        return cls(**options)
+    if trigger is None:  # a hit needs no check: its key holds the same option names
+        _check_options(cls, options)
+        trigger = cls(**options)
         if len(_SHARED) >= _SHARED_MAX:
             _SHARED.clear()
         _SHARED[key] = trigger
@@ -94,21 +116,6 @@ def create_trigger(
 #: it saves the build on each add and the memory of a trigger per task).
 _SHARED: dict[tuple[Any, ...], BaseTrigger] = {}
 _SHARED_MAX = 1024
-
-
-def _share_key(cls: type[BaseTrigger], options: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """The options as a key that tells apart what ``==`` does not: 1 and True (types), and
-    the same instant in two zones (the zone). None when an option is not hashable."""
-    key: list[Any] = [cls]
-    for name, value in options.items():
-        key += (name, value.__class__, value)
-        if isinstance(value, datetime):
-            key.append(value.tzinfo)
-    try:
-        hash(tuple(key))
-    except TypeError:
-        return None
-    return tuple(key)
 
 
 @functools.cache
@@ -143,6 +150,25 @@ def anchor_trigger(
     """The trigger as a task being added should keep it: an interval without ``start_at``
     gets one (``first_fire``, by default ``now + interval``) so that its phase never drifts.
     Others are returned as is."""
-    if isinstance(trigger, IntervalTrigger):
+    # The exact type first: isinstance on an ABC is a Python-level call.
+    if type(trigger) is IntervalTrigger or isinstance(trigger, IntervalTrigger):
         return trigger.anchored(first_fire or now + trigger.interval)
     return trigger
+
+
+def anchored_first_fire(
+    trigger: BaseTrigger, timezone: tzinfo, now: datetime
+) -> tuple[BaseTrigger, datetime | None]:
+    """The trigger as a task added at ``now`` keeps it (see :func:`anchor_trigger`), and its
+    first fire (``timezone`` is the scheduler's)."""
+    if (
+        type(trigger) is IntervalTrigger
+        and trigger.start_at is None
+        and trigger.end_at is None
+        and not trigger.jitter
+    ):  # the anchor is the first fire: no need to ask the trigger (add_task's hot path)
+        first_fire = now + trigger.interval
+        interval = trigger.anchored(first_fire)
+        return interval, first_fire.astimezone(resolve_zone(trigger.timezone, timezone))
+    anchored = anchor_trigger(trigger, now)
+    return anchored, anchored.get_next_trigger_time(timezone, None, now)

@@ -187,12 +187,13 @@ class IntervalTrigger(ValueTrigger):
             return self
         if first_fire.tzinfo is None:
             raise ValueError("first_fire must be timezone-aware")
-        anchored = object.__new__(type(self))  # a plain copy; copy.copy is slow on the add path
-        for name in IntervalTrigger.__slots__:
-            setattr(anchored, name, getattr(self, name))
-        if hasattr(self, "__dict__"):  # a subclass's own attributes
-            anchored.__dict__.update(self.__dict__)
+        cls = type(self)
+        anchored = object.__new__(cls)  # a plain copy; copy.copy is slow on the add path
+        anchored.interval, anchored.end_at = self.interval, self.end_at
+        anchored.timezone, anchored.jitter = self.timezone, self.jitter
         anchored.start_at = as_utc(first_fire)
+        if cls is not IntervalTrigger and hasattr(self, "__dict__"):  # a subclass's own
+            anchored.__dict__.update(self.__dict__)
         return anchored
 
     def _first_at_or_after(self, start: datetime, now: datetime | None) -> datetime:

@@ -1,0 +1,164 @@
+"""add_task's fast path: what it caches and skips must not change what it checks or builds."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from asyncz_like.tasks import Task
+from asyncz_like.tasks.validation import new_task_id
+from asyncz_like.triggers import (
+    CronTrigger,
+    IntervalTrigger,
+    anchor_trigger,
+    anchored_first_fire,
+    create_trigger,
+)
+from tests.helpers import START, FakeClock, manual_scheduler
+
+
+def job(x: int, y: int = 0) -> int:
+    return x + y
+
+
+def test_a_known_call_shape_still_checks_other_shapes(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    first = scheduler.add_task(job, "interval", seconds=1, args=(1,))
+    assert first.name == "job" and first.args == (1,) and first.kwargs == {}
+    with pytest.raises(ValueError, match="signature"):
+        scheduler.add_task(job, "interval", seconds=1, args=(1, 2, 3))
+    with pytest.raises(ValueError, match="signature"):
+        scheduler.add_task(job, "interval", seconds=1, args=(1,), kwargs={"z": 1})
+    with pytest.raises(TypeError, match="args"):
+        scheduler.add_task(job, "interval", seconds=1, args="1")
+    named = scheduler.add_task(job, "interval", seconds=1, args=(1,), name="mine")
+    assert named.name == "mine"
+    assert scheduler.get_tasks() == [first, named]
+
+
+def test_arguments_are_normalized_and_kwargs_copied(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    given = {"y": 2}
+    for _ in range(2):  # the second add takes the known-shape path
+        task = scheduler.add_task(job, "interval", seconds=1, args=[1], kwargs=given)
+        assert task.args == (1,) and task.kwargs == given and task.kwargs is not given
+
+
+def test_task_defaults_and_explicit_options(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(
+        clock, task_defaults={"coalesce": False, "max_instances": 4, "mistrigger_grace_time": 7}
+    )
+    scheduler.start()
+    task = scheduler.add_task(job, "interval", seconds=1, args=(1,))
+    assert (task.coalesce, task.max_instances, task.mistrigger_grace_time) == (False, 4, 7.0)
+    task = scheduler.add_task(
+        job, "interval", seconds=1, args=(1,), coalesce=True, max_instances=1,
+        mistrigger_grace_time=None,
+    )  # fmt: skip
+    assert (task.coalesce, task.max_instances, task.mistrigger_grace_time) == (True, 1, None)
+    shutdown = scheduler.add_task(job, "shutdown", args=(1,))
+    assert shutdown.mistrigger_grace_time is None  # runs however late by default
+    paused = scheduler.add_task(job, "interval", seconds=1, args=(1,), next_run_time=None)
+    assert paused.next_run_time is None and paused.trigger.start_at is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("options", "text"),
+    [
+        ({"coalesce": "yes"}, "coalesce must be a boolean"),
+        ({"max_instances": True}, "max_instances must be a positive integer"),
+        ({"mistrigger_grace_time": 0}, "mistrigger_grace_time"),
+        ({"name": ""}, "name must be a nonempty string"),
+        ({"id": ""}, "id must be a nonempty string"),
+    ],
+)
+def test_bad_options_fail_with_their_messages(clock: FakeClock, options, text) -> None:  # type: ignore[no-untyped-def]
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    with pytest.raises(TypeError, match=re.escape(text)):
+        scheduler.add_task(job, "interval", seconds=1, args=(1,), **options)
+    assert scheduler.get_tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        ({"id": ""}, "id must be a nonempty string"),
+        ({"trigger": "interval"}, "trigger must be a trigger instance"),
+        ({"executor": 1}, "executor must be a string"),
+        ({"store": 1}, "store must be a string"),
+        ({"coalesce": 1}, "coalesce must be a boolean"),
+        ({"args": 1}, "args must be a non-string iterable"),
+        ({"kwargs": [1]}, "kwargs must be a dict-like object"),
+    ],
+)
+def test_task_constructor_checks(kwargs, text) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=re.escape(text)):
+        Task(job, **kwargs)
+
+
+def test_task_constructor_keeps_what_it_is_given() -> None:
+    trigger = IntervalTrigger(seconds=5)
+    task = Task(job, trigger, id="t", args=[1], kwargs={"y": 2}, store="s", coalesce=False)
+    assert (task.id, task.trigger, task.args, task.kwargs) == ("t", trigger, (1,), {"y": 2})
+    assert (task.store_alias, task.coalesce, task.name, task.executor) == ("s", False, "job", None)
+    assert task.max_instances is None and task.next_run_time is None and not task.submitted
+
+
+def test_shared_triggers_tell_apart_equal_values_of_other_types() -> None:
+    assert create_trigger("interval", seconds=1) == IntervalTrigger(seconds=1)
+    with pytest.raises(ValueError, match="seconds"):
+        create_trigger("interval", seconds=True)
+    with pytest.raises(TypeError, match="minuts"):
+        create_trigger("interval", minuts=1)
+    paris = datetime(2026, 1, 5, 13, tzinfo=ZoneInfo("Europe/Paris"))
+    in_paris = create_trigger("interval", seconds=1, start_at=paris)
+    in_utc = create_trigger("interval", seconds=1, start_at=paris.astimezone(UTC))
+    assert in_paris.start_at.tzinfo is not in_utc.start_at.tzinfo  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        IntervalTrigger(seconds=90),
+        IntervalTrigger(minutes=5, timezone="Europe/Paris"),
+        IntervalTrigger(seconds=90, end_at=START + timedelta(seconds=30)),
+        IntervalTrigger(seconds=90, start_at=START - timedelta(seconds=100)),
+        CronTrigger(hour=8),
+    ],
+)
+def test_anchored_first_fire_is_anchoring_then_asking(trigger) -> None:  # type: ignore[no-untyped-def]
+    zone = ZoneInfo("America/New_York")
+    anchored, first = anchored_first_fire(trigger, zone, START)
+    expected = anchor_trigger(trigger, START)
+    assert anchored == expected
+    next_time = expected.get_next_trigger_time(zone, None, START)
+    assert first == next_time
+    assert first is None or first.tzinfo is next_time.tzinfo  # type: ignore[union-attr]
+
+
+def test_task_ids_are_unique_random_hex() -> None:
+    ids = [new_task_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", task_id) for task_id in ids)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs os.fork")
+def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:
+    new_task_id()  # ids are made ahead in batches: the parent holds some
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover  # the child
+        os.write(write, new_task_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        assert pipe.read() != new_task_id()
