@@ -18,6 +18,9 @@ class Case:
     params: dict[str, Any]
     libraries: tuple[str, ...] = ALL
     repetitions: int | None = None  # None: the run's default (3, or 1 with --quick)
+    #: The libraries of a repetition run at once: only for figures that CPU contention does
+    #: not change (bytes allocated; CPU used while idle), to keep `make bench` short.
+    side_by_side: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,12 @@ def _lateness(quick: bool) -> Scenario:
 def _idle(quick: bool) -> Scenario:
     params = {"n": 1_000, "duration": 1.0 if quick else 5.0}
     row = Row(f"4. idle CPU ms over {params['duration']:g} s, 1k tasks", "idle", "cpu_ms", digits=2)
-    return Scenario(4, "idle", [Case("idle", "idle", params)], [row])
+    return Scenario(4, "idle", [Case("idle", "idle", params, side_by_side=True)], [row])
 
 
 def _memory(quick: bool) -> Scenario:
     n = 10_000 if quick else 100_000
-    case = Case("memory", "memory", {"n": n}, repetitions=1)
+    case = Case("memory", "memory", {"n": n}, repetitions=1, side_by_side=True)
     row = Row(f"5. tracemalloc B/task at {_size(n)}", "memory", "bytes_per_task", digits=0)
     return Scenario(5, "memory", [case], [row])
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -147,15 +148,23 @@ def _run_case(
     case: Case, pythons: dict[str, Path], repetitions: int, failures: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {library: [] for library in case.libraries}
+
+    def one(library: str, repetition: int) -> None:
+        label = f"{case.key} {library} #{repetition + 1}"
+        print(f"[run] {label}", file=sys.stderr, flush=True)
+        try:
+            runs[library].append(_run_worker(pythons[library], library, case))
+        except RuntimeError as error:
+            failures.append(f"{label}: {str(error).splitlines()[-1].strip()}")
+            print(f"[fail] {label}: {error}", file=sys.stderr, flush=True)
+
     for repetition in range(repetitions):
+        if case.side_by_side:  # figures that contention does not change (see Case)
+            with ThreadPoolExecutor(len(case.libraries)) as pool:
+                list(pool.map(one, case.libraries, [repetition] * len(case.libraries)))
+            continue
         for library in case.libraries:  # interleaved, so that drift hits every library
-            label = f"{case.key} {library} #{repetition + 1}"
-            print(f"[run] {label}", file=sys.stderr, flush=True)
-            try:
-                runs[library].append(_run_worker(pythons[library], library, case))
-            except RuntimeError as error:
-                failures.append(f"{label}: {str(error).splitlines()[-1].strip()}")
-                print(f"[fail] {label}: {error}", file=sys.stderr, flush=True)
+            one(library, repetition)
     return runs
 
 

@@ -7,6 +7,7 @@ import collections.abc
 import concurrent.futures
 import contextvars
 import os
+import threading
 from collections.abc import Coroutine, Generator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +46,9 @@ class AsyncIOExecutor(BaseExecutor):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: set[asyncio.Future[Any]] = set()
+        self._handoff: list[tuple[Task, list[datetime]]] = []  # from other threads, in order
+        self._handoff_lock = threading.Lock()
+        self._handoff_scheduled = False
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         super().start(scheduler, alias)
@@ -71,8 +75,25 @@ class AsyncIOExecutor(BaseExecutor):
             raise RuntimeError("The scheduler's event loop is closed")
         if in_loop_thread(loop):
             self._submit(loop, task, run_times)
-        else:
-            loop.call_soon_threadsafe(self._submit, loop, task, run_times)
+            return
+        # From another thread (a pass over stores that do I/O): one wake-up of the loop for
+        # the fires handed over meanwhile, not one each.
+        with self._handoff_lock:
+            self._handoff.append((task, run_times))
+            if self._handoff_scheduled:
+                return
+            self._handoff_scheduled = True
+        loop.call_soon_threadsafe(self._submit_handed_off, loop)
+
+    def _submit_handed_off(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._handoff_lock:
+            handed, self._handoff = self._handoff, []
+            self._handoff_scheduled = False
+        for task, run_times in handed:
+            try:
+                self._submit(loop, task, run_times)
+            except Exception as exc:  # as a failed hand-over: the instance is freed
+                self.run_task_error(task.id, exc)
 
     def _submit(
         self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
+from typing import Any
 
 from asyncz_like.events import TASK_ERROR, TASK_EXECUTED
 from asyncz_like.executors import AsyncIOExecutor
@@ -104,5 +106,47 @@ def test_a_waiting_fire_is_cancelled_at_shutdown_without_wait(clock: FakeClock) 
         scheduler.shutdown(wait=False)
         await until(lambda: not executor.instances)  # freed by the Task's done callback
         assert outcome == ["cancelled"] and pending.cancelled()
+
+    asyncio.run(main())
+
+
+def test_fires_handed_over_from_a_thread_wake_the_loop_once(clock: FakeClock) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        executor = AsyncIOExecutor()
+        scheduler = manual_scheduler(clock, executors={"default": executor})
+        scheduler.event_loop = loop  # type: ignore[attr-defined]
+        order: list[int] = []
+
+        async def work(n: int) -> None:
+            order.append(n)
+
+        for n in range(3):
+            scheduler.add_task(work, "interval", seconds=1, args=[n], id=f"t{n}")
+        scheduler.start()
+        clock.advance(1)
+        wakeups: list[object] = []
+        original = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any) -> Any:
+            wakeups.append(callback)
+            return original(callback, *args)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        try:
+            # a pass off the loop, while the loop is held (as by other work): the three
+            # fires wait in one hand-off for one wake-up
+            passing = threading.Thread(target=scheduler.process_tasks)
+            passing.start()
+            passing.join()
+            assert order == []
+            await until(lambda: len(order) == 3)
+        finally:
+            del loop.call_soon_threadsafe  # type: ignore[method-assign]
+        assert sorted(order) == [0, 1, 2]
+        handoffs = [cb for cb in wakeups if getattr(cb, "__name__", "") == "_submit_handed_off"]
+        assert len(handoffs) == 1
+        await until(lambda: not executor.instances)
+        scheduler.shutdown()
 
     asyncio.run(main())
