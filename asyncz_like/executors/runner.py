@@ -84,19 +84,21 @@ class RunContext:
 MAX_EARLY = 1.0
 
 
-def _early_by(run_time: datetime, context: RunContext) -> float:
-    """Seconds until ``run_time`` when a fire was handed over before it (claimed ahead by a
-    pass over stores that do I/O), else 0."""
-    early = (run_time - context.now()).total_seconds()
-    return early if 0 < early <= MAX_EARLY else 0.0
-
-
-def _missed(task: Task, run_time: datetime, context: RunContext, events: list[Any]) -> bool:
-    grace = task.mistrigger_grace_time
-    if grace is None:
-        return False
+def _lateness(run_time: datetime, context: RunContext) -> float:
+    """Seconds since ``run_time``. A fire handed over before it (claimed ahead by a pass over
+    stores that do I/O: at most MAX_EARLY) is waited for here first, so it never starts early."""
     lateness = (context.now() - run_time).total_seconds()
-    if lateness <= grace:
+    if -MAX_EARLY <= lateness < 0:
+        time.sleep(-lateness)
+        lateness = (context.now() - run_time).total_seconds()
+    return lateness
+
+
+def _missed(
+    task: Task, run_time: datetime, lateness: float, context: RunContext, events: list[Any]
+) -> bool:
+    grace = task.mistrigger_grace_time
+    if grace is None or lateness <= grace:
         return False
     logging.getLogger(context.logger_name).warning(
         "Run time of task %s (%s) was missed by %.3f s",
@@ -158,9 +160,7 @@ def run_task(
     assert fn is not None
     recorder = context.recorder
     for run_time in run_times:
-        if early := _early_by(run_time, context):
-            time.sleep(early)
-        if _missed(task, run_time, context, events):
+        if _missed(task, run_time, _lateness(run_time, context), context, events):
             continue
         fire = None if recorder is None else _begin(recorder, task, run_time)
         try:
@@ -189,9 +189,11 @@ async def run_coroutine_task(
     assert fn is not None
     recorder = context.recorder
     for run_time in run_times:
-        if early := _early_by(run_time, context):
-            await asyncio.sleep(early)
-        if _missed(task, run_time, context, events):
+        lateness = (context.now() - run_time).total_seconds()
+        if -MAX_EARLY <= lateness < 0:  # handed over early (see _lateness): wait, never block
+            await asyncio.sleep(-lateness)
+            lateness = (context.now() - run_time).total_seconds()
+        if _missed(task, run_time, lateness, context, events):
             continue
         fire = None if recorder is None else _begin(recorder, task, run_time)
         try:
