@@ -154,10 +154,11 @@ class RunSlots:
         """Free the queued slots (of ``only``, when given), one round trip per store; keep
         those that failed. Each store's are taken from the queue and freed under that
         store's lock, so that a flush of one store waits for its frees in flight only."""
-        with self._lock:
-            stores = {id(entry[1][0]): entry[1][0] for entry in self._releases}
         if only is not None:
             stores = {id(only): only}
+        else:
+            with self._lock:
+                stores = {id(entry[1][0]): entry[1][0] for entry in self._releases}
         for store in stores.values():
             with self._store_lock(store):
                 self._free_store(store)

@@ -115,20 +115,19 @@ def check_call(
     if known is not None:  # nothing else to check: see _call_key
         kwargs = {} if kwargs is None else dict(kwargs)
         return fn, None, args or (), kwargs, known if name is None else name
-    reference = None
+    reference = own_name = None
     if fn is not None:
         fn, reference = resolve_callable(fn)
-        if name is None:
-            name = get_callable_name(fn)
+        own_name = get_callable_name(fn)
     args = () if args is None else _as_args(args)
     kwargs = {} if kwargs is None else _as_kwargs(kwargs)
     if fn is not None:
         check_callable_args(fn, args, kwargs)
-    if key is not None:
+    if key is not None and own_name is not None:
         if len(_KNOWN_CALLS) >= _KNOWN_CALLS_MAX:
             _KNOWN_CALLS.clear()
-        _KNOWN_CALLS[key] = get_callable_name(fn)
-    return fn, reference, args, kwargs, name
+        _KNOWN_CALLS[key] = own_name
+    return fn, reference, args, kwargs, own_name if name is None else name
 
 
 #: The names of callables that passed :func:`check_call`, by :func:`_call_key`: many tasks

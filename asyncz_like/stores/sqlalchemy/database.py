@@ -245,10 +245,10 @@ class Database:
         sql = self.sql
         with self.transaction(write=True) as connection:
             if updates:
-                params = sql.release_many_params(updates, updates[0]["owner"])
+                params = sql.release_many_params(updates)
                 changed += connection.execute(sql.release_updates, params).rowcount
             if deletes:
-                params = sql.release_many_params(deletes, deletes[0]["owner"])
+                params = sql.release_many_params(deletes)
                 changed += connection.execute(sql.release_deletes, params).rowcount
         return changed
 

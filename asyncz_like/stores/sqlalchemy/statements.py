@@ -188,13 +188,16 @@ class Statements:
         )
 
     def release_many_params(
-        self, rows: list[dict[str, Any]], owner: str
+        self, rows: list[dict[str, Any]]
     ) -> list[dict[str, Any]] | dict[str, Any]:
-        """The parameters of ``release_updates`` (rows with ``task_id`` and, for updates,
-        ``next_run_time``) or ``release_deletes``."""
+        """The parameters of ``release_updates`` (rows with ``task_id``, ``owner`` and, for
+        updates, ``next_run_time``) or ``release_deletes``."""
         if not self.arrays:
-            return [{**row, "owner": owner} for row in rows]
-        params: dict[str, Any] = {"ids": [row["task_id"] for row in rows], "owner": owner}
+            return rows  # executemany of the single-row statements
+        params: dict[str, Any] = {
+            "ids": [row["task_id"] for row in rows],
+            "owner": rows[0]["owner"],
+        }
         if rows and "next_run_time" in rows[0]:
             params["next_run_times"] = [row["next_run_time"] for row in rows]
         return params

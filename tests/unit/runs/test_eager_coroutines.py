@@ -11,17 +11,23 @@ from typing import Any
 from asyncz_like.events import TASK_ERROR, TASK_EXECUTED
 from asyncz_like.executors import AsyncIOExecutor
 from asyncz_like.runs import current_run
-from tests.helpers import FakeClock, Recorder, manual_scheduler
+from tests.helpers import FakeClock, ManualScheduler, Recorder, manual_scheduler
 from tests.unit.runs.aio import until
 
 MARK: contextvars.ContextVar[str] = contextvars.ContextVar("MARK", default="unset")
 
 
+def on_this_loop(clock: FakeClock) -> tuple[ManualScheduler, AsyncIOExecutor]:
+    """A hand-driven scheduler whose asyncio executor runs on the running loop."""
+    executor = AsyncIOExecutor()
+    scheduler = manual_scheduler(clock, executors={"default": executor})
+    scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+    return scheduler, executor
+
+
 def test_a_fire_that_never_waits_ends_in_the_hand_over(clock: FakeClock) -> None:
     async def main() -> None:
-        executor = AsyncIOExecutor()
-        scheduler = manual_scheduler(clock, executors={"default": executor})
-        scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+        scheduler, executor = on_this_loop(clock)
         events = Recorder()
         scheduler.add_listener(events.listener, TASK_EXECUTED | TASK_ERROR)
         seen: list[str] = []
@@ -52,9 +58,7 @@ def test_a_fire_that_never_waits_ends_in_the_hand_over(clock: FakeClock) -> None
 
 def test_a_fire_that_waits_goes_on_in_its_own_context(clock: FakeClock) -> None:
     async def main() -> None:
-        executor = AsyncIOExecutor()
-        scheduler = manual_scheduler(clock, executors={"default": executor})
-        scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+        scheduler, executor = on_this_loop(clock)
         events = Recorder()
         scheduler.add_listener(events.listener, TASK_EXECUTED)
         gate = asyncio.get_running_loop().create_future()
@@ -86,9 +90,7 @@ def test_a_fire_that_waits_goes_on_in_its_own_context(clock: FakeClock) -> None:
 
 def test_a_waiting_fire_is_cancelled_at_shutdown_without_wait(clock: FakeClock) -> None:
     async def main() -> None:
-        executor = AsyncIOExecutor()
-        scheduler = manual_scheduler(clock, executors={"default": executor})
-        scheduler.event_loop = asyncio.get_running_loop()  # type: ignore[attr-defined]
+        scheduler, executor = on_this_loop(clock)
         outcome: list[str] = []
 
         async def forever() -> None:
@@ -113,9 +115,7 @@ def test_a_waiting_fire_is_cancelled_at_shutdown_without_wait(clock: FakeClock) 
 def test_fires_handed_over_from_a_thread_wake_the_loop_once(clock: FakeClock) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        executor = AsyncIOExecutor()
-        scheduler = manual_scheduler(clock, executors={"default": executor})
-        scheduler.event_loop = loop  # type: ignore[attr-defined]
+        scheduler, executor = on_this_loop(clock)
         order: list[int] = []
 
         async def work(n: int) -> None:
