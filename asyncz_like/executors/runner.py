@@ -14,6 +14,7 @@ from asyncz_like.events.base import TaskExecutionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_EXECUTED, TASK_MISSED
 from asyncz_like.runs.context import CURRENT_FIRE
 from asyncz_like.runs.fires import FireInProgress
+from asyncz_like.tasks.task import call_kwargs
 
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
@@ -164,7 +165,7 @@ def run_task(
             continue
         fire = None if recorder is None else _begin(recorder, task, run_time)
         try:
-            value = fn(*task.args, **task.kwargs)
+            value = fn(*task.args, **call_kwargs(task))
         except StopIteration as stop:
             value = stop.value
         except BaseException as exc:
@@ -197,7 +198,7 @@ async def run_coroutine_task(
             continue
         fire = None if recorder is None else _begin(recorder, task, run_time)
         try:
-            value = await fn(*task.args, **task.kwargs)
+            value = await fn(*task.args, **call_kwargs(task))
         except StopAsyncIteration:
             value = None
         except BaseException as exc:  # CancelledError included: the record says CANCELLED

@@ -69,12 +69,14 @@ class TaskAPI(SchedulerCore):
 
                 return decorator
             task = self._build_given(fn_or_task, trigger, trigger_args, options)
-        else:  # the common case, kept free of the options dicts
-            task = self._new_task(
-                fn_or_task, trigger, trigger_args, args, kwargs, id, name,
-                mistrigger_grace_time, coalesce, max_instances, next_run_time, store, executor,
-            )  # fmt: skip
-        self._add_built_task(task, replace_existing, next_run_time is UNSET)
+            self._add_built_task(task, replace_existing, next_run_time is UNSET, checked=True)
+            return task
+        # the common case, kept free of the options dicts
+        task = self._new_task(
+            fn_or_task, trigger, trigger_args, args, kwargs, id, name,
+            mistrigger_grace_time, coalesce, max_instances, next_run_time, store, executor,
+        )  # fmt: skip
+        self._add_built_task(task, replace_existing, next_run_time is UNSET, checked=False)
         return task
 
     def add_tasks(
@@ -144,7 +146,9 @@ class TaskAPI(SchedulerCore):
         if isinstance(fn, Task):
             return self._build_given(fn, trigger, spec, options)
         del options["replace_existing"]
-        return self._new_task(fn, trigger, spec, **options)
+        task = self._new_task(fn, trigger, spec, **options)
+        self.lookup_store(task.store_alias or "default").validate_task(task)
+        return task
 
     def _store_many(self, tasks: list[Task], replace: bool) -> None:
         by_store: dict[str, list[Task]] = {}
@@ -163,12 +167,13 @@ class TaskAPI(SchedulerCore):
         max_instances: Any, next_run_time: Any, store: str | None, executor: str | None,
     ) -> Task:  # fmt: skip
         """A new task from add_task's arguments, the scheduler's task_defaults filling in
-        what is not given. Checks: the trigger, the executor and store aliases, then Task()'s."""
+        what is not given. Checks: the trigger, the executor and store aliases, then Task()'s;
+        not yet whether the store can keep it (``validate_task``)."""
         built_trigger = self._resolve_trigger(trigger, trigger_args)
         executor = "default" if executor is None else executor
         store = "default" if store is None else store
         self.lookup_executor(executor)
-        target = self.lookup_store(store)
+        self.lookup_store(store)
         defaults = self.task_defaults
         if mistrigger_grace_time is UNSET:
             mistrigger_grace_time = (
@@ -185,7 +190,6 @@ class TaskAPI(SchedulerCore):
             fn, built_trigger, id, name, args, kwargs, executor, store, coalesce,
             mistrigger_grace_time, max_instances, None if next_run_time is UNSET else next_run_time,
         )  # fmt: skip
-        target.validate_task(task)
         return task
 
     def _build_given(
@@ -253,8 +257,14 @@ class TaskAPI(SchedulerCore):
             return trigger
         return build_trigger(trigger, trigger_args)
 
-    def _add_built_task(self, task: Task, replace: bool, compute_next: bool) -> None:
+    def _add_built_task(self, task: Task, replace: bool, compute_next: bool, checked: bool) -> None:
+        """Store ``task`` (or keep it until start); ``checked``: its store validated it."""
         with self._lock:
+            if not checked:
+                store = self.lookup_store(task.store_alias or "default")
+                pending = not self.running and not self.paused
+                if pending or not store.validates_on_add:
+                    store.validate_task(task)
             if not self.running and not self.paused:
                 self._add_pending(task, replace, compute_next)
                 return

@@ -58,6 +58,10 @@ class BaseStore(ABC):
     poll_interval: float | None = None
     #: True when ``max_instances`` is counted in the shared storage (the ``*_run_slot`` methods).
     shares_run_slots: bool = False
+    #: True when ``add_task`` checks the task as ``validate_task`` does and raises before it
+    #: writes anything: the scheduler then skips a separate ``validate_task`` (an encoding)
+    #: when it adds a task to a running scheduler.
+    validates_on_add: bool = False
     #: Seconds a run slot lives without renewal (stores that share run slots).
     lease_seconds: float = 30.0
 

@@ -18,43 +18,63 @@ _Entry = tuple[float, str]  # (next run timestamp, task id)
 class MemoryStore(BaseStore):
     """Keeps tasks in this process. Fast, and lost when the process ends.
 
-    The heap uses lazy deletion: ``_current`` maps each scheduled task to the timestamp of its
-    live entry; an entry that does not match is stale and skipped when it reaches the top (a
-    popped entry leaves ``_current``, so a duplicate of it is stale too), and the heap is
-    rebuilt when stale entries outnumber live ones.
+    The heap uses lazy deletion: an entry is live while its task is stored, not claimed, and
+    has that next run time; any other entry is stale and skipped when it reaches the top. A
+    claimed task (taken by ``acquire_due_tasks``, not yet updated or deleted) is in
+    ``_claimed``, which also keeps a duplicate of its entry from firing it twice. The heap is
+    rebuilt when it holds many more entries than tasks. Per task this costs one heap entry,
+    not also a map of live entries.
     """
+
+    validates_on_add = True  # it keeps any task: there is nothing to check
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._tasks: dict[str, Task] = {}
         self._heap: list[_Entry] = []
-        self._current: dict[str, float] = {}
+        self._claimed: set[str] = set()
 
     def lookup_task(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
 
     def add_task(self, task: Task) -> None:
-        if task.id in self._tasks:
-            raise ConflictIdError(task.id)
-        self._tasks[task.id] = task
-        self._schedule(task)
+        task_id = task.id
+        if task_id in self._tasks:
+            raise ConflictIdError(task_id)
+        self._tasks[task_id] = task
+        next_run_time = task.next_run_time
+        if next_run_time is not None:
+            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id))
+            if len(self._heap) > 2 * len(self._tasks) + 64:
+                self._compact()
 
     def update_task(self, task: Task) -> None:
-        if task.id not in self._tasks:
-            raise TaskLookupError(task.id)
-        self._tasks[task.id] = task
-        self._schedule(task)
+        task_id = task.id
+        previous = self._tasks.get(task_id)
+        if previous is None:
+            raise TaskLookupError(task_id)
+        self._tasks[task_id] = task
+        next_run_time = task.next_run_time
+        if task_id in self._claimed:
+            self._claimed.discard(task_id)
+        elif next_run_time is not None and next_run_time == previous.next_run_time:
+            return  # its live entry is in the heap already
+        if next_run_time is not None:
+            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id))
+            if len(self._heap) > 2 * len(self._tasks) + 64:
+                self._compact()
 
     def delete_task(self, task_id: str) -> None:
         if self._tasks.pop(task_id, None) is None:
             raise TaskLookupError(task_id)
-        self._current.pop(task_id, None)
-        self._compact_if_sparse()
+        self._claimed.discard(task_id)
+        if len(self._heap) > 2 * len(self._tasks) + 64:
+            self._compact()
 
     def remove_all_tasks(self) -> None:
         self._tasks.clear()
         self._heap.clear()
-        self._current.clear()
+        self._claimed.clear()
 
     def get_all_tasks(self) -> list[Task]:
         scheduled = [task for task in self._tasks.values() if task.next_run_time is not None]
@@ -66,7 +86,7 @@ class MemoryStore(BaseStore):
         entries = self._pop_due(now.timestamp(), len(self._tasks))
         for entry in entries:  # put them back: this call changes nothing
             heapq.heappush(self._heap, entry)
-            self._current[entry[1]] = entry[0]
+            self._claimed.discard(entry[1])
         return [self._tasks[entry[1]] for entry in entries]
 
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
@@ -76,38 +96,43 @@ class MemoryStore(BaseStore):
         heap = self._heap
         while heap:
             timestamp, task_id = heap[0]
-            if self._current.get(task_id) == timestamp:
-                return self._tasks[task_id].next_run_time
+            next_run_time = self._live_run_time(timestamp, task_id)
+            if next_run_time is not None:
+                return next_run_time
             heapq.heappop(heap)
         return None
 
-    def _schedule(self, task: Task) -> None:
-        if task.next_run_time is None:
-            self._current.pop(task.id, None)
-            return
-        timestamp = task.next_run_time.timestamp()
-        if self._current.get(task.id) == timestamp:
-            return  # its live entry is in the heap already
-        self._current[task.id] = timestamp
-        heapq.heappush(self._heap, (timestamp, task.id))
-        self._compact_if_sparse()
+    def _live_run_time(self, timestamp: float, task_id: str) -> datetime | None:
+        """The next run time of the entry's task when the entry is live, else None."""
+        task = self._tasks.get(task_id)
+        if task is None or task_id in self._claimed:
+            return None
+        next_run_time = task.next_run_time
+        if next_run_time is None or next_run_time.timestamp() != timestamp:
+            return None
+        return next_run_time
 
     def _pop_due(self, now_timestamp: float, limit: int) -> list[_Entry]:
-        """Remove and return up to ``limit`` live entries due at ``now_timestamp``."""
-        heap, current = self._heap, self._current
+        """Remove, claim and return up to ``limit`` live entries due at ``now_timestamp``."""
+        heap, tasks, claimed = self._heap, self._tasks, self._claimed
         due: list[_Entry] = []
         while heap and len(due) < limit and heap[0][0] <= now_timestamp:
             entry = heapq.heappop(heap)
-            if current.get(entry[1]) == entry[0]:
-                del current[entry[1]]
+            timestamp, task_id = entry
+            task = tasks.get(task_id)
+            if task is None or task_id in claimed:
+                continue
+            next_run_time = task.next_run_time
+            if next_run_time is not None and next_run_time.timestamp() == timestamp:
+                claimed.add(task_id)
                 due.append(entry)
         return due
 
-    def _compact_if_sparse(self) -> None:
-        if len(self._heap) > 2 * len(self._current) + 64:
-            live = self._current
-            self._heap = list({entry for entry in self._heap if live.get(entry[1]) == entry[0]})
-            heapq.heapify(self._heap)
+    def _compact(self) -> None:
+        self._heap = list(
+            {entry for entry in self._heap if self._live_run_time(*entry) is not None}
+        )
+        heapq.heapify(self._heap)
 
 
 def _run_time_key(task: Task) -> datetime:

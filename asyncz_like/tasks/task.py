@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
@@ -58,7 +59,7 @@ class Task:
     """
 
     __slots__ = (
-        "__weakref__",
+        "_kwargs",
         "_scheduler",
         "args",
         "coalesce",
@@ -66,7 +67,6 @@ class Task:
         "fn",
         "fn_reference",
         "id",
-        "kwargs",
         "max_instances",
         "mistrigger_grace_time",
         "name",
@@ -139,9 +139,21 @@ class Task:
         self.max_instances: int | None = max_instances
         self.next_run_time: datetime | None = next_run_time
         checked = check_call(fn, args, kwargs, name)
-        self.fn, self.fn_reference, self.args, self.kwargs, self.name = checked
+        self.fn, self.fn_reference, self.args, self._kwargs, self.name = checked
 
     # -- plain data -------------------------------------------------------------------------
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of each call."""
+        kwargs = self._kwargs
+        if kwargs is None:  # none were given: the dict is made when first asked for
+            kwargs = self._kwargs = {}
+        return kwargs
+
+    @kwargs.setter
+    def kwargs(self, value: dict[str, Any] | None) -> None:
+        self._kwargs = value
 
     @property
     def store(self) -> str | None:
@@ -162,7 +174,7 @@ class Task:
         return self._scheduler is not None
 
     def current_values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__ if not name.startswith("_")}
+        return {name: getattr(self, name) for name in _VALUE_SLOTS}
 
     def _apply(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
@@ -251,7 +263,7 @@ class Task:
             name=self.name,
             fn_reference=self.fn_reference,
             args=self.args,
-            kwargs=dict(self.kwargs),
+            kwargs=dict(self._kwargs or ()),
             trigger=str(self.trigger),
             executor=self.executor,
             store=self.store_alias,
@@ -268,7 +280,7 @@ class Task:
         copy = type(self).__new__(type(self))
         for name in _VALUE_SLOTS:
             setattr(copy, name, getattr(self, name))
-        copy.kwargs = dict(self.kwargs)
+        copy._kwargs = dict(self._kwargs) if self._kwargs else None
         copy._scheduler = None
         return copy
 
@@ -276,6 +288,7 @@ class Task:
 
     def __getstate__(self) -> dict[str, Any]:
         state = {name: getattr(self, name) for name in _VALUE_SLOTS}
+        state["kwargs"] = self._kwargs or {}
         state["version"] = 1
         if self.fn_reference is not None:
             state["fn"] = None  # rebuilt from the reference on load
@@ -311,4 +324,13 @@ class Task:
 
 
 #: The attributes that hold a task's values (not its link to a scheduler).
-_VALUE_SLOTS = tuple(name for name in Task.__slots__ if not name.startswith("_"))
+_VALUE_SLOTS = (*(name for name in Task.__slots__ if not name.startswith("_")), "kwargs")
+
+#: What :func:`call_kwargs` gives for a task without keyword arguments.
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
+
+
+def call_kwargs(task: Task) -> Mapping[str, Any]:
+    """The keyword arguments to call ``task.fn`` with, without making a dict for a task that
+    has none (most tasks: an empty dict per task would be an eighth of its memory)."""
+    return task._kwargs or _NO_KWARGS

@@ -107,14 +107,22 @@ _CALL = frozenset({"fn", "args", "kwargs"})
 
 def check_call(
     fn: Any, args: Any, kwargs: Any, name: str | None
-) -> tuple[Callable[..., Any] | None, str | None, tuple[Any, ...], dict[str, Any], str | None]:
+) -> tuple[
+    Callable[..., Any] | None, str | None, tuple[Any, ...], dict[str, Any] | None, str | None
+]:
     """A new task's ``fn``, its reference, ``args``, ``kwargs`` and ``name`` (the callable's
-    own when None), checked as :func:`validate_changes` checks them; None means not given."""
+    own when None), checked as :func:`validate_changes` checks them; None means not given.
+    No keyword arguments come back as None."""
     key = _call_key(fn, args, kwargs)
     known = None if key is None else _KNOWN_CALLS.get(key)
     if known is not None:  # nothing else to check: see _call_key
-        kwargs = {} if kwargs is None else dict(kwargs)
-        return fn, None, args or (), kwargs, known if name is None else name
+        return (
+            fn,
+            None,
+            args or (),
+            dict(kwargs) if kwargs else None,
+            known if name is None else name,
+        )
     reference = own_name = None
     if fn is not None:
         fn, reference = resolve_callable(fn)
@@ -127,7 +135,7 @@ def check_call(
         if len(_KNOWN_CALLS) >= _KNOWN_CALLS_MAX:
             _KNOWN_CALLS.clear()
         _KNOWN_CALLS[key] = own_name
-    return fn, reference, args, kwargs, own_name if name is None else name
+    return fn, reference, args, kwargs or None, own_name if name is None else name
 
 
 #: The names of callables that passed :func:`check_call`, by :func:`_call_key`: many tasks

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.tasks import Task
 from asyncz_like.tasks.validation import new_task_id
 from asyncz_like.triggers import (
@@ -162,3 +163,68 @@ def test_a_forked_child_does_not_repeat_the_parents_ids() -> None:
     os.waitpid(child, 0)
     with os.fdopen(read) as pipe:
         assert pipe.read() != new_task_id()
+
+
+def test_a_task_without_kwargs_holds_no_dict_until_asked() -> None:
+    import pickle
+
+    from asyncz_like.tasks.task import call_kwargs
+
+    bare = Task(job, args=(1,))
+    assert bare._kwargs is None and dict(call_kwargs(bare)) == {}
+    assert bare.clone()._kwargs is None
+    assert pickle.loads(pickle.dumps(bare)).kwargs == {}
+    bare.kwargs["y"] = 2  # the dict asked for is the task's own: changes to it stay
+    assert call_kwargs(bare) == {"y": 2} and bare.fn(*bare.args, **call_kwargs(bare)) == 3
+    given = Task(job, args=(1,), kwargs={"y": 5})
+    assert call_kwargs(given) == {"y": 5}
+    assert given.clone().kwargs == {"y": 5} and given.clone().kwargs is not given.kwargs
+    assert given.snapshot().kwargs == {"y": 5} and bare.snapshot().kwargs == {"y": 2}
+
+
+class _PickyStore(MemoryStore):
+    """Refuses tasks named "bad" in validate_task only (its add_task does not check)."""
+
+    validates_on_add = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.validated: list[str] = []
+
+    def validate_task(self, task: Task) -> None:
+        self.validated.append(task.id)
+        if task.name == "bad":
+            raise ValueError("this store refuses it")
+
+
+class _CheckingStore(_PickyStore):
+    validates_on_add = True  # says its add_task checks as validate_task does
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_a_store_that_does_not_check_on_add_validates_first(clock: FakeClock, running) -> None:  # type: ignore[no-untyped-def]
+    store = _PickyStore()
+    scheduler = manual_scheduler(clock, stores={"default": store})
+    if running:
+        scheduler.start()
+    with pytest.raises(ValueError, match="refuses"):
+        scheduler.add_task(job, "interval", seconds=1, args=(1,), name="bad")
+    assert scheduler.get_tasks() == [] and store.get_all_tasks() == []
+    good = scheduler.add_task(job, "interval", seconds=1, args=(1,), id="good")
+    assert store.validated == [store.validated[0], "good"]
+    assert [task.id for task in scheduler.get_tasks()] == [good.id]
+
+
+def test_a_store_that_checks_on_add_is_not_asked_twice(clock: FakeClock) -> None:
+    store = _CheckingStore()
+    scheduler = manual_scheduler(clock, stores={"default": store})
+    pending = scheduler.add_task(job, "interval", seconds=1, args=(1,), id="early")
+    assert store.validated == ["early"]  # kept until start: checked now, not at start
+    scheduler.start()
+    scheduler.add_task(job, "interval", seconds=1, args=(1,), id="running")
+    assert store.validated == ["early"]
+    scheduler.add_tasks(
+        [{"fn": job, "trigger": "interval", "seconds": 1, "args": (1,), "id": "bulk"}]
+    )
+    assert store.validated == ["early", "bulk"]  # add_tasks checks all before it writes any
+    assert {task.id for task in scheduler.get_tasks()} == {pending.id, "running", "bulk"}

@@ -121,3 +121,48 @@ def test_all_tasks_paused_last(store: MemoryStore) -> None:
 def test_unknown_option_is_refused() -> None:
     with pytest.raises(TypeError, match="directory"):
         MemoryStore(directory="/tmp")
+
+
+def test_a_time_moved_away_and_back_fires_once(store: MemoryStore) -> None:
+    store.add_task(make("a", 1))
+    store.update_task(make("a", 2))
+    store.update_task(make("a", 1))  # the first entry is live again, beside a second one
+    now = START + timedelta(seconds=10)
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["a"]
+    assert store.acquire_due_tasks(now, 10) == []
+
+
+def test_same_time_written_back_after_a_claim_fires_once_more(store: MemoryStore) -> None:
+    store.add_task(make("a", 1))
+    store.update_task(make("a", 1))  # unchanged: no second entry
+    assert len(store._heap) == 1
+    now = START + timedelta(seconds=10)
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["a"]
+    store.update_task(make("a", 1))  # written back with the same time: due again, once
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["a"]
+    assert store.acquire_due_tasks(now, 10) == []
+
+
+def test_a_deleted_claimed_task_can_come_back(store: MemoryStore) -> None:
+    store.add_task(make("a", 1))
+    now = START + timedelta(seconds=10)
+    assert len(store.acquire_due_tasks(now, 10)) == 1
+    store.delete_task("a")
+    store.add_task(make("a", 1))
+    assert store.get_next_run_time() == START + timedelta(seconds=1)
+    assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["a"]
+
+
+def test_compaction_keeps_claims_and_live_entries(store: MemoryStore) -> None:
+    for i in range(40):
+        store.add_task(make(f"t{i}", i + 1))
+    claimed = store.acquire_due_tasks(START + timedelta(seconds=5), 10)
+    for i in range(5, 40):
+        store.delete_task(f"t{i}")
+    for _ in range(200):  # stale entries of a task moved back and forth force rebuilds
+        store.update_task(make("t0", 50))
+        store.update_task(make("t0", 60))
+    assert len(store._heap) <= 2 * 5 + 64 + 1
+    assert [t.id for t in claimed] == ["t0", "t1", "t2", "t3", "t4"]
+    due = store.acquire_due_tasks(START + timedelta(seconds=100), 10)
+    assert [t.id for t in due] == ["t0"]  # t1..t4 stay claimed until written back

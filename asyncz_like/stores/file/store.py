@@ -54,6 +54,7 @@ class FileStore(BaseStore):
 
     does_io = True
     shares_run_slots = True
+    validates_on_add = True
 
     def __init__(
         self, directory: str | os.PathLike[str], suffix: str = ".task",

@@ -47,6 +47,7 @@ class RedisStore(BaseStore):
 
     does_io = True
     shares_run_slots = True
+    validates_on_add = True
     retry_attempts = 5
     retry_first_wait = 0.1
     retry_max_wait = 2.0

@@ -47,6 +47,7 @@ class SQLAlchemyStore(BaseStore):
 
     does_io = True
     shares_run_slots = True
+    validates_on_add = True
 
     def __init__(
         self,
