@@ -12,14 +12,14 @@ from asyncz_like.stores.base import BaseStore
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
-_Entry = tuple[float, str]  # (next run timestamp, task id)
+_Entry = tuple[float, str, datetime]  # (next run timestamp, task id, next run time)
 
 
 class MemoryStore(BaseStore):
     """Keeps tasks in this process. Fast, and lost when the process ends.
 
     The heap uses lazy deletion: an entry is live while its task is stored, not claimed, and
-    has that next run time; any other entry is stale and skipped when it reaches the top. A
+    has that next run time (the very object, as a rule: a cheaper check than a timestamp); any other entry is stale and skipped when it reaches the top. A
     claimed task (taken by ``acquire_due_tasks``, not yet updated or deleted) is in
     ``_claimed``, which also keeps a duplicate of its entry from firing it twice. The heap is
     rebuilt when it holds many more entries than tasks. Per task this costs one heap entry,
@@ -44,7 +44,7 @@ class MemoryStore(BaseStore):
         self._tasks[task_id] = task
         next_run_time = task.next_run_time
         if next_run_time is not None:
-            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id))
+            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
             if len(self._heap) > 2 * len(self._tasks) + 64:
                 self._compact()
 
@@ -60,7 +60,7 @@ class MemoryStore(BaseStore):
         elif next_run_time is not None and next_run_time == previous.next_run_time:
             return  # its live entry is in the heap already
         if next_run_time is not None:
-            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id))
+            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
             if len(self._heap) > 2 * len(self._tasks) + 64:
                 self._compact()
 
@@ -95,22 +95,20 @@ class MemoryStore(BaseStore):
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
         while heap:
-            timestamp, task_id = heap[0]
-            next_run_time = self._live_run_time(timestamp, task_id)
-            if next_run_time is not None:
-                return next_run_time
+            if self._is_live(heap[0]):
+                return heap[0][2]
             heapq.heappop(heap)
         return None
 
-    def _live_run_time(self, timestamp: float, task_id: str) -> datetime | None:
-        """The next run time of the entry's task when the entry is live, else None."""
+    def _is_live(self, entry: _Entry) -> bool:
+        timestamp, task_id, run_time = entry
         task = self._tasks.get(task_id)
         if task is None or task_id in self._claimed:
-            return None
+            return False
         next_run_time = task.next_run_time
-        if next_run_time is None or next_run_time.timestamp() != timestamp:
-            return None
-        return next_run_time
+        return next_run_time is run_time or (
+            next_run_time is not None and next_run_time.timestamp() == timestamp
+        )
 
     def _pop_due(self, now_timestamp: float, limit: int) -> list[_Entry]:
         """Remove, claim and return up to ``limit`` live entries due at ``now_timestamp``."""
@@ -118,20 +116,20 @@ class MemoryStore(BaseStore):
         due: list[_Entry] = []
         while heap and len(due) < limit and heap[0][0] <= now_timestamp:
             entry = heapq.heappop(heap)
-            timestamp, task_id = entry
+            task_id = entry[1]
             task = tasks.get(task_id)
             if task is None or task_id in claimed:
                 continue
             next_run_time = task.next_run_time
-            if next_run_time is not None and next_run_time.timestamp() == timestamp:
+            if next_run_time is entry[2] or (
+                next_run_time is not None and next_run_time.timestamp() == entry[0]
+            ):
                 claimed.add(task_id)
                 due.append(entry)
         return due
 
     def _compact(self) -> None:
-        self._heap = list(
-            {entry for entry in self._heap if self._live_run_time(*entry) is not None}
-        )
+        self._heap = list({entry for entry in self._heap if self._is_live(entry)})
         heapq.heapify(self._heap)
 
 
