@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from asyncz_like.events import STORE_RECORD_BROKEN
 from asyncz_like.exceptions import MissingDependencyError, TaskConfigurationError
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
+from asyncz_like.stores.sqlalchemy import engine as sql_engine
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
@@ -312,19 +313,31 @@ def _kill(backend: SQLBackend, target: int) -> None:
     admin.dispose()
 
 
-@pytest.mark.parametrize("pre_ping", [True, False], ids=["pre_ping", "retry"])
+@pytest.mark.parametrize(
+    ("options", "idle_after", "pinged"),
+    [
+        ({"pool_pre_ping": True}, None, True),
+        ({"pool_pre_ping": False}, None, False),
+        ({}, 0.0, True),  # the default: pinged, as it was idle (longer than 0 s)
+        ({}, 3600.0, False),  # the default: in recent use, not pinged; the retry replaces it
+    ],
+    ids=["pre_ping", "retry", "idle_ping", "recent_retry"],
+)
 def test_a_connection_killed_server_side_is_recovered(
-    server: SQLBackend, pre_ping: bool, caplog: pytest.LogCaptureFixture
-) -> None:
-    store = made(server, pool_pre_ping=pre_ping, pool_size=1)
+    server: SQLBackend, options: dict[str, Any], idle_after: float | None, pinged: bool,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    if idle_after is not None:
+        monkeypatch.setattr(sql_engine, "PING_IDLE_AFTER", idle_after)
+    store = made(server, pool_size=1, **options)
     store.add_task(make_task("k", 5))
     victim = _backend_id(store)
     _kill(server, victim)
     with caplog.at_level(logging.WARNING):
-        task = store.lookup_task("k")  # pre_ping replaces it at checkout; else a retry does
+        task = store.lookup_task("k")  # a ping replaces it at checkout; else a retry does
     assert task is not None and task.id == "k"
     retried = any("Transient database error" in r.getMessage() for r in caplog.records)
-    assert retried is not pre_ping
+    assert retried is not pinged
     assert _backend_id(store) != victim
     stop(store)
 

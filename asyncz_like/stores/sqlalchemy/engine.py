@@ -4,6 +4,7 @@ processes, the table created once however many processes start together."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,10 +45,12 @@ def parse_url(database: str | URL) -> URL:
 
 
 def make_engine(database: str | URL, options: dict[str, Any]) -> sa.Engine:
-    """An engine for ``database`` with ``pool_pre_ping``; SQLite set up by :func:`prepare`."""
+    """An engine for ``database``: a server's pooled connections pinged when they were idle
+    (:func:`ping_idle_connections`, unless ``pool_pre_ping`` is given); SQLite set up by
+    :func:`prepare`."""
     url = parse_url(database)
-    options = {"pool_pre_ping": True, **options}
     backend = url.get_backend_name()
+    ping_idle = backend != "sqlite" and "pool_pre_ping" not in options
     if backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")  # no gap locks on claims
     if backend == "sqlite" and _is_memory(url):
@@ -66,7 +69,39 @@ def make_engine(database: str | URL, options: dict[str, Any]) -> sa.Engine:
             f"thread and needs a blocking one, e.g. {_EXAMPLES}"
         )
     prepare(engine)
+    if ping_idle:
+        ping_idle_connections(engine)
     return engine
+
+
+#: A pooled connection idle for longer than this (seconds) is pinged when it is checked out.
+PING_IDLE_AFTER = 1.0
+_CHECKED_IN = "asyncz_like_checked_in"
+
+
+def ping_idle_connections(engine: sa.Engine) -> None:
+    """Ping a pooled connection at checkout only when it sat idle for ``PING_IDLE_AFTER``:
+    that is when servers and firewalls drop connections. ``pool_pre_ping`` pings at every
+    checkout, one more round trip for every statement of a busy scheduler. A connection that
+    died while in recent use fails its statement instead, and the store's retry replaces it
+    (the pool invalidates connections that report a disconnect)."""
+
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since <= PING_IDLE_AFTER:
+            return  # new, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"idle connection lost: {error}") from error
+        if alive is False:
+            raise exc.DisconnectionError("idle connection lost")
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
 
 
 def _missing_driver(url: URL, error: Exception) -> Exception:
