@@ -58,7 +58,7 @@ class SchedulerCore(ABC):
 
     #: Seconds ahead of their run time that a pass over stores that do I/O claims fires: the
     #: claim's round trips are done by then, and the executor starts each fire on time.
-    default_claim_ahead = 0.02
+    default_claim_ahead = 0.05
 
     #: The executor made when none is configured.
     default_executor_alias = "threadpool"

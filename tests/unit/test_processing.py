@@ -367,7 +367,7 @@ def test_memory_stores_alone_are_not_claimed_ahead(clock: FakeClock) -> None:
     scheduler = manual_scheduler(clock, executors={"default": executor})
     scheduler.start()
     scheduler.add_task(Recorder(), "date", run_at=START + timedelta(seconds=0.01), id="soon")
-    assert scheduler.claim_ahead == 0.02
+    assert scheduler.claim_ahead == 0.05
     assert scheduler.process_tasks() == pytest.approx(0.01)
     assert executor.held == []
 
@@ -400,7 +400,9 @@ def test_a_fire_claimed_ahead_is_released_once_it_starts(clock: FakeClock) -> No
     then loses nothing (the lease expires and another scheduler runs it)."""
     executor = HoldingExecutor()
     store = IOMemoryStore()
-    scheduler = manual_scheduler(clock, stores={"default": store}, executors={"default": executor})
+    scheduler = manual_scheduler(
+        clock, claim_ahead=0.02, stores={"default": store}, executors={"default": executor}
+    )
     scheduler.start()
     scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
                        next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
