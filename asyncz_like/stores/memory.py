@@ -19,11 +19,11 @@ class MemoryStore(BaseStore):
     """Keeps tasks in this process. Fast, and lost when the process ends.
 
     The heap uses lazy deletion: an entry is live while its task is stored, not claimed, and
-    has that next run time (the very object, as a rule: a cheaper check than a timestamp); any other entry is stale and skipped when it reaches the top. A
-    claimed task (taken by ``acquire_due_tasks``, not yet updated or deleted) is in
-    ``_claimed``, which also keeps a duplicate of its entry from firing it twice. The heap is
-    rebuilt when it holds many more entries than tasks. Per task this costs one heap entry,
-    not also a map of live entries.
+    has that next run time (as a rule the very object: a cheaper check than a timestamp);
+    any other entry is stale and skipped when it reaches the top. A claimed task (taken by
+    ``acquire_due_tasks``, not yet updated or deleted) is in ``_claimed``, which also keeps a
+    duplicate of its entry from firing it twice. The heap is rebuilt when it holds many more
+    entries than tasks. Per task this costs one heap entry, not also a map of live entries.
     """
 
     validates_on_add = True  # it keeps any task: there is nothing to check
