@@ -129,26 +129,32 @@ class RunSlots:
             )
             self._thread.start()
 
-    def _interval(self) -> float | None:
-        """A third of the shortest lease held; None (sleep until woken) when none is held."""
+    def _renew_every(self) -> float | None:
+        """A third of the shortest lease held; None when no slot is held."""
         leases = [store.lease_seconds for slots in self._held.values() for store, _ in slots]
-        interval = max(0.05, min(leases) / 3) if leases else None
-        if self._releases:  # releases to try again
-            interval = min(interval or _RETRY_SECONDS, _RETRY_SECONDS)
-        return interval
+        return max(0.05, min(leases) / 3) if leases else None
 
     def _run(self) -> None:
+        renewed = time.monotonic()
         while True:
             with self._lock:
-                interval = self._interval()
-                self._idle = interval is None
-            self._wake.wait(interval)
+                every = self._renew_every()
+                wait = None if every is None else max(0.0, renewed + every - time.monotonic())
+                if self._releases:  # releases to try again
+                    wait = min(wait if wait is not None else _RETRY_SECONDS, _RETRY_SECONDS)
+                self._idle = wait is None
+            self._wake.wait(wait)
             self._wake.clear()
+            if every is None:  # woken from idle: the slots held now were all taken just now
+                renewed = time.monotonic()
             self._free_pending()
             with self._lock:
                 if self._stopped:
                     return
-            self._renew()
+            # Woken to free slots (after every run, in a burst): renew only when it is time.
+            if every is not None and time.monotonic() >= renewed + every:
+                renewed = time.monotonic()
+                self._renew()
 
     def _free_pending(self, only: BaseStore | None = None) -> None:
         """Free the queued slots (of ``only``, when given), one round trip per store; keep

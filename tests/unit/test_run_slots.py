@@ -84,3 +84,49 @@ def test_a_flush_with_nothing_queued_does_no_io() -> None:
     slots = RunSlots(lambda: START)
     slots.flush(cast(Any, store))
     slots.shutdown()
+
+
+class CountingSlotStore(SlotStore):
+    """Counts renewals, and says when every slot has been freed."""
+
+    def __init__(self, lease_seconds: float) -> None:
+        super().__init__()
+        self.lease_seconds = lease_seconds
+        self.renewals = 0
+        self.emptied = threading.Event()
+
+    def release_run_slots(self, slots: Sequence[tuple[str, str]]) -> None:
+        super().release_run_slots(slots)
+        if not self.held:
+            self.emptied.set()
+
+    def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
+        self.renewals += 1
+
+
+def test_frees_from_the_loop_do_not_renew_the_slots_still_held() -> None:
+    store = CountingSlotStore(lease_seconds=30.0)  # renewed every 10 s
+    slots = RunSlots(lambda: START)
+    tasks = [_task(f"t{i}") for i in range(200)]
+    assert all(slots.acquire_many(cast(BaseStore, store), tasks, START))
+
+    async def end_runs() -> None:  # each end wakes the thread to free its slot
+        for task in tasks[:-1]:
+            slots.release(task.id)
+            await asyncio.sleep(0)
+
+    asyncio.run(end_runs())
+    slots.flush(cast(BaseStore, store))
+    assert store.held == {"t200"}  # one slot still held, every other freed...
+    assert store.renewals == 0  # ...and none renewed: a wake to free is not a renewal's time
+    slots.shutdown()
+
+
+def test_slots_held_are_renewed_every_third_of_the_lease() -> None:
+    store = CountingSlotStore(lease_seconds=0.15)  # renewed every 0.05 s
+    slots = RunSlots(lambda: START)
+    assert slots.acquire_many(cast(BaseStore, store), [_task("a")], START) == [True]
+    deadline = threading.Event()
+    deadline.wait(0.4)  # end-to-end: the renewing thread runs on the wall clock
+    assert 3 <= store.renewals <= 9
+    slots.shutdown()
