@@ -80,8 +80,11 @@ def _map(payload: Any) -> dict[Any, Any]:
     return {key: value for key, value in map(_list, _list(payload))}
 
 
+_TRIGGER_KEYS = frozenset({"class", "state"})
+
+
 def _trigger(payload: Any) -> BaseTrigger:
-    if type(payload) is not dict or set(payload) != {"class", "state"}:
+    if type(payload) is not dict or payload.keys() != _TRIGGER_KEYS:
         raise MalformedRecord(f"expected {{'class', 'state'}}, got {payload!r}")
     cls = ref_to_obj(_text(payload["class"]))
     if not (isinstance(cls, type) and issubclass(cls, BaseTrigger)):

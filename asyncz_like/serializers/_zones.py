@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -36,12 +37,19 @@ def encode_zone(value: T) -> tuple[T, ZoneSpec]:
 
 def decode_zone(spec: Any) -> tzinfo:
     if isinstance(spec, str):
-        return ZoneInfo(spec)
+        return ZoneInfo(spec)  # cached by zoneinfo itself
     if isinstance(spec, int | float) and not isinstance(spec, bool):
-        return timezone(timedelta(seconds=spec))
+        return _fixed_zone(spec, None)
     if isinstance(spec, list) and len(spec) == 2 and isinstance(spec[1], str):
-        return timezone(timedelta(seconds=spec[0]), spec[1])
+        return _fixed_zone(spec[0], spec[1])
     raise ValueError(f"invalid time zone {spec!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_zone(seconds: float, name: str | None) -> timezone:
+    """One object per fixed offset (and name): a record read builds none (UTC is 0)."""
+    offset = timedelta(seconds=seconds)
+    return timezone(offset) if name is None else timezone(offset, name)
 
 
 def _offset_spec(zone: timezone) -> ZoneSpec:

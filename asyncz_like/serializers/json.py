@@ -12,6 +12,8 @@ from asyncz_like.serializers._paths import Unencodable
 from asyncz_like.serializers.base import BaseSerializer, strip_header
 
 HEADER = b"J1"
+#: One decoder for every record: ``json.loads`` with a hook would build one per call.
+_DECODER = json.JSONDecoder(object_hook=object_hook)
 _HINT = (
     "Store something JSON can hold instead (an id, a name, plain data) and look the object "
     "up inside the task, or use serializer='pickle' with a store you trust"
@@ -45,7 +47,7 @@ class JSONSerializer(BaseSerializer):
     def loads(self, data: bytes) -> dict[str, Any]:
         body = strip_header(data, HEADER)
         try:
-            state = json.loads(str(body, "utf-8"), object_hook=object_hook)
+            state = _DECODER.decode(str(body, "utf-8"))
         except Exception as exc:  # malformed JSON, tags, or trigger state: all mean "broken"
             raise BrokenRecordError(None, f"invalid JSON record: {exc}") from exc
         if not isinstance(state, dict):

@@ -24,7 +24,7 @@ from asyncz_like.tasks.validation import (
     validate_changes,
 )
 from asyncz_like.triggers.base import BaseTrigger
-from asyncz_like.utils import datetime_repr, get_callable_name
+from asyncz_like.utils import datetime_repr, get_callable_name, ref_to_obj
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.task_api import TaskAPI
@@ -295,16 +295,15 @@ class Task:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        version = state.pop("version", 1)
+        version = state.get("version", 1)
         if version > 1:
             raise ValueError(f"Task state version {version} is newer than this library knows")
         self._scheduler = None
+        value = state.get
         for name in _VALUE_SLOTS:
-            setattr(self, name, state.get(name))
+            setattr(self, name, value(name))
+        self._kwargs = self._kwargs or None  # none: no dict kept, as for a new task
         if self.fn is None and self.fn_reference is not None:
-            from asyncz_like.utils import ref_to_obj
-
             self.fn = ref_to_obj(self.fn_reference)
 
     def __eq__(self, other: object) -> bool:
