@@ -401,3 +401,28 @@ def test_an_in_memory_sqlite_database_is_shared_by_threads() -> None:
     thread.join()
     assert found[0] is not None and found[0].id == "m"
     stop(store)
+
+
+AWKWARD_IDS = ['q"uote', "back\\slash", "comma,x", "{brace}", " space ", "NULL", "é", "plain"]
+
+
+def test_ids_of_any_text_go_through_claims_slots_and_releases(sql: SQLBackend) -> None:
+    """On PostgreSQL lists of ids travel as arrays: every character must survive."""
+    store = made(sql)
+    for task_id in AWKWARD_IDS:
+        store.add_task(make_task(task_id, 1))
+    now = START + timedelta(seconds=5)
+    claimed = store.acquire_due_tasks(now, 100)
+    assert sorted(task.id for task in claimed) == sorted(AWKWARD_IDS)
+    tokens = store.acquire_run_slots(claimed, now)
+    assert all(token is not None for token in tokens)
+    assert store.acquire_run_slots(claimed, now) == [None] * len(claimed)  # max_instances 1
+    store.release_run_slots([(task.id, token) for task, token in zip(claimed, tokens)])  # type: ignore[misc]
+    later = START + timedelta(seconds=61)
+    releases = [(task, later if task.id != "NULL" else None) for task in claimed]
+    assert store.release_tasks(releases) == []
+    assert store.lookup_task("NULL") is None
+    stored = {task.id: task.next_run_time for task in store.get_all_tasks()}
+    assert stored == {task_id: later for task_id in AWKWARD_IDS if task_id != "NULL"}
+    assert store.acquire_run_slots(claimed[:1], now)[0] is not None  # the slots were freed
+    stop(store)
