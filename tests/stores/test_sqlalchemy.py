@@ -417,7 +417,8 @@ def test_ids_of_any_text_go_through_claims_slots_and_releases(sql: SQLBackend) -
     tokens = store.acquire_run_slots(claimed, now)
     assert all(token is not None for token in tokens)
     assert store.acquire_run_slots(claimed, now) == [None] * len(claimed)  # max_instances 1
-    store.release_run_slots([(task.id, token) for task, token in zip(claimed, tokens)])  # type: ignore[misc]
+    pairs = [(task.id, token) for task, token in zip(claimed, tokens, strict=True)]
+    store.release_run_slots(pairs)  # type: ignore[arg-type]
     later = START + timedelta(seconds=61)
     releases = [(task, later if task.id != "NULL" else None) for task in claimed]
     assert store.release_tasks(releases) == []
