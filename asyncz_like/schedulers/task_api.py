@@ -260,12 +260,12 @@ class TaskAPI(SchedulerCore):
     def _add_built_task(self, task: Task, replace: bool, compute_next: bool, checked: bool) -> None:
         """Store ``task`` (or keep it until start); ``checked``: its store validated it."""
         with self._lock:
+            pending = not self.running and not self.paused
             if not checked:
                 store = self.lookup_store(task.store_alias or "default")
-                pending = not self.running and not self.paused
                 if pending or not store.validates_on_add:
                     store.validate_task(task)
-            if not self.running and not self.paused:
+            if pending:
                 self._add_pending(task, replace, compute_next)
                 return
             self._schedule_new_task(task, compute_next)

@@ -42,11 +42,8 @@ class MemoryStore(BaseStore):
         if task_id in self._tasks:
             raise ConflictIdError(task_id)
         self._tasks[task_id] = task
-        next_run_time = task.next_run_time
-        if next_run_time is not None:
-            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
-            if len(self._heap) > 2 * len(self._tasks) + 64:
-                self._compact()
+        if task.next_run_time is not None:
+            self._push(task_id, task.next_run_time)
 
     def update_task(self, task: Task) -> None:
         task_id = task.id
@@ -60,9 +57,7 @@ class MemoryStore(BaseStore):
         elif next_run_time is not None and next_run_time == previous.next_run_time:
             return  # its live entry is in the heap already
         if next_run_time is not None:
-            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
-            if len(self._heap) > 2 * len(self._tasks) + 64:
-                self._compact()
+            self._push(task_id, next_run_time)
 
     def delete_task(self, task_id: str) -> None:
         if self._tasks.pop(task_id, None) is None:
@@ -127,6 +122,11 @@ class MemoryStore(BaseStore):
                 claimed.add(task_id)
                 due.append(entry)
         return due
+
+    def _push(self, task_id: str, next_run_time: datetime) -> None:
+        heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
+        if len(self._heap) > 2 * len(self._tasks) + 64:
+            self._compact()
 
     def _compact(self) -> None:
         self._heap = list({entry for entry in self._heap if self._is_live(entry)})
