@@ -318,3 +318,24 @@ def test_a_kept_run_whose_function_is_gone_fails(
     assert failed is not None and failed.status is RunStatus.FAILED
     assert failed.error is not None and "vanishing" in failed.error.message
     second.shutdown()
+
+
+def test_a_run_written_again_is_one_row_with_its_last_values(backend: Backend) -> None:
+    """The run store's write inserts a new run and updates one that exists (one statement for
+    a batch on SQL), whichever of a batch is which."""
+    from asyncz_like.runs.persistent.backend import RunRow
+
+    store = backend.make()
+    manual_scheduler(stores={"default": store}).start()
+    runs = run_store_for(store)
+    assert runs is not None
+    runs.start()
+    first = RunRow("r1", "t", "running", 100.0, None, b"one")
+    runs.write([first])
+    finished = RunRow("r1", "t", "completed", 100.0, 101.5, b"two")
+    runs.write([finished, RunRow("r2", None, "pending", 102.0, None, b"three")])
+    assert runs.get("r1") == b"two" and runs.get("r2") == b"three"
+    assert sorted(runs.select(None, None, None, None)) == [b"three", b"two"]
+    # a store may return more than matches (the history filters), never less
+    assert b"two" in list(runs.select({"completed"}, "t", None, None))
+    assert b"three" in list(runs.select(None, None, None, 101.6))  # not finished: alive

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from asyncz_like.runs.persistent.backend import RunRow
 from asyncz_like.stores.sqlalchemy import engine as engines
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 _ID = sa.String(191).with_variant(
     mysql.VARCHAR(191, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
 )
-#: Ids per ``IN (...)`` query: well under SQLite's oldest limit of 999 bound parameters.
-_IDS_PER_QUERY = 500
 _BLOB = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: the rowid
 
@@ -58,13 +56,7 @@ class SQLRunStore:
         self.table = build_runs_table(f"{tablename}_runs")
         self.name = f"table {self.table.name}"
         c = self.table.c
-        self._update = (
-            self.table.update()
-            .where(c.id == sa.bindparam("b_id"))
-            .values(status=sa.bindparam("b_status"), finished_at=sa.bindparam("b_finished"),
-                    record=sa.bindparam("b_record"), kept=sa.bindparam("b_kept"))
-        )  # fmt: skip
-        self._existing = sa.select(c.id).where(c.id.in_(sa.bindparam("ids", expanding=True)))
+        self._upsert_rows = _upsert_statement(self.table, db.engine.dialect.name)
         self._take = (
             self.table.update().where(c.id == sa.bindparam("b_id"), c.kept.is_not(None))
         ).values(kept=None)
@@ -81,27 +73,11 @@ class SQLRunStore:
             self.db.retry(self._upsert, rows)
 
     def _upsert(self, rows: Sequence[tuple[RunRow, bytes | None]]) -> None:
-        """Update the rows that exist, insert the others, in one transaction. Each run is
-        written by the one scheduler that holds it, so no other writer races for its row."""
+        """Insert each run, or update its row when it exists: one statement for all
+        (``INSERT ... ON CONFLICT`` / ``ON DUPLICATE KEY UPDATE``, executemany), in one
+        transaction. Each run is written by the one scheduler that holds it."""
         with self.db.transaction(write=True) as connection:
-            existing = self._existing_ids(connection, [row.id for row, _ in rows])
-            updates = [
-                {"b_id": row.id, "b_status": row.status, "b_finished": row.finished,
-                 "b_record": row.record, "b_kept": kept}
-                for row, kept in rows if row.id in existing
-            ]  # fmt: skip
-            missing = [_values(row, kept) for row, kept in rows if row.id not in existing]
-            if updates:  # one statement for all (executemany), not a round trip per run
-                connection.execute(self._update, updates)
-            if missing:
-                connection.execute(self.table.insert(), missing)
-
-    def _existing_ids(self, connection: sa.Connection, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), _IDS_PER_QUERY):
-            chunk = ids[start : start + _IDS_PER_QUERY]
-            found.update(connection.execute(self._existing, {"ids": chunk}).scalars())
-        return found
+            connection.execute(self._upsert_rows, [_values(row, kept) for row, kept in rows])
 
     def claim(self) -> list[tuple[bytes, bytes]]:
         """Each kept row is taken by one conditional UPDATE (``kept IS NOT NULL`` -> NULL):
@@ -165,6 +141,33 @@ class SQLRunStore:
 
     def _drop(self) -> None:
         self.table.drop(self.db.engine, checkfirst=True)
+
+
+#: The columns a write of a run that exists changes (its id, task and creation stay).
+_CHANGING = ("status", "finished_at", "record", "kept")
+
+
+def _upsert_statement(table: sa.Table, dialect: str) -> sa.Insert:
+    """``INSERT`` that updates ``_CHANGING`` of a row whose ``id`` exists, in the dialect's
+    own form (the three the SQL store supports)."""
+    if dialect in ("mysql", "mariadb"):
+        inserting = mysql.insert(table)
+        return inserting.on_duplicate_key_update(
+            {name: inserting.inserted[name] for name in _CHANGING}
+        )
+    if dialect == "postgresql":
+        pg_inserting = postgresql.insert(table)
+        return pg_inserting.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={name: pg_inserting.excluded[name] for name in _CHANGING},
+        )
+    if dialect == "sqlite":
+        lite_inserting = sqlite.insert(table)
+        return lite_inserting.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={name: lite_inserting.excluded[name] for name in _CHANGING},
+        )
+    raise ValueError(f"No run history for the SQL dialect {dialect!r}")
 
 
 def _values(row: RunRow, kept: bytes | None) -> dict[str, Any]:
