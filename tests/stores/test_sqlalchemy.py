@@ -427,3 +427,41 @@ def test_ids_of_any_text_go_through_claims_slots_and_releases(sql: SQLBackend) -
     assert stored == {task_id: later for task_id in AWKWARD_IDS if task_id != "NULL"}
     assert store.acquire_run_slots(claimed[:1], now)[0] is not None  # the slots were freed
     stop(store)
+
+
+def test_retry_makes_four_attempts_with_backoff_and_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first attempt runs outside tenacity; the waits and the count stay as they were."""
+    from asyncz_like.stores.sqlalchemy import database
+
+    store = SQLAlchemyStore(database=f"sqlite:///{tmp_path / 'r.db'}")
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    calls: list[int] = []
+
+    def failing(times: int) -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise sa.exc.DisconnectionError("gone")
+        return "done"
+
+    with caplog.at_level(logging.WARNING):
+        assert store.database.retry(failing, 2) == "done"
+    assert len(calls) == 3
+    assert [r.attempt for r in caplog.records] == [1, 2]  # type: ignore[attr-defined]
+    assert 0.05 <= slept[0] <= 0.1 and 0.1 <= slept[1] <= 0.15
+    calls.clear()
+    with pytest.raises(sa.exc.DisconnectionError):
+        store.database.retry(failing, 99)
+    assert len(calls) == database.ATTEMPTS
+    calls.clear()
+
+    def broken() -> None:
+        calls.append(1)
+        raise ValueError("not transient")
+
+    with pytest.raises(ValueError, match="not transient"):
+        store.database.retry(broken)
+    assert len(calls) == 1
+    store.database.dispose()
