@@ -7,6 +7,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -441,3 +442,31 @@ def test_unreachable_service_fails_under_ci_and_skips_locally(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         require_service("redis")
+
+
+def test_call_with_retries_numbers_attempts_and_backs_off(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from asyncz_like.stores.redis.connection import call_with_retries
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    seen: list[int] = []
+
+    def flaky(attempt: int) -> str:
+        seen.append(attempt)
+        if attempt < 3:
+            raise redis.ConnectionError("down")
+        return "up"
+
+    logger = logging.getLogger("test.redis.retries")
+    with caplog.at_level(logging.WARNING, logger="test.redis.retries"):
+        assert call_with_retries(flaky, 4, 0.01, 1.0, logger) == "up"
+    assert seen == [1, 2, 3]
+    assert slept == pytest.approx([0.01, 0.02])
+    assert [r.attempt for r in caplog.records] == [1, 2]  # type: ignore[attr-defined]
+    seen.clear()
+    with pytest.raises(redis.ConnectionError):
+        call_with_retries(lambda attempt: flaky(0), 3, 0.01, 1.0, logger)
+    assert len(seen) == 3
+    assert call_with_retries(lambda attempt: attempt, 1, 0.01, 1.0, logger) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -74,24 +75,41 @@ def call_with_retries(
 ) -> T:  # fmt: skip
     """``call(attempt_number)``, tried again on a transient error with exponential backoff;
     the last error is raised after ``attempts`` tries. ``attempt_number`` starts at 1, so a
-    call can tell a retry (whose earlier try may have gone through) from a first try."""
+    call can tell a retry (whose earlier try may have gone through) from a first try.
+
+    The first try runs outside tenacity, whose bookkeeping costs more than a Redis command's
+    own Python work; only a failed call pays for it."""
+    try:
+        return call(1)
+    except transient_errors() as error:
+        if attempts <= 1:
+            raise
+        wait = min(first_wait, max_wait)
+        _log_retry(logger, error, wait, 1, attempts)
+    time.sleep(wait)
     tenacity = import_module("tenacity")
 
     def log_retry(state: Any) -> None:
-        logger.warning(
-            "Redis call failed (%r); retrying in %.2f s (attempt %d of %d)",
-            state.outcome.exception(), state.next_action.sleep, state.attempt_number, attempts,
-            extra={"attempt": state.attempt_number},
-        )  # fmt: skip
+        error = state.outcome.exception()
+        _log_retry(logger, error, state.next_action.sleep, state.attempt_number + 1, attempts)
 
-    retrying = tenacity.Retrying(
+    retrying = tenacity.Retrying(  # the tries after the first, numbered from 2
         retry=tenacity.retry_if_exception_type(transient_errors()),
-        stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_exponential(multiplier=first_wait, max=max_wait),
+        stop=tenacity.stop_after_attempt(attempts - 1),
+        wait=tenacity.wait_exponential(multiplier=2 * first_wait, max=max_wait),
         before_sleep=log_retry,
         reraise=True,
     )
     for attempt in retrying:
         with attempt:
-            result = call(attempt.retry_state.attempt_number)
+            result = call(attempt.retry_state.attempt_number + 1)
     return result
+
+
+def _log_retry(
+    logger: logging.Logger, error: BaseException, wait: float, attempt: int, attempts: int
+) -> None:
+    logger.warning(
+        "Redis call failed (%r); retrying in %.2f s (attempt %d of %d)",
+        error, wait, attempt, attempts, extra={"attempt": attempt},
+    )  # fmt: skip
