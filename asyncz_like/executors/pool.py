@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.executors.base import BaseExecutor, FutureLike
 from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
+from asyncz_like.executors.workers import CANCELLED, Outcome, WorkerThreads
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
@@ -70,14 +72,43 @@ class BasePoolExecutor(BaseExecutor):
 
 
 class ThreadPoolExecutor(BasePoolExecutor):
-    """Runs tasks in a pool of threads (alias ``threadpool`` or ``pool``)."""
+    """Runs tasks in a pool of threads (alias ``threadpool`` or ``pool``): ``max_workers``
+    threads, started with the executor, fed by one queue (see :mod:`.workers`)."""
 
-    def _create_pool(self) -> concurrent.futures.Executor:
-        return concurrent.futures.ThreadPoolExecutor(
-            self.max_workers,
-            thread_name_prefix=f"asyncz_like-{self.alias}",
-            initializer=self._register_worker_thread,
+    def __init__(self, max_workers: int = 10, **options: Any) -> None:
+        super().__init__(max_workers, **options)
+        self._workers: WorkerThreads | None = None
+
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        BaseExecutor.start(self, scheduler, alias)
+        self._workers = WorkerThreads(
+            self.max_workers, f"asyncz_like-{alias}", self._register_worker_thread
         )
+
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
+        assert self._workers is not None, "executor not started"
+        task_id = task.id
+
+        def done(outcome: Outcome) -> None:
+            succeeded, value = outcome
+            if succeeded:
+                self.run_task_success(task_id, value)
+            elif value is CANCELLED:  # dropped at shutdown before it started
+                self._release(task_id)
+            else:
+                self.run_task_error(task_id, value)
+
+        self._workers.submit(self._entry_point, (task, run_times, self.run_context(task)), done)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._workers is not None:
+            if wait and self.in_worker_thread():
+                wait = False  # a task shutting the scheduler down cannot wait for itself
+            self._workers.shutdown(wait=wait, cancel=None if wait else _cancel)
+
+
+def _cancel(done: Callable[[Outcome], None]) -> None:
+    done((False, CANCELLED))
 
 
 class ProcessPoolExecutor(BasePoolExecutor):
