@@ -1,4 +1,4 @@
-"""Thread and process pools from concurrent.futures."""
+"""The thread executor (worker threads of our own) and the process executor (concurrent.futures)."""
 
 from __future__ import annotations
 
@@ -37,38 +37,15 @@ def _run_in_process(
 
 
 class BasePoolExecutor(BaseExecutor):
-    """Hands each run to a ``concurrent.futures`` pool."""
+    """Runs each fire in one of ``max_workers`` threads or processes."""
 
     def __init__(self, max_workers: int = 10, **options: Any) -> None:
         super().__init__(**options)
         self.max_workers = as_positive_int(max_workers, "max_workers")
-        self._pool: concurrent.futures.Executor | None = None
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
-        super().start(scheduler, alias)
-        self._pool = self._create_pool()
-
-    def _create_pool(self) -> concurrent.futures.Executor:
-        raise NotImplementedError
-
-    _entry_point: Any = staticmethod(_run_in_worker)
-
-    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
-        assert self._pool is not None, "executor not started"
-        future = self._pool.submit(self._entry_point, task, run_times, self.run_context(task))
-        future.add_done_callback(lambda done: self._finished(task.id, done))
-
-    def _finished(self, task_id: str, future: concurrent.futures.Future[Any]) -> None:
-        if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
-            self.logger.error("The process pool broke; starting a new one")
-            self._pool = self._create_pool()
-        self.finish_future(task_id, future)
-
-    def shutdown(self, wait: bool = True) -> None:
-        if self._pool is not None:
-            if wait and self.in_worker_thread():
-                wait = False  # a task shutting the scheduler down cannot wait for itself
-            self._pool.shutdown(wait=wait, cancel_futures=not wait)
+    def _waits_at_shutdown(self, wait: bool) -> bool:
+        # a task shutting the scheduler down cannot wait for itself
+        return wait and not self.in_worker_thread()
 
 
 class ThreadPoolExecutor(BasePoolExecutor):
@@ -80,7 +57,7 @@ class ThreadPoolExecutor(BasePoolExecutor):
         self._workers: WorkerThreads | None = None
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
-        BaseExecutor.start(self, scheduler, alias)
+        super().start(scheduler, alias)
         self._workers = WorkerThreads(
             self.max_workers, f"asyncz_like-{alias}", self._register_worker_thread
         )
@@ -98,12 +75,11 @@ class ThreadPoolExecutor(BasePoolExecutor):
             else:
                 self.run_task_error(task_id, value)
 
-        self._workers.submit(self._entry_point, (task, run_times, self.run_context(task)), done)
+        self._workers.submit(_run_in_worker, (task, run_times, self.run_context(task)), done)
 
     def shutdown(self, wait: bool = True) -> None:
         if self._workers is not None:
-            if wait and self.in_worker_thread():
-                wait = False  # a task shutting the scheduler down cannot wait for itself
+            wait = self._waits_at_shutdown(wait)
             self._workers.shutdown(wait=wait, cancel=None if wait else _cancel)
 
 
@@ -120,11 +96,30 @@ class ProcessPoolExecutor(BasePoolExecutor):
     ) -> None:
         super().__init__(max_workers, **options)
         self.pool_kwargs = dict(pool_kwargs or {})
+        self._pool: concurrent.futures.Executor | None = None
 
-    _entry_point: Any = staticmethod(_run_in_process)
+    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+        super().start(scheduler, alias)
+        self._pool = self._create_pool()
 
     def _create_pool(self) -> concurrent.futures.Executor:
         return concurrent.futures.ProcessPoolExecutor(self.max_workers, **self.pool_kwargs)
+
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
+        assert self._pool is not None, "executor not started"
+        future = self._pool.submit(_run_in_process, task, run_times, self.run_context(task))
+        future.add_done_callback(lambda done: self._finished(task.id, done))
+
+    def _finished(self, task_id: str, future: concurrent.futures.Future[Any]) -> None:
+        if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
+            self.logger.error("The process pool broke; starting a new one")
+            self._pool = self._create_pool()
+        self.finish_future(task_id, future)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            wait = self._waits_at_shutdown(wait)
+            self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def finish_future(self, task_id: str, future: FutureLike) -> None:
         """Replay the run records sent back with the events, then report as usual."""
