@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,7 +40,10 @@ class BaseExecutor(ABC):
             raise TypeError(
                 f"{type(self).__name__} got unexpected option(s): {', '.join(sorted(options))}"
             )
-        self.instances: dict[str, int] = {}
+        self._instances: dict[str, int] = {}
+        #: Ids of runs that ended, not yet taken off ``_instances``: a worker thread ending a
+        #: run only appends here (atomic), so that ends never wait for the lock.
+        self._ended: deque[str] = deque()
         self._worker_threads: set[int] = set()
         self._instances_lock = threading.Lock()
         self.scheduler: SchedulerCore | None = None
@@ -61,10 +65,11 @@ class BaseExecutor(ABC):
         """Hand ``task`` over to run once per run time (or once, coalesced, by the scheduler)."""
         limit = task.max_instances or 1
         with self._instances_lock:
-            running = self.instances.get(task.id, 0)
+            self._count_ended()
+            running = self._instances.get(task.id, 0)
             if running >= limit:
                 raise MaximumInstancesError(task.id, limit)
-            self.instances[task.id] = running + 1
+            self._instances[task.id] = running + 1
         try:
             self.do_send_task(task, run_times)
         except BaseException:
@@ -133,13 +138,26 @@ class BaseExecutor(ABC):
         scheduler down): such a caller cannot wait for the executor to finish."""
         return threading.get_ident() in self._worker_threads
 
-    def _release(self, task_id: str) -> None:
+    @property
+    def instances(self) -> dict[str, int]:
+        """Runs in flight here, by task id."""
         with self._instances_lock:
-            remaining = self.instances.get(task_id, 0) - 1
+            self._count_ended()
+            return dict(self._instances)
+
+    def _count_ended(self) -> None:
+        """Take the runs that ended off the counts (with ``_instances_lock`` held)."""
+        ended, counts = self._ended, self._instances
+        while ended:
+            task_id = ended.popleft()
+            remaining = counts.get(task_id, 0) - 1
             if remaining > 0:
-                self.instances[task_id] = remaining
+                counts[task_id] = remaining
             else:
-                self.instances.pop(task_id, None)
+                counts.pop(task_id, None)
+
+    def _release(self, task_id: str) -> None:
+        self._ended.append(task_id)  # counted by the next send_task (or read of instances)
         if self.scheduler is not None:  # a slot in a shared store, when the run took one
             self.scheduler.run_slots.release(task_id)
 

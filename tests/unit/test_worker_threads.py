@@ -140,3 +140,38 @@ def test_the_thread_executor_frees_the_instances_of_runs_dropped_at_shutdown() -
         threading.Event().wait(0.01)  # the running one ends on its worker
     assert executor.instances == {}
     scheduler.shutdown(wait=False)
+
+
+def test_ends_from_many_threads_are_all_counted_without_a_lock() -> None:
+    from asyncz_like.exceptions import MaximumInstancesError
+    from asyncz_like.executors.base import BaseExecutor
+    from asyncz_like.tasks import Task
+    from tests.helpers import START
+
+    class Holding(BaseExecutor):
+        def do_send_task(self, task: Task, run_times: list[Any]) -> None:
+            pass
+
+    executor = Holding()
+    many = Task(abs, args=(1,), id="many", max_instances=8_000)
+    for _ in range(8_000):
+        executor.send_task(many, [START])
+    assert executor.instances == {"many": 8_000}
+
+    def end_a_thousand() -> None:
+        for _ in range(1_000):
+            executor._release("many")
+
+    threads = [threading.Thread(target=end_a_thousand) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert executor.instances == {}
+    one = Task(abs, args=(1,), id="one", max_instances=1)
+    executor.send_task(one, [START])
+    with pytest.raises(MaximumInstancesError):
+        executor.send_task(one, [START])
+    executor._release("one")
+    executor.send_task(one, [START])  # the end is counted before the check
+    assert executor.instances == {"one": 1}
