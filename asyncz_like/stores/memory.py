@@ -96,6 +96,8 @@ class MemoryStore(BaseStore):
         return None
 
     def _is_live(self, entry: _Entry) -> bool:
+        """Its task is stored, not claimed, and has this run time (the same object, as a
+        rule; else the same instant)."""
         timestamp, task_id, run_time = entry
         task = self._tasks.get(task_id)
         if task is None or task_id in self._claimed:
@@ -107,19 +109,12 @@ class MemoryStore(BaseStore):
 
     def _pop_due(self, now_timestamp: float, limit: int) -> list[_Entry]:
         """Remove, claim and return up to ``limit`` live entries due at ``now_timestamp``."""
-        heap, tasks, claimed = self._heap, self._tasks, self._claimed
+        heap, is_live = self._heap, self._is_live
         due: list[_Entry] = []
         while heap and len(due) < limit and heap[0][0] <= now_timestamp:
             entry = heapq.heappop(heap)
-            task_id = entry[1]
-            task = tasks.get(task_id)
-            if task is None or task_id in claimed:
-                continue
-            next_run_time = task.next_run_time
-            if next_run_time is entry[2] or (
-                next_run_time is not None and next_run_time.timestamp() == entry[0]
-            ):
-                claimed.add(task_id)
+            if is_live(entry):
+                self._claimed.add(entry[1])
                 due.append(entry)
         return due
 
