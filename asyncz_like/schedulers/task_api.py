@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from asyncz_like.events.base import TaskEvent
 from asyncz_like.events.constants import ALL_TASKS_REMOVED, TASK_ADDED, TASK_MODIFIED, TASK_REMOVED
 from asyncz_like.exceptions import ConflictIdError, SchedulerNotRunningError, TaskLookupError
-from asyncz_like.schedulers.core import SchedulerCore
+from asyncz_like.schedulers.core import _PAUSED, _RUNNING, SchedulerCore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import anchor_trigger, anchored_first_fire, build_trigger
 from asyncz_like.triggers.base import BaseTrigger
@@ -258,21 +258,29 @@ class TaskAPI(SchedulerCore):
         return build_trigger(trigger, trigger_args)
 
     def _add_built_task(self, task: Task, replace: bool, compute_next: bool, checked: bool) -> None:
-        """Store ``task`` (or keep it until start); ``checked``: its store validated it."""
+        """Store ``task`` (or keep it until start); ``checked``: its store validated it.
+        add_task's hot path: the helpers it would call are written out here."""
         with self._lock:
-            pending = not self.running and not self.paused
-            if not checked:
-                store = self.lookup_store(task.store_alias or "default")
-                if pending or not store.validates_on_add:
-                    store.validate_task(task)
+            state = self.state
+            pending = state != _RUNNING and state != _PAUSED
+            store = self.lookup_store(task.store_alias or "default")
+            if not checked and (pending or not store.validates_on_add):
+                store.validate_task(task)
             if pending:
                 self._add_pending(task, replace, compute_next)
                 return
             self._schedule_new_task(task, compute_next)
-            self._store_task(task, replace)
+            try:
+                store.add_task(task)
+            except ConflictIdError:
+                if not replace:
+                    raise
+                store.update_task(task)
             task._attach(self)
-        self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
-        self._wake_if_earlier(task.next_run_time)
+        if self._listeners.wants(TASK_ADDED):
+            self.dispatch_event(TaskEvent(code=TASK_ADDED, task_id=task.id, store=task.store_alias))
+        if task.next_run_time is not None and state == _RUNNING:
+            self.wakeup_at(task.next_run_time)
 
     def _add_pending(self, task: Task, replace: bool, compute_next: bool) -> None:
         """Keep a task until start; a duplicate id fails now, as it would on a running one."""

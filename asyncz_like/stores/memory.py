@@ -42,8 +42,11 @@ class MemoryStore(BaseStore):
         if task_id in self._tasks:
             raise ConflictIdError(task_id)
         self._tasks[task_id] = task
-        if task.next_run_time is not None:
-            self._push(task_id, task.next_run_time)
+        next_run_time = task.next_run_time
+        if next_run_time is not None:  # _push, written out: add_task's hot path
+            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
+            if len(self._heap) > 2 * len(self._tasks) + 64:
+                self._compact()
 
     def update_task(self, task: Task) -> None:
         task_id = task.id

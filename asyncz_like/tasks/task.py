@@ -128,7 +128,7 @@ class Task:
             coalesce = check_coalesce(coalesce, None)
         if mistrigger_grace_time is not None:
             mistrigger_grace_time = check_grace(mistrigger_grace_time, None)
-        if max_instances is not None:
+        if max_instances is not None and (max_instances.__class__ is not int or max_instances < 1):
             max_instances = check_max_instances(max_instances, None)
         if next_run_time is not None:
             next_run_time = check_next_run_time(next_run_time, None)

@@ -9,7 +9,6 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from asyncz_like.registry import PluginRegistry
-from asyncz_like.triggers._zones import resolve_zone
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.triggers.combining import AndTrigger, BaseCombinationTrigger, OrTrigger
 from asyncz_like.triggers.cron import CronTrigger
@@ -169,6 +168,6 @@ def anchored_first_fire(
     ):  # the anchor is the first fire: no need to ask the trigger (add_task's hot path)
         first_fire = now + trigger.interval
         interval = trigger.anchored(first_fire)
-        return interval, first_fire.astimezone(resolve_zone(trigger.timezone, timezone))
+        return interval, first_fire.astimezone(trigger.timezone or timezone)
     anchored = anchor_trigger(trigger, now)
     return anchored, anchored.get_next_trigger_time(timezone, None, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
@@ -191,7 +191,7 @@ class IntervalTrigger(ValueTrigger):
         anchored = object.__new__(cls)  # a plain copy; copy.copy is slow on the add path
         anchored.interval, anchored.end_at = self.interval, self.end_at
         anchored.timezone, anchored.jitter = self.timezone, self.jitter
-        anchored.start_at = as_utc(first_fire)
+        anchored.start_at = first_fire if first_fire.tzinfo is UTC else first_fire.astimezone(UTC)
         if cls is not IntervalTrigger and hasattr(self, "__dict__"):  # a subclass's own
             anchored.__dict__.update(self.__dict__)
         return anchored
