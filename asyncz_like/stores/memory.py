@@ -62,6 +62,22 @@ class MemoryStore(BaseStore):
         if next_run_time is not None:
             self._push(task_id, next_run_time)
 
+    def release_task(self, task: Task, next_run_time: datetime | None) -> None:
+        """Give back a claimed task. A change made meanwhile (``update_task``, which ends the
+        claim) that moved its run time wins: a pause or a reschedule stays."""
+        task_id = task.id
+        current = self._tasks.get(task_id)
+        if current is None:
+            raise TaskLookupError(task_id)
+        if task_id not in self._claimed and current.next_run_time != task.next_run_time:
+            return
+        if next_run_time is None:
+            self.delete_task(task_id)
+            return
+        self._claimed.discard(task_id)
+        task.next_run_time = current.next_run_time = next_run_time
+        self._push(task_id, next_run_time)
+
     def delete_task(self, task_id: str) -> None:
         if self._tasks.pop(task_id, None) is None:
             raise TaskLookupError(task_id)

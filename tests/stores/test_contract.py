@@ -491,3 +491,30 @@ def test_release_run_slots_frees_many_at_once(backend: Backend) -> None:
     assert None not in store.acquire_run_slots([pair, pair], START)
     store.release_run_slots([])
     scheduler.shutdown()
+
+
+def test_changes_made_while_claimed_win_over_the_release(backend: Backend) -> None:
+    """A pause or a reschedule made while a fire is claimed is kept: the release only drops
+    the lease. A change that leaves the run time alone keeps the release's run time."""
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    store.add_tasks([make_task(task_id, 1) for task_id in ("same", "paused", "moved", "last")])
+    claimed = {t.id: t for t in store.acquire_due_tasks(START + timedelta(seconds=10), 10)}
+    assert sorted(claimed) == ["last", "moved", "paused", "same"]
+    store.update_task(make_task("same", 1, args=[2]))  # new args, the same schedule
+    store.update_task(make_task("paused", None))
+    store.update_task(make_task("moved", 500))
+    store.update_task(make_task("last", 700))  # its release would delete it
+    later = START + timedelta(seconds=61)
+    releases = [(claimed[i], later) for i in ("same", "paused", "moved")]
+    store.release_tasks([*releases, (claimed["last"], None)])
+    found = {task.id: task for task in store.get_all_tasks()}
+    assert sorted(found) == ["last", "moved", "paused", "same"]
+    assert found["same"].args == (2,) and found["same"].next_run_time == later
+    assert found["paused"].next_run_time is None
+    assert found["moved"].next_run_time == START + timedelta(seconds=500)
+    assert found["last"].next_run_time == START + timedelta(seconds=700)
+    # every lease was dropped: each task is claimable again at its own time
+    due = store.acquire_due_tasks(START + timedelta(seconds=1000), 10)
+    assert sorted(task.id for task in due) == ["last", "moved", "same"]
+    scheduler.shutdown()

@@ -186,16 +186,17 @@ end
 return 1
 """
 
-# KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, score ('' to delete) per task,
-# in one call. The record is never written: only the score moves (or the task goes). For each,
-# in order: 1 scheduled (or deleted) and the lease cleared, 0 the lease is not ours (nothing
+# KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, score ('' to delete), claimed
+# score per task, in one call. The record is never written: only the score moves (or the task
+# goes), and only while it is still the claimed one: a pause or a reschedule made meanwhile
+# stays. For each, in order: 1 released (the lease cleared), 0 the lease is not ours (nothing
 # changed), -1 the task is gone.
 RELEASE_MANY = (
     _PRELUDE
     + """
 local owner, retried, results = ARGV[1], ARGV[2] == '1', {}
-for i = 3, #ARGV, 2 do
-  local id, score, result = ARGV[i], ARGV[i + 1], 1
+for i = 3, #ARGV, 3 do
+  local id, score, claimed, result = ARGV[i], ARGV[i + 1], ARGV[i + 2], 1
   if redis.call('HEXISTS', KEYS[1], id) == 0 then
     result = (retried and score == '') and 1 or -1  -- a retried delete that went through
   elseif not owned(redis.call('HGET', KEYS[3], id), owner) then
@@ -205,11 +206,14 @@ for i = 3, #ARGV, 2 do
       and 1 or 0
   else
     redis.call('HDEL', KEYS[3], id)
-    if score == '' then
-      redis.call('HDEL', KEYS[1], id)
-      redis.call('ZREM', KEYS[2], id)
-    else
-      redis.call('ZADD', KEYS[2], score, id)
+    local current, wanted = redis.call('ZSCORE', KEYS[2], id), tonumber(claimed)
+    if current and wanted and math.abs(tonumber(current) - wanted) < 1e-6 then
+      if score == '' then
+        redis.call('HDEL', KEYS[1], id)
+        redis.call('ZREM', KEYS[2], id)
+      else
+        redis.call('ZADD', KEYS[2], score, id)
+      end
     end
   end
   results[#results + 1] = result

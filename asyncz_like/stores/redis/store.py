@@ -235,7 +235,8 @@ class RedisStore(BaseStore):
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
         """Write the next run time (the score; the record is not rewritten) or delete the
         task, and end our lease, only if the lease is still ours; when another scheduler has
-        taken it over, warn and change nothing. ``task.next_run_time`` becomes
+        taken it over, warn and change nothing. A pause or a reschedule made while the task
+        was claimed wins: then only the lease ends. ``task.next_run_time`` becomes
         ``next_run_time`` when that is not None."""
         if self.release_tasks([(task, next_run_time)]):
             raise TaskLookupError(task.id)
@@ -246,13 +247,14 @@ class RedisStore(BaseStore):
         """Every release in one script (one round trip), each checked as ``release_task``."""
         if not releases:
             return []
-        calls: list[tuple[str, str]] = []
+        calls: list[tuple[str, str, str]] = []
         for task, next_run_time in releases:
+            claimed = "" if task.next_run_time is None else _epoch(task.next_run_time)
             score = ""  # delete
             if next_run_time is not None:
                 task.next_run_time = next_run_time
                 score = _epoch(next_run_time)
-            calls.append((task.id, score))
+            calls.append((task.id, score, claimed))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
 
         flat: list[Any] = [item for call in calls for item in call]
@@ -262,7 +264,7 @@ class RedisStore(BaseStore):
             return list(self._scripts.release_many(keys=keys, args=args))
 
         deleted: list[str] = []
-        for (task_id, _), result in zip(calls, self._retry(release), strict=True):
+        for (task_id, _, _), result in zip(calls, self._retry(release), strict=True):
             if int(result) == -1:
                 deleted.append(task_id)
             elif int(result) == 0:

@@ -65,6 +65,15 @@ def _among(column: sa.Column[str], name: str, arrays: bool) -> sa.ColumnElement[
     return column.in_(sa.bindparam(name, expanding=True))
 
 
+#: Run times closer than this are one instant: a run time goes through a float and back.
+SAME_INSTANT = 1e-6
+
+
+def _same_instant(column: Any, claimed: Any) -> sa.ColumnElement[bool]:
+    """``column`` holds the run time ``claimed`` (false when it is NULL: paused)."""
+    return sa.func.abs(column - claimed) < SAME_INSTANT
+
+
 class SlotStatements:
     """The statements over one run slots table, and the task row lock they take."""
 
@@ -153,7 +162,14 @@ class Statements:
         self.select_all = sa.select(c.id, c.state, c.next_run_time).order_by(
             sa.case((c.next_run_time.is_(None), 1), else_=0), c.next_run_time, c.id
         )  # paused (NULL) last on every database: MariaDB and SQLite sort NULL first
-        owned = sa.and_(c.id == sa.bindparam("task_id"), c.lease_owner == sa.bindparam("owner"))
+        # A release applies while the lease is ours and the run time is still the one claimed
+        # (``claimed``): a pause or a reschedule made while the fire ran wins over it.
+        claimed: sa.BindParameter[float] = sa.bindparam("claimed", type_=sa.Double())
+        owned = sa.and_(
+            c.id == sa.bindparam("task_id"),
+            c.lease_owner == sa.bindparam("owner"),
+            _same_instant(c.next_run_time, claimed),
+        )
         self.release = (
             table.update()
             .where(owned)
@@ -165,22 +181,42 @@ class Statements:
         self.release_updates: sa.Update = self.release
         self.release_deletes: sa.Delete = self.release_delete
         if arrays:
-            given = (
+            ids = sa.bindparam("ids", type_=postgresql.ARRAY(c.id.type))
+            claims: sa.BindParameter[Any] = sa.bindparam(
+                "claims", type_=postgresql.ARRAY(sa.Double())
+            )
+            moved = (
                 sa.func.unnest(
-                    sa.bindparam("ids", type_=postgresql.ARRAY(c.id.type)),
-                    sa.bindparam("next_run_times", type_=postgresql.ARRAY(sa.Double())),
+                    ids, sa.bindparam("next_run_times", type_=postgresql.ARRAY(sa.Double())), claims
                 )
-                .table_valued("id", "next_run_time")
+                .table_valued("id", "next_run_time", "claimed")
                 .render_derived(name="given")
             )
             self.release_updates = (
                 table.update()
-                .where(c.id == given.c.id, c.lease_owner == sa.bindparam("owner"))
-                .values(next_run_time=given.c.next_run_time, lease_owner=None, lease_until=None)
+                .where(
+                    c.id == moved.c.id,
+                    c.lease_owner == sa.bindparam("owner"),
+                    _same_instant(c.next_run_time, moved.c.claimed),
+                )
+                .values(next_run_time=moved.c.next_run_time, lease_owner=None, lease_until=None)
+            )
+            ended = (
+                sa.func.unnest(ids, claims)
+                .table_valued("id", "claimed")
+                .render_derived(name="given")
             )
             self.release_deletes = table.delete().where(
-                _among(c.id, "ids", True), c.lease_owner == sa.bindparam("owner")
+                c.id == ended.c.id,
+                c.lease_owner == sa.bindparam("owner"),
+                _same_instant(c.next_run_time, ended.c.claimed),
             )
+        #: Our leases on ``ids`` dropped, the rows left as they are (changed while claimed).
+        self.drop_leases = (
+            table.update()
+            .where(_among(c.id, "ids", arrays), c.lease_owner == sa.bindparam("owner"))
+            .values(lease_owner=None, lease_until=None)
+        )
         self.lease = (
             table.update()
             .where(_among(c.id, "ids", arrays))
@@ -190,13 +226,14 @@ class Statements:
     def release_many_params(
         self, rows: list[dict[str, Any]]
     ) -> list[dict[str, Any]] | dict[str, Any]:
-        """The parameters of ``release_updates`` (rows with ``task_id``, ``owner`` and, for
-        updates, ``next_run_time``) or ``release_deletes``."""
+        """The parameters of ``release_updates`` (rows with ``task_id``, ``owner``,
+        ``claimed`` and, for updates, ``next_run_time``) or ``release_deletes``."""
         if not self.arrays:
             return rows  # executemany of the single-row statements
         params: dict[str, Any] = {
             "ids": [row["task_id"] for row in rows],
             "owner": rows[0]["owner"],
+            "claims": [row["claimed"] for row in rows],
         }
         if rows and "next_run_time" in rows[0]:
             params["next_run_times"] = [row["next_run_time"] for row in rows]

@@ -190,62 +190,56 @@ class SQLAlchemyStore(BaseStore):
 
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
         """Write the next run time (or delete the task) and drop the lease, if still ours.
-        The record is not written: the run time lives in its column only."""
-        db = self._db
-        if next_run_time is None:
-            changed = db.write(db.sql.release_delete, task_id=task.id, owner=self.owner)
-        else:
-            task.next_run_time = next_run_time
-            changed = db.write(
-                db.sql.release, task_id=task.id, owner=self.owner,
-                next_run_time=next_run_time.timestamp(),
-            )  # fmt: skip
-        if changed:
-            return
-        holders = db.read(db.sql.select_lease, task_id=task.id)
-        if not holders:
+        The record is not written: the run time lives in its column only. A pause or a
+        reschedule made while the task was claimed wins: then only the lease is dropped."""
+        if self.release_tasks([(task, next_run_time)]):
             raise TaskLookupError(task.id)
-        self.logger.warning(
-            "Lost the lease on task %s (now held by %s): its release changes nothing",
-            task.id, holders[0][0], extra={"task_id": task.id, "store": self.alias},
-        )  # fmt: skip
 
     def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
-        """Every release in one transaction, each only if the lease is still ours."""
+        """Every release in one transaction, each only if the lease is still ours and the
+        run time still the one claimed (``task.next_run_time``, before it becomes the new one)."""
         if not releases:
             return []
         db = self._db
         updates: list[dict[str, Any]] = []
         deletes: list[dict[str, Any]] = []
         for task, next_run_time in releases:
+            row = {"task_id": task.id, "owner": self.owner,
+                   "claimed": _timestamp(task.next_run_time)}  # fmt: skip
             if next_run_time is None:
-                deletes.append({"task_id": task.id, "owner": self.owner})
+                deletes.append(row)
                 continue
             task.next_run_time = next_run_time
-            updates.append(
-                {"task_id": task.id, "owner": self.owner,
-                 "next_run_time": next_run_time.timestamp()}
-            )  # fmt: skip
+            row["next_run_time"] = next_run_time.timestamp()
+            updates.append(row)
         unused = [
             (t.id, self._claimed_slots[t.id]) for t, _ in releases if t.id in self._claimed_slots
         ]
         if unused:
             self._free_unused_slots(unused)
-        if db.release_many(updates, deletes) == len(releases) or not updates:
+        if db.release_many(updates, deletes) == len(releases):
             return []
-        # Some were not ours any more (taken over), or are gone: find which, and say so.
-        holders = dict(db.read(db.sql.select_leases, ids=[row["task_id"] for row in updates]))
-        deleted = []
-        for row in updates:
-            task_id = row["task_id"]
-            if task_id not in holders:
-                deleted.append(task_id)
-            elif holders[task_id] not in (None, self.owner):
+        return self._settle_unreleased([row["task_id"] for row in updates + deletes], updates)
+
+    def _settle_unreleased(self, ids: list[str], updates: list[dict[str, Any]]) -> list[str]:
+        """After a release that did not change every row: drop our leases on the rows changed
+        while claimed, warn of leases lost, and return the ids of updates whose task is gone."""
+        db = self._db
+        holders = dict(db.read(db.sql.select_leases, ids=ids))
+        moved = [task_id for task_id in ids if holders.get(task_id) == self.owner]
+        if moved:  # paused or rescheduled while claimed: that change stays
+            db.write(db.sql.drop_leases, ids=moved, owner=self.owner)
+            self.logger.info(
+                "Task(s) %s changed while claimed: the change is kept", ", ".join(moved),
+                extra={"store": self.alias},
+            )  # fmt: skip
+        for task_id in ids:
+            if holders.get(task_id) not in (None, self.owner):
                 self.logger.warning(
                     "Lost the lease on task %s (now held by %s): its release changes nothing",
                     task_id, holders[task_id], extra={"task_id": task_id, "store": self.alias},
                 )  # fmt: skip
-        return deleted
+        return [row["task_id"] for row in updates if row["task_id"] not in holders]
 
     # -- run slots --------------------------------------------------------------------------
 
