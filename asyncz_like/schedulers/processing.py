@@ -128,6 +128,7 @@ class DueTaskProcessor:
         releases: list[Release] = []
         deferred: list[Deferred] = []
         to_send: list[tuple[Task, list[datetime]]] = []
+        final: set[str] = set()  # ids of the tasks whose last fire this is
         for task in tasks:
             try:
                 run_times, next_time = due_run_times(task, timezone, horizon)
@@ -140,6 +141,8 @@ class DueTaskProcessor:
                 lost_at = lost_claims.get(task.id) if lost_claims else None
                 to_send.append((task if lost_at is None else _recovered(task, lost_at, now),
                                 run_times))  # fmt: skip
+                if next_time is None:
+                    final.add(task.id)
                 if (starts := run_times[-1]) > now:  # claimed ahead: released once started
                     # written by the pass that claims its next fire ahead, or at its start
                     write_by = starts if next_time is None else max(starts, next_time - ahead)
@@ -147,7 +150,7 @@ class DueTaskProcessor:
                     continue
             releases.append((task, next_time))
         if to_send:
-            self._send(store, store_alias, to_send, now)
+            self._send(store, store_alias, to_send, now, final)
         if deferred:
             with self._deferred_lock:
                 self._deferred.extend(deferred)
@@ -199,15 +202,22 @@ class DueTaskProcessor:
 
     def _send(
         self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
-        now: datetime,
+        now: datetime, final: set[str],
     ) -> None:  # fmt: skip
-        slots: list[bool] | None = None
+        """Hand the fires over. On a store shared by schedulers each takes a run slot first,
+        except a task's last fire (``final``): its release deletes the task, so no other
+        scheduler can start it again, and the executor's own count is enough."""
+        slots: dict[int, bool] | None = None
         if store.shares_run_slots:
-            tasks = [task for task, _ in to_send]
-            slots = self.scheduler.run_slots.acquire_many(store, tasks, now)
+            wanted = [index for index, (task, _) in enumerate(to_send) if task.id not in final]
+            tasks = [to_send[index][0] for index in wanted]
+            taken = self.scheduler.run_slots.acquire_many(store, tasks, now) if tasks else []
+            slots = dict(zip(wanted, taken, strict=True))
         for index, (task, run_times) in enumerate(to_send):
             try:
-                self._submit(store_alias, task, run_times, None if slots is None else slots[index])
+                self._submit(
+                    store_alias, task, run_times, None if slots is None else slots.get(index)
+                )
             except Exception:
                 logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
 

@@ -518,3 +518,28 @@ def test_changes_made_while_claimed_win_over_the_release(backend: Backend) -> No
     due = store.acquire_due_tasks(START + timedelta(seconds=1000), 10)
     assert sorted(task.id for task in due) == ["last", "moved", "same"]
     scheduler.shutdown()
+
+
+def test_a_last_fire_takes_no_run_slot(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task's last fire is released by deleting the task, so no other scheduler can start
+    it again: only the fires of tasks that go on take a shared run slot."""
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    store = store_of(scheduler)
+    asked: list[str] = []
+    acquire = store.acquire_run_slots
+
+    def recording(tasks: Any, now: Any) -> Any:
+        asked.extend(task.id for task in tasks)
+        return acquire(tasks, now)
+
+    monkeypatch.setattr(store, "acquire_run_slots", recording)
+    scheduler.add_task(record_call, "date", run_at=START + timedelta(seconds=5), id="once")
+    scheduler.add_task(record_call, "interval", seconds=5, id="again")
+    clock.advance(5)
+    scheduler.process_tasks()
+    assert sorted(CALLS) == [(), ()]
+    assert asked == (["again"] if store.shares_run_slots else [])
+    assert [task.id for task in scheduler.get_tasks()] == ["again"]
+    scheduler.shutdown()
