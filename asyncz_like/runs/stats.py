@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -83,8 +83,9 @@ class StatsCollector:
         else:
             self.executed_in(None, math.floor(now.timestamp()))
 
-    def executed_in(self, duration: float | None, second: int) -> None:
-        """Like :meth:`executed`, given the POSIX second it ended in."""
+    def executed_in(self, duration: float | None, second: int, count: int = 1) -> None:
+        """Like :meth:`executed`, given the POSIX second it ended in; ``count`` runs ended
+        then (``duration`` is the last one's)."""
         if duration is not None:
             self.durations.append(duration)
         slot = second % RATE_WINDOW
@@ -94,7 +95,18 @@ class StatsCollector:
             if self._seconds[slot] != second:
                 self._seconds[slot] = second
                 self._hits[slot] = 0
-        self._hits[slot] += 1
+        self._hits[slot] += count
+
+    def executed_many(self, durations: list[float], seconds: list[int]) -> None:
+        """Runs that ended, in order: their durations and the POSIX seconds they ended in."""
+        self.durations.extend(durations[-(self.durations.maxlen or len(durations)) :])
+        for second, count in Counter(seconds).items():  # in order of first appearance
+            self.executed_in(None, second, count)
+
+    def entered_many(self, statuses: list[RunStatus]) -> None:
+        counts = self.counts
+        for status, count in Counter(statuses).items():
+            counts[status] += count
 
     def runs_per_second(self, now: datetime) -> float:
         """Executed runs in the last 60 whole seconds (this one included), per second."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from asyncz_like.events import ALL_RUN_EVENTS, RUN_COMPLETED, RUN_STARTED, TASK_EXECUTED
 from asyncz_like.runs import Run, RunStatus, current_run, update_progress
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
@@ -163,3 +165,27 @@ def test_submitted_runs_send_no_task_events(clock: FakeClock) -> None:
     scheduler.submit(double, 1)
     scheduler.process_tasks()
     assert TASK_EXECUTED not in events.codes()
+
+
+def test_fires_stamped_by_the_system_clock_are_counted_in_a_batch(clock: FakeClock) -> None:
+    """The loop counts a burst's fires at once: the same figures as one at a time, in
+    order, whether a fire's stamps are POSIX times (the system clock) or datetimes."""
+    scheduler = manual_scheduler(clock, max_run_history=1)
+    fires = scheduler._runs.fires
+    assert fires is not None
+    base = START.timestamp() - 30  # within the rate window of stats() at START
+    for index, status in enumerate([RunStatus.COMPLETED] * 5 + [RunStatus.FAILED] * 2):
+        started = base + index * 0.5
+        fires.inbox.append(("f", None, START, started, started + 0.25, status, None, None))
+        if index == 3:  # a fire stamped by another clock, between the others
+            ended = START - timedelta(seconds=10)
+            fires.inbox.append(("f", None, START, ended - timedelta(seconds=2), ended,
+                                RunStatus.COMPLETED, None, None))  # fmt: skip
+    fires.compact()  # keeps the newest (max_run_history=1), counts the seven others
+    assert len(fires.inbox) == 1
+    stats = scheduler.stats()  # reading builds the one kept: eight fires in all
+    assert stats.by_status["completed"] == 6 and stats.by_status["failed"] == 2
+    times = stats.execution_time
+    assert times.count == 8
+    assert times.avg == pytest.approx((7 * 0.25 + 2.0) / 8)
+    assert stats.runs_per_second == pytest.approx(8 / 60)
