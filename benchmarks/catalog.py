@@ -105,6 +105,11 @@ def _burst(quick: bool) -> Scenario:
             scenario.rows.append(
                 Row(f"2. {_size(n)} due ({what}): max loop block ms", key, "max_loop_block_ms")
             )
+    # Ours without a run record per fire (record_task_runs=False): what the records cost.
+    params = {"n": n, "margin": margin, "mode": "async", "options": {"record_task_runs": False}}
+    scenario.cases.append(Case("burst-async-unrecorded", "burst", params, OURS))
+    what = f"2. {_size(n)} due (async, no run records): fires/s"
+    scenario.rows.append(Row(what, "burst-async-unrecorded", "fires_per_s", "higher", 0))
     return scenario
 
 

@@ -25,7 +25,7 @@ class AsynczLikeAdapter(Adapter):
         return hasattr(self.scheduler, "add_tasks")
 
     def make_async(self, store: str = "memory") -> None:
-        self.scheduler = AsyncIOScheduler(timezone=UTC, **self._stores(store))
+        self.scheduler = AsyncIOScheduler(timezone=UTC, **self._stores(store), **self.options)
 
     def make_threaded(self, workers: int, store: str = "memory") -> None:
         self.scheduler = BackgroundScheduler(

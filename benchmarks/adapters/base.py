@@ -69,6 +69,9 @@ class Adapter(ABC):
         self.store_name = stores.new_name()
         self.owns_store = True
         self.store_kind = "memory"
+        #: Scheduler options of a case run for asyncz_like only (``Case.params["options"]``);
+        #: the anchors' adapters never get any.
+        self.options: dict[str, Any] = {}
 
     @abstractmethod
     def make_async(self, store: str = "memory") -> None:

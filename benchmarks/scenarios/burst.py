@@ -103,6 +103,7 @@ async def _run_async(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]
     n, margin, store = params["n"], params["margin"], params.get("store", "memory")
     paused = params.get("paused", False)
     RECORD.target, RECORD.done = n, asyncio.Event()
+    adapter.options = params.get("options", {})
     adapter.make_async(store)
     adapter.start(paused=paused)
     due = time.time() if paused else round(time.time() + margin, 3)
