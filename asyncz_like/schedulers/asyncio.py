@@ -98,10 +98,11 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
         if self.event_loop is None or self.event_loop.is_closed():
             return
         delay = max((run_time - self.clock.now()).total_seconds(), 0.0)
-        self._call_in_loop(lambda: self._schedule_pass(delay))
+        self._call_in_loop(lambda: self._schedule_pass(delay, run_time))
 
-    def _schedule_pass(self, delay: float) -> None:
-        """Arm the timer for a pass in ``delay`` seconds unless one is armed earlier."""
+    def _schedule_pass(self, delay: float, run_time: datetime | None = None) -> None:
+        """Arm the timer for a pass in ``delay`` seconds unless one is armed earlier;
+        ``run_time``: the moment that delay was computed for (by ``wakeup_at``)."""
         loop = self.event_loop
         if loop is None or not self.running or self._draining:
             return
@@ -114,7 +115,9 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
         # Only ahead of a wait of 20 slacks or more: the yielding costs CPU (at most 5%).
         slack = self.timer_slack if delay >= 20 * self.timer_slack else 0.0
         self._timer = loop.call_at(deadline - slack, self._run_pass)
-        self._armed_for = self.clock.now() + timedelta(seconds=delay)
+        # The run time itself when given: now + delay is a little later, so that other adds
+        # due at that same instant would each arm the timer again.
+        self._armed_for = run_time or self.clock.now() + timedelta(seconds=delay)
 
     def _run_pass(self) -> None:
         loop, deadline = self.event_loop, self._timer_deadline

@@ -172,8 +172,10 @@ class TaskAPI(SchedulerCore):
         built_trigger = self._resolve_trigger(trigger, trigger_args)
         executor = "default" if executor is None else executor
         store = "default" if store is None else store
-        self.lookup_executor(executor)
-        self.lookup_store(store)
+        if executor not in self._executors:
+            self.lookup_executor(executor)  # raises UnknownAliasError
+        if store not in self._stores:
+            self.lookup_store(store)  # raises UnknownAliasError
         defaults = self.task_defaults
         if mistrigger_grace_time is UNSET:
             mistrigger_grace_time = (
