@@ -19,6 +19,7 @@ from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.tasks.task import MAX_RUN_TIMES
 
 if TYPE_CHECKING:
+    from asyncz_like.executors.base import BaseExecutor
     from asyncz_like.schedulers.base import BaseScheduler
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
@@ -213,21 +214,26 @@ class DueTaskProcessor:
             tasks = [to_send[index][0] for index in wanted]
             taken = self.scheduler.run_slots.acquire_many(store, tasks, now) if tasks else []
             slots = dict(zip(wanted, taken, strict=True))
+        executors: dict[str, BaseExecutor] = {}  # looked up once per slice
+        announce = self.scheduler.wants_event(TASK_SUBMITTED)
         for index, (task, run_times) in enumerate(to_send):
             try:
-                self._submit(
-                    store_alias, task, run_times, None if slots is None else slots.get(index)
-                )
+                alias = task.executor or "default"
+                executor = executors.get(alias)
+                if executor is None:
+                    executor = executors[alias] = self.scheduler.lookup_executor(alias)
+                slot = None if slots is None else slots.get(index)
+                self._submit(store_alias, task, run_times, slot, executor, announce)
             except Exception:
                 logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
 
     def _submit(
-        self, store_alias: str, task: Task, run_times: list[datetime], slot: bool | None
-    ) -> None:
-        """Hand the fires to the executor; ``slot``: whether a shared run slot was taken
-        (None: the store counts none)."""
+        self, store_alias: str, task: Task, run_times: list[datetime], slot: bool | None,
+        executor: BaseExecutor, announce: bool,
+    ) -> None:  # fmt: skip
+        """Hand the fires to ``executor``; ``slot``: whether a shared run slot was taken
+        (None: the store counts none); ``announce``: whether TASK_SUBMITTED is listened to."""
         scheduler = self.scheduler
-        executor = scheduler.lookup_executor(task.executor or "default")
         try:
             if slot is False:
                 raise MaximumInstancesError(task.id, task.max_instances or 1)
@@ -244,6 +250,8 @@ class DueTaskProcessor:
             )  # fmt: skip
             code = TASK_MAX_INSTANCES
         else:
+            if not announce:
+                return
             code = TASK_SUBMITTED
         if scheduler.wants_event(code):
             scheduler.dispatch_event(

@@ -45,10 +45,20 @@ class DateTrigger(ValueTrigger):
     def get_next_trigger_time(
         self, timezone: tzinfo | str, previous_time: datetime | None, now: datetime | None = None
     ) -> datetime | None:
+        run_at = self.run_at
+        if (
+            previous_time is not None
+            and previous_time.tzinfo is not None
+            and run_at is not None
+            and run_at.tzinfo is not None
+            and (now is None or now.tzinfo is not None)
+            and run_at <= previous_time
+        ):  # after its fire (the scheduler's question at every fire): instants compared
+            return None
         zone = resolve_zone(self.timezone, timezone)
         previous_time = require_aware(previous_time, "previous_time")
         now = require_aware(now, "now")
-        run_at = localize(self.run_at, zone)
+        run_at = localize(run_at, zone)
         if previous_time is not None and (
             run_at is None or as_utc(run_at) <= as_utc(previous_time)
         ):

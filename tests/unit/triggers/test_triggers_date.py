@@ -89,3 +89,13 @@ def test_equality() -> None:
     assert DateTrigger(NOW) == DateTrigger(NOW)
     assert DateTrigger(NOW) != DateTrigger(NOW, timezone="UTC")
     assert len({DateTrigger(NOW), DateTrigger(NOW)}) == 1
+
+
+def test_after_its_fire_instants_are_compared_across_zones() -> None:
+    run_at = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+    trigger = DateTrigger(run_at)
+    same_instant = run_at.astimezone(BERLIN)  # 10:00 in Berlin
+    assert trigger.get_next_trigger_time(UTC, same_instant, NOW) is None
+    assert trigger.get_next_trigger_time(UTC, same_instant - timedelta(hours=1), NOW) == run_at
+    with pytest.raises(ValueError, match="previous_time"):
+        trigger.get_next_trigger_time(UTC, run_at.replace(tzinfo=None), NOW)
