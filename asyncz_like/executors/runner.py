@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from asyncz_like.clock import SystemClock
 from asyncz_like.events.base import TaskExecutionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_EXECUTED, TASK_MISSED
 from asyncz_like.runs.context import CURRENT_FIRE
@@ -51,7 +52,7 @@ class RunContext:
     becomes one that collects the records to be sent back.
     """
 
-    __slots__ = ("logger_name", "now", "recorder", "store_alias", "wants")
+    __slots__ = ("logger_name", "now", "recorder", "store_alias", "wall_clock", "wants")
 
     def __init__(
         self,
@@ -64,6 +65,9 @@ class RunContext:
         self.store_alias = store_alias
         self.logger_name = logger_name
         self.now = now
+        #: ``now`` is the system's clock: lateness is then read off ``time.time()`` (no
+        #: datetime is built for it at each fire).
+        self.wall_clock = now is _wall_now or type(getattr(now, "__self__", None)) is SystemClock
         self.wants = wants
         self.recorder = recorder
 
@@ -73,6 +77,7 @@ class RunContext:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.store_alias, self.logger_name = state[0], state[1]
         self.now = _wall_now
+        self.wall_clock = True
         self.wants = _all_events
         self.recorder = None
         if len(state) > 2 and state[2]:
@@ -88,11 +93,18 @@ MAX_EARLY = 1.0
 def _lateness(run_time: datetime, context: RunContext) -> float:
     """Seconds since ``run_time``. A fire handed over before it (claimed ahead by a pass over
     stores that do I/O: at most MAX_EARLY) is waited for here first, so it never starts early."""
-    lateness = (context.now() - run_time).total_seconds()
+    lateness = seconds_since(run_time, context)
     if -MAX_EARLY <= lateness < 0:
         time.sleep(-lateness)
-        lateness = (context.now() - run_time).total_seconds()
+        lateness = seconds_since(run_time, context)
     return lateness
+
+
+def seconds_since(run_time: datetime, context: RunContext) -> float:
+    """Seconds from ``run_time`` to the context's now (negative: it is ahead)."""
+    if context.wall_clock:
+        return time.time() - run_time.timestamp()
+    return (context.now() - run_time).total_seconds()
 
 
 def _missed(
@@ -163,20 +175,25 @@ def run_task(
     for run_time in run_times:
         if _missed(task, run_time, _lateness(run_time, context), context, events):
             continue
-        fire = None if recorder is None else _begin(recorder, task, run_time)
+        fire = token = None  # the fire's record, current while it runs (``current_run``)
+        if recorder is not None:
+            fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
+            token = CURRENT_FIRE.set(fire)
         try:
             value = fn(*task.args, **call_kwargs(task))
         except StopIteration as stop:
             value = stop.value
         except BaseException as exc:
             if fire is not None:
-                recorder.failed(task, run_time, _end(fire), exc)  # type: ignore[union-attr]
+                CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
+                recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
             if not isinstance(exc, Exception):
                 raise
             _failure(task, context, run_time, exc, events)
             continue
         if fire is not None:
-            recorder.completed(task, run_time, _end(fire), value)  # type: ignore[union-attr]
+            CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
+            recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
         _success(task, context, run_time, value, events)
     return events
 
@@ -190,38 +207,34 @@ async def run_coroutine_task(
     assert fn is not None
     recorder = context.recorder
     for run_time in run_times:
-        lateness = (context.now() - run_time).total_seconds()
+        # seconds_since(), written out: every coroutine fire's path
+        if context.wall_clock:
+            lateness = time.time() - run_time.timestamp()
+        else:
+            lateness = (context.now() - run_time).total_seconds()
         if -MAX_EARLY <= lateness < 0:  # handed over early (see _lateness): wait, never block
             await asyncio.sleep(-lateness)
-            lateness = (context.now() - run_time).total_seconds()
+            lateness = seconds_since(run_time, context)
         if _missed(task, run_time, lateness, context, events):
             continue
-        fire = None if recorder is None else _begin(recorder, task, run_time)
+        fire = token = None  # as in run_task
+        if recorder is not None:
+            fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
+            token = CURRENT_FIRE.set(fire)
         try:
             value = await fn(*task.args, **call_kwargs(task))
         except StopAsyncIteration:
             value = None
         except BaseException as exc:  # CancelledError included: the record says CANCELLED
             if fire is not None:
-                recorder.failed(task, run_time, _end(fire), exc)  # type: ignore[union-attr]
+                CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
+                recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
             if not isinstance(exc, Exception):
                 raise
             _failure(task, context, run_time, exc, events)
             continue
         if fire is not None:
-            recorder.completed(task, run_time, _end(fire), value)  # type: ignore[union-attr]
+            CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
+            recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
         _success(task, context, run_time, value, events)
     return events
-
-
-def _begin(recorder: FireRecorder, task: Task, run_time: datetime) -> tuple[FireInProgress, Any]:
-    """Record the start of a fire and make it the current one (``current_run``)."""
-    fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
-    return fire, CURRENT_FIRE.set(fire)
-
-
-def _end(begun: tuple[FireInProgress, Any]) -> Any:
-    """The fire's record (a live run if the work asked for one); no longer current."""
-    fire, token = begun
-    CURRENT_FIRE.reset(token)
-    return fire.record
