@@ -208,10 +208,7 @@ class _Resumed(collections.abc.Coroutine[Any, Any, T]):
 
 def in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether the caller runs on ``loop``'s own thread, inside the loop."""
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
+    return asyncio._get_running_loop() is loop  # None outside a loop: no exception to catch
 
 
 __all__ = ["AsyncIOExecutor"]
