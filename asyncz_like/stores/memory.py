@@ -12,7 +12,10 @@ from asyncz_like.stores.base import BaseStore
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
-_Entry = tuple[float, str, datetime]  # (next run timestamp, task id, next run time)
+#: (next run timestamp, tie-breaker, task id, next run time). Many tasks share a run time
+#: (a burst): the tie-breaker, a small int (cached, so no allocation: the heap's length at the
+#: push, modulo 256), settles most of their comparisons before the ids are compared.
+_Entry = tuple[float, int, str, datetime]
 
 
 class MemoryStore(BaseStore):
@@ -44,8 +47,11 @@ class MemoryStore(BaseStore):
         self._tasks[task_id] = task
         next_run_time = task.next_run_time
         if next_run_time is not None:  # _push, written out: add_task's hot path
-            heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
-            if len(self._heap) > 2 * len(self._tasks) + 64:
+            heap = self._heap
+            heapq.heappush(
+                heap, (next_run_time.timestamp(), len(heap) & 255, task_id, next_run_time)
+            )
+            if len(heap) > 2 * len(self._tasks) + 64:
                 self._compact()
 
     def update_task(self, task: Task) -> None:
@@ -100,24 +106,24 @@ class MemoryStore(BaseStore):
         entries = self._pop_due(now.timestamp(), len(self._tasks))
         for entry in entries:  # put them back: this call changes nothing
             heapq.heappush(self._heap, entry)
-            self._claimed.discard(entry[1])
-        return [self._tasks[entry[1]] for entry in entries]
+            self._claimed.discard(entry[2])
+        return [self._tasks[entry[2]] for entry in entries]
 
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
-        return [self._tasks[entry[1]] for entry in self._pop_due(now.timestamp(), limit)]
+        return [self._tasks[entry[2]] for entry in self._pop_due(now.timestamp(), limit)]
 
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
         while heap:
             if self._is_live(heap[0]):
-                return heap[0][2]
+                return heap[0][3]
             heapq.heappop(heap)
         return None
 
     def _is_live(self, entry: _Entry) -> bool:
         """Its task is stored, not claimed, and has this run time (the same object, as a
         rule; else the same instant)."""
-        timestamp, task_id, run_time = entry
+        timestamp, _, task_id, run_time = entry
         task = self._tasks.get(task_id)
         if task is None or task_id in self._claimed:
             return False
@@ -133,12 +139,13 @@ class MemoryStore(BaseStore):
         while heap and len(due) < limit and heap[0][0] <= now_timestamp:
             entry = heapq.heappop(heap)
             if is_live(entry):
-                self._claimed.add(entry[1])
+                self._claimed.add(entry[2])
                 due.append(entry)
         return due
 
     def _push(self, task_id: str, next_run_time: datetime) -> None:
-        heapq.heappush(self._heap, (next_run_time.timestamp(), task_id, next_run_time))
+        heap = self._heap
+        heapq.heappush(heap, (next_run_time.timestamp(), len(heap) & 255, task_id, next_run_time))
         if len(self._heap) > 2 * len(self._tasks) + 64:
             self._compact()
 
