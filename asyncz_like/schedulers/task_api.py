@@ -15,7 +15,7 @@ from asyncz_like.triggers import anchor_trigger, anchored_first_fire, build_trig
 from asyncz_like.triggers.base import BaseTrigger
 
 if TYPE_CHECKING:
-    pass
+    from asyncz_like.stores.base import BaseStore
 
 
 class _Unset:
@@ -261,7 +261,8 @@ class TaskAPI(SchedulerCore):
 
     def _add_built_task(self, task: Task, replace: bool, compute_next: bool, checked: bool) -> None:
         """Store ``task`` (or keep it until start); ``checked``: its store validated it.
-        add_task's hot path: the helpers it would call are written out here."""
+        add_task's hot path: the store is looked up once, the event and the wake-up are
+        checked here rather than through their helpers."""
         with self._lock:
             state = self.state
             pending = state != _RUNNING and state != _PAUSED
@@ -272,12 +273,7 @@ class TaskAPI(SchedulerCore):
                 self._add_pending(task, replace, compute_next)
                 return
             self._schedule_new_task(task, compute_next)
-            try:
-                store.add_task(task)
-            except ConflictIdError:
-                if not replace:
-                    raise
-                store.update_task(task)
+            self._store_task(task, replace, store)
             task._attach(self)
         if self._listeners.wants(TASK_ADDED):
             self.dispatch_event(TaskEvent(code=TASK_ADDED, task_id=task.id, store=task.store_alias))
@@ -295,8 +291,10 @@ class TaskAPI(SchedulerCore):
         task._attach(self)
         self._pending.append((task, replace, compute_next))
 
-    def _store_task(self, task: Task, replace: bool) -> None:
-        store = self.lookup_store(task.store_alias or "default")
+    def _store_task(self, task: Task, replace: bool, store: BaseStore | None = None) -> None:
+        """Write ``task`` to its store (``store`` when the caller looked it up already)."""
+        if store is None:
+            store = self.lookup_store(task.store_alias or "default")
         try:
             store.add_task(task)
         except ConflictIdError:
