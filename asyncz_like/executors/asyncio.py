@@ -8,7 +8,7 @@ import concurrent.futures
 import contextvars
 import os
 import threading
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine, Generator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -84,6 +84,29 @@ class AsyncIOExecutor(BaseExecutor):
                 return
             self._handoff_scheduled = True
         loop.call_soon_threadsafe(self._submit_handed_off, loop)
+
+    def send_tasks(self, fires: Sequence[tuple[Task, list[datetime]]]) -> list[Exception | None]:
+        """On the loop's own thread a slice is handed over at once: the instances are counted
+        under one hold of the lock, then each fire starts."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not in_loop_thread(loop):
+            return super().send_tasks(fires)
+        outcomes = self._take_instances([task for task, _ in fires])
+        for index, (task, run_times) in enumerate(fires):
+            if outcomes[index] is not None:
+                continue
+            try:
+                self._submit(loop, task, run_times)
+            except Exception as exc:
+                self._release(task.id)
+                outcomes[index] = exc
+            except BaseException:  # as send_task; the fires not yet started give theirs back
+                self._release(task.id)
+                for later in range(index + 1, len(fires)):
+                    if outcomes[later] is None:
+                        self._release(fires[later][0].id)
+                raise
+        return outcomes
 
     def _submit_handed_off(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._handoff_lock:

@@ -63,18 +63,46 @@ class BaseExecutor(ABC):
 
     def send_task(self, task: Task, run_times: list[datetime]) -> None:
         """Hand ``task`` over to run once per run time (or once, coalesced, by the scheduler)."""
-        limit = task.max_instances or 1
         with self._instances_lock:
             self._count_ended()
-            running = self._instances.get(task.id, 0)
-            if running >= limit:
-                raise MaximumInstancesError(task.id, limit)
-            self._instances[task.id] = running + 1
+            refused = self._take_instance(task)
+        if refused is not None:
+            raise refused
         try:
             self.do_send_task(task, run_times)
         except BaseException:
             self._release(task.id)
             raise
+
+    def send_tasks(self, fires: Sequence[tuple[Task, list[datetime]]]) -> list[Exception | None]:
+        """``send_task`` for each ``(task, run_times)`` of a pass's slice, in order; for each,
+        None when it was handed over, else the error that refused it (MaximumInstancesError
+        when ``max_instances`` run already). Executors may hand a slice over at once."""
+        outcomes: list[Exception | None] = []
+        for task, run_times in fires:
+            try:
+                self.send_task(task, run_times)
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    def _take_instances(self, tasks: Sequence[Task]) -> list[Exception | None]:
+        """An instance of each task (None), or the MaximumInstancesError that refuses one,
+        under one hold of the lock."""
+        with self._instances_lock:
+            self._count_ended()
+            return [self._take_instance(task) for task in tasks]
+
+    def _take_instance(self, task: Task) -> MaximumInstancesError | None:
+        """Count a run of ``task`` in flight (with ``_instances_lock`` held), or refuse it."""
+        limit = task.max_instances or 1
+        running = self._instances.get(task.id, 0)
+        if running >= limit:
+            return MaximumInstancesError(task.id, limit)
+        self._instances[task.id] = running + 1
+        return None
 
     @abstractmethod
     def do_send_task(self, task: Task, run_times: list[datetime]) -> Any:

@@ -19,7 +19,6 @@ from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.tasks.task import MAX_RUN_TIMES
 
 if TYPE_CHECKING:
-    from asyncz_like.executors.base import BaseExecutor
     from asyncz_like.schedulers.base import BaseScheduler
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
@@ -214,51 +213,50 @@ class DueTaskProcessor:
             tasks = [to_send[index][0] for index in wanted]
             taken = self.scheduler.run_slots.acquire_many(store, tasks, now) if tasks else []
             slots = dict(zip(wanted, taken, strict=True))
-        executors: dict[str, BaseExecutor] = {}  # looked up once per slice
-        announce = self.scheduler.wants_event(TASK_SUBMITTED)
+        # Each executor takes its fires of the slice at once (one count of its instances).
+        by_executor: dict[str, list[int]] = {}
         for index, (task, run_times) in enumerate(to_send):
+            if slots is not None and slots.get(index) is False:  # max_instances, store-wide
+                self._refused(store_alias, task, run_times)
+                continue
+            by_executor.setdefault(task.executor or "default", []).append(index)
+        announce = self.scheduler.wants_event(TASK_SUBMITTED)
+        for alias, indexes in by_executor.items():
+            outcomes: list[Exception | None]
             try:
-                alias = task.executor or "default"
-                executor = executors.get(alias)
-                if executor is None:
-                    executor = executors[alias] = self.scheduler.lookup_executor(alias)
-                slot = None if slots is None else slots.get(index)
-                self._submit(store_alias, task, run_times, slot, executor, announce)
-            except Exception:
-                logger.exception("Error submitting task %s", task.id, extra={"task_id": task.id})
+                executor = self.scheduler.lookup_executor(alias)
+                outcomes = executor.send_tasks([to_send[index] for index in indexes])
+            except Exception as exc:
+                outcomes = [exc] * len(indexes)
+            for index, outcome in zip(indexes, outcomes, strict=True):
+                task, run_times = to_send[index]
+                if outcome is None:
+                    if announce:
+                        self._announce(TASK_SUBMITTED, store_alias, task, run_times)
+                elif isinstance(outcome, MaximumInstancesError):
+                    if slots is not None and slots.get(index):  # refused before it counted
+                        self.scheduler.run_slots.release(task.id)  # the run: the slot goes back
+                    self._refused(store_alias, task, run_times)
+                else:
+                    logger.error(
+                        "Error submitting task %s", task.id, exc_info=outcome,
+                        extra={"task_id": task.id},
+                    )  # fmt: skip
 
-    def _submit(
-        self, store_alias: str, task: Task, run_times: list[datetime], slot: bool | None,
-        executor: BaseExecutor, announce: bool,
-    ) -> None:  # fmt: skip
-        """Hand the fires to ``executor``; ``slot``: whether a shared run slot was taken
-        (None: the store counts none); ``announce``: whether TASK_SUBMITTED is listened to."""
-        scheduler = self.scheduler
-        try:
-            if slot is False:
-                raise MaximumInstancesError(task.id, task.max_instances or 1)
-            try:
-                executor.send_task(task, run_times)
-            except MaximumInstancesError:
-                if slot:  # refused here before it counted the run: give the slot back
-                    scheduler.run_slots.release(task.id)
-                raise
-        except MaximumInstancesError:
-            logger.warning(
-                "Execution of task %s (%s) skipped: %d instances already running",
-                task.id, task.name, task.max_instances, extra={"task_id": task.id},
-            )  # fmt: skip
-            code = TASK_MAX_INSTANCES
-        else:
-            if not announce:
-                return
-            code = TASK_SUBMITTED
-        if scheduler.wants_event(code):
-            scheduler.dispatch_event(
-                TaskSubmissionEvent(
-                    code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
-                )
+    def _refused(self, store_alias: str, task: Task, run_times: list[datetime]) -> None:
+        logger.warning(
+            "Execution of task %s (%s) skipped: %d instances already running",
+            task.id, task.name, task.max_instances, extra={"task_id": task.id},
+        )  # fmt: skip
+        if self.scheduler.wants_event(TASK_MAX_INSTANCES):
+            self._announce(TASK_MAX_INSTANCES, store_alias, task, run_times)
+
+    def _announce(self, code: int, store_alias: str, task: Task, run_times: list[datetime]) -> None:
+        self.scheduler.dispatch_event(
+            TaskSubmissionEvent(
+                code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
             )
+        )
 
     def _release(self, store: BaseStore, store_alias: str, releases: list[Release]) -> None:
         deleted = store.release_tasks(releases)  # deleted: tasks that removed themselves

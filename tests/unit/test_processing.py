@@ -121,6 +121,38 @@ def test_max_instances_skips_overlapping_fires(clock: FakeClock) -> None:
     assert events.codes()[-1] == TASK_SUBMITTED
 
 
+class PickyExecutor(HoldingExecutor):
+    """Fails to hand over the task ``refused`` (an error of the executor, not of the work)."""
+
+    def do_send_task(self, task, run_times):  # type: ignore[no-untyped-def]
+        if task.id == "refused":
+            raise RuntimeError("no thread for it")
+        super().do_send_task(task, run_times)
+
+
+def test_a_failed_hand_over_is_logged_and_the_slice_goes_on(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = Recorder()
+    executor = PickyExecutor()
+    scheduler = manual_scheduler(clock, executors={"default": executor})
+    scheduler.add_listener(events.listener, TASK_SUBMITTED)
+    scheduler.start()
+    for task_id in ("first", "refused", "last"):
+        scheduler.add_task(print, "date", run_at=START + timedelta(seconds=1), id=task_id)
+    scheduler.add_executor(HoldingExecutor(), "extra")
+    scheduler.add_task(print, "date", run_at=START + timedelta(seconds=1), id="x", executor="extra")
+    scheduler.remove_executor("extra")  # its task's fire finds no executor
+    clock.advance(1)
+    with caplog.at_level(logging.ERROR):
+        scheduler.process_tasks()
+    assert sorted(executor.held) == ["first", "last"]
+    assert sorted(event.task_id for event in events.events) == ["first", "last"]
+    assert executor.instances == {"first": 1, "last": 1}  # the refused one's was given back
+    failed = sorted(r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+    assert failed == ["Error submitting task refused", "Error submitting task x"]
+
+
 def test_error_is_logged_and_schedule_kept(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:

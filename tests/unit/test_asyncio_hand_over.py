@@ -1,0 +1,77 @@
+"""AsyncIOExecutor.send_tasks: a pass's slice handed over at once on the loop's thread."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.schedulers import AsyncIOScheduler
+from asyncz_like.tasks import Task
+from asyncz_like.triggers import DateTrigger
+from tests.helpers import START, FakeClock
+
+RAN: list[str] = []
+
+
+async def quick(name: str) -> None:
+    RAN.append(name)
+
+
+async def slow(name: str) -> None:
+    RAN.append(name)
+    await asyncio.sleep(3600)
+
+
+def _task(task_id: str, fn: Any) -> Task:
+    task = Task(fn, DateTrigger(START), id=task_id, args=[task_id], max_instances=1)
+    task.coalesce, task.mistrigger_grace_time = True, None
+    task.executor, task.store_alias = "default", "default"
+    return task
+
+
+def test_a_slice_is_counted_at_once_and_each_fire_starts() -> None:
+    RAN.clear()
+
+    async def scenario() -> tuple[list[Any], list[Any], dict[str, int]]:
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.start()
+        executor = scheduler.lookup_executor("default")
+        busy, done = _task("busy", slow), _task("done", quick)
+        first = executor.send_tasks([(busy, [START]), (done, [START])])
+        # "busy" still runs (it waits): a second fire of it is refused; "done" ended at once
+        second = executor.send_tasks([(busy, [START]), (done, [START])])
+        instances = executor.instances
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # the cancelled run of "busy" ends
+        return first, second, instances
+
+    first, second, instances = asyncio.run(scenario())
+    assert first == [None, None]
+    assert isinstance(second[0], MaximumInstancesError) and second[1] is None
+    assert instances == {"busy": 1}
+    assert RAN == ["busy", "done", "done"]
+
+
+def test_a_fire_that_cannot_start_gives_its_instance_back() -> None:
+    async def scenario() -> tuple[list[Any], dict[str, int]]:
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.start()
+        executor = scheduler.lookup_executor("default")
+        make_context = executor.run_context
+
+        def run_context(task: Task) -> Any:  # an error of the hand-over, not of the work
+            if task.id == "broken":
+                raise RuntimeError("no context")
+            return make_context(task)
+
+        executor.run_context = run_context  # type: ignore[method-assign]
+        fires = [(_task("broken", quick), [START]), (_task("fine", quick), [START])]
+        outcomes = executor.send_tasks(fires)
+        instances = executor.instances
+        scheduler.shutdown(wait=False)
+        return outcomes, instances
+
+    outcomes, instances = asyncio.run(scenario())
+    assert isinstance(outcomes[0], RuntimeError) and outcomes[1] is None
+    assert instances == {}
