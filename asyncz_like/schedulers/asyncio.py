@@ -117,7 +117,9 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
         self._timer = loop.call_at(deadline - slack, self._run_pass)
         # The run time itself when given: now + delay is a little later, so that other adds
         # due at that same instant would each arm the timer again.
-        self._armed_for = run_time or self.clock.now() + timedelta(seconds=delay)
+        if run_time is None:
+            run_time = self.clock.now() + timedelta(seconds=delay)
+        self._armed_for = run_time
 
     def _run_pass(self) -> None:
         loop, deadline = self.event_loop, self._timer_deadline

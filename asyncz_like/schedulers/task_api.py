@@ -261,8 +261,8 @@ class TaskAPI(SchedulerCore):
 
     def _add_built_task(self, task: Task, replace: bool, compute_next: bool, checked: bool) -> None:
         """Store ``task`` (or keep it until start); ``checked``: its store validated it.
-        add_task's hot path: the store is looked up once, the event and the wake-up are
-        checked here rather than through their helpers."""
+        add_task's hot path: the store is looked up once, and the wake-up is checked against
+        the state read under the lock."""
         with self._lock:
             state = self.state
             pending = state != _RUNNING and state != _PAUSED
@@ -275,8 +275,7 @@ class TaskAPI(SchedulerCore):
             self._schedule_new_task(task, compute_next)
             self._store_task(task, replace, store)
             task._attach(self)
-        if self._listeners.wants(TASK_ADDED):
-            self.dispatch_event(TaskEvent(code=TASK_ADDED, task_id=task.id, store=task.store_alias))
+        self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
         if task.next_run_time is not None and state == _RUNNING:
             self.wakeup_at(task.next_run_time)
 

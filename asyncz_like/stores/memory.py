@@ -45,14 +45,8 @@ class MemoryStore(BaseStore):
         if task_id in self._tasks:
             raise ConflictIdError(task_id)
         self._tasks[task_id] = task
-        next_run_time = task.next_run_time
-        if next_run_time is not None:  # _push, written out: add_task's hot path
-            heap = self._heap
-            heapq.heappush(
-                heap, (next_run_time.timestamp(), len(heap) & 255, task_id, next_run_time)
-            )
-            if len(heap) > 2 * len(self._tasks) + 64:
-                self._compact()
+        if task.next_run_time is not None:
+            self._push(task_id, task.next_run_time)
 
     def update_task(self, task: Task) -> None:
         task_id = task.id
@@ -146,7 +140,7 @@ class MemoryStore(BaseStore):
     def _push(self, task_id: str, next_run_time: datetime) -> None:
         heap = self._heap
         heapq.heappush(heap, (next_run_time.timestamp(), len(heap) & 255, task_id, next_run_time))
-        if len(self._heap) > 2 * len(self._tasks) + 64:
+        if len(heap) > 2 * len(self._tasks) + 64:
             self._compact()
 
     def _compact(self) -> None:

@@ -188,9 +188,9 @@ return 1
 
 # KEYS: tasks, run_times, leases. ARGV: owner, retried, then id, score ('' to delete), claimed
 # score per task, in one call. The record is never written: only the score moves (or the task
-# goes), and only while it is still the claimed one: a pause or a reschedule made meanwhile
-# stays. For each, in order: 1 released (the lease cleared), 0 the lease is not ours (nothing
-# changed), -1 the task is gone.
+# goes), and only while it is still the claimed one (within 1e-6 s, as the SQL store's
+# SAME_INSTANT): a pause or a reschedule made meanwhile stays. For each, in order: 1 released
+# (the lease cleared), 0 the lease is not ours (nothing changed), -1 the task is gone.
 RELEASE_MANY = (
     _PRELUDE
     + """

@@ -155,7 +155,6 @@ class Statements:
         self.overwrite_state = table.update().where(by_id).values(state=state)
         self.delete = table.delete().where(by_id)
         self.select_one = sa.select(c.state, c.next_run_time).where(by_id)
-        self.select_lease = sa.select(c.lease_owner).where(by_id)
         self.select_leases = sa.select(c.id, c.lease_owner).where(
             c.id.in_(sa.bindparam("ids", expanding=True))
         )
