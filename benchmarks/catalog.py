@@ -75,6 +75,14 @@ def _add(quick: bool) -> Scenario:
         scenario.cases.append(Case(key, "add", {"n": n}, libraries, repetitions))
         scenario.rows.append(Row(f"1. add {_size(n)}: µs/add", key, "add_us"))
         scenario.rows.append(Row(f"1. add {_size(n)}: last/first tenth", key, "flatness", digits=2))
+        scenario.rows.append(
+            Row(
+                f"1. add {_size(n)}: the same, outside GC passes",
+                key,
+                "flatness_outside_gc",
+                digits=2,
+            )
+        )
     last = scenario.cases[-2] if not quick else scenario.cases[-1]
     scenario.rows.append(
         Row(

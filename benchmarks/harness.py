@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import cProfile
+import gc
 import math
 import os
 import time
@@ -15,6 +16,29 @@ PROFILER: cProfile.Profile | None = None
 #: Set with PROFILER: on a persistent store, every loop pass (asyncz_like runs them in a
 #: store I/O thread, which PROFILER does not see) is profiled here.
 PASS_PROFILER: cProfile.Profile | None = None
+
+
+class CollectorTime:
+    """The seconds spent in the garbage collector's passes since ``start()`` (a
+    ``gc.callbacks`` hook: the collector runs when allocations say so, whoever made them)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._began = 0.0
+
+    def _on_pass(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._began
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[CollectorTime]:
+        gc.callbacks.append(self._on_pass)
+        try:
+            yield self
+        finally:
+            gc.callbacks.remove(self._on_pass)
 
 
 @contextlib.contextmanager

@@ -33,7 +33,7 @@ from asyncz_like.schedulers.config import (
 from asyncz_like.schedulers.run_slots import RunSlots
 from asyncz_like.stores import STORES, BaseStore
 from asyncz_like.tasks.task import Task
-from asyncz_like.triggers import anchor_trigger, anchored_first_fire
+from asyncz_like.triggers import first_fire_and_anchor, interval_anchor
 from asyncz_like.utils import as_positive_int, get_local_timezone, to_timezone
 
 
@@ -242,9 +242,11 @@ class SchedulerCore(ABC):
         assert trigger is not None
         if compute_next:
             now = self.clock.now()
-            task.trigger, task.next_run_time = anchored_first_fire(trigger, self.timezone, now)
+            task.next_run_time, anchor = first_fire_and_anchor(trigger, self.timezone, now)
+            task._set_trigger(trigger, anchor)
         elif task.next_run_time is not None:
-            task.trigger = anchor_trigger(trigger, self.clock.now(), task.next_run_time)
+            anchor = interval_anchor(trigger, self.clock.now(), task.next_run_time)
+            task._set_trigger(trigger, anchor)
 
     def _wake_if_earlier(self, run_time: datetime | None) -> None:
         if run_time is not None and self.running:

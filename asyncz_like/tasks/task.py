@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.tasks.validation import (
@@ -28,6 +28,7 @@ from asyncz_like.utils import datetime_repr, get_callable_name, ref_to_obj
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.task_api import TaskAPI
+    from asyncz_like.triggers.interval import IntervalTrigger
 
 #: At most this many missed run times are listed for one fire; see ``get_run_times``.
 MAX_RUN_TIMES = 1000
@@ -59,8 +60,10 @@ class Task:
     """
 
     __slots__ = (
+        "_anchor",
         "_kwargs",
         "_scheduler",
+        "_trigger",
         "args",
         "coalesce",
         "executor",
@@ -72,7 +75,6 @@ class Task:
         "name",
         "next_run_time",
         "store_alias",
-        "trigger",
     )
 
     #: True for the internal tasks that carry one run of submitted background work.
@@ -117,7 +119,8 @@ class Task:
         # The MRO finds a subclass at C speed; isinstance on the ABC is a Python-level call.
         if trigger is not None and BaseTrigger not in trigger.__class__.__mro__:
             trigger = check_trigger(trigger, None)
-        self.trigger: BaseTrigger | None = trigger
+        self._trigger: BaseTrigger | None = trigger
+        self._anchor: datetime | None = None
         if name is not None:
             name = check_name(name, None)
         if executor.__class__ is not str:
@@ -142,6 +145,26 @@ class Task:
         self.fn, self.fn_reference, self.args, self._kwargs, self.name = checked
 
     # -- plain data -------------------------------------------------------------------------
+
+    @property
+    def trigger(self) -> BaseTrigger | None:
+        """What decides the run times. An interval trigger without ``start_at`` is anchored
+        to the task's first fire when the task is added (see :meth:`_set_trigger`)."""
+        anchor = self._anchor
+        if anchor is None:
+            return self._trigger
+        return cast("IntervalTrigger", self._trigger).anchored(anchor)
+
+    @trigger.setter
+    def trigger(self, value: BaseTrigger | None) -> None:
+        self._trigger, self._anchor = value, None
+
+    def _set_trigger(self, trigger: BaseTrigger | None, anchor: datetime | None) -> None:
+        """Keep ``trigger`` and, for an interval trigger without ``start_at``, the ``anchor``
+        (its start) apart: the trigger can then stay the one many tasks share, and a task is
+        one object for the garbage collector instead of two (see docs/performance.md).
+        ``trigger`` reads them back as one anchored trigger."""
+        self._trigger, self._anchor = trigger, anchor
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -278,8 +301,9 @@ class Task:
         """A detached copy: the same values (the trigger and the arguments shared, the
         ``kwargs`` dict copied), no scheduler."""
         copy = type(self).__new__(type(self))
-        for name in _VALUE_SLOTS:
+        for name in _PLAIN_SLOTS:
             setattr(copy, name, getattr(self, name))
+        copy._trigger, copy._anchor = self._trigger, self._anchor
         copy._kwargs = dict(self._kwargs) if self._kwargs else None
         copy._scheduler = None
         return copy
@@ -322,8 +346,10 @@ class Task:
         return f"{self.name} (trigger: {self.trigger}, {status})"
 
 
+#: The slots that hold a task's values as they are read and written.
+_PLAIN_SLOTS = tuple(name for name in Task.__slots__ if not name.startswith("_"))
 #: The attributes that hold a task's values (not its link to a scheduler).
-_VALUE_SLOTS = (*(name for name in Task.__slots__ if not name.startswith("_")), "kwargs")
+_VALUE_SLOTS = (*_PLAIN_SLOTS, "trigger", "kwargs")
 
 #: What :func:`call_kwargs` gives for a task without keyword arguments.
 _NO_KWARGS: Mapping[str, Any] = MappingProxyType({})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import UTC, datetime, tzinfo
+from typing import Any, cast
 
 from asyncz_like.registry import PluginRegistry
 from asyncz_like.triggers.base import BaseTrigger
@@ -30,6 +30,8 @@ __all__ = [
     "anchored_first_fire",
     "build_trigger",
     "create_trigger",
+    "first_fire_and_anchor",
+    "interval_anchor",
     "parse_interval",
 ]
 
@@ -143,16 +145,49 @@ def _check_options(cls: type[BaseTrigger], options: Mapping[str, Any]) -> None:
         )
 
 
+def interval_anchor(
+    trigger: BaseTrigger, now: datetime, first_fire: datetime | None = None
+) -> datetime | None:
+    """The start (in UTC) an interval trigger without ``start_at`` gets when a task is added
+    at ``now``: ``first_fire``, by default ``now + interval``, so that its phase never drifts.
+    None for other triggers, which are kept as they are."""
+    # The exact type first: isinstance on an ABC is a Python-level call.
+    if not (type(trigger) is IntervalTrigger or isinstance(trigger, IntervalTrigger)):
+        return None
+    if trigger.start_at is not None:
+        return None
+    anchor = first_fire or now + trigger.interval
+    if anchor.tzinfo is None:
+        raise ValueError("first_fire must be timezone-aware")
+    return anchor if anchor.tzinfo is UTC else anchor.astimezone(UTC)
+
+
 def anchor_trigger(
     trigger: BaseTrigger, now: datetime, first_fire: datetime | None = None
 ) -> BaseTrigger:
-    """The trigger as a task being added should keep it: an interval without ``start_at``
-    gets one (``first_fire``, by default ``now + interval``) so that its phase never drifts.
-    Others are returned as is."""
-    # The exact type first: isinstance on an ABC is a Python-level call.
-    if type(trigger) is IntervalTrigger or isinstance(trigger, IntervalTrigger):
-        return trigger.anchored(first_fire or now + trigger.interval)
-    return trigger
+    """The trigger as a task being added keeps it: an interval without ``start_at`` gets
+    one (see :func:`interval_anchor`). Others are returned as is."""
+    anchor = interval_anchor(trigger, now, first_fire)
+    return trigger if anchor is None else cast(IntervalTrigger, trigger).anchored(anchor)
+
+
+def first_fire_and_anchor(
+    trigger: BaseTrigger, timezone: tzinfo, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The first fire of a task added at ``now`` (``timezone`` is the scheduler's), and the
+    anchor its trigger keeps (see :func:`interval_anchor`)."""
+    if (
+        type(trigger) is IntervalTrigger
+        and trigger.start_at is None
+        and trigger.end_at is None
+        and not trigger.jitter
+    ):  # the anchor is the first fire: no need to ask the trigger (add_task's hot path)
+        fire = now + trigger.interval
+        start = fire if fire.tzinfo is UTC else fire.astimezone(UTC)
+        return fire.astimezone(trigger.timezone or timezone), start
+    anchor = interval_anchor(trigger, now)
+    anchored = trigger if anchor is None else cast(IntervalTrigger, trigger).anchored(anchor)
+    return anchored.get_next_trigger_time(timezone, None, now), anchor
 
 
 def anchored_first_fire(
@@ -160,14 +195,7 @@ def anchored_first_fire(
 ) -> tuple[BaseTrigger, datetime | None]:
     """The trigger as a task added at ``now`` keeps it (see :func:`anchor_trigger`), and its
     first fire (``timezone`` is the scheduler's)."""
-    if (
-        type(trigger) is IntervalTrigger
-        and trigger.start_at is None
-        and trigger.end_at is None
-        and not trigger.jitter
-    ):  # the anchor is the first fire: no need to ask the trigger (add_task's hot path)
-        first_fire = now + trigger.interval
-        interval = trigger.anchored(first_fire)
-        return interval, first_fire.astimezone(trigger.timezone or timezone)
-    anchored = anchor_trigger(trigger, now)
-    return anchored, anchored.get_next_trigger_time(timezone, None, now)
+    first_fire, anchor = first_fire_and_anchor(trigger, timezone, now)
+    if anchor is not None:
+        trigger = cast(IntervalTrigger, trigger).anchored(anchor)
+    return trigger, first_fire

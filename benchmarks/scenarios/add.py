@@ -2,7 +2,10 @@
 
 Per-add time counts the ``add`` calls and the loop work they queued (drained right after);
 flatness compares the last tenth of the adds with the first tenth. 100 tasks are added first,
-unmeasured, so that one-off costs (lazy imports, caches) do not count. With ``bulk`` the N
+unmeasured, so that one-off costs (lazy imports, caches) do not count. The time inside the
+garbage collector's passes is measured per tenth too: a full pass walks every tracked object
+of the process, so where one lands decides the flatness at 100k (docs/performance.md);
+``flatness_outside_gc`` is the same ratio without it. With ``bulk`` the N
 tasks go ``bulk`` at a time through the bulk form (asyncz_like's ``add_tasks``), timed the same way;
 a library without it reports ``na``.
 """
@@ -13,7 +16,7 @@ import time
 from typing import Any
 
 from adapters import Adapter
-from harness import drain_loop, measured, rss_bytes
+from harness import CollectorTime, drain_loop, measured, rss_bytes
 
 WARM_UP = 100
 
@@ -34,13 +37,15 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
     await drain_loop()
     tenth = max(n // 10, 1)
     chunks: list[float] = []
+    collector_chunks: list[float] = []
+    collector = CollectorTime()
     add, clock = adapter.add_interval, time.perf_counter
     per_call = min(params.get("bulk", 0), tenth)
     rss_before = rss_bytes()
-    with measured():
+    with measured(), collector.counting():
         started = clock()
         for _ in range(n // tenth):
-            chunk_start = clock()
+            chunk_start, collected = clock(), collector.seconds
             if per_call:
                 for _ in range(tenth // per_call):
                     adapter.add_tasks_bulk(job, 3600.0, per_call)
@@ -48,6 +53,7 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
                 for _ in range(tenth):
                     add(job, 3600.0)
             chunks.append(clock() - chunk_start)
+            collector_chunks.append(collector.seconds - collected)
         added = clock()
         await drain_loop()
         settled = clock()
@@ -60,6 +66,11 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
         "last_tenth_ms": chunks[-1] / tenth * 1e3,
         "add_calls_us": (added - started) / added_n * 1e6,
         "flatness": chunks[-1] / chunks[0],
+        "flatness_outside_gc": (chunks[-1] - collector_chunks[-1])
+        / (chunks[0] - collector_chunks[0]),
+        "gc_ms_first_tenth": collector_chunks[0] * 1e3,
+        "gc_ms_last_tenth": collector_chunks[-1] * 1e3,
+        "gc_share": sum(collector_chunks) / sum(chunks),
         "rss_bytes_per_task": (rss_bytes() - rss_before) / added_n,
     }
     await adapter.close()

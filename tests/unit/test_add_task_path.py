@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -143,6 +144,44 @@ def test_anchored_first_fire_is_anchoring_then_asking(trigger) -> None:  # type:
     next_time = expected.get_next_trigger_time(zone, None, START)
     assert first == next_time
     assert first is None or first.tzinfo is next_time.tzinfo  # type: ignore[union-attr]
+
+
+def test_an_added_interval_keeps_the_shared_trigger_and_reads_back_anchored(
+    clock: FakeClock,
+) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    first = scheduler.add_task(job, "interval", seconds=90, args=(1,))
+    clock.advance(7)
+    second = scheduler.add_task(job, "interval", seconds=90, args=(1,))
+    assert first.trigger == IntervalTrigger(seconds=90, start_at=START + timedelta(seconds=90))
+    assert second.trigger.start_at == second.next_run_time  # type: ignore[union-attr]
+    assert first.trigger != second.trigger
+    clone = first.clone()
+    assert clone.trigger == first.trigger
+    clock.advance(90)
+    scheduler.process_tasks()
+    assert first.next_run_time == START + timedelta(seconds=180)  # the phase of its anchor
+    replacement = IntervalTrigger(seconds=5)
+    clone.trigger = replacement  # a trigger set directly is kept as it is, with no anchor
+    assert clone.trigger is replacement and first.trigger.start_at is not None  # type: ignore[union-attr]
+
+
+def test_an_added_interval_task_is_one_object_for_the_garbage_collector(
+    clock: FakeClock,
+) -> None:
+    """The anchor is kept in the task, not in a copy of the trigger per task (docs/performance.md:
+    a full collection's pause grows with the tracked objects)."""
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    scheduler.add_task(job, "interval", seconds=90, args=(1,))  # caches warmed up
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(1000):
+        scheduler.add_task(job, "interval", seconds=90, args=(1,))
+        clock.advance(0.001)
+    gc.collect()  # a heap entry (a tuple of untracked values) is untracked by a collection
+    assert len(gc.get_objects()) - before < 1100
 
 
 def test_task_ids_are_unique_random_hex() -> None:
