@@ -112,11 +112,15 @@ class AsyncIOExecutor(BaseExecutor):
         with self._handoff_lock:
             handed, self._handoff = self._handoff, []
             self._handoff_scheduled = False
-        for task, run_times in handed:
+        for index, (task, run_times) in enumerate(handed):
             try:
                 self._submit(loop, task, run_times)
             except Exception as exc:  # as a failed hand-over: the instance is freed
                 self.run_task_error(task.id, exc)
+            except BaseException:  # as send_tasks: this fire and those not yet started
+                for later, _ in handed[index:]:
+                    self._release(later.id)
+                raise
 
     def _submit(
         self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime]
@@ -155,9 +159,8 @@ class AsyncIOExecutor(BaseExecutor):
         except Exception as exc:  # the runner catches the work's errors: this is ours
             self.run_task_error(task.id, exc)
             return None
-        except BaseException:  # CancelledError, KeyboardInterrupt, SystemExit: as a Task would
-            self._release(task.id)
-            raise
+        # CancelledError, KeyboardInterrupt, SystemExit go up, as out of a Task; the caller
+        # that handed the fire over gives its instance back (once: not also here).
         return loop.create_task(_Resumed(coroutine, awaited), context=context)
 
     async def _limited(self, task: Task, run_times: list[datetime], context: RunContext) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.schedulers import AsyncIOScheduler
 from asyncz_like.tasks import Task
@@ -75,3 +77,61 @@ def test_a_fire_that_cannot_start_gives_its_instance_back() -> None:
     outcomes, instances = asyncio.run(scenario())
     assert isinstance(outcomes[0], RuntimeError) and outcomes[1] is None
     assert instances == {}
+
+
+async def cancelled_at_once(name: str) -> None:
+    RAN.append(name)
+    raise asyncio.CancelledError
+
+
+def test_a_fire_cancelled_in_its_first_step_gives_back_its_own_instance_only() -> None:
+    RAN.clear()
+
+    async def scenario() -> tuple[dict[str, int], dict[str, int]]:
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.start()
+        executor = scheduler.lookup_executor("default")
+        waiting = _task("same", slow)
+        waiting.max_instances = 2
+        assert executor.send_tasks([(waiting, [START])]) == [None]
+        cancelling = _task("same", cancelled_at_once)
+        cancelling.max_instances = 2
+        with pytest.raises(asyncio.CancelledError):
+            executor.send_tasks([(cancelling, [START]), (_task("later", quick), [START])])
+        after_slice = executor.instances
+        with pytest.raises(asyncio.CancelledError):
+            executor.send_task(cancelling, [START])
+        after_one = executor.instances
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+        return after_slice, after_one
+
+    after_slice, after_one = asyncio.run(scenario())
+    # the waiting run still holds its instance; the fire never started gave its own back
+    assert after_slice == {"same": 1} and after_one == {"same": 1}
+    assert RAN == ["same", "same", "same"]
+
+
+def test_a_fire_handed_over_from_another_thread_and_cancelled_at_once_frees_one_instance() -> None:
+    RAN.clear()
+
+    async def scenario() -> dict[str, int]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, _context: None)  # the loop reports it
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.start()
+        executor = scheduler.lookup_executor("default")
+        waiting = _task("same", slow)
+        waiting.max_instances = 2
+        executor.send_task(waiting, [START])
+        cancelling = _task("same", cancelled_at_once)
+        cancelling.max_instances = 2
+        # the hand-over's callback is queued on the loop before to_thread's result is
+        await asyncio.to_thread(executor.send_task, cancelling, [START])
+        instances = executor.instances
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+        return instances
+
+    assert asyncio.run(scenario()) == {"same": 1}
+    assert RAN == ["same", "same"]
