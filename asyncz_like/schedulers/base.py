@@ -235,14 +235,18 @@ class BaseScheduler(RunAPI):
         if result.more:
             return 0.0
         # When the next pass is due: the next fire less ``claim_ahead``, a submitted run's
-        # moment, or the start of a fire whose release is held back (written then).
-        moments: list[tuple[datetime, float]] = []
+        # moment, or the start of a fire whose release is held back (written then). Claiming
+        # ahead, a pass comes no sooner than half of ``claim_ahead`` after this one: when fires
+        # are dense each pass then claims that much of them, not the few that entered the
+        # window meanwhile, and each is still claimed that long before its run time at least.
+        moments: list[tuple[datetime, float, float]] = []
+        spacing = ahead / 2
         if (next_time := self._earliest_next_run_time(result.locked_out)) is not None:
-            moments.append((next_time, ahead))
+            moments.append((next_time, ahead, spacing))
         if runs_time is not None:
-            moments.append((runs_time, 0.0))
+            moments.append((runs_time, 0.0, 0.0))
         if result.deferred_until is not None:
-            moments.append((result.deferred_until, 0.0))
+            moments.append((result.deferred_until, 0.0, spacing))
         # A store another process holds is tried again after lock_retry_interval; a shared
         # store is looked at every poll_interval for tasks other schedulers added.
         cap = self._poll_cap
@@ -251,7 +255,10 @@ class BaseScheduler(RunAPI):
         if not moments:
             return cap if self.lock_path is not None or cap < self.max_wait else None
         current = self.clock.now()
-        wait = min((moment - current).total_seconds() - early for moment, early in moments)
+        wait = min(
+            max((moment - current).total_seconds() - early, least)
+            for moment, early, least in moments
+        )
         return min(max(wait, 0.0), cap)
 
     @property

@@ -149,8 +149,11 @@ class DueTaskProcessor:
                     deferred.append((starts, write_by, store, store_alias, (task, next_time)))
                     continue
             releases.append((task, next_time))
-        if to_send:
-            self._send(store, store_alias, to_send, now, final)
+        put_back = self._send(store, store_alias, to_send, now, final) if to_send else None
+        if put_back:  # refused before their run time: given back unrun, to be tried again
+            releases += [(entry[4][0], entry[4][0].next_run_time) for entry in deferred
+                         if entry[4][0].id in put_back]  # fmt: skip
+            deferred = [entry for entry in deferred if entry[4][0].id not in put_back]
         if deferred:
             with self._deferred_lock:
                 self._deferred.extend(deferred)
@@ -203,10 +206,12 @@ class DueTaskProcessor:
     def _send(
         self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
         now: datetime, final: set[str],
-    ) -> None:  # fmt: skip
+    ) -> set[str]:  # fmt: skip
         """Hand the fires over. On a store shared by schedulers each takes a run slot first,
         except a task's last fire (``final``): its release deletes the task, so no other
-        scheduler can start it again, and the executor's own count is enough."""
+        scheduler can start it again, and the executor's own count is enough. Returns the
+        ids of the fires claimed ahead that ``max_instances`` refused (see ``_refused``)."""
+        put_back: set[str] = set()
         slots: dict[int, bool] | None = None
         if store.shares_run_slots:
             wanted = [index for index, (task, _) in enumerate(to_send) if task.id not in final]
@@ -217,7 +222,7 @@ class DueTaskProcessor:
         by_executor: dict[str, list[int]] = {}
         for index, (task, run_times) in enumerate(to_send):
             if slots is not None and slots.get(index) is False:  # max_instances, store-wide
-                self._refused(store_alias, task, run_times)
+                self._refused(store_alias, task, run_times, now, put_back)
                 continue
             by_executor.setdefault(task.executor or "default", []).append(index)
         announce = self.scheduler.wants_event(TASK_SUBMITTED)
@@ -236,14 +241,24 @@ class DueTaskProcessor:
                 elif isinstance(outcome, MaximumInstancesError):
                     if slots is not None and slots.get(index):  # refused before it counted
                         self.scheduler.run_slots.release(task.id)  # the run: the slot goes back
-                    self._refused(store_alias, task, run_times)
+                    self._refused(store_alias, task, run_times, now, put_back)
                 else:
                     logger.error(
                         "Error submitting task %s", task.id, exc_info=outcome,
                         extra={"task_id": task.id},
                     )  # fmt: skip
+        return put_back
 
-    def _refused(self, store_alias: str, task: Task, run_times: list[datetime]) -> None:
+    def _refused(
+        self, store_alias: str, task: Task, run_times: list[datetime], now: datetime,
+        put_back: set[str],
+    ) -> None:  # fmt: skip
+        """A fire ``max_instances`` refused. One claimed ahead of its run time goes into
+        ``put_back``, to be given back and tried again by a later pass: the runs in its way
+        may end before its run time. One that is due is skipped."""
+        if run_times[-1] > now:
+            put_back.add(task.id)
+            return
         logger.warning(
             "Execution of task %s (%s) skipped: %d instances already running",
             task.id, task.name, task.max_instances, extra={"task_id": task.id},

@@ -451,6 +451,61 @@ def test_a_fire_claimed_ahead_is_released_once_it_starts(clock: FakeClock) -> No
     assert executor.held == ["t"]  # handed over once
 
 
+@pytest.mark.parametrize("ends_in_time", [True, False])
+def test_a_fire_claimed_ahead_that_max_instances_refuses_is_tried_again(
+    clock: FakeClock, ends_in_time: bool
+) -> None:
+    """The runs in its way may end before its run time: only then is the fire skipped."""
+    events = Recorder()
+    executor = HoldingExecutor()
+    store = IOMemoryStore()
+    scheduler = manual_scheduler(
+        clock, claim_ahead=0.02, stores={"default": store}, executors={"default": executor}
+    )
+    scheduler.add_listener(events.listener, TASK_MAX_INSTANCES | TASK_SUBMITTED)
+    scheduler.start()
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t", max_instances=1,
+                       next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    scheduler.process_tasks()  # the fire at 0.01 is handed over, and stays in flight
+    clock.advance(0.985)
+    # its next fire, at 1.01, is claimed ahead and refused: given back, not skipped
+    assert scheduler.process_tasks() == pytest.approx(0.01)  # half of claim_ahead later
+    assert executor.held == ["t"] and events.codes() == [TASK_SUBMITTED]
+    assert store.get_next_run_time() == START + timedelta(seconds=1.01)
+    if ends_in_time:
+        executor.finish_all()
+    clock.advance(0.01)
+    scheduler.process_tasks()
+    if ends_in_time:  # claimed ahead again, and handed over this time
+        assert executor.held == ["t"] and events.codes() == [TASK_SUBMITTED, TASK_SUBMITTED]
+        return
+    assert events.codes() == [TASK_SUBMITTED]  # given back once more: its time has not come
+    clock.advance(0.02)
+    scheduler.process_tasks()  # due now, and still refused: skipped, as without claim_ahead
+    assert events.codes() == [TASK_SUBMITTED, TASK_MAX_INSTANCES]
+    assert executor.held == ["t"]
+    assert store.get_next_run_time() == START + timedelta(seconds=2.01)
+
+
+def test_passes_that_claim_ahead_are_spaced_by_half_of_claim_ahead(clock: FakeClock) -> None:
+    """Fires due 1 ms apart: each pass claims about 10 ms of them, not 1 ms."""
+    executor = HoldingExecutor()
+    scheduler = manual_scheduler(
+        clock, claim_ahead=0.02, stores={"default": IOMemoryStore()},
+        executors={"default": executor},
+    )  # fmt: skip
+    scheduler.start()
+    for index in range(60):
+        run_at = START + timedelta(seconds=0.001 * (index + 1))
+        scheduler.add_task(Recorder(), "date", run_at=run_at, id=f"t{index}")
+    waits = []
+    for _ in range(3):
+        waits.append(scheduler.process_tasks())
+        clock.advance(waits[-1] or 0.0)
+    assert waits == [pytest.approx(0.01)] * 3
+    assert len(executor.held) == 40  # fires due by 0.04: the last pass's horizon
+
+
 def test_releases_held_back_are_written_at_shutdown(clock: FakeClock) -> None:
     store = IOMemoryStore()
     scheduler = manual_scheduler(
