@@ -247,6 +247,8 @@ class BaseScheduler(RunAPI):
             moments.append((runs_time, 0.0, 0.0))
         if result.deferred_until is not None:
             moments.append((result.deferred_until, 0.0, spacing))
+        if result.retry_at is not None:  # a fire given back: tried again by its run time
+            moments.append((result.retry_at, 0.0, 0.0))
         # A store another process holds is tried again after lock_retry_interval; a shared
         # store is looked at every poll_interval for tasks other schedulers added.
         cap = self._poll_cap

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from dataclasses import dataclass
@@ -57,12 +58,15 @@ def due_run_times(
 
 @dataclass(slots=True)
 class PassResult:
-    """What a pass found: whether more is due now, which stores another process holds, and
-    when a pass is due for a release held back for a fire claimed ahead (None: none is)."""
+    """What a pass found: whether more is due now, which stores another process holds, when
+    a pass is due for a release held back for a fire claimed ahead, and when for a fire
+    claimed ahead that ``max_instances`` refused, to try it again by its run time (None:
+    none is)."""
 
     more: bool
     locked_out: list[str]
     deferred_until: datetime | None = None
+    retry_at: datetime | None = None
 
 
 Release = tuple["Task", "datetime | None"]
@@ -100,6 +104,7 @@ class DueTaskProcessor:
         horizon = now if horizon is None else horizon
         locked_out: list[str] = []
         more = False
+        retry_at: datetime | None = None
         for alias, store in self.scheduler.iter_stores():
             if budget <= 0:
                 more = True
@@ -112,17 +117,22 @@ class DueTaskProcessor:
                     self.scheduler.run_slots.flush(store)
                 tasks = store.acquire_due_tasks(horizon, budget)
                 if tasks:
-                    self._dispatch(store, alias, tasks, now, horizon, _take_lost_claims(store))
+                    lost = _take_lost_claims(store)
+                    retry = self._dispatch(store, alias, tasks, now, horizon, lost)
+                    if retry is not None and (retry_at is None or retry < retry_at):
+                        retry_at = retry
             budget -= len(tasks)
         more = more or budget <= 0
         with self._deferred_lock:
             deferred_until = min((entry[1] for entry in self._deferred), default=None)
-        return PassResult(more, locked_out, deferred_until)
+        return PassResult(more, locked_out, deferred_until, retry_at)
 
     def _dispatch(
         self, store: BaseStore, store_alias: str, tasks: list[Task], now: datetime,
         horizon: datetime, lost_claims: dict[str, datetime] | None,
-    ) -> None:  # fmt: skip
+    ) -> datetime | None:  # fmt: skip
+        """Hand the claimed ``tasks`` over and release them (a fire claimed ahead: once it
+        starts). Returns when to try again the fires ``max_instances`` refused ahead."""
         timezone = self.scheduler.timezone
         ahead = horizon - now
         releases: list[Release] = []
@@ -137,7 +147,7 @@ class DueTaskProcessor:
                 continue
             if run_times:
                 if task.coalesce:
-                    run_times = run_times[-1:]
+                    run_times = _coalesced(run_times, now)
                 lost_at = lost_claims.get(task.id) if lost_claims else None
                 to_send.append((task if lost_at is None else _recovered(task, lost_at, now),
                                 run_times))  # fmt: skip
@@ -150,21 +160,23 @@ class DueTaskProcessor:
                     continue
             releases.append((task, next_time))
         put_back = self._send(store, store_alias, to_send, now, final) if to_send else None
+        retry_at = None
         if put_back:  # refused before their run time: given back unrun, to be tried again
-            releases += [(entry[4][0], entry[4][0].next_run_time) for entry in deferred
-                         if entry[4][0].id in put_back]  # fmt: skip
+            given_back = [entry for entry in deferred if entry[4][0].id in put_back]
+            releases += [(entry[4][0], entry[4][0].next_run_time) for entry in given_back]
             deferred = [entry for entry in deferred if entry[4][0].id not in put_back]
+            retry_at = min(entry[0] for entry in given_back)
         if deferred:
             with self._deferred_lock:
                 self._deferred.extend(deferred)
                 self._deferred.sort(key=lambda entry: entry[0])
-        if not releases:
-            return
-        try:
-            self._release(store, store_alias, releases)
-        except Exception:
-            self._unreleased.append((store, store_alias, releases))
-            raise
+        if releases:
+            try:
+                self._release(store, store_alias, releases)
+            except Exception:
+                self._unreleased.append((store, store_alias, releases))
+                raise
+        return retry_at
 
     def write_deferred(self, now: datetime | None = None) -> None:
         """Write the held-back releases whose fires have started by ``now`` (None: all of
@@ -292,6 +304,13 @@ class DueTaskProcessor:
                     self._release(store, alias, releases)
                 logger.info("Released %d task(s) after the store came back", len(releases))
             self._unreleased.pop(0)
+
+
+def _coalesced(run_times: list[datetime], now: datetime) -> list[datetime]:
+    """The run times due by ``now`` merged into the latest of them; those claimed ahead
+    (after ``now``) are not missed, and each is kept to run at its time."""
+    due = bisect.bisect_right(run_times, now)
+    return run_times[due - 1 :] if due else run_times
 
 
 def _take_lost_claims(store: BaseStore) -> dict[str, datetime] | None:

@@ -487,6 +487,57 @@ def test_a_fire_claimed_ahead_that_max_instances_refuses_is_tried_again(
     assert store.get_next_run_time() == START + timedelta(seconds=2.01)
 
 
+class RunTimesExecutor(HoldingExecutor):
+    """Keeps the run times of each hand-over too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_times: list[list[datetime]] = []
+
+    def do_send_task(self, task, run_times):  # type: ignore[no-untyped-def]
+        self.run_times.append(list(run_times))
+        super().do_send_task(task, run_times)
+
+
+def test_coalescing_merges_the_missed_run_times_not_those_claimed_ahead(clock: FakeClock) -> None:
+    executor = RunTimesExecutor()
+    scheduler = manual_scheduler(
+        clock, claim_ahead=0.01, stores={"default": IOMemoryStore()},
+        executors={"default": executor},
+    )  # fmt: skip
+    scheduler.start()
+    scheduler.add_task(Recorder(), "interval", seconds=0.005, coalesce=True,
+                       start_at=START - timedelta(seconds=0.012),
+                       next_run_time=START - timedelta(seconds=0.012))  # fmt: skip
+    scheduler.process_tasks()
+    ms = [round((moment - START).total_seconds() * 1000) for moment in executor.run_times[0]]
+    assert ms == [-2, 3, 8]  # the three missed as one, then each fire claimed ahead
+
+
+def test_a_fire_given_back_and_tried_again_after_its_run_time_still_runs(clock: FakeClock) -> None:
+    """The retry of a refused fire may come after its run time: it is late, not merged into
+    the next fire claimed ahead."""
+    executor = RunTimesExecutor()
+    scheduler = manual_scheduler(
+        clock, claim_ahead=0.02, stores={"default": IOMemoryStore()},
+        executors={"default": executor},
+    )  # fmt: skip
+    scheduler.start()
+    scheduler.add_task(Recorder(), "interval", seconds=0.02, id="t", max_instances=1,
+                       coalesce=True, next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    scheduler.process_tasks()  # the fire at 0.01 is held in flight
+    clock.advance(0.012)
+    assert scheduler.process_tasks() == pytest.approx(0.01)  # half of claim_ahead later
+    clock.advance(0.01)
+    assert scheduler.process_tasks() == pytest.approx(0.008)  # then at its run time, 0.03
+    assert len(executor.run_times) == 1  # the fire at 0.03 was refused ahead, given back
+    executor.finish_all()
+    clock.advance(0.013)  # the retry comes late, at 0.035
+    scheduler.process_tasks()
+    ms = [round((moment - START).total_seconds() * 1000) for moment in executor.run_times[1]]
+    assert ms == [30, 50]
+
+
 def test_passes_that_claim_ahead_are_spaced_by_half_of_claim_ahead(clock: FakeClock) -> None:
     """Fires due 1 ms apart: each pass claims about 10 ms of them, not 1 ms."""
     executor = HoldingExecutor()
