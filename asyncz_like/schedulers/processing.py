@@ -160,12 +160,17 @@ class DueTaskProcessor:
                     continue
             releases.append((task, next_time))
         put_back = self._send(store, store_alias, to_send, now, final) if to_send else None
-        retry_at = None
+        retry_at: datetime | None = None
         if put_back:  # refused before their run time: given back unrun, to be tried again
-            given_back = [entry for entry in deferred if entry[4][0].id in put_back]
-            releases += [(entry[4][0], entry[4][0].next_run_time) for entry in given_back]
-            deferred = [entry for entry in deferred if entry[4][0].id not in put_back]
-            retry_at = min(entry[0] for entry in given_back)
+            kept: list[Deferred] = []
+            for entry in deferred:
+                starts, task = entry[0], entry[4][0]
+                if task.id in put_back:
+                    releases.append((task, task.next_run_time))
+                    retry_at = starts if retry_at is None else min(retry_at, starts)
+                else:
+                    kept.append(entry)
+            deferred = kept
         if deferred:
             with self._deferred_lock:
                 self._deferred.extend(deferred)
