@@ -19,7 +19,7 @@ from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import DateTrigger, IntervalTrigger
-from tests.helpers import START, FakeClock, Recorder, manual_scheduler
+from tests.helpers import START, FakeClock, ManualScheduler, Recorder, manual_scheduler
 
 
 def test_interval_task_fires_once_per_interval(clock: FakeClock) -> None:
@@ -378,16 +378,28 @@ class IOMemoryStore(MemoryStore):
     does_io = True
 
 
+def claiming_ahead(
+    clock: FakeClock, executor: BaseExecutor, claim_ahead: float, store: MemoryStore | None = None
+) -> ManualScheduler:
+    """A started scheduler over one store that does I/O (its passes claim ahead)."""
+    scheduler = manual_scheduler(
+        clock, claim_ahead=claim_ahead, stores={"default": store or IOMemoryStore()},
+        executors={"default": executor},
+    )  # fmt: skip
+    scheduler.start()
+    return scheduler
+
+
+def offsets_ms(moments: list[datetime]) -> list[int]:
+    return [round((moment - START).total_seconds() * 1000) for moment in moments]
+
+
 @pytest.mark.parametrize(("ahead", "sent", "wait"), [(0.02, ["soon"], 0.01), (0.0, [], 0.01)])
 def test_a_pass_over_io_stores_claims_claim_ahead_early(
     clock: FakeClock, ahead: float, sent: list[str], wait: float
 ) -> None:
     executor = HoldingExecutor()
-    scheduler = manual_scheduler(
-        clock, claim_ahead=ahead, stores={"default": IOMemoryStore()},
-        executors={"default": executor},
-    )  # fmt: skip
-    scheduler.start()
+    scheduler = claiming_ahead(clock, executor, ahead)
     for task_id, offset in (("soon", 0.01), ("later", 0.03)):
         scheduler.add_task(Recorder(), "date", run_at=START + timedelta(seconds=offset), id=task_id)
     assert scheduler.process_tasks() == pytest.approx(wait)
@@ -432,10 +444,7 @@ def test_a_fire_claimed_ahead_is_released_once_it_starts(clock: FakeClock) -> No
     then loses nothing (the lease expires and another scheduler runs it)."""
     executor = HoldingExecutor()
     store = IOMemoryStore()
-    scheduler = manual_scheduler(
-        clock, claim_ahead=0.02, stores={"default": store}, executors={"default": executor}
-    )
-    scheduler.start()
+    scheduler = claiming_ahead(clock, executor, 0.02, store)
     scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
                        next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
     # the pass that claims its next fire ahead writes the release, if none did before
@@ -459,11 +468,8 @@ def test_a_fire_claimed_ahead_that_max_instances_refuses_is_tried_again(
     events = Recorder()
     executor = HoldingExecutor()
     store = IOMemoryStore()
-    scheduler = manual_scheduler(
-        clock, claim_ahead=0.02, stores={"default": store}, executors={"default": executor}
-    )
+    scheduler = claiming_ahead(clock, executor, 0.02, store)
     scheduler.add_listener(events.listener, TASK_MAX_INSTANCES | TASK_SUBMITTED)
-    scheduler.start()
     scheduler.add_task(Recorder(), "interval", seconds=1, id="t", max_instances=1,
                        next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
     scheduler.process_tasks()  # the fire at 0.01 is handed over, and stays in flight
@@ -501,28 +507,23 @@ class RunTimesExecutor(HoldingExecutor):
 
 def test_coalescing_merges_the_missed_run_times_not_those_claimed_ahead(clock: FakeClock) -> None:
     executor = RunTimesExecutor()
-    scheduler = manual_scheduler(
-        clock, claim_ahead=0.01, stores={"default": IOMemoryStore()},
-        executors={"default": executor},
-    )  # fmt: skip
-    scheduler.start()
+    scheduler = claiming_ahead(clock, executor, 0.01)
     scheduler.add_task(Recorder(), "interval", seconds=0.005, coalesce=True,
                        start_at=START - timedelta(seconds=0.012),
                        next_run_time=START - timedelta(seconds=0.012))  # fmt: skip
     scheduler.process_tasks()
-    ms = [round((moment - START).total_seconds() * 1000) for moment in executor.run_times[0]]
-    assert ms == [-2, 3, 8]  # the three missed as one, then each fire claimed ahead
+    assert offsets_ms(executor.run_times[0]) == [
+        -2,
+        3,
+        8,
+    ]  # the three missed as one, then each fire claimed ahead
 
 
 def test_a_fire_given_back_and_tried_again_after_its_run_time_still_runs(clock: FakeClock) -> None:
     """The retry of a refused fire may come after its run time: it is late, not merged into
     the next fire claimed ahead."""
     executor = RunTimesExecutor()
-    scheduler = manual_scheduler(
-        clock, claim_ahead=0.02, stores={"default": IOMemoryStore()},
-        executors={"default": executor},
-    )  # fmt: skip
-    scheduler.start()
+    scheduler = claiming_ahead(clock, executor, 0.02)
     scheduler.add_task(Recorder(), "interval", seconds=0.02, id="t", max_instances=1,
                        coalesce=True, next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
     scheduler.process_tasks()  # the fire at 0.01 is held in flight
@@ -534,18 +535,13 @@ def test_a_fire_given_back_and_tried_again_after_its_run_time_still_runs(clock: 
     executor.finish_all()
     clock.advance(0.013)  # the retry comes late, at 0.035
     scheduler.process_tasks()
-    ms = [round((moment - START).total_seconds() * 1000) for moment in executor.run_times[1]]
-    assert ms == [30, 50]
+    assert offsets_ms(executor.run_times[1]) == [30, 50]
 
 
 def test_passes_that_claim_ahead_are_spaced_by_half_of_claim_ahead(clock: FakeClock) -> None:
     """Fires due 1 ms apart: each pass claims about 10 ms of them, not 1 ms."""
     executor = HoldingExecutor()
-    scheduler = manual_scheduler(
-        clock, claim_ahead=0.02, stores={"default": IOMemoryStore()},
-        executors={"default": executor},
-    )  # fmt: skip
-    scheduler.start()
+    scheduler = claiming_ahead(clock, executor, 0.02)
     for index in range(60):
         run_at = START + timedelta(seconds=0.001 * (index + 1))
         scheduler.add_task(Recorder(), "date", run_at=run_at, id=f"t{index}")
