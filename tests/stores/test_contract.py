@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from asyncz_like.events import STORE_RECORD_BROKEN, TASK_MISSED
+from asyncz_like.events import STORE_RECORD_BROKEN, TASK_MAX_INSTANCES, TASK_MISSED
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks import Task
@@ -543,3 +543,33 @@ def test_a_last_fire_takes_no_run_slot(backend: Backend, monkeypatch: pytest.Mon
     assert asked == (["again"] if store.shares_run_slots else [])
     assert [task.id for task in scheduler.get_tasks()] == ["again"]
     scheduler.shutdown()
+
+
+def test_a_fire_claimed_ahead_whose_run_slot_is_taken_is_tried_again(backend: Backend) -> None:
+    """The run that holds the slot may end before this fire's run time: the fire is given
+    back unrun, not skipped."""
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    store = store_of(scheduler)
+    if not (store.does_io and store.shares_run_slots):
+        scheduler.shutdown()
+        pytest.skip("no claim ahead or no run slots here: the executor's count holds")
+    refusals = Recorder()
+    scheduler.add_listener(refusals.listener, TASK_MAX_INSTANCES)
+    scheduler.add_task(record_call, "interval", seconds=5, id="busy", max_instances=1)
+    other = started(backend)
+    task = store.lookup_task("busy")
+    assert task is not None
+    token = store_of(other).acquire_run_slot(task, START)  # another scheduler's run
+    assert token is not None
+    clock.advance(5 - 0.02)  # the fire at 5 s is inside claim_ahead (0.05)
+    scheduler.process_tasks()
+    assert CALLS == [] and refusals.codes() == []
+    assert store.get_next_run_time() == START + timedelta(seconds=5)  # given back, unrun
+    store_of(other).release_run_slot("busy", token)
+    clock.advance(0.02)
+    scheduler.process_tasks()
+    assert CALLS == [()] and refusals.codes() == []
+    scheduler.shutdown()
+    other.shutdown()
