@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.tasks.validation import (
@@ -23,12 +23,12 @@ from asyncz_like.tasks.validation import (
     new_task_id,
     validate_changes,
 )
+from asyncz_like.triggers import with_anchor
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import datetime_repr, get_callable_name, ref_to_obj
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.task_api import TaskAPI
-    from asyncz_like.triggers.interval import IntervalTrigger
 
 #: At most this many missed run times are listed for one fire; see ``get_run_times``.
 MAX_RUN_TIMES = 1000
@@ -150,10 +150,10 @@ class Task:
     def trigger(self) -> BaseTrigger | None:
         """What decides the run times. An interval trigger without ``start_at`` is anchored
         to the task's first fire when the task is added (see :meth:`_set_trigger`)."""
-        anchor = self._anchor
-        if anchor is None:
-            return self._trigger
-        return cast("IntervalTrigger", self._trigger).anchored(anchor)
+        anchor, trigger = self._anchor, self._trigger
+        if anchor is None or trigger is None:
+            return trigger
+        return with_anchor(trigger, anchor)
 
     @trigger.setter
     def trigger(self, value: BaseTrigger | None) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "first_fire_and_anchor",
     "interval_anchor",
     "parse_interval",
+    "with_anchor",
 ]
 
 TRIGGERS: PluginRegistry[BaseTrigger] = PluginRegistry(
@@ -162,13 +163,18 @@ def interval_anchor(
     return anchor if anchor.tzinfo is UTC else anchor.astimezone(UTC)
 
 
+def with_anchor(trigger: BaseTrigger, anchor: datetime | None) -> BaseTrigger:
+    """``trigger`` as anchored at ``anchor`` (an interval's start, from
+    :func:`interval_anchor`); as is when there is none."""
+    return trigger if anchor is None else cast(IntervalTrigger, trigger).anchored(anchor)
+
+
 def anchor_trigger(
     trigger: BaseTrigger, now: datetime, first_fire: datetime | None = None
 ) -> BaseTrigger:
     """The trigger as a task being added keeps it: an interval without ``start_at`` gets
     one (see :func:`interval_anchor`). Others are returned as is."""
-    anchor = interval_anchor(trigger, now, first_fire)
-    return trigger if anchor is None else cast(IntervalTrigger, trigger).anchored(anchor)
+    return with_anchor(trigger, interval_anchor(trigger, now, first_fire))
 
 
 def first_fire_and_anchor(
@@ -186,8 +192,7 @@ def first_fire_and_anchor(
         start = fire if fire.tzinfo is UTC else fire.astimezone(UTC)
         return fire.astimezone(trigger.timezone or timezone), start
     anchor = interval_anchor(trigger, now)
-    anchored = trigger if anchor is None else cast(IntervalTrigger, trigger).anchored(anchor)
-    return anchored.get_next_trigger_time(timezone, None, now), anchor
+    return with_anchor(trigger, anchor).get_next_trigger_time(timezone, None, now), anchor
 
 
 def anchored_first_fire(
@@ -196,6 +201,4 @@ def anchored_first_fire(
     """The trigger as a task added at ``now`` keeps it (see :func:`anchor_trigger`), and its
     first fire (``timezone`` is the scheduler's)."""
     first_fire, anchor = first_fire_and_anchor(trigger, timezone, now)
-    if anchor is not None:
-        trigger = cast(IntervalTrigger, trigger).anchored(anchor)
-    return trigger, first_fire
+    return with_anchor(trigger, anchor), first_fire

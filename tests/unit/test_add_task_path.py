@@ -146,7 +146,7 @@ def test_anchored_first_fire_is_anchoring_then_asking(trigger) -> None:  # type:
     assert first is None or first.tzinfo is next_time.tzinfo  # type: ignore[union-attr]
 
 
-def test_an_added_interval_keeps_the_shared_trigger_and_reads_back_anchored(
+def test_an_added_interval_reads_back_anchored_to_its_first_fire(
     clock: FakeClock,
 ) -> None:
     scheduler = manual_scheduler(clock)
