@@ -60,6 +60,7 @@ class Task:
     """
 
     __slots__ = (
+        "__weakref__",  # for the memory store's HeldTasks
         "_anchor",
         "_kwargs",
         "_scheduler",

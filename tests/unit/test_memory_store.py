@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+import sys
 from datetime import timedelta
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.tasks import Task
+from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START
 
 
@@ -166,3 +169,115 @@ def test_compaction_keeps_claims_and_live_entries(store: MemoryStore) -> None:
     assert [t.id for t in claimed] == ["t0", "t1", "t2", "t3", "t4"]
     due = store.acquire_due_tasks(START + timedelta(seconds=100), 10)
     assert [t.id for t in due] == ["t0"]  # t1..t4 stay claimed until written back
+
+
+class Special(Task):
+    """A subclass with a slot of its own: a row could not give it back."""
+
+    __slots__ = ("label",)
+
+
+def full_task(task_id: str = "full") -> Task:
+    task = Task(
+        job_with_arguments, IntervalTrigger(seconds=30), id=task_id, name="full",
+        args=(1, "two"), kwargs={"three": 3.0}, executor="pool", store="mine", coalesce=False,
+        mistrigger_grace_time=12.5, max_instances=4, next_run_time=START,
+    )  # fmt: skip
+    task._set_trigger(task._trigger, START - timedelta(seconds=7))
+    return task
+
+
+def job_with_arguments(*args: object, **kwargs: object) -> None:
+    pass
+
+
+def values(task: Task) -> dict[str, object]:
+    return {**task.current_values(), "anchor": task._anchor, "scheduler": task.scheduler}
+
+
+def test_a_task_nobody_holds_comes_back_with_all_its_values(store: MemoryStore) -> None:
+    expected = values(full_task())
+    store.add_task(full_task())  # not held: the store keeps only its row
+    gc.collect()
+    task = store.lookup_task("full")
+    assert task is not None
+    assert values(task) == expected
+    assert task.fn is job_with_arguments
+    assert task.kwargs == {"three": 3.0}
+
+
+def test_the_object_held_is_the_one_handed_out(store: MemoryStore) -> None:
+    held = make("a", 1)
+    store.add_task(held)
+    looked_up = store.lookup_task("a")
+    assert looked_up is held
+    assert store.get_all_tasks() == [held] and store.get_all_tasks()[0] is held
+    assert store.acquire_due_tasks(START + timedelta(seconds=1), 10)[0] is held
+
+
+def test_a_fire_of_a_task_nobody_held_updates_the_one_handed_out_since(
+    store: MemoryStore,
+) -> None:
+    store.add_task(make("a", 1))
+    gc.collect()
+    (fired,) = store.acquire_due_tasks(START + timedelta(seconds=1), 10)
+    looked_up = store.lookup_task("a")  # during the fire, say from the job itself
+    assert looked_up is not None and looked_up is not fired
+    store.release_task(fired, START + timedelta(seconds=9))
+    assert fired.next_run_time == looked_up.next_run_time == START + timedelta(seconds=9)
+    assert store.get_next_run_time() == START + timedelta(seconds=9)
+
+
+def test_an_update_with_another_object_hands_that_one_out(store: MemoryStore) -> None:
+    first = make("a", 1)
+    store.add_task(first)
+    replacement = make("a", 5)
+    store.update_task(replacement)
+    assert store.lookup_task("a") is replacement
+    assert first.next_run_time == START + timedelta(seconds=1)  # a replaced object is left as is
+
+
+def test_callables_and_triggers_are_let_go_with_the_last_task_using_them(
+    store: MemoryStore,
+) -> None:
+    def one_off() -> None:
+        pass
+
+    trigger = IntervalTrigger(seconds=5)
+    Task(one_off, trigger)  # its signature is cached (not by the store)
+    refs = sys.getrefcount(one_off), sys.getrefcount(trigger)
+    for task_id in ("a", "b"):
+        store.add_task(Task(one_off, trigger, id=task_id, next_run_time=START))
+    assert (sys.getrefcount(one_off), sys.getrefcount(trigger)) == (refs[0] + 1, refs[1] + 1)
+    store.update_task(Task(print, IntervalTrigger(seconds=6), id="b", next_run_time=START))
+    store.delete_task("a")
+    assert (sys.getrefcount(one_off), sys.getrefcount(trigger)) == refs
+    assert len(store._shared) == 2  # print and the new trigger, for "b"
+    store.remove_all_tasks()
+    assert len(store._shared) == 0
+
+
+def test_an_object_of_a_task_subclass_is_kept_as_it_is(store: MemoryStore) -> None:
+    task = Special(print, id="s", next_run_time=START)
+    task.label = "mine"
+    store.add_task(task)
+    del task
+    gc.collect()
+    found = store.lookup_task("s")
+    assert isinstance(found, Special) and found.label == "mine"
+    (due,) = store.acquire_due_tasks(START, 10)
+    assert due is found
+
+
+def test_a_reference_to_a_handed_out_task_goes_with_the_task(store: MemoryStore) -> None:
+    for i in range(100):
+        store.add_task(make(f"t{i}", i))  # each object dropped at once
+    held = store.lookup_task("t7")
+    assert list(store._held) == ["t7"]
+    replacement = make("t7", 70)
+    store.update_task(replacement)  # the first reference dies unheard: it is replaced
+    del held
+    assert store.lookup_task("t7") is replacement
+    store.delete_task("t7")
+    assert len(store._held) == 0
+    assert len(store.get_all_tasks()) == 99

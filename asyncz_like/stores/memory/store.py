@@ -1,16 +1,24 @@
-"""The memory store: a dict by id beside a heap on next run time (O(log n) per change)."""
+"""The memory store: rows by id beside a heap on next run time (O(log n) per change)."""
 
 from __future__ import annotations
 
 import heapq
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.base import BaseStore
-
-if TYPE_CHECKING:
-    from asyncz_like.tasks.task import Task
+from asyncz_like.stores.memory.held import HeldTasks
+from asyncz_like.stores.memory.rows import (
+    NEXT_RUN_TIME,
+    Row,
+    SharedObjects,
+    drop_row,
+    from_row,
+    to_row,
+    with_next_run_time,
+)
+from asyncz_like.tasks.task import Task
 
 #: (next run timestamp, tie-breaker, task id, next run time). Many tasks share a run time
 #: (a burst): the tie-breaker, a small int (cached, so no allocation: the heap's length at the
@@ -20,6 +28,11 @@ _Entry = tuple[float, int, str, datetime]
 
 class MemoryStore(BaseStore):
     """Keeps tasks in this process. Fast, and lost when the process ends.
+
+    Each task is a row (see :mod:`asyncz_like.stores.memory.rows`), which the garbage
+    collector does not visit; the Task objects handed out are built from rows, except that
+    one still held elsewhere (the object ``add_task`` returned, say) is handed out again and
+    kept up to date (:class:`~asyncz_like.stores.memory.held.HeldTasks`).
 
     The heap uses lazy deletion: an entry is live while its task is stored, not claimed, and
     has that next run time (as a rule the very object: a cheaper check than a timestamp);
@@ -33,31 +46,37 @@ class MemoryStore(BaseStore):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._tasks: dict[str, Task] = {}
+        self._rows: dict[str, Row] = {}
+        self._shared = SharedObjects()
+        self._held = HeldTasks()
         self._heap: list[_Entry] = []
         self._claimed: set[str] = set()
 
     def lookup_task(self, task_id: str) -> Task | None:
-        return self._tasks.get(task_id)
+        row = self._rows.get(task_id)
+        return None if row is None else self._handed_out(row)
 
     def add_task(self, task: Task) -> None:
         task_id = task.id
-        if task_id in self._tasks:
+        if task_id in self._rows:
             raise ConflictIdError(task_id)
-        self._tasks[task_id] = task
+        self._rows[task_id] = to_row(task, self._shared)
+        self._held.keep(task)
         if task.next_run_time is not None:
             self._push(task_id, task.next_run_time)
 
     def update_task(self, task: Task) -> None:
         task_id = task.id
-        previous = self._tasks.get(task_id)
+        previous = self._rows.get(task_id)
         if previous is None:
             raise TaskLookupError(task_id)
-        self._tasks[task_id] = task
+        self._rows[task_id] = to_row(task, self._shared)
+        drop_row(previous, self._shared)  # after: what both rows hold stays held
+        self._held.keep(task)
         next_run_time = task.next_run_time
         if task_id in self._claimed:
             self._claimed.discard(task_id)
-        elif next_run_time is not None and next_run_time == previous.next_run_time:
+        elif next_run_time is not None and next_run_time == previous[NEXT_RUN_TIME]:
             return  # its live entry is in the heap already
         if next_run_time is not None:
             self._push(task_id, next_run_time)
@@ -66,45 +85,61 @@ class MemoryStore(BaseStore):
         """Give back a claimed task. A change made meanwhile (``update_task``, which ends the
         claim) that moved its run time wins: a pause or a reschedule stays."""
         task_id = task.id
-        current = self._tasks.get(task_id)
-        if current is None:
+        row = self._rows.get(task_id)
+        if row is None:
             raise TaskLookupError(task_id)
-        if task_id not in self._claimed and current.next_run_time != task.next_run_time:
+        if task_id not in self._claimed and row[NEXT_RUN_TIME] != task.next_run_time:
             return
         if next_run_time is None:
             self.delete_task(task_id)
             return
         self._claimed.discard(task_id)
-        task.next_run_time = current.next_run_time = next_run_time
+        self._rows[task_id] = with_next_run_time(row, next_run_time)
+        task.next_run_time = next_run_time
+        held = self._held.held(task_id)
+        if held is not None:
+            held.next_run_time = next_run_time
         self._push(task_id, next_run_time)
 
     def delete_task(self, task_id: str) -> None:
-        if self._tasks.pop(task_id, None) is None:
+        row = self._rows.pop(task_id, None)
+        if row is None:
             raise TaskLookupError(task_id)
+        drop_row(row, self._shared)
+        self._held.pop(task_id, None)
         self._claimed.discard(task_id)
-        if len(self._heap) > 2 * len(self._tasks) + 64:
+        if len(self._heap) > 2 * len(self._rows) + 64:
             self._compact()
 
     def remove_all_tasks(self) -> None:
-        self._tasks.clear()
+        self._rows.clear()
+        self._shared.clear()
+        self._held.clear()
         self._heap.clear()
         self._claimed.clear()
 
     def get_all_tasks(self) -> list[Task]:
-        scheduled = [task for task in self._tasks.values() if task.next_run_time is not None]
+        rows = self._rows.values()
+        scheduled = [row for row in rows if row[NEXT_RUN_TIME] is not None]
         scheduled.sort(key=_run_time_key)
-        paused = [task for task in self._tasks.values() if task.next_run_time is None]
-        return scheduled + paused
+        paused = [row for row in rows if row[NEXT_RUN_TIME] is None]
+        return [self._handed_out(row) for row in scheduled + paused]
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
-        entries = self._pop_due(now.timestamp(), len(self._tasks))
+        entries = self._pop_due(now.timestamp(), len(self._rows))
         for entry in entries:  # put them back: this call changes nothing
             heapq.heappush(self._heap, entry)
             self._claimed.discard(entry[2])
-        return [self._tasks[entry[2]] for entry in entries]
+        return [self._handed_out(self._rows[entry[2]]) for entry in entries]
 
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
-        return [self._tasks[entry[2]] for entry in self._pop_due(now.timestamp(), limit)]
+        rows, held, objects = self._rows, self._held.held, self._shared.objects
+        scheduler = self.scheduler
+        claimed: list[Task] = []
+        for entry in self._pop_due(now.timestamp(), limit):
+            task = held(entry[2])  # a fire's object is built, not kept: it is not held
+            claimed.append(from_row(rows[entry[2]], objects, scheduler) if task is None else task)
+        return claimed
 
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
@@ -114,14 +149,23 @@ class MemoryStore(BaseStore):
             heapq.heappop(heap)
         return None
 
+    def _handed_out(self, row: Row) -> Task:
+        """The task of ``row`` for a caller who may keep it: the object held already, or a
+        new one, kept track of from now on."""
+        task = self._held.held(row[0])
+        if task is None:
+            task = from_row(row, self._shared.objects, self.scheduler)
+            self._held.keep(task)
+        return task
+
     def _is_live(self, entry: _Entry) -> bool:
         """Its task is stored, not claimed, and has this run time (the same object, as a
         rule; else the same instant)."""
         timestamp, _, task_id, run_time = entry
-        task = self._tasks.get(task_id)
-        if task is None or task_id in self._claimed:
+        row = self._rows.get(task_id)
+        if row is None or task_id in self._claimed:
             return False
-        next_run_time = task.next_run_time
+        next_run_time = row[NEXT_RUN_TIME]
         return next_run_time is run_time or (
             next_run_time is not None and next_run_time.timestamp() == timestamp
         )
@@ -140,7 +184,7 @@ class MemoryStore(BaseStore):
     def _push(self, task_id: str, next_run_time: datetime) -> None:
         heap = self._heap
         heapq.heappush(heap, (next_run_time.timestamp(), len(heap) & 255, task_id, next_run_time))
-        if len(heap) > 2 * len(self._tasks) + 64:
+        if len(heap) > 2 * len(self._rows) + 64:
             self._compact()
 
     def _compact(self) -> None:
@@ -148,6 +192,6 @@ class MemoryStore(BaseStore):
         heapq.heapify(self._heap)
 
 
-def _run_time_key(task: Task) -> datetime:
-    assert task.next_run_time is not None
-    return task.next_run_time
+def _run_time_key(row: Row) -> datetime:
+    run_time: datetime = row[NEXT_RUN_TIME]
+    return run_time

@@ -1,0 +1,125 @@
+"""A task as a row: a plain tuple the garbage collector stops tracking.
+
+A Task object is tracked by CPython's cycle collector for as long as it lives, and every full
+collection visits each one: with 100k stored tasks a pass costs about 27 ms more (see
+docs/performance.md). A tuple of atomic values (strings, numbers, datetimes, None, and tuples
+of those) is untracked by the first young collection that sees it, so rows cost the collector
+nothing. What a row cannot hold as a plain value, the callable and the trigger, it holds as a
+small int into :class:`SharedObjects`, which many rows share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asyncz_like.tasks.task import Task
+
+#: (id, next_run_time, fn index, trigger index, anchor, args, kwargs items, name, fn_reference,
+#: executor, store_alias, coalesce, mistrigger_grace_time, max_instances)
+Row = tuple[Any, ...]
+
+#: Where a row keeps its next run time (the only field a fire changes).
+NEXT_RUN_TIME = 1
+
+
+class SharedObjects:
+    """The objects rows refer to by index (callables, triggers), each kept once while any
+    row uses it: many tasks share one callable and one trigger."""
+
+    __slots__ = ("_free", "counts", "index", "objects")
+
+    def __init__(self) -> None:
+        #: By index; None in a free place.
+        self.objects: list[Any] = []
+        #: How many rows use each; 0 in a free place.
+        self.counts: list[int] = []
+        #: id(object) -> index (the object is kept, so its id stays its own).
+        self.index: dict[int, int] = {}
+        self._free: list[int] = []
+
+    def hold(self, obj: object) -> int | None:
+        """The index of ``obj`` (None for None), counted once more."""
+        if obj is None:
+            return None
+        index = self.index.get(id(obj))
+        if index is not None:
+            self.counts[index] += 1
+            return index
+        if self._free:
+            index = self._free.pop()
+            self.objects[index], self.counts[index] = obj, 1
+        else:
+            index = len(self.objects)
+            self.objects.append(obj)
+            self.counts.append(1)
+        self.index[id(obj)] = index
+        return index
+
+    def free(self, index: int) -> None:
+        """Let go of the object at ``index``, which no row uses any more."""
+        del self.index[id(self.objects[index])]
+        self.objects[index] = None
+        self._free.append(index)
+
+    def clear(self) -> None:
+        self.objects.clear()
+        self.counts.clear()
+        self.index.clear()
+        self._free.clear()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def to_row(task: Task, shared: SharedObjects) -> Row:
+    """The row of ``task``; it holds the task's callable and trigger in ``shared``."""
+    # hold()'s common case inline (add_task's hot path): a callable and a trigger held already
+    index, counts, fn, trigger = shared.index, shared.counts, task.fn, task._trigger
+    fn_index, trigger_index = index.get(id(fn)), index.get(id(trigger))
+    if fn_index is None:
+        fn_index = shared.hold(fn)
+    else:
+        counts[fn_index] += 1
+    if trigger_index is None:
+        trigger_index = shared.hold(trigger)
+    else:
+        counts[trigger_index] += 1
+    kwargs = task._kwargs
+    return (
+        task.id, task.next_run_time, fn_index, trigger_index, task._anchor, task.args,
+        tuple(kwargs.items()) if kwargs else None, task.name, task.fn_reference, task.executor,
+        task.store_alias, task.coalesce, task.mistrigger_grace_time, task.max_instances,
+    )  # fmt: skip
+
+
+def drop_row(row: Row, shared: SharedObjects) -> None:
+    """Let go of what ``row`` holds in ``shared`` (the row is deleted or replaced)."""
+    counts, fn, trigger = shared.counts, row[2], row[3]  # unrolled: once per last fire
+    if fn is not None:
+        counts[fn] -= 1
+        if not counts[fn]:
+            shared.free(fn)
+    if trigger is not None:
+        counts[trigger] -= 1
+        if not counts[trigger]:
+            shared.free(trigger)
+
+
+def from_row(row: Row, objects: list[Any], scheduler: Any) -> Task:
+    """A new Task object with the values of ``row`` (``objects``: ``SharedObjects.objects``)."""
+    task = Task.__new__(Task)
+    (
+        task.id, task.next_run_time, fn, trigger, task._anchor, task.args, kwargs, task.name,
+        task.fn_reference, task.executor, task.store_alias, task.coalesce,
+        task.mistrigger_grace_time, task.max_instances,
+    ) = row  # fmt: skip
+    task.fn = None if fn is None else objects[fn]
+    task._trigger = None if trigger is None else objects[trigger]
+    task._kwargs = None if kwargs is None else dict(kwargs)
+    task._scheduler = scheduler
+    return task
+
+
+def with_next_run_time(row: Row, next_run_time: Any) -> Row:
+    # NEXT_RUN_TIME is 1. Concatenation: once per fire, and the fastest form (timeit)
+    return (row[0], next_run_time) + row[2:]  # noqa: RUF005
