@@ -215,17 +215,26 @@ def test_the_object_held_is_the_one_handed_out(store: MemoryStore) -> None:
     assert store.acquire_due_tasks(START + timedelta(seconds=1), 10)[0] is held
 
 
-def test_a_fire_of_a_task_nobody_held_updates_the_one_handed_out_since(
+def test_a_fire_of_a_task_nobody_held_updates_the_object_given_since(
     store: MemoryStore,
 ) -> None:
     store.add_task(make("a", 1))
     gc.collect()
     (fired,) = store.acquire_due_tasks(START + timedelta(seconds=1), 10)
-    looked_up = store.lookup_task("a")  # during the fire, say from the job itself
-    assert looked_up is not None and looked_up is not fired
+    given = make("a", 1)  # the same values, written during the fire
+    store.update_task(given)
     store.release_task(fired, START + timedelta(seconds=9))
-    assert fired.next_run_time == looked_up.next_run_time == START + timedelta(seconds=9)
+    assert fired.next_run_time == given.next_run_time == START + timedelta(seconds=9)
     assert store.get_next_run_time() == START + timedelta(seconds=9)
+
+
+def test_a_task_nobody_holds_is_read_as_a_new_copy_each_time(store: MemoryStore) -> None:
+    store.add_task(make("a", 1))
+    gc.collect()
+    first, second = store.lookup_task("a"), store.lookup_task("a")
+    assert first is not second and first == second
+    assert first is not None and first.next_run_time == START + timedelta(seconds=1)
+    assert len(store._held) == 0  # reads are not kept track of
 
 
 def test_an_update_with_another_object_hands_that_one_out(store: MemoryStore) -> None:
@@ -269,10 +278,12 @@ def test_an_object_of_a_task_subclass_is_kept_as_it_is(store: MemoryStore) -> No
     assert due is found
 
 
-def test_a_reference_to_a_handed_out_task_goes_with_the_task(store: MemoryStore) -> None:
+def test_a_reference_to_a_task_given_goes_with_the_task(store: MemoryStore) -> None:
     for i in range(100):
         store.add_task(make(f"t{i}", i))  # each object dropped at once
-    held = store.lookup_task("t7")
+    assert len(store._held) == 0
+    held = make("t7", 7)
+    store.update_task(held)
     assert list(store._held) == ["t7"]
     replacement = make("t7", 70)
     store.update_task(replacement)  # the first reference dies unheard: it is replaced

@@ -9,11 +9,13 @@ from asyncz_like.tasks.task import Task
 
 
 class HeldTasks(dict[str, "ref[Task] | _Pinned"]):
-    """Weak references, by id, to the Task objects a memory store handed out or was given.
+    """Weak references, by id, to the Task objects a memory store was given.
 
     The store keeps rows, not objects; this keeps what users of APScheduler's and asyncz's
-    memory stores rely on: the object ``add_task`` or ``get_task`` returned is the one the
-    store hands to a fire and updates, for as long as anybody holds it.
+    memory stores rely on: the object ``add_task`` returned is the one the store hands to a
+    fire and updates, for as long as anybody holds it. Objects the store builds for reads
+    are not kept track of: a read of 100k tasks would make 100k references, and the
+    collector's passes over them cost twice the reads themselves.
 
     A reference removes itself when its task dies, through a callback that calls no Python
     code (``dict.pop``), so that a task added and dropped costs the collector nothing: a dead

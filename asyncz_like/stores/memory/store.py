@@ -30,9 +30,10 @@ class MemoryStore(BaseStore):
     """Keeps tasks in this process. Fast, and lost when the process ends.
 
     Each task is a row (see :mod:`asyncz_like.stores.memory.rows`), which the garbage
-    collector does not visit; the Task objects handed out are built from rows, except that
-    one still held elsewhere (the object ``add_task`` returned, say) is handed out again and
-    kept up to date (:class:`~asyncz_like.stores.memory.held.HeldTasks`).
+    collector does not visit. The object given to ``add_task`` or ``update_task`` is the one
+    handed out (to reads and to fires) and kept up to date while anything else holds it
+    (:class:`~asyncz_like.stores.memory.held.HeldTasks`); otherwise a read gets a new object
+    built from the row.
 
     The heap uses lazy deletion: an entry is live while its task is stored, not claimed, and
     has that next run time (as a rule the very object: a cheaper check than a timestamp);
@@ -133,13 +134,12 @@ class MemoryStore(BaseStore):
         return [self._handed_out(self._rows[entry[2]]) for entry in entries]
 
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
-        rows, held, objects = self._rows, self._held.held, self._shared.objects
-        scheduler = self.scheduler
-        claimed: list[Task] = []
-        for entry in self._pop_due(now.timestamp(), limit):
-            task = held(entry[2])  # a fire's object is built, not kept: it is not held
-            claimed.append(from_row(rows[entry[2]], objects, scheduler) if task is None else task)
-        return claimed
+        rows, objects, scheduler = self._rows, self._shared.objects, self.scheduler
+        due = self._pop_due(now.timestamp(), limit)
+        if not self._held:  # the common case in a burst: nothing handed out is held any more
+            return [from_row(rows[entry[2]], objects, scheduler) for entry in due]
+        held = self._held.held  # a fire's object is built, not kept: nobody else holds it
+        return [held(entry[2]) or from_row(rows[entry[2]], objects, scheduler) for entry in due]
 
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
@@ -150,13 +150,9 @@ class MemoryStore(BaseStore):
         return None
 
     def _handed_out(self, row: Row) -> Task:
-        """The task of ``row`` for a caller who may keep it: the object held already, or a
-        new one, kept track of from now on."""
-        task = self._held.held(row[0])
-        if task is None:
-            task = from_row(row, self._shared.objects, self.scheduler)
-            self._held.keep(task)
-        return task
+        """The task of ``row``: the object given for it when something still holds that, else
+        a new one built from the row (a copy, as the persistent stores hand out)."""
+        return self._held.held(row[0]) or from_row(row, self._shared.objects, self.scheduler)
 
     def _is_live(self, entry: _Entry) -> bool:
         """Its task is stored, not claimed, and has this run time (the same object, as a
@@ -172,12 +168,19 @@ class MemoryStore(BaseStore):
 
     def _pop_due(self, now_timestamp: float, limit: int) -> list[_Entry]:
         """Remove, claim and return up to ``limit`` live entries due at ``now_timestamp``."""
-        heap, is_live = self._heap, self._is_live
+        heap, rows, claimed = self._heap, self._rows, self._claimed
         due: list[_Entry] = []
         while heap and len(due) < limit and heap[0][0] <= now_timestamp:
             entry = heapq.heappop(heap)
-            if is_live(entry):
-                self._claimed.add(entry[2])
+            # _is_live(entry), inline: once per fire
+            task_id, row = entry[2], rows.get(entry[2])
+            if row is None or task_id in claimed:
+                continue
+            next_run_time = row[NEXT_RUN_TIME]
+            if next_run_time is entry[3] or (
+                next_run_time is not None and next_run_time.timestamp() == entry[0]
+            ):
+                claimed.add(task_id)
                 due.append(entry)
         return due
 
