@@ -97,9 +97,8 @@ class MemoryStore(BaseStore):
         self._claimed.discard(task_id)
         self._rows[task_id] = with_next_run_time(row, next_run_time)
         task.next_run_time = next_run_time
-        held = self._held.held(task_id)
-        if held is not None:
-            held.next_run_time = next_run_time
+        if self._held and (held := self._held.held(task_id)) is not None:
+            held.next_run_time = next_run_time  # an object given while the fire was claimed
         self._push(task_id, next_run_time)
 
     def delete_task(self, task_id: str) -> None:
