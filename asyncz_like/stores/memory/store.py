@@ -135,7 +135,7 @@ class MemoryStore(BaseStore):
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
         rows, objects, scheduler = self._rows, self._shared.objects, self.scheduler
         due = self._pop_due(now.timestamp(), limit)
-        if not self._held:  # the common case in a burst: nothing handed out is held any more
+        if not self._held:  # the common case in a burst: no object given is held any more
             return [from_row(rows[entry[2]], objects, scheduler) for entry in due]
         held = self._held.held  # a fire's object is built, not kept: nobody else holds it
         return [held(entry[2]) or from_row(rows[entry[2]], objects, scheduler) for entry in due]
