@@ -37,14 +37,11 @@ class SharedObjects:
         self.index: dict[int, int] = {}
         self._free: list[int] = []
 
-    def hold(self, obj: object) -> int | None:
-        """The index of ``obj`` (None for None), counted once more."""
+    def add(self, obj: object) -> int | None:
+        """The index of ``obj``, not in the table yet, now used by one row (None for None).
+        An object in the table already is counted by the caller: see :func:`to_row`."""
         if obj is None:
             return None
-        index = self.index.get(id(obj))
-        if index is not None:
-            self.counts[index] += 1
-            return index
         if self._free:
             index = self._free.pop()
             self.objects[index], self.counts[index] = obj, 1
@@ -73,15 +70,15 @@ class SharedObjects:
 
 def to_row(task: Task, shared: SharedObjects) -> Row:
     """The row of ``task``; it holds the task's callable and trigger in ``shared``."""
-    # hold()'s common case inline (add_task's hot path): a callable and a trigger held already
+    # Unrolled for the callable and the trigger (add_task's hot path), as a rule in the table
     index, counts, fn, trigger = shared.index, shared.counts, task.fn, task._trigger
     fn_index, trigger_index = index.get(id(fn)), index.get(id(trigger))
     if fn_index is None:
-        fn_index = shared.hold(fn)
+        fn_index = shared.add(fn)
     else:
         counts[fn_index] += 1
     if trigger_index is None:
-        trigger_index = shared.hold(trigger)
+        trigger_index = shared.add(trigger)
     else:
         counts[trigger_index] += 1
     kwargs = task._kwargs
