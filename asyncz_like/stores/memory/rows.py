@@ -18,8 +18,9 @@ from asyncz_like.tasks.task import Task
 #: executor, store_alias, coalesce, mistrigger_grace_time, max_instances)
 Row = tuple[Any, ...]
 
-#: Where a row keeps its next run time (the only field a fire changes).
-NEXT_RUN_TIME = 1
+#: Where a row keeps its id, its next run time (the only field a fire changes), and the
+#: indexes of its callable and trigger in :class:`SharedObjects`.
+ID, NEXT_RUN_TIME, FN, TRIGGER = 0, 1, 2, 3
 
 
 class SharedObjects:
@@ -91,7 +92,7 @@ def to_row(task: Task, shared: SharedObjects) -> Row:
 
 def drop_row(row: Row, shared: SharedObjects) -> None:
     """Let go of what ``row`` holds in ``shared`` (the row is deleted or replaced)."""
-    counts, fn, trigger = shared.counts, row[2], row[3]  # unrolled: once per last fire
+    counts, fn, trigger = shared.counts, row[FN], row[TRIGGER]  # unrolled: once per last fire
     if fn is not None:
         counts[fn] -= 1
         if not counts[fn]:
@@ -118,5 +119,5 @@ def from_row(row: Row, objects: list[Any], scheduler: Any) -> Task:
 
 
 def with_next_run_time(row: Row, next_run_time: Any) -> Row:
-    # NEXT_RUN_TIME is 1. Concatenation: once per fire, and the fastest form (timeit)
-    return (row[0], next_run_time) + row[2:]  # noqa: RUF005
+    # Concatenation: once per fire, and the fastest form (timeit)
+    return (row[ID], next_run_time) + row[NEXT_RUN_TIME + 1 :]  # noqa: RUF005

@@ -10,6 +10,7 @@ from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.stores.memory.held import HeldTasks
 from asyncz_like.stores.memory.rows import (
+    ID,
     NEXT_RUN_TIME,
     Row,
     SharedObjects,
@@ -151,7 +152,7 @@ class MemoryStore(BaseStore):
     def _handed_out(self, row: Row) -> Task:
         """The task of ``row``: the object given for it when something still holds that, else
         a new one built from the row (a copy, as the persistent stores hand out)."""
-        return self._held.held(row[0]) or from_row(row, self._shared.objects, self.scheduler)
+        return self._held.held(row[ID]) or from_row(row, self._shared.objects, self.scheduler)
 
     def _is_live(self, entry: _Entry) -> bool:
         """Its task is stored, not claimed, and has this run time (the same object, as a
