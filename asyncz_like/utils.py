@@ -8,9 +8,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, tzinfo
 from importlib import import_module
-from types import FunctionType
+from types import FunctionType, MethodType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from asyncz_like.callable_cache import CallableCache
 
 __all__ = [
     "check_callable_args",
@@ -198,52 +200,48 @@ def ref_to_obj(ref: str) -> Any:
     return obj
 
 
-@functools.lru_cache(maxsize=4096)
-def _cached_signature(func: Callable[..., Any]) -> inspect.Signature:
-    return inspect.signature(func)
+#: Signatures of callables (inspect.signature costs tens of µs; most tasks share functions).
+_SIGNATURES: CallableCache[inspect.Signature] = CallableCache()
+#: The (number of positional args, keyword names) with which a callable binds: binding
+#: depends on nothing else, and many tasks share a function and the shape of its arguments.
+_BINDS: CallableCache[set[tuple[int, tuple[str, ...]]]] = CallableCache()
 
 
 def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
-    try:
-        return _cached_signature(func)
-    except TypeError:  # unhashable callable
+    signature = _SIGNATURES.get(func)
+    if signature is None:
         try:
-            return inspect.signature(func)
-        except (ValueError, TypeError):
+            signature = inspect.signature(func)
+        except (ValueError, TypeError):  # builtins without a signature, odd callables
             return None
-    except ValueError:  # builtins without a signature
-        return None
-
-
-#: (callable, number of positional args, keyword names) that bind: binding depends on nothing
-#: else, and many tasks share a function and the shape of its arguments.
-_BINDS: dict[tuple[Any, int, tuple[str, ...]], bool] = {}
-_BINDS_MAX = 4096
+        _SIGNATURES.put(func, signature)
+    return signature
 
 
 def check_callable_args(
     func: Callable[..., Any], args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]
 ) -> None:
     """Raise ValueError when ``func`` cannot be called with ``args`` and ``kwargs``."""
-    key: tuple[Any, int, tuple[str, ...]] | None = (func, len(args), tuple(kwargs))
-    try:
-        if key in _BINDS:
-            return
-    except TypeError:  # unhashable callable
-        key = None
-    signature = _signature(func)
+    # A bound method is checked as its function called with the object first, and cached
+    # under the function: the method object dies at once, and must not keep the object.
+    target, bound = (func.__func__, (func.__self__,)) if type(func) is MethodType else (func, ())
+    shape = (len(bound) + len(args), tuple(kwargs))
+    known = _BINDS.get(target)
+    if known is not None and shape in known:
+        return
+    signature = _signature(target)
     if signature is None:
         return  # nothing to check against (e.g. generator.send); make_function() gives one
     try:
-        signature.bind(*args, **kwargs)
+        signature.bind(*bound, *args, **kwargs)
     except TypeError as exc:
         raise ValueError(
             f"The arguments do not match the signature of {get_callable_name(func)}: {exc}"
         ) from None
-    if key is not None:
-        if len(_BINDS) >= _BINDS_MAX:
-            _BINDS.clear()
-        _BINDS[key] = True
+    if known is None:
+        _BINDS.put(target, {shape})
+    else:
+        known.add(shape)
 
 
 def as_positive_int(value: Any, argument: str) -> int:
@@ -283,17 +281,18 @@ def is_coroutine_callable(fn: Callable[..., Any]) -> bool:
     """Whether calling ``fn`` returns a coroutine (looks through partials and __call__).
     Asked on every fire: the answer is cached for plain functions."""
     if type(fn) is FunctionType:
-        cached = _COROUTINE_FUNCTIONS.get(fn)
+        cached = _COROUTINE_FUNCTIONS.lasting.get(fn)  # module-level functions: one lookup
         if cached is None:
-            if len(_COROUTINE_FUNCTIONS) >= _BINDS_MAX:
-                _COROUTINE_FUNCTIONS.clear()
-            cached = _COROUTINE_FUNCTIONS[fn] = _is_coroutine_callable(fn)
+            cached = _COROUTINE_FUNCTIONS.get(fn)
+            if cached is None:
+                cached = _is_coroutine_callable(fn)
+                _COROUTINE_FUNCTIONS.put(fn, cached)
         return cached
     return _is_coroutine_callable(fn)
 
 
-#: Plain functions by whether they are coroutine functions (bounded, as ``_BINDS``).
-_COROUTINE_FUNCTIONS: dict[FunctionType, bool] = {}
+#: Plain functions by whether they are coroutine functions.
+_COROUTINE_FUNCTIONS: CallableCache[bool] = CallableCache()
 
 
 def _is_coroutine_callable(fn: Callable[..., Any]) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import tzinfo
 from os import register_at_fork, urandom
+from types import MethodType
 from typing import Any
 
+from asyncz_like.callable_cache import CallableCache
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import check_callable_args, get_callable_name, ref_to_obj, to_datetime
@@ -113,9 +115,10 @@ def check_call(
     """A new task's ``fn``, its reference, ``args``, ``kwargs`` and ``name`` (the callable's
     own when None), checked as :func:`validate_changes` checks them; None means not given.
     No keyword arguments come back as None."""
-    key = _call_key(fn, args, kwargs)
-    known = None if key is None else _KNOWN_CALLS.get(key)
-    if known is not None:  # nothing else to check: see _call_key
+    call = _call_shape(fn, args, kwargs)
+    names = None if call is None else _KNOWN_CALLS.get(call[0])
+    known = None if names is None else names.get(call[1])  # type: ignore[index]
+    if known is not None:  # nothing else to check: see _call_shape
         return (
             fn,
             None,
@@ -131,34 +134,36 @@ def check_call(
     kwargs = {} if kwargs is None else _as_kwargs(kwargs)
     if fn is not None:
         check_callable_args(fn, args, kwargs)
-    if key is not None and own_name is not None:
-        if len(_KNOWN_CALLS) >= _KNOWN_CALLS_MAX:
-            _KNOWN_CALLS.clear()
-        _KNOWN_CALLS[key] = own_name
+    if call is not None and own_name is not None:
+        if names is None:
+            _KNOWN_CALLS.put(call[0], {call[1]: own_name})
+        else:
+            names[call[1]] = own_name
     return fn, reference, args, kwargs or None, own_name if name is None else name
 
 
-#: The names of callables that passed :func:`check_call`, by :func:`_call_key`: many tasks
-#: share a function and the shape of its arguments, and the checks are a good part of an add.
-_KNOWN_CALLS: dict[tuple[Any, int, tuple[str, ...]], str] = {}
-_KNOWN_CALLS_MAX = 4096
+Shape = tuple[int, tuple[str, ...]]  # (number of positional arguments, keyword names)
+#: The names of callables that passed :func:`check_call`, by callable, then by the shape of
+#: the call: many tasks share a function and the shape of its arguments, and the checks are a
+#: good part of an add. Held so that no callable, nor what it holds, is kept alive by it.
+_KNOWN_CALLS: CallableCache[dict[Shape, str]] = CallableCache()
 
 
-def _call_key(fn: Any, args: Any, kwargs: Any) -> tuple[Any, int, tuple[str, ...]] | None:
-    """``(fn, len(args), keyword names)`` when nothing but binding could fail the call's
-    checks (a hashable callable given as itself, args a tuple, kwargs a dict), else None."""
+def _call_shape(fn: Any, args: Any, kwargs: Any) -> tuple[Any, Shape] | None:
+    """The callable to key ``fn``'s checks by and the call's shape, when nothing but binding
+    could fail them (a callable given as itself, args a tuple, kwargs a dict), else None. A
+    bound method is keyed by its function, its object counted as the first argument."""
     if fn is None or fn.__class__ is str:
         return None
     if args is not None and args.__class__ is not tuple:
         return None
     if kwargs is not None and kwargs.__class__ is not dict:
         return None
-    key = (fn, 0 if args is None else len(args), () if kwargs is None else tuple(kwargs))
-    try:
-        hash(key)
-    except TypeError:  # an unhashable callable
-        return None
-    return key
+    count = 0 if args is None else len(args)
+    names = () if kwargs is None else tuple(kwargs)
+    if fn.__class__ is MethodType:
+        return fn.__func__, (count + 1, names)
+    return fn, (count, names)
 
 
 def _validate_call(
