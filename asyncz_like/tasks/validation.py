@@ -116,8 +116,10 @@ def check_call(
     own when None), checked as :func:`validate_changes` checks them; None means not given.
     No keyword arguments come back as None."""
     call = _call_shape(fn, args, kwargs)
-    names = None if call is None else _KNOWN_CALLS.get(call[0])
-    known = None if names is None else names.get(call[1])  # type: ignore[index]
+    names = known = None
+    if call is not None:
+        names = _KNOWN_CALLS.get(call[0])
+        known = None if names is None else names.get(call[1])
     if known is not None:  # nothing else to check: see _call_shape
         return (
             fn,
