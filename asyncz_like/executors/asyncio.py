@@ -154,7 +154,11 @@ class AsyncIOExecutor(BaseExecutor):
         try:
             awaited = context.run(coroutine.send, None)
         except StopIteration as stop:
-            self.run_task_success(task.id, stop.value)
+            # The instance is free at once; the events wait for the loop's next turn, so that
+            # listeners hear of the fire's end after the pass announced it submitted.
+            self._release(task.id)
+            if stop.value:
+                loop.call_soon(self.dispatch_events, stop.value)
             return None
         except Exception as exc:  # the runner catches the work's errors: this is ours
             self.run_task_error(task.id, exc)

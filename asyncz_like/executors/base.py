@@ -111,6 +111,10 @@ class BaseExecutor(ABC):
     def run_task_success(self, task_id: str, events: Sequence[SchedulerEvent]) -> None:
         """The run finished (whatever the task returned or raised): dispatch its events."""
         self._release(task_id)
+        self.dispatch_events(events)
+
+    def dispatch_events(self, events: Sequence[SchedulerEvent]) -> None:
+        """Hand a run's events to the scheduler's listeners."""
         if self.scheduler is not None:
             for event in events:
                 self.scheduler.dispatch_event(event)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from asyncz_like.events import TASK_ERROR, TASK_EXECUTED, TASK_SUBMITTED
 from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.schedulers import AsyncIOScheduler
 from asyncz_like.tasks import Task
@@ -135,3 +136,33 @@ def test_a_fire_handed_over_from_another_thread_and_cancelled_at_once_frees_one_
 
     assert asyncio.run(scenario()) == {"same": 1}
     assert RAN == ["same", "same"]
+
+
+async def fails(name: str) -> None:
+    raise ValueError(name)
+
+
+@pytest.mark.parametrize("fn", [quick, fails], ids=["returns", "raises"])
+def test_a_fire_that_ends_in_its_hand_over_is_announced_submitted_first(fn: Any) -> None:
+    """A coroutine that never waits ends while it is handed over (eagerly): its end is still
+    announced after TASK_SUBMITTED, as for one that waits, on the loop's next turn."""
+    codes: list[int] = []
+
+    async def scenario() -> None:
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.add_listener(
+            lambda event: codes.append(event.code), TASK_SUBMITTED | TASK_EXECUTED | TASK_ERROR
+        )
+        scheduler.start(paused=True)
+        for index in range(3):
+            scheduler.add_task(fn, "date", run_at=START, args=[f"t{index}"], id=f"t{index}")
+        scheduler.process_tasks()  # paused: nothing is due
+        scheduler.resume()
+        scheduler.process_tasks()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        scheduler.shutdown(wait=False)
+
+    asyncio.run(scenario())
+    ended = TASK_EXECUTED if fn is quick else TASK_ERROR
+    assert codes == [TASK_SUBMITTED] * 3 + [ended] * 3

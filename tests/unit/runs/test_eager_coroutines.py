@@ -49,6 +49,8 @@ def test_a_fire_that_never_waits_ends_in_the_hand_over(clock: FakeClock) -> None
         assert MARK.get() == "unset"
         assert not executor._pending  # no Task was made
         assert executor.instances == {}  # both instances freed
+        assert events.events == []  # announced on the loop's next turn, after TASK_SUBMITTED
+        await asyncio.sleep(0)
         codes = {event.task_id: (event.code, event.return_value) for event in events.events}
         assert codes == {"a": (TASK_EXECUTED, "A"), "b": (TASK_ERROR, None)}
         scheduler.shutdown()
