@@ -154,9 +154,9 @@ class AsyncIOExecutor(BaseExecutor):
         try:
             awaited = context.run(coroutine.send, None)
         except StopIteration as stop:
-            # The instance is free at once; the events wait for the loop's next turn, so that
-            # listeners hear of the fire's end after the pass announced it submitted.
-            self._release(task.id)
+            # The run ended: reported (its instance freed) at once, its events on the loop's
+            # next turn, so that listeners hear of its end after the pass announced it submitted.
+            self.run_task_success(task.id, ())
             if stop.value:
                 loop.call_soon(self.dispatch_events, stop.value)
             return None
