@@ -33,6 +33,9 @@ class DateTrigger(ValueTrigger):
 
     alias = "date"
     shareable = True
+    #: No instance dict: a date trigger is all in these two (the memory store keeps them as
+    #: a value in a task's row, docs/design.md).
+    __slots__ = ("run_at", "timezone")
 
     def __init__(
         self,

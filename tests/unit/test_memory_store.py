@@ -9,7 +9,7 @@ import pytest
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.tasks import Task
-from asyncz_like.triggers import IntervalTrigger
+from asyncz_like.triggers import DateTrigger, IntervalTrigger
 from tests.helpers import START
 
 
@@ -204,6 +204,46 @@ def test_a_task_nobody_holds_comes_back_with_all_its_values(store: MemoryStore) 
     assert values(task) == expected
     assert task.fn is job_with_arguments
     assert task.kwargs == {"three": 3.0}
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        DateTrigger(START + timedelta(hours=1)),
+        DateTrigger("2030-03-31 02:30", timezone="Europe/Paris"),  # in a DST gap
+        DateTrigger(None),  # fires at the first "now"
+    ],
+    ids=["aware", "naive in a zone", "now"],
+)
+def test_a_date_task_nobody_holds_comes_back_with_its_trigger(
+    store: MemoryStore, trigger: DateTrigger
+) -> None:
+    """A date trigger is kept as a value in the row, and rebuilt equal (the same answers)."""
+    task = Task(job_with_arguments, trigger, id="once")
+    task.next_run_time = START
+    store.add_task(task)
+    del task
+    gc.collect()
+    back = store.lookup_task("once")
+    assert back is not None and type(back.trigger) is DateTrigger
+    assert back.trigger == trigger and back.trigger is not trigger
+    assert (back.trigger.run_at, back.trigger.timezone) == (trigger.run_at, trigger.timezone)
+    answer = back.trigger.get_next_trigger_time("UTC", None, START)
+    assert answer == trigger.get_next_trigger_time("UTC", None, START)
+    assert len(store._shared) == 1  # the callable only
+
+
+def test_tasks_added_with_one_date_trigger_share_it_when_read(store: MemoryStore) -> None:
+    """A burst: many tasks due at one instant, added with one trigger, read as one again."""
+    trigger = DateTrigger(START)
+    for index in range(3):
+        task = Task(job_with_arguments, trigger, id=f"t{index}")
+        task.next_run_time = START
+        store.add_task(task)
+    del task  # nothing holds the objects given: the tasks are built from their rows
+    gc.collect()
+    fired = store.acquire_due_tasks(START, 10)
+    assert len(fired) == 3 and len({id(task.trigger) for task in fired}) == 1
 
 
 def test_the_object_held_is_the_one_handed_out(store: MemoryStore) -> None:
