@@ -73,7 +73,8 @@ class SharedObjects:
 
 
 def to_row(task: Task, shared: SharedObjects) -> Row:
-    """The row of ``task``; it holds the task's callable and trigger in ``shared``."""
+    """The row of ``task``; it holds the task's callable in ``shared``, and its trigger
+    there too unless it is a date trigger (whose value the row holds)."""
     # Unrolled for the callable and the trigger (add_task's hot path), as a rule in the table
     index, counts, fn, trigger = shared.index, shared.counts, task.fn, task._trigger
     fn_index = index.get(id(fn))
