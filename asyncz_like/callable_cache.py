@@ -6,10 +6,12 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Callable
-from types import FunctionType
+from types import FunctionType, MethodType
 from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
+#: The shape of a call: (number of positional arguments, keyword names).
+Shape = tuple[int, tuple[str, ...]]
 
 
 class CallableCache(Generic[V]):
@@ -62,3 +64,14 @@ def held_by_its_module(fn: FunctionType) -> bool:
     except Exception:  # a module's __getattr__ or a descriptor that raises
         return False
     return found is fn
+
+
+def call_key(
+    fn: Callable[..., Any], positional: int, keywords: tuple[str, ...]
+) -> tuple[Callable[..., Any], Shape]:
+    """What a cache keys a call of ``fn`` by: ``fn`` and the call's shape; for a bound method,
+    its function, with its object counted as the first positional argument (the method
+    object dies at once, and must not keep its object alive)."""
+    if fn.__class__ is MethodType:
+        return fn.__func__, (positional + 1, keywords)
+    return fn, (positional, keywords)

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, tzinfo
 from importlib import import_module
-from types import FunctionType, MethodType
+from types import FunctionType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from asyncz_like.callable_cache import CallableCache
+from asyncz_like.callable_cache import CallableCache, Shape, call_key
 
 __all__ = [
     "check_callable_args",
@@ -204,7 +204,7 @@ def ref_to_obj(ref: str) -> Any:
 _SIGNATURES: CallableCache[inspect.Signature] = CallableCache()
 #: The (number of positional args, keyword names) with which a callable binds: binding
 #: depends on nothing else, and many tasks share a function and the shape of its arguments.
-_BINDS: CallableCache[set[tuple[int, tuple[str, ...]]]] = CallableCache()
+_BINDS: CallableCache[set[Shape]] = CallableCache()
 
 
 def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
@@ -222,18 +222,17 @@ def check_callable_args(
     func: Callable[..., Any], args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]
 ) -> None:
     """Raise ValueError when ``func`` cannot be called with ``args`` and ``kwargs``."""
-    # A bound method is checked as its function called with the object first, and cached
-    # under the function: the method object dies at once, and must not keep the object.
-    target, bound = (func.__func__, (func.__self__,)) if type(func) is MethodType else (func, ())
-    shape = (len(bound) + len(args), tuple(kwargs))
+    target, shape = call_key(func, len(args), tuple(kwargs))
     known = _BINDS.get(target)
     if known is not None and shape in known:
         return
     signature = _signature(target)
     if signature is None:
         return  # nothing to check against (e.g. generator.send); make_function() gives one
+    # A bound method is checked as its function called with its object first.
+    first = () if target is func else (func.__self__,)  # type: ignore[attr-defined]
     try:
-        signature.bind(*bound, *args, **kwargs)
+        signature.bind(*first, *args, **kwargs)
     except TypeError as exc:
         raise ValueError(
             f"The arguments do not match the signature of {get_callable_name(func)}: {exc}"

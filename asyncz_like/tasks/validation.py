@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import tzinfo
 from os import register_at_fork, urandom
-from types import MethodType
 from typing import Any
 
-from asyncz_like.callable_cache import CallableCache
+from asyncz_like.callable_cache import CallableCache, Shape, call_key
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import check_callable_args, get_callable_name, ref_to_obj, to_datetime
@@ -144,7 +143,6 @@ def check_call(
     return fn, reference, args, kwargs or None, own_name if name is None else name
 
 
-Shape = tuple[int, tuple[str, ...]]  # (number of positional arguments, keyword names)
 #: The names of callables that passed :func:`check_call`, by callable, then by the shape of
 #: the call: many tasks share a function and the shape of its arguments, and the checks are a
 #: good part of an add. Held so that no callable, nor what it holds, is kept alive by it.
@@ -153,19 +151,15 @@ _KNOWN_CALLS: CallableCache[dict[Shape, str]] = CallableCache()
 
 def _call_shape(fn: Any, args: Any, kwargs: Any) -> tuple[Any, Shape] | None:
     """The callable to key ``fn``'s checks by and the call's shape, when nothing but binding
-    could fail them (a callable given as itself, args a tuple, kwargs a dict), else None. A
-    bound method is keyed by its function, its object counted as the first argument."""
+    could fail them (a callable given as itself, args a tuple, kwargs a dict), else None
+    (see :func:`~asyncz_like.callable_cache.call_key`)."""
     if fn is None or fn.__class__ is str:
         return None
     if args is not None and args.__class__ is not tuple:
         return None
     if kwargs is not None and kwargs.__class__ is not dict:
         return None
-    count = 0 if args is None else len(args)
-    names = () if kwargs is None else tuple(kwargs)
-    if fn.__class__ is MethodType:
-        return fn.__func__, (count + 1, names)
-    return fn, (count, names)
+    return call_key(fn, 0 if args is None else len(args), () if kwargs is None else tuple(kwargs))
 
 
 def _validate_call(

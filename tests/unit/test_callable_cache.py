@@ -65,7 +65,7 @@ def test_a_task_of_a_bound_method_added_and_removed_leaves_its_object_free() -> 
     assert _is_gone(gone)
 
 
-def test_a_module_function_is_inspected_once_per_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_module_function_s_signature_is_inspected_once(monkeypatch: pytest.MonkeyPatch) -> None:
     def module_level_copy(a: int, b: int = 0) -> int:  # a fresh function: nothing cached yet
         return a + b
 
