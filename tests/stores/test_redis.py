@@ -301,6 +301,124 @@ def test_killed_connection_is_recovered(
     assert [t.id for t in store.get_all_tasks()] == ["a"]
 
 
+def _count_script_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The shas of the calls that go through redis-py's ``Script`` (its pool) from now on."""
+    calls: list[str] = []
+    call = redis.commands.core.Script.__call__
+
+    def counted(script: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(script.sha)
+        return call(script, *args, **kwargs)
+
+    monkeypatch.setattr(redis.commands.core.Script, "__call__", counted)
+    return calls
+
+
+def _named_connections(admin: Any, name: str) -> list[dict[str, Any]]:
+    return [c for c in admin.client_list(_type="normal") if c.get("name") == name]
+
+
+def test_a_store_that_built_its_client_runs_its_scripts_on_one_held_connection(
+    make: MakeStore, admin: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"{prefix}.client"
+    store = make(client_name=name)
+    through_pool = _count_script_calls(monkeypatch)
+    for i in range(20):
+        store.add_task(make_task(f"t{i}", i))
+    claimed = store.acquire_due_tasks(START + timedelta(seconds=30), 50)
+    store.release_tasks([(task, None) for task in claimed])
+    assert len(claimed) == 20 and store.get_next_run_time() is None
+    assert through_pool == []
+    assert len(_named_connections(admin, name)) == 1
+
+
+def test_a_client_given_to_the_store_keeps_its_pool_for_every_call(
+    make: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+    store = make(client=client)
+    through_pool = _count_script_calls(monkeypatch)
+    store.add_task(make_task("a", 10))
+    assert store.lookup_task("a") is not None
+    assert through_pool == [store._scripts.add.script.sha, store._scripts.lookup.script.sha]
+    client.close()
+
+
+def test_a_call_while_the_held_connection_is_busy_goes_through_the_pool(
+    make: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make()
+    store.add_task(make_task("a", 10))
+    through_pool = _count_script_calls(monkeypatch)
+    with store._runner._lock:  # as while another thread's call is on it
+        store.add_task(make_task("b", 10))
+    store.add_task(make_task("c", 10))
+    assert through_pool == [store._scripts.add.script.sha]
+    assert sorted(t.id for t in store.get_all_tasks()) == ["a", "b", "c"]
+
+
+def test_a_script_the_server_lost_is_loaded_again(
+    make: MakeStore, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make()
+    store.add_task(make_task("a", 10))
+    admin.script_flush()  # as after a restart of Redis
+    through_pool = _count_script_calls(monkeypatch)
+    store.add_task(make_task("b", 10))  # NOSCRIPT on the held connection; Script loads it
+    store.add_task(make_task("c", 10))
+    assert through_pool == [store._scripts.add.script.sha]
+    assert sorted(t.id for t in store.get_all_tasks()) == ["a", "b", "c"]
+
+
+def test_an_error_reply_keeps_the_held_connection_and_a_broken_one_is_given_back(
+    make: MakeStore, admin: Any, prefix: str
+) -> None:
+    name = f"{prefix}.client"
+    store = make(client_name=name)
+    runner = store._runner
+    source = "return redis.error_reply('refused')"
+    failing = store.client.register_script(source)
+    admin.script_load(source)  # else NOSCRIPT sends the call through the pool
+    store.add_task(make_task("a", 10))
+    held = runner._connection
+    with pytest.raises(redis.ResponseError, match="refused"):
+        runner(failing, [], [])
+    assert runner._connection is held and held.is_connected
+    assert _kill_own_connections(admin, name) == 1
+    with pytest.raises(redis.ConnectionError):
+        runner(failing, [], [])  # the runner does not retry: the store does
+    assert runner._connection is None and not held.is_connected
+    store.add_task(make_task("b", 10))
+    assert runner._connection is not None and runner._connection.is_connected
+    assert len(_named_connections(admin, name)) == 1
+
+
+def test_a_forked_child_leaves_the_parents_connection_alone(
+    make: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asyncz_like.stores.redis import held_connection
+
+    store = make()
+    store.add_task(make_task("a", 10))
+    parents = store._runner._connection
+    child_pid = held_connection.os.getpid() + 1
+    monkeypatch.setattr(held_connection.os, "getpid", lambda: child_pid)
+    store.add_task(make_task("b", 10))
+    assert store._runner._connection is not parents
+    assert parents.is_connected  # closing it would cut the parent's socket
+
+
+def test_shutdown_gives_the_held_connection_back_to_the_pool(make: MakeStore) -> None:
+    store = make()
+    store.add_task(make_task("a", 10))
+    held, pool = store._runner._connection, store.client.connection_pool
+    store._runner.close()
+    assert store._runner._connection is None
+    assert pool.get_connection() is held  # the pool hands it out again
+    pool.release(held)
+
+
 def test_retries_are_bounded_then_the_error_is_raised(
     make: MakeStore, caplog: pytest.LogCaptureFixture
 ) -> None:

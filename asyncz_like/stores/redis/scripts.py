@@ -17,11 +17,15 @@ bytes stay the same, and looked at again once anybody rewrites it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from redis import Redis
+    from redis.commands.core import Script
+
+    from asyncz_like.stores.redis.held_connection import ScriptRunner
 
 _PRELUDE = """
 local function load_exclusions(first)
@@ -269,33 +273,47 @@ return 0
 
 
 @dataclass(frozen=True, slots=True)
+class RunnableScript:
+    """A registered script and the runner that calls it: ``script(keys=..., args=...)``."""
+
+    script: Script
+    runner: ScriptRunner
+
+    def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        return self.runner(self.script, keys, args)
+
+
+@dataclass(frozen=True, slots=True)
 class Scripts:
     """The scripts registered on one client (``EVALSHA``, loaded again after a restart)."""
 
-    claim: Any
-    next_time: Any
-    range: Any
-    lookup: Any
-    add: Any
-    add_many: Any
-    update: Any
-    release_many: Any
-    drop_leases: Any
-    slot_acquire_many: Any
-    slot_renew: Any
+    claim: RunnableScript
+    next_time: RunnableScript
+    range: RunnableScript
+    lookup: RunnableScript
+    add: RunnableScript
+    add_many: RunnableScript
+    update: RunnableScript
+    release_many: RunnableScript
+    drop_leases: RunnableScript
+    slot_acquire_many: RunnableScript
+    slot_renew: RunnableScript
 
     @classmethod
-    def register(cls, client: Redis) -> Scripts:
+    def register(cls, client: Redis, runner: ScriptRunner) -> Scripts:
+        def runnable(source: str) -> RunnableScript:
+            return RunnableScript(client.register_script(source), runner)
+
         return cls(
-            claim=client.register_script(CLAIM),
-            next_time=client.register_script(NEXT_TIME),
-            range=client.register_script(RANGE),
-            lookup=client.register_script(LOOKUP),
-            add=client.register_script(ADD),
-            add_many=client.register_script(ADD_MANY),
-            update=client.register_script(UPDATE),
-            release_many=client.register_script(RELEASE_MANY),
-            drop_leases=client.register_script(DROP_LEASES),
-            slot_acquire_many=client.register_script(SLOT_ACQUIRE_MANY),
-            slot_renew=client.register_script(SLOT_RENEW),
+            claim=runnable(CLAIM),
+            next_time=runnable(NEXT_TIME),
+            range=runnable(RANGE),
+            lookup=runnable(LOOKUP),
+            add=runnable(ADD),
+            add_many=runnable(ADD_MANY),
+            update=runnable(UPDATE),
+            release_many=runnable(RELEASE_MANY),
+            drop_leases=runnable(DROP_LEASES),
+            slot_acquire_many=runnable(SLOT_ACQUIRE_MANY),
+            slot_renew=runnable(SLOT_RENEW),
         )

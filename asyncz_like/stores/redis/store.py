@@ -18,6 +18,7 @@ from asyncz_like.stores.redis.connection import (
     import_module,
     split_client_options,
 )
+from asyncz_like.stores.redis.held_connection import ScriptRunner
 from asyncz_like.stores.redis.scripts import Scripts
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ class RedisStore(BaseStore):
         self.poll_interval = poll_interval
         #: Names this store instance in leases; unique per instance.
         self.owner = uuid.uuid4().hex
-        self._scripts = Scripts.register(self.client)
+        self._runner = ScriptRunner(self.client, hold=self._owns_client)
+        self._scripts = Scripts.register(self.client, self._runner)
         self._broken = BrokenRecords()
         self._records = DecodedRecords(self.serializer)
 
@@ -373,6 +375,7 @@ class RedisStore(BaseStore):
         self.client.hset(self.tasks_key, task_id, raw)
 
     def shutdown(self) -> None:
+        self._runner.close()
         if self._owns_client:
             self.client.close()
         super().shutdown()

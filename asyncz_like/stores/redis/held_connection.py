@@ -1,0 +1,103 @@
+"""The store's script calls on one connection it holds out of its client's pool."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from asyncz_like.stores.redis.connection import import_module
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.commands.core import Script
+
+
+class ScriptRunner:
+    """Runs the store's Lua scripts: ``runner(script, keys, args)`` is ``script(keys, args)``.
+
+    Through redis-py's ``Script``, every call checks a connection out of the pool and back
+    (a lock, a poll of the socket for stray bytes), goes through the client's retry and its
+    metrics: about 40 µs of Python for a script whose server part is about 14 µs, a third of
+    an add's time. So a runner made with ``hold=True`` keeps one connection of the client's
+    pool for itself and sends ``EVALSHA`` on it with redis-py's own ``Connection`` (which
+    still connects, authenticates, speaks TLS and RESP2/3, checks health at the client's
+    ``health_check_interval`` and parses replies).
+
+    - A call while another thread uses the held connection goes through ``Script``.
+    - Any error but an error reply gives the connection back to the pool, disconnected; the
+      next call takes another. Retrying is the store's job (``call_with_retries``).
+    - A script the server lost (``NOSCRIPT``, after a restart) is run through ``Script``,
+      which loads it again.
+    - In a forked child the parent's connection is left alone and another taken.
+
+    Only a client the store built itself is held (``hold=True``), with a plain connection
+    pool: a client the user gave keeps its own retry, pool and metrics on every call.
+    """
+
+    def __init__(self, client: Redis, hold: bool) -> None:
+        redis = import_module("redis")
+        pool = client.connection_pool
+        plain_pool = type(pool) is redis.ConnectionPool
+        self._pool = pool if hold and plain_pool and client.connection is None else None
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.NoScriptError,)
+        self._error_reply: type[BaseException] = redis.exceptions.ResponseError
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._pid = 0
+
+    @property
+    def holds(self) -> bool:
+        """Whether calls may go through a held connection (else all go through ``Script``)."""
+        return self._pool is not None
+
+    def __call__(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        if self._pool is None or not self._lock.acquire(blocking=False):
+            return script(keys=keys, args=args)
+        try:
+            return self._run_held(script, keys, args)
+        finally:
+            self._lock.release()
+
+    def _run_held(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        connection = self._connection
+        if connection is None or self._pid != os.getpid():
+            connection = self._take()
+        try:
+            connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            reply = connection.read_response()
+        except self._errors:  # NOSCRIPT: the script did not run; Script loads it and runs it
+            return script(keys=keys, args=args)
+        except self._error_reply:  # the whole reply was read: the connection is fine
+            raise
+        except BaseException:  # the connection may hold half a reply
+            self._give_back(disconnect=True)
+            raise
+        if _should_reconnect(connection):  # the server announced maintenance (redis-py 6+)
+            self._give_back(disconnect=True)
+        return reply
+
+    def _take(self) -> Any:
+        assert self._pool is not None
+        self._connection = self._pool.get_connection()
+        self._pid = os.getpid()
+        return self._connection
+
+    def _give_back(self, disconnect: bool) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None or self._pool is None or self._pid != os.getpid():
+            return
+        if disconnect:
+            connection.disconnect()
+        self._pool.release(connection)
+
+    def close(self) -> None:
+        """Give the held connection back to the pool (the store is shutting down)."""
+        with self._lock:
+            self._give_back(disconnect=False)
+
+
+def _should_reconnect(connection: Any) -> bool:
+    should_reconnect = getattr(connection, "should_reconnect", None)
+    return bool(should_reconnect is not None and should_reconnect())
