@@ -41,7 +41,7 @@ class ScriptRunner:
         pool = client.connection_pool
         plain_pool = type(pool) is redis.ConnectionPool
         self._pool = pool if hold and plain_pool and client.connection is None else None
-        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.NoScriptError,)
+        self._no_script: type[BaseException] = redis.exceptions.NoScriptError
         self._error_reply: type[BaseException] = redis.exceptions.ResponseError
         self._lock = threading.Lock()
         self._connection: Any = None
@@ -67,7 +67,7 @@ class ScriptRunner:
         try:
             connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             reply = connection.read_response()
-        except self._errors:  # NOSCRIPT: the script did not run; Script loads it and runs it
+        except self._no_script:  # NOSCRIPT: the script did not run; Script loads it and runs it
             return script(keys=keys, args=args)
         except self._error_reply:  # the whole reply was read: the connection is fine
             raise
