@@ -30,8 +30,15 @@ class Library:
         return self.venv_dir / "bin" / "python"
 
 
-#: The drivers of the persistent stores, at the same versions in every venv.
-STORE_DRIVERS = ("sqlalchemy==2.1.9", "redis==8.1.0", "psycopg[binary]==3.3.9", "pymysql==1.2.4")
+#: The drivers of the persistent stores, at the same versions in every venv (hiredis: the C
+#: parser redis-py takes when it is installed, as asyncz_like's redis extra installs it).
+STORE_DRIVERS = (
+    "sqlalchemy==2.1.9",
+    "redis==8.1.0",
+    "hiredis==3.5.0",
+    "psycopg[binary]==3.3.9",
+    "pymysql==1.2.4",
+)
 
 LIBRARIES: tuple[Library, ...] = (
     Library("asyncz_like", "asyncz_like", ("-e", f"{REPO_DIR}[all]", *STORE_DRIVERS)),
