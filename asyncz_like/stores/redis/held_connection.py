@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Sequence
@@ -46,11 +47,9 @@ class ScriptRunner:
         self._lock = threading.Lock()
         self._connection: Any = None
         self._pid = 0
-
-    @property
-    def holds(self) -> bool:
-        """Whether calls may go through a held connection (else all go through ``Script``)."""
-        return self._pool is not None
+        # redis-py before 5.3 wants a command name; later ones warn when given one
+        wanted = inspect.signature(pool.get_connection).parameters.get("command_name")
+        self._checkout_args = ("EVALSHA",) if wanted and wanted.default is wanted.empty else ()
 
     def __call__(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         if self._pool is None or not self._lock.acquire(blocking=False):
@@ -80,7 +79,7 @@ class ScriptRunner:
 
     def _take(self) -> Any:
         assert self._pool is not None
-        self._connection = self._pool.get_connection()
+        self._connection = self._pool.get_connection(*self._checkout_args)
         self._pid = os.getpid()
         return self._connection
 
