@@ -4,8 +4,8 @@ Run it in the asyncz_like venv (``benchmarks/.venvs/asyncz_like/bin/python
 benchmarks/redis_round_trip.py [--calls N] [--rounds R]``). It prints µs per call of ``PING``
 and of the Redis store's add script, through redis-py's client (a pooled connection per call)
 and through the store's ``ScriptRunner`` (one held connection), with the server's own time
-per call from ``INFO commandstats``. Keys ``bench_round_trip:*`` of database 9 are deleted
-at the end.
+per call from ``INFO commandstats``. It uses the benchmarks' Redis (``adapters.stores``) and
+keys of its own (``bench_<random>:*``), deleted at the end.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from adapters.stores import REDIS_DB, REDIS_HOST, REDIS_PORT, new_name
 
 from asyncz_like.stores.redis.held_connection import ScriptRunner
 from asyncz_like.stores.redis.scripts import ADD
 
-KEYS = ["bench_round_trip:tasks", "bench_round_trip:run_times"]
+PREFIX = new_name()
+KEYS = [f"{PREFIX}:tasks", f"{PREFIX}:run_times"]
 RECORD = b"J1" + b"x" * 480  # about the size of an interval task's record
 
 
@@ -43,7 +45,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
-    client = redis.Redis(host="127.0.0.1", port=6379, db=9)
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
     script = client.register_script(ADD)
     runner = ScriptRunner(client, hold=True)
     counter = iter(range(10**9))

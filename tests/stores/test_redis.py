@@ -376,7 +376,7 @@ def test_a_script_the_server_lost_is_loaded_again(
 
 
 def test_an_error_reply_keeps_the_held_connection_and_a_broken_one_is_given_back(
-    make: MakeStore, admin: Any, prefix: str
+    make: MakeStore, admin: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"{prefix}.client"
     store = make(client_name=name)
@@ -389,13 +389,33 @@ def test_an_error_reply_keeps_the_held_connection_and_a_broken_one_is_given_back
     with pytest.raises(redis.ResponseError, match="refused"):
         runner(failing, [], [])
     assert runner._connection is held and _connected(held)
-    assert _kill_own_connections(admin, name) == 1
+    send_command = held.send_command
+
+    def killed_mid_call(*args: Any, **kwargs: Any) -> Any:  # after the check before use
+        monkeypatch.undo()  # once: the pool may hand this connection out again
+        assert _kill_own_connections(admin, name) == 1
+        return send_command(*args, **kwargs)
+
+    monkeypatch.setattr(held, "send_command", killed_mid_call)
     with pytest.raises(redis.ConnectionError):
         runner(failing, [], [])  # the runner does not retry: the store does
     assert runner._connection is None and not _connected(held)
     store.add_task(make_task("b", 10))
     assert runner._connection is not None and _connected(runner._connection)
     assert len(_named_connections(admin, name)) == 1
+
+
+def test_a_held_connection_the_server_closed_while_idle_is_replaced_before_use(
+    make: MakeStore, admin: Any, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"{prefix}.client"
+    store = make(client_name=name)
+    store.add_task(make_task("a", 10))
+    assert _kill_own_connections(admin, name) == 1  # as a server's idle timeout does
+    with caplog.at_level(logging.WARNING):
+        store.add_task(make_task("b", 10))
+    assert not [r for r in caplog.records if r.getMessage().startswith("Redis call failed")]
+    assert sorted(t.id for t in store.get_all_tasks()) == ["a", "b"]
 
 
 def test_a_forked_child_leaves_the_parents_connection_alone(

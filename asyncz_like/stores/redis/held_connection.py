@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from asyncz_like.stores.redis.connection import import_module
+from asyncz_like.stores.redis.connection import import_module, transient_errors
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -19,14 +19,15 @@ class ScriptRunner:
     """Runs the store's Lua scripts: ``runner(script, keys, args)`` is ``script(keys, args)``.
 
     Through redis-py's ``Script``, every call checks a connection out of the pool and back
-    (a lock, a poll of the socket for stray bytes), goes through the client's retry and its
-    metrics: about 40 µs of Python for a script whose server part is about 14 µs, a third of
+    (a lock and the pool's bookkeeping), goes through the client's retry and its metrics: about 40 µs of Python for a script whose server part is about 14 µs, a third of
     an add's time. So a runner made with ``hold=True`` keeps one connection of the client's
     pool for itself and sends ``EVALSHA`` on it with redis-py's own ``Connection`` (which
     still connects, authenticates, speaks TLS and RESP2/3, checks health at the client's
     ``health_check_interval`` and parses replies).
 
     - A call while another thread uses the held connection goes through ``Script``.
+    - Before each call the connection is checked as the pool checks one it hands out: one
+      the server closed while it was idle is connected again, without an error.
     - Any error but an error reply gives the connection back to the pool, disconnected; the
       next call takes another. Retrying is the store's job (``call_with_retries``).
     - A script the server lost (``NOSCRIPT``, after a restart) is run through ``Script``,
@@ -44,6 +45,7 @@ class ScriptRunner:
         self._pool = pool if hold and plain_pool and client.connection is None else None
         self._no_script: type[BaseException] = redis.exceptions.NoScriptError
         self._error_reply: type[BaseException] = redis.exceptions.ResponseError
+        self._broken: tuple[type[BaseException], ...] = (*transient_errors(), OSError)
         self._lock = threading.Lock()
         self._connection: Any = None
         self._pid = 0
@@ -63,6 +65,8 @@ class ScriptRunner:
         connection = self._connection
         if connection is None or self._pid != os.getpid():
             connection = self._take()
+        else:
+            self._check_before_use(connection)
         try:
             connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             reply = connection.read_response()
@@ -76,6 +80,17 @@ class ScriptRunner:
         if _should_reconnect(connection):  # the server announced maintenance (redis-py 6+)
             self._give_back(disconnect=True)
         return reply
+
+    def _check_before_use(self, connection: Any) -> None:
+        """What the pool checks at each checkout: a connection with bytes to read (stray
+        ones, or the end of a connection the server closed while it was idle) is connected
+        again before use, so that no call fails, and no retry is logged, for it."""
+        try:
+            ready = connection.can_read()
+        except self._broken:
+            ready = True
+        if ready:
+            connection.disconnect()  # the next send connects again
 
     def _take(self) -> Any:
         assert self._pool is not None
