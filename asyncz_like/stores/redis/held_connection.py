@@ -19,8 +19,9 @@ class ScriptRunner:
     """Runs the store's Lua scripts: ``runner(script, keys, args)`` is ``script(keys, args)``.
 
     Through redis-py's ``Script``, every call checks a connection out of the pool and back
-    (a lock and the pool's bookkeeping), goes through the client's retry and its metrics: about 40 µs of Python for a script whose server part is about 14 µs, a third of
-    an add's time. So a runner made with ``hold=True`` keeps one connection of the client's
+    (a lock and the pool's bookkeeping), goes through the client's retry and its metrics:
+    about 40 µs of Python for a script whose server part is about 14 µs, a third of an add's
+    time. So a runner made with ``hold=True`` keeps one connection of the client's
     pool for itself and sends ``EVALSHA`` on it with redis-py's own ``Connection`` (which
     still connects, authenticates, speaks TLS and RESP2/3, checks health at the client's
     ``health_check_interval`` and parses replies).
