@@ -88,13 +88,30 @@ def _process_group() -> int:
     return os.getpgrp()
 
 
+class _Granted:
+    """The block of a lock that is always free (one object for all: it holds no state)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> bool:
+        return True
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_GRANTED = _Granted()
+
+
 class NullLockProtected:
     """A lock that is always free: ``protected()`` yields ``True`` and guards nothing."""
 
-    @contextmanager
-    def protected(self, blocking: bool = False, timeout: float | None = None) -> Iterator[bool]:
-        """Yield ``True``; the arguments are accepted for interface compatibility."""
-        yield True
+    def protected(
+        self, blocking: bool = False, timeout: float | None = None
+    ) -> AbstractContextManager[bool]:
+        """Yield ``True``; the arguments are accepted for interface compatibility. (Every pass
+        of the loop enters it per store: a plain object, not a generator, keeps that cheap.)"""
+        return _GRANTED
 
     def shutdown(self) -> None:
         """Do nothing: there is nothing to release."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from abc import abstractmethod
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from asyncz_like.events.constants import (
 from asyncz_like.exceptions import SchedulerNotRunningError
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
-from asyncz_like.schedulers.core import SchedulerState
+from asyncz_like.schedulers.core import _RUNNING, SchedulerState
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
 from asyncz_like.schedulers.processing import DueTaskProcessor
 from asyncz_like.schedulers.run_api import RunAPI
@@ -223,12 +224,12 @@ class BaseScheduler(RunAPI):
         clock read after the work, and capped at ``max_wait`` so that a jump of the wall clock
         is noticed.
         """
-        if self.state != SchedulerState.STATE_RUNNING:
+        if self.state != _RUNNING:
             return None
         now = self.clock.now()
         # Stores that do I/O are claimed ``claim_ahead`` early: the executor waits for the
         # run time, so that the claim's round trips do not make every fire late.
-        ahead = self.claim_ahead if self.claim_ahead and self.stores_do_io() else 0.0
+        ahead = self.claim_ahead if self.claim_ahead and self._any_store_io else 0.0
         horizon = now + timedelta(seconds=ahead) if ahead else now
         result = self._processor.process(now, budget or self.batch_size, horizon)
         runs_time = self._process_runs(now)  # submitted runs: due, timed out, handed over
@@ -239,28 +240,23 @@ class BaseScheduler(RunAPI):
         # ahead, a pass comes no sooner than half of ``claim_ahead`` after this one: when fires
         # are dense each pass then claims that much of them, not the few that entered the
         # window meanwhile, and each is still claimed that long before its run time at least.
-        moments: list[tuple[datetime, float, float]] = []
-        spacing = ahead / 2
-        if (next_time := self._earliest_next_run_time(result.locked_out)) is not None:
-            moments.append((next_time, ahead, spacing))
-        if runs_time is not None:
-            moments.append((runs_time, 0.0, 0.0))
-        if result.deferred_until is not None:
-            moments.append((result.deferred_until, 0.0, spacing))
-        if result.retry_at is not None:  # a fire given back: tried again by its run time
-            moments.append((result.retry_at, 0.0, 0.0))
-        # A store another process holds is tried again after lock_retry_interval; a shared
-        # store is looked at every poll_interval for tasks other schedulers added.
-        cap = self._poll_cap
+        next_time, cap = self._next_fire_and_poll_cap(result.locked_out)
+        # A store another process holds is tried again after lock_retry_interval.
         if result.locked_out:
             cap = min(cap, self.lock_retry_interval)
-        if not moments:
+        spacing = ahead / 2
+        others = (  # (moment, least wait) besides the next fire: as a rule none
+            (runs_time, 0.0), (result.deferred_until, spacing), (result.retry_at, 0.0),
+        ) if runs_time or result.deferred_until or result.retry_at else ()  # fmt: skip
+        if next_time is None and not others:
             return cap if self.lock_path is not None or cap < self.max_wait else None
         current = self.clock.now()
-        wait = min(
-            max((moment - current).total_seconds() - early, least)
-            for moment, early, least in moments
-        )
+        wait = math.inf
+        if next_time is not None:
+            wait = max((next_time - current).total_seconds() - ahead, spacing)
+        for moment, least in others:  # retry_at: a fire given back, tried again by its time
+            if moment is not None:
+                wait = min(wait, max((moment - current).total_seconds(), least))
         return min(max(wait, 0.0), cap)
 
     @property
@@ -268,20 +264,23 @@ class BaseScheduler(RunAPI):
         """Seconds to wait after a pass failed (a store down beyond its own retries)."""
         return min(1.0, self.max_wait)
 
-    @property
-    def _poll_cap(self) -> float:
-        intervals = [s.poll_interval for _, s in self.iter_stores() if s.poll_interval]
-        return min([self.max_wait, *intervals])
-
-    def _earliest_next_run_time(self, skip: list[str]) -> datetime | None:
-        times = []
-        for alias, store in self.iter_stores():
-            if alias not in skip:
-                with self.store_guard(store):
-                    next_time = store.get_next_run_time()
-                if next_time is not None:
-                    times.append(next_time)
-        return min(times) if times else None
+    def _next_fire_and_poll_cap(self, skip: list[str]) -> tuple[datetime | None, float]:
+        """The earliest next run time of the stores not in ``skip``, and the longest wait
+        before the next pass: ``max_wait``, or less when a shared store is looked at every
+        ``poll_interval`` for tasks other schedulers added. (One loop: every pass asks.)"""
+        earliest: datetime | None = None
+        cap = self.max_wait
+        for alias, store in self._store_items:
+            poll_interval = store.poll_interval
+            if poll_interval and poll_interval < cap:
+                cap = poll_interval
+            if alias in skip:
+                continue
+            with self.store_guard(store):
+                next_time = store.get_next_run_time()
+            if next_time is not None and (earliest is None or next_time < earliest):
+                earliest = next_time
+        return earliest, cap
 
     def _before_start(self) -> None:
         """Subclass hook, called under the lock before plugins start."""

@@ -71,6 +71,8 @@ class SchedulerCore(ABC):
         self.state = SchedulerState.STATE_STOPPED
         self._pending: list[tuple[Task, bool, bool]] = []
         self._stores: dict[str, BaseStore] = {}
+        self._store_items: tuple[tuple[str, BaseStore], ...] = ()  # what a pass iterates
+        self._any_store_io = False
         self._executors: dict[str, BaseExecutor] = {}
         self._listeners = EventDispatcher(logging.getLogger("asyncz_like.schedulers"))
         self.run_slots = RunSlots(lambda: self.clock.now())
@@ -131,6 +133,7 @@ class SchedulerCore(ABC):
         if "default" not in built_executors:
             built_executors["default"] = self.create_default_executor()
         self._stores, self._executors = built_stores, built_executors
+        self._stores_changed()
 
     def create_default_executor(self) -> BaseExecutor:
         return EXECUTORS.create(self.default_executor_alias)
@@ -138,12 +141,18 @@ class SchedulerCore(ABC):
     # -- plugins ----------------------------------------------------------------------------
 
     def iter_stores(self) -> Iterator[tuple[str, BaseStore]]:
-        return iter(list(self._stores.items()))
+        return iter(self._store_items)
 
     def stores_do_io(self) -> bool:
         """Whether any store does I/O (files, a database): then work with the stores is kept
         off an event loop's thread."""
-        return any(store.does_io for store in self._stores.values())
+        return self._any_store_io
+
+    def _stores_changed(self) -> None:
+        """Keep what every pass reads of the stores (a snapshot: a store added or removed
+        meanwhile does not change a pass's iteration) in step with ``_stores``."""
+        self._store_items = tuple(self._stores.items())
+        self._any_store_io = any(store.does_io for store in self._stores.values())
 
     def store_guard(self, store: BaseStore) -> AbstractContextManager[object]:
         """The lock a pass holds while it works ``store``: the scheduler's own for in-process
@@ -172,6 +181,7 @@ class SchedulerCore(ABC):
             if self.state != SchedulerState.STATE_STOPPED:
                 built.start(self, alias)
             self._stores[alias] = built
+            self._stores_changed()
         self._emit(STORE_ADDED, alias)
         self.wakeup_if_running()
 
@@ -179,6 +189,7 @@ class SchedulerCore(ABC):
         with self._lock:
             store = self.lookup_store(alias)
             del self._stores[alias]
+            self._stores_changed()
         if shutdown:
             store.shutdown()
         self._emit(STORE_REMOVED, alias)

@@ -123,8 +123,10 @@ class DueTaskProcessor:
                         retry_at = retry
             budget -= len(tasks)
         more = more or budget <= 0
-        with self._deferred_lock:
-            deferred_until = min((entry[1] for entry in self._deferred), default=None)
+        deferred_until: datetime | None = None
+        if self._deferred:  # as a rule empty: no lock to take then
+            with self._deferred_lock:
+                deferred_until = min((entry[1] for entry in self._deferred), default=None)
         return PassResult(more, locked_out, deferred_until, retry_at)
 
     def _dispatch(
@@ -237,19 +239,25 @@ class DueTaskProcessor:
             slots = dict(zip(wanted, taken, strict=True))
         # Each executor takes its fires of the slice at once (one count of its instances).
         by_executor: dict[str, list[int]] = {}
-        for index, (task, run_times) in enumerate(to_send):
-            if slots is not None and slots.get(index) is False:  # max_instances, store-wide
-                self._refused(store_alias, task, run_times, now, put_back)
-                continue
-            by_executor.setdefault(task.executor or "default", []).append(index)
+        if slots is None and all(task.executor in (None, "default") for task, _ in to_send):
+            by_executor["default"] = list(range(len(to_send)))  # the common case, in one go
+        else:
+            for index, (task, run_times) in enumerate(to_send):
+                if slots is not None and slots.get(index) is False:  # max_instances, store-wide
+                    self._refused(store_alias, task, run_times, now, put_back)
+                    continue
+                by_executor.setdefault(task.executor or "default", []).append(index)
         announce = self.scheduler.wants_event(TASK_SUBMITTED)
         for alias, indexes in by_executor.items():
             outcomes: list[Exception | None]
             try:
                 executor = self.scheduler.lookup_executor(alias)
-                outcomes = executor.send_tasks([to_send[index] for index in indexes])
+                fires = to_send if len(indexes) == len(to_send) else [to_send[i] for i in indexes]
+                outcomes = executor.send_tasks(fires)
             except Exception as exc:
                 outcomes = [exc] * len(indexes)
+            if not announce and not any(outcomes):  # every fire handed over, nobody listens
+                continue
             for index, outcome in zip(indexes, outcomes, strict=True):
                 task, run_times = to_send[index]
                 if outcome is None:

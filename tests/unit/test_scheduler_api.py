@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from asyncz_like.events import TASK_ADDED, TASK_MODIFIED, TASK_REMOVED
+from asyncz_like.events import STORE_ADDED, STORE_REMOVED, TASK_ADDED, TASK_MODIFIED, TASK_REMOVED
 from asyncz_like.exceptions import (
     ConflictIdError,
     SchedulerNotRunningError,
@@ -14,6 +15,8 @@ from asyncz_like.exceptions import (
     TaskLookupError,
     UnknownAliasError,
 )
+from asyncz_like.stores.file import FileStore
+from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import CronTrigger, IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
@@ -317,3 +320,34 @@ def test_interval_keeps_its_phase_after_update_and_explicit_start(clock: FakeClo
     clock.advance(3)
     scheduler.update_task(task.id, trigger=IntervalTrigger(seconds=4))
     assert task.trigger.start_at == clock.now() + timedelta(seconds=4)  # type: ignore[union-attr]
+
+
+def test_a_store_added_to_a_running_scheduler_is_worked_and_one_removed_is_not(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    scheduler = manual_scheduler(clock)
+    events = Recorder()
+    scheduler.add_listener(events.listener, STORE_ADDED | STORE_REMOVED)
+    scheduler.start()
+    calls = Recorder()
+    scheduler.add_store(MemoryStore(), "extra")
+    with pytest.raises(ValueError, match="already has a store by the alias of 'extra'"):
+        scheduler.add_store(MemoryStore(), "extra")
+    scheduler.add_task(calls, "interval", seconds=1, store="extra", id="in-extra")
+    assert not scheduler.stores_do_io()
+    scheduler.add_store(FileStore(tmp_path / "tasks"), "files")
+    assert scheduler.stores_do_io()  # passes over the stores now keep off an event loop
+
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+
+    scheduler.remove_store("extra")
+    scheduler.remove_store("files")
+    assert not scheduler.stores_do_io()
+    assert [alias for alias, _ in scheduler.iter_stores()] == ["default"]
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1  # its store is gone: it runs no more
+    assert events.codes() == [STORE_ADDED, STORE_ADDED, STORE_REMOVED, STORE_REMOVED]
+    scheduler.shutdown()
