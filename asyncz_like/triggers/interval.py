@@ -157,6 +157,19 @@ class IntervalTrigger(ValueTrigger):
     def get_next_trigger_time(
         self, timezone: tzinfo | str, previous_time: datetime | None, now: datetime | None = None
     ) -> datetime | None:
+        start = self.start_at
+        if (
+            previous_time is not None
+            and previous_time.tzinfo is not None
+            and start is not None
+            and start.tzinfo is UTC
+            and self.end_at is None
+            and not self.jitter
+            and (now is None or now.tzinfo is not None)
+        ):  # the fire after a fire (the scheduler's question at every fire), anchored in UTC
+            next_time = self._first_after(start, previous_time)
+            zone = resolve_zone(self.timezone, timezone)
+            return next_time if zone is UTC else next_time.astimezone(zone)
         zone = resolve_zone(self.timezone, timezone)
         previous_time = require_aware(previous_time, "previous_time")
         now = require_aware(now, "now")

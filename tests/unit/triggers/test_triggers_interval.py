@@ -1,5 +1,6 @@
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -182,3 +183,27 @@ def test_from_string() -> None:
     assert trigger == IntervalTrigger(hours=1, minutes=30, start_at=NOW)
     with pytest.raises(ValueError, match="interval='invalid'"):
         IntervalTrigger.from_string("invalid")
+
+
+@pytest.mark.parametrize("zone", [UTC, BERLIN])
+@pytest.mark.parametrize("trigger_zone", [None, BERLIN])
+def test_next_fire_of_an_anchored_trigger_is_that_of_the_general_path(
+    zone: Any, trigger_zone: Any
+) -> None:
+    """The fire after a fire, asked at every fire, takes a short path when the trigger is
+    anchored in UTC; across a DST change it gives what the general path gives."""
+    start = datetime(2025, 3, 29, 23, 50, tzinfo=UTC)  # Berlin moves its clocks at 01:00 UTC
+    anchored = IntervalTrigger(minutes=25, start_at=start, timezone=trigger_zone)
+    general = IntervalTrigger(  # an end far away: the general path
+        minutes=25, start_at=start, end_at=start + timedelta(days=365), timezone=trigger_zone
+    )
+    previous = start.astimezone(zone)
+    for _ in range(12):
+        expected = general.get_next_trigger_time(zone, previous, previous)
+        got = anchored.get_next_trigger_time(zone, previous, previous)
+        assert got == expected and got is not None
+        assert got.tzinfo == expected.tzinfo  # type: ignore[union-attr]
+        previous = got
+    assert previous == start + timedelta(minutes=25 * 12)
+    with pytest.raises(ValueError, match="aware"):  # a naive now still gets its error
+        anchored.get_next_trigger_time(zone, previous, datetime(2025, 3, 30))
