@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import concurrent.futures
-import contextvars
 import os
 import threading
 from collections.abc import Coroutine, Generator, Sequence
@@ -13,11 +12,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncz_like.executors.base import BaseExecutor
-from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
+from asyncz_like.executors.runner import (
+    RunContext,
+    run_coroutine_task,
+    run_task,
+    start_coroutine_task,
+)
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
-    from asyncz_like.events.base import TaskExecutionEvent
     from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.tasks.task import Task
 
@@ -92,11 +95,17 @@ class AsyncIOExecutor(BaseExecutor):
         if loop is None or loop.is_closed() or not in_loop_thread(loop):
             return super().send_tasks(fires)
         outcomes = self._take_instances([task for task, _ in fires])
+        contexts: dict[str | None, RunContext] = {}  # a slice's tasks share their store's
         for index, (task, run_times) in enumerate(fires):
             if outcomes[index] is not None:
                 continue
             try:
-                self._submit(loop, task, run_times)
+                context = contexts.get(task.store_alias)
+                if context is None or task.is_background_run:
+                    context = self.run_context(task)
+                    if not task.is_background_run:
+                        contexts[task.store_alias] = context
+                self._submit(loop, task, run_times, context)
             except Exception as exc:
                 self._release(task.id)
                 outcomes[index] = exc
@@ -123,16 +132,16 @@ class AsyncIOExecutor(BaseExecutor):
                 raise
 
     def _submit(
-        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime]
-    ) -> None:
-        context = self.run_context(task)
+        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime],
+        context: RunContext | None = None,
+    ) -> None:  # fmt: skip
+        if context is None:
+            context = self.run_context(task)
         assert task.fn is not None
         future: asyncio.Future[Any]
         if is_coroutine_callable(task.fn):
             if self._slots is None:
-                started = self._start_eagerly(
-                    loop, task, run_coroutine_task(task, run_times, context)
-                )
+                started = self._start_eagerly(loop, task, run_times, context)
                 if started is None:
                     return
                 future = started
@@ -144,28 +153,27 @@ class AsyncIOExecutor(BaseExecutor):
         future.add_done_callback(lambda done: self._finished(task.id, done))
 
     def _start_eagerly(
-        self, loop: asyncio.AbstractEventLoop, task: Task,
-        coroutine: Coroutine[Any, Any, list[TaskExecutionEvent]],
+        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime],
+        context: RunContext,
     ) -> asyncio.Task[Any] | None:  # fmt: skip
-        """Run the coroutine's first step now, in a context of its own (as Python 3.12's eager
-        tasks do): a fire that never waits ends here, without a Task or a trip through the
-        loop's queue. One that waits goes on in a Task, in the same context (None: ended)."""
-        context = contextvars.copy_context()
+        """Run the first step now (see start_coroutine_task): a fire that never waits ends
+        here, without a Task or a trip through the loop's queue. One that waits goes on in a
+        Task, in the same context (None: ended)."""
         try:
-            awaited = context.run(coroutine.send, None)
-        except StopIteration as stop:
-            # The run ended: reported (its instance freed) at once, its events on the loop's
-            # next turn, so that listeners hear of its end after the pass announced it submitted.
-            self.run_task_success(task.id, ())
-            if stop.value:
-                loop.call_soon(self.dispatch_events, stop.value)
-            return None
+            events, rest, awaited, fire_context = start_coroutine_task(task, run_times, context)
         except Exception as exc:  # the runner catches the work's errors: this is ours
             self.run_task_error(task.id, exc)
             return None
         # CancelledError, KeyboardInterrupt, SystemExit go up, as out of a Task; the caller
         # that handed the fire over gives its instance back (once: not also here).
-        return loop.create_task(_Resumed(coroutine, awaited), context=context)
+        if rest is None:
+            # The run ended: reported (its instance freed) at once, its events on the loop's
+            # next turn, so that listeners hear of its end after the pass announced it submitted.
+            self.run_task_success(task.id, ())
+            if events:
+                loop.call_soon(self.dispatch_events, events)
+            return None
+        return loop.create_task(_Resumed(rest, awaited), context=fire_context)
 
     async def _limited(self, task: Task, run_times: list[datetime], context: RunContext) -> Any:
         assert self._slots is not None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import traceback as traceback_module
-from collections.abc import Callable
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import UTC, datetime
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.clock import SystemClock
@@ -238,3 +241,133 @@ async def run_coroutine_task(
             recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
         _success(task, context, run_time, value, events)
     return events
+
+
+#: The first step of a coroutine task's run (:func:`start_coroutine_task`): the events to
+#: dispatch once it ends; the coroutine that runs the rest of it, what that waits for, and
+#: the context to run it in (the rest None: the run ended in its first step).
+FirstStep = tuple[
+    list[TaskExecutionEvent],
+    "Coroutine[Any, Any, list[TaskExecutionEvent]] | None",
+    Any,
+    contextvars.Context,
+]
+
+
+def start_coroutine_task(task: Task, run_times: list[datetime], context: RunContext) -> FirstStep:
+    """Run the first step of a coroutine task's run now, in a context of its own (as Python
+    3.12's eager tasks do), as :func:`run_coroutine_task` would run it.
+
+    Most fires are one run time that never waits: they end here, without a coroutine around
+    the task's own. A run of several run times, or one handed over ahead of its run time
+    (which waits for it first), takes its first step in :func:`run_coroutine_task`.
+    """
+    fire_context = contextvars.copy_context()
+    if len(run_times) == 1:
+        run_time = run_times[0]
+        # seconds_since(), written out: every coroutine fire's path
+        if context.wall_clock:
+            lateness = time.time() - run_time.timestamp()
+        else:
+            lateness = (context.now() - run_time).total_seconds()
+        if not -MAX_EARLY <= lateness < 0:
+            return _start_fire(task, run_time, lateness, context, fire_context)
+    coroutine = run_coroutine_task(task, run_times, context)
+    try:
+        return [], coroutine, fire_context.run(coroutine.send, None), fire_context
+    except StopIteration as stop:
+        return stop.value, None, None, fire_context
+
+
+def _start_fire(
+    task: Task, run_time: datetime, lateness: float, context: RunContext,
+    fire_context: contextvars.Context,
+) -> FirstStep:  # fmt: skip
+    """The first step of a fire for one run time that is due (see start_coroutine_task)."""
+    events: list[TaskExecutionEvent] = []
+    grace = task.mistrigger_grace_time  # _missed() asked only when it may be
+    if grace is not None and lateness > grace:
+        _missed(task, run_time, lateness, context, events)
+        return events, None, None, fire_context
+    recorder = context.recorder
+    fire = None
+    if recorder is not None:
+        fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
+    try:
+        coroutine, value = fire_context.run(_first_step, task, fire)
+    except StopAsyncIteration:
+        coroutine = value = None
+    except BaseException as exc:  # CancelledError included, as in run_coroutine_task
+        if fire is not None:
+            recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
+        if not isinstance(exc, Exception):
+            raise
+        _failure(task, context, run_time, exc, events)
+        return events, None, None, fire_context
+    if coroutine is not None:  # it waits for ``value``: the rest in a coroutine
+        rest = _rest_of_fire(task, run_time, context, fire, coroutine, value, events)
+        return events, rest, fire_context.run(rest.send, None), fire_context
+    if fire is not None:
+        recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
+    _success(task, context, run_time, value, events)
+    return events, None, None, fire_context
+
+
+def _first_step(task: Task, fire: FireInProgress | None) -> tuple[Any, Any]:
+    """Call the task and run its coroutine up to its first wait: (the coroutine, what it
+    waits for), or (None, its value) when it returned."""
+    if fire is not None:
+        CURRENT_FIRE.set(fire)  # in the fire's own context, which ends with it: no reset
+    fn = task.fn
+    assert fn is not None
+    coroutine = fn(*task.args, **call_kwargs(task))
+    if coroutine.__class__ is not CoroutineType:  # another awaitable
+        coroutine = _awaited(coroutine)
+    try:
+        return coroutine, coroutine.send(None)
+    except StopIteration as stop:
+        return None, stop.value
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+async def _rest_of_fire(
+    task: Task, run_time: datetime, context: RunContext, fire: FireInProgress | None,
+    coroutine: Coroutine[Any, Any, Any], awaited: Any, events: list[TaskExecutionEvent],
+) -> list[TaskExecutionEvent]:  # fmt: skip
+    """The rest of a fire whose first step waits for ``awaited``, then its end, as in
+    :func:`run_coroutine_task`."""
+    recorder = context.recorder
+    try:
+        value = await _resume(coroutine, awaited)
+    except StopAsyncIteration:
+        value = None
+    except BaseException as exc:
+        if fire is not None:
+            recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
+        if not isinstance(exc, Exception):
+            raise
+        _failure(task, context, run_time, exc, events)
+        return events
+    if fire is not None:
+        recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
+    _success(task, context, run_time, value, events)
+    return events
+
+
+@types.coroutine
+def _resume(coroutine: Coroutine[Any, Any, Any], awaited: Any) -> Generator[Any, Any, Any]:
+    """Drive on ``coroutine``, whose first step waits for ``awaited``: that is waited for
+    first (what is thrown in meanwhile goes to the coroutine), then the coroutine's own."""
+    while True:
+        try:
+            yield awaited
+        except BaseException as exc:
+            try:
+                awaited = coroutine.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        return (yield from coroutine)

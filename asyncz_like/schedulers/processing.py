@@ -148,7 +148,7 @@ class DueTaskProcessor:
                 self._pause_broken(store, store_alias, task, exc)
                 continue
             if run_times:
-                if task.coalesce:
+                if task.coalesce and len(run_times) > 1:
                     run_times = _coalesced(run_times, now)
                 lost_at = lost_claims.get(task.id) if lost_claims else None
                 to_send.append((task if lost_at is None else _recovered(task, lost_at, now),

@@ -10,7 +10,11 @@ from typing import Any
 
 from asyncz_like.events import TASK_ERROR, TASK_EXECUTED
 from asyncz_like.executors import AsyncIOExecutor
-from asyncz_like.runs import current_run
+from asyncz_like.executors.asyncio import _Resumed
+from asyncz_like.executors.runner import RunContext, start_coroutine_task
+from asyncz_like.runs import RunStatus, current_run
+from asyncz_like.tasks import Task
+from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import FakeClock, ManualScheduler, Recorder, manual_scheduler
 from tests.unit.runs.aio import until
 
@@ -150,5 +154,76 @@ def test_fires_handed_over_from_a_thread_wake_the_loop_once(clock: FakeClock) ->
         assert len(handoffs) == 1
         await until(lambda: not executor.instances)
         scheduler.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_waiting_fire_cancelled_before_its_task_ran_is_recorded_cancelled(
+    clock: FakeClock,
+) -> None:
+    async def main() -> None:
+        scheduler, executor = on_this_loop(clock)
+
+        async def waits() -> None:
+            await asyncio.Event().wait()
+
+        scheduler.add_task(waits, "interval", seconds=1, id="w")
+        scheduler.start()
+        clock.advance(1)
+        scheduler.process_tasks()
+        (pending,) = executor._pending
+        pending.cancel()  # before the Task's first step: thrown into the fire itself
+        await until(lambda: not executor.instances)
+        (run,) = scheduler.list_runs(task_id="w")
+        assert run.status is RunStatus.CANCELLED and pending.cancelled()
+        scheduler.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_waiting_fire_that_survives_a_cancellation_goes_on_and_returns(
+    clock: FakeClock,
+) -> None:
+    async def main() -> None:
+        scheduler, executor = on_this_loop(clock)
+        events = Recorder()
+        scheduler.add_listener(events.listener, TASK_EXECUTED)
+
+        async def stubborn() -> str:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                await asyncio.sleep(0)  # waits again after the cancellation: its own choice
+                return "survived"
+            return "never"
+
+        scheduler.add_task(stubborn, "interval", seconds=1, id="s")
+        scheduler.start()
+        clock.advance(1)
+        scheduler.process_tasks()
+        (pending,) = executor._pending
+        pending.cancel()
+        await until(lambda: not executor._pending)
+        assert [event.return_value for event in events.events] == ["survived"]
+        (run,) = scheduler.list_runs(task_id="s")
+        assert run.status is RunStatus.COMPLETED and run.result == "survived"
+        scheduler.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_first_step_that_returns_another_awaitable_waits_for_it(clock: FakeClock) -> None:
+    async def main() -> None:
+        future = asyncio.get_running_loop().create_future()
+        task = Task(lambda: future, IntervalTrigger(seconds=1), id="f")
+        context = RunContext("default", "tests", clock.now)
+        events, rest, awaited, fire_context = start_coroutine_task(task, [clock.now()], context)
+        assert rest is not None and awaited is future and events == []
+        running = asyncio.get_running_loop().create_task(
+            _Resumed(rest, awaited), context=fire_context
+        )
+        future.set_result(5)
+        (event,) = await running
+        assert event.code == TASK_EXECUTED and event.return_value == 5
 
     asyncio.run(main())
