@@ -184,6 +184,15 @@ def ref_to_obj(ref: str) -> Any:
     """Import and return the object a ``module:qualname`` reference names."""
     if not isinstance(ref, str):
         raise TypeError("References must be strings")
+    # A record's function and trigger class, at every decode: remembered while the module is
+    # the one imported and holds that very object under that name (not reloaded, replaced).
+    found = _RESOLVED.get(ref)
+    if (
+        found is not None
+        and sys.modules.get(found[0]) is found[1]
+        and found[2].get(found[3]) is found[4]
+    ):
+        return found[4]
     if ":" not in ref:
         raise ValueError(f"Invalid reference {ref!r}: expected 'module:qualname'")
     module_name, rest = ref.split(":", 1)
@@ -192,12 +201,27 @@ def ref_to_obj(ref: str) -> Any:
         obj: Any = sys.modules.get(module_name) or import_module(module_name)
     except ImportError as exc:
         raise LookupError(f"Error resolving reference {ref!r}: could not import module") from exc
+    module = obj
     try:
         for name in rest.split("."):
             obj = getattr(obj, name)
     except Exception as exc:
         raise LookupError(f"Error resolving reference {ref!r}: error looking up object") from exc
+    namespace: Any = getattr(module, "__dict__", None)
+    if (
+        "." not in rest  # a module-level name: the check above is then the whole lookup
+        and isinstance(namespace, dict)
+        and namespace.get(rest) is obj
+        and len(_RESOLVED) < _MAX_RESOLVED
+    ):
+        _RESOLVED[ref] = (module_name, module, namespace, rest, obj)
     return obj
+
+
+#: ``module:name`` references resolved: (module name, module, its namespace, name, object).
+#: An entry is used while ``sys.modules`` has that module and it holds that very object.
+_RESOLVED: dict[str, tuple[str, Any, dict[str, Any], str, Any]] = {}
+_MAX_RESOLVED = 4096
 
 
 #: Signatures of callables (inspect.signature costs tens of µs; most tasks share functions).

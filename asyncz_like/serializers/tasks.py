@@ -81,8 +81,9 @@ def decode_task(data: bytes, serializer: BaseSerializer) -> Task:
     if reason is not None:
         raise BrokenRecordError(task_id, reason)
     task = Task.__new__(Task)
+    state["args"] = tuple(state["args"])  # the state is ours: decoded for this call
     try:
-        task.__setstate__({**state, "args": tuple(state["args"])})
+        task.__setstate__(state)
     except LookupError as exc:
         reason = f"its function {state['fn_reference']!r} cannot be imported: {exc}"
         raise BrokenRecordError(task_id, reason) from exc
