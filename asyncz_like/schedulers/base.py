@@ -149,10 +149,15 @@ class BaseScheduler(RunAPI):
         self._emit(SCHEDULER_SHUTDOWN)
 
     def _shutdown_tasks(self) -> list[Task]:
-        """The tasks with a shutdown trigger, in the order they were added."""
+        """The tasks with a shutdown trigger, in the order they were added. They have no
+        next run time: each store is asked for those only, not read whole."""
+        with self._lock:
+            tasks = [task for task, _, _ in self._pending]
+            for _, store in self.iter_stores():
+                tasks.extend(store.get_paused_tasks())
         return [
             task
-            for task in self.get_tasks()
+            for task in tasks
             if isinstance(task.trigger, ShutdownTrigger) and task.fn is not None
         ]
 

@@ -192,6 +192,12 @@ class BaseStore(ABC):
     def get_all_tasks(self) -> list[Task]:
         """Every task, by next run time, paused ones last."""
 
+    def get_paused_tasks(self) -> list[Task]:
+        """The tasks without a next run time (paused, or waiting for the scheduler's
+        shutdown), in the order of :meth:`get_all_tasks`. Stores that can find them without
+        reading every task override this: a shutdown asks for them."""
+        return [task for task in self.get_all_tasks() if task.next_run_time is None]
+
     @abstractmethod
     def add_task(self, task: Task) -> None:
         """Store a new task."""

@@ -573,3 +573,37 @@ def test_a_fire_claimed_ahead_whose_run_slot_is_taken_is_tried_again(backend: Ba
     assert CALLS == [()] and refusals.codes() == []
     scheduler.shutdown()
     other.shutdown()
+
+
+def shutdown_job() -> None:
+    """A shutdown task's function (module-level, so that every store can keep it)."""
+    SHUTDOWN_CALLS.append("ran")
+
+
+SHUTDOWN_CALLS: list[str] = []
+
+
+def test_paused_tasks_are_those_without_a_run_time_in_the_order_of_all(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    store.add_tasks(
+        [make_task(task_id, offset) for task_id, offset in
+         (("c", None), ("a", 5), ("b", None), ("d", 1), ("e", None))]
+    )  # fmt: skip
+    paused = [task.id for task in store.get_paused_tasks()]
+    everything = [task.id for task in store.get_all_tasks() if task.next_run_time is None]
+    assert paused == everything and sorted(paused) == ["b", "c", "e"]
+    assert all(task.fn is record_call for task in store.get_paused_tasks())
+    store.delete_task("b")
+    assert [task.id for task in store.get_paused_tasks()] == [i for i in paused if i != "b"]
+    scheduler.shutdown()
+
+
+def test_shutdown_runs_the_shutdown_tasks_of_the_store(backend: Backend) -> None:
+    SHUTDOWN_CALLS.clear()
+    scheduler = started(backend)
+    scheduler.add_task(shutdown_job, "shutdown", id="at-shutdown")
+    scheduler.add_task(record_call, "interval", seconds=60, id="ticking")
+    scheduler.pause_task("ticking")  # paused, not a shutdown task: it does not run
+    scheduler.shutdown()
+    assert SHUTDOWN_CALLS == ["ran"]

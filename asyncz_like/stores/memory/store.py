@@ -126,6 +126,10 @@ class MemoryStore(BaseStore):
         paused = [row for row in rows if row[NEXT_RUN_TIME] is None]
         return [self._handed_out(row) for row in scheduled + paused]
 
+    def get_paused_tasks(self) -> list[Task]:
+        rows = self._rows.values()
+        return [self._handed_out(row) for row in rows if row[NEXT_RUN_TIME] is None]
+
     def get_due_tasks(self, now: datetime) -> list[Task]:
         entries = self._pop_due(now.timestamp(), len(self._rows))
         for entry in entries:  # put them back: this call changes nothing

@@ -126,6 +126,23 @@ class RedisStore(BaseStore):
         times = [scores.get(raw_id) for raw_id in ids]
         return self._decode_all(ids, [records[raw_id] for raw_id in ids], times)
 
+    def get_paused_tasks(self) -> list[Task]:
+        def read_ids(_: int) -> list[Any]:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.hkeys(self.tasks_key)
+            pipe.zrange(self.run_times_key, 0, -1)
+            return pipe.execute()
+
+        stored, scheduled = cast("tuple[list[bytes], list[bytes]]", self._retry(read_ids))
+        paused = sorted(set(stored) - set(scheduled))  # get_all_tasks's order among them
+        if not paused:
+            return []
+        records = cast(  # None: deleted meanwhile (skipped by the decoding)
+            "list[bytes | None]",
+            self._retry(lambda _: self.client.hmget(self.tasks_key, paused)),
+        )
+        return self._decode_all(paused, records, [None] * len(paused))
+
     def get_broken_records(self) -> dict[str, str]:
         return self._broken.reasons()
 

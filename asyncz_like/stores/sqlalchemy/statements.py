@@ -161,6 +161,11 @@ class Statements:
         self.select_all = sa.select(c.id, c.state, c.next_run_time).order_by(
             sa.case((c.next_run_time.is_(None), 1), else_=0), c.next_run_time, c.id
         )  # paused (NULL) last on every database: MariaDB and SQLite sort NULL first
+        self.select_paused = (
+            sa.select(c.id, c.state, c.next_run_time)
+            .where(c.next_run_time.is_(None))
+            .order_by(c.id)
+        )  # select_all's order among paused tasks
         # A release applies while the lease is ours and the run time is still the one claimed
         # (``claimed``): a pause or a reschedule made while the fire ran wins over it.
         claimed: sa.BindParameter[float] = sa.bindparam("claimed", type_=sa.Double())

@@ -153,6 +153,10 @@ class SQLAlchemyStore(BaseStore):
                 del self._broken[task_id]
         return [task for task in self._decode_all(rows) if task is not None]
 
+    def get_paused_tasks(self) -> list[Task]:
+        rows = self._db.read(self._db.sql.select_paused)
+        return [task for task in self._decode_all(rows) if task is not None]
+
     def get_next_run_time(self) -> datetime | None:
         """The earliest run time of a task that is not broken. For a task claimed right now
         that is the end of its lease, when later: the earliest moment it can be claimed."""
