@@ -149,8 +149,9 @@ class BaseScheduler(RunAPI):
         self._emit(SCHEDULER_SHUTDOWN)
 
     def _shutdown_tasks(self) -> list[Task]:
-        """The tasks with a shutdown trigger, in the order they were added. They have no
-        next run time: each store is asked for those only, not read whole."""
+        """The tasks with a shutdown trigger, in the order they were added (by id in a
+        persistent store). They have no next run time: each store is asked for those only,
+        not read whole."""
         with self._lock:
             tasks = [task for task, _, _ in self._pending]
             for _, store in self.iter_stores():

@@ -575,11 +575,6 @@ def test_a_fire_claimed_ahead_whose_run_slot_is_taken_is_tried_again(backend: Ba
     other.shutdown()
 
 
-def shutdown_job() -> None:
-    """A shutdown task's function (module-level, so that every store can keep it)."""
-    SHUTDOWN_CALLS.append("ran")
-
-
 SHUTDOWN_CALLS: list[str] = []
 
 
@@ -599,11 +594,19 @@ def test_paused_tasks_are_those_without_a_run_time_in_the_order_of_all(backend: 
     scheduler.shutdown()
 
 
-def test_shutdown_runs_the_shutdown_tasks_of_the_store(backend: Backend) -> None:
+def shutdown_job(name: str) -> None:
+    """A shutdown task's function (module-level, so that every store can keep it)."""
+    SHUTDOWN_CALLS.append(name)
+
+
+def test_shutdown_runs_the_shutdown_tasks_of_the_store_in_order(backend: Backend) -> None:
     SHUTDOWN_CALLS.clear()
     scheduler = started(backend)
-    scheduler.add_task(shutdown_job, "shutdown", id="at-shutdown")
+    for task_id in ("b-added-first", "a-added-second"):
+        scheduler.add_task(shutdown_job, "shutdown", id=task_id, args=[task_id])
     scheduler.add_task(record_call, "interval", seconds=60, id="ticking")
     scheduler.pause_task("ticking")  # paused, not a shutdown task: it does not run
     scheduler.shutdown()
-    assert SHUTDOWN_CALLS == ["ran"]
+    added = ["b-added-first", "a-added-second"]  # a persistent store keeps no such order
+    expected = sorted(added) if backend.persistent else added
+    assert expected == SHUTDOWN_CALLS
