@@ -95,17 +95,11 @@ class AsyncIOExecutor(BaseExecutor):
         if loop is None or loop.is_closed() or not in_loop_thread(loop):
             return super().send_tasks(fires)
         outcomes = self._take_instances([task for task, _ in fires])
-        contexts: dict[str | None, RunContext] = {}  # a slice's tasks share their store's
         for index, (task, run_times) in enumerate(fires):
             if outcomes[index] is not None:
                 continue
             try:
-                context = contexts.get(task.store_alias)
-                if context is None or task.is_background_run:
-                    context = self.run_context(task)
-                    if not task.is_background_run:
-                        contexts[task.store_alias] = context
-                self._submit(loop, task, run_times, context)
+                self._submit(loop, task, run_times)
             except Exception as exc:
                 self._release(task.id)
                 outcomes[index] = exc
@@ -132,11 +126,9 @@ class AsyncIOExecutor(BaseExecutor):
                 raise
 
     def _submit(
-        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime],
-        context: RunContext | None = None,
-    ) -> None:  # fmt: skip
-        if context is None:
-            context = self.run_context(task)
+        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime]
+    ) -> None:
+        context = self.run_context(task)
         assert task.fn is not None
         future: asyncio.Future[Any]
         if is_coroutine_callable(task.fn):

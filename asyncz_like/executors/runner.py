@@ -163,6 +163,32 @@ def _failure(
         events.append(event)
 
 
+def _raised(
+    task: Task, run_time: datetime, context: RunContext, fire: FireInProgress | None,
+    exc: BaseException, events: list[Any],
+) -> bool:  # fmt: skip
+    """A fire's call raised ``exc``: record it; an error of the work (an Exception) is also
+    logged and listed as TASK_ERROR. False: anything else (a cancellation, an exit), which
+    the caller raises again."""
+    if fire is not None:
+        fire.recorder.failed(task, run_time, fire.record, exc)
+    if not isinstance(exc, Exception):
+        return False
+    _failure(task, context, run_time, exc, events)
+    return True
+
+
+def _returned(
+    task: Task, run_time: datetime, context: RunContext, fire: FireInProgress | None,
+    value: Any, events: list[Any],
+) -> None:  # fmt: skip
+    """A fire's call returned ``value``: record it and list TASK_EXECUTED (the fires' hot
+    paths, ``run_task`` and ``_start_fire``, write this out)."""
+    if fire is not None:
+        fire.recorder.completed(task, run_time, fire.record, value)
+    _success(task, context, run_time, value, events)
+
+
 def run_task(
     task: Task, run_times: list[datetime], context: RunContext
 ) -> list[TaskExecutionEvent]:
@@ -189,12 +215,10 @@ def run_task(
         except BaseException as exc:
             if fire is not None:
                 CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
-                recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
-            if not isinstance(exc, Exception):
+            if not _raised(task, run_time, context, fire, exc, events):
                 raise
-            _failure(task, context, run_time, exc, events)
             continue
-        if fire is not None:
+        if fire is not None:  # _returned(), written out: every thread fire's path
             CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
             recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
         _success(task, context, run_time, value, events)
@@ -231,15 +255,12 @@ async def run_coroutine_task(
         except BaseException as exc:  # CancelledError included: the record says CANCELLED
             if fire is not None:
                 CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
-                recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
-            if not isinstance(exc, Exception):
+            if not _raised(task, run_time, context, fire, exc, events):
                 raise
-            _failure(task, context, run_time, exc, events)
             continue
         if fire is not None:
             CURRENT_FIRE.reset(token)  # type: ignore[arg-type]
-            recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
-        _success(task, context, run_time, value, events)
+        _returned(task, run_time, context, fire, value, events)
     return events
 
 
@@ -298,16 +319,13 @@ def _start_fire(
     except StopAsyncIteration:
         coroutine = value = None
     except BaseException as exc:  # CancelledError included, as in run_coroutine_task
-        if fire is not None:
-            recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
-        if not isinstance(exc, Exception):
+        if not _raised(task, run_time, context, fire, exc, events):
             raise
-        _failure(task, context, run_time, exc, events)
         return events, None, None, fire_context
     if coroutine is not None:  # it waits for ``value``: the rest in a coroutine
         rest = _rest_of_fire(task, run_time, context, fire, coroutine, value, events)
         return events, rest, fire_context.run(rest.send, None), fire_context
-    if fire is not None:
+    if fire is not None:  # _returned(), written out: every coroutine fire's path
         recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
     _success(task, context, run_time, value, events)
     return events, None, None, fire_context
@@ -339,21 +357,15 @@ async def _rest_of_fire(
 ) -> list[TaskExecutionEvent]:  # fmt: skip
     """The rest of a fire whose first step waits for ``awaited``, then its end, as in
     :func:`run_coroutine_task`."""
-    recorder = context.recorder
     try:
         value = await _resume(coroutine, awaited)
     except StopAsyncIteration:
         value = None
     except BaseException as exc:
-        if fire is not None:
-            recorder.failed(task, run_time, fire.record, exc)  # type: ignore[union-attr]
-        if not isinstance(exc, Exception):
+        if not _raised(task, run_time, context, fire, exc, events):
             raise
-        _failure(task, context, run_time, exc, events)
         return events
-    if fire is not None:
-        recorder.completed(task, run_time, fire.record, value)  # type: ignore[union-attr]
-    _success(task, context, run_time, value, events)
+    _returned(task, run_time, context, fire, value, events)
     return events
 
 

@@ -152,13 +152,9 @@ class BaseScheduler(RunAPI):
         """The tasks with a shutdown trigger, in the order they were added (by id in a
         persistent store). They have no next run time: each store is asked for those only,
         not read whole."""
-        with self._lock:
-            tasks = [task for task, _, _ in self._pending]
-            for _, store in self.iter_stores():
-                tasks.extend(store.get_paused_tasks())
         return [
             task
-            for task in tasks
+            for task in self._gather_tasks(None, lambda store: store.get_paused_tasks())
             if isinstance(task.trigger, ShutdownTrigger) and task.fn is not None
         ]
 
@@ -251,16 +247,18 @@ class BaseScheduler(RunAPI):
         if result.locked_out:
             cap = min(cap, self.lock_retry_interval)
         spacing = ahead / 2
-        others = (  # (moment, least wait) besides the next fire: as a rule none
-            (runs_time, 0.0), (result.deferred_until, spacing), (result.retry_at, 0.0),
-        ) if runs_time or result.deferred_until or result.retry_at else ()  # fmt: skip
+        # Besides the next fire, (moment, least wait): as a rule none. retry_at: a fire given
+        # back, tried again by its run time.
+        others: tuple[tuple[datetime | None, float], ...] = ()
+        if runs_time or result.deferred_until or result.retry_at:
+            others = ((runs_time, 0.0), (result.deferred_until, spacing), (result.retry_at, 0.0))
         if next_time is None and not others:
             return cap if self.lock_path is not None or cap < self.max_wait else None
         current = self.clock.now()
         wait = math.inf
         if next_time is not None:
             wait = max((next_time - current).total_seconds() - ahead, spacing)
-        for moment, least in others:  # retry_at: a fire given back, tried again by its time
+        for moment, least in others:
             if moment is not None:
                 wait = min(wait, max((moment - current).total_seconds(), least))
         return min(max(wait, 0.0), cap)

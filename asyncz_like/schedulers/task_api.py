@@ -365,11 +365,18 @@ class TaskAPI(SchedulerCore):
 
     def get_tasks(self, store: str | None = None) -> list[Task]:
         """Every task (of one store when given), pending ones included."""
+        return self._gather_tasks(store, lambda candidate: candidate.get_all_tasks())
+
+    def _gather_tasks(
+        self, store: str | None, read: Callable[[BaseStore], list[Task]]
+    ) -> list[Task]:
+        """The pending tasks (of ``store`` when given), then what ``read`` gives of each
+        store (or of that one)."""
         with self._lock:
             tasks = [task for task, _, _ in self._pending if store in (None, task.store_alias)]
             for alias, candidate in self.iter_stores():
                 if store is None or alias == store:
-                    tasks.extend(candidate.get_all_tasks())
+                    tasks.extend(read(candidate))
         return tasks
 
     def get_broken_records(self, store: str | None = None) -> dict[str, dict[str, str]]:
