@@ -8,6 +8,8 @@ the whole run in the 15 minutes of ``make bench``, the cases that take long for 
 
 from __future__ import annotations
 
+from typing import Any
+
 from catalog import ALL, OURS, Case, Row, Scenario
 
 #: Repetitions of the long persistent-store cases in a default run (see the docstring).
@@ -35,7 +37,9 @@ def _add(quick: bool) -> Scenario:
     for kind, label in STORES.items():
         for n, libraries, bulk in ((small, ALL, 0), (large, OURS, 0), (large, OURS, 500)):
             key = f"store-add-{kind}-{'bulk' if bulk else _size(n)}"
-            params = {"n": n, "store": kind, "bulk": bulk}
+            params: dict[str, Any] = {"n": n, "store": kind, "bulk": bulk}
+            if n == small and not bulk:
+                params["floors"] = FLOOR_WRITES
             scenario.cases.append(Case(key, "add", params, libraries, ONCE))
             what = f"add_tasks {_size(n)} (by {bulk})" if bulk else f"add {_size(n)}"
             scenario.rows.append(Row(f"1. {label} {what}: ms/add", key, "add_ms", digits=3))
@@ -43,7 +47,24 @@ def _add(quick: bool) -> Scenario:
                 scenario.rows.append(
                     Row(f"1. {label} {what}: last/first tenth", key, "flatness", digits=2)
                 )
+            if "floors" in params:
+                scenario.rows.extend(
+                    Row(f"1. {label} {what}: floor, {floor}", key, metric, digits=3)
+                    for floor, metric in (REDIS_FLOORS if kind == "redis" else SQL_FLOORS)
+                )
     return scenario
+
+
+#: Writes per floor under an add (``floors.py``), measured by asyncz_like after its adds.
+FLOOR_WRITES = 300
+SQL_FLOORS = (
+    ("a bare INSERT + commit (driver): ms", "insert_driver_ms"),
+    ("the same through SQLAlchemy: ms", "insert_sqlalchemy_ms"),
+)
+REDIS_FLOORS = (
+    ("PING (round trip): ms", "ping_ms"),
+    ("our add script, record made: ms", "add_script_ms"),
+)
 
 
 def _burst(quick: bool) -> Scenario:

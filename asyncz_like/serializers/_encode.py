@@ -60,6 +60,11 @@ def _encode_dict(value: dict[Any, Any]) -> Any:
     for key, item in value.items():
         if not isinstance(key, str):
             return _encode_map(value)
+        # JSON's own scalars inline: most of a task's state, written at every add
+        cls = item.__class__
+        if cls is str or cls is int or cls is bool or item is None:
+            result[key] = item
+            continue
         try:
             result[key] = encode(item)
         except Unencodable as exc:
@@ -178,7 +183,10 @@ _BASES: tuple[tuple[type, Callable[[Any], Any]], ...] = (
 
 
 def _encode_subclass(value: Any) -> Any:
+    cls = type(value)
     for base, encoder in _BASES:
         if isinstance(value, base):
+            if base is BaseTrigger:  # the next of its class goes straight to its encoder
+                _BY_TYPE[cls] = encoder
             return encoder(value)
     raise Unencodable(f"cannot encode object of type {type_name(value)}")

@@ -14,6 +14,8 @@ from asyncz_like.serializers.base import BaseSerializer, strip_header
 HEADER = b"J1"
 #: One decoder for every record: ``json.loads`` with a hook would build one per call.
 _DECODER = json.JSONDecoder(object_hook=object_hook)
+#: And one encoder: ``json.dumps`` with options builds one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _HINT = (
     "Store something JSON can hold instead (an id, a name, plain data) and look the object "
     "up inside the task, or use serializer='pickle' with a store you trust"
@@ -39,7 +41,7 @@ class JSONSerializer(BaseSerializer):
         except RecursionError:
             raise SerializationError("the state is nested too deeply or refers to itself") from None
         try:
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            text = _ENCODER.encode(data)
         except ValueError as exc:  # e.g. an int beyond Python's int-to-string limit
             raise SerializationError(f"cannot encode the state as JSON: {exc}") from None
         return HEADER + text.encode("utf-8")

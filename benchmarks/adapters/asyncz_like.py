@@ -98,6 +98,16 @@ class AsynczLikeAdapter(Adapter):
             raise RuntimeError("preload: a copied record does not decode to its task")
         return "COPY of records encoded by the store's serializer, ids substituted"
 
+    def add_floors(self, fn: Job, count: int) -> dict[str, float]:
+        """The floors under an add (``floors.py``), writing records of an added task's size."""
+        from floors import add_floors
+
+        if self.store_kind == "memory":
+            return {}
+        task = self.scheduler.add_task(fn, "interval", seconds=3600.0, **_TASK_OPTIONS)
+        store = self.scheduler.lookup_store("default")
+        return add_floors(store, store._encode(task), count)
+
     def persistent_store(self, spec: StoreSpec) -> Any:
         if spec.is_sql:
             return {"type": "sqlalchemy", "database": spec.url, "tablename": spec.table}

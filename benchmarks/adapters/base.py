@@ -102,6 +102,11 @@ class Adapter(ABC):
         only); returns how."""
         raise NotImplementedError(f"{type(self).__name__} has no bulk load")
 
+    def add_floors(self, fn: Job, count: int) -> dict[str, float]:
+        """What an add to the persistent store costs at least, without the scheduler (ms per
+        write, ``floors.py``); only asyncz_like measures it, with its own store's code."""
+        return {}
+
     def store_config(self, store: str) -> Any:
         """The library's store object for a kind of ``STORE_KINDS`` (None: memory)."""
         self.store_kind = store

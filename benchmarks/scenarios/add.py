@@ -7,7 +7,8 @@ garbage collector's passes is measured per tenth too: a full pass walks every tr
 of the process, so where one lands decides the flatness at 100k (docs/performance.md);
 ``flatness_outside_gc`` is the same ratio without it. With ``bulk`` the N
 tasks go ``bulk`` at a time through the bulk form (asyncz_like's ``add_tasks``), timed the same way;
-a library without it reports ``na``.
+a library without it reports ``na``. With ``floors`` (a count), asyncz_like then measures the
+floors under an add to its persistent store (``floors.py``).
 """
 
 from __future__ import annotations
@@ -73,5 +74,7 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
         "gc_share": sum(collector_chunks) / sum(chunks),
         "rss_bytes_per_task": (rss_bytes() - rss_before) / added_n,
     }
+    if params.get("floors"):
+        result.update(adapter.add_floors(job, params["floors"]))
     await adapter.close()
     return result

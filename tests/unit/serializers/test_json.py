@@ -114,10 +114,31 @@ def test_zone_without_a_name_is_refused_with_its_path() -> None:
     assert info.value.path == "when"
 
 
+class Label(str):
+    pass
+
+
 def test_subclasses_are_stored_as_their_base_type() -> None:
-    state = {"enum": Color.RED, "ordered": OrderedDict(a=1)}
+    # a dict's plain values are copied as they are: these must not be taken for plain ones
+    state = {"enum": Color.RED, "ordered": OrderedDict(a=1), "label": Label("x"), "no": False}
     result = SERIALIZER.loads(SERIALIZER.dumps(state))
-    assert_same({"enum": 1, "ordered": {"a": 1}}, result)
+    assert_same({"enum": 1, "ordered": {"a": 1}, "label": "x", "no": False}, result)
+    assert type(result["label"]) is str and result["no"] is False
+
+
+def test_a_trigger_encodes_the_same_once_its_class_is_known() -> None:
+    from asyncz_like.triggers import IntervalTrigger
+
+    class Hourly(IntervalTrigger):  # not importable: refused each time, however it is found
+        pass
+
+    trigger = IntervalTrigger(hours=1, start_at=datetime(2026, 1, 1, tzinfo=UTC))
+    first, second = SERIALIZER.dumps({"t": trigger}), SERIALIZER.dumps({"t": trigger})
+    assert first == second
+    assert SERIALIZER.loads(second)["t"].__getstate__() == trigger.__getstate__()
+    for _ in range(2):
+        with pytest.raises(SerializationError, match="Hourly cannot be stored"):
+            SERIALIZER.dumps({"t": Hourly(hours=1)})
 
 
 @pytest.mark.parametrize(
