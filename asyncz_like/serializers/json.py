@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from asyncz_like.exceptions import BrokenRecordError, SerializationError
@@ -16,6 +17,34 @@ HEADER = b"J1"
 _DECODER = json.JSONDecoder(object_hook=object_hook)
 #: And one encoder: ``json.dumps`` with options builds one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _json_bytes(data: Any) -> bytes:
+    return _ENCODER.encode(data).encode("utf-8")
+
+
+def _orjson_bytes() -> Callable[[Any], bytes] | None:
+    """orjson's ``dumps`` when the ``orjson`` extra is installed: compact UTF-8 JSON of the
+    encoded data (JSON types only) that reads back the same, in a tenth of the time (a
+    third of encoding a task's record). What it refuses (an int beyond 64 bits, a lone
+    surrogate) goes to the json module, which writes it or explains why not."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    dumps, refused = orjson.dumps, orjson.JSONEncodeError
+
+    def orjson_bytes(data: Any) -> bytes:
+        try:
+            return dumps(data)
+        except refused:
+            return _json_bytes(data)
+
+    return orjson_bytes
+
+
+#: The encoded data as JSON text in UTF-8.
+_to_bytes: Callable[[Any], bytes] = _orjson_bytes() or _json_bytes
 _HINT = (
     "Store something JSON can hold instead (an id, a name, plain data) and look the object "
     "up inside the task, or use serializer='pickle' with a store you trust"
@@ -41,10 +70,10 @@ class JSONSerializer(BaseSerializer):
         except RecursionError:
             raise SerializationError("the state is nested too deeply or refers to itself") from None
         try:
-            text = _ENCODER.encode(data)
-        except ValueError as exc:  # e.g. an int beyond Python's int-to-string limit
+            body = _to_bytes(data)
+        except ValueError as exc:  # an int beyond Python's int-to-string limit, a surrogate
             raise SerializationError(f"cannot encode the state as JSON: {exc}") from None
-        return HEADER + text.encode("utf-8")
+        return HEADER + body
 
     def loads(self, data: bytes) -> dict[str, Any]:
         body = strip_header(data, HEADER)

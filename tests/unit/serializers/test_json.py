@@ -80,6 +80,32 @@ def test_non_finite_floats_round_trip_as_standard_json(text: str) -> None:
     assert_same(float(text), round_trip(float(text)))
 
 
+def test_orjson_and_the_json_module_write_the_same_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the orjson extra, records are written by orjson: each value then reads back the
+    same as when the json module writes it, and a plain record is the very same bytes."""
+    from asyncz_like.serializers import json as json_format
+
+    orjson_bytes = json_format._orjson_bytes()
+    if orjson_bytes is None:
+        pytest.skip("the orjson extra is not installed")
+    plain = {"id": "a", "n": 3, "x": 1.5, "é": ["ü", None, True], "t": (1, 2)}
+    records = {}
+    for name, to_bytes in (("orjson", orjson_bytes), ("json", json_format._json_bytes)):
+        monkeypatch.setattr(json_format, "_to_bytes", to_bytes)
+        records[name] = [SERIALIZER.dumps({"value": value}) for value in VALUES.values()]
+        records[name].append(SERIALIZER.dumps(plain))
+    assert records["orjson"][-1] == records["json"][-1]
+    for by_orjson, by_json in zip(records["orjson"], records["json"], strict=True):
+        assert_same(SERIALIZER.loads(by_json), SERIALIZER.loads(by_orjson))
+
+
+def test_a_string_that_utf8_cannot_hold_is_refused_clearly() -> None:
+    with pytest.raises(SerializationError, match="cannot encode the state as JSON"):
+        SERIALIZER.dumps({"value": "lone \ud800 surrogate"})
+
+
 def test_output_is_compact_utf8_json_after_a_header() -> None:
     data = SERIALIZER.dumps({"a": [1, "é"], "b": None})
     assert data == b'J1{"a":[1,"\xc3\xa9"],"b":null}'
