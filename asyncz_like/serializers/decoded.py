@@ -9,6 +9,7 @@ rebuilding the trigger) costs far more than copying the task it gave last time, 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 
 from asyncz_like.serializers.base import BaseSerializer
@@ -33,6 +34,8 @@ class DecodedRecords:
         self.serializer = serializer
         self.capacity = capacity
         self._tasks: dict[bytes, Task] = {}
+        #: The record last decoded for each task id, so that ``forget`` finds it.
+        self._records: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def decode(self, record: bytes, next_run_time: float | None) -> Task:
@@ -44,15 +47,32 @@ class DecodedRecords:
             template = decode_task(record, self.serializer)
             with self._lock:
                 if len(self._tasks) >= self.capacity:  # the oldest first
-                    del self._tasks[next(iter(self._tasks))]
+                    self._drop(next(iter(self._tasks)))
                 self._tasks[record] = template
+                self._records[template.id] = record
         task = template.clone()
         task.next_run_time = _from_epoch(next_run_time, template)
         return task
 
+    def forget(self, task_ids: Iterable[str]) -> None:
+        """Let go of the tasks of ``task_ids`` (deleted, or changed: their record will not
+        be read again): a burst of one-off tasks would otherwise stay decoded in memory,
+        thousands of objects for every full pass of the garbage collector to walk."""
+        with self._lock:
+            for task_id in task_ids:
+                record = self._records.get(task_id)
+                if record is not None:
+                    self._drop(record)
+
+    def _drop(self, record: bytes) -> None:
+        template = self._tasks.pop(record)
+        if self._records.get(template.id) == record:
+            del self._records[template.id]
+
     def clear(self) -> None:
         with self._lock:
             self._tasks.clear()
+            self._records.clear()
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -610,3 +610,34 @@ def test_shutdown_runs_the_shutdown_tasks_of_the_store_in_order(backend: Backend
     added = ["b-added-first", "a-added-second"]  # a persistent store keeps no such order
     expected = sorted(added) if backend.persistent else added
     assert expected == SHUTDOWN_CALLS
+
+
+def test_a_last_fire_a_delete_or_an_update_lets_go_of_the_decoded_task(
+    backend: Backend,
+) -> None:
+    """A store that remembers decoded records (SQL, Redis) drops a task's once its record
+    will not be read again: a burst of one-off tasks is not kept in memory afterwards."""
+    from asyncz_like.serializers.decoded import DecodedRecords
+
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    records = getattr(store, "_records", None)
+    if not isinstance(records, DecodedRecords):
+        pytest.skip("this store keeps no decoded records")
+    for task_id in ("last", "kept", "deleted", "updated"):
+        store.add_task(make_task(task_id, 1))
+    due = {task.id: task for task in store.acquire_due_tasks(START + timedelta(seconds=1), 10)}
+    assert sorted(due) == ["deleted", "kept", "last", "updated"] and len(records) == 4
+    later = START + timedelta(seconds=61)
+    store.release_tasks([(due["last"], None)] + [(due[i], later) for i in ("kept", "deleted")])
+    store.release_tasks([(due["updated"], later)])
+    assert len(records) == 3
+    store.delete_task("deleted")
+    updated = store.lookup_task("updated")
+    assert updated is not None and len(records) == 2
+    updated.args = (5,)
+    store.update_task(updated)
+    assert len(records) == 1  # "kept"
+    assert store.lookup_task("updated").args == (5,)  # type: ignore[union-attr]
+    assert store.lookup_task("kept") is not None and len(records) == 2
+    scheduler.shutdown()

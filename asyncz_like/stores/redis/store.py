@@ -183,6 +183,7 @@ class RedisStore(BaseStore):
         if not self._retry(lambda _: self._scripts.update(keys=keys, args=args)):
             raise TaskLookupError(task.id)
         self._broken.forget(task.id)
+        self._records.forget((task.id,))  # the old record is not read again
 
     def delete_task(self, task_id: str) -> None:
         def delete(attempt: int) -> bool:
@@ -195,6 +196,7 @@ class RedisStore(BaseStore):
         if not self._retry(delete):
             raise TaskLookupError(task_id)
         self._broken.forget(task_id)
+        self._records.forget((task_id,))
 
     def remove_all_tasks(self) -> None:
         """Remove every readable task. Broken records are kept (delete_task removes one):
@@ -275,7 +277,8 @@ class RedisStore(BaseStore):
                 score = _epoch(next_run_time)
             calls.append((task.id, score, claimed))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
-
+        # a last fire: its record is not read again
+        self._records.forget(task_id for task_id, score, _ in calls if not score)
         flat: list[Any] = [item for call in calls for item in call]
 
         def release(attempt: int) -> list[Any]:

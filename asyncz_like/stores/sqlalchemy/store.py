@@ -115,12 +115,14 @@ class SQLAlchemyStore(BaseStore):
         if not self._db.write(self._db.sql.update, task_id=task.id, **params):
             raise TaskLookupError(task.id)
         self._forget(task.id)
+        self._records.forget((task.id,))  # the old record is not read again
 
     def delete_task(self, task_id: str) -> None:
         """Remove the task; a broken record too (on purpose)."""
         if not self._db.write(self._db.sql.delete, task_id=task_id):
             raise TaskLookupError(task_id)
         self._forget(task_id)
+        self._records.forget((task_id,))
 
     def remove_all_tasks(self) -> None:
         """Remove every readable task. Broken records are kept (delete_task removes one):
@@ -221,6 +223,8 @@ class SQLAlchemyStore(BaseStore):
         ]
         if unused:
             self._free_unused_slots(unused)
+        if deletes:  # a last fire: its record is not read again
+            self._records.forget(row["task_id"] for row in deletes)
         if db.release_many(updates, deletes) == len(releases):
             return []
         return self._settle_unreleased([row["task_id"] for row in updates + deletes], updates)

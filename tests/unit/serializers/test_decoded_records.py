@@ -73,3 +73,28 @@ def test_a_broken_record_raises_every_time_and_is_not_remembered() -> None:
         with pytest.raises(BrokenRecordError):
             records.decode(bytes(tampered), None)
     assert len(records) == 0
+
+
+def test_a_forgotten_task_is_decoded_again_and_the_others_stay() -> None:
+    records = DecodedRecords(SERIALIZER)
+    one, two, changed = record("one"), record("two"), record("one", color="red")
+    first = records.decode(one, None)
+    records.decode(two, None)
+    records.decode(changed, None)  # "one" rewritten: the id now points at this record
+    records.forget(["one", "gone"])  # an id never decoded is no error
+    assert len(records) == 2  # the record of "one" read before the change stays till evicted
+    assert records.decode(one, None).trigger is first.trigger  # still remembered
+    records.forget(["two"])
+    assert len(records) == 1
+    again = records.decode(two, None)
+    assert again.id == "two" and len(records) == 2
+
+
+def test_eviction_and_forget_agree_on_what_is_remembered() -> None:
+    records = DecodedRecords(SERIALIZER, capacity=1)
+    records.decode(record("one"), None)
+    records.decode(record("two"), None)  # evicts "one"
+    records.forget(["one"])  # nothing left of it: no error, "two" untouched
+    assert len(records) == 1
+    records.forget(["two"])
+    assert len(records) == 0
