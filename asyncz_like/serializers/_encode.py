@@ -11,7 +11,7 @@ import base64
 import functools
 import math
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -60,13 +60,14 @@ def _encode_dict(value: dict[Any, Any]) -> Any:
     for key, item in value.items():
         if not isinstance(key, str):
             return _encode_map(value)
-        # JSON's own scalars inline: most of a task's state, written at every add
+        # JSON's own scalars inline, the other types to their encoder: a task's state
         cls = item.__class__
         if cls is str or cls is int or cls is bool or item is None:
             result[key] = item
             continue
         try:
-            result[key] = encode(item)
+            encoder = _BY_TYPE.get(cls)
+            result[key] = encode(item) if encoder is None else encoder(item)
         except Unencodable as exc:
             exc.push(key_segment(key))
             raise
@@ -92,6 +93,10 @@ def _encode_map(value: dict[Any, Any]) -> Any:
 def _encode_items(value: Any) -> list[Any]:
     result = []
     for index, item in enumerate(value):
+        cls = item.__class__
+        if cls is str or cls is int or cls is bool or item is None:  # as in _encode_dict
+            result.append(item)
+            continue
         try:
             result.append(encode(item))
         except Unencodable as exc:
@@ -112,6 +117,9 @@ def _encode_set(name: str) -> Callable[[Any], Any]:
 
 
 def _encode_datetime(value: datetime) -> Any:
+    if value.tzinfo is UTC:  # run times and anchors: what encode_zone gives, without it
+        text = value.isoformat()
+        return {TAG: ["datetime", [text, 0, 1] if value.fold else [text, 0]]}
     spec = None
     if value.tzinfo is not None:
         value, spec = encode_zone(value)
@@ -128,7 +136,7 @@ def _encode_time(value: time) -> Any:
 
 
 def _encode_timedelta(value: timedelta) -> Any:
-    return tag("timedelta", [value.days, value.seconds, value.microseconds])
+    return {TAG: ["timedelta", [value.days, value.seconds, value.microseconds]]}
 
 
 @functools.lru_cache(maxsize=256)

@@ -286,3 +286,51 @@ def test_a_custom_serializers_own_errors_become_broken_records() -> None:
 
     with pytest.raises(BrokenRecordError, match="boom"):
         decode_task(b"x", Failing())
+
+
+#: A JSON record as this version writes it: stored records must keep reading the same, and
+#: a faster encoder must keep writing the same.
+GOLDEN_RECORD = (
+    b'J1{"args":{"__az__":["tuple",[1,"\xc3\xa9",{"__az__":["tuple",[2.5,null]]},'
+    b'{"__az__":["map",[[4,"int key"]]]},{"__az__":["datetime",'
+    b'["2026-10-25T02:30:00+01:00","Europe/Berlin",1]]}]]},"coalesce":null,"executor":null,'
+    b'"fn":null,"fn_reference":"tests.unit.serializers.test_task_records:job","id":"golden",'
+    b'"max_instances":null,"mistrigger_grace_time":null,"name":"job","next_run_time":'
+    b'{"__az__":["datetime",["2026-03-29T00:35:00+00:00",0]]},"store_alias":null,"trigger":'
+    b'{"__az__":["trigger",{"class":"asyncz_like.triggers.interval:IntervalTrigger","state":'
+    b'{"version":1,"interval":{"__az__":["timedelta",[0,300,0]]},"start_at":{"__az__":'
+    b'["datetime",["2026-03-29T00:30:00+00:00",0]]},"end_at":null,"timezone":null,'
+    b'"jitter":2}}]},"kwargs":{"when":{"__az__":["datetime",["2026-01-01T00:00:00-03:00",'
+    b'-10800]]},"d":{"__az__":["decimal","1.5"]},"s":{"__az__":["set",[3]]}},"version":1}'
+)
+
+
+def test_a_json_record_is_written_and_read_as_this_version_does() -> None:
+    from datetime import timezone
+    from decimal import Decimal
+
+    task = Task(
+        job,
+        IntervalTrigger(minutes=5, start_at=datetime(2026, 3, 29, 0, 30, tzinfo=UTC), jitter=2),
+        id="golden",
+        args=(
+            1,
+            "é",
+            (2.5, None),
+            {4: "int key"},
+            datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN, fold=1),
+        ),
+        kwargs={
+            "when": datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-3))),
+            "d": Decimal("1.5"),
+            "s": {3},
+        },
+    )
+    task.next_run_time = datetime(2026, 3, 29, 0, 35, tzinfo=UTC)
+    assert encode_task(task, SERIALIZERS["json"]) == GOLDEN_RECORD
+    read = decode_task(GOLDEN_RECORD, SERIALIZERS["json"])
+    assert read.fn is job and read.fn_reference == "tests.unit.serializers.test_task_records:job"
+    expected, actual = task.__getstate__(), read.__getstate__()
+    for state in (expected, actual):
+        del state["fn"], state["fn_reference"]
+    assert_same(expected, actual)
