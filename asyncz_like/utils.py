@@ -187,12 +187,10 @@ def ref_to_obj(ref: str) -> Any:
     # A record's function and trigger class, at every decode: remembered while the module is
     # the one imported and holds that very object under that name (not reloaded, replaced).
     found = _RESOLVED.get(ref)
-    if (
-        found is not None
-        and sys.modules.get(found[0]) is found[1]
-        and found[2].get(found[3]) is found[4]
-    ):
-        return found[4]
+    if found is not None:
+        held_name, held_module, held_namespace, held_key, held = found
+        if sys.modules.get(held_name) is held_module and held_namespace.get(held_key) is held:
+            return held
     if ":" not in ref:
         raise ValueError(f"Invalid reference {ref!r}: expected 'module:qualname'")
     module_name, rest = ref.split(":", 1)

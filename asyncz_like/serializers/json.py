@@ -23,7 +23,7 @@ def _json_bytes(data: Any) -> bytes:
     return _ENCODER.encode(data).encode("utf-8")
 
 
-def _orjson_bytes() -> Callable[[Any], bytes] | None:
+def _orjson_writer() -> Callable[[Any], bytes] | None:
     """orjson's ``dumps`` when the ``orjson`` extra is installed: compact UTF-8 JSON of the
     encoded data (JSON types only) that reads back the same, in a tenth of the time (a
     third of encoding a task's record). What it refuses (an int beyond 64 bits, a lone
@@ -44,7 +44,7 @@ def _orjson_bytes() -> Callable[[Any], bytes] | None:
 
 
 #: The encoded data as JSON text in UTF-8.
-_to_bytes: Callable[[Any], bytes] = _orjson_bytes() or _json_bytes
+_to_bytes: Callable[[Any], bytes] = _orjson_writer() or _json_bytes
 _HINT = (
     "Store something JSON can hold instead (an id, a name, plain data) and look the object "
     "up inside the task, or use serializer='pickle' with a store you trust"

@@ -277,8 +277,8 @@ class RedisStore(BaseStore):
                 score = _epoch(next_run_time)
             calls.append((task.id, score, claimed))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
-        # a last fire: its record is not read again
-        self._records.forget(task_id for task_id, score, _ in calls if not score)
+        if last_fires := [task_id for task_id, score, _ in calls if not score]:
+            self._records.forget(last_fires)  # their records are not read again
         flat: list[Any] = [item for call in calls for item in call]
 
         def release(attempt: int) -> list[Any]:

@@ -29,6 +29,19 @@ def on_this_loop(clock: FakeClock) -> tuple[ManualScheduler, AsyncIOExecutor]:
     return scheduler, executor
 
 
+def fire_one_that_waits(
+    scheduler: ManualScheduler, executor: AsyncIOExecutor, clock: FakeClock, fn: Any, task_id: str
+) -> asyncio.Task[Any]:
+    """Start ``scheduler`` with an interval task of ``fn``, run the pass of its first fire,
+    and return the Task its waiting fire goes on in."""
+    scheduler.add_task(fn, "interval", seconds=1, id=task_id)
+    scheduler.start()
+    clock.advance(1)
+    scheduler.process_tasks()
+    (pending,) = executor._pending
+    return pending
+
+
 def test_a_fire_that_never_waits_ends_in_the_hand_over(clock: FakeClock) -> None:
     async def main() -> None:
         scheduler, executor = on_this_loop(clock)
@@ -106,11 +119,7 @@ def test_a_waiting_fire_is_cancelled_at_shutdown_without_wait(clock: FakeClock) 
                 outcome.append("cancelled")
                 raise
 
-        scheduler.add_task(forever, "interval", seconds=1, id="f")
-        scheduler.start()
-        clock.advance(1)
-        scheduler.process_tasks()
-        (pending,) = executor._pending
+        pending = fire_one_that_waits(scheduler, executor, clock, forever, "f")
         scheduler.shutdown(wait=False)
         await until(lambda: not executor.instances)  # freed by the Task's done callback
         assert outcome == ["cancelled"] and pending.cancelled()
@@ -167,11 +176,7 @@ def test_a_waiting_fire_cancelled_before_its_task_ran_is_recorded_cancelled(
         async def waits() -> None:
             await asyncio.Event().wait()
 
-        scheduler.add_task(waits, "interval", seconds=1, id="w")
-        scheduler.start()
-        clock.advance(1)
-        scheduler.process_tasks()
-        (pending,) = executor._pending
+        pending = fire_one_that_waits(scheduler, executor, clock, waits, "w")
         pending.cancel()  # before the Task's first step: thrown into the fire itself
         await until(lambda: not executor.instances)
         (run,) = scheduler.list_runs(task_id="w")
@@ -197,11 +202,7 @@ def test_a_waiting_fire_that_survives_a_cancellation_goes_on_and_returns(
                 return "survived"
             return "never"
 
-        scheduler.add_task(stubborn, "interval", seconds=1, id="s")
-        scheduler.start()
-        clock.advance(1)
-        scheduler.process_tasks()
-        (pending,) = executor._pending
+        pending = fire_one_that_waits(scheduler, executor, clock, stubborn, "s")
         pending.cancel()
         await until(lambda: not executor._pending)
         assert [event.return_value for event in events.events] == ["survived"]

@@ -87,7 +87,7 @@ def test_orjson_and_the_json_module_write_the_same_json(
     same as when the json module writes it, and a plain record is the very same bytes."""
     from asyncz_like.serializers import json as json_format
 
-    orjson_bytes = json_format._orjson_bytes()
+    orjson_bytes = json_format._orjson_writer()
     if orjson_bytes is None:
         pytest.skip("the orjson extra is not installed")
     plain = {"id": "a", "n": 3, "x": 1.5, "é": ["ü", None, True], "t": (1, 2)}
