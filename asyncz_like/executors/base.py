@@ -91,9 +91,15 @@ class BaseExecutor(ABC):
     def _take_instances(self, tasks: Sequence[Task]) -> list[Exception | None]:
         """An instance of each task (None), or the MaximumInstancesError that refuses one,
         under one hold of the lock."""
+        outcomes: list[Exception | None] = []
         with self._instances_lock:
             self._count_ended()
-            return [self._take_instance(task) for task in tasks]
+            for task in tasks:
+                try:
+                    outcomes.append(self._take_instance(task))
+                except Exception as exc:  # that task's fire only: the others of the slice go on
+                    outcomes.append(exc)
+        return outcomes
 
     def _take_instance(self, task: Task) -> MaximumInstancesError | None:
         """Count a run of ``task`` in flight (with ``_instances_lock`` held), or refuse it."""

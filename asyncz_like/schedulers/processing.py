@@ -142,23 +142,24 @@ class DueTaskProcessor:
         to_send: list[tuple[Task, list[datetime]]] = []
         final: set[str] = set()  # ids of the tasks whose last fire this is
         for task in tasks:
+            lost_at = lost_claims.get(task.id) if lost_claims else None
             try:
-                run_times, next_time = due_run_times(task, timezone, horizon)
-            except Exception as exc:  # a broken trigger must not stop the loop nor lose the task
-                self._pause_broken(store, store_alias, task, exc)
+                run_times, next_time, sent = _planned(task, timezone, now, horizon, lost_at)
+                write_by: datetime | None = None
+                if run_times and (starts := run_times[-1]) > now:  # claimed ahead
+                    # released by the pass that claims its next fire ahead, or at its start
+                    write_by = starts if next_time is None else max(starts, next_time - ahead)
+            except Exception as exc:  # a broken trigger, or any error with this one task:
+                self._pause_broken(store, store_alias, task, exc)  # the others still fire
                 continue
             if run_times:
-                if task.coalesce and len(run_times) > 1:
-                    run_times = _coalesced(run_times, now)
-                lost_at = lost_claims.get(task.id) if lost_claims else None
-                to_send.append((task if lost_at is None else _recovered(task, lost_at, now),
-                                run_times))  # fmt: skip
+                to_send.append((sent, run_times))
                 if next_time is None:
                     final.add(task.id)
-                if (starts := run_times[-1]) > now:  # claimed ahead: released once started
-                    # written by the pass that claims its next fire ahead, or at its start
-                    write_by = starts if next_time is None else max(starts, next_time - ahead)
-                    deferred.append((starts, write_by, store, store_alias, (task, next_time)))
+                if write_by is not None:  # released once it starts
+                    deferred.append(
+                        (run_times[-1], write_by, store, store_alias, (task, next_time))
+                    )
                     continue
             releases.append((task, next_time))
         put_back = self._send(store, store_alias, to_send, now, final) if to_send else None
@@ -208,12 +209,20 @@ class DueTaskProcessor:
             raise failed
 
     def _pause_broken(self, store: BaseStore, store_alias: str, task: Task, exc: Exception) -> None:
+        """Pause ``task``, whose trigger (or anything else about it) failed in this pass.
+        When even that fails, its claim is left to expire: it is tried again then."""
         logger.exception(
-            "Trigger of task %s failed; the task is paused", task.id, extra={"task_id": task.id}
+            "Processing task %s failed; the task is paused", task.id, extra={"task_id": task.id}
         )
         scheduled = task.next_run_time
         task.next_run_time = None
-        store.update_task(task)
+        try:
+            store.update_task(task)
+        except Exception:
+            logger.exception(
+                "Task %s could not be paused; it is tried again when its claim expires",
+                task.id, extra={"task_id": task.id},
+            )  # fmt: skip
         if self.scheduler.wants_event(TASK_ERROR):
             self.scheduler.dispatch_event(
                 TaskExecutionEvent(
@@ -317,6 +326,18 @@ class DueTaskProcessor:
                     self._release(store, alias, releases)
                 logger.info("Released %d task(s) after the store came back", len(releases))
             self._unreleased.pop(0)
+
+
+def _planned(
+    task: Task, timezone: tzinfo, now: datetime, horizon: datetime, lost_at: datetime | None
+) -> tuple[list[datetime], datetime | None, Task]:
+    """The run times of ``task`` to hand over (coalesced when it says so), its next run
+    time, and the task to hand them over with."""
+    run_times, next_time = due_run_times(task, timezone, horizon)
+    if task.coalesce and len(run_times) > 1:
+        run_times = _coalesced(run_times, now)
+    sent = task if lost_at is None or not run_times else _recovered(task, lost_at, now)
+    return run_times, next_time, sent
 
 
 def _coalesced(run_times: list[datetime], now: datetime) -> list[datetime]:

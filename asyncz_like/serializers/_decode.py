@@ -89,8 +89,14 @@ def _trigger(payload: Any) -> BaseTrigger:
     cls = ref_to_obj(_text(payload["class"]))
     if not (isinstance(cls, type) and issubclass(cls, BaseTrigger)):
         raise MalformedRecord(f"{payload['class']!r} is not a trigger class")
+    state = payload["state"]
+    if type(state) is not dict:
+        raise MalformedRecord(f"trigger {payload['class']!r}: its state is not an object")
     trigger = cls.__new__(cls)
-    trigger.__setstate__(payload["state"])
+    try:
+        trigger.__setstate__(state)  # checks the state as the trigger's __init__ checks it
+    except Exception as exc:
+        raise MalformedRecord(f"trigger {payload['class']!r}: {exc}") from exc
     return trigger
 
 

@@ -16,6 +16,7 @@ from asyncz_like.serializers import json as json_format
 from asyncz_like.serializers import signing
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.tasks.task import Task
+from asyncz_like.tasks.validation import check_state
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import get_callable_name, obj_to_ref
 
@@ -68,7 +69,8 @@ def decode_task(data: bytes, serializer: BaseSerializer) -> Task:
     """The Task a record holds, detached from any scheduler.
 
     Raises BrokenRecordError (with the task id when it can be read) for a record that cannot be
-    decoded, is not trusted, has an unknown version or names a function that no longer imports.
+    decoded, is not trusted, has an unknown version, names a function that no longer imports,
+    or holds a value a new task would be refused (``check_state``: the reason names the field).
     """
     try:
         state = serializer.loads(data)
@@ -80,17 +82,15 @@ def decode_task(data: bytes, serializer: BaseSerializer) -> Task:
     reason = _check_state(state)
     if reason is not None:
         raise BrokenRecordError(task_id, reason)
-    task = Task.__new__(Task)
-    state["args"] = tuple(state["args"])  # the state is ours: decoded for this call
     try:
-        task.__setstate__(state)
-    except LookupError as exc:
-        reason = f"its function {state['fn_reference']!r} cannot be imported: {exc}"
-        raise BrokenRecordError(task_id, reason) from exc
-    except (ValueError, TypeError) as exc:
+        values = check_state(state)
+    except ValueError as exc:
         raise BrokenRecordError(task_id, str(exc)) from exc
-    if not callable(task.fn):
-        raise BrokenRecordError(task_id, f"{state['fn_reference']!r} does not name a callable")
+    task = Task.__new__(Task)
+    try:
+        task.__setstate__(values)
+    except (LookupError, ValueError, TypeError) as exc:
+        raise BrokenRecordError(task_id, f"cannot be rebuilt: {exc!r}") from exc
     return task
 
 
@@ -105,7 +105,8 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
 
 
 def _check_state(state: dict[str, Any]) -> str | None:
-    """Why ``state`` is not a task state, or None when its essential fields look right."""
+    """Why ``state`` does not have the form ``encode_task`` writes, or None; the values are
+    checked next, by ``check_state``."""
     for name, types in _EXPECTED.items():
         value = state.get(name)
         if not isinstance(value, types):
@@ -113,8 +114,6 @@ def _check_state(state: dict[str, Any]) -> str | None:
     next_run_time = state.get("next_run_time")
     if next_run_time is not None and next_run_time.tzinfo is None:
         return "next_run_time has no time zone"
-    if not state["id"]:
-        return "empty task id"
     return None
 
 

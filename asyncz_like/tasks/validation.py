@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import tzinfo
+from math import inf
 from os import register_at_fork, urandom
 from typing import Any
 
@@ -226,8 +228,8 @@ def check_coalesce(value: Any, _: tzinfo | None) -> bool:
 def check_grace(value: Any, _: tzinfo | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise TypeError("mistrigger_grace_time must be either None or a positive number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < inf:
+        raise TypeError("mistrigger_grace_time must be either None or a finite positive number")
     return value
 
 
@@ -254,3 +256,73 @@ _VALIDATORS: dict[str, Callable[[Any, tzinfo | None], Any]] = {
     "max_instances": check_max_instances,
     "next_run_time": check_next_run_time,
 }
+
+
+#: The version of a task's state (a record's fields) this library writes and reads.
+STATE_VERSION = 1
+
+
+def check_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a task's state read back from a store, checked with the checks a new
+    task's are given (so that what add_task accepts and what a record may hold are one
+    rule), with the function imported from ``fn_reference``.
+
+    A record keeps the function by its reference only (``fn`` None). Raises ValueError
+    naming the field.
+    """
+    version = state.get("version", STATE_VERSION)
+    if version.__class__ is not int or not 1 <= version <= STATE_VERSION:
+        raise ValueError(
+            f"version {_short(version)} is not one this asyncz_like reads "
+            f"(an int, 1 to {STATE_VERSION}: a newer one wrote it?)"
+        )
+    if state.get("fn") is not None:
+        raise ValueError(
+            f"fn must be null in a record (it keeps fn_reference), got {_short(state['fn'])}"
+        )
+    values = dict(state)
+    values["id"] = _checked("id", state.get("id"), lambda value, _: check_id(value))
+    for field, check in _VALIDATORS.items():
+        value = state.get(field)
+        if value is not None:  # None: not given, as for a new task (the defaults apply)
+            values[field] = _checked(field, value, check)
+    _check_stored_call(values)
+    return values
+
+
+def _check_stored_call(values: dict[str, Any]) -> None:
+    """Import the function, check the arguments and bind them to it, as ``check_call``."""
+    reference = values.get("fn_reference")
+    if not isinstance(reference, str):
+        raise ValueError(
+            f"fn_reference must be a 'module:qualname' string, got {_short(reference)}"
+        )
+    try:
+        values["fn"] = resolve_callable(reference)[0]
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc.__cause__, LookupError):  # gone since the record was written
+            reason = f"fn_reference {reference!r} cannot be imported: {exc.__cause__}"
+            raise ValueError(reason) from None
+        raise ValueError(f"fn_reference: {str(exc).removeprefix('fn: ')}") from None
+    values["args"] = _checked("args", values.get("args"), lambda value, _: _as_args(value))
+    kwargs = _checked("kwargs", values.get("kwargs"), lambda value, _: _as_kwargs(value))
+    values["kwargs"] = kwargs
+    try:
+        check_callable_args(values["fn"], values["args"], kwargs)
+    except ValueError as exc:
+        raise ValueError(f"args, kwargs: {exc}") from None
+
+
+def _checked(field: str, value: Any, check: Callable[[Any, tzinfo | None], Any]) -> Any:
+    """``check(value)``; its TypeError or ValueError as a ValueError naming ``field``."""
+    try:
+        return check(value, None)
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if not message.startswith(field):
+            message = f"{field}: {message}"
+        raise ValueError(f"{message}, got {_short(value)}") from None
+
+
+def _short(value: Any) -> str:
+    return reprlib.repr(value)

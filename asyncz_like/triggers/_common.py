@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from math import inf
 from typing import Any
 
 from asyncz_like.triggers.base import BaseTrigger
@@ -41,11 +42,12 @@ class ValueTrigger(BaseTrigger):
 
 
 def check_jitter(jitter: int | float | None) -> int | float | None:
-    """Validate a jitter argument: None or a non-negative number of seconds (0 means None)."""
+    """Validate a jitter argument: None or a finite non-negative number of seconds (0 means
+    None)."""
     if jitter is None:
         return None
-    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not jitter >= 0:
-        raise ValueError(f"jitter must be a non-negative number of seconds, got {jitter!r}")
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter < inf:
+        raise ValueError(f"jitter must be a finite non-negative number of seconds, got {jitter!r}")
     return jitter or None
 
 

@@ -16,7 +16,7 @@ STATE_VERSION = 1
 
 def check_version(state: dict[str, Any], owner: str) -> None:
     version = state.get("version", 1)
-    if not isinstance(version, int) or version > STATE_VERSION:
+    if version.__class__ is not int or not 1 <= version <= STATE_VERSION:
         raise ValueError(
             f"Got serialized data for version {version!r} of {owner}, "
             f"but only versions up to {STATE_VERSION} can be handled"

@@ -150,4 +150,10 @@ def zone_text(zone: tzinfo | None) -> str | None:
 
 
 def zone_from_name(name: str | None) -> tzinfo | None:
-    return to_timezone(name)
+    """The zone a trigger's state names (see :func:`zone_name`); ValueError naming it."""
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"timezone must be a zone name, got {name!r}")
+    try:
+        return to_timezone(name)
+    except ValueError as exc:
+        raise ValueError(f"timezone: {exc}") from None

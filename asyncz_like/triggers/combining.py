@@ -38,8 +38,12 @@ class BaseCombinationTrigger(ValueTrigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild from :meth:`__getstate__`'s data, checked as ``__init__`` checks it."""
         check_version(state, type(self).__name__)
-        self.triggers = [_load_trigger(entry) for entry in state["triggers"]]
+        entries = state["triggers"]
+        if not isinstance(entries, list):
+            raise TypeError(f"triggers must be a list, got {type(entries).__name__}")
+        self.triggers = _check_triggers([_load_trigger(entry) for entry in entries])
         self.jitter = check_jitter(state.get("jitter"))
 
     def _key(self) -> tuple[Any, ...]:
@@ -114,6 +118,8 @@ def _check_triggers(triggers: Sequence[BaseTrigger]) -> list[BaseTrigger]:
 
 
 def _load_trigger(entry: dict[str, Any]) -> BaseTrigger:
+    if not isinstance(entry, dict) or entry.keys() != {"class", "state"}:
+        raise ValueError(f"expected a trigger's {{'class', 'state'}}, got {entry!r}")
     cls = ref_to_obj(entry["class"])
     if not (isinstance(cls, type) and issubclass(cls, BaseTrigger)):
         raise ValueError(f"{entry['class']!r} is not a trigger class")

@@ -230,11 +230,13 @@ class IntervalTrigger(ValueTrigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild from :meth:`__getstate__`'s data, checked as ``__init__`` checks it."""
         check_version(state, "IntervalTrigger")
-        self.interval = load_timedelta(state["interval"], "interval")
+        self.interval = parse_interval(load_timedelta(state["interval"], "interval"))
         self.timezone = zone_from_name(state.get("timezone"))
         self.start_at = load_datetime(state.get("start_at"), "start_at")
         self.end_at = load_datetime(state.get("end_at"), "end_at")
+        check_order(self.start_at, self.end_at)
         self.jitter = check_jitter(state.get("jitter"))
 
     def _key(self) -> tuple[Any, ...]:

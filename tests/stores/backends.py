@@ -36,6 +36,10 @@ class Backend:
 
     def corrupt(self, store: BaseStore, task_id: str) -> None:
         """Overwrite the stored record of ``task_id`` with bytes no serializer reads."""
+        self.overwrite(store, task_id, b"\x00garbage")
+
+    def overwrite(self, store: BaseStore, task_id: str, record: bytes) -> None:
+        """Replace the stored record of ``task_id`` with ``record``, as it is."""
         raise NotImplementedError
 
     def cleanup(self) -> None:
@@ -67,11 +71,11 @@ class FileBackend(Backend):
     def config(self, **options: Any) -> dict[str, Any]:
         return {"type": "file", **self._options(options)}
 
-    def corrupt(self, store: BaseStore, task_id: str) -> None:
+    def overwrite(self, store: BaseStore, task_id: str, record: bytes) -> None:
         from asyncz_like.stores.file import FileStore
 
         assert isinstance(store, FileStore)
-        store.path_for(task_id).write_bytes(b"\x00garbage")
+        store.path_for(task_id).write_bytes(record)
 
 
 class SQLBackend(Backend):
@@ -96,11 +100,11 @@ class SQLBackend(Backend):
             **options,
         }
 
-    def corrupt(self, store: BaseStore, task_id: str) -> None:
+    def overwrite(self, store: BaseStore, task_id: str, record: bytes) -> None:
         from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 
         assert isinstance(store, SQLAlchemyStore)
-        store.overwrite_record_for_tests(task_id, b"\x00garbage")
+        store.overwrite_record_for_tests(task_id, record)
 
     def cleanup(self) -> None:
         from asyncz_like.runs.persistent import run_store_for
@@ -153,11 +157,11 @@ class RedisBackend(Backend):
             **options,
         }
 
-    def corrupt(self, store: BaseStore, task_id: str) -> None:
+    def overwrite(self, store: BaseStore, task_id: str, record: bytes) -> None:
         from asyncz_like.stores.redis import RedisStore
 
         assert isinstance(store, RedisStore)
-        store.overwrite_record_for_tests(task_id, b"\x00garbage")
+        store.overwrite_record_for_tests(task_id, record)
 
     def cleanup(self) -> None:
         import redis

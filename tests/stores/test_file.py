@@ -363,7 +363,7 @@ def test_a_record_of_another_id_is_broken(folder: Path) -> None:
     data = encode_task(make_task("other", 1), get_serializer())
     (folder / "mine.task").write_bytes(data)  # copied by hand under another name
     assert store.lookup_task("mine") is None
-    assert "holds task 'other'" in store.get_broken_records()["mine"]
+    assert "its id is 'other', not 'mine'" in store.get_broken_records()["mine"]
 
 
 # -- cleanup_directory ----------------------------------------------------------------------

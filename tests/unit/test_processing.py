@@ -565,3 +565,44 @@ def test_releases_held_back_are_written_at_shutdown(clock: FakeClock) -> None:
     assert store.get_next_run_time() is None
     scheduler.shutdown()
     assert store.get_next_run_time() == START + timedelta(seconds=1.01)
+
+
+class Explosive:
+    """A value that raises wherever the pass reads it: a bug no check foresaw."""
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("cannot tell")
+
+
+def test_a_task_that_fails_its_pass_is_paused_and_the_others_still_fire(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    tasks = {
+        task_id: scheduler.add_task(calls, "interval", seconds=1, id=task_id, args=[task_id])
+        for task_id in ("first", "bad", "last")
+    }
+    tasks["bad"].coalesce = Explosive()  # type: ignore[assignment]  # the object the store holds
+    clock.advance(1)
+    with caplog.at_level(logging.ERROR):
+        scheduler.process_tasks()
+    assert sorted(args for args, _ in calls.calls) == [("first",), ("last",)]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "Processing task bad failed; the task is paused"
+    ]
+    assert scheduler.get_task("bad").next_run_time is None  # kept, paused
+    clock.advance(1)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 4
+
+
+def test_a_task_that_cannot_be_counted_fails_alone_in_its_slice() -> None:
+    executor = HoldingExecutor()
+    tasks = [Task(print, id=task_id, max_instances=1) for task_id in ("first", "bad", "last")]
+    tasks[1].max_instances = "3"  # type: ignore[assignment]
+    outcomes = executor._take_instances(tasks)
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], TypeError)
+    assert executor._instances == {"first": 1, "last": 1}

@@ -99,7 +99,7 @@ class Records:
         try:
             task = decode_task(data, self.serializer)
             if task.id != task_id:
-                raise BrokenRecordError(task_id, f"it holds task {task.id!r}, not {task_id!r}")
+                raise BrokenRecordError(task_id, f"its id is {task.id!r}, not {task_id!r}")
         except Exception as exc:
             reason = exc.reason if isinstance(exc, BrokenRecordError) else repr(exc)
             if self._reported.get(name) != key:

@@ -414,7 +414,7 @@ def _read(task_id: str, record: bytes, score: float | None, records: DecodedReco
     except Exception as exc:  # a custom serializer or trigger may raise anything
         raise BrokenRecordError(task_id, f"cannot decode: {exc!r}") from exc
     if task.id != task_id:
-        raise BrokenRecordError(task_id, f"it holds task {task.id!r}, not {task_id!r}")
+        raise BrokenRecordError(task_id, f"its id is {task.id!r}, not {task_id!r}")
     return task
 
 

@@ -322,7 +322,7 @@ class SQLAlchemyStore(BaseStore):
         try:
             task = self._records.decode(bytes(state), next_run_time)
             if task.id != task_id:
-                raise BrokenRecordError(task_id, f"the row holds the record of {task.id!r}")
+                raise BrokenRecordError(task_id, f"its id is {task.id!r}, not {task_id!r}")
         except Exception as error:
             if not isinstance(error, BrokenRecordError):
                 error = BrokenRecordError(task_id, f"cannot decode: {error!r}")

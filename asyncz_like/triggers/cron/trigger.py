@@ -108,7 +108,9 @@ class CronTrigger(ValueTrigger):
         self.end_at = parse_time(end_at, timezone, "end_at")
         check_order(self.start_at, self.end_at)
         self.jitter = check_jitter(jitter)
-        self.day_or = bool(day_or)
+        if not isinstance(day_or, bool):
+            raise TypeError(f"day_or must be a boolean, got {day_or!r}")
+        self.day_or = day_or
         self._schedule = CronSchedule(_spec(self.fields, self.day_or))
 
     @classmethod
@@ -182,8 +184,11 @@ class CronTrigger(ValueTrigger):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild from :meth:`__getstate__`'s data, checked as ``__init__`` checks it."""
         check_version(state, "CronTrigger")
         fields = state.get("fields", {})
+        if not isinstance(fields, dict):
+            raise ValueError(f"fields must map cron field names to expressions, got {fields!r}")
         unknown = set(fields) - set(FIELD_NAMES)
         if unknown:
             raise ValueError(f"Unknown cron fields in trigger state: {sorted(unknown)}")
@@ -193,7 +198,7 @@ class CronTrigger(ValueTrigger):
             load_datetime(state.get("end_at"), "end_at"),
             zone_from_name(state.get("timezone")),
             state.get("jitter"),
-            bool(state.get("day_or", False)),
+            state.get("day_or", False),
         )
 
     def _key(self) -> tuple[Any, ...]:

@@ -145,3 +145,45 @@ def test_jitter_survives() -> None:
     trigger = CronTrigger(hour=8, jitter=30)
     assert via_json(trigger) == trigger
     assert via_pickle(OrTrigger([trigger], jitter=4)).jitter == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "named"),
+    [
+        ("interval", {"interval": timedelta(seconds=-5)}, "interval"),
+        ("interval", {"interval": 0}, "interval"),
+        ("interval", {"end_at": datetime(2000, 1, 1, tzinfo=UTC)}, "end_at"),
+        ("interval", {"timezone": 5}, "timezone"),
+        ("interval", {"timezone": "Mars/Olympus"}, "timezone"),
+        ("interval", {"jitter": float("inf")}, "jitter"),
+        ("cron", {"day_or": "yes"}, "day_or"),
+        ("cron", {"fields": ["hour"]}, "fields"),
+        ("cron", {"fields": {"second": "99"}}, "second"),
+        ("cron", {"version": True}, "version"),
+        ("and", {"triggers": []}, "at least one"),
+        ("and", {"triggers": [5]}, "trigger"),
+        ("or", {"triggers": "cron"}, "triggers"),
+    ],
+)
+def test_a_state_is_checked_as_the_arguments_are(
+    name: str, changes: dict[str, Any], named: str
+) -> None:
+    """What ``__init__`` refuses, ``__setstate__`` refuses too: a stored trigger holds only
+    what a new one may be given."""
+    trigger = FACTORIES[name]()
+    with pytest.raises((TypeError, ValueError), match=named):
+        type(trigger).__new__(type(trigger)).__setstate__({**trigger.__getstate__(), **changes})
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        (lambda: IntervalTrigger(seconds=1, jitter=float("inf")), "jitter"),
+        (lambda: CronTrigger(hour=1, day_or=1), "day_or"),
+    ],
+)
+def test_arguments_a_state_could_not_hold_are_refused(
+    make: Callable[[], BaseTrigger], named: str
+) -> None:
+    with pytest.raises((TypeError, ValueError), match=named):
+        make()
