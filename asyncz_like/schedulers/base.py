@@ -25,6 +25,7 @@ from asyncz_like.schedulers.core import _RUNNING, SchedulerState
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
 from asyncz_like.schedulers.processing import DueTaskProcessor
 from asyncz_like.schedulers.run_api import RunAPI
+from asyncz_like.schedulers.shutdown_report import WaitReport
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.shutdown import ShutdownTrigger
@@ -161,9 +162,10 @@ class BaseScheduler(RunAPI):
         return True
 
     def _stop_plugins(self, wait: bool) -> None:
-        self._stop_runs(wait)
-        for executor in self._executors.values():
-            executor.shutdown(wait)
+        with WaitReport(self.logger, self.running_work if wait else list):
+            self._stop_runs(wait)
+            for executor in self._executors.values():
+                executor.shutdown(wait)
         try:  # releases held back for fires claimed ahead: those fires were handed over
             self._processor.write_deferred()
         except Exception:
@@ -173,6 +175,25 @@ class BaseScheduler(RunAPI):
             store.shutdown()
         self.logger.info("Scheduler has been shut down")
         self._emit(SCHEDULER_SHUTDOWN)
+
+    def running_work(self) -> list[str]:
+        """What runs now, one line each: submitted runs with their age, and fires by task."""
+        now = self.clock.now()
+        lines: list[str] = []
+        runs = self._runs.running_runs()
+        for run in runs:
+            started = run.started_at
+            age = (
+                "" if started is None else f", started {(now - started).total_seconds():.1f} s ago"
+            )
+            lines.append(f"run {run.id} ({run.name}{age})")
+        run_ids = {run.id for run in runs}
+        for executor in self._executors.values():
+            for task_id, count in executor.instances.items():
+                if count and task_id not in run_ids:
+                    times = f" ({count} instances)" if count > 1 else ""
+                    lines.append(f"fire of task {task_id!r}{times}")
+        return lines
 
     def _shutdown_tasks(self) -> list[Task]:
         """The tasks with a shutdown trigger, in the order they were added (by id in a
