@@ -84,6 +84,7 @@ def _add(quick: bool) -> Scenario:
             )
         )
     last = scenario.cases[-2] if not quick else scenario.cases[-1]
+    _add_before_start(scenario, quick)
     scenario.rows.append(
         Row(
             f"5b. RSS B/task at {_size(last.params['n'])} (from 1)",
@@ -93,6 +94,22 @@ def _add(quick: bool) -> Scenario:
         )
     )
     return scenario
+
+
+def _add_before_start(scenario: Scenario, quick: bool) -> None:
+    """Adds to a scheduler not started yet, as apps define their tasks (asyncz at 100k is
+    left out: its figure grows with the tasks added before, and it would take minutes)."""
+    sizes = [(1_000, ALL), (10_000, ALL)]
+    if not quick:
+        sizes.append((100_000, ("asyncz_like", "apscheduler3")))
+    for n, libraries in sizes:
+        key = f"add-before-start-{_size(n)}"
+        params = {"n": n, "before_start": True}
+        scenario.cases.append(Case(key, "add", params, libraries, 1 if n >= 100_000 else None))
+        scenario.rows.append(Row(f"1c. add {_size(n)} before start: µs/add", key, "add_us"))
+        scenario.rows.append(
+            Row(f"1c. add {_size(n)} before start: last/first tenth", key, "flatness", digits=2)
+        )
 
 
 def _burst(quick: bool) -> Scenario:

@@ -192,6 +192,11 @@ class RunEngine(AttemptTracker):
             self._next_cleanup = now + timedelta(seconds=self.cleanup_interval)
             self.lanes.reset(job for job in self._jobs.values() if job.place is Place.READY)
 
+    def running_runs(self) -> list[Run]:
+        """The runs whose attempt is running now."""
+        with self.lock:
+            return [job.run for job in self._jobs.values() if job.place is Place.RUNNING]
+
     def stop(self, wait: bool, keep: bool = False) -> list[tuple[Run, bytes, datetime | None]]:
         """The scheduler stops. Runs handed over but not started are taken back (PENDING, for
         the next start). Running ones finish with ``wait``, else they are cancelled.

@@ -100,7 +100,8 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def wait_blocking(engine: RunEngine, run_id: str, timeout: float | None) -> Run:
+def refuse_blocking_in_loop() -> None:
+    """RuntimeError when called inside a running event loop, which a wait would block."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -109,6 +110,10 @@ def wait_blocking(engine: RunEngine, run_id: str, timeout: float | None) -> Run:
         raise RuntimeError(
             "wait_for_sync() would block the running event loop: use 'await wait_for(...)'"
         )
+
+
+def wait_blocking(engine: RunEngine, run_id: str, timeout: float | None) -> Run:
+    refuse_blocking_in_loop()
     event = threading.Event()
     run = _watch(engine, run_id, event.set)
     if not run.finished and not event.wait(timeout):

@@ -12,6 +12,7 @@ from asyncz_like.executors.asyncio import AsyncIOExecutor, in_loop_thread
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.schedulers.async_task_api import AsyncTaskAPI
 from asyncz_like.schedulers.base import BaseScheduler
+from asyncz_like.schedulers.shutdown_report import WaitReport
 from asyncz_like.utils import is_coroutine_callable
 
 
@@ -182,9 +183,10 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
             last = self._refs == 1
         if last and wait:
             self._draining = True  # no new fires while the running ones finish
-            for executor in list(self._executors.values()):
-                if isinstance(executor, AsyncIOExecutor):
-                    await executor.wait_idle()
+            with WaitReport(self.logger, self.running_work):
+                for executor in list(self._executors.values()):
+                    if isinstance(executor, AsyncIOExecutor):
+                        await executor.wait_idle()
         if not self._release():
             return False
         if self.stores_do_io():  # reading the stores for shutdown tasks: not on the loop

@@ -20,10 +20,12 @@ from asyncz_like.events.constants import (
 from asyncz_like.exceptions import SchedulerNotRunningError
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored
 from asyncz_like.schedulers.core import _RUNNING, SchedulerState
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
 from asyncz_like.schedulers.processing import DueTaskProcessor
 from asyncz_like.schedulers.run_api import RunAPI
+from asyncz_like.schedulers.shutdown_report import WaitReport
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.shutdown import ShutdownTrigger
@@ -85,14 +87,17 @@ class BaseScheduler(RunAPI):
             self.logger.exception("Error stopping %r after a failed start", plugin)
 
     def _add_pending_tasks(self) -> list[Task]:
-        """Store the tasks added before start. One that a store refuses is logged and left out,
-        so that the others still run."""
-        pending, self._pending = self._pending, []
+        """Store the tasks added before start; return those added (or changed). A task found
+        stored is handled by its ``on_conflict``, ``"fail"`` keeping the stored one: a
+        restart meets the tasks the last start added. One that a store refuses is logged and
+        left out, so that the others still run."""
         added: list[Task] = []
-        for task, replace, compute_next in pending:
+        for entry in self._pending.take_all():
+            task = entry.task
+            policy = "keep" if entry.on_conflict == "fail" else entry.on_conflict
             try:
-                self._schedule_new_task(task, compute_next)
-                self._store_task(task, replace)
+                self._schedule_new_task(task, entry.compute_next)
+                stored = self._store_task(task, policy)
             except Exception:
                 task._scheduler = None  # the caller may fix it and add it again
                 self.logger.exception(
@@ -100,8 +105,30 @@ class BaseScheduler(RunAPI):
                     extra={"task_id": task.id},
                 )  # fmt: skip
                 continue
-            added.append(task)
+            self._log_found_task(task, stored, entry.on_conflict)
+            if stored.outcome != "kept":
+                added.append(task)
         return added
+
+    def _log_found_task(self, task: Task, stored: Stored, asked: ConflictPolicy) -> None:
+        """Say what start did with a task it found stored: quietly when nothing changed."""
+        if stored.outcome == "added":
+            return
+        changed = ", ".join(sorted(stored.changed)) or "nothing"
+        extra = {"task_id": task.id, "store": task.store_alias}
+        if stored.outcome == "kept" and stored.changed and asked == "fail":
+            self.logger.warning(
+                "Task %s (%s) is stored with another definition (changed: %s); the stored "
+                "one is kept. Add it with replace_existing=True to let this definition "
+                "replace it", task.id, task.name, changed, extra=extra,
+            )  # fmt: skip
+        elif stored.outcome == "kept":
+            self.logger.debug("Task %s (%s) found stored; its schedule is kept",
+                              task.id, task.name, extra=extra)  # fmt: skip
+        else:
+            schedule = "a new schedule" if "trigger" in stored.changed else "its schedule kept"
+            self.logger.info("Task %s (%s) %s (changed: %s), %s", task.id, task.name,
+                             stored.outcome, changed, schedule, extra=extra)  # fmt: skip
 
     def shutdown(self, wait: bool = True) -> Any:
         """Stop when the last user stops: run shutdown tasks, then stop executors and stores.
@@ -135,9 +162,10 @@ class BaseScheduler(RunAPI):
         return True
 
     def _stop_plugins(self, wait: bool) -> None:
-        self._stop_runs(wait)
-        for executor in self._executors.values():
-            executor.shutdown(wait)
+        with WaitReport(self.logger, self.running_work if wait else list):
+            self._stop_runs(wait)
+            for executor in self._executors.values():
+                executor.shutdown(wait)
         try:  # releases held back for fires claimed ahead: those fires were handed over
             self._processor.write_deferred()
         except Exception:
@@ -147,6 +175,25 @@ class BaseScheduler(RunAPI):
             store.shutdown()
         self.logger.info("Scheduler has been shut down")
         self._emit(SCHEDULER_SHUTDOWN)
+
+    def running_work(self) -> list[str]:
+        """What runs now, one line each: submitted runs with their age, and fires by task."""
+        now = self.clock.now()
+        lines: list[str] = []
+        runs = self._runs.running_runs()
+        for run in runs:
+            started = run.started_at
+            age = (
+                "" if started is None else f", started {(now - started).total_seconds():.1f} s ago"
+            )
+            lines.append(f"run {run.id} ({run.name}{age})")
+        run_ids = {run.id for run in runs}
+        for executor in self._executors.values():
+            for task_id, count in executor.instances.items():
+                if count and task_id not in run_ids:
+                    times = f" ({count} instances)" if count > 1 else ""
+                    lines.append(f"fire of task {task_id!r}{times}")
+        return lines
 
     def _shutdown_tasks(self) -> list[Task]:
         """The tasks with a shutdown trigger, in the order they were added (by id in a

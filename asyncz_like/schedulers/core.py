@@ -30,6 +30,7 @@ from asyncz_like.schedulers.config import (
     TaskDefaults,
     options_from_global_config,
 )
+from asyncz_like.schedulers.pending import PendingTasks
 from asyncz_like.schedulers.run_slots import RunSlots
 from asyncz_like.stores import STORES, BaseStore
 from asyncz_like.tasks.task import Task
@@ -69,7 +70,7 @@ class SchedulerCore(ABC):
         self._lock = threading.RLock()
         self._refs = 0
         self.state = SchedulerState.STATE_STOPPED
-        self._pending: list[tuple[Task, bool, bool]] = []
+        self._pending = PendingTasks()
         self._stores: dict[str, BaseStore] = {}
         self._store_items: tuple[tuple[str, BaseStore], ...] = ()  # what a pass iterates
         self._any_store_io = False

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
-from asyncz_like.exceptions import SerializationError
+from asyncz_like.exceptions import SchedulerNotRunningError, SerializationError
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs import reading
 from asyncz_like.runs.cancelling import CancelResult
@@ -145,13 +145,28 @@ class RunAPI(TaskAPI):
 
     async def wait_for(self, run_id: str, timeout: float | None = None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for
         """Wait until the run is finished and return it. RunLookupError for an unknown id,
-        TimeoutError after ``timeout`` seconds (the run goes on)."""
+        TimeoutError after ``timeout`` seconds (the run goes on), SchedulerNotRunningError
+        at once when the scheduler is stopped and the run has not finished: it would not
+        run until a start."""
+        self._check_waitable(run_id)
         return await reading.wait_async(self._runs, run_id, timeout)
 
     def wait_for_sync(self, run_id: str, timeout: float | None = None) -> Run:
         """:meth:`wait_for` for threads: blocks the calling thread (RuntimeError when called
         inside a running event loop, which it would block)."""
+        reading.refuse_blocking_in_loop()
+        self._check_waitable(run_id)
         return reading.wait_blocking(self._runs, run_id, timeout)
+
+    def _check_waitable(self, run_id: str) -> None:
+        if self.state != SchedulerState.STATE_STOPPED:
+            return
+        run = self.get_run(run_id)
+        if run is not None and not run.finished:  # an unknown id: RunLookupError, as ever
+            raise SchedulerNotRunningError(
+                f"wait_for({run_id!r}): the scheduler is not running, so the run would not "
+                "finish; start it first (or read it with get_run)"
+            )
 
     def cancel_run(self, run_id: str) -> CancelResult:
         """Cancel a pending, retrying or running submitted run. The result is true when it

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from asyncz_like.events.base import TaskEvent
 from asyncz_like.events.constants import ALL_TASKS_REMOVED, TASK_ADDED, TASK_MODIFIED, TASK_REMOVED
 from asyncz_like.exceptions import ConflictIdError, SchedulerNotRunningError, TaskLookupError
+from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored, conflict_policy, store_task
 from asyncz_like.schedulers.core import _PAUSED, _RUNNING, SchedulerCore
+from asyncz_like.schedulers.pending import PendingTask
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import anchor_trigger, anchored_first_fire, build_trigger
 from asyncz_like.triggers.base import BaseTrigger
@@ -46,6 +48,7 @@ class TaskAPI(SchedulerCore):
         store: str | None = None,
         executor: str | None = None,
         replace_existing: bool = False,
+        on_conflict: ConflictPolicy | None = None,
         **trigger_args: Any,
     ) -> Any:
         """Add a task and return it; called without a function it is a decorator.
@@ -53,13 +56,23 @@ class TaskAPI(SchedulerCore):
         ``fn_or_task`` is a callable, a ``"module:qualname"`` string or a Task object.
         ``trigger`` is a trigger or its alias (``"interval"``, ``"cron"``, ...), with its
         options as keyword arguments. Nothing is added when any argument is bad.
+
+        When a task with this id exists, ``on_conflict`` decides: ``"fail"`` (the default
+        without ``replace_existing``) raises ConflictIdError; ``"update"`` (the default with
+        ``replace_existing=True``) keeps the stored task and its schedule when the definition
+        is the same, gives it a new schedule when the trigger changed, and writes other
+        changes keeping the schedule; ``"keep"`` leaves the stored task as it is;
+        ``"replace"`` writes the new definition with a new schedule. Tasks added before
+        :meth:`start` meet the stored ones at start, where ``"fail"`` keeps the stored task
+        (and logs a warning when its definition differs): a restart is not an error.
         """
+        policy = conflict_policy(on_conflict, replace_existing)
         if fn_or_task is None or isinstance(fn_or_task, Task):
             options = _add_options(
                 args=args, kwargs=kwargs, id=id, name=name,
                 mistrigger_grace_time=mistrigger_grace_time, coalesce=coalesce,
                 max_instances=max_instances, next_run_time=next_run_time, store=store,
-                executor=executor, replace_existing=replace_existing,
+                executor=executor, replace_existing=replace_existing, on_conflict=on_conflict,
             )  # fmt: skip
             if fn_or_task is None:
 
@@ -69,33 +82,41 @@ class TaskAPI(SchedulerCore):
 
                 return decorator
             task = self._build_given(fn_or_task, trigger, trigger_args, options)
-            self._add_built_task(task, replace_existing, next_run_time is UNSET, checked=True)
+            self._add_built_task(task, policy, next_run_time is UNSET, checked=True)
             return task
         # the common case, kept free of the options dicts
         task = self._new_task(
             fn_or_task, trigger, trigger_args, args, kwargs, id, name,
             mistrigger_grace_time, coalesce, max_instances, next_run_time, store, executor,
         )  # fmt: skip
-        self._add_built_task(task, replace_existing, next_run_time is UNSET, checked=False)
+        if id is None and not self.running and not self.paused:
+            self._warn_if_added_at_every_start(task)
+        self._add_built_task(task, policy, next_run_time is UNSET, checked=False)
         return task
 
     def add_tasks(
-        self, tasks: Iterable[Task | Mapping[str, Any]], *, replace_existing: bool = False
+        self,
+        tasks: Iterable[Task | Mapping[str, Any]],
+        *,
+        replace_existing: bool = False,
+        on_conflict: ConflictPolicy | None = None,
     ) -> list[Task]:
         """Add many tasks at once and return them, in the order given.
 
         Each item is a Task object or a dict of :meth:`add_task`'s arguments (``fn``,
         ``trigger`` and the trigger's options included). Every item is checked before
-        anything is stored: when one is bad, or an id repeats, or (without
-        ``replace_existing``) an id is taken, nothing is added. New tasks go to each store in
-        one write: one transaction on SQL, one script on Redis.
+        anything is stored: when one is bad, or an id repeats, or (with ``on_conflict``
+        ``"fail"``, the default without ``replace_existing``) an id is taken, nothing is
+        added. New tasks go to each store in one write: one transaction on SQL, one script on
+        Redis. ``on_conflict`` is :meth:`add_task`'s.
         """
+        policy = conflict_policy(on_conflict, replace_existing)
         built: list[Task] = []
         compute_next: list[bool] = []  # False where the item gave its own next_run_time
         seen: set[tuple[str, str | None]] = set()
         for index, item in enumerate(tasks):
             try:
-                task = self._build_spec(item, replace_existing)
+                task = self._build_spec(item, policy)
             except Exception as exc:
                 exc.add_note(f"add_tasks(): item {index}")
                 raise
@@ -107,11 +128,11 @@ class TaskAPI(SchedulerCore):
             compute_next.append(not (isinstance(item, Mapping) and "next_run_time" in item))
         with self._lock:
             if not self.running and not self.paused:
-                self._add_many_pending(built, replace_existing, compute_next)
+                self._add_many_pending(built, policy, compute_next)
                 return built
             for task, compute in zip(built, compute_next, strict=True):
                 self._schedule_new_task(task, compute)
-            self._store_many(built, replace_existing)
+            self._store_many(built, policy)
             for task in built:
                 task._attach(self)
         for task in built:
@@ -121,18 +142,17 @@ class TaskAPI(SchedulerCore):
             self._wake_if_earlier(min(times))
         return built
 
-    def _add_many_pending(self, tasks: list[Task], replace: bool, compute: list[bool]) -> None:
-        if not replace:
-            held = {(task.id, task.store_alias) for task, _, _ in self._pending}
-            for task in tasks:
-                if (task.id, task.store_alias) in held:
-                    raise ConflictIdError(task.id)
+    def _add_many_pending(
+        self, tasks: list[Task], policy: ConflictPolicy, compute: list[bool]
+    ) -> None:
+        if policy == "fail":
+            self._pending.check_new(tasks)
         for task, compute_next in zip(tasks, compute, strict=True):
-            self._add_pending(task, replace, compute_next)
+            self._add_pending(task, policy, compute_next)
 
-    def _build_spec(self, item: Task | Mapping[str, Any], replace: bool) -> Task:
+    def _build_spec(self, item: Task | Mapping[str, Any], policy: ConflictPolicy) -> Task:
         if isinstance(item, Task):
-            return self._build_given(item, None, {}, _add_options(replace_existing=replace))
+            return self._build_given(item, None, {}, _add_options(on_conflict=policy))
         if not isinstance(item, Mapping):
             raise TypeError(f"add_tasks() takes Task objects or dicts, got {item!r}")
         spec = dict(item)
@@ -141,23 +161,23 @@ class TaskAPI(SchedulerCore):
             raise TypeError("add_tasks(): a dict needs 'fn' (a callable or 'module:qualname')")
         option_names = set(_add_options())
         options = _add_options(
-            replace_existing=replace, **{k: spec.pop(k) for k in list(spec) if k in option_names}
+            on_conflict=policy, **{k: spec.pop(k) for k in list(spec) if k in option_names}
         )
         if isinstance(fn, Task):
             return self._build_given(fn, trigger, spec, options)
-        del options["replace_existing"]
+        del options["replace_existing"], options["on_conflict"]
         task = self._new_task(fn, trigger, spec, **options)
         self.lookup_store(task.store_alias or "default").validate_task(task)
         return task
 
-    def _store_many(self, tasks: list[Task], replace: bool) -> None:
+    def _store_many(self, tasks: list[Task], policy: ConflictPolicy) -> None:
         by_store: dict[str, list[Task]] = {}
         for task in tasks:
             by_store.setdefault(task.store_alias or "default", []).append(task)
         for alias, group in by_store.items():
-            if replace:
+            if policy != "fail":
                 for task in group:
-                    self._store_task(task, True)
+                    self._store_task(task, policy)
             else:
                 self.lookup_store(alias).add_tasks(group)
 
@@ -259,7 +279,9 @@ class TaskAPI(SchedulerCore):
             return trigger
         return build_trigger(trigger, trigger_args)
 
-    def _add_built_task(self, task: Task, replace: bool, compute_next: bool, checked: bool) -> None:
+    def _add_built_task(
+        self, task: Task, policy: ConflictPolicy, compute_next: bool, checked: bool
+    ) -> None:
         """Store ``task`` (or keep it until start); ``checked``: its store validated it.
         add_task's hot path: the store is looked up once, and the wake-up is checked against
         the state read under the lock."""
@@ -270,42 +292,48 @@ class TaskAPI(SchedulerCore):
             if not checked and (pending or not store.validates_on_add):
                 store.validate_task(task)
             if pending:
-                self._add_pending(task, replace, compute_next)
+                self._add_pending(task, policy, compute_next)
                 return
             self._schedule_new_task(task, compute_next)
-            self._store_task(task, replace, store)
+            stored = self._store_task(task, policy, store)
             task._attach(self)
-        self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
+        if stored.outcome != "kept":
+            code = TASK_MODIFIED if stored.outcome == "updated" else TASK_ADDED
+            self._emit_task_event(code, task.id, task.store_alias)
         if task.next_run_time is not None and state == _RUNNING:
             self.wakeup_at(task.next_run_time)
 
-    def _add_pending(self, task: Task, replace: bool, compute_next: bool) -> None:
-        """Keep a task until start; a duplicate id fails now, as it would on a running one."""
-        for index, (pending, _, _) in enumerate(self._pending):
-            if pending.id == task.id and pending.store_alias == task.store_alias:
-                if not replace:
-                    raise ConflictIdError(task.id)
-                del self._pending[index]
-                break
-        task._attach(self)
-        self._pending.append((task, replace, compute_next))
+    def _add_pending(self, task: Task, policy: ConflictPolicy, compute_next: bool) -> None:
+        """Keep a task until start; a duplicate id is handled now, as on a running one."""
+        if self._pending.add(PendingTask(task, policy, compute_next)):
+            task._attach(self)
 
-    def _store_task(self, task: Task, replace: bool, store: BaseStore | None = None) -> None:
+    def _warn_if_added_at_every_start(self, task: Task) -> None:
+        """A task without an id, added before start to a store that outlives the process,
+        is added again by every start: say so, and how to fix it."""
+        store = self._stores.get(task.store_alias or "default")
+        if store is not None and store.does_io:
+            self.logger.warning(
+                "Task %s (%s) is added to the persistent store %r without an id: every start "
+                "of this app adds another copy. Give it an id (add_task(..., id=%r, "
+                "replace_existing=True)) so that a restart finds the stored one",
+                task.id, task.name, task.store_alias, task.name,
+                extra={"task_id": task.id, "store": task.store_alias},
+            )  # fmt: skip
+
+    def _store_task(
+        self, task: Task, policy: ConflictPolicy, store: BaseStore | None = None
+    ) -> Stored:
         """Write ``task`` to its store (``store`` when the caller looked it up already)."""
         if store is None:
             store = self.lookup_store(task.store_alias or "default")
-        try:
-            store.add_task(task)
-        except ConflictIdError:
-            if not replace:
-                raise
-            store.update_task(task)
+        return store_task(store, task, policy)
 
     def _find_task(self, task_id: str, store: str | None) -> tuple[Task, str | None]:
         """The task and its store alias (None while it is pending)."""
-        for pending, _, _ in self._pending:
-            if pending.id == task_id and store in (None, pending.store_alias):
-                return pending, None
+        pending = self._pending.find(task_id, store)
+        if pending is not None:
+            return pending, None
         for alias, candidate in self.iter_stores():
             if store is None or alias == store:
                 task = candidate.lookup_task(task_id)
@@ -373,7 +401,7 @@ class TaskAPI(SchedulerCore):
         """The pending tasks (of ``store`` when given), then what ``read`` gives of each
         store (or of that one)."""
         with self._lock:
-            tasks = [task for task, _, _ in self._pending if store in (None, task.store_alias)]
+            tasks = self._pending.tasks(store)
             for alias, candidate in self.iter_stores():
                 if store is None or alias == store:
                     tasks.extend(read(candidate))
@@ -410,7 +438,7 @@ class TaskAPI(SchedulerCore):
                 self._emit_task_event(TASK_REMOVED, task_id, alias)
                 return
             if alias is None:
-                self._pending = [entry for entry in self._pending if entry[0] is not task]
+                self._pending.discard(task)
             else:
                 self.lookup_store(alias).delete_task(task_id)
         self._emit_task_event(TASK_REMOVED, task_id, alias)
@@ -426,7 +454,7 @@ class TaskAPI(SchedulerCore):
     def remove_all_tasks(self, store: str | None = None) -> None:
         """Remove every task (of one store when given)."""
         with self._lock:
-            self._pending = [e for e in self._pending if store not in (None, e[0].store_alias)]
+            self._pending.clear(store)
             for alias, candidate in self.iter_stores():
                 if store is None or alias == store:
                     candidate.remove_all_tasks()
@@ -459,12 +487,12 @@ def _add_options(
     args: Any = None, kwargs: Any = None, id: str | None = None, name: str | None = None,
     mistrigger_grace_time: Any = UNSET, coalesce: Any = UNSET, max_instances: Any = UNSET,
     next_run_time: Any = UNSET, store: str | None = None, executor: str | None = None,
-    replace_existing: bool = False,
+    replace_existing: bool = False, on_conflict: ConflictPolicy | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The options of add_task other than the function and the trigger, defaults filled in."""
     return {
         "args": args, "kwargs": kwargs, "id": id, "name": name,
         "mistrigger_grace_time": mistrigger_grace_time, "coalesce": coalesce,
         "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
-        "executor": executor, "replace_existing": replace_existing,
+        "executor": executor, "replace_existing": replace_existing, "on_conflict": on_conflict,
     }  # fmt: skip

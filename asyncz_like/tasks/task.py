@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.tasks.definition import definition_changes
 from asyncz_like.tasks.validation import (
     check_call,
     check_coalesce,
@@ -23,7 +24,7 @@ from asyncz_like.tasks.validation import (
     new_task_id,
     validate_changes,
 )
-from asyncz_like.triggers import with_anchor
+from asyncz_like.triggers import IntervalTrigger, with_anchor
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import datetime_repr, get_callable_name, ref_to_obj
 
@@ -160,6 +161,11 @@ class Task:
     def trigger(self, value: BaseTrigger | None) -> None:
         self._trigger, self._anchor = value, None
 
+    @property
+    def unanchored_trigger(self) -> BaseTrigger | None:
+        """The trigger as given, without the anchor the scheduler gave an interval."""
+        return self._trigger
+
     def _set_trigger(self, trigger: BaseTrigger | None, anchor: datetime | None) -> None:
         """Keep ``trigger`` and, for an interval trigger without ``start_at``, the ``anchor``
         (its start) apart: the trigger can then stay the one many tasks share, and a task is
@@ -215,6 +221,27 @@ class Task:
         """Validate and apply ``changes`` to this object only (the scheduler persists them)."""
         timezone = self._scheduler.timezone if self._scheduler else None
         self._apply(validate_changes(changes, self.current_values(), timezone))
+
+    # -- the same task, defined again --------------------------------------------------------
+
+    def changes_from(self, stored: Task) -> frozenset[str]:
+        """The names of what this task defines differently from ``stored`` (the same id,
+        read from a store): ``"fn"``, ``"trigger"``, ``"args"``, ... Its next run time is
+        not part of the definition, nor is an interval's anchor (its start given when the
+        task was first added)."""
+        return definition_changes(self, stored)
+
+    def adopt_schedule(self, stored: Task) -> None:
+        """Take the next run time of ``stored`` and, for an interval without ``start_at``,
+        its anchor: this object then fires as the stored task does."""
+        self.next_run_time = stored.next_run_time
+        mine, theirs = self._trigger, stored.trigger
+        if (
+            isinstance(mine, IntervalTrigger)
+            and mine.start_at is None
+            and isinstance(theirs, IntervalTrigger)
+        ):
+            self._anchor = theirs.start_at
 
     # -- actions through the scheduler ------------------------------------------------------
 

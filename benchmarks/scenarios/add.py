@@ -8,7 +8,9 @@ of the process, so where one lands decides the flatness at 100k (docs/performanc
 ``flatness_outside_gc`` is the same ratio without it. With ``bulk`` the N
 tasks go ``bulk`` at a time through the bulk form (asyncz_like's ``add_tasks``), timed the same way;
 a library without it reports ``na``. With ``floors`` (a count), asyncz_like then measures the
-floors under an add to its persistent store (``floors.py``).
+floors under an add to its persistent store (``floors.py``). With ``before_start`` the
+tasks are added to a scheduler not yet started, as an app defines its tasks; ``start_ms`` is
+then the start that stores them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ async def job() -> None:
 async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
     n: int = params["n"]
     adapter.make_async(params.get("store", "memory"))
-    adapter.start()
+    before_start = bool(params.get("before_start"))
+    if not before_start:
+        adapter.start()
     if params.get("bulk") and not adapter.has_bulk_add:
         await adapter.close()
         return {"na": "no bulk add (add_tasks) in this version"}
@@ -58,6 +62,10 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
         added = clock()
         await drain_loop()
         settled = clock()
+    start_ms = None
+    if before_start:
+        adapter.start()
+        start_ms = (clock() - settled) * 1e3
     added_n = tenth * len(chunks)
     result = {
         "n": added_n,
@@ -74,6 +82,8 @@ async def run(adapter: Adapter, params: dict[str, Any]) -> dict[str, Any]:
         "gc_share": sum(collector_chunks) / sum(chunks),
         "rss_bytes_per_task": (rss_bytes() - rss_before) / added_n,
     }
+    if start_ms is not None:
+        result["start_ms"] = start_ms
     if params.get("floors"):
         result.update(adapter.add_floors(job, params["floors"]))
     await adapter.close()

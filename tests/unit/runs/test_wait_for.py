@@ -49,6 +49,7 @@ def test_wait_for_an_unknown_id_names_it(clock: FakeClock) -> None:
 
 def test_wait_for_times_out_and_the_run_goes_on(clock: FakeClock) -> None:
     scheduler = manual_scheduler(clock)
+    scheduler.start()  # a stopped one fails at once (test_shutdown_waits.py)
     run = scheduler.submit(double, 2, delay=60)
     with pytest.raises(TimeoutError, match=r"did not finish within 0\.01 s"):
         asyncio.run(scheduler.wait_for(run.id, timeout=0.01))
