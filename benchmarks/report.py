@@ -73,12 +73,15 @@ def _cells(row: Row, raw: Raw, ours: str, anchors: Sequence[Any]) -> list[str]:
 def write(
     directory: Path, stem: str, text: str, raw: Raw, meta: Mapping[str, Any]
 ) -> tuple[Path, Path]:
-    """Write ``<stem>.md`` (the table and how it was made) and ``<stem>.json`` (every run)."""
+    """Write ``<stem>.md`` (the table and how it was made) and ``<stem>.json`` (every run).
+
+    Files of the same stem are replaced: ``results/`` keeps one full run, git the earlier ones.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     markdown, data = directory / f"{stem}.md", directory / f"{stem}.json"
     notes = "\n".join(f"- {key}: {value}" for key, value in meta.items())
     markdown.write_text(
-        f"# Benchmarks {stem}\n\n{notes}\n\n"
+        f"# Benchmarks {meta.get('date', stem)}\n\n{notes}\n\n"
         "Medians over the repetitions; ↓ lower is better, ↑ higher is better; "
         "the last columns divide each anchor's figure by ours.\n\n"
         f"{text}\n"

@@ -1,7 +1,9 @@
 """Benchmark asyncz_like against APScheduler 3 and asyncz, each in its own virtualenv.
 
-``python benchmarks/run.py`` runs every scenario (3 repetitions, medians) and writes
-``benchmarks/results/<date>.md`` and ``.json``. See benchmarks/README.md.
+``python benchmarks/run.py`` runs every scenario (3 repetitions, medians) and replaces
+``benchmarks/results/latest.md`` and ``.json``; any partial run (``--quick``, ``--only``,
+``--case``, ``--store``) and ``--profile`` write to ``benchmarks/.runs/`` instead, which git
+ignores. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from catalog import Case, Scenario, build
 from envs import BENCH_DIR, LIBRARIES, ensure_venv
 
 WORKER = BENCH_DIR / "worker.py"
-RESULTS_DIR = BENCH_DIR / "results"
+RESULTS_DIR = BENCH_DIR / "results"  # the latest full run only, committed
+RUNS_DIR = BENCH_DIR / ".runs"  # partial runs and profiles, ignored by git
+LATEST = "latest"
 CASE_TIMEOUT = 600.0
 
 
@@ -71,13 +75,25 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in sorted(seconds.items(), key=lambda kv: -kv[1])[:8]
         ),
     }
-    stem = datetime.date.today().isoformat() + ("-quick" if args.quick else "")
-    if args.only or args.case:  # a partial run never overwrites the full results
-        stem += "-" + "-".join(args.case or [s.name for s in scenarios])
     if not args.no_save:
-        for path in report.write(RESULTS_DIR, stem, text, raw, meta):
+        directory, stem = _destination(args, scenarios)
+        for path in report.write(directory, stem, text, raw, meta):
             print(f"wrote {path}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _destination(args: argparse.Namespace, scenarios: list[Scenario]) -> tuple[Path, str]:
+    """Where a run's files go: a full run replaces the kept one, any other run goes aside."""
+    partial = args.quick or args.only or args.case or args.store != "memory"
+    if not partial:
+        return RESULTS_DIR, LATEST
+    stem = datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S")
+    stem += "-quick" if args.quick else ""
+    if args.only or args.case:
+        stem += "-" + "-".join(args.case or [s.name for s in scenarios])
+    if args.store != "memory":
+        stem += f"-{args.store}"
+    return RUNS_DIR, stem
 
 
 def _code_version() -> str:
@@ -114,7 +130,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="profile asyncz_like's measured part of the selected scenarios instead",
     )  # fmt: skip
     parser.add_argument("--profile-lines", type=int, default=25)
-    parser.add_argument("--no-save", action="store_true", help="do not write results/")
+    parser.add_argument(
+        "--no-save", action="store_true", help="write no file (results/ nor .runs/)"
+    )
     return parser.parse_args(argv)
 
 
@@ -189,8 +207,8 @@ def _profile(python: Path, case: Case, lines: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "profile.prof"
         result = _run_worker(python, "asyncz_like", case, ("--profile", str(dump)))
-        out = RESULTS_DIR / f"profile-{case.key}.txt"
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        out = RUNS_DIR / f"profile-{case.key}.txt"
+        RUNS_DIR.mkdir(parents=True, exist_ok=True)
         with out.open("w") as stream:
             stream.write(f"# {case.key} {json.dumps(case.params)}\n# {json.dumps(result)}\n")
             stats = pstats.Stats(str(dump), stream=stream)

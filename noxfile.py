@@ -1,0 +1,53 @@
+"""nox sessions for contributors: the Makefile's targets, each in a virtualenv of its own.
+
+``make test`` stays the entry point of the README; ``nox`` runs lint, typecheck, tests and docs
+(``nox -s bench`` on demand). Arguments after ``--`` go to the session's tool, e.g.
+``nox -s tests -- tests/unit -x`` or ``nox -s bench -- --only burst``.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests", "docs"]
+
+SOURCES = ("asyncz_like", "tests", "examples", "benchmarks")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff's checks and formatting, as ``make lint``."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", *SOURCES)
+    session.run("ruff", "format", "--check", *SOURCES)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy in strict mode over asyncz_like, as ``make typecheck``."""
+    session.install("-e", ".[all,test]")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, as the pytest part of ``make test`` (the services tests need servers)."""
+    session.install("-e", ".[all,test]")
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The Sphinx site, warnings as errors, as ``make docs``."""
+    session.install("-e", ".[docs]")
+    session.run("python", "-m", "sphinx", "-W", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks, as ``make bench``, then the charts of docs/performance.md redrawn."""
+    session.install("-e", ".[bench]")
+    # Exit status 1 means some runs failed (an anchor that cannot use a store); the results
+    # file lists them, and the charts are still worth drawing.
+    session.run("python", "benchmarks/run.py", *session.posargs, success_codes=[0, 1])
+    session.run("python", "benchmarks/charts.py")
