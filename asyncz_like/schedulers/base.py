@@ -378,6 +378,6 @@ class BaseScheduler(RunAPI):
     def asgi(self, app: Any = None, handle_lifespan: bool = False, wait: bool = True) -> Any:
         """Wrap an ASGI app so that this scheduler starts after its startup and stops before
         its shutdown. Without ``app``, a decorator."""
-        from asyncz_like.contrib.asgi import asgi
+        from asyncz_like.asgi import asgi
 
         return asgi(self, app, handle_lifespan=handle_lifespan, wait=wait)

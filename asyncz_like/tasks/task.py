@@ -29,7 +29,7 @@ from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import datetime_repr, get_callable_name, ref_to_obj
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.task_api import TaskAPI
+    from asyncz_like.tasks.base import TaskScheduler
 
 #: At most this many missed run times are listed for one fire; see ``get_run_times``.
 MAX_RUN_TIMES = 1000
@@ -98,7 +98,7 @@ class Task:
         mistrigger_grace_time: float | None = None,
         max_instances: int | None = None,
         next_run_time: datetime | None = None,
-        scheduler: TaskAPI | None = None,
+        scheduler: TaskScheduler | None = None,
     ) -> None:
         self._setup(
             fn, trigger, id, name, args, kwargs, executor, store_alias or store, coalesce,
@@ -116,7 +116,7 @@ class Task:
         """Check and set every attribute; None means not given. The checks, and their order,
         are :func:`validate_changes`'s; a value that plainly passes one (None, or of the exact
         type checked) skips its call, as this is add_task's hot path."""
-        self._scheduler: TaskAPI | None = None
+        self._scheduler: TaskScheduler | None = None
         self.id: str = new_task_id() if id is None else check_id(id)
         # The MRO finds a subclass at C speed; isinstance on the ABC is a Python-level call.
         if trigger is not None and BaseTrigger not in trigger.__class__.__mro__:
@@ -191,7 +191,7 @@ class Task:
         return self.store_alias
 
     @property
-    def scheduler(self) -> TaskAPI | None:
+    def scheduler(self) -> TaskScheduler | None:
         return self._scheduler
 
     @property
@@ -212,7 +212,7 @@ class Task:
         if self.name is None and self.fn is not None:
             self.name = get_callable_name(self.fn)
 
-    def _attach(self, scheduler: TaskAPI) -> None:
+    def _attach(self, scheduler: TaskScheduler) -> None:
         if self._scheduler is not None:
             raise TaskConfigurationError(f"Task {self.id!r} has already been added to a scheduler")
         self._scheduler = scheduler
@@ -282,7 +282,7 @@ class Task:
     def delete(self) -> None:
         self._require_scheduler("delete").delete_task(self.id, self.store_alias)
 
-    def _require_scheduler(self, action: str) -> TaskAPI:
+    def _require_scheduler(self, action: str) -> TaskScheduler:
         if self._scheduler is None:
             raise TaskConfigurationError(f"Cannot {action} task {self.id!r}: it has no scheduler")
         return self._scheduler

@@ -1,4 +1,5 @@
-"""Tests for asyncz_like.contrib.asgi, driving the ASGI lifespan protocol by hand."""
+"""Tests for asyncz_like.asgi (imported at its documented path, asyncz_like.contrib.asgi),
+driving the ASGI lifespan protocol by hand."""
 
 from __future__ import annotations
 
@@ -298,7 +299,7 @@ def test_app_without_lifespan_support_falls_back_to_the_wrapper(
             await receive()
         raise AssertionError("only http is supported")
 
-    caplog.set_level(logging.INFO, logger="asyncz_like.contrib.asgi")
+    caplog.set_level(logging.INFO, logger="asyncz_like.asgi")
     result = run(ASGIApp(FakeScheduler(log), http_only), log)
 
     assert result.error is None
@@ -315,7 +316,7 @@ def test_app_returning_without_answering_falls_back_to_the_wrapper(
     async def ignores_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
         return
 
-    caplog.set_level(logging.INFO, logger="asyncz_like.contrib.asgi")
+    caplog.set_level(logging.INFO, logger="asyncz_like.asgi")
     result = run(ASGIApp(FakeScheduler(log), ignores_lifespan), log)
     assert result.types == [STARTUP_COMPLETE, SHUTDOWN_COMPLETE]
     assert "does not support the ASGI lifespan protocol" in caplog.text
