@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
-from asyncz_like.limits import MAX_COUNT
+from asyncz_like.limits import MAX_COUNT, MAX_SECONDS
 from asyncz_like.tasks.validation import (
     check_call,
     check_coalesce,
@@ -131,7 +131,9 @@ class Task:
             store_alias = check_store(store_alias, None)
         if coalesce is not None and coalesce.__class__ is not bool:
             coalesce = check_coalesce(coalesce, None)
-        if mistrigger_grace_time is not None:
+        if mistrigger_grace_time is not None and not (
+            mistrigger_grace_time.__class__ is float and 0 < mistrigger_grace_time <= MAX_SECONDS
+        ):  # nan fails the comparison: checked
             mistrigger_grace_time = check_grace(mistrigger_grace_time, None)
         if max_instances is not None and (
             max_instances.__class__ is not int or not 0 < max_instances <= MAX_COUNT
