@@ -26,6 +26,7 @@ __all__ = [
     "check_number",
     "check_seconds",
     "check_time",
+    "check_timeout",
     "check_wait",
     "later",
     "shifted",
@@ -88,6 +89,13 @@ def check_wait(value: object, name: str, *, wrong_type: type[Exception] = TypeEr
         wrong_type=wrong_type,
     )  # fmt: skip
     return float(wait)
+
+
+def check_timeout(value: object, name: str = "timeout") -> float | None:
+    """None, or how long to wait for something: seconds from 0 to ``MAX_WAIT``, finite."""
+    if value is None:
+        return None
+    return float(check_number(value, name, maximum=MAX_WAIT, too_large="is too long a wait"))
 
 
 def check_count(value: object, name: str, *, minimum: int = 1) -> int:

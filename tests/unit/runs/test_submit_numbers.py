@@ -6,6 +6,7 @@ are held to the calendar when they are used (deadlines, retries).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from datetime import datetime, timedelta
@@ -109,3 +110,25 @@ def test_submit_takes_any_option(option: str, value: Any) -> None:
     if run is not None:
         scheduler.process_tasks()
         assert run.scheduled_at is not None and run.scheduled_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error", "text"),
+    [
+        (math.inf, ValueError, "timeout=inf is not a finite number"),
+        (math.nan, ValueError, "timeout=nan is not a finite number"),
+        (-1, ValueError, "timeout must not be negative"),
+        (1e12, ValueError, "timeout=1000000000000.0 is too long a wait"),
+        ("5", TypeError, "timeout must be a number"),
+    ],
+)
+def test_waits_name_a_bad_timeout(
+    scheduler: ManualScheduler, timeout: Any, error: type, text: str
+) -> None:
+    run = scheduler.submit(job, delay=60)
+    with pytest.raises(error, match=re.escape(text)):
+        scheduler.wait_for_sync(run.id, timeout=timeout)
+    with pytest.raises(error, match=re.escape(text)):
+        asyncio.run(scheduler.wait_for(run.id, timeout=timeout))
+    with pytest.raises(error, match=re.escape(text)):
+        scheduler.cancel_run(run.id).wait(timeout)
