@@ -250,3 +250,11 @@ def test_parse_interval_takes_anything(value: Any) -> None:
     if duration is not None:
         assert timedelta(0) < duration <= MAX_DURATION
         assert FIRST + duration <= LAST  # a duration the calendar can hold
+
+
+@pytest.mark.parametrize("interval", [1e30, math.inf, math.nan, timedelta.max, -5, 0, timedelta(0)])
+def test_a_stored_interval_out_of_range_is_a_value_error(interval: Any) -> None:
+    state = {**IntervalTrigger(hours=1).__getstate__(), "interval": interval}
+    trigger = IntervalTrigger.__new__(IntervalTrigger)
+    with pytest.raises(ValueError, match="interval in trigger state"):
+        trigger.__setstate__(state)
