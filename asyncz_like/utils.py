@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asyncz_like.callable_cache import CallableCache, Shape, call_key
+from asyncz_like.limits import check_count, check_time
 
 __all__ = [
     "check_callable_args",
@@ -83,6 +84,7 @@ def to_datetime(
     """Turn a datetime, date or ISO string into an aware datetime.
 
     A naive value is placed in ``tz``; without ``tz`` that is an error when ``require_tz``.
+    A time outside the calendar (:func:`asyncz_like.limits.check_time`) is a ValueError.
     """
     if value is None:
         return None
@@ -94,6 +96,7 @@ def to_datetime(
         result = _parse_iso(value, arg_name)
     else:
         raise TypeError(f"Unsupported type for {arg_name}: {type(value).__name__}")
+    check_time(result, arg_name)
     if result.tzinfo is not None:
         return _with_normalized_zone(result)
     zone = to_timezone(tz)
@@ -103,7 +106,7 @@ def to_datetime(
                 f'The "tz" argument must be specified if {arg_name} has no time zone information'
             )
         return result
-    return result.replace(tzinfo=zone)
+    return check_time(result.replace(tzinfo=zone), arg_name)
 
 
 def _with_normalized_zone(value: datetime) -> datetime:
@@ -271,11 +274,11 @@ def as_positive_int(value: Any, argument: str) -> int:
         raise ValueError(f"{argument}: expected a positive integer, got {value!r}")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         raise ValueError(f"{argument}: expected a positive integer, got {value!r}") from None
     if number < 1 or (isinstance(value, float) and value != number):
         raise ValueError(f"{argument}: expected a positive integer, got {value!r}")
-    return number
+    return check_count(number, argument)
 
 
 def make_function(fn: Callable[..., Any]) -> Callable[..., Any]:

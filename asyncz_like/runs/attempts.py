@@ -7,7 +7,7 @@ import heapq
 import itertools
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.events.constants import (
@@ -17,6 +17,7 @@ from asyncz_like.events.constants import (
     RUN_RETRYING,
     RUN_STARTED,
 )
+from asyncz_like.limits import shifted
 from asyncz_like.runs.job import Place, RunJob
 from asyncz_like.runs.lanes import Lanes
 from asyncz_like.runs.ledger import Ledger, RunHost, Wake
@@ -94,7 +95,7 @@ class AttemptTracker:
             job.place = Place.RUNNING
             job.active = True
             if job.options.timeout is not None:
-                deadline = now + timedelta(seconds=job.options.timeout)
+                deadline = shifted(now, job.options.timeout)
                 heapq.heappush(self._deadlines, (deadline, next(self._seq), job, token))
         logger.debug("Run %s (%s) started", run.id, run.name, extra=log_extra(run))
         self.ledger.announce(RUN_STARTED, run)
@@ -134,7 +135,7 @@ class AttemptTracker:
             run.error = error
             retry = run.attempt <= options.max_retries and _retries_on(exc, options.retry_on)
             if retry:
-                due = now + timedelta(seconds=options.backoff.delay(run.attempt))
+                due = shifted(now, options.backoff.delay(run.attempt))
                 wakes = self.ledger.move(run, RunStatus.RETRYING, now)
                 self.queued[run.priority] += 1
                 self._wait_until(job, due, now)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from asyncz_like.limits import check_number, check_seconds
+
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
@@ -23,12 +25,12 @@ class Backoff:
     random: Callable[[], float] = field(default=random_module.random, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("base", "factor", "max_delay", "jitter"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"Backoff.{name} must be a number >= 0, got {value!r}")
-        if self.factor < 1:
-            raise ValueError(f"Backoff.factor must be >= 1, got {self.factor!r}")
+        """Every field a finite number >= 0 (factor >= 1); the delays no longer than the
+        calendar (see :mod:`asyncz_like.limits`). ValueError naming the field otherwise."""
+        for name in ("base", "max_delay"):
+            check_seconds(getattr(self, name), f"Backoff.{name}", wrong_type=ValueError)
+        check_number(self.factor, "Backoff.factor", minimum=1, wrong_type=ValueError)
+        check_number(self.jitter, "Backoff.jitter", wrong_type=ValueError)
 
     def delay(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
@@ -48,6 +50,4 @@ def as_backoff(value: Any) -> Backoff:
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"retry_backoff must be seconds, a timedelta or a Backoff, got {value!r}")
-    if value < 0:
-        raise ValueError(f"retry_backoff must not be negative, got {value!r}")
-    return Backoff(base=float(value))
+    return Backoff(base=float(check_seconds(value, "retry_backoff")))

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from asyncz_like.limits import check_timeout
+
 if TYPE_CHECKING:
     from asyncz_like.runs.engine import RunEngine
     from asyncz_like.runs.job import RunJob
@@ -70,6 +72,7 @@ class CancelResult:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the cancelled attempt has stopped (at most ``timeout`` seconds: then
         TimeoutError); return whether the run was cancelled."""
+        timeout = check_timeout(timeout)
         engine, job = self._engine, self._job
         if engine is None or job is None:
             return self.cancelled

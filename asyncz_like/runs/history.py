@@ -7,6 +7,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from asyncz_like.limits import check_count, check_seconds
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import RunStatus
 
@@ -58,8 +59,7 @@ class MemoryRunHistory:
     ) -> None:
         if isinstance(max_run_history, bool) or not isinstance(max_run_history, int):
             raise TypeError(f"max_run_history must be an int, got {max_run_history!r}")
-        if max_run_history < 0:
-            raise ValueError(f"max_run_history must be >= 0, got {max_run_history}")
+        check_count(max_run_history, "max_run_history", minimum=0)
         self.max_run_history = max_run_history
         self.run_result_ttl = _as_ttl(run_result_ttl)
         self._runs: dict[str, Run] = {}
@@ -129,6 +129,4 @@ def _as_ttl(value: float | timedelta | None) -> float | None:
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"run_result_ttl must be seconds, a timedelta or None, got {value!r}")
-    if value < 0:
-        raise ValueError(f"run_result_ttl must be >= 0, got {value}")
-    return float(value)
+    return float(check_seconds(value, "run_result_ttl"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, later
 from asyncz_like.runs.backoff import Backoff, as_backoff
 from asyncz_like.utils import to_datetime
 
@@ -52,10 +53,12 @@ def parse_options(
         raise TypeError(f"name must be a nonempty string, got {name!r}")
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise TypeError(f"priority must be an int (see TaskPriority), got {priority!r}")
+    check_count(priority, "priority", minimum=-MAX_COUNT - 1)  # kept runs store it in 64 bits
     if isinstance(max_retries, bool) or not isinstance(max_retries, int):
         raise TypeError(f"max_retries must be an int, got {max_retries!r}")
     if max_retries < 0:
         raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+    check_count(max_retries, "max_retries", minimum=0)
     if executor is not None and not isinstance(executor, str):
         raise TypeError(f"executor must be an executor alias (a string), got {executor!r}")
     return RunOptions(
@@ -79,7 +82,8 @@ def resolve_due(delay: Any, schedule_at: Any, now: datetime, timezone: tzinfo) -
     if delay is not None and schedule_at is not None:
         raise ValueError("Give delay or schedule_at, not both")
     if delay is not None:
-        return now + timedelta(seconds=_seconds(delay, "delay", allow_zero=True) or 0.0)
+        seconds = _seconds(delay, "delay", allow_zero=True) or 0.0
+        return later(now, timedelta(seconds=seconds), f"delay={delay!r}")
     if schedule_at is not None:
         if not isinstance(schedule_at, datetime | str):
             raise TypeError(f"schedule_at must be a datetime, got {schedule_at!r}")
@@ -90,16 +94,15 @@ def resolve_due(delay: Any, schedule_at: Any, now: datetime, timezone: tzinfo) -
 
 
 def _seconds(value: Any, argument: str, allow_zero: bool) -> float | None:
+    """Seconds from a number or a timedelta: finite, positive (or 0 with ``allow_zero``), no
+    longer than the calendar (see :mod:`asyncz_like.limits`)."""
     if value is None:
         return None
     if isinstance(value, timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{argument} must be seconds or a timedelta, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero) or value != value:
-        limit = "must not be negative" if allow_zero else "must be positive"
-        raise ValueError(f"{argument} {limit}, got {value!r}")
-    return float(value)
+    return float(check_seconds(value, argument, positive=not allow_zero))
 
 
 def _exception_types(value: Any) -> tuple[type[BaseException], ...]:

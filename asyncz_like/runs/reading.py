@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import RunLookupError
+from asyncz_like.limits import check_timeout
 from asyncz_like.runs.persistent.history import StoredRunHistory
 from asyncz_like.runs.stats import RunStats, WorkerStats
 from asyncz_like.runs.status import RunStatus
@@ -76,6 +77,7 @@ def _watch(engine: RunEngine, run_id: str, wake: Wake) -> Run:
 
 
 async def wait_async(engine: RunEngine, run_id: str, timeout: float | None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for
+    timeout = check_timeout(timeout)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
 
@@ -113,6 +115,7 @@ def refuse_blocking_in_loop() -> None:
 
 
 def wait_blocking(engine: RunEngine, run_id: str, timeout: float | None) -> Run:
+    timeout = check_timeout(timeout)
     refuse_blocking_in_loop()
     event = threading.Event()
     run = _watch(engine, run_id, event.set)

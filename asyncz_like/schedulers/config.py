@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from asyncz_like.limits import check_seconds, check_wait
 from asyncz_like.utils import as_positive_int
 
 TASK_DEFAULT_KEYS = ("coalesce", "max_instances", "mistrigger_grace_time")
@@ -52,9 +53,31 @@ class TaskDefaults:
                 values["max_instances"], "task_defaults.max_instances"
             )
         if "mistrigger_grace_time" in values:
-            grace = values["mistrigger_grace_time"]
-            defaults.mistrigger_grace_time = None if grace is None else float(grace)
+            defaults.mistrigger_grace_time = _grace(values["mistrigger_grace_time"])
         return defaults
+
+
+def _grace(value: Any) -> float | None:
+    if value is None:
+        return None
+    argument = "task_defaults.mistrigger_grace_time"
+    return float(check_seconds(_number(value, argument), argument, positive=True))
+
+
+def wait_option(value: Any, argument: str) -> float:
+    """A scheduler option that is a wait (see :func:`~asyncz_like.limits.check_wait`), or
+    its text, as ``setup(global_config)`` gives it."""
+    return check_wait(_number(value, argument), argument)
+
+
+def _number(value: Any, argument: str) -> Any:
+    """``value``, or the number its text spells (config files give text)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{argument}: expected a number, got {value!r}") from None
 
 
 def as_bool(value: Any, argument: str) -> bool:

@@ -29,6 +29,7 @@ from asyncz_like.schedulers.config import (
     SCHEDULER_OPTIONS,
     TaskDefaults,
     options_from_global_config,
+    wait_option,
 )
 from asyncz_like.schedulers.pending import PendingTasks
 from asyncz_like.schedulers.run_slots import RunSlots
@@ -99,8 +100,10 @@ class SchedulerCore(ABC):
         self.clock: Clock = merged.get("clock") or SystemClock()
         self.lock_path: str | None = merged.get("lock_path")
         self.task_defaults = TaskDefaults.from_mapping(merged.get("task_defaults") or {})
-        self.max_wait = float(merged.get("max_wait", 30.0))
-        self.lock_retry_interval = float(merged.get("lock_retry_interval", 1.0))
+        self.max_wait = wait_option(merged.get("max_wait", 30.0), "max_wait")
+        self.lock_retry_interval = wait_option(
+            merged.get("lock_retry_interval", 1.0), "lock_retry_interval"
+        )
         self.batch_size = as_positive_int(
             merged.get("batch_size", self.default_batch_size), "batch_size"
         )

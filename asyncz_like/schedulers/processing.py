@@ -17,6 +17,7 @@ from asyncz_like.events.constants import (
     TASK_SUBMITTED,
 )
 from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.limits import shifted
 from asyncz_like.tasks.task import MAX_RUN_TIMES
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
 logger = logging.getLogger("asyncz_like.schedulers")
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def due_run_times(
@@ -48,7 +50,7 @@ def due_run_times(
     assert trigger is not None
     grace = task.mistrigger_grace_time
     if grace is not None:
-        window_start = now - timedelta(seconds=grace, microseconds=1)
+        window_start = shifted(now, -grace) - _MICROSECOND
         first = trigger.get_next_trigger_time(timezone, window_start, now)
         run_times, next_time = task.run_times_from(first, timezone, now, limit)
     if next_time is not None and next_time <= now:

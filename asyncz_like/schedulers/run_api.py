@@ -22,7 +22,7 @@ from asyncz_like.runs.options import parse_options, resolve_due
 from asyncz_like.runs.persistent import KeptWork, StoredRunHistory, history_for_store
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
-from asyncz_like.schedulers.config import as_bool
+from asyncz_like.schedulers.config import as_bool, wait_option
 from asyncz_like.schedulers.core import SchedulerState
 from asyncz_like.schedulers.task_api import TaskAPI
 from asyncz_like.tasks.validation import resolve_callable
@@ -53,9 +53,7 @@ class RunAPI(TaskAPI):
     _runs: RunEngine
 
     def _configure_runs(self, options: Mapping[str, Any]) -> None:
-        interval = float(options.get("run_cleanup_interval", 60.0))
-        if interval <= 0:
-            raise ValueError(f"run_cleanup_interval must be positive, got {interval}")
+        interval = wait_option(options.get("run_cleanup_interval", 60.0), "run_cleanup_interval")
         engine = getattr(self, "_runs", None)
         default_store = self._stores.get("default")
         if engine is None:
@@ -267,7 +265,10 @@ def _build_history(options: Mapping[str, Any], store: Any) -> RunHistory:
     limits = {k: options[k] for k in ("max_run_history", "run_result_ttl") if k in options}
     for key, kind in (("max_run_history", int), ("run_result_ttl", float)):
         if isinstance(limits.get(key), str):  # from a string-valued global_config
-            limits[key] = kind(limits[key])
+            try:
+                limits[key] = kind(limits[key])
+            except ValueError:
+                raise ValueError(f"{key}: expected a number, got {limits[key]!r}") from None
     if given == "memory":
         return MemoryRunHistory(**limits)
     if given is None:

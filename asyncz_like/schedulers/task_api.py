@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from asyncz_like.events.base import TaskEvent
 from asyncz_like.events.constants import ALL_TASKS_REMOVED, TASK_ADDED, TASK_MODIFIED, TASK_REMOVED
 from asyncz_like.exceptions import ConflictIdError, SchedulerNotRunningError, TaskLookupError
+from asyncz_like.limits import check_number
 from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored, conflict_policy, store_task
 from asyncz_like.schedulers.core import _PAUSED, _RUNNING, SchedulerCore
 from asyncz_like.schedulers.pending import PendingTask
@@ -27,6 +28,8 @@ class _Unset:
 
 #: Marks an argument that was not given (None is a meaningful value for some of them).
 UNSET: Any = _Unset()
+#: The most fire times preview_task_runs lists.
+_MAX_PREVIEW = 1_000_000
 
 
 class TaskAPI(SchedulerCore):
@@ -465,7 +468,13 @@ class TaskAPI(SchedulerCore):
         self, trigger: BaseTrigger | str, count: int = 5,
         start: datetime | None = None, **trigger_args: Any,
     ) -> list[datetime]:  # fmt: skip
-        """The next ``count`` fire times a trigger would give, from ``start`` (default now)."""
+        """The next ``count`` fire times a trigger would give, from ``start`` (default now).
+
+        ``count`` is an int from 0 to 1,000,000; fewer come back when the trigger ends.
+        """
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"count must be an int, got count={count!r}")
+        check_number(count, "count", maximum=_MAX_PREVIEW)
         built = self._resolve_trigger(trigger, trigger_args)
         now = start or self.clock.now()
         times: list[datetime] = []

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from asyncz_like.events.base import BrokenRecordEvent
 from asyncz_like.events.constants import STORE_RECORD_BROKEN
 from asyncz_like.exceptions import TaskLookupError
+from asyncz_like.limits import check_seconds, check_wait
 from asyncz_like.locks import FileLockProtected, LockProtected, NullLockProtected
 
 if TYPE_CHECKING:
@@ -222,6 +223,17 @@ class BaseStore(ABC):
 #: the lease is this many seconds old. Not sooner: a scheduler holds its leases on fires
 #: claimed ahead of their run time (``claim_ahead``, at most 1 s) until those fires start.
 RETAKE_OWN_CLAIMS_AFTER = 2.0
+
+
+def check_lease_options(
+    lease_seconds: object, poll_interval: object, poll_may_be_none: bool = True
+) -> tuple[float, float | None]:
+    """A store's ``lease_seconds`` (positive seconds) and ``poll_interval`` (a wait, or None
+    when ``poll_may_be_none``), finite and in range: ValueError naming the option otherwise."""
+    lease = check_seconds(lease_seconds, "lease_seconds", positive=True, wrong_type=ValueError)
+    if poll_interval is None and poll_may_be_none:
+        return float(lease), None
+    return float(lease), check_wait(poll_interval, "poll_interval", wrong_type=ValueError)
 
 
 def lost_claim_start(lease_end: float, lease_seconds: float) -> datetime:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.limits import MAX_COUNT, MAX_SECONDS
 from asyncz_like.tasks.definition import definition_changes
 from asyncz_like.tasks.validation import (
     check_call,
@@ -131,9 +132,13 @@ class Task:
             store_alias = check_store(store_alias, None)
         if coalesce is not None and coalesce.__class__ is not bool:
             coalesce = check_coalesce(coalesce, None)
-        if mistrigger_grace_time is not None:
+        if mistrigger_grace_time is not None and not (
+            mistrigger_grace_time.__class__ is float and 0 < mistrigger_grace_time <= MAX_SECONDS
+        ):  # nan fails the comparison: checked
             mistrigger_grace_time = check_grace(mistrigger_grace_time, None)
-        if max_instances is not None and (max_instances.__class__ is not int or max_instances < 1):
+        if max_instances is not None and (
+            max_instances.__class__ is not int or not 0 < max_instances <= MAX_COUNT
+        ):
             max_instances = check_max_instances(max_instances, None)
         if next_run_time is not None:
             next_run_time = check_next_run_time(next_run_time, None)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import tzinfo
-from math import inf
 from os import register_at_fork, urandom
 from typing import Any
 
 from asyncz_like.callable_cache import CallableCache, Shape, call_key
 from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.limits import check_count, check_seconds
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import check_callable_args, get_callable_name, ref_to_obj, to_datetime
 
@@ -226,17 +226,19 @@ def check_coalesce(value: Any, _: tzinfo | None) -> bool:
 
 
 def check_grace(value: Any, _: tzinfo | None) -> float | None:
+    """None, or seconds: positive (else TypeError, as asyncz), finite and no longer than the
+    calendar (else ValueError)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < inf:
-        raise TypeError("mistrigger_grace_time must be either None or a finite positive number")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise TypeError("mistrigger_grace_time must be either None or a positive number")
+    return check_seconds(value, "mistrigger_grace_time")
 
 
 def check_max_instances(value: Any, _: tzinfo | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise TypeError("max_instances must be a positive integer")
-    return value
+    return check_count(value, "max_instances")
 
 
 def check_next_run_time(value: Any, timezone: tzinfo | None) -> Any:

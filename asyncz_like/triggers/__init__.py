@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, cast
 
+from asyncz_like.limits import later
 from asyncz_like.registry import PluginRegistry
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.triggers.combining import AndTrigger, BaseCombinationTrigger, OrTrigger
@@ -157,10 +158,15 @@ def interval_anchor(
         return None
     if trigger.start_at is not None:
         return None
-    anchor = first_fire or now + trigger.interval
+    anchor = first_fire or _first_fire(now, trigger.interval)
     if anchor.tzinfo is None:
         raise ValueError("first_fire must be timezone-aware")
     return anchor if anchor.tzinfo is UTC else anchor.astimezone(UTC)
+
+
+def _first_fire(now: datetime, interval: timedelta) -> datetime:
+    """``now + interval``: ValueError naming the interval when that is past the calendar."""
+    return later(now, interval, f"interval={interval}: the first fire")
 
 
 def with_anchor(trigger: BaseTrigger, anchor: datetime | None) -> BaseTrigger:
@@ -188,7 +194,7 @@ def first_fire_and_anchor(
         and trigger.end_at is None
         and not trigger.jitter
     ):  # the anchor is the first fire: no need to ask the trigger (add_task's hot path)
-        fire = now + trigger.interval
+        fire = _first_fire(now, trigger.interval)
         start = fire if fire.tzinfo is UTC else fire.astimezone(UTC)
         return fire.astimezone(trigger.timezone or timezone), start
     anchor = interval_anchor(trigger, now)

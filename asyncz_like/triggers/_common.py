@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from math import inf
 from typing import Any
 
+from asyncz_like.limits import check_seconds
 from asyncz_like.triggers.base import BaseTrigger
 
 
@@ -42,13 +42,11 @@ class ValueTrigger(BaseTrigger):
 
 
 def check_jitter(jitter: int | float | None) -> int | float | None:
-    """Validate a jitter argument: None or a finite non-negative number of seconds (0 means
-    None)."""
+    """Validate a jitter argument: None or a finite, non-negative number of seconds no longer
+    than the calendar (0 means None). ValueError naming ``jitter`` otherwise."""
     if jitter is None:
         return None
-    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter < inf:
-        raise ValueError(f"jitter must be a finite non-negative number of seconds, got {jitter!r}")
-    return jitter or None
+    return check_seconds(jitter, "jitter", wrong_type=ValueError) or None
 
 
 def check_order(start_at: datetime | None, end_at: datetime | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from asyncz_like.limits import MAX_DURATION, check_seconds
 from asyncz_like.utils import to_datetime
 
 STATE_VERSION = 1
@@ -30,10 +31,13 @@ def load_datetime(value: Any, name: str) -> datetime | None:
 
 
 def load_timedelta(value: Any, name: str) -> timedelta:
+    """A positive duration from a timedelta or seconds, no longer than the calendar."""
     if isinstance(value, timedelta):
-        return value
+        if timedelta(0) < value <= MAX_DURATION:
+            return value
+        value = value.total_seconds()  # out of range: the check below names it
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        return timedelta(seconds=check_seconds(value, f"{name} in trigger state", positive=True))
     raise ValueError(f"Invalid {name} in trigger state: {value!r}")
 
 

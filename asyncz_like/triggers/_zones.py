@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from asyncz_like.limits import check_time
 from asyncz_like.utils import to_datetime, to_timezone
 
 __all__ = [
@@ -118,9 +119,12 @@ def localize(value: datetime | None, zone: tzinfo) -> datetime | None:
 def parse_time(
     value: str | date | datetime | None, zone: tzinfo | None, name: str
 ) -> datetime | None:
-    """A datetime argument: aware as given, naive placed in ``zone``, or kept naive without one."""
+    """A datetime argument: aware as given, naive placed in ``zone``, or kept naive without one.
+    ValueError naming ``name`` when it is outside the calendar (see :mod:`asyncz_like.limits`)."""
     parsed = to_datetime(value, None, name, require_tz=False)
-    return parsed if zone is None else localize(parsed, zone)
+    if zone is None or parsed is None or parsed.tzinfo is not None:
+        return parsed
+    return check_time(wall_to_instant(parsed, zone), name)
 
 
 def zone_name(zone: tzinfo | None) -> str | None:

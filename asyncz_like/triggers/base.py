@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
+from asyncz_like.limits import LAST
+
 
 class BaseTrigger(ABC):
     """Computes when a task fires next.
@@ -42,10 +44,15 @@ class BaseTrigger(ABC):
     def apply_jitter(
         self, next_trigger_time: datetime | None, jitter: int | float | None, now: datetime
     ) -> datetime | None:
-        """Delay ``next_trigger_time`` by a random amount of up to ``jitter`` seconds."""
+        """Delay ``next_trigger_time`` by a random amount of up to ``jitter`` seconds (not past
+        the end of the calendar, :data:`asyncz_like.limits.LAST`)."""
         if next_trigger_time is None or not jitter:
             return next_trigger_time
-        return next_trigger_time + timedelta(seconds=random.uniform(0, jitter))
+        try:
+            jittered = next_trigger_time + timedelta(seconds=random.uniform(0, jitter))
+        except OverflowError:
+            return next_trigger_time
+        return jittered if jittered <= LAST else next_trigger_time
 
     def __getstate__(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} does not support serialization")

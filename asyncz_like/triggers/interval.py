@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from asyncz_like.limits import LAST, MAX_DURATION, MAX_SECONDS, TOO_LONG, check_number
 from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
 from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime, load_timedelta
 from asyncz_like.triggers._zones import (
@@ -40,18 +41,21 @@ def parse_interval(value: int | float | timedelta | str) -> timedelta:
     """A positive duration from seconds, a timedelta, or a string like "30s", "1h30m", "1d 2h".
 
     Units: w, d, h, m, s (also spelled out: "2 hours"); a bare number is seconds.
-    Raises ValueError naming ``interval`` for anything else, and for zero or negative durations.
+    Raises ValueError naming ``interval`` for anything else, for zero or negative durations,
+    and for a duration that is not finite or longer than the calendar (about 9999 years).
     """
     duration = _to_timedelta(value)
     if duration <= timedelta(0):
         raise ValueError(f"interval must be positive, got interval={value!r}")
+    if duration > MAX_DURATION:
+        raise _too_long(value)
     return duration
 
 
 def _to_timedelta(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return _seconds(value, value)
     if isinstance(value, str):
         return _parse_text(value)
@@ -76,11 +80,17 @@ def _parse_text(value: str) -> timedelta:
     return _seconds(total, value)
 
 
-def _seconds(amount: float, original: object) -> timedelta:
-    try:
-        return timedelta(seconds=amount)
-    except OverflowError:
-        raise ValueError(f"interval is too large: interval={original!r}") from None
+def _seconds(amount: int | float, original: object) -> timedelta:
+    """``amount`` seconds, of either sign (the caller checks it)."""
+    if isinstance(amount, float) and not math.isfinite(amount):
+        raise ValueError(f"interval={original!r} is not a finite number")
+    if abs(amount) > MAX_SECONDS:
+        raise _too_long(original)
+    return timedelta(seconds=amount)
+
+
+def _too_long(value: object) -> ValueError:
+    return ValueError(f"interval={value!r} {TOO_LONG}")
 
 
 def _invalid(value: object) -> ValueError:
@@ -88,6 +98,24 @@ def _invalid(value: object) -> ValueError:
         f"Invalid interval={value!r}: expected a positive number of seconds, a timedelta, "
         'or a string such as "30s", "5m", "1h30m", "1d 2h" or "2w"'
     )
+
+
+def _interval(amounts: dict[str, Any]) -> timedelta:
+    """The interval of these ``weeks=``, ``days=``... amounts, checked one by one and in sum."""
+    for name, amount in amounts.items():
+        check_number(
+            amount, name, maximum=MAX_SECONDS / _UNIT_SECONDS[name[0]], too_large=TOO_LONG,
+            wrong_type=ValueError,
+        )  # fmt: skip
+    interval = timedelta(**amounts)
+    if interval <= timedelta(0):
+        raise ValueError(
+            "IntervalTrigger needs a positive interval: "
+            "weeks, days, hours, minutes and seconds are all 0"
+        )
+    if interval > MAX_DURATION:
+        raise ValueError(f"interval={interval} {TOO_LONG}")
+    return interval
 
 
 class IntervalTrigger(ValueTrigger):
@@ -123,18 +151,9 @@ class IntervalTrigger(ValueTrigger):
         timezone: tzinfo | str | None = None,
         jitter: int | float | None = None,
     ) -> None:
-        amounts = {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes}
-        for name, amount in {**amounts, "seconds": seconds}.items():
-            if isinstance(amount, bool) or not isinstance(amount, int | float) or not amount >= 0:
-                raise ValueError(f"{name} must be a non-negative number, got {name}={amount!r}")
-        self.interval = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes) + (
-            _seconds(seconds, seconds)
+        self.interval = _interval(
+            {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
         )
-        if self.interval <= timedelta(0):
-            raise ValueError(
-                "IntervalTrigger needs a positive interval: "
-                "weeks, days, hours, minutes and seconds are all 0"
-            )
         self.timezone = to_timezone(timezone)
         self.start_at = parse_time(start_at, self.timezone, "start_at")
         self.end_at = parse_time(end_at, self.timezone, "end_at")
@@ -157,6 +176,7 @@ class IntervalTrigger(ValueTrigger):
     def get_next_trigger_time(
         self, timezone: tzinfo | str, previous_time: datetime | None, now: datetime | None = None
     ) -> datetime | None:
+        """The next fire, or None when there is none before ``end_at`` or the calendar's end."""
         start = self.start_at
         if (
             previous_time is not None
@@ -167,12 +187,28 @@ class IntervalTrigger(ValueTrigger):
             and not self.jitter
             and (now is None or now.tzinfo is not None)
         ):  # the fire after a fire (the scheduler's question at every fire), anchored in UTC
-            next_time = self._first_after(start, previous_time)
             zone = resolve_zone(self.timezone, timezone)
-            return next_time if zone is UTC else next_time.astimezone(zone)
+            try:
+                next_time = self._first_after(start, previous_time)
+                if next_time > LAST:
+                    return None
+                return next_time if zone is UTC else next_time.astimezone(zone)
+            except OverflowError:  # past the end of the calendar (year 9999)
+                return None
         zone = resolve_zone(self.timezone, timezone)
         previous_time = require_aware(previous_time, "previous_time")
         now = require_aware(now, "now")
+        try:
+            found = self._next_in_utc(zone, previous_time, now)
+            if found is None or found > LAST:
+                return None
+            return self.apply_jitter(found.astimezone(zone), self.jitter, now or found)
+        except OverflowError:  # past the end of the calendar (year 9999)
+            return None
+
+    def _next_in_utc(
+        self, zone: tzinfo, previous_time: datetime | None, now: datetime | None
+    ) -> datetime | None:
         start = localize(self.start_at, zone)
         end = localize(self.end_at, zone)
         if start is None:
@@ -188,7 +224,7 @@ class IntervalTrigger(ValueTrigger):
             next_time = self._first_after(as_utc(start), as_utc(previous_time))
         if end is not None and next_time > as_utc(end):
             return None
-        return self.apply_jitter(next_time.astimezone(zone), self.jitter, now or next_time)
+        return next_time
 
     def anchored(self, first_fire: datetime) -> IntervalTrigger:
         """This trigger with ``start_at = first_fire`` when it has no start of its own.

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import encode_task, get_serializer
 from asyncz_like.serializers.base import BaseSerializer
-from asyncz_like.stores.base import BaseStore
+from asyncz_like.stores.base import BaseStore, check_lease_options
 from asyncz_like.stores.file import _disk
 from asyncz_like.stores.file._claims import Claims
 from asyncz_like.stores.file._disk import write_atomic
@@ -68,8 +68,8 @@ class FileStore(BaseStore):
         self.cleanup_directory = bool(cleanup_directory)
         self.mode = mode
         self.serializer = get_serializer(serializer, secret_key)
-        self.lease_seconds = _positive(lease_seconds, "lease_seconds")
-        self.poll_interval = _positive(poll_interval, "poll_interval")
+        lease, poll = check_lease_options(lease_seconds, poll_interval, poll_may_be_none=False)
+        self.lease_seconds, self.poll_interval = lease, poll
         self.owner = uuid.uuid4().hex
         self._lock = threading.RLock()
         self._depth = 0
@@ -304,12 +304,6 @@ class FileStore(BaseStore):
                 f"broken records ({', '.join(sorted(kept))})" if kept else "files of others",
                 extra={"store": self.alias},
             )  # fmt: skip
-
-
-def _positive(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
 
 
 def _order(task: Task) -> tuple[bool, float, str]:

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import RETAKE_OWN_CLAIMS_AFTER, BaseStore, lost_claim_start
+from asyncz_like.stores.base import (
+    RETAKE_OWN_CLAIMS_AFTER,
+    BaseStore,
+    check_lease_options,
+    lost_claim_start,
+)
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
     build_client,
@@ -65,19 +70,13 @@ class RedisStore(BaseStore):
         super().__init__(**unknown)
         if not (tasks_key and run_times_key) or tasks_key == run_times_key:
             raise ValueError("tasks_key and run_times_key must be two different, non-empty keys")
-        if not lease_seconds > 0:
-            raise ValueError(f"lease_seconds must be positive, got {lease_seconds!r}")
+        lease, poll = check_lease_options(lease_seconds, poll_interval)
         self.serializer = get_serializer(serializer, secret_key)
         self.client, self._owns_client = build_client(host, port, database, url, client, taken)
         self.tasks_key = tasks_key
         self.run_times_key = run_times_key
         self.leases_key = f"{tasks_key}.leases"
-        self.lease_seconds = float(lease_seconds)
-        if poll_interval is not None and not (
-            isinstance(poll_interval, int | float) and poll_interval > 0
-        ):
-            raise ValueError(f"poll_interval must be positive or None, got {poll_interval!r}")
-        self.poll_interval = poll_interval
+        self.lease_seconds, self.poll_interval = lease, poll
         #: Names this store instance in leases; unique per instance.
         self.owner = uuid.uuid4().hex
         self._runner = ScriptRunner(self.client, hold=self._owns_client)

@@ -19,9 +19,10 @@ from asyncz_like.exceptions import (
     TaskConfigurationError,
     TaskLookupError,
 )
+from asyncz_like.limits import check_count
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import BaseStore, lost_claim_start
+from asyncz_like.stores.base import BaseStore, check_lease_options, lost_claim_start
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -382,12 +383,10 @@ def _check_options(
 ) -> None:
     if not isinstance(tablename, str) or not 0 < len(tablename) <= 48:
         raise ValueError(f"tablename must be a name of 1 to 48 characters, got {tablename!r}")
-    if not lease_seconds > 0:
-        raise ValueError(f"lease_seconds must be positive, got {lease_seconds!r}")
-    if poll_interval is not None and not poll_interval > 0:
-        raise ValueError(f"poll_interval must be positive or None, got {poll_interval!r}")
+    check_lease_options(lease_seconds, poll_interval)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_count(batch_size, "batch_size")
 
 
 def _open(
