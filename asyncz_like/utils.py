@@ -12,22 +12,41 @@ from types import FunctionType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tzlocal import get_localzone
+
 from asyncz_like.callable_cache import CallableCache, Shape, call_key
+from asyncz_like.conversions import (
+    datetime_ceil,
+    datetime_to_utc_timestamp,
+    timedelta_seconds,
+    to_float,
+    to_int,
+    utc_timestamp_to_datetime,
+)
+from asyncz_like.exceptions import AsynczLikeError
 
 __all__ = [
     "check_callable_args",
+    "datetime_ceil",
     "datetime_repr",
+    "datetime_to_utc_timestamp",
     "get_callable_name",
     "get_local_timezone",
     "is_coroutine_callable",
     "make_async_function",
     "make_function",
+    "maybe_ref",
     "normalize_timezone",
     "obj_to_ref",
     "ref_to_obj",
+    "timedelta_seconds",
     "to_datetime",
+    "to_float",
+    "to_int",
     "to_timezone",
+    "to_zone",
     "utc_now",
+    "utc_timestamp_to_datetime",
 ]
 
 
@@ -36,12 +55,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@functools.cache
 def get_local_timezone() -> tzinfo:
-    """The machine's local zone (via tzlocal), as a zoneinfo object where possible."""
-    import tzlocal
+    """The machine's local zone, as this module's ``get_localzone`` (tzlocal's) gives it.
 
-    return normalize_timezone(tzlocal.get_localzone())
+    Looked up at each call through the module attribute, as asyncz does, so that it can be
+    replaced (tests, embedding apps). A pytz zone is kept as given; tzlocal's zoneinfo
+    subclasses become plain zoneinfo objects.
+    """
+    zone = get_localzone()
+    return zone if _is_pytz(zone) else normalize_timezone(zone)
+
+
+def _is_pytz(value: object) -> bool:
+    return type(value).__module__.startswith("pytz")
 
 
 def normalize_timezone(value: tzinfo) -> tzinfo:
@@ -59,7 +85,17 @@ def normalize_timezone(value: tzinfo) -> tzinfo:
 
 
 def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
-    """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a usable tzinfo; None stays None."""
+    """asyncz's helper: a zone name as a tzinfo; a tzinfo object (pytz too) as given."""
+    if isinstance(value, tzinfo):
+        return value
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"Expected tzinfo, got {type(value).__name__} instead")
+    return to_zone(value)
+
+
+def to_zone(value: str | tzinfo | None) -> tzinfo | None:
+    """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a tzinfo that plain datetime
+    arithmetic handles (pytz zones become zoneinfo ones); None stays None."""
     if value is None or value is UTC or value.__class__ is ZoneInfo:
         return value  # the usual zones, usable as they are
     if isinstance(value, str):
@@ -93,17 +129,29 @@ def to_datetime(
     elif isinstance(value, str):
         result = _parse_iso(value, arg_name)
     else:
-        raise TypeError(f"Unsupported type for {arg_name}: {type(value).__name__}")
+        raise InvalidTimeError(f"Unsupported type for {arg_name}: {type(value).__name__}.")
     if result.tzinfo is not None:
         return _with_normalized_zone(result)
-    zone = to_timezone(tz)
+    zone = to_zone(tz)
     if zone is None:
         if require_tz:
-            raise ValueError(
-                f'The "tz" argument must be specified if {arg_name} has no time zone information'
+            raise MissingTimezoneError(
+                f'The "tz" argument must be specified if {arg_name} has no timezone information'
             )
         return result
     return result.replace(tzinfo=zone)
+
+
+class InvalidTimeError(AsynczLikeError, TypeError):
+    """``to_datetime`` was given something that is not a date, datetime or string."""
+
+
+class InvalidDateStringError(AsynczLikeError, ValueError):
+    """``to_datetime`` was given a string that is not an ISO 8601 date or datetime."""
+
+
+class MissingTimezoneError(AsynczLikeError, ValueError):
+    """A naive time was given where no time zone says which instant it means."""
 
 
 def _with_normalized_zone(value: datetime) -> datetime:
@@ -127,7 +175,7 @@ def _parse_iso(value: str, arg_name: str) -> datetime:
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"Invalid date string for {arg_name}: {value!r}") from None
+        raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}") from None
 
 
 def datetime_repr(value: datetime | None) -> str:
@@ -192,7 +240,7 @@ def ref_to_obj(ref: str) -> Any:
         if sys.modules.get(held_name) is held_module and held_namespace.get(held_key) is held:
             return held
     if ":" not in ref:
-        raise ValueError(f"Invalid reference {ref!r}: expected 'module:qualname'")
+        raise InvalidReferenceError(f"Invalid reference {ref!r}: expected 'module:qualname'")
     module_name, rest = ref.split(":", 1)
     try:
         # sys.modules first: the import system's locks cost more than the rest of a lookup
@@ -214,6 +262,15 @@ def ref_to_obj(ref: str) -> Any:
     ):
         _RESOLVED[ref] = (module_name, module, namespace, rest, obj)
     return obj
+
+
+class InvalidReferenceError(AsynczLikeError, ValueError):
+    """A reference is not of the form ``module:qualname``."""
+
+
+def maybe_ref(ref: Any) -> Any:
+    """The object a ``module:qualname`` string names; anything else as given."""
+    return ref_to_obj(ref) if isinstance(ref, str) else ref
 
 
 #: ``module:name`` references resolved: (module name, module, its namespace, name, object).

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from asyncz_like.utils import to_datetime, to_timezone
+from asyncz_like.utils import to_datetime, to_zone
 
 __all__ = [
     "as_utc",
@@ -35,7 +35,7 @@ def resolve_zone(own: tzinfo | None, given: tzinfo | str | None) -> tzinfo:
     """The trigger's own zone, else the scheduler's zone passed at call time, else UTC."""
     if own is not None:
         return own
-    return to_timezone(given) or UTC
+    return to_zone(given) or UTC
 
 
 def require_aware(value: datetime | None, name: str) -> datetime | None:
@@ -150,4 +150,4 @@ def zone_text(zone: tzinfo | None) -> str | None:
 
 
 def zone_from_name(name: str | None) -> tzinfo | None:
-    return to_timezone(name)
+    return to_zone(name)

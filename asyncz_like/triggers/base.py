@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
+from asyncz_like.plugin_options import keep_extra_options
+
 
 class BaseTrigger(ABC):
     """Computes when a task fires next.
@@ -29,6 +31,10 @@ class BaseTrigger(ABC):
     #: True when an instance is a value nothing changes once made, so that ``create_trigger``
     #: may hand the same instance to every task added with the same options.
     shareable: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        """Users' triggers may pass their own options up: they become attributes."""
+        keep_extra_options(self, options)
 
     @abstractmethod
     def get_next_trigger_time(
