@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, tzinfo
@@ -172,10 +173,38 @@ def _with_normalized_zone(value: datetime) -> datetime:
 
 
 def _parse_iso(value: str, arg_name: str) -> datetime:
+    text = value.strip()
     try:
-        return datetime.fromisoformat(value.strip())
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    match = _LOOSE_DATE.fullmatch(text)  # asyncz's form: fields need no leading zeros
+    if match is None:
+        raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}")
+    fields = match.groupdict()
+    zone_text = fields.pop("zone")
+    fraction = fields.pop("fraction") or "0"
+    try:
+        parsed = datetime(
+            **{key: int(number or 0) for key, number in fields.items()},
+            microsecond=int(fraction.ljust(6, "0")),
+        )
+        if zone_text:
+            parsed = parsed.replace(
+                tzinfo=datetime.fromisoformat(
+                    "2000-01-01T00:00" + zone_text.replace("Z", "+00:00")
+                ).tzinfo
+            )
     except ValueError:
         raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}") from None
+    return parsed
+
+
+_LOOSE_DATE = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{1,2}):(?P<second>\d{1,2})"
+    r"(?:\.(?P<fraction>\d{1,6}))?(?P<zone>Z|[+-]\d\d:\d\d)?)?"
+)
 
 
 def datetime_repr(value: datetime | None) -> str:
