@@ -181,19 +181,16 @@ def _parse_iso(value: str, arg_name: str) -> datetime:
     match = _LOOSE_DATE.fullmatch(text)  # asyncz's form: fields need no leading zeros
     if match is None:
         raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}")
-    fields = match.groupdict()
-    zone_text = fields.pop("zone")
-    fraction = fields.pop("fraction") or "0"
+    year, month, day, hour, minute, second = (
+        int(match.group(name) or 0) for name in ("year", "month", "day", "hour", "minute", "second")
+    )
+    fraction = (match.group("fraction") or "0").ljust(6, "0")
+    zone_text = (match.group("zone") or "").replace("Z", "+00:00")
     try:
-        parsed = datetime(
-            **{key: int(number or 0) for key, number in fields.items()},
-            microsecond=int(fraction.ljust(6, "0")),
-        )
-        if zone_text:
+        parsed = datetime(year, month, day, hour, minute, second, int(fraction))
+        if zone_text:  # the offset, read by the standard parser
             parsed = parsed.replace(
-                tzinfo=datetime.fromisoformat(
-                    "2000-01-01T00:00" + zone_text.replace("Z", "+00:00")
-                ).tzinfo
+                tzinfo=datetime.fromisoformat("2000-01-01T00:00" + zone_text).tzinfo
             )
     except ValueError:
         raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}") from None

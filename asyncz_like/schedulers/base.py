@@ -98,6 +98,7 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
         pending, self._pending = self._pending, []
         added: list[Task] = []
         for task, replace, compute_next in pending:
+            task.pending = False
             try:
                 self._schedule_new_task(task, compute_next)
                 self._store_task(task, replace)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,8 @@ class TaskAPI(SchedulerCore):
         ``trigger`` is a trigger or its alias (``"interval"``, ``"cron"``, ...), with its
         options as keyword arguments. Nothing is added when any argument is bad.
         """
+        if "fn" in trigger_args:  # asyncz's old name of fn_or_task
+            fn_or_task = _renamed_fn(fn_or_task, trigger_args.pop("fn"))
         if fn_or_task is None or isinstance(fn_or_task, Task):
             options = _add_options(
                 args=args, kwargs=kwargs, id=id, name=name,
@@ -288,6 +291,7 @@ class TaskAPI(SchedulerCore):
                 del self._pending[index]
                 break
         task._attach(self)
+        task.pending = True
         self._pending.append((task, replace, compute_next))
 
     def _store_task(self, task: Task, replace: bool, store: BaseStore | None = None) -> None:
@@ -468,3 +472,13 @@ def _add_options(
         "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
         "executor": executor, "replace_existing": replace_existing,
     }  # fmt: skip
+
+
+def _renamed_fn(fn_or_task: Any, fn: Any) -> Any:
+    """``add_task(fn=...)``: asyncz's old keyword, still taken, with a DeprecationWarning."""
+    if fn_or_task is not None:
+        raise TypeError("add_task() got both fn_or_task and fn (its old name)")
+    warnings.warn(
+        "The parameter 'fn' was renamed to 'fn_or_task'", DeprecationWarning, stacklevel=3
+    )
+    return fn

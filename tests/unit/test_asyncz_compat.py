@@ -238,3 +238,75 @@ def test_run_coroutine_task_with_asyncz_signature() -> None:
     task = Task(answer, DateTrigger("2030-01-01T00:00:00+00:00"), id="y")
     (event,) = asyncio.run(run_coroutine_task(task, None, [datetime.now(UTC)], "tests"))
     assert event.return_value == 42
+
+
+# -- tasks --------------------------------------------------------------------------------
+
+
+def _job() -> None:
+    """A module-level function."""
+
+
+def test_add_task_takes_the_old_fn_keyword_with_a_warning() -> None:
+    scheduler = ManualScheduler(clock=FakeClock())
+    with pytest.warns(DeprecationWarning, match="renamed to 'fn_or_task'"):
+        task = scheduler.add_task(fn=_job, trigger="interval", seconds=5)
+    assert isinstance(task, Task) and task.fn is _job
+
+
+def test_a_task_holds_the_scheduler_it_was_made_with() -> None:
+    scheduler = Mock(BaseScheduler)
+    task = Task(_job, DateTrigger("2030-01-01T00:00:00+00:00"), scheduler=scheduler)
+    assert task.scheduler is scheduler
+    task.pause()
+    scheduler.pause_task.assert_called_once_with(task.id, None)
+
+
+def test_task_schedule_state_follows_pending_and_next_run_time() -> None:
+    scheduler = ManualScheduler(clock=FakeClock())
+    task = scheduler.add_task(_job, "interval", seconds=5)
+    assert task.pending and task.schedule_state is TaskScheduleState.PENDING
+    scheduler.start()
+    assert not task.pending and task.schedule_state is TaskScheduleState.SCHEDULED
+    task.pause()
+    assert scheduler.get_task(task.id).schedule_state is TaskScheduleState.PAUSED
+    scheduler.shutdown()
+
+
+def test_update_task_changes_the_object_only() -> None:
+    task = Task(_job, DateTrigger("2030-01-01T00:00:00+00:00"))
+    task.update_task(fn="tests.unit.test_asyncz_compat:_boom", name="renamed")
+    assert task.fn is _boom and task.fn_reference == "tests.unit.test_asyncz_compat:_boom"
+    assert task.name == "renamed"
+    with pytest.raises(ValueError, match="The task scheduler may not be changed"):
+        Task(_job, scheduler=Mock(BaseScheduler)).update_task(scheduler=Mock(BaseScheduler))
+
+
+def test_setstate_takes_asyncz_task_state() -> None:
+    from asyncz_like.datastructures import TaskState
+
+    trigger = DateTrigger("2030-01-01T00:00:00+00:00")
+    task = Task(_boom, trigger)
+    task.__setstate__(
+        TaskState(
+            id="other",
+            name="n",
+            fn="tests.unit.test_asyncz_compat:_job",
+            fn_reference=None,
+            trigger=trigger,
+            executor="e",
+            args=[],
+            kwargs={},
+            mistrigger_grace_time=2,
+            coalesce=True,
+            max_instances=2,
+            next_run_time=None,
+            store_alias=None,
+        )
+    )
+    assert (task.id, task.fn, task.fn_reference) == (
+        "other",
+        _job,
+        "tests.unit.test_asyncz_compat:_job",
+    )
+    assert TaskState(id="x").id == "x"
