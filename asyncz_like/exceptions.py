@@ -9,6 +9,10 @@ class AsynczLikeError(Exception):
     """Root of every error this library raises."""
 
 
+#: asyncz's name for the root error class.
+AsynczException = AsynczLikeError
+
+
 class TaskConfigurationError(AsynczLikeError, ValueError):
     """A task or decorator was configured in a way that cannot work."""
 

@@ -55,6 +55,8 @@ class PluginRegistry(Generic[T]):
             alias = options.pop("type", None) or options.pop("class", None)
             if alias is None:
                 raise ValueError(f"{argument}: a {self.kind} config needs a 'type' key")
+            if isinstance(alias, str) and ":" in alias and alias not in self._entries:
+                alias = ref_to_obj(alias)  # a "module:Class" reference, as asyncz's "class"
             if isinstance(alias, type):
                 if not issubclass(alias, self.base):
                     raise TypeError(f"{argument}: {alias.__name__} is not a {self.base.__name__}")

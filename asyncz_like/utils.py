@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, tzinfo
@@ -12,23 +13,42 @@ from types import FunctionType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tzlocal import get_localzone
+
 from asyncz_like.callable_cache import CallableCache, Shape, call_key
+from asyncz_like.conversions import (
+    datetime_ceil,
+    datetime_to_utc_timestamp,
+    timedelta_seconds,
+    to_float,
+    to_int,
+    utc_timestamp_to_datetime,
+)
+from asyncz_like.exceptions import AsynczLikeError
 from asyncz_like.limits import check_count, check_time
 
 __all__ = [
     "check_callable_args",
+    "datetime_ceil",
     "datetime_repr",
+    "datetime_to_utc_timestamp",
     "get_callable_name",
     "get_local_timezone",
     "is_coroutine_callable",
     "make_async_function",
     "make_function",
+    "maybe_ref",
     "normalize_timezone",
     "obj_to_ref",
     "ref_to_obj",
+    "timedelta_seconds",
     "to_datetime",
+    "to_float",
+    "to_int",
     "to_timezone",
+    "to_zone",
     "utc_now",
+    "utc_timestamp_to_datetime",
 ]
 
 
@@ -37,12 +57,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@functools.cache
 def get_local_timezone() -> tzinfo:
-    """The machine's local zone (via tzlocal), as a zoneinfo object where possible."""
-    import tzlocal
+    """The machine's local zone, as this module's ``get_localzone`` (tzlocal's) gives it.
 
-    return normalize_timezone(tzlocal.get_localzone())
+    Looked up at each call through the module attribute, as asyncz does, so that it can be
+    replaced (tests, embedding apps). A pytz zone is kept as given; tzlocal's zoneinfo
+    subclasses become plain zoneinfo objects.
+    """
+    zone = get_localzone()
+    return zone if _is_pytz(zone) else normalize_timezone(zone)
+
+
+def _is_pytz(value: object) -> bool:
+    return type(value).__module__.startswith("pytz")
 
 
 def normalize_timezone(value: tzinfo) -> tzinfo:
@@ -60,7 +87,17 @@ def normalize_timezone(value: tzinfo) -> tzinfo:
 
 
 def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
-    """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a usable tzinfo; None stays None."""
+    """asyncz's helper: a zone name as a tzinfo; a tzinfo object (pytz too) as given."""
+    if isinstance(value, tzinfo):
+        return value
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"Expected tzinfo, got {type(value).__name__} instead")
+    return to_zone(value)
+
+
+def to_zone(value: str | tzinfo | None) -> tzinfo | None:
+    """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a tzinfo that plain datetime
+    arithmetic handles (pytz zones become zoneinfo ones); None stays None."""
     if value is None or value is UTC or value.__class__ is ZoneInfo:
         return value  # the usual zones, usable as they are
     if isinstance(value, str):
@@ -95,18 +132,30 @@ def to_datetime(
     elif isinstance(value, str):
         result = _parse_iso(value, arg_name)
     else:
-        raise TypeError(f"Unsupported type for {arg_name}: {type(value).__name__}")
+        raise InvalidTimeError(f"Unsupported type for {arg_name}: {type(value).__name__}.")
     check_time(result, arg_name)
     if result.tzinfo is not None:
         return _with_normalized_zone(result)
-    zone = to_timezone(tz)
+    zone = to_zone(tz)
     if zone is None:
         if require_tz:
-            raise ValueError(
-                f'The "tz" argument must be specified if {arg_name} has no time zone information'
+            raise MissingTimezoneError(
+                f'The "tz" argument must be specified if {arg_name} has no timezone information'
             )
         return result
     return check_time(result.replace(tzinfo=zone), arg_name)
+
+
+class InvalidTimeError(AsynczLikeError, TypeError):
+    """``to_datetime`` was given something that is not a date, datetime or string."""
+
+
+class InvalidDateStringError(AsynczLikeError, ValueError):
+    """``to_datetime`` was given a string that is not an ISO 8601 date or datetime."""
+
+
+class MissingTimezoneError(AsynczLikeError, ValueError):
+    """A naive time was given where no time zone says which instant it means."""
 
 
 def _with_normalized_zone(value: datetime) -> datetime:
@@ -127,10 +176,35 @@ def _with_normalized_zone(value: datetime) -> datetime:
 
 
 def _parse_iso(value: str, arg_name: str) -> datetime:
+    text = value.strip()
     try:
-        return datetime.fromisoformat(value.strip())
+        return datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"Invalid date string for {arg_name}: {value!r}") from None
+        pass
+    match = _LOOSE_DATE.fullmatch(text)  # asyncz's form: fields need no leading zeros
+    if match is None:
+        raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}")
+    year, month, day, hour, minute, second = (
+        int(match.group(name) or 0) for name in ("year", "month", "day", "hour", "minute", "second")
+    )
+    fraction = (match.group("fraction") or "0").ljust(6, "0")
+    zone_text = (match.group("zone") or "").replace("Z", "+00:00")
+    try:
+        parsed = datetime(year, month, day, hour, minute, second, int(fraction))
+        if zone_text:  # the offset, read by the standard parser
+            parsed = parsed.replace(
+                tzinfo=datetime.fromisoformat("2000-01-01T00:00" + zone_text).tzinfo
+            )
+    except ValueError:
+        raise InvalidDateStringError(f"Invalid date string for {arg_name}: {value!r}") from None
+    return parsed
+
+
+_LOOSE_DATE = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{1,2}):(?P<second>\d{1,2})"
+    r"(?:\.(?P<fraction>\d{1,6}))?(?P<zone>Z|[+-]\d\d:\d\d)?)?"
+)
 
 
 def datetime_repr(value: datetime | None) -> str:
@@ -195,7 +269,7 @@ def ref_to_obj(ref: str) -> Any:
         if sys.modules.get(held_name) is held_module and held_namespace.get(held_key) is held:
             return held
     if ":" not in ref:
-        raise ValueError(f"Invalid reference {ref!r}: expected 'module:qualname'")
+        raise InvalidReferenceError(f"Invalid reference {ref!r}: expected 'module:qualname'")
     module_name, rest = ref.split(":", 1)
     try:
         # sys.modules first: the import system's locks cost more than the rest of a lookup
@@ -217,6 +291,15 @@ def ref_to_obj(ref: str) -> Any:
     ):
         _RESOLVED[ref] = (module_name, module, namespace, rest, obj)
     return obj
+
+
+class InvalidReferenceError(AsynczLikeError, ValueError):
+    """A reference is not of the form ``module:qualname``."""
+
+
+def maybe_ref(ref: Any) -> Any:
+    """The object a ``module:qualname`` string names; anything else as given."""
+    return ref_to_obj(ref) if isinstance(ref, str) else ref
 
 
 #: ``module:name`` references resolved: (module name, module, its namespace, name, object).

@@ -19,7 +19,7 @@ from asyncz_like.cli import commands
 from asyncz_like.cli.stores import StoreSpecError, open_store, store_config
 from asyncz_like.exceptions import AsynczLikeError
 from asyncz_like.stores.base import BaseStore
-from asyncz_like.utils import get_local_timezone, to_timezone
+from asyncz_like.utils import get_local_timezone, to_zone
 
 __all__ = ["main"]
 
@@ -53,7 +53,7 @@ def _on_store(args: argparse.Namespace, store: BaseStore, out: TextIO) -> int:
     if args.command == "pause":
         return commands.pause(store, args.task_id, out)
     if args.command == "resume":
-        zone = to_timezone(args.timezone) if args.timezone else get_local_timezone()
+        zone = to_zone(args.timezone) if args.timezone else get_local_timezone()
         return commands.resume(store, args.task_id, zone, out)
     return commands.remove(store, args.task_id, out)
 

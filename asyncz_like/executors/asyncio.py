@@ -53,6 +53,11 @@ class AsyncIOExecutor(BaseExecutor):
         self._handoff_lock = threading.Lock()
         self._handoff_scheduled = False
 
+    @property
+    def pending_futures(self) -> set[asyncio.Future[Any]]:
+        """The runs started here that have not ended (asyncz's name)."""
+        return self._pending
+
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         super().start(scheduler, alias)
         self._loop = getattr(scheduler, "event_loop", None)

@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.executors import runner
 from asyncz_like.executors.runner import RunContext, no_events
+from asyncz_like.plugin_options import keep_extra_options
 
 if TYPE_CHECKING:
     from asyncz_like.events.base import SchedulerEvent
@@ -36,10 +38,6 @@ class BaseExecutor(ABC):
     """
 
     def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected option(s): {', '.join(sorted(options))}"
-            )
         self._instances: dict[str, int] = {}
         #: Ids of runs that ended, not yet taken off ``_instances``: a worker thread ending a
         #: run only appends here (atomic), so that ends never wait for the lock.
@@ -50,6 +48,7 @@ class BaseExecutor(ABC):
         self.alias = "default"
         self.logger = logging.getLogger("asyncz_like.executors")
         self._contexts: dict[str | None, RunContext] = {}  # by store alias (run_context)
+        keep_extra_options(self, options)
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         """Called when the scheduler starts, or when the executor is added to a running one."""
@@ -201,3 +200,28 @@ class BaseExecutor(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} (alias={self.alias})>"
+
+
+def _logger_name(logger: logging.Logger | str | None) -> str:
+    if isinstance(logger, logging.Logger):
+        return logger.name
+    return logger or "asyncz_like.executors"
+
+
+def run_task(
+    task: Task, store_alias: str | None, run_times: list[datetime],
+    logger: logging.Logger | str | None = None,
+) -> list[SchedulerEvent]:  # fmt: skip
+    """asyncz's signature of the runner: call ``task`` once per run time not missed and
+    return the events to dispatch; errors are logged to ``logger`` (a logger or its name)."""
+    context = RunContext(store_alias, _logger_name(logger))
+    return list(runner.run_task(task, run_times, context))
+
+
+async def run_coroutine_task(
+    task: Task, store_alias: str | None, run_times: list[datetime],
+    logger: logging.Logger | str | None = None,
+) -> list[SchedulerEvent]:  # fmt: skip
+    """:func:`run_task` for coroutine functions."""
+    context = RunContext(store_alias, _logger_name(logger))
+    return list(await runner.run_coroutine_task(task, run_times, context))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from abc import abstractmethod
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from asyncz_like.enums import SchedulerState
 from asyncz_like.events.constants import (
     SCHEDULER_PAUSED,
     SCHEDULER_RESUMED,
@@ -20,9 +20,11 @@ from asyncz_like.events.constants import (
 from asyncz_like.exceptions import SchedulerNotRunningError
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.schedulers.asyncz_api import AsynczSchedulerAPI
 from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored
-from asyncz_like.schedulers.core import _RUNNING, SchedulerState
+from asyncz_like.schedulers.core import _RUNNING
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
+from asyncz_like.schedulers.loggers import ClassicLogging
 from asyncz_like.schedulers.processing import DueTaskProcessor
 from asyncz_like.schedulers.run_api import RunAPI
 from asyncz_like.schedulers.shutdown_report import WaitReport
@@ -31,10 +33,13 @@ from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.shutdown import ShutdownTrigger
 from asyncz_like.utils import is_coroutine_callable
 
-__all__ = ["BaseScheduler", "SchedulerState"]
+__all__ = ["BaseScheduler", "ClassicLogging", "SchedulerState", "default_loggers_class"]
+
+#: The loggers class of schedulers not given ``loggers_class`` (read at each ``setup``).
+default_loggers_class: Any = ClassicLogging
 
 
-class BaseScheduler(RunAPI):
+class BaseScheduler(AsynczSchedulerAPI, RunAPI):
     """Holds stores and executors, hands due tasks from one to the other, emits events.
 
     Subclasses decide how the loop waits: ``wakeup()`` asks for a pass soon, and each pass
@@ -44,6 +49,9 @@ class BaseScheduler(RunAPI):
     def __init__(self, global_config: Mapping[str, Any] | None = None, **options: Any) -> None:
         self._processor = DueTaskProcessor(self)
         super().__init__(global_config, **options)
+
+    def _default_loggers_class(self) -> Any:
+        return default_loggers_class
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -95,6 +103,7 @@ class BaseScheduler(RunAPI):
         for entry in self._pending.take_all():
             task = entry.task
             policy = "keep" if entry.on_conflict == "fail" else entry.on_conflict
+            task.pending = False
             try:
                 self._schedule_new_task(task, entry.compute_next)
                 stored = self._store_task(task, policy)
@@ -336,12 +345,12 @@ class BaseScheduler(RunAPI):
     def _before_start(self) -> None:
         """Subclass hook, called under the lock before plugins start."""
 
-    @abstractmethod
     def _start_loop(self) -> None:
-        """Begin waiting for due work."""
+        """Begin waiting for due work. By default (a subclass that only implements
+        ``wakeup``, as asyncz's contract has it) ask for a first pass."""
+        self.wakeup_if_running()
 
-    @abstractmethod
-    def _stop_loop(self) -> None:
+    def _stop_loop(self) -> None:  # optional hook
         """Stop waiting for due work."""
 
     # -- decorators and apps ----------------------------------------------------------------

@@ -18,6 +18,7 @@ SCHEDULER_OPTIONS = frozenset(
         "timezone",
         "lock_path",
         "logger_name",
+        "loggers_class",
         "clock",
         "max_wait",
         "lock_retry_interval",

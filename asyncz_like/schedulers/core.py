@@ -9,10 +9,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from enum import IntEnum
 from typing import Any
 
 from asyncz_like.clock import Clock, SystemClock
+from asyncz_like.enums import SchedulerState
 from asyncz_like.events.base import SchedulerEvent
 from asyncz_like.events.constants import (
     ALL_EVENTS,
@@ -31,19 +31,13 @@ from asyncz_like.schedulers.config import (
     options_from_global_config,
     wait_option,
 )
+from asyncz_like.schedulers.loggers import ClassicLogging, build_loggers
 from asyncz_like.schedulers.pending import PendingTasks
 from asyncz_like.schedulers.run_slots import RunSlots
 from asyncz_like.stores import STORES, BaseStore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import first_fire_and_anchor, interval_anchor
 from asyncz_like.utils import as_positive_int, get_local_timezone, to_timezone
-
-
-class SchedulerState(IntEnum):
-    STATE_STOPPED = 0
-    STATE_RUNNING = 1
-    STATE_PAUSED = 2
-
 
 # Module globals: reading a member through its class is several times slower, and the state
 # is read on every add.
@@ -95,7 +89,8 @@ class SchedulerCore(ABC):
         if unknown:
             raise TypeError(f"Unknown scheduler option(s): {', '.join(sorted(unknown))}")
         self.logger_name: str = merged.get("logger_name") or "asyncz_like.schedulers"
-        self.logger = logging.getLogger(self.logger_name)
+        self.loggers = build_loggers(merged.get("loggers_class"), self._default_loggers_class())
+        self.logger = self.loggers[self.logger_name]
         self.timezone = to_timezone(merged.get("timezone")) or get_local_timezone()
         self.clock: Clock = merged.get("clock") or SystemClock()
         self.lock_path: str | None = merged.get("lock_path")
@@ -111,6 +106,10 @@ class SchedulerCore(ABC):
         self._configure_plugins(merged.get("stores") or {}, merged.get("executors") or {})
         self._configure_runs(merged)
         self._configure_extra(merged)
+
+    def _default_loggers_class(self) -> Any:
+        """The loggers class used when ``loggers_class`` is not given."""
+        return ClassicLogging
 
     def _extra_options(self) -> frozenset[str]:
         """Options a subclass accepts besides the common ones."""

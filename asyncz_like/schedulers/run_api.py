@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
+from asyncz_like.enums import SchedulerState
 from asyncz_like.exceptions import SchedulerNotRunningError, SerializationError
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs import reading
@@ -23,7 +24,6 @@ from asyncz_like.runs.persistent import KeptWork, StoredRunHistory, history_for_
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.config import as_bool, wait_option
-from asyncz_like.schedulers.core import SchedulerState
 from asyncz_like.schedulers.task_api import TaskAPI
 from asyncz_like.tasks.validation import resolve_callable
 from asyncz_like.utils import (

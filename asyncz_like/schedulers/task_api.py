@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,8 @@ class TaskAPI(SchedulerCore):
         :meth:`start` meet the stored ones at start, where ``"fail"`` keeps the stored task
         (and logs a warning when its definition differs): a restart is not an error.
         """
+        if "fn" in trigger_args:  # asyncz's old name of fn_or_task
+            fn_or_task = _renamed_fn(fn_or_task, trigger_args.pop("fn"))
         policy = conflict_policy(on_conflict, replace_existing)
         if fn_or_task is None or isinstance(fn_or_task, Task):
             options = _add_options(
@@ -310,6 +313,7 @@ class TaskAPI(SchedulerCore):
         """Keep a task until start; a duplicate id is handled now, as on a running one."""
         if self._pending.add(PendingTask(task, policy, compute_next)):
             task._attach(self)
+            task.pending = True
 
     def _warn_if_added_at_every_start(self, task: Task) -> None:
         """A task without an id, added before start to a store that outlives the process,
@@ -505,3 +509,13 @@ def _add_options(
         "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
         "executor": executor, "replace_existing": replace_existing, "on_conflict": on_conflict,
     }  # fmt: skip
+
+
+def _renamed_fn(fn_or_task: Any, fn: Any) -> Any:
+    """``add_task(fn=...)``: asyncz's old keyword, still taken, with a DeprecationWarning."""
+    if fn_or_task is not None:
+        raise TypeError("add_task() got both fn_or_task and fn (its old name)")
+    warnings.warn(
+        "The parameter 'fn' was renamed to 'fn_or_task'", DeprecationWarning, stacklevel=3
+    )
+    return fn

@@ -13,6 +13,7 @@ from asyncz_like.events.constants import STORE_RECORD_BROKEN
 from asyncz_like.exceptions import TaskLookupError
 from asyncz_like.limits import check_seconds, check_wait
 from asyncz_like.locks import FileLockProtected, LockProtected, NullLockProtected
+from asyncz_like.plugin_options import keep_extra_options
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.core import SchedulerCore
@@ -67,16 +68,13 @@ class BaseStore(ABC):
     lease_seconds: float = 30.0
 
     def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected option(s): {', '.join(sorted(options))}"
-            )
         self.scheduler: SchedulerCore | None = None
         self.alias: str | None = None
         self.lock: LockProtected = NullLockProtected()
         self.logger = logging.getLogger("asyncz_like.stores")
         #: Task id -> when a claim that expired unreleased was taken (filled by claims).
         self.lost_claims: dict[str, datetime] = {}
+        keep_extra_options(self, options)
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:
         """Called when the scheduler starts, or when the store is added to a running one."""
@@ -216,7 +214,12 @@ class BaseStore(ABC):
         """Remove every task."""
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} (alias={self.alias})>"
+        details = ", ".join(f"{name}={value}" for name, value in self._repr_details())
+        return f"<{type(self).__name__} ({details})>" if details else f"<{type(self).__name__}>"
+
+    def _repr_details(self) -> list[tuple[str, Any]]:
+        """What ``repr`` shows besides the class: the alias once started (asyncz shows none)."""
+        return [] if self.alias is None else [("alias", self.alias)]
 
 
 #: A store takes back a lease of its own (a claim of a pass that failed after its commit) once

@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from asyncz_like.enums import TaskScheduleState
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.limits import MAX_COUNT, MAX_SECONDS
 from asyncz_like.tasks.definition import definition_changes
@@ -56,7 +57,8 @@ class TaskSnapshot:
 
 
 class Task:
-    """A scheduled callable. Given ``scheduler=``, it is added to that scheduler at once.
+    """A scheduled callable. Given ``scheduler=``, it is added to that scheduler at once and
+    holds it: ``update``, ``pause`` and the other actions go through it.
 
     Attributes not given (None) take the scheduler's ``task_defaults`` when the task is added.
     """
@@ -64,7 +66,9 @@ class Task:
     __slots__ = (
         "__weakref__",  # for the memory store's HeldTasks
         "_anchor",
+        "_given",
         "_kwargs",
+        "_pending",
         "_scheduler",
         "_trigger",
         "args",
@@ -105,8 +109,12 @@ class Task:
             fn, trigger, id, name, args, kwargs, executor, store_alias or store, coalesce,
             mistrigger_grace_time, max_instances, next_run_time,
         )  # fmt: skip
+        self._given = scheduler
+        self._pending = False
         if scheduler is not None:
             scheduler.add_task(self)
+
+    _given: TaskScheduler | None
 
     def _setup(
         self, fn: Callable[..., Any] | str | None, trigger: BaseTrigger | None, id: str | None,
@@ -197,7 +205,27 @@ class Task:
 
     @property
     def scheduler(self) -> TaskScheduler | None:
-        return self._scheduler
+        """The scheduler the task was added to, else the one it was made with."""
+        # Tasks built without __init__ (stores, the add path) have neither slot set.
+        return self._scheduler or getattr(self, "_given", None)
+
+    @property
+    def pending(self) -> bool:
+        """True while the task waits, added to a scheduler not started yet, for its store."""
+        return getattr(self, "_pending", False)
+
+    @pending.setter
+    def pending(self, value: bool) -> None:
+        self._pending = value
+
+    @property
+    def schedule_state(self) -> TaskScheduleState:
+        """Pending (added before start), paused (no next run time) or scheduled."""
+        if self.pending:
+            return TaskScheduleState.PENDING
+        if self.next_run_time is None:
+            return TaskScheduleState.PAUSED
+        return TaskScheduleState.SCHEDULED
 
     @property
     def paused(self) -> bool:
@@ -220,11 +248,18 @@ class Task:
     def _attach(self, scheduler: TaskScheduler) -> None:
         if self._scheduler is not None:
             raise TaskConfigurationError(f"Task {self.id!r} has already been added to a scheduler")
+        given = getattr(self, "_given", None)
+        if given is not None and given is not scheduler:
+            raise TaskConfigurationError(
+                f"Task {self.id!r} was made for another scheduler: the task scheduler may not be "
+                "changed"
+            )
         self._scheduler = scheduler
 
     def _modify(self, **changes: Any) -> None:
         """Validate and apply ``changes`` to this object only (the scheduler persists them)."""
-        timezone = self._scheduler.timezone if self._scheduler else None
+        scheduler = self.scheduler
+        timezone = scheduler.timezone if scheduler is not None else None
         self._apply(validate_changes(changes, self.current_values(), timezone))
 
     # -- the same task, defined again --------------------------------------------------------
@@ -248,14 +283,28 @@ class Task:
         ):
             self._anchor = theirs.start_at
 
+    def update_task(self, **changes: Any) -> Task:
+        """asyncz's name: validate and apply ``changes`` to this object only, not through the
+        scheduler (whose ``update_task`` stores them). ``scheduler=`` may name only the
+        scheduler the task already has."""
+        if "scheduler" in changes:
+            given = changes.pop("scheduler")
+            if given is not None and self.scheduler is not None and given is not self.scheduler:
+                raise ValueError("The task scheduler may not be changed.")
+            if self._scheduler is None:
+                self._given = given
+        self._modify(**changes)
+        return self
+
     # -- actions through the scheduler ------------------------------------------------------
 
     def update(self, **changes: Any) -> Task:
         """Change attributes (all but the id). Through the scheduler when the task has one."""
-        if self._scheduler is None:
+        scheduler = self.scheduler
+        if scheduler is None:
             self._modify(**changes)
         else:
-            self._scheduler.update_task(self.id, self.store_alias, **changes)
+            scheduler.update_task(self.id, self.store_alias, **changes)
         return self
 
     def reschedule(self, *args: Any, trigger: Any = None, **trigger_args: Any) -> Task:
@@ -288,9 +337,10 @@ class Task:
         self._require_scheduler("delete").delete_task(self.id, self.store_alias)
 
     def _require_scheduler(self, action: str) -> TaskScheduler:
-        if self._scheduler is None:
+        scheduler = self.scheduler
+        if scheduler is None:
             raise TaskConfigurationError(f"Cannot {action} task {self.id!r}: it has no scheduler")
-        return self._scheduler
+        return scheduler
 
     # -- schedule ---------------------------------------------------------------------------
 
@@ -338,7 +388,8 @@ class Task:
             setattr(copy, name, getattr(self, name))
         copy._trigger, copy._anchor = self._trigger, self._anchor
         copy._kwargs = dict(self._kwargs) if self._kwargs else None
-        copy._scheduler = None
+        copy._scheduler = copy._given = None
+        copy._pending = False
         return copy
 
     # -- persistence ------------------------------------------------------------------------
@@ -355,13 +406,17 @@ class Task:
         version = state.get("version", 1)
         if version > 1:
             raise ValueError(f"Task state version {version} is newer than this library knows")
-        self._scheduler = None
+        self._scheduler = self._given = None
         value = state.get
         for name in _VALUE_SLOTS:
             setattr(self, name, value(name))
         self._kwargs = self._kwargs or None  # none: no dict kept, as for a new task
+        if isinstance(self.fn, str):  # asyncz's TaskState holds the reference as fn
+            self.fn_reference = self.fn_reference or self.fn
+            self.fn = None
         if self.fn is None and self.fn_reference is not None:
             self.fn = ref_to_obj(self.fn_reference)
+        self._pending = False
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Task) and other.id == self.id

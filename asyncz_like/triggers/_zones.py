@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from asyncz_like.limits import check_time
-from asyncz_like.utils import to_datetime, to_timezone
+from asyncz_like.utils import to_datetime, to_zone
 
 __all__ = [
     "as_utc",
@@ -36,7 +36,7 @@ def resolve_zone(own: tzinfo | None, given: tzinfo | str | None) -> tzinfo:
     """The trigger's own zone, else the scheduler's zone passed at call time, else UTC."""
     if own is not None:
         return own
-    return to_timezone(given) or UTC
+    return to_zone(given) or UTC
 
 
 def require_aware(value: datetime | None, name: str) -> datetime | None:
@@ -158,6 +158,6 @@ def zone_from_name(name: str | None) -> tzinfo | None:
     if name is not None and not isinstance(name, str):
         raise ValueError(f"timezone must be a zone name, got {name!r}")
     try:
-        return to_timezone(name)
+        return to_zone(name)
     except ValueError as exc:
         raise ValueError(f"timezone: {exc}") from None

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from asyncz_like.limits import LAST
+from asyncz_like.plugin_options import keep_extra_options
 
 
 class BaseTrigger(ABC):
@@ -31,6 +32,10 @@ class BaseTrigger(ABC):
     #: True when an instance is a value nothing changes once made, so that ``create_trigger``
     #: may hand the same instance to every task added with the same options.
     shareable: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        """Users' triggers may pass their own options up: they become attributes."""
+        keep_extra_options(self, options)
 
     @abstractmethod
     def get_next_trigger_time(

@@ -17,7 +17,7 @@ from asyncz_like.triggers._zones import (
     zone_name,
     zone_text,
 )
-from asyncz_like.utils import datetime_repr, to_timezone
+from asyncz_like.utils import datetime_repr, to_zone
 
 
 class DateTrigger(ValueTrigger):
@@ -42,7 +42,7 @@ class DateTrigger(ValueTrigger):
         run_at: datetime | date | str | None = None,
         timezone: tzinfo | str | None = None,
     ) -> None:
-        self.timezone = to_timezone(timezone)
+        self.timezone = to_zone(timezone)
         self.run_at = parse_time(run_at, self.timezone, "run_at")
 
     def get_next_trigger_time(

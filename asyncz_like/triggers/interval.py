@@ -20,7 +20,7 @@ from asyncz_like.triggers._zones import (
     zone_name,
     zone_text,
 )
-from asyncz_like.utils import to_timezone
+from asyncz_like.utils import to_zone
 
 __all__ = ["IntervalTrigger", "parse_interval"]
 
@@ -154,7 +154,7 @@ class IntervalTrigger(ValueTrigger):
         self.interval = _interval(
             {"weeks": weeks, "days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
         )
-        self.timezone = to_timezone(timezone)
+        self.timezone = to_zone(timezone)
         self.start_at = parse_time(start_at, self.timezone, "start_at")
         self.end_at = parse_time(end_at, self.timezone, "end_at")
         check_order(self.start_at, self.end_at)

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+_DEFAULT_TASKS_KEY = "asyncz_like.tasks"
+
+
 class RedisStore(BaseStore):
     """Tasks in Redis, shared by any number of schedulers on any number of hosts.
 
@@ -61,7 +64,7 @@ class RedisStore(BaseStore):
     def __init__(
         self, host: str = "localhost", port: int = 6379, database: int = 0,
         url: str | None = None, client: Redis | None = None,
-        tasks_key: str = "asyncz_like.tasks", run_times_key: str = "asyncz_like.run_times",
+        tasks_key: str = _DEFAULT_TASKS_KEY, run_times_key: str = "asyncz_like.run_times",
         serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
         lease_seconds: float = 30, poll_interval: float | None = 1.0, **client_options: Any,
     ) -> None:  # fmt: skip
@@ -399,8 +402,11 @@ class RedisStore(BaseStore):
             self.client.close()
         super().shutdown()
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} (alias={self.alias}, tasks_key={self.tasks_key!r})>"
+    def _repr_details(self) -> list[tuple[str, Any]]:
+        details = super()._repr_details()
+        if self.tasks_key != _DEFAULT_TASKS_KEY:
+            details.append(("tasks_key", repr(self.tasks_key)))
+        return details
 
 
 def _read(task_id: str, record: bytes, score: float | None, records: DecodedRecords) -> Task:

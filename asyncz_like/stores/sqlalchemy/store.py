@@ -78,6 +78,26 @@ class SQLAlchemyStore(BaseStore):
         self._unreported: list[tuple[str, BrokenRecordError]] = []
         self._broken_lock = threading.Lock()
 
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine the store works through."""
+        return self._db.engine
+
+    @property
+    def metadata(self) -> sa.MetaData:
+        """A metadata holding the store's tables (tasks and run slots), as asyncz's store
+        has one: ``store.metadata.drop_all(store.engine)`` removes them."""
+        import sqlalchemy
+
+        metadata = sqlalchemy.MetaData()
+        self._db.table.to_metadata(metadata)
+        self._db.slots.table.to_metadata(metadata)
+        return metadata
+
+    def _repr_details(self) -> list[tuple[str, Any]]:
+        url = self._db.engine.url.render_as_string(hide_password=True)
+        return [("database", url), *super()._repr_details()]
+
     # -- life cycle ---------------------------------------------------------------------
 
     def start(self, scheduler: SchedulerCore, alias: str) -> None:

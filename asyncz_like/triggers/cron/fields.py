@@ -184,3 +184,15 @@ def parse_day(expression: str) -> DaySpec:
             first, last, step = _parse_range("day", expression, item)
             days.update(range(first, last + 1, step))
     return DaySpec(frozenset(days), frozenset(positions))
+
+
+# asyncz's field objects live here in asyncz; imported last (they use nothing of this module).
+from asyncz_like.triggers.cron.field_objects import (  # noqa: E402
+    BaseField,
+    DayOfMonthField,
+    DayOfWeekField,
+    MonthField,
+    WeekField,
+)
+
+__all__ += ["BaseField", "DayOfMonthField", "DayOfWeekField", "MonthField", "WeekField"]

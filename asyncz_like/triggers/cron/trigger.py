@@ -29,7 +29,7 @@ from asyncz_like.triggers.cron.fields import (
     parse_values,
     parse_years,
 )
-from asyncz_like.utils import to_timezone
+from asyncz_like.utils import to_zone
 
 __all__ = ["CronTrigger"]
 
@@ -88,7 +88,7 @@ class CronTrigger(ValueTrigger):
     ) -> None:
         values = (year, month, day, week, day_of_week, hour, minute, second)
         given = {name: value for name, value in zip(FIELD_NAMES, values, strict=True)}
-        self._setup(given, start_at, end_at, to_timezone(timezone), jitter, day_or)
+        self._setup(given, start_at, end_at, to_zone(timezone), jitter, day_or)
 
     def _setup(
         self,

@@ -1,0 +1,312 @@
+"""What code written for asyncz imports and relies on, kept working (issue #20)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from inspect import isclass
+from typing import Any
+from unittest.mock import Mock
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytz
+
+from asyncz_like import utils
+from asyncz_like.enums import SchedulerState, TaskScheduleState
+from asyncz_like.exceptions import AsynczException, AsynczLikeError
+from asyncz_like.executors.asyncio import AsyncIOExecutor
+from asyncz_like.executors.base import BaseExecutor, run_coroutine_task, run_task
+from asyncz_like.executors.process_pool import ProcessPoolExecutor
+from asyncz_like.schedulers import defaults
+from asyncz_like.schedulers.base import BaseScheduler, ClassicLogging
+from asyncz_like.stores.base import BaseStore
+from asyncz_like.stores.memory import MemoryStore
+from asyncz_like.tasks import Task
+from asyncz_like.tasks.types import TaskType
+from asyncz_like.triggers import DateTrigger, IntervalTrigger
+from asyncz_like.triggers.base import BaseTrigger
+from tests.helpers import FakeClock, ManualScheduler
+
+
+def _boom() -> None:
+    raise RuntimeError("boom")
+
+
+# -- time zones ---------------------------------------------------------------------------
+
+
+def test_the_default_zone_is_looked_up_through_utils_get_localzone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    london = pytz.timezone("Europe/London")
+    monkeypatch.setattr("asyncz_like.utils.get_localzone", Mock(return_value=london))
+    scheduler = ManualScheduler(clock=FakeClock())
+    assert scheduler.timezone is london  # pytz kept as given: users call .localize on it
+
+
+def test_a_pytz_scheduler_zone_still_gives_right_fire_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    london = pytz.timezone("Europe/London")
+    monkeypatch.setattr("asyncz_like.utils.get_localzone", Mock(return_value=london))
+    scheduler = ManualScheduler(clock=FakeClock(datetime(2026, 7, 1, 10, 0, tzinfo=UTC)))
+    task = scheduler.add_task(_boom, "cron", hour=12, minute=0)
+    scheduler.start(paused=True)
+    assert task.next_run_time == datetime(2026, 7, 1, 11, 0, tzinfo=UTC)  # 12:00 BST
+    scheduler.shutdown()
+
+
+def test_to_timezone_keeps_a_tzinfo_and_names_a_bad_type() -> None:
+    london = pytz.timezone("Europe/London")
+    assert utils.to_timezone(london) is london
+    assert utils.to_zone(london) == ZoneInfo("Europe/London")
+    with pytest.raises(TypeError, match="Expected tzinfo, got int instead"):
+        utils.to_timezone(4)  # type: ignore[arg-type]
+
+
+def test_to_datetime_errors_are_asyncz_errors_and_builtin_ones() -> None:
+    with pytest.raises(AsynczException, match=r"^Unsupported type for foo: int\.$"):
+        utils.to_datetime(92123, "UTC", "foo")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        utils.to_datetime(92123, "UTC", "foo")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="argname has no timezone information"):
+        utils.to_datetime("2022-8-1", None, "argname")
+    assert AsynczException is AsynczLikeError
+    assert utils.to_datetime("2022-8-1 5:16:12", "UTC", "at") == datetime(
+        2022, 8, 1, 5, 16, 12, tzinfo=UTC
+    )
+    assert utils.to_datetime("2022-8-1T5:16:12+02:30", None, "at") == datetime(
+        2022, 8, 1, 2, 46, 12, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="Invalid date string for at"):
+        utils.to_datetime("19700-12-1", "UTC", "at")
+
+
+# -- utils helpers ------------------------------------------------------------------------
+
+
+def test_conversion_helpers() -> None:
+    assert utils.to_int("539") == 539 and utils.to_int(None) is None
+    assert utils.to_float("5.5") == 5.5 and utils.to_float(None) is None
+    with pytest.raises(ValueError):
+        utils.to_int("5s")
+    assert utils.maybe_ref("datetime:timedelta") is timedelta
+    assert utils.maybe_ref(timedelta) is timedelta
+    assert utils.datetime_ceil(datetime(2022, 4, 7, 2, 10, 16, 4000)) == datetime(
+        2022, 4, 7, 2, 10, 17
+    )
+    assert utils.datetime_ceil(datetime(2022, 4, 7, 2, 10, 16)) == datetime(2022, 4, 7, 2, 10, 16)
+    assert utils.timedelta_seconds(timedelta(minutes=2, seconds=30)) == 150
+    moment = datetime(2022, 3, 12, 5, 40, 13, 254012, tzinfo=ZoneInfo("Europe/London"))
+    assert utils.utc_timestamp_to_datetime(utils.datetime_to_utc_timestamp(moment)) == moment
+
+
+def test_ref_to_obj_without_a_colon_is_an_asyncz_error() -> None:
+    with pytest.raises(AsynczException):
+        utils.ref_to_obj("module")
+
+
+# -- plugin extension points --------------------------------------------------------------
+
+
+class _UserStore(MemoryStore):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.options = options
+
+
+class _UserExecutor(BaseExecutor):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+
+    def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
+        """Runs nothing."""
+
+
+class _UserTrigger(BaseTrigger):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+
+    def get_next_trigger_time(self, timezone: Any, previous_time: Any, now: Any = None) -> None:
+        return None
+
+
+def test_users_plugins_keep_their_options_as_attributes() -> None:
+    store = _UserStore(arg1="3", arg2="a")
+    assert (store.arg1, store.arg2) == ("3", "a")  # type: ignore[attr-defined]
+    assert _UserExecutor(arg="true").arg == "true"  # type: ignore[attr-defined]
+    assert _UserTrigger(a=1).a == 1  # type: ignore[attr-defined]
+
+
+def test_our_own_plugins_still_refuse_unknown_options() -> None:
+    with pytest.raises(TypeError, match="MemoryStore got unexpected option"):
+        MemoryStore(arg1=3)
+    with pytest.raises(TypeError, match="AsyncIOExecutor got unexpected option"):
+        AsyncIOExecutor(arg1=3)  # type: ignore[call-arg]
+
+
+def test_a_class_reference_in_a_config_dict_builds_that_class() -> None:
+    scheduler = ManualScheduler(
+        clock=FakeClock(),
+        stores={"default": {"class": f"{__name__}:_UserStore", "arg1": "3"}},
+    )
+    store = scheduler.lookup_store("default")
+    assert isinstance(store, _UserStore) and store.options == {"arg1": "3"}
+
+
+def test_a_scheduler_that_only_implements_wakeup_works() -> None:
+    class OnlyWakeup(BaseScheduler):
+        wakeups = 0
+
+        def wakeup(self) -> None:
+            self.wakeups += 1
+
+    scheduler = OnlyWakeup(clock=FakeClock())
+    scheduler.start()
+    assert scheduler.wakeups == 1 and scheduler.state is SchedulerState.STATE_RUNNING
+    scheduler.shutdown()
+
+
+def test_create_trigger_gives_the_scheduler_zone() -> None:
+    scheduler = ManualScheduler(clock=FakeClock(), timezone="Europe/Paris")
+    trigger = scheduler.create_trigger("interval", {"seconds": 5})
+    assert isinstance(trigger, IntervalTrigger) and trigger.timezone == ZoneInfo("Europe/Paris")
+    assert isinstance(scheduler.create_trigger(None, {"run_at": "2030-01-01"}), DateTrigger)
+    with pytest.raises(TypeError, match="Expected a trigger instance or string, got 'int'"):
+        scheduler.create_trigger(1, {})  # type: ignore[arg-type]
+
+
+# -- loggers ------------------------------------------------------------------------------
+
+
+def test_loggers_class_by_class_or_reference() -> None:
+    for given in (ClassicLogging, "asyncz_like.schedulers.base:ClassicLogging"):
+        scheduler = ManualScheduler(clock=FakeClock(), loggers_class=given)
+        assert isinstance(scheduler.loggers, ClassicLogging)
+        assert scheduler.logger is logging.getLogger("asyncz_like.schedulers")
+
+
+def test_a_custom_loggers_class_receives_the_scheduler_logging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Prefixed(dict[str, logging.Logger]):
+        def __missing__(self, name: str) -> logging.Logger:
+            return logging.getLogger(f"custom.{name}")
+
+    scheduler = ManualScheduler(clock=FakeClock(), loggers_class=Prefixed)
+    with caplog.at_level(logging.INFO, logger="custom"):
+        scheduler.start(paused=True)
+        scheduler.shutdown()
+    assert any(record.name == "custom.asyncz_like.schedulers" for record in caplog.records)
+
+
+# -- modules and names --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [*defaults.executors.values(), *defaults.stores.values(), *defaults.triggers.values()],
+)
+def test_the_default_plugin_tables_load(reference: str) -> None:
+    assert isclass(BaseScheduler.resolve_load_plugin(reference))
+
+
+def test_asyncz_names() -> None:
+    assert TaskType is Task
+    assert TaskScheduleState.PAUSED == "paused"
+    assert issubclass(ProcessPoolExecutor, BaseExecutor)
+    assert "pending_futures" in dir(AsyncIOExecutor)
+    assert repr(MemoryStore()) == "<MemoryStore>"
+    store = MemoryStore()
+    store.start(ManualScheduler(clock=FakeClock()), "main")
+    assert repr(store) == "<MemoryStore (alias=main)>"
+    assert isinstance(BaseStore, type)
+
+
+def test_run_task_with_asyncz_signature() -> None:
+    task = Task(_boom, DateTrigger("2030-01-01T00:00:00+00:00"), id="x")
+    (event,) = run_task(task, "store", [datetime.now(UTC)], logging.getLogger("tests"))
+    assert event.task_id == "x" and event.store == "store" and str(event.exception) == "boom"
+
+
+def test_run_coroutine_task_with_asyncz_signature() -> None:
+    async def answer() -> int:
+        return 42
+
+    task = Task(answer, DateTrigger("2030-01-01T00:00:00+00:00"), id="y")
+    (event,) = asyncio.run(run_coroutine_task(task, None, [datetime.now(UTC)], "tests"))
+    assert event.return_value == 42
+
+
+# -- tasks --------------------------------------------------------------------------------
+
+
+def _job() -> None:
+    """A module-level function."""
+
+
+def test_add_task_takes_the_old_fn_keyword_with_a_warning() -> None:
+    scheduler = ManualScheduler(clock=FakeClock())
+    with pytest.warns(DeprecationWarning, match="renamed to 'fn_or_task'"):
+        task = scheduler.add_task(fn=_job, trigger="interval", seconds=5)
+    assert isinstance(task, Task) and task.fn is _job
+
+
+def test_a_task_holds_the_scheduler_it_was_made_with() -> None:
+    scheduler = Mock(BaseScheduler)
+    task = Task(_job, DateTrigger("2030-01-01T00:00:00+00:00"), scheduler=scheduler)
+    assert task.scheduler is scheduler
+    task.pause()
+    scheduler.pause_task.assert_called_once_with(task.id, None)
+
+
+def test_task_schedule_state_follows_pending_and_next_run_time() -> None:
+    scheduler = ManualScheduler(clock=FakeClock())
+    task = scheduler.add_task(_job, "interval", seconds=5)
+    assert task.pending and task.schedule_state is TaskScheduleState.PENDING
+    scheduler.start()
+    assert not task.pending and task.schedule_state is TaskScheduleState.SCHEDULED
+    task.pause()
+    assert scheduler.get_task(task.id).schedule_state is TaskScheduleState.PAUSED
+    scheduler.shutdown()
+
+
+def test_update_task_changes_the_object_only() -> None:
+    task = Task(_job, DateTrigger("2030-01-01T00:00:00+00:00"))
+    task.update_task(fn="tests.unit.test_asyncz_compat:_boom", name="renamed")
+    assert task.fn is _boom and task.fn_reference == "tests.unit.test_asyncz_compat:_boom"
+    assert task.name == "renamed"
+    with pytest.raises(ValueError, match="The task scheduler may not be changed"):
+        Task(_job, scheduler=Mock(BaseScheduler)).update_task(scheduler=Mock(BaseScheduler))
+
+
+def test_setstate_takes_asyncz_task_state() -> None:
+    from asyncz_like.datastructures import TaskState
+
+    trigger = DateTrigger("2030-01-01T00:00:00+00:00")
+    task = Task(_boom, trigger)
+    task.__setstate__(
+        TaskState(
+            id="other",
+            name="n",
+            fn="tests.unit.test_asyncz_compat:_job",
+            fn_reference=None,
+            trigger=trigger,
+            executor="e",
+            args=[],
+            kwargs={},
+            mistrigger_grace_time=2,
+            coalesce=True,
+            max_instances=2,
+            next_run_time=None,
+            store_alias=None,
+        )
+    )
+    assert (task.id, task.fn, task.fn_reference) == (
+        "other",
+        _job,
+        "tests.unit.test_asyncz_compat:_job",
+    )
+    assert TaskState(id="x").id == "x"
