@@ -21,7 +21,7 @@ from asyncz_like.executors.runner import (
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.executors.base import ExecutorScheduler
     from asyncz_like.tasks.task import Task
 
 T = TypeVar("T")
@@ -58,7 +58,7 @@ class AsyncIOExecutor(BaseExecutor):
         """The runs started here that have not ended (asyncz's name)."""
         return self._pending
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: ExecutorScheduler, alias: str) -> None:
         super().start(scheduler, alias)
         self._loop = getattr(scheduler, "event_loop", None)
         if self._loop is None:

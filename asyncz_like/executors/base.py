@@ -16,9 +16,31 @@ from asyncz_like.executors.runner import RunContext, no_events
 from asyncz_like.plugin_options import keep_extra_options
 
 if TYPE_CHECKING:
+    from asyncz_like.clock import Clock
     from asyncz_like.events.base import SchedulerEvent
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.executors.runner import FireRecorder
     from asyncz_like.tasks.task import Task
+
+
+class RunSlotRelease(Protocol):
+    """Frees the shared run slot a run held, when it held one."""
+
+    def release(self, task_id: str) -> None: ...
+
+
+class ExecutorScheduler(Protocol):
+    """What an executor needs of the scheduler that started it. A Protocol, so that
+    ``executors/`` does not import ``schedulers/`` (which is above it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def fire_recorder(self) -> FireRecorder | None: ...
+    @property
+    def run_slots(self) -> RunSlotRelease: ...
+    def wants_event(self, code: int) -> bool: ...
+    def dispatch_event(self, event: SchedulerEvent) -> None: ...
+    def executor_failed(self, task_id: str, error: BaseException | None) -> None: ...
 
 
 class FutureLike(Protocol):
@@ -44,13 +66,13 @@ class BaseExecutor(ABC):
         self._ended: deque[str] = deque()
         self._worker_threads: set[int] = set()
         self._instances_lock = threading.Lock()
-        self.scheduler: SchedulerCore | None = None
+        self.scheduler: ExecutorScheduler | None = None
         self.alias = "default"
         self.logger = logging.getLogger("asyncz_like.executors")
         self._contexts: dict[str | None, RunContext] = {}  # by store alias (run_context)
         keep_extra_options(self, options)
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: ExecutorScheduler, alias: str) -> None:
         """Called when the scheduler starts, or when the executor is added to a running one."""
         self.scheduler = scheduler
         self.alias = alias

@@ -15,7 +15,7 @@ from asyncz_like.executors.workers import CANCELLED, Outcome, WorkerThreads
 from asyncz_like.utils import as_positive_int, is_coroutine_callable
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.executors.base import ExecutorScheduler
     from asyncz_like.tasks.task import Task
 
 
@@ -56,7 +56,7 @@ class ThreadPoolExecutor(BasePoolExecutor):
         super().__init__(max_workers, **options)
         self._workers: WorkerThreads | None = None
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: ExecutorScheduler, alias: str) -> None:
         super().start(scheduler, alias)
         self._workers = WorkerThreads(
             self.max_workers, f"asyncz_like-{alias}", self._register_worker_thread
@@ -98,7 +98,7 @@ class ProcessPoolExecutor(BasePoolExecutor):
         self.pool_kwargs = dict(pool_kwargs or {})
         self._pool: concurrent.futures.Executor | None = None
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: ExecutorScheduler, alias: str) -> None:
         super().start(scheduler, alias)
         self._pool = self._create_pool()
 
