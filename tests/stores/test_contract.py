@@ -15,6 +15,7 @@ from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
 from tests.stores.backends import Backend
+from tests.stores.tasks import make_task as make_stored_task
 
 CALLS: list[Any] = []
 
@@ -24,11 +25,7 @@ def record_call(*args: Any) -> None:
 
 
 def make_task(task_id: str, offset: float | None, **options: Any) -> Task:
-    task = Task(record_call, IntervalTrigger(seconds=60), id=task_id, **options)
-    task.coalesce, task.max_instances, task.mistrigger_grace_time = True, 1, None
-    task.executor, task.store_alias = "default", "default"
-    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
-    return task
+    return make_stored_task(task_id, offset, record_call, filled=True, **options)
 
 
 def started(backend: Backend, clock: FakeClock | None = None, **options: Any) -> Any:
