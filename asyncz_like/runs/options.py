@@ -24,6 +24,8 @@ OPTION_NAMES = frozenset(
         "executor",
     }
 )
+#: Those ``@scheduler.background(...)`` takes: the others are given per call.
+BACKGROUND_OPTION_NAMES = OPTION_NAMES - {"delay", "schedule_at"}
 
 
 @dataclass(frozen=True, slots=True)
