@@ -20,6 +20,7 @@ from asyncz_like.events.constants import (
 from asyncz_like.exceptions import SchedulerNotRunningError
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
+from asyncz_like.schedulers.clock_steps import StepWatch, log_step, shift_intervals
 from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored
 from asyncz_like.schedulers.core import _RUNNING, SchedulerState
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
@@ -43,6 +44,7 @@ class BaseScheduler(RunAPI):
 
     def __init__(self, global_config: Mapping[str, Any] | None = None, **options: Any) -> None:
         self._processor = DueTaskProcessor(self)
+        self._steps = StepWatch()
         super().__init__(global_config, **options)
 
     # -- life cycle -------------------------------------------------------------------------
@@ -276,6 +278,9 @@ class BaseScheduler(RunAPI):
         if self.state != _RUNNING:
             return None
         now = self.clock.now()
+        step = self._steps.step(self.clock, now)
+        if step is not None:
+            self._clock_stepped(step)
         # Stores that do I/O are claimed ``claim_ahead`` early: the executor waits for the
         # run time, so that the claim's round trips do not make every fire late.
         ahead = self.claim_ahead if self.claim_ahead and self._any_store_io else 0.0
@@ -309,6 +314,14 @@ class BaseScheduler(RunAPI):
             if moment is not None:
                 wait = min(wait, max((moment - current).total_seconds(), least))
         return min(max(wait, 0.0), cap)
+
+    def _clock_stepped(self, step: timedelta) -> None:
+        """The wall clock stepped by ``step``: shift the interval tasks by as much."""
+        try:  # held-back releases carry next run times from before the step: written first
+            self._processor.write_deferred()
+        except Exception:
+            self.logger.exception("Could not release the fires claimed ahead of their time")
+        log_step(step, shift_intervals(self, step))
 
     @property
     def failed_pass_wait(self) -> float:
