@@ -316,12 +316,14 @@ class BaseScheduler(RunAPI):
         return min(max(wait, 0.0), cap)
 
     def _clock_stepped(self, step: timedelta) -> None:
-        """The wall clock stepped by ``step``: shift the interval tasks by as much."""
+        """The wall clock stepped by ``step``: shift the interval tasks and the submitted
+        runs' waits by as much."""
         try:  # held-back releases carry next run times from before the step: written first
             self._processor.write_deferred()
         except Exception:
             self.logger.exception("Could not release the fires claimed ahead of their time")
         log_step(step, shift_intervals(self, step))
+        self._runs.shift_times(step)  # submitted runs: delays, retries and timeouts
 
     @property
     def failed_pass_wait(self) -> float:

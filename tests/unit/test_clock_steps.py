@@ -224,6 +224,23 @@ def test_step_is_noticed_after_a_pause(clock: FakeClock) -> None:
     assert len(calls.calls) == 1
 
 
+# -- submitted runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [-600, 600])
+def test_delayed_run_waits_its_delay_of_elapsed_time(clock: FakeClock, step: int) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    calls: list[str] = []
+    scheduler.submit(calls.append, "later", delay=60)
+    run_for(scheduler, clock, 30)
+    clock.jump_wall(step)
+    run_for(scheduler, clock, 29)
+    assert calls == []  # not early after a forward step
+    run_for(scheduler, clock, 1)
+    assert calls == ["later"]  # nor 10 minutes late after a back step
+
+
 # -- the ledger: an hour with steps both ways ------------------------------------------------
 
 
