@@ -70,6 +70,7 @@ class BaseScheduler(RunAPI):
                     self._stop_quietly(plugin)
                 raise
             self.state = SchedulerState.STATE_PAUSED if paused else SchedulerState.STATE_RUNNING
+            self._steps = StepWatch()  # the clock may be another since the last start
             added = self._add_pending_tasks()
             self._start_runs()
         self.logger.info("Scheduler started")

@@ -87,6 +87,22 @@ def test_clock_without_monotonic_notices_no_step() -> None:
     assert len(calls.calls) == 1  # works as before: wall time only
 
 
+def test_a_clock_replaced_between_runs_is_no_step(clock: FakeClock) -> None:
+    calls = Recorder()
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    scheduler.process_tasks()
+    scheduler.shutdown()
+    other = FakeClock(START - timedelta(hours=1))  # its own wall and elapsed readings
+    scheduler.setup(clock=other, timezone="UTC")
+    scheduler.start()
+    scheduler.add_task(calls, "interval", seconds=10)
+    scheduler.process_tasks()
+    other.advance(10)
+    scheduler.process_tasks()
+    assert len(calls.calls) == 1
+
+
 # -- intervals ------------------------------------------------------------------------------
 
 
