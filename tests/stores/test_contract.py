@@ -180,6 +180,31 @@ def test_scheduler_fires_from_the_store(backend: Backend) -> None:
     scheduler.shutdown()
 
 
+def test_interval_keeps_its_spacing_across_clock_steps(backend: Backend) -> None:
+    """A step of the wall clock shifts the stored interval (its next run time and anchor),
+    written through ``update_task``; the cron task beside it keeps its wall times."""
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    scheduler.add_task(record_call, "interval", seconds=10, id="i", args=["i"])
+    scheduler.add_task(
+        record_call, "cron", second="*/30", id="c", args=["c"], mistrigger_grace_time=None
+    )
+    scheduler.process_tasks()  # cron at 12:00:00
+    for step in (-600, 900):
+        clock.advance(5)
+        scheduler.process_tasks()
+        clock.jump_wall(step)
+        clock.advance(5)
+        scheduler.process_tasks()
+    # the interval each 10 s of elapsed time; cron not again after the back step, and once
+    # (coalesced) for the run times the forward step skipped
+    assert sorted(CALLS) == [("c",), ("c",), ("i",), ("i",)]
+    assert scheduler.get_task("i").next_run_time == clock.now() + timedelta(seconds=10)
+    assert scheduler.get_task("c").next_run_time == START + timedelta(seconds=330)
+    scheduler.shutdown()
+
+
 def test_tasks_survive_a_restart(backend: Backend) -> None:
     if not backend.persistent:
         pytest.skip("the memory store keeps nothing across processes by design")
