@@ -64,11 +64,20 @@ def keeps_elapsed(task: Task) -> bool:
 
 
 def shift_intervals(scheduler: SchedulerCore, step: timedelta) -> int:
-    """Shift the interval tasks of every store of ``scheduler`` by ``step``, each written
-    back with the store's ``update_task``; returns how many. A store that fails is logged and
-    skipped (its intervals then follow the wall clock, as before steps were noticed)."""
+    """Shift the interval tasks of the stores only ``scheduler`` uses by ``step``, each
+    written back with the store's ``update_task``; returns how many. A store that fails is
+    logged and skipped (its intervals then follow the wall clock, as before steps were
+    noticed).
+
+    A store that does I/O (file, SQL, Redis) is left alone: several schedulers may share it,
+    each would notice the same step and shift its tasks again (four workers on one host: four
+    times the step), and shifting would read every task it holds. Its intervals keep their
+    wall times, as cron tasks do: they wait out a backward step and never fire twice.
+    """
     shifted = 0
     for alias, store in scheduler.iter_stores():
+        if store.does_io:
+            continue
         try:
             with scheduler.store_guard(store):
                 shifted += _shift_store(store, step)
