@@ -135,6 +135,8 @@ class DueTaskProcessor:
     ) -> datetime | None:  # fmt: skip
         """Hand the claimed ``tasks`` over and release them (a fire claimed ahead: once it
         starts). Returns when to try again the fires ``max_instances`` refused ahead."""
+        if self._deferred or self._unreleased:
+            tasks = self._not_yet_handed_over(store, tasks)
         timezone = self.scheduler.timezone
         ahead = horizon - now
         releases: list[Release] = []
@@ -184,6 +186,29 @@ class DueTaskProcessor:
                 self._unreleased.append((store, store_alias, releases))
                 raise
         return retry_at
+
+    def _not_yet_handed_over(self, store: BaseStore, tasks: list[Task]) -> list[Task]:
+        """``tasks`` less the fires this scheduler handed over already and has not released
+        yet (held back, or a release that failed): a store may hand such a claim out again
+        (its own lease, see ``RETAKE_OWN_CLAIMS_AFTER``). The fire has started, or will: its
+        release is written as planned, and it is never handed over a second time."""
+        with self._deferred_lock:
+            pending = {(entry[4][0].id, entry[4][0].next_run_time)
+                       for entry in self._deferred if entry[2] is store}  # fmt: skip
+        for held, _, releases in self._unreleased:
+            if held is store:
+                pending.update((task.id, task.next_run_time) for task, _ in releases)
+        kept: list[Task] = []
+        for task in tasks:
+            if (task.id, task.next_run_time) in pending:
+                logger.warning(
+                    "Task %s (%s): its fire of %s was handed over already and is not "
+                    "released yet; it is not run again", task.id, task.name,
+                    task.next_run_time, extra={"task_id": task.id},
+                )  # fmt: skip
+            else:
+                kept.append(task)
+        return kept
 
     def write_deferred(self, now: datetime | None = None) -> None:
         """Write the held-back releases whose fires have started by ``now`` (None: all of

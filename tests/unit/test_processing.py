@@ -565,3 +565,35 @@ def test_releases_held_back_are_written_at_shutdown(clock: FakeClock) -> None:
     assert store.get_next_run_time() is None
     scheduler.shutdown()
     assert store.get_next_run_time() == START + timedelta(seconds=1.01)
+
+
+class RetakingStore(IOMemoryStore):
+    """A store that hands its own unreleased claims out again (as the SQL and Redis stores do
+    with a lease of their own old enough), as fresh copies."""
+
+    def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        claimed = super().acquire_due_tasks(now, limit)
+        again = [self.lookup_task(task_id) for task_id in sorted(self._claimed)]
+        fresh = {task.id for task in claimed}
+        return claimed + [task for task in again if task is not None and task.id not in fresh]
+
+
+def test_a_fire_handed_over_is_not_handed_over_again_before_its_release(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A claim of its own the store gives out again: the fire it holds has gone to the
+    executor already, and its release (held back until it starts) is written as planned."""
+    executor = HoldingExecutor()
+    store = RetakingStore()
+    scheduler = claiming_ahead(clock, executor, 0.02, store)
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
+                       next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    scheduler.process_tasks()
+    clock.advance(0.005)
+    scheduler.process_tasks()  # the store hands the claim out again: not handed over again
+    assert executor.held == ["t"]
+    assert "handed over already" in caplog.text
+    clock.advance(0.005)
+    scheduler.process_tasks()
+    assert store.get_next_run_time() == START + timedelta(seconds=1.01)
+    assert executor.held == ["t"]

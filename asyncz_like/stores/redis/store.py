@@ -273,7 +273,6 @@ class RedisStore(BaseStore):
             claimed = "" if task.next_run_time is None else _epoch(task.next_run_time)
             score = ""  # delete
             if next_run_time is not None:
-                task.next_run_time = next_run_time
                 score = _epoch(next_run_time)
             calls.append((task.id, score, claimed))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
@@ -285,8 +284,14 @@ class RedisStore(BaseStore):
             args = [self.owner, "1" if attempt > 1 else "0", *flat]
             return list(self._scripts.release_many(keys=keys, args=args))
 
+        results = self._retry(release)
+        # Only now: a release that failed is written again by the scheduler, and must then
+        # still name the run time claimed, not the new one.
+        for task, next_run_time in releases:
+            if next_run_time is not None:
+                task.next_run_time = next_run_time
         deleted: list[str] = []
-        for (task_id, _, _), result in zip(calls, self._retry(release), strict=True):
+        for (task_id, _, _), result in zip(calls, results, strict=True):
             if int(result) == -1:
                 deleted.append(task_id)
             elif int(result) == 0:

@@ -215,7 +215,6 @@ class SQLAlchemyStore(BaseStore):
             if next_run_time is None:
                 deletes.append(row)
                 continue
-            task.next_run_time = next_run_time
             row["next_run_time"] = next_run_time.timestamp()
             updates.append(row)
         unused = [
@@ -225,7 +224,13 @@ class SQLAlchemyStore(BaseStore):
             self._free_unused_slots(unused)
         if deletes:  # a last fire: its record is not read again
             self._records.forget(row["task_id"] for row in deletes)
-        if db.release_many(updates, deletes) == len(releases):
+        changed = db.release_many(updates, deletes)
+        # Only now: a release that failed is written again by the scheduler, and must then
+        # still name the run time claimed, not the new one.
+        for task, next_run_time in releases:
+            if next_run_time is not None:
+                task.next_run_time = next_run_time
+        if changed == len(releases):
             return []
         return self._settle_unreleased([row["task_id"] for row in updates + deletes], updates)
 

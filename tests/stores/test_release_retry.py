@@ -1,0 +1,64 @@
+"""A release that failed on its way to the server, written again: the task moves on.
+
+The scheduler keeps a failed release and writes it again once the server is back (see
+DueTaskProcessor). The second attempt must release the fire that was claimed: a store that
+took the new run time for the claimed one before the write went through would drop only the
+lease, leave the old run time, and the fire would run a second time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.helpers import START, FakeClock, manual_scheduler
+from tests.stores.backends import Backend
+from tests.stores.test_contract import make_task
+
+
+def _fail_once(call: Callable[..., Any]) -> Callable[..., Any]:
+    failed: list[bool] = []
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise ConnectionError("server away")
+        return call(*args, **kwargs)
+
+    return wrapper
+
+
+def _break_release_once(backend: Backend, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend.name in ("sqlite", "postgresql", "mariadb"):
+        monkeypatch.setattr(store._db, "release_many", _fail_once(store._db.release_many))
+    elif backend.name == "redis":
+        scripts = store._scripts
+        broken = dataclasses.replace(scripts, release_many=_fail_once(scripts.release_many))
+        monkeypatch.setattr(store, "_scripts", broken)
+        monkeypatch.setattr(store, "_retry", lambda call: call(1))  # one attempt: no retry
+    else:
+        pytest.skip("no server to lose")
+
+
+def test_a_release_written_again_after_it_failed_moves_the_task_on(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    scheduler = manual_scheduler(clock, stores={"default": backend.make()})
+    scheduler.start(paused=True)
+    store = scheduler.lookup_store("default")
+    store.add_task(make_task("a", 0))
+    (task,) = store.acquire_due_tasks(START, 10)
+    _break_release_once(backend, store, monkeypatch)
+    later = START + timedelta(seconds=60)
+    with pytest.raises(ConnectionError):
+        store.release_tasks([(task, later)])
+    assert store.release_tasks([(task, later)]) == []  # the server is back: written again
+    assert store.get_due_tasks(START + timedelta(seconds=30)) == []
+    assert store.acquire_due_tasks(START + timedelta(seconds=30), 10) == []
+    assert store.lookup_task("a").next_run_time == later  # type: ignore[union-attr]
+    scheduler.shutdown()
