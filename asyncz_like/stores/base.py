@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
 
+#: The default ``lease_seconds`` of the shared stores: a claim lives from claim to release (under
+#: a second) and a run slot is renewed every third of it while its run goes on, so 5 s covers
+#: both with room, and a scheduler that dies holds its tasks up for 5 s at most.
+DEFAULT_LEASE_SECONDS = 5.0
+
+
 class BaseStore(ABC):
     """Keeps tasks and answers which are due.
 
@@ -31,7 +37,8 @@ class BaseStore(ABC):
     * ``acquire_due_tasks(now, limit)`` returns at most ``limit`` due tasks and claims them:
       a claimed task is returned by no other call until the scheduler has given it back with
       ``release_task`` (its next run time moved on, or None: the task is done and removed), or
-      until the claim's lease (``lease_seconds``) has expired. The SQL and Redis stores also
+      until the claim's lease (``lease_seconds``, extended by ``renew_claims`` while the
+      scheduler holds the claim) has expired. The SQL and Redis stores also
       hand out again, to the same store instance's next claim, a task it claimed in an
       earlier call and never released: the scheduler releases every claim within its pass, so
       such a claim is one whose pass failed before its fires went out. Stores shared by several
@@ -62,8 +69,8 @@ class BaseStore(ABC):
     #: writes anything: the scheduler then skips a separate ``validate_task`` (an encoding)
     #: when it adds a task to a running scheduler.
     validates_on_add: bool = False
-    #: Seconds a run slot lives without renewal (stores that share run slots).
-    lease_seconds: float = 30.0
+    #: Seconds a claim or a run slot outlives a scheduler that stopped renewing it.
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     def __init__(self, **options: Any) -> None:
         if options:
@@ -149,6 +156,11 @@ class BaseStore(ABC):
         """``release_run_slot`` for each ``(task_id, token)``; one round trip on SQL/Redis."""
         for task_id, token in slots:
             self.release_run_slot(task_id, token)
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:  # noqa: B027
+        """Extend this store instance's leases on these claimed tasks to ``now +
+        lease_seconds`` (a claim no longer ours is left alone). Default: nothing (a store
+        that nobody else claims from)."""
 
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:  # noqa: B027
         """Extend the leases of these ``(task_id, token)`` slots to ``now + lease_seconds``."""

@@ -62,3 +62,27 @@ def test_a_release_written_again_after_it_failed_moves_the_task_on(
     assert store.acquire_due_tasks(START + timedelta(seconds=30), 10) == []
     assert store.lookup_task("a").next_run_time == later  # type: ignore[union-attr]
     scheduler.shutdown()
+
+
+def test_a_renewed_claim_lasts_until_its_holder_stops_renewing_it(backend: Backend) -> None:
+    """``renew_claims`` is the heartbeat of a claim held beyond its pass: it lasts as long as
+    its scheduler renews it, and lapses ``lease_seconds`` after the last renewal."""
+    if not backend.shared:
+        pytest.skip("the memory store's claim is held by its only process")
+    clock = FakeClock()
+    schedulers = []
+    for _ in range(2):
+        scheduler = manual_scheduler(clock, stores={"default": backend.make(lease_seconds=5)})
+        scheduler.start(paused=True)
+        schedulers.append(scheduler)
+    one, two = (scheduler.lookup_store("default") for scheduler in schedulers)
+    one.add_task(make_task("h", 0))
+    assert [task.id for task in one.acquire_due_tasks(START, 10)] == ["h"]
+    for second in (4, 8):  # renewed every 4 s: the claim outlives its first 5 s
+        clock.current = START + timedelta(seconds=second)
+        one.renew_claims(["h"], clock.current)
+        assert two.acquire_due_tasks(clock.current + timedelta(seconds=1), 10) == []
+    clock.current = START + timedelta(seconds=13.5)  # no renewal since 8 s: lapsed at 13
+    assert [task.id for task in two.acquire_due_tasks(clock.current, 10)] == ["h"]
+    for scheduler in schedulers:
+        scheduler.shutdown()

@@ -226,6 +226,20 @@ return results
 """
 )
 
+# KEYS: leases. ARGV: owner, lease until, ids... Extends the leases `owner` holds on these ids.
+RENEW_LEASES = (
+    _PRELUDE
+    + """
+local lease = ARGV[1] .. '|' .. ARGV[2]
+for i = 3, #ARGV do
+  if owned(redis.call('HGET', KEYS[1], ARGV[i]), ARGV[1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], lease)
+  end
+end
+return 1
+"""
+)
+
 # KEYS: leases. ARGV: owner, ids... Clears the leases `owner` holds on these ids.
 DROP_LEASES = (
     _PRELUDE
@@ -296,6 +310,7 @@ class Scripts:
     update: RunnableScript
     release_many: RunnableScript
     drop_leases: RunnableScript
+    renew_leases: RunnableScript
     slot_acquire_many: RunnableScript
     slot_renew: RunnableScript
 
@@ -314,6 +329,7 @@ class Scripts:
             update=runnable(UPDATE),
             release_many=runnable(RELEASE_MANY),
             drop_leases=runnable(DROP_LEASES),
+            renew_leases=runnable(RENEW_LEASES),
             slot_acquire_many=runnable(SLOT_ACQUIRE_MANY),
             slot_renew=runnable(SLOT_RENEW),
         )

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import RETAKE_OWN_CLAIMS_AFTER, BaseStore, lost_claim_start
+from asyncz_like.stores.base import (
+    DEFAULT_LEASE_SECONDS,
+    RETAKE_OWN_CLAIMS_AFTER,
+    BaseStore,
+    lost_claim_start,
+)
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
     build_client,
@@ -58,7 +63,8 @@ class RedisStore(BaseStore):
         url: str | None = None, client: Redis | None = None,
         tasks_key: str = "asyncz_like.tasks", run_times_key: str = "asyncz_like.run_times",
         serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
-        lease_seconds: float = 30, poll_interval: float | None = 1.0, **client_options: Any,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_interval: float | None = 1.0,
+        **client_options: Any,
     ) -> None:  # fmt: skip
         import_module("tenacity")  # fail now, not at the first connection error
         taken, unknown = split_client_options(client_options)
@@ -261,6 +267,11 @@ class RedisStore(BaseStore):
         ``next_run_time`` when that is not None."""
         if self.release_tasks([(task, next_run_time)]):
             raise TaskLookupError(task.id)
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
+        if task_ids:
+            args = [self.owner, repr(now.timestamp() + self.lease_seconds), *task_ids]
+            self._retry(lambda _: self._scripts.renew_leases(keys=[self.leases_key], args=args))
 
     # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
 

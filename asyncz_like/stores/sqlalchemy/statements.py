@@ -221,6 +221,12 @@ class Statements:
             .where(_among(c.id, "ids", arrays), c.lease_owner == sa.bindparam("owner"))
             .values(lease_owner=None, lease_until=None)
         )
+        #: Our leases on ``ids`` extended to ``until`` (a claim still held, see renew_claims).
+        self.renew_leases = (
+            table.update()
+            .where(_among(c.id, "ids", arrays), c.lease_owner == sa.bindparam("owner"))
+            .values(lease_until=sa.bindparam("until"))
+        )
         self.lease = (
             table.update()
             .where(_among(c.id, "ids", arrays))

@@ -21,7 +21,7 @@ from asyncz_like.exceptions import (
 )
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import BaseStore, lost_claim_start
+from asyncz_like.stores.base import DEFAULT_LEASE_SECONDS, BaseStore, lost_claim_start
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -56,7 +56,7 @@ class SQLAlchemyStore(BaseStore):
         tablename: str = "asyncz_like_tasks",
         serializer: str | BaseSerializer | None = None,
         secret_key: str | bytes | None = None,
-        lease_seconds: float = 30,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_interval: float | None = 1.0,
         batch_size: int = 500,
         **engine_options: Any,
@@ -253,6 +253,12 @@ class SQLAlchemyStore(BaseStore):
                     task_id, holders[task_id], extra={"task_id": task_id, "store": self.alias},
                 )  # fmt: skip
         return [row["task_id"] for row in updates if row["task_id"] not in holders]
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
+        if task_ids:
+            until = now.timestamp() + self.lease_seconds
+            db = self._db
+            db.write(db.sql.renew_leases, ids=list(task_ids), owner=self.owner, until=until)
 
     # -- run slots --------------------------------------------------------------------------
 
