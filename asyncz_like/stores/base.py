@@ -236,6 +236,39 @@ class BaseStore(ABC):
 RETAKE_OWN_CLAIMS_AFTER = 2.0
 
 
+class TakeoverHold:
+    """After its store instance could not reach the server, the leases its claims may take
+    over: for ``lease_seconds`` after the server answers again, only those that ended before
+    it went away. A lease that ended during the outage may be held by a scheduler that is
+    alive, was cut off too, and has a release to write (its fire has started): it gets that
+    long to write it. A lease that ended while the server could be reached is a dead
+    scheduler's and is taken over at once. Moments are the claims' ``now`` (epoch seconds)."""
+
+    def __init__(self) -> None:
+        self._lost_at: float | None = None  # the first failed claim of this outage
+        self._hold_until: float | None = None  # set once a claim went through again
+
+    def expired_before(self, now: float) -> float:
+        """Leases that ended before this moment may be taken over by a claim at ``now``."""
+        if self._lost_at is None:
+            return now
+        if self._hold_until is not None and now >= self._hold_until:
+            self._lost_at = self._hold_until = None
+            return now
+        return min(now, self._lost_at)
+
+    def failed(self, now: float) -> None:
+        """A claim at ``now`` could not reach the server."""
+        if self._lost_at is None:
+            self._lost_at = now
+        self._hold_until = None  # (an outage during a hold extends the hold)
+
+    def reached(self, now: float, lease_seconds: float) -> None:
+        """A claim at ``now`` went through."""
+        if self._lost_at is not None and self._hold_until is None:
+            self._hold_until = now + lease_seconds
+
+
 def lost_claim_start(lease_end: float, lease_seconds: float) -> datetime:
     """When a lease that ended at ``lease_end`` (epoch seconds) was taken."""
     return datetime.fromtimestamp(lease_end - lease_seconds, UTC)

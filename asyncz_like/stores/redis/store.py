@@ -14,6 +14,7 @@ from asyncz_like.stores.base import (
     DEFAULT_LEASE_SECONDS,
     RETAKE_OWN_CLAIMS_AFTER,
     BaseStore,
+    TakeoverHold,
     lost_claim_start,
 )
 from asyncz_like.stores.redis.broken import BrokenRecords
@@ -86,6 +87,7 @@ class RedisStore(BaseStore):
         self.poll_interval = poll_interval
         #: Names this store instance in leases; unique per instance.
         self.owner = uuid.uuid4().hex
+        self._takeover_hold = TakeoverHold()
         self._runner = ScriptRunner(self.client, hold=self._owns_client)
         self._scripts = Scripts.register(self.client, self._runner)
         self._broken = BrokenRecords()
@@ -238,11 +240,16 @@ class RedisStore(BaseStore):
         stamp = now.timestamp()
         keys = [self.run_times_key, self.tasks_key, self.leases_key]
         until = stamp + self.lease_seconds
-        args = [repr(stamp), repr(until), self.owner, limit]
-        args += [repr(until - RETAKE_OWN_CLAIMS_AFTER), *self._broken.exclusion_args()]
-        ids, records, scores, expired = self._retry(
-            lambda _: self._scripts.claim(keys=keys, args=args)
-        )
+        args = [repr(stamp), repr(until), self.owner, limit, repr(until - RETAKE_OWN_CLAIMS_AFTER)]
+        args += [repr(self._takeover_hold.expired_before(stamp)), *self._broken.exclusion_args()]
+        try:
+            ids, records, scores, expired = self._retry(
+                lambda _: self._scripts.claim(keys=keys, args=args)
+            )
+        except Exception:
+            self._takeover_hold.failed(stamp)
+            raise
+        self._takeover_hold.reached(stamp, self.lease_seconds)
         for raw_id, lease_end in zip(expired[::2], expired[1::2], strict=True):
             self.lost_claims[raw_id.decode()] = lost_claim_start(
                 float(lease_end), self.lease_seconds

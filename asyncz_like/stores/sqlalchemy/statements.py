@@ -264,7 +264,8 @@ class Statements:
         claimed ahead of their run time, released once they start."""
         c = self.table.c
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
-        free = [c.lease_until.is_(None), c.lease_until <= now]
+        expired: sa.BindParameter[float] = sa.bindparam("expired_before", type_=sa.Double())
+        free = [c.lease_until.is_(None), c.lease_until <= expired]
         if with_own_leases:
             before: sa.BindParameter[float] = sa.bindparam("retake_before", type_=sa.Double())
             free.append(sa.and_(c.lease_owner == sa.bindparam("owner"), c.lease_until <= before))

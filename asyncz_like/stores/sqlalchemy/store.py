@@ -21,7 +21,12 @@ from asyncz_like.exceptions import (
 )
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import DEFAULT_LEASE_SECONDS, BaseStore, lost_claim_start
+from asyncz_like.stores.base import (
+    DEFAULT_LEASE_SECONDS,
+    BaseStore,
+    TakeoverHold,
+    lost_claim_start,
+)
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -69,6 +74,7 @@ class SQLAlchemyStore(BaseStore):
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.owner = uuid.uuid4().hex  # this instance's name on the leases it takes
+        self._takeover_hold = TakeoverHold()
         #: Run slots taken with the last claim, by task id (None: max_instances were running).
         self._claimed_slots: dict[str, str | None] = {}
         self._next_slot_purge = 0.0  # epoch seconds: the first claim purges
@@ -144,7 +150,10 @@ class SQLAlchemyStore(BaseStore):
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         """Due tasks that no scheduler holds a live lease on, earliest first."""
-        rows = self._db.read(self._db.sql.due(self._broken_ids()), now=now.timestamp())
+        moment = now.timestamp()
+        rows = self._db.read(
+            self._db.sql.due(self._broken_ids()), now=moment, expired_before=moment
+        )
         return [task for task in self._decode_all(rows) if task is not None]
 
     def get_all_tasks(self) -> list[Task]:
@@ -180,11 +189,18 @@ class SQLAlchemyStore(BaseStore):
         if moment >= self._next_slot_purge:
             self._purge_expired_slots(moment)
         tasks: list[Task] = []
+        expired_before = self._takeover_hold.expired_before(moment)
         while len(tasks) < limit:
             want = min(self.batch_size, limit - len(tasks))
-            claimed = self._db.claim(
-                moment, until, self.owner, want, self._broken_ids(), self._decode, _slot_wanted
-            )
+            try:
+                claimed = self._db.claim(
+                    moment, until, self.owner, want, self._broken_ids(), self._decode,
+                    _slot_wanted, expired_before,
+                )  # fmt: skip
+            except Exception:
+                self._takeover_hold.failed(moment)
+                raise
+            self._takeover_hold.reached(moment, self.lease_seconds)
             tasks.extend(claimed.items)
             self._claimed_slots.update(claimed.slots)
             for task_id, lease_end in claimed.expired_leases.items():

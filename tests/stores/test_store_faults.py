@@ -1,4 +1,4 @@
-"""A release that failed on its way to the server, written again: the task moves on.
+"""What a store does around an outage of its server and the death of a claim's holder.
 
 The scheduler keeps a failed release and writes it again once the server is back (see
 DueTaskProcessor). The second attempt must release the fire that was claimed: a store that
@@ -32,16 +32,23 @@ def _fail_once(call: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _break_release_once(backend: Backend, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def _break_once(
+    backend: Backend, store: Any, monkeypatch: pytest.MonkeyPatch, sql: str, script: str
+) -> None:
+    """Make the next ``sql`` call of the database (SQL) or ``script`` (Redis) fail."""
     if backend.name in ("sqlite", "postgresql", "mariadb"):
-        monkeypatch.setattr(store._db, "release_many", _fail_once(store._db.release_many))
+        monkeypatch.setattr(store._db, sql, _fail_once(getattr(store._db, sql)))
     elif backend.name == "redis":
         scripts = store._scripts
-        broken = dataclasses.replace(scripts, release_many=_fail_once(scripts.release_many))
+        broken = dataclasses.replace(scripts, **{script: _fail_once(getattr(scripts, script))})
         monkeypatch.setattr(store, "_scripts", broken)
         monkeypatch.setattr(store, "_retry", lambda call: call(1))  # one attempt: no retry
     else:
         pytest.skip("no server to lose")
+
+
+def _break_release_once(backend: Backend, store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _break_once(backend, store, monkeypatch, "release_many", "release_many")
 
 
 def test_a_release_written_again_after_it_failed_moves_the_task_on(
@@ -84,5 +91,39 @@ def test_a_renewed_claim_lasts_until_its_holder_stops_renewing_it(backend: Backe
         assert two.acquire_due_tasks(clock.current + timedelta(seconds=1), 10) == []
     clock.current = START + timedelta(seconds=13.5)  # no renewal since 8 s: lapsed at 13
     assert [task.id for task in two.acquire_due_tasks(clock.current, 10)] == ["h"]
+    for scheduler in schedulers:
+        scheduler.shutdown()
+
+
+def test_after_an_outage_a_claim_leaves_the_leases_that_ended_during_it(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their holder may be alive, cut off as well, with a release to write: it gets
+    ``lease_seconds`` after the server is back to write it. A lease that ended before the
+    outage is a dead scheduler's, taken over at once."""
+    clock = FakeClock()
+    schedulers = []
+    for _ in range(3):
+        scheduler = manual_scheduler(clock, stores={"default": backend.make(lease_seconds=5)})
+        scheduler.start(paused=True)
+        schedulers.append(scheduler)
+    ghost, one, two = (scheduler.lookup_store("default") for scheduler in schedulers)
+    one.add_tasks([make_task("dead", -20), make_task("alive", 0)])
+    assert [task.id for task in ghost.acquire_due_tasks(START - timedelta(seconds=4.5), 10)] == [
+        "dead"
+    ]  # its lease ends at 0.5: its holder died before the outage
+    assert (
+        len(one.acquire_due_tasks(START, 10)) == 1
+    )  # "alive": its lease ends at 5, during the outage
+    _break_once(backend, two, monkeypatch, "claim", "claim")
+    with pytest.raises(ConnectionError):  # the server goes away at 1
+        two.acquire_due_tasks(START + timedelta(seconds=1), 10)
+    back = two.acquire_due_tasks(START + timedelta(seconds=6), 10)  # and is back at 6
+    assert [task.id for task in back] == ["dead"]
+    two.release_tasks([(back[0], START + timedelta(seconds=100))])
+    assert two.acquire_due_tasks(START + timedelta(seconds=10), 10) == []  # still held back
+    assert [task.id for task in two.acquire_due_tasks(START + timedelta(seconds=11), 10)] == [
+        "alive"
+    ]  # nobody wrote a release in 5 s: a dead scheduler's
     for scheduler in schedulers:
         scheduler.shutdown()
