@@ -1,8 +1,10 @@
 """A TCP proxy for outage tests: the store talks to the proxy, and the test cuts it.
 
 ``stop()`` closes every connection and refuses new ones (as a server that went away);
-``start()`` listens again on the same port (the server is back). Only the proxy goes down:
-the real server, which other tests share, is never touched.
+``start()`` listens again on the same port (the server is back). ``blackhole()`` keeps every
+connection open and accepts new ones but moves no byte (a network that drops packets: calls
+hang), until ``flow()``; what was sent meanwhile is delivered then, as TCP would once the path
+is back. Only the proxy goes down: the real server, which other tests share, is never touched.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def blackhole(self) -> None:
+        """Move no byte, on open connections and new ones, until ``flow()``."""
+        self._flowing.clear()
+
+    def flow(self) -> None:
+        """End a ``blackhole()``: the bytes held are delivered, and new connections served."""
+        self._flowing.set()
 
     def start(self) -> TcpProxy:
         listener = socket.socket()
@@ -63,6 +75,7 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # stopped
+            self._flowing.wait()
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -76,12 +89,15 @@ class TcpProxy:
                     return
                 self._sockets.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                threading.Thread(
+                    target=_pump, args=(source, sink, self._flowing), daemon=True
+                ).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, flowing: threading.Event) -> None:
     try:
         while data := source.recv(65536):
+            flowing.wait()
             sink.sendall(data)
     except OSError:
         pass

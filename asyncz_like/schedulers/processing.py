@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from asyncz_like.events.base import TaskEvent, TaskExecutionEvent, TaskSubmissionEvent
@@ -17,8 +16,19 @@ from asyncz_like.events.constants import (
     TASK_SUBMITTED,
 )
 from asyncz_like.exceptions import MaximumInstancesError
-from asyncz_like.limits import shifted
-from asyncz_like.tasks.task import MAX_RUN_TIMES
+from asyncz_like.schedulers.fire_times import (
+    coalesced,
+    due_run_times,
+    planned_fires,
+    take_lost_claims,
+)
+from asyncz_like.schedulers.held_claims import (
+    SLOT_RETRY,
+    ClaimHeartbeat,
+    Release,
+    SlotWait,
+    pending_fires,
+)
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.base import BaseScheduler
@@ -26,44 +36,13 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
 logger = logging.getLogger("asyncz_like.schedulers")
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def due_run_times(
-    task: Task, timezone: tzinfo, now: datetime, limit: int = MAX_RUN_TIMES
-) -> tuple[list[datetime], datetime | None]:
-    """The run times due at ``now`` (at most ``limit``) and the next one after them.
-
-    After a big jump of the wall clock more than ``limit`` fires may be due. The work stays
-    bounded: with a grace time only the fires inside it are listed (the older ones could
-    only be missed); without one the first ``limit`` are. Either way the next run time is
-    then asked for past ``now`` directly.
-    """
-    run_times, next_time = task.run_times_from(task.next_run_time, timezone, now, limit)
-    if next_time is None or next_time > now:
-        return run_times, next_time
-    logger.warning(
-        "Task %s (%s) missed more than %d run times; the older ones are skipped",
-        task.id, task.name, limit, extra={"task_id": task.id},
-    )  # fmt: skip
-    trigger = task.trigger
-    assert trigger is not None
-    grace = task.mistrigger_grace_time
-    if grace is not None:
-        window_start = shifted(now, -grace) - _MICROSECOND
-        first = trigger.get_next_trigger_time(timezone, window_start, now)
-        run_times, next_time = task.run_times_from(first, timezone, now, limit)
-    if next_time is not None and next_time <= now:
-        next_time = trigger.get_next_trigger_time(timezone, now, now)
-    return run_times, next_time
 
 
 @dataclass(slots=True)
 class PassResult:
     """What a pass found: whether more is due now, which stores another process holds, when
     a pass is due for a release held back for a fire claimed ahead, and when for a fire
-    claimed ahead that ``max_instances`` refused, to try it again by its run time (None:
-    none is)."""
+    that ``max_instances`` refused, to try it again (None: none is)."""
 
     more: bool
     locked_out: list[str]
@@ -71,7 +50,6 @@ class PassResult:
     retry_at: datetime | None = None
 
 
-Release = tuple["Task", "datetime | None"]
 #: A release held back until its fire starts: (start time, the time a pass must write it by,
 #: store, store alias, release).
 Deferred = tuple[datetime, datetime, "BaseStore", str, Release]
@@ -95,6 +73,9 @@ class DueTaskProcessor:
         #: store until it starts, so that a scheduler killed before then loses nothing.
         self._deferred: list[Deferred] = []
         self._deferred_lock = threading.Lock()
+        #: Due fires a run slot refused, held under their claims while tried again.
+        self._slot_waits: list[SlotWait] = []
+        self._heartbeat = ClaimHeartbeat()
 
     def process(self, now: datetime, budget: int, horizon: datetime | None = None) -> PassResult:
         """Dispatch up to ``budget`` due tasks of the stores whose lock this process gets:
@@ -103,10 +84,16 @@ class DueTaskProcessor:
             self._retry_releases()
         if self._deferred:
             self.write_deferred(now)
+        retry_at: datetime | None = None
+        if self._slot_waits:
+            self._retry_slot_waits(now)
+        if self._deferred or self._slot_waits:
+            self._heartbeat.beat(self._held_claims(), now)
+            if self._slot_waits:
+                retry_at = now + SLOT_RETRY
         horizon = now if horizon is None else horizon
         locked_out: list[str] = []
         more = False
-        retry_at: datetime | None = None
         for alias, store in self.scheduler.iter_stores():
             if budget <= 0:
                 more = True
@@ -119,7 +106,7 @@ class DueTaskProcessor:
                     self.scheduler.run_slots.flush(store)
                 tasks = store.acquire_due_tasks(horizon, budget)
                 if tasks:
-                    lost = _take_lost_claims(store)
+                    lost = take_lost_claims(store)
                     retry = self._dispatch(store, alias, tasks, now, horizon, lost)
                     if retry is not None and (retry_at is None or retry < retry_at):
                         retry_at = retry
@@ -137,6 +124,8 @@ class DueTaskProcessor:
     ) -> datetime | None:  # fmt: skip
         """Hand the claimed ``tasks`` over and release them (a fire claimed ahead: once it
         starts). Returns when to try again the fires ``max_instances`` refused ahead."""
+        if self._deferred or self._unreleased or self._slot_waits:
+            tasks = self._not_yet_handed_over(store, tasks)
         timezone = self.scheduler.timezone
         ahead = horizon - now
         releases: list[Release] = []
@@ -146,7 +135,7 @@ class DueTaskProcessor:
         for task in tasks:
             lost_at = lost_claims.get(task.id) if lost_claims else None
             try:
-                run_times, next_time, sent = _planned(task, timezone, now, horizon, lost_at)
+                run_times, next_time, sent = planned_fires(task, timezone, now, horizon, lost_at)
                 write_by: datetime | None = None
                 if run_times and (starts := run_times[-1]) > now:  # claimed ahead
                     # released by the pass that claims its next fire ahead, or at its start
@@ -164,8 +153,12 @@ class DueTaskProcessor:
                     )
                     continue
             releases.append((task, next_time))
-        put_back = self._send(store, store_alias, to_send, now, final) if to_send else None
+        waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
+        put_back = self._send(store, store_alias, to_send, now, final, waits) if to_send else None
         retry_at: datetime | None = None
+        if waits:  # held under their claims, tried again at the next passes
+            releases = self._hold_for_slots(store, store_alias, to_send, releases, waits, now)
+            retry_at = now + SLOT_RETRY
         if put_back:  # refused before their run time: given back unrun, to be tried again
             kept: list[Deferred] = []
             for entry in deferred:
@@ -177,6 +170,7 @@ class DueTaskProcessor:
                     kept.append(entry)
             deferred = kept
         if deferred:
+            self._heartbeat.taken(store, now)
             with self._deferred_lock:
                 self._deferred.extend(deferred)
                 self._deferred.sort(key=lambda entry: entry[0])
@@ -188,9 +182,106 @@ class DueTaskProcessor:
                 raise
         return retry_at
 
+    def _not_yet_handed_over(self, store: BaseStore, tasks: list[Task]) -> list[Task]:
+        """``tasks`` less the fires this scheduler handed over already and has not released
+        yet (held back, or a release that failed): a store may hand such a claim out again
+        (its own lease, see ``RETAKE_OWN_CLAIMS_AFTER``). The fire has started, or will: its
+        release is written as planned, and it is never handed over a second time."""
+        with self._deferred_lock:
+            releases = [entry[4] for entry in self._deferred if entry[2] is store]
+        for held, _, failed in self._unreleased:
+            if held is store:
+                releases.extend(failed)
+        pending = pending_fires(store, releases, self._slot_waits)
+        kept: list[Task] = []
+        for task in tasks:
+            if (task.id, task.next_run_time) in pending:
+                logger.warning(
+                    "Task %s (%s): its fire of %s was handed over already and is not "
+                    "released yet; it is not run again", task.id, task.name,
+                    task.next_run_time, extra={"task_id": task.id},
+                )  # fmt: skip
+            else:
+                kept.append(task)
+        return kept
+
+    def _hold_for_slots(
+        self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
+        releases: list[Release], waits: dict[str, datetime], now: datetime,
+    ) -> list[Release]:  # fmt: skip
+        """Keep the due fires in ``waits`` under their claims, to be tried again; the
+        releases of the others."""
+        fires = {fire[0].id: fire for fire in to_send}
+        kept: list[Release] = []
+        for release in releases:
+            task_id = release[0].id
+            if task_id in waits:
+                wait = SlotWait(store, store_alias, fires[task_id], release, waits[task_id])
+                self._slot_waits.append(wait)
+            else:
+                kept.append(release)
+        self._heartbeat.taken(store, now)
+        return kept
+
+    def _retry_slot_waits(self, now: datetime) -> None:
+        """Try again the fires waiting for a run slot: hand over those that get one, skip
+        those whose wait is over, and release both; the others wait on."""
+        waits, self._slot_waits = self._slot_waits, []
+        by_store: dict[int, list[SlotWait]] = {}
+        for wait in waits:
+            by_store.setdefault(id(wait.store), []).append(wait)
+        for entries in by_store.values():
+            store, alias = entries[0].store, entries[0].alias
+            for wait in entries:
+                self._catch_up(wait, now)
+            still: dict[str, datetime] = {}
+            try:
+                with self.scheduler.store_guard(store):
+                    self._send(store, alias, [wait.fire for wait in entries], now, set(), still)
+            except Exception:
+                self._slot_waits.extend(entries)  # the server is away: they wait on
+                raise
+            self._slot_waits.extend(wait for wait in entries if wait.fire[0].id in still)
+            releases = [wait.release for wait in entries if wait.fire[0].id not in still]
+            if releases:
+                self._write(store, alias, releases)
+
+    def _catch_up(self, wait: SlotWait, now: datetime) -> None:
+        """Add to a waiting fire the run times that came due while it waited (its claim held
+        them back), so that they go with it, as a claim made now would send them."""
+        task = wait.release[0]
+        try:
+            run_times, next_time = due_run_times(task, self.scheduler.timezone, now)
+        except Exception:  # the trigger broke meanwhile: the fire goes as it was claimed
+            return
+        if run_times:
+            if task.coalesce and len(run_times) > 1:
+                run_times = coalesced(run_times, now)
+            wait.fire, wait.release = (wait.fire[0], run_times), (task, next_time)
+
+    def _held_claims(self) -> dict[int, tuple[BaseStore, list[str]]]:
+        """The task ids of the claims held beyond their pass, by store."""
+        held: dict[int, tuple[BaseStore, list[str]]] = {}
+        with self._deferred_lock:
+            entries = [(entry[2], entry[4][0].id) for entry in self._deferred]
+        entries.extend((wait.store, wait.release[0].id) for wait in self._slot_waits)
+        for store, task_id in entries:
+            held.setdefault(id(store), (store, []))[1].append(task_id)
+        return held
+
+    def _write(self, store: BaseStore, alias: str, releases: list[Release]) -> None:
+        """``_release``; when it fails, kept to be written first by the next pass."""
+        try:
+            with self.scheduler.store_guard(store):
+                self._release(store, alias, releases)
+        except Exception:
+            self._unreleased.append((store, alias, releases))
+            raise
+
     def write_deferred(self, now: datetime | None = None) -> None:
         """Write the held-back releases whose fires have started by ``now`` (None: all of
-        them, at shutdown), one write per store; those that fail are retried first."""
+        them, at shutdown, and the fires waiting for a run slot given back unrun), one write
+        per store; those that fail are retried first."""
         with self._deferred_lock:
             count = len(self._deferred)
             if now is not None:
@@ -199,6 +290,13 @@ class DueTaskProcessor:
         by_store: dict[int, tuple[BaseStore, str, list[Release]]] = {}
         for _, _, store, alias, release in due:
             by_store.setdefault(id(store), (store, alias, []))[2].append(release)
+        if now is None:
+            waits, self._slot_waits = self._slot_waits, []
+            for wait in waits:
+                task = wait.release[0]
+                by_store.setdefault(id(wait.store), (wait.store, wait.alias, []))[2].append(
+                    (task, task.next_run_time)
+                )
         failed: Exception | None = None
         for store, alias, releases in by_store.values():
             try:
@@ -235,12 +333,13 @@ class DueTaskProcessor:
 
     def _send(
         self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
-        now: datetime, final: set[str],
+        now: datetime, final: set[str], waits: dict[str, datetime],
     ) -> set[str]:  # fmt: skip
         """Hand the fires over. On a store shared by schedulers each takes a run slot first,
         except a task's last fire (``final``): its release deletes the task, so no other
         scheduler can start it again, and the executor's own count is enough. Returns the
-        ids of the fires claimed ahead that ``max_instances`` refused (see ``_refused``)."""
+        ids of the fires claimed ahead that ``max_instances`` refused, and puts in ``waits``
+        the due ones a run slot refused, with until when they wait (see ``_refused``)."""
         put_back: set[str] = set()
         slots: dict[int, bool] | None = None
         if store.shares_run_slots:
@@ -253,9 +352,15 @@ class DueTaskProcessor:
         if slots is None and all(task.executor in (None, "default") for task, _ in to_send):
             by_executor["default"] = list(range(len(to_send)))  # the common case, in one go
         else:
+            slot_lease = timedelta(seconds=store.lease_seconds)
             for index, (task, run_times) in enumerate(to_send):
                 if slots is not None and slots.get(index) is False:  # max_instances, store-wide
-                    self._refused(store_alias, task, run_times, now, put_back)
+                    # The slot in the way may be a dead scheduler's: it lapses by then.
+                    until = run_times[0] + slot_lease
+                    if run_times[-1] <= now < until:
+                        waits[task.id] = until
+                    else:
+                        self._refused(store_alias, task, run_times, now, put_back)
                     continue
                 by_executor.setdefault(task.executor or "default", []).append(index)
         announce = self.scheduler.wants_event(TASK_SUBMITTED)
@@ -328,49 +433,3 @@ class DueTaskProcessor:
                     self._release(store, alias, releases)
                 logger.info("Released %d task(s) after the store came back", len(releases))
             self._unreleased.pop(0)
-
-
-def _planned(
-    task: Task, timezone: tzinfo, now: datetime, horizon: datetime, lost_at: datetime | None
-) -> tuple[list[datetime], datetime | None, Task]:
-    """The run times of ``task`` to hand over (coalesced when it says so), its next run
-    time, and the task to hand them over with."""
-    run_times, next_time = due_run_times(task, timezone, horizon)
-    if task.coalesce and len(run_times) > 1:
-        run_times = _coalesced(run_times, now)
-    sent = task if lost_at is None or not run_times else _recovered(task, lost_at, now)
-    return run_times, next_time, sent
-
-
-def _coalesced(run_times: list[datetime], now: datetime) -> list[datetime]:
-    """The run times due by ``now`` merged into the latest of them; those claimed ahead
-    (after ``now``) are not missed, and each is kept to run at its time."""
-    due = bisect.bisect_right(run_times, now)
-    return run_times[due - 1 :] if due else run_times
-
-
-def _take_lost_claims(store: BaseStore) -> dict[str, datetime] | None:
-    """The claims this acquire took over from a dead holder (see BaseStore), emptied."""
-    lost = getattr(store, "lost_claims", None)
-    if not lost:
-        return None
-    taken = dict(lost)
-    lost.clear()
-    return taken
-
-
-def _recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
-    """A copy of ``task`` for the executor whose grace time counts from ``lost_claim_at``:
-    its fires were claimed on time by a scheduler that died before running them."""
-    logger.warning(
-        "Task %s (%s): taking over a claim made at %s by a scheduler that stopped before "
-        "releasing it; its fires run now", task.id, task.name, lost_claim_at.isoformat(),
-        extra={"task_id": task.id},
-    )  # fmt: skip
-    grace = task.mistrigger_grace_time
-    if grace is None:
-        return task
-    copy = task.clone()
-    copy._scheduler = task._scheduler
-    copy.mistrigger_grace_time = grace + max(0.0, (now - lost_claim_at).total_seconds())
-    return copy

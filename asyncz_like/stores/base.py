@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
 
 
+#: The default ``lease_seconds`` of the shared stores: a claim lives from claim to release (under
+#: a second) and a run slot is renewed every third of it while its run goes on, so 5 s covers
+#: both with room, and a scheduler that dies holds its tasks up for 5 s at most.
+DEFAULT_LEASE_SECONDS = 5.0
+
+
 class BaseStore(ABC):
     """Keeps tasks and answers which are due.
 
@@ -33,7 +39,8 @@ class BaseStore(ABC):
     * ``acquire_due_tasks(now, limit)`` returns at most ``limit`` due tasks and claims them:
       a claimed task is returned by no other call until the scheduler has given it back with
       ``release_task`` (its next run time moved on, or None: the task is done and removed), or
-      until the claim's lease (``lease_seconds``) has expired. The SQL and Redis stores also
+      until the claim's lease (``lease_seconds``, extended by ``renew_claims`` while the
+      scheduler holds the claim) has expired. The SQL and Redis stores also
       hand out again, to the same store instance's next claim, a task it claimed in an
       earlier call and never released: the scheduler releases every claim within its pass, so
       such a claim is one whose pass failed before its fires went out. Stores shared by several
@@ -64,8 +71,8 @@ class BaseStore(ABC):
     #: writes anything: the scheduler then skips a separate ``validate_task`` (an encoding)
     #: when it adds a task to a running scheduler.
     validates_on_add: bool = False
-    #: Seconds a run slot lives without renewal (stores that share run slots).
-    lease_seconds: float = 30.0
+    #: Seconds a claim or a run slot outlives a scheduler that stopped renewing it.
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     def __init__(self, **options: Any) -> None:
         self.scheduler: SchedulerCore | None = None
@@ -148,6 +155,11 @@ class BaseStore(ABC):
         """``release_run_slot`` for each ``(task_id, token)``; one round trip on SQL/Redis."""
         for task_id, token in slots:
             self.release_run_slot(task_id, token)
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:  # noqa: B027
+        """Extend this store instance's leases on these claimed tasks to ``now +
+        lease_seconds`` (a claim no longer ours is left alone). Default: nothing (a store
+        that nobody else claims from)."""
 
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:  # noqa: B027
         """Extend the leases of these ``(task_id, token)`` slots to ``now + lease_seconds``."""
@@ -237,6 +249,39 @@ def check_lease_options(
     if poll_interval is None and poll_may_be_none:
         return float(lease), None
     return float(lease), check_wait(poll_interval, "poll_interval", wrong_type=ValueError)
+
+
+class TakeoverHold:
+    """After its store instance could not reach the server, the leases its claims may take
+    over: for ``lease_seconds`` after the server answers again, only those that ended before
+    it went away. A lease that ended during the outage may be held by a scheduler that is
+    alive, was cut off too, and has a release to write (its fire has started): it gets that
+    long to write it. A lease that ended while the server could be reached is a dead
+    scheduler's and is taken over at once. Moments are the claims' ``now`` (epoch seconds)."""
+
+    def __init__(self) -> None:
+        self._lost_at: float | None = None  # the first failed claim of this outage
+        self._hold_until: float | None = None  # set once a claim went through again
+
+    def expired_before(self, now: float) -> float:
+        """Leases that ended before this moment may be taken over by a claim at ``now``."""
+        if self._lost_at is None:
+            return now
+        if self._hold_until is not None and now >= self._hold_until:
+            self._lost_at = self._hold_until = None
+            return now
+        return min(now, self._lost_at)
+
+    def failed(self, now: float) -> None:
+        """A claim at ``now`` could not reach the server."""
+        if self._lost_at is None:
+            self._lost_at = now
+        self._hold_until = None  # (an outage during a hold extends the hold)
+
+    def reached(self, now: float, lease_seconds: float) -> None:
+        """A claim at ``now`` went through."""
+        if self._lost_at is not None and self._hold_until is None:
+            self._hold_until = now + lease_seconds
 
 
 def lost_claim_start(lease_end: float, lease_seconds: float) -> datetime:

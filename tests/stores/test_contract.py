@@ -601,7 +601,7 @@ def test_a_fire_claimed_ahead_whose_run_slot_is_taken_is_tried_again(backend: Ba
     refusals = Recorder()
     scheduler.add_listener(refusals.listener, TASK_MAX_INSTANCES)
     scheduler.add_task(record_call, "interval", seconds=5, id="busy", max_instances=1)
-    other = started(backend)
+    other = started(backend, lease_seconds=30)  # its slot outlives the test's 5 s
     task = store.lookup_task("busy")
     assert task is not None
     token = store_of(other).acquire_run_slot(task, START)  # another scheduler's run

@@ -142,7 +142,9 @@ def test_user_update_keeps_the_lease_and_next_run_time_waits_for_it(
     changed = make_task("l", 10, args=[2])
     two.update_task(changed)  # a user's change while the task runs
     assert two.acquire_due_tasks(clock.now(), 10) == []
-    assert two.get_next_run_time() == START + timedelta(seconds=40)  # the lease's end
+    assert two.get_next_run_time() == clock.now() + timedelta(
+        seconds=two.lease_seconds
+    )  # the lease's end
     one.release_task(task, START + timedelta(seconds=70))
     assert two.get_next_run_time() == START + timedelta(seconds=70)
 

@@ -270,7 +270,7 @@ def test_a_due_broken_record_does_not_starve_the_others(sql: SQLBackend) -> None
     assert store.get_due_tasks(now) == []
     assert sorted(store.get_broken_records()) == ["t0", "t1", "t2"]
     # t0 (broken) would say START + 0; the others are claimed until the lease ends
-    assert store.get_next_run_time() == now + timedelta(seconds=30)
+    assert store.get_next_run_time() == now + timedelta(seconds=store.lease_seconds)
     store.update_task(make_task("t0", 1))  # rewritten on purpose: readable again
     assert sorted(store.get_broken_records()) == ["t1", "t2"]
     assert sorted(event.task_id for event in events.events) == ["t0", "t1", "t2"]  # once each

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -592,3 +593,86 @@ def test_a_task_that_cannot_be_counted_fails_alone_in_its_slice() -> None:
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], TypeError)
     assert executor._instances == {"first": 1, "last": 1}
+
+
+class RetakingStore(IOMemoryStore):
+    """A store that hands its own unreleased claims out again (as the SQL and Redis stores do
+    with a lease of their own old enough), as fresh copies."""
+
+    def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        claimed = super().acquire_due_tasks(now, limit)
+        again = [self.lookup_task(task_id) for task_id in sorted(self._claimed)]
+        fresh = {task.id for task in claimed}
+        return claimed + [task for task in again if task is not None and task.id not in fresh]
+
+
+def test_a_fire_handed_over_is_not_handed_over_again_before_its_release(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A claim of its own the store gives out again: the fire it holds has gone to the
+    executor already, and its release (held back until it starts) is written as planned."""
+    executor = HoldingExecutor()
+    store = RetakingStore()
+    scheduler = claiming_ahead(clock, executor, 0.02, store)
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
+                       next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    scheduler.process_tasks()
+    clock.advance(0.005)
+    scheduler.process_tasks()  # the store hands the claim out again: not handed over again
+    assert executor.held == ["t"]
+    assert "handed over already" in caplog.text
+    clock.advance(0.005)
+    scheduler.process_tasks()
+    assert store.get_next_run_time() == START + timedelta(seconds=1.01)
+    assert executor.held == ["t"]
+
+
+class SlotHeldStore(MemoryStore):
+    """A store that shares run slots, whose one slot per task another scheduler holds until
+    ``held_until`` (a dead one's, left to lapse; or a live run's)."""
+
+    shares_run_slots = True
+    lease_seconds = 5.0
+
+    def __init__(self, held_until: datetime) -> None:
+        super().__init__()
+        self.held_until = held_until
+        self.renewed: list[datetime] = []
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
+        self.renewed.append(now)
+
+    def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
+        return None if now < self.held_until else "token"
+
+
+@pytest.mark.parametrize("held_for", [3.5, 60.0])
+def test_a_due_fire_refused_for_a_run_slot_waits_for_the_slot_lease(
+    clock: FakeClock, held_for: float
+) -> None:
+    """A slot a killed scheduler left lapses within ``lease_seconds``: the fires it holds up
+    run then, late, not skipped. A slot held longer is a live run's: the fire is skipped.
+    Meanwhile the claim is renewed every third of the lease."""
+    events = Recorder()
+    executor = RunTimesExecutor()
+    store = SlotHeldStore(START + timedelta(seconds=held_for))
+    scheduler = manual_scheduler(clock, stores={"default": store}, executors={"default": executor})
+    scheduler.add_listener(events.listener, TASK_MAX_INSTANCES | TASK_SUBMITTED)
+    scheduler.start()
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t", max_instances=1,
+                       coalesce=False, mistrigger_grace_time=None)  # fmt: skip
+    clock.advance(1)
+    assert scheduler.process_tasks() == pytest.approx(0.25)  # held, tried again soon
+    assert events.codes() == []
+    while clock.current < START + timedelta(seconds=7) and not events.events:
+        clock.advance(0.25)
+        scheduler.process_tasks()
+    if held_for < 5:  # lapsed at 3.5: the three fires held up run then
+        assert events.codes() == [TASK_SUBMITTED]
+        assert offsets_ms(executor.run_times[0]) == [1000, 2000, 3000]
+        assert offsets_ms(store.renewed) == [2750]
+    else:  # still held when its lease would have ended: a live run, the fires are skipped
+        assert events.codes() == [TASK_MAX_INSTANCES]
+        assert clock.current == START + timedelta(seconds=6)
+        assert executor.run_times == []
+        assert offsets_ms(store.renewed) == [2750, 4500]

@@ -71,6 +71,15 @@ class Claims:
             self.lost_claims[task.id] = lost_claim_start(taken.took_over, self.leases.lease_seconds)
         return task
 
+    def renew(self, names: list[str], now: datetime) -> None:
+        """Extend our leases on the claimed ``names`` (those no longer ours are forgotten)."""
+        for name in names:
+            claim = self._claims.get(name)
+            if claim is not None:
+                renewed = self.leases.renew(name, claim.lease, now.timestamp())
+                if renewed is not None:
+                    self._claims[name] = claim._replace(lease=renewed)
+
     def release(self, name: str, task: Task, next_run_time: datetime | None) -> bool:
         """Write the released task and drop our lease; False when the lease was not ours.
         TaskLookupError when the task was deleted meanwhile."""

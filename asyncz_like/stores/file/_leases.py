@@ -86,6 +86,22 @@ class Leases:
             return Lease(content, expired)
         return now
 
+    def renew(self, name: str, lease: bytes, now: float) -> bytes | None:
+        """Our lease ``lease`` of ``name`` made to end at ``now + lease_seconds``: the new
+        content, or None when the lease is no longer ours. Renewed long before it ends, so no
+        other claimer can have taken it between the check and the replace."""
+        if not self.holds(name, lease):
+            return None
+        content = json.dumps(
+            {"owner": self.owner, "until": now + self.lease_seconds,
+             "pid": os.getpid(), "host": self._host},
+        ).encode()  # fmt: skip
+        path = self.path(name)
+        temporary = self.directory / f".{path.name}.{token()}.new"
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+        return content
+
     def holds(self, name: str, lease: bytes) -> bool:
         """Whether the lease file of ``name`` is still exactly ``lease`` (ours, not taken)."""
         found = read_file(self.path(name))

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import encode_task, get_serializer
 from asyncz_like.serializers.base import BaseSerializer
-from asyncz_like.stores.base import BaseStore, check_lease_options
+from asyncz_like.stores.base import DEFAULT_LEASE_SECONDS, BaseStore, check_lease_options
 from asyncz_like.stores.file import _disk
 from asyncz_like.stores.file._claims import Claims
 from asyncz_like.stores.file._disk import write_atomic
@@ -59,7 +59,7 @@ class FileStore(BaseStore):
     def __init__(
         self, directory: str | os.PathLike[str], suffix: str = ".task",
         cleanup_directory: bool = False, serializer: str | BaseSerializer | None = None,
-        secret_key: str | bytes | None = None, lease_seconds: float = 30,
+        secret_key: str | bytes | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_interval: float = 1.0, mode: int = 0o700, **options: Any,
     ) -> None:  # fmt: skip
         super().__init__(**options)
@@ -218,6 +218,10 @@ class FileStore(BaseStore):
                     "was never claimed here); the record is left as it is",
                     task.id, extra={"task_id": task.id, "store": self.alias},
                 )  # fmt: skip
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
+        with self._locked():
+            self._claims.renew([self._records.name_for(task_id) for task_id in task_ids], now)
 
     # -- internals --------------------------------------------------------------------------
 

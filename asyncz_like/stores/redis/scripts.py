@@ -58,7 +58,7 @@ end
 """
 
 # KEYS: run_times, tasks, leases. ARGV: now, lease until, owner, limit, retake before,
-# exclusions...
+# expired before (another owner's lease that ended by then is taken over), exclusions...
 # Returns {ids, records, scores, expired}: up to `limit` due ids, earliest first, now leased to
 # `owner`, with their records and scores (next run times, as strings); `expired` pairs (id,
 # lease end) for the expired leases taken over (their holder died).
@@ -66,9 +66,9 @@ CLAIM = (
     _PRELUDE
     + """
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[4])
-local fingerprints = load_exclusions(6)
+local fingerprints = load_exclusions(7)
 local lease = ARGV[3] .. '|' .. ARGV[2]
-local retake_before = tonumber(ARGV[5])
+local retake_before, expired_before = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ids, records, scores, expired = {}, {}, {}, {}
 local offset, page = 0, math.max(limit, 100)
 while #ids < limit do
@@ -79,7 +79,7 @@ while #ids < limit do
     local held, held_text = lease_until(KEYS[3], id)
     -- a lease of our own old enough (ending by ARGV[5]) is free: a claim of ours whose pass
     -- failed before its fires went out; a younger one may hold fires claimed ahead
-    local free = not (held and held > now)
+    local free = not (held and held > expired_before)
       or (held <= retake_before and owned(redis.call('HGET', KEYS[3], id), ARGV[3]))
     if free and not excluded(KEYS[2], id, fingerprints) then
       local record = redis.call('HGET', KEYS[2], id)
@@ -226,6 +226,20 @@ return results
 """
 )
 
+# KEYS: leases. ARGV: owner, lease until, ids... Extends the leases `owner` holds on these ids.
+RENEW_LEASES = (
+    _PRELUDE
+    + """
+local lease = ARGV[1] .. '|' .. ARGV[2]
+for i = 3, #ARGV do
+  if owned(redis.call('HGET', KEYS[1], ARGV[i]), ARGV[1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], lease)
+  end
+end
+return 1
+"""
+)
+
 # KEYS: leases. ARGV: owner, ids... Clears the leases `owner` holds on these ids.
 DROP_LEASES = (
     _PRELUDE
@@ -296,6 +310,7 @@ class Scripts:
     update: RunnableScript
     release_many: RunnableScript
     drop_leases: RunnableScript
+    renew_leases: RunnableScript
     slot_acquire_many: RunnableScript
     slot_renew: RunnableScript
 
@@ -314,6 +329,7 @@ class Scripts:
             update=runnable(UPDATE),
             release_many=runnable(RELEASE_MANY),
             drop_leases=runnable(DROP_LEASES),
+            renew_leases=runnable(RENEW_LEASES),
             slot_acquire_many=runnable(SLOT_ACQUIRE_MANY),
             slot_renew=runnable(SLOT_RENEW),
         )

@@ -11,8 +11,10 @@ from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLooku
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
 from asyncz_like.stores.base import (
+    DEFAULT_LEASE_SECONDS,
     RETAKE_OWN_CLAIMS_AFTER,
     BaseStore,
+    TakeoverHold,
     check_lease_options,
     lost_claim_start,
 )
@@ -66,7 +68,8 @@ class RedisStore(BaseStore):
         url: str | None = None, client: Redis | None = None,
         tasks_key: str = _DEFAULT_TASKS_KEY, run_times_key: str = "asyncz_like.run_times",
         serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
-        lease_seconds: float = 30, poll_interval: float | None = 1.0, **client_options: Any,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_interval: float | None = 1.0,
+        **client_options: Any,
     ) -> None:  # fmt: skip
         import_module("tenacity")  # fail now, not at the first connection error
         taken, unknown = split_client_options(client_options)
@@ -82,6 +85,7 @@ class RedisStore(BaseStore):
         self.lease_seconds, self.poll_interval = lease, poll
         #: Names this store instance in leases; unique per instance.
         self.owner = uuid.uuid4().hex
+        self._takeover_hold = TakeoverHold()
         self._runner = ScriptRunner(self.client, hold=self._owns_client)
         self._scripts = Scripts.register(self.client, self._runner)
         self._broken = BrokenRecords()
@@ -234,11 +238,16 @@ class RedisStore(BaseStore):
         stamp = now.timestamp()
         keys = [self.run_times_key, self.tasks_key, self.leases_key]
         until = stamp + self.lease_seconds
-        args = [repr(stamp), repr(until), self.owner, limit]
-        args += [repr(until - RETAKE_OWN_CLAIMS_AFTER), *self._broken.exclusion_args()]
-        ids, records, scores, expired = self._retry(
-            lambda _: self._scripts.claim(keys=keys, args=args)
-        )
+        args = [repr(stamp), repr(until), self.owner, limit, repr(until - RETAKE_OWN_CLAIMS_AFTER)]
+        args += [repr(self._takeover_hold.expired_before(stamp)), *self._broken.exclusion_args()]
+        try:
+            ids, records, scores, expired = self._retry(
+                lambda _: self._scripts.claim(keys=keys, args=args)
+            )
+        except Exception:
+            self._takeover_hold.failed(stamp)
+            raise
+        self._takeover_hold.reached(stamp, self.lease_seconds)
         for raw_id, lease_end in zip(expired[::2], expired[1::2], strict=True):
             self.lost_claims[raw_id.decode()] = lost_claim_start(
                 float(lease_end), self.lease_seconds
@@ -264,6 +273,11 @@ class RedisStore(BaseStore):
         if self.release_tasks([(task, next_run_time)]):
             raise TaskLookupError(task.id)
 
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
+        if task_ids:
+            args = [self.owner, repr(now.timestamp() + self.lease_seconds), *task_ids]
+            self._retry(lambda _: self._scripts.renew_leases(keys=[self.leases_key], args=args))
+
     # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
 
     def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
@@ -275,7 +289,6 @@ class RedisStore(BaseStore):
             claimed = "" if task.next_run_time is None else _epoch(task.next_run_time)
             score = ""  # delete
             if next_run_time is not None:
-                task.next_run_time = next_run_time
                 score = _epoch(next_run_time)
             calls.append((task.id, score, claimed))
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
@@ -287,8 +300,14 @@ class RedisStore(BaseStore):
             args = [self.owner, "1" if attempt > 1 else "0", *flat]
             return list(self._scripts.release_many(keys=keys, args=args))
 
+        results = self._retry(release)
+        # Only now: a release that failed is written again by the scheduler, and must then
+        # still name the run time claimed, not the new one.
+        for task, next_run_time in releases:
+            if next_run_time is not None:
+                task.next_run_time = next_run_time
         deleted: list[str] = []
-        for (task_id, _, _), result in zip(calls, self._retry(release), strict=True):
+        for (task_id, _, _), result in zip(calls, results, strict=True):
             if int(result) == -1:
                 deleted.append(task_id)
             elif int(result) == 0:

@@ -233,24 +233,28 @@ class Database:
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
         decode: Callable[[str, bytes, float | None], T | None],
         slot_for: Callable[[T], tuple[str, int, str]] | None = None,
+        expired_before: float | None = None,
     ) -> Claimed[T]:  # fmt: skip
         """Lease up to ``limit`` due rows to ``owner`` in one transaction: select them (locked,
         skipping rows other claims hold) and lease those that ``decode`` (given the id, the
         record and the run time) turns into something
         (a broken record is not leased). With ``slot_for`` (``(task_id, limit, token)`` of an
-        item), take a run slot for each in the same transaction."""
-        return self.retry(self._claim, now, until, owner, limit, exclude, decode, slot_for)
+        item), take a run slot for each in the same transaction. Another owner's lease is
+        taken over when it ended by ``expired_before`` (default: ``now``)."""
+        expired = now if expired_before is None else expired_before
+        return self.retry(self._claim, now, until, owner, limit, exclude, decode, slot_for, expired)
 
     def _claim(
         self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
         decode: Callable[[str, bytes, float | None], T | None],
-        slot_for: Callable[[T], tuple[str, int, str]] | None,
+        slot_for: Callable[[T], tuple[str, int, str]] | None, expired_before: float,
     ) -> Claimed[T]:  # fmt: skip
         claimed = Claimed[T](0, [], {}, {})
         ids: list[str] = []
         with self.transaction(write=True) as connection:
             params = {"now": now, "owner": owner, "until": until,
-                      "retake_before": until - RETAKE_OWN_CLAIMS_AFTER}  # fmt: skip
+                      "retake_before": until - RETAKE_OWN_CLAIMS_AFTER,
+                      "expired_before": expired_before}  # fmt: skip
             rows = connection.execute(self.sql.claimable(exclude, limit), params).all()
             claimed.seen = len(rows)
             for task_id, state, next_run_time, expired_lease in rows:

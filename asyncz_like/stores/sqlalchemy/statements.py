@@ -221,6 +221,12 @@ class Statements:
             .where(_among(c.id, "ids", arrays), c.lease_owner == sa.bindparam("owner"))
             .values(lease_owner=None, lease_until=None)
         )
+        #: Our leases on ``ids`` extended to ``until`` (a claim still held, see renew_claims).
+        self.renew_leases = (
+            table.update()
+            .where(_among(c.id, "ids", arrays), c.lease_owner == sa.bindparam("owner"))
+            .values(lease_until=sa.bindparam("until"))
+        )
         self.lease = (
             table.update()
             .where(_among(c.id, "ids", arrays))
@@ -258,7 +264,8 @@ class Statements:
         claimed ahead of their run time, released once they start."""
         c = self.table.c
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
-        free = [c.lease_until.is_(None), c.lease_until <= now]
+        expired: sa.BindParameter[float] = sa.bindparam("expired_before", type_=sa.Double())
+        free = [c.lease_until.is_(None), c.lease_until <= expired]
         if with_own_leases:
             before: sa.BindParameter[float] = sa.bindparam("retake_before", type_=sa.Double())
             free.append(sa.and_(c.lease_owner == sa.bindparam("owner"), c.lease_until <= before))

@@ -22,7 +22,13 @@ from asyncz_like.exceptions import (
 from asyncz_like.limits import check_count
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import BaseStore, check_lease_options, lost_claim_start
+from asyncz_like.stores.base import (
+    DEFAULT_LEASE_SECONDS,
+    BaseStore,
+    TakeoverHold,
+    check_lease_options,
+    lost_claim_start,
+)
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -57,7 +63,7 @@ class SQLAlchemyStore(BaseStore):
         tablename: str = "asyncz_like_tasks",
         serializer: str | BaseSerializer | None = None,
         secret_key: str | bytes | None = None,
-        lease_seconds: float = 30,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         poll_interval: float | None = 1.0,
         batch_size: int = 500,
         **engine_options: Any,
@@ -70,6 +76,7 @@ class SQLAlchemyStore(BaseStore):
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.owner = uuid.uuid4().hex  # this instance's name on the leases it takes
+        self._takeover_hold = TakeoverHold()
         #: Run slots taken with the last claim, by task id (None: max_instances were running).
         self._claimed_slots: dict[str, str | None] = {}
         self._next_slot_purge = 0.0  # epoch seconds: the first claim purges
@@ -165,7 +172,10 @@ class SQLAlchemyStore(BaseStore):
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         """Due tasks that no scheduler holds a live lease on, earliest first."""
-        rows = self._db.read(self._db.sql.due(self._broken_ids()), now=now.timestamp())
+        moment = now.timestamp()
+        rows = self._db.read(
+            self._db.sql.due(self._broken_ids()), now=moment, expired_before=moment
+        )
         return [task for task in self._decode_all(rows) if task is not None]
 
     def get_all_tasks(self) -> list[Task]:
@@ -201,11 +211,18 @@ class SQLAlchemyStore(BaseStore):
         if moment >= self._next_slot_purge:
             self._purge_expired_slots(moment)
         tasks: list[Task] = []
+        expired_before = self._takeover_hold.expired_before(moment)
         while len(tasks) < limit:
             want = min(self.batch_size, limit - len(tasks))
-            claimed = self._db.claim(
-                moment, until, self.owner, want, self._broken_ids(), self._decode, _slot_wanted
-            )
+            try:
+                claimed = self._db.claim(
+                    moment, until, self.owner, want, self._broken_ids(), self._decode,
+                    _slot_wanted, expired_before,
+                )  # fmt: skip
+            except Exception:
+                self._takeover_hold.failed(moment)
+                raise
+            self._takeover_hold.reached(moment, self.lease_seconds)
             tasks.extend(claimed.items)
             self._claimed_slots.update(claimed.slots)
             for task_id, lease_end in claimed.expired_leases.items():
@@ -236,7 +253,6 @@ class SQLAlchemyStore(BaseStore):
             if next_run_time is None:
                 deletes.append(row)
                 continue
-            task.next_run_time = next_run_time
             row["next_run_time"] = next_run_time.timestamp()
             updates.append(row)
         unused = [
@@ -246,7 +262,13 @@ class SQLAlchemyStore(BaseStore):
             self._free_unused_slots(unused)
         if deletes:  # a last fire: its record is not read again
             self._records.forget(row["task_id"] for row in deletes)
-        if db.release_many(updates, deletes) == len(releases):
+        changed = db.release_many(updates, deletes)
+        # Only now: a release that failed is written again by the scheduler, and must then
+        # still name the run time claimed, not the new one.
+        for task, next_run_time in releases:
+            if next_run_time is not None:
+                task.next_run_time = next_run_time
+        if changed == len(releases):
             return []
         return self._settle_unreleased([row["task_id"] for row in updates + deletes], updates)
 
@@ -269,6 +291,12 @@ class SQLAlchemyStore(BaseStore):
                     task_id, holders[task_id], extra={"task_id": task_id, "store": self.alias},
                 )  # fmt: skip
         return [row["task_id"] for row in updates if row["task_id"] not in holders]
+
+    def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
+        if task_ids:
+            until = now.timestamp() + self.lease_seconds
+            db = self._db
+            db.write(db.sql.renew_leases, ids=list(task_ids), owner=self.owner, until=until)
 
     # -- run slots --------------------------------------------------------------------------
 

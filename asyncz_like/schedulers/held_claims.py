@@ -1,0 +1,83 @@
+"""Claims a scheduler holds beyond the pass that took them, and their heartbeat.
+
+Most claims live from claim to release within one pass. Two kinds outlive it: a fire claimed
+ahead of its run time, released once it has started, and a due fire that a run slot of a
+shared store refused, held while the scheduler tries the slot again (the slot may be one that
+a scheduler killed, or cut off from the store, could not free: it lapses within the store's
+``lease_seconds``). The scheduler's passes renew such claims every third of the lease
+(:class:`ClaimHeartbeat`), so that they last as long as their scheduler does and lapse within
+``lease_seconds`` of its death.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asyncz_like.stores.base import BaseStore
+    from asyncz_like.tasks.task import Task
+
+logger = logging.getLogger("asyncz_like.schedulers")
+
+#: How soon a due fire refused for a run slot of a shared store is tried again.
+SLOT_RETRY = timedelta(seconds=0.25)
+
+Release = tuple["Task", "datetime | None"]
+
+
+@dataclass(slots=True)
+class SlotWait:
+    """A due fire whose run slot was refused, held under its claim until ``until`` (the end
+    of the lease of a slot taken at its run time): handed over once a slot is free, skipped
+    as ``max_instances`` when none is by then."""
+
+    store: BaseStore
+    alias: str
+    fire: tuple[Task, list[datetime]]  # what goes to the executor
+    release: Release  # what is written once it has gone, or been skipped
+    until: datetime
+
+
+class ClaimHeartbeat:
+    """Renews, in each store, the claims held beyond their pass, every third of its lease."""
+
+    def __init__(self) -> None:
+        #: By store: when its held claims were last renewed (or the first taken, since).
+        self._renewed: dict[int, datetime] = {}
+
+    def taken(self, store: BaseStore, now: datetime) -> None:
+        """A claim of ``store`` is held beyond its pass from ``now``."""
+        self._renewed.setdefault(id(store), now)
+
+    def beat(self, held: dict[int, tuple[BaseStore, list[str]]], now: datetime) -> None:
+        """Renew the claims ``held`` (task ids by store) whose store's turn has come. A store
+        that fails is tried again at the next pass: its server may be away for a while."""
+        for key in [key for key in self._renewed if key not in held]:
+            del self._renewed[key]  # nothing held there any more
+        for key, (store, task_ids) in held.items():
+            last = self._renewed.setdefault(key, now)
+            if now - last < timedelta(seconds=store.lease_seconds / 3):
+                continue
+            try:
+                store.renew_claims(task_ids, now)
+            except Exception as exc:
+                logger.warning(
+                    "Could not renew %d claim(s) in store %s (%r)", len(task_ids), store.alias, exc
+                )
+                continue
+            self._renewed[key] = now
+
+
+def pending_fires(
+    store: BaseStore, releases: list[Release], waits: list[SlotWait]
+) -> set[tuple[str, datetime | None]]:
+    """(task id, claimed run time) of the fires of ``store`` this scheduler holds, handed
+    over or waiting for a slot, whose release is not written yet."""
+    pending = {(task.id, task.next_run_time) for task, _ in releases}
+    pending.update(
+        (wait.release[0].id, wait.release[0].next_run_time) for wait in waits if wait.store is store
+    )
+    return pending
