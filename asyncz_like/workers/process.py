@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from asyncz_like.executors.pool import ProcessPoolExecutor
-    from asyncz_like.runs.engine import RunEngine
-    from asyncz_like.runs.job import RunJob
+    from asyncz_like.workers.engine import RunEngine
+    from asyncz_like.workers.job import RunJob
 
 logger = logging.getLogger("asyncz_like.runs")
 

@@ -8,9 +8,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.lanes import Lane
     from asyncz_like.runs.options import RunOptions
     from asyncz_like.runs.run import Run
+    from asyncz_like.workers.lanes import Lane
 
 
 class Place(Enum):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from asyncz_like.runs.persistent.backend import RunRow, RunStore
-from asyncz_like.runs.persistent.codec import KeptWork, UnstoredResult
-from asyncz_like.runs.persistent.history import StoredRunHistory
+from asyncz_like.workers.persistent.backend import RunRow, RunStore
+from asyncz_like.workers.persistent.codec import KeptWork, UnstoredResult
+from asyncz_like.workers.persistent.history import StoredRunHistory
 
 __all__ = [
     "KeptWork",
@@ -31,12 +31,12 @@ def run_store_for(store: Any) -> RunStore | None:
     from asyncz_like.stores.sqlalchemy.store import SQLAlchemyStore
 
     if isinstance(store, SQLAlchemyStore):
-        from asyncz_like.runs.persistent.sql import SQLRunStore
+        from asyncz_like.workers.persistent.sql import SQLRunStore
 
         db = store.database
         return SQLRunStore(db, db.table.name, store.serializer)
     if isinstance(store, RedisStore):
-        from asyncz_like.runs.persistent.redis import RedisRunStore
+        from asyncz_like.workers.persistent.redis import RedisRunStore
 
         return RedisRunStore(store.client, f"{store.tasks_key}.runs", store.serializer,
                              store.logger)  # fmt: skip

@@ -12,8 +12,8 @@ from asyncz_like.runs.context import CURRENT_RUN
 from asyncz_like.tasks.task import Task
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.engine import RunEngine
-    from asyncz_like.runs.job import RunJob
+    from asyncz_like.workers.engine import RunEngine
+    from asyncz_like.workers.job import RunJob
 
 #: A run task may be handed over again (a retry) before the previous hand-over is released.
 _NO_LIMIT = 2**31 - 1
