@@ -17,6 +17,7 @@ from asyncz_like.plugin_options import keep_extra_options
 
 if TYPE_CHECKING:
     from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.stores.runs import RunStore
     from asyncz_like.tasks.task import Task
 
 
@@ -154,6 +155,11 @@ class BaseStore(ABC):
 
     def validate_task(self, task: Task) -> None:  # noqa: B027  # optional hook
         """Raise when this store could not keep ``task``; the memory store keeps anything."""
+
+    def run_store(self) -> RunStore | None:
+        """Where run records are kept beside this store's tasks, for a persistent run history;
+        None (the default) when this store keeps none."""
+        return None
 
     def get_broken_records(self) -> dict[str, str]:
         """Records that could not be read, by task id, with the reason. They are skipped by

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.stores.runs import RunStore
     from asyncz_like.stores.sqlalchemy.database import Database
     from asyncz_like.tasks.task import Task
 
@@ -185,6 +186,12 @@ class SQLAlchemyStore(BaseStore):
         that is the end of its lease, when later: the earliest moment it can be claimed."""
         times = [t for t in self._db.next_times(self._broken_ids()) if t is not None]
         return datetime.fromtimestamp(min(times), UTC) if times else None
+
+    def run_store(self) -> RunStore:
+        """The table ``<tablename>_runs`` in this store's database."""
+        from asyncz_like.stores.sqlalchemy.runs import SQLRunStore
+
+        return SQLRunStore(self.database, self.database.table.name, self.serializer)
 
     def get_broken_records(self) -> dict[str, str]:
         with self._broken_lock:

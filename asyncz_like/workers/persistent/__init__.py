@@ -2,14 +2,15 @@
 restart and pending work is kept for the next start.
 
 :func:`history_for_store` builds the history for a store, or returns None for a store that
-does not keep runs (memory, file).
+does not keep runs (memory, file). The store says where its runs go (``run_store()``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from asyncz_like.workers.persistent.backend import RunRow, RunStore
+from asyncz_like.stores.base import BaseStore
+from asyncz_like.stores.runs import RunRow, RunStore
 from asyncz_like.workers.persistent.codec import KeptWork, UnstoredResult
 from asyncz_like.workers.persistent.history import StoredRunHistory
 
@@ -24,26 +25,13 @@ __all__ = [
 ]
 
 
-def run_store_for(store: Any) -> RunStore | None:
-    """The run records beside a SQLAlchemyStore's table or a RedisStore's keys; None for
-    any other store. (The store modules import their libraries only when a store is made.)"""
-    from asyncz_like.stores.redis.store import RedisStore
-    from asyncz_like.stores.sqlalchemy.store import SQLAlchemyStore
-
-    if isinstance(store, SQLAlchemyStore):
-        from asyncz_like.workers.persistent.sql import SQLRunStore
-
-        db = store.database
-        return SQLRunStore(db, db.table.name, store.serializer)
-    if isinstance(store, RedisStore):
-        from asyncz_like.workers.persistent.redis import RedisRunStore
-
-        return RedisRunStore(store.client, f"{store.tasks_key}.runs", store.serializer,
-                             store.logger)  # fmt: skip
-    return None
+def run_store_for(store: BaseStore | None) -> RunStore | None:
+    """Where ``store`` keeps run records beside its tasks (its ``run_store()``); None for a
+    store that keeps none."""
+    return None if store is None else store.run_store()
 
 
-def history_for_store(store: Any, **limits: Any) -> StoredRunHistory | None:
+def history_for_store(store: BaseStore | None, **limits: Any) -> StoredRunHistory | None:
     """A :class:`StoredRunHistory` in ``store`` with these limits (``max_run_history``,
     ``run_result_ttl``, ``flush_interval``), or None when ``store`` does not keep runs."""
     backend = run_store_for(store)

@@ -20,7 +20,7 @@ from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.runs.history import MemoryRunHistory
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import RunStatus
-from asyncz_like.workers.persistent.backend import RunRow, RunStore
+from asyncz_like.stores.runs import RunRow, RunStore
 from asyncz_like.workers.persistent.codec import (
     KeptWork,
     Snapshot,

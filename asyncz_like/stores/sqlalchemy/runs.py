@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from asyncz_like.stores.runs import RunRow
 from asyncz_like.stores.sqlalchemy import engine as engines
-from asyncz_like.workers.persistent.backend import RunRow
 
 if TYPE_CHECKING:
     from asyncz_like.serializers.base import BaseSerializer
