@@ -29,7 +29,6 @@ from asyncz_like.stores.redis.scripts import Scripts
 if TYPE_CHECKING:
     from redis import Redis
 
-    from asyncz_like.schedulers.task_api import TaskAPI
     from asyncz_like.stores.runs import RunStore
     from asyncz_like.tasks.task import Task
 
@@ -395,8 +394,6 @@ class RedisStore(BaseStore):
                 self.report_broken_record(task_id, error)
             return None
         self._broken.forget(task_id)
-        if self.scheduler is not None:
-            task._attach(cast("TaskAPI", self.scheduler))
         return task
 
     def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:

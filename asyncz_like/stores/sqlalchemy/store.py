@@ -22,12 +22,16 @@ from asyncz_like.exceptions import (
 from asyncz_like.limits import check_count
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
-from asyncz_like.stores.base import BaseStore, check_lease_options, lost_claim_start
+from asyncz_like.stores.base import (
+    BaseStore,
+    StoreScheduler,
+    check_lease_options,
+    lost_claim_start,
+)
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.stores.runs import RunStore
     from asyncz_like.stores.sqlalchemy.database import Database
     from asyncz_like.tasks.task import Task
@@ -101,7 +105,7 @@ class SQLAlchemyStore(BaseStore):
 
     # -- life cycle ---------------------------------------------------------------------
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: StoreScheduler, alias: str) -> None:
         super().start(scheduler, alias)
         self._db.logger = self.logger
         self._db.start()
