@@ -21,7 +21,7 @@ from asyncz_like.limits import shifted
 from asyncz_like.tasks.task import MAX_RUN_TIMES
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.base import BaseScheduler
+    from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -86,7 +86,7 @@ class DueTaskProcessor:
     elsewhere, never go missing.
     """
 
-    def __init__(self, scheduler: BaseScheduler) -> None:
+    def __init__(self, scheduler: SchedulerCore) -> None:
         self.scheduler = scheduler
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.
