@@ -11,20 +11,25 @@ START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)  # a Monday
 
 
 class FakeClock:
-    """Wall time that moves only when a test says so."""
+    """Wall time and elapsed time that move only when a test says so."""
 
     def __init__(self, start: datetime = START) -> None:
         self.current = start
+        self.elapsed = 0.0
 
     def now(self) -> datetime:
         return self.current
 
+    def monotonic(self) -> float:
+        return self.elapsed
+
     def advance(self, seconds: float) -> None:
+        """Time passes: the wall clock and the elapsed clock move together."""
         self.current += timedelta(seconds=seconds)
+        self.elapsed += seconds
 
     def jump_wall(self, seconds: float) -> None:
-        """A jump of the wall clock (NTP correction, suspended laptop): the same move, named
-        for what the test means."""
+        """A step of the wall clock (NTP step, a manual change): no time passes."""
         self.current += timedelta(seconds=seconds)
 
 

@@ -24,6 +24,8 @@ OPTION_NAMES = frozenset(
         "executor",
     }
 )
+#: Those ``@scheduler.background(...)`` takes: the others are given per call.
+BACKGROUND_OPTION_NAMES = OPTION_NAMES - {"delay", "schedule_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +118,3 @@ def _exception_types(value: Any) -> tuple[type[BaseException], ...]:
 
 def _is_exception_type(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseException)
-
-
-def split_options(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split ``kwargs`` into options of ``submit`` and arguments of the function."""
-    options = {key: kwargs[key] for key in kwargs.keys() & OPTION_NAMES}
-    arguments = {key: value for key, value in kwargs.items() if key not in OPTION_NAMES}
-    return options, arguments

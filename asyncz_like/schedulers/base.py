@@ -21,6 +21,7 @@ from asyncz_like.exceptions import SchedulerNotRunningError
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import run_coroutine_task, run_task
 from asyncz_like.schedulers.asyncz_api import AsynczSchedulerAPI
+from asyncz_like.schedulers.clock_steps import StepWatch, log_step, shift_intervals
 from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored
 from asyncz_like.schedulers.core import _RUNNING
 from asyncz_like.schedulers.decorators import build_decorator_trigger, module_reference
@@ -48,6 +49,7 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
 
     def __init__(self, global_config: Mapping[str, Any] | None = None, **options: Any) -> None:
         self._processor = DueTaskProcessor(self)
+        self._steps = StepWatch()
         super().__init__(global_config, **options)
 
     def _default_loggers_class(self) -> Any:
@@ -76,6 +78,7 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
                     self._stop_quietly(plugin)
                 raise
             self.state = SchedulerState.STATE_PAUSED if paused else SchedulerState.STATE_RUNNING
+            self._steps = StepWatch()  # the clock may be another since the last start
             added = self._add_pending_tasks()
             self._start_runs()
         self.logger.info("Scheduler started")
@@ -285,6 +288,9 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
         if self.state != _RUNNING:
             return None
         now = self.clock.now()
+        step = self._steps.step(self.clock, now)
+        if step is not None:
+            self._clock_stepped(step)
         # Stores that do I/O are claimed ``claim_ahead`` early: the executor waits for the
         # run time, so that the claim's round trips do not make every fire late.
         ahead = self.claim_ahead if self.claim_ahead and self._any_store_io else 0.0
@@ -318,6 +324,16 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
             if moment is not None:
                 wait = min(wait, max((moment - current).total_seconds(), least))
         return min(max(wait, 0.0), cap)
+
+    def _clock_stepped(self, step: timedelta) -> None:
+        """The wall clock stepped by ``step``: shift the interval tasks and the submitted
+        runs' waits by as much."""
+        try:  # held-back releases carry next run times from before the step: written first
+            self._processor.write_deferred()
+        except Exception:
+            self.logger.exception("Could not release the fires claimed ahead of their time")
+        log_step(step, shift_intervals(self, step))
+        self._runs.shift_times(step)  # submitted runs: delays, retries and timeouts
 
     @property
     def failed_pass_wait(self) -> float:

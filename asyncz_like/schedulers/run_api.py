@@ -15,7 +15,7 @@ from asyncz_like.enums import SchedulerState
 from asyncz_like.exceptions import SchedulerNotRunningError, SerializationError
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
-from asyncz_like.runs.options import parse_options, resolve_due
+from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options, resolve_due
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.config import as_bool, wait_option
@@ -188,8 +188,7 @@ class RunAPI(TaskAPI):
     def background(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
         submits it with these ``options`` (those of :meth:`submit`; a call's own win)."""
-        unknown = set(options) - {"name", "priority", "timeout", "max_retries", "retry_backoff",
-                                  "retry_on", "executor"}  # fmt: skip
+        unknown = set(options) - BACKGROUND_OPTION_NAMES
         if unknown:
             raise TypeError(f"background() got unexpected option(s): {sorted(unknown)}")
         parse_options(**options)  # bad options fail at decoration time

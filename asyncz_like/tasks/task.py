@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.enums import TaskScheduleState
 from asyncz_like.exceptions import TaskConfigurationError
-from asyncz_like.limits import MAX_COUNT, MAX_SECONDS
+from asyncz_like.limits import MAX_COUNT, MAX_SECONDS, shifted
 from asyncz_like.tasks.definition import definition_changes
 from asyncz_like.tasks.validation import (
     check_call,
@@ -261,6 +261,18 @@ class Task:
         scheduler = self.scheduler
         timezone = scheduler.timezone if scheduler is not None else None
         self._apply(validate_changes(changes, self.current_values(), timezone))
+
+    def shift_schedule(self, step: timedelta) -> None:
+        """Move the next run time and the phase of an interval (its anchor, or its
+        ``start_at``) by ``step``: after the wall clock stepped by ``step``, an interval task's
+        next fire then comes after the same elapsed time as before."""
+        seconds = step.total_seconds()
+        if self.next_run_time is not None:
+            self.next_run_time = shifted(self.next_run_time, seconds)
+        if self._anchor is not None:
+            self._anchor = shifted(self._anchor, seconds)
+        elif isinstance(self._trigger, IntervalTrigger):
+            self._trigger = self._trigger.moved(step)
 
     # -- the same task, defined again --------------------------------------------------------
 

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from asyncz_like.limits import LAST, MAX_DURATION, MAX_SECONDS, TOO_LONG, check_number
+from asyncz_like.limits import LAST, MAX_DURATION, MAX_SECONDS, TOO_LONG, check_number, shifted
 from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
 from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime, load_timedelta
 from asyncz_like.triggers._zones import (
@@ -226,13 +226,14 @@ class IntervalTrigger(ValueTrigger):
             return None
         return next_time
 
-    def anchored(self, first_fire: datetime) -> IntervalTrigger:
-        """This trigger with ``start_at = first_fire`` when it has no start of its own.
+    def anchored(self, first_fire: datetime, replace: bool = False) -> IntervalTrigger:
+        """This trigger with ``start_at = first_fire`` when it has no start of its own (or
+        with ``replace``, in place of its own).
 
         The scheduler anchors a task's interval when it adds the task, so that every later
         fire keeps the same phase (no drift from jitter or from skipping missed fires).
         """
-        if self.start_at is not None:
+        if self.start_at is not None and not replace:
             return self
         if first_fire.tzinfo is None:
             raise ValueError("first_fire must be timezone-aware")
@@ -244,6 +245,14 @@ class IntervalTrigger(ValueTrigger):
         if cls is not IntervalTrigger and hasattr(self, "__dict__"):  # a subclass's own
             anchored.__dict__.update(self.__dict__)
         return anchored
+
+    def moved(self, step: timedelta) -> IntervalTrigger:
+        """A copy whose fires all come ``step`` later (earlier when negative): its
+        ``start_at`` moved. One without ``start_at`` is returned as is (its fires follow the
+        previous one). ``end_at`` stays: it is a wall time."""
+        if self.start_at is None:
+            return self
+        return self.anchored(shifted(self.start_at, step.total_seconds()), replace=True)
 
     def _first_at_or_after(self, start: datetime, now: datetime | None) -> datetime:
         if now is None or start >= now:

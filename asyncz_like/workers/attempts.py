@@ -7,7 +7,7 @@ import heapq
 import itertools
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.events.constants import (
@@ -66,6 +66,20 @@ class AttemptTracker:
 
     def _send(self, job: RunJob, token: int) -> None:
         raise NotImplementedError
+
+    def shift_times(self, step: timedelta) -> None:
+        """Move every due time and deadline by ``step``, a step of the wall clock: a delay, a
+        retry's backoff and a timeout are spans of elapsed time. (A uniform move keeps each
+        heap's order.)"""
+        seconds = step.total_seconds()
+        with self.lock:
+            self._due[:] = [(shifted(due, seconds), seq, job) for due, seq, job in self._due]
+            self._deadlines[:] = [
+                (shifted(deadline, seconds), seq, job, token)
+                for deadline, seq, job, token in self._deadlines
+            ]
+            if self._next_cleanup is not None:
+                self._next_cleanup = shifted(self._next_cleanup, seconds)
 
     def _wait_until(self, job: RunJob, due: datetime, now: datetime) -> None:
         if due <= now:

@@ -15,6 +15,7 @@ from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
 from tests.stores.backends import Backend
+from tests.stores.tasks import make_task as make_stored_task
 
 CALLS: list[Any] = []
 
@@ -24,11 +25,7 @@ def record_call(*args: Any) -> None:
 
 
 def make_task(task_id: str, offset: float | None, **options: Any) -> Task:
-    task = Task(record_call, IntervalTrigger(seconds=60), id=task_id, **options)
-    task.coalesce, task.max_instances, task.mistrigger_grace_time = True, 1, None
-    task.executor, task.store_alias = "default", "default"
-    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
-    return task
+    return make_stored_task(task_id, offset, record_call, filled=True, **options)
 
 
 def started(backend: Backend, clock: FakeClock | None = None, **options: Any) -> Any:
@@ -192,6 +189,52 @@ def test_scheduler_fires_from_the_store(backend: Backend) -> None:
         scheduler.process_tasks()
     assert CALLS == [("x",)] * 3
     assert scheduler.get_task("f").next_run_time == START + timedelta(seconds=40)
+    scheduler.shutdown()
+
+
+def test_interval_keeps_its_spacing_across_clock_steps(backend: Backend) -> None:
+    """A step of the wall clock shifts the stored interval (its next run time and anchor),
+    written through ``update_task``; the cron task beside it keeps its wall times."""
+    if backend.persistent:
+        pytest.skip("a store that may be shared keeps wall times (the next test)")
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    scheduler.add_task(record_call, "interval", seconds=10, id="i", args=["i"])
+    scheduler.add_task(
+        record_call, "cron", second="*/30", id="c", args=["c"], mistrigger_grace_time=None
+    )
+    scheduler.process_tasks()  # cron at 12:00:00
+    for step in (-600, 900):
+        clock.advance(5)
+        scheduler.process_tasks()
+        clock.jump_wall(step)
+        clock.advance(5)
+        scheduler.process_tasks()
+    # the interval each 10 s of elapsed time; cron not again after the back step, and once
+    # (coalesced) for the run times the forward step skipped
+    assert sorted(CALLS) == [("c",), ("c",), ("i",), ("i",)]
+    assert scheduler.get_task("i").next_run_time == clock.now() + timedelta(seconds=10)
+    assert scheduler.get_task("c").next_run_time == START + timedelta(seconds=330)
+    scheduler.shutdown()
+
+
+def test_a_shared_store_keeps_wall_times_across_a_clock_step(backend: Backend) -> None:
+    """Each scheduler sharing a store would notice the same step: the store's tasks are not
+    shifted, so a backward step is waited out and nothing fires twice."""
+    if not backend.persistent:
+        pytest.skip("the memory store is this scheduler's own: its intervals are shifted")
+    CALLS.clear()
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    scheduler.add_task(record_call, "interval", seconds=10, id="i", args=["i"])
+    clock.advance(10)
+    scheduler.process_tasks()  # the first fire, at 12:00:10
+    clock.jump_wall(-600)
+    clock.advance(15)
+    scheduler.process_tasks()  # 11:50:25 by the wall: nothing is due again
+    assert CALLS == [("i",)]
+    assert scheduler.get_task("i").next_run_time == START + timedelta(seconds=20)
     scheduler.shutdown()
 
 

@@ -32,18 +32,9 @@ from asyncz_like.stores.file._names import decode_name, encode_name
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
+from tests.stores.tasks import make_task, noop
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def noop(*args: Any) -> None:
-    pass
-
-
-def make_task(task_id: str, offset: float | None, **options: Any) -> Task:
-    task = Task(noop, IntervalTrigger(seconds=60), id=task_id, **options)
-    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
-    return task
 
 
 def at(offset: float) -> datetime:

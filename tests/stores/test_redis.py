@@ -22,10 +22,10 @@ from asyncz_like.serializers import encode_task
 from asyncz_like.serializers import tasks as tasks_module
 from asyncz_like.stores import STORES
 from asyncz_like.tasks import Task
-from asyncz_like.triggers import IntervalTrigger
 from tests import services
 from tests.helpers import START, FakeClock
 from tests.services import REDIS_HOST, REDIS_PORT, require_service
+from tests.stores.tasks import make_task
 
 redis = pytest.importorskip("redis")
 
@@ -34,16 +34,6 @@ from asyncz_like.stores.redis import RedisStore  # noqa: E402  # after the impor
 pytestmark = pytest.mark.service
 
 MakeStore = Callable[..., RedisStore]
-
-
-def noop(*args: Any) -> None:
-    pass
-
-
-def make_task(task_id: str, offset: float | None, **options: Any) -> Task:
-    task = Task(noop, IntervalTrigger(seconds=60), id=task_id, **options)
-    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
-    return task
 
 
 def epoch(offset: float) -> float:

@@ -23,23 +23,16 @@ from asyncz_like.exceptions import MissingDependencyError, TaskConfigurationErro
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 from asyncz_like.stores.sqlalchemy import engine as sql_engine
 from asyncz_like.tasks import Task
-from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
 from tests.stores.backends import BACKENDS, SQLBackend
+from tests.stores.tasks import make_task as make_stored_task
+from tests.stores.tasks import noop
 
 SQL = ["sqlite", "postgresql", "mariadb"]
 
 
-def noop() -> None:
-    """The function of every task here."""
-
-
 def make_task(task_id: str, offset: float | None) -> Task:
-    task = Task(noop, IntervalTrigger(seconds=60), id=task_id)
-    task.coalesce, task.max_instances, task.mistrigger_grace_time = True, 1, None
-    task.executor, task.store_alias = "default", "default"
-    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
-    return task
+    return make_stored_task(task_id, offset, filled=True)
 
 
 @pytest.fixture(params=SQL)

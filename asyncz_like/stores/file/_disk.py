@@ -104,7 +104,3 @@ def remove_stale(directory: Path, max_age: float = STALE_SECONDS) -> int:
         except FileNotFoundError:
             continue
     return removed
-
-
-def is_leftover(name: str) -> bool:
-    return _LEFTOVER.fullmatch(name) is not None
