@@ -16,10 +16,11 @@ SOURCES = ("asyncz_like", "tests", "examples", "benchmarks")
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff's checks and formatting, as ``make lint``."""
-    session.install("ruff>=0.6")
+    """ruff's checks and formatting, and the import contracts of the layers, as ``make lint``."""
+    session.install("ruff>=0.6", "import-linter>=2.17")
     session.run("ruff", "check", *SOURCES)
     session.run("ruff", "format", "--check", *SOURCES)
+    session.run("lint-imports")  # reads the package from the working directory, not installed
 
 
 @nox.session

@@ -41,7 +41,7 @@ def no_events(_: int) -> bool:
 
 
 class FireRecorder(Protocol):
-    """Makes a run record of each call (``asyncz_like.runs.fires``)."""
+    """Makes a run record of each call (``asyncz_like.workers.fires``)."""
 
     def begin(self, task: Task, run_time: datetime) -> Any: ...
     def completed(self, task: Task, run_time: datetime, record: Any, value: Any) -> None: ...

@@ -1,209 +1,36 @@
-"""A run record for every fire of a task, at little cost on the fire's path.
-
-When nobody listens for run events, a fire costs two time stamps and one tuple put in an
-inbox. The records are built from the inbox when somebody reads runs (``get_run``,
-``list_runs``, ``stats``, ``wait_for``); fires the history would drop at once (beyond
-``max_run_history``) are only counted, which is also what a pass of the loop does when the
-inbox has grown, so that its size stays bounded. When a listener
-wants RUN_* events, fires are recorded as they go instead, so that RUN_STARTED comes first.
+"""The records of a task's fires, made on the fire's path (see :mod:`asyncz_like.workers.fires`
+for the recorder that keeps them): the tuple of a finished fire, the recorder that stands in for
+it inside a process-pool worker, and the fire a runner is calling.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from asyncz_like.clock import Clock, SystemClock
-from asyncz_like.events.constants import RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED
 from asyncz_like.runs.context import ProgressSink
-from asyncz_like.runs.run import Run, RunError, new_run_id
+from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
-
-if TYPE_CHECKING:
-    from asyncz_like.runs.ledger import Ledger
-    from asyncz_like.tasks.task import Task
 
 Stamp = float | datetime  # a POSIX time from the system clock, else the clock's datetime
 #: A finished fire: task id, task name, run time, started, finished, status, value, error.
 FireRecord = tuple[str, str | None, datetime, Stamp, Stamp, RunStatus, Any, Any]
-#: Fires turned into run records per hold of the run lock, in a drain.
-DRAIN_SLICE = 32
-_FIRE_CODES = RUN_STARTED | RUN_COMPLETED | RUN_FAILED | RUN_CANCELLED
-_CODES = {
-    RunStatus.COMPLETED: RUN_COMPLETED,
-    RunStatus.FAILED: RUN_FAILED,
-    RunStatus.CANCELLED: RUN_CANCELLED,
-}
 
 
-def _status_of(exc: BaseException) -> RunStatus:
-    return RunStatus.CANCELLED if isinstance(exc, asyncio.CancelledError) else RunStatus.FAILED
-
-
-def _as_datetime(stamp: Stamp) -> datetime:
-    return stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)
-
-
-class FireRecorder:
-    """Records the fires of a scheduler's tasks in its ledger (history, stats, events)."""
-
-    def __init__(
-        self, ledger: Ledger, clock: Clock, wants: Callable[[int], bool], drain_at: int = 4096
-    ) -> None:
-        self._ledger = ledger
-        self._draining = threading.Lock()
-        self._now = clock.now
-        # The system clock's datetimes are made when the records are read, not per fire.
-        self._stamp: Callable[[], Stamp] = time.time if type(clock) is SystemClock else clock.now
-        self._wants = wants
-        self.inbox: deque[FireRecord] = deque()
-        self.drain_at = drain_at
-
-    # -- on the fire's path -----------------------------------------------------------------
-
-    def begin(self, task: Task, run_time: datetime) -> Any:
-        if self._wants(_FIRE_CODES):
-            return self._begin_live(task, run_time)
-        return self._stamp()
-
-    def completed(self, task: Task, run_time: datetime, record: Any, value: Any) -> None:
-        if record.__class__ is not Run:
-            self.inbox.append((task.id, task.name, run_time, record, self._stamp(),
-                               RunStatus.COMPLETED, value, None))  # fmt: skip
-        else:
-            self._end_live(record, RunStatus.COMPLETED, value, None, None)
-
-    def failed(self, task: Task, run_time: datetime, record: Any, exc: BaseException) -> None:
-        if record.__class__ is not Run:
-            self.inbox.append((task.id, task.name, run_time, record, self._stamp(),
-                               _status_of(exc), None, exc))  # fmt: skip
-        else:
-            self._end_live(record, _status_of(exc), None, RunError.from_exception(exc), exc)
-
-    def promote(self, task: Task, run_time: datetime, record: Any) -> Run:
-        """The live run of a fire begun with ``record`` (made now when it was a stamp)."""
-        if record.__class__ is Run:
-            return record
-        started = _as_datetime(record)
-        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None, 1,
-                  0, started, run_time, started)  # fmt: skip
-        ledger = self._ledger
-        with ledger.lock:
-            ledger.enter(run)
-        return run
+class FiredTask(Protocol):
+    """What a fire's record takes of its task."""
 
     @property
-    def sink(self) -> ProgressSink:
-        return self._ledger
-
-    def replay(self, records: list[FireRecord]) -> None:
-        """Take the records of fires that ran in a worker process."""
-        self.inbox.extend(records)
-
-    # -- recorded as they go (somebody listens) ---------------------------------------------
-
-    def _begin_live(self, task: Task, run_time: datetime) -> Run:
-        now = self._now()
-        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None, 1,
-                  0, now, run_time, now)  # fmt: skip
-        ledger = self._ledger
-        with ledger.lock:
-            ledger.enter(run)
-        if self._wants(RUN_STARTED):
-            ledger.announce(RUN_STARTED, run)
-        return run
-
-    def _end_live(
-        self, run: Run, status: RunStatus, value: Any, error: RunError | None,
-        exc: BaseException | None,
-    ) -> None:  # fmt: skip
-        ledger = self._ledger
-        with ledger.lock:
-            _finish(run, status, value, error)
-            wakes = ledger.move(run, status, self._now())
-        ledger.announce(_CODES[status], run, wakes, exc)
-
-    # -- off the fire's path ----------------------------------------------------------------
-
-    def drain(self) -> None:
-        """Turn the fires in the inbox into run records (before runs are read). Those the
-        history would drop at once (beyond ``max_run_history``) are only counted.
-
-        The records are built a slice at a time, each under the run lock, with the GIL
-        offered between slices: a drain of thousands of fires (a persistent history's thread
-        does one every second) must not hold the scheduler's loop and passes for long."""
-        capacity = self._capacity()
-        with self._draining:  # one drain at a time; fires go on appending meanwhile
-            with self._ledger.lock:
-                items = self._pop(len(self.inbox))
-                skip = 0 if capacity is None else max(len(items) - capacity, 0)
-                self._count(items[:skip])
-            for start in range(skip, len(items), DRAIN_SLICE):
-                if start > skip:
-                    time.sleep(0)  # let a waiting thread take the GIL now, not in 5 ms
-                with self._ledger.lock:
-                    self._build(items[start : start + DRAIN_SLICE])
-
-    def compact(self) -> None:
-        """Count the fires the history would drop at once and keep only the newest in the
-        inbox (a pass of the loop, when nobody reads: no record is built)."""
-        capacity = self._capacity()
-        if capacity is None:
-            self.drain()
-            return
-        with self._ledger.lock:
-            self._count(self._pop(len(self.inbox) - capacity))
-
-    def _capacity(self) -> int | None:
-        capacity = getattr(self._ledger.history, "max_run_history", None)
-        return capacity if isinstance(capacity, int) else None
-
-    def _pop(self, count: int) -> list[FireRecord]:
-        popleft = self.inbox.popleft
-        return [popleft() for _ in range(count)]
-
-    def _count(self, items: list[FireRecord]) -> None:
-        """Count fires in the stats without making their records (batched: a pass counts a
-        burst's thousands at once)."""
-        stats = self._ledger.stats
-        stats.entered_many([item[5] for item in items])
-        durations: list[float] = []
-        seconds: list[int] = []
-        for _, _, _, started, finished, _, _, _ in items:
-            if finished.__class__ is float and started.__class__ is float:  # system clock
-                durations.append(finished - started)
-                seconds.append(int(finished))
-                continue
-            if durations:  # in order: what came before is counted first
-                stats.executed_many(durations, seconds)
-                durations, seconds = [], []
-            begun, ended = _as_datetime(started), _as_datetime(finished)
-            stats.executed((ended - begun).total_seconds(), ended)
-        if durations:
-            stats.executed_many(durations, seconds)
-
-    def _build(self, items: list[FireRecord]) -> None:
-        ledger = self._ledger
-        for task_id, name, run_time, started, finished, status, value, error in items:
-            begun = _as_datetime(started)
-            run = Run(new_run_id(), task_id, name, RunStatus.RUNNING, 0.0, None, None, None, 1,
-                      0, begun, run_time, begun)  # fmt: skip
-            ledger.enter(run)
-            if isinstance(error, BaseException):
-                error = RunError.from_exception(error)
-            _finish(run, status, value, error)
-            ledger.move(run, status, _as_datetime(finished))
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
 
 
-def _finish(run: Run, status: RunStatus, value: Any, error: RunError | None) -> None:
-    run.result, run.error = value, error
-    if status is RunStatus.COMPLETED:
-        run.progress = 100.0
+def status_of(exc: BaseException) -> RunStatus:
+    """The final status of a fire that raised ``exc``."""
+    return RunStatus.CANCELLED if isinstance(exc, asyncio.CancelledError) else RunStatus.FAILED
 
 
 class CollectingRecorder:
@@ -215,16 +42,16 @@ class CollectingRecorder:
     def __init__(self) -> None:
         self.records: list[FireRecord] = []
 
-    def begin(self, task: Task, run_time: datetime) -> Any:
+    def begin(self, task: FiredTask, run_time: datetime) -> Any:
         return time.time()
 
-    def completed(self, task: Task, run_time: datetime, record: Any, value: Any) -> None:
+    def completed(self, task: FiredTask, run_time: datetime, record: Any, value: Any) -> None:
         self.records.append((task.id, task.name, run_time, record, time.time(),
                              RunStatus.COMPLETED, value, None))  # fmt: skip
 
-    def failed(self, task: Task, run_time: datetime, record: Any, exc: BaseException) -> None:
+    def failed(self, task: FiredTask, run_time: datetime, record: Any, exc: BaseException) -> None:
         self.records.append((task.id, task.name, run_time, record, time.time(),
-                             _status_of(exc), None, RunError.from_exception(exc)))  # fmt: skip
+                             status_of(exc), None, RunError.from_exception(exc)))  # fmt: skip
 
 
 class FireInProgress:
@@ -233,7 +60,7 @@ class FireInProgress:
 
     __slots__ = ("record", "recorder", "run_time", "task")
 
-    def __init__(self, recorder: Any, task: Task, run_time: datetime, record: Any) -> None:
+    def __init__(self, recorder: Any, task: FiredTask, run_time: datetime, record: Any) -> None:
         self.recorder, self.task, self.run_time, self.record = recorder, task, run_time, record
 
     def live(self) -> tuple[Run, ProgressSink] | None:

@@ -31,7 +31,7 @@ from asyncz_like.schedulers.held_claims import (
 )
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.base import BaseScheduler
+    from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -64,7 +64,7 @@ class DueTaskProcessor:
     elsewhere, never go missing.
     """
 
-    def __init__(self, scheduler: BaseScheduler) -> None:
+    def __init__(self, scheduler: SchedulerCore) -> None:
         self.scheduler = scheduler
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.

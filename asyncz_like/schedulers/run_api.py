@@ -14,13 +14,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast
 from asyncz_like.enums import SchedulerState
 from asyncz_like.exceptions import SchedulerNotRunningError, SerializationError
 from asyncz_like.executors.pool import ProcessPoolExecutor
-from asyncz_like.runs import reading
-from asyncz_like.runs.cancelling import CancelResult
-from asyncz_like.runs.engine import RunEngine
-from asyncz_like.runs.fires import FireRecorder
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options, resolve_due
-from asyncz_like.runs.persistent import KeptWork, StoredRunHistory, history_for_store
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.config import as_bool, wait_option
@@ -32,6 +27,11 @@ from asyncz_like.utils import (
     is_coroutine_callable,
     obj_to_ref,
 )
+from asyncz_like.workers import reading
+from asyncz_like.workers.cancelling import CancelResult
+from asyncz_like.workers.engine import RunEngine
+from asyncz_like.workers.fires import FireRecorder
+from asyncz_like.workers.persistent import KeptWork, StoredRunHistory, history_for_store
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)

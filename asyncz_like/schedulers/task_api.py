@@ -345,7 +345,7 @@ class TaskAPI(SchedulerCore):
             if store is None or alias == store:
                 task = candidate.lookup_task(task_id)
                 if task is not None:
-                    return task, alias
+                    return self._adopt(task), alias
         raise TaskLookupError(task_id)
 
     def update_task(self, /, task_id: str | Task, store: str | None = None, **changes: Any) -> Task:
@@ -411,8 +411,15 @@ class TaskAPI(SchedulerCore):
             tasks = self._pending.tasks(store)
             for alias, candidate in self.iter_stores():
                 if store is None or alias == store:
-                    tasks.extend(read(candidate))
+                    tasks.extend(self._adopt(task) for task in read(candidate))
         return tasks
+
+    def _adopt(self, task: Task) -> Task:
+        """A task a store handed out, attached to this scheduler so that its own ``pause()``,
+        ``update()``... work: stores decode tasks detached (they know no scheduler)."""
+        if task.scheduler is None:
+            task._attach(self)
+        return task
 
     def get_broken_records(self, store: str | None = None) -> dict[str, dict[str, str]]:
         """Records the stores could not read, ``{store: {task_id: reason}}``. They are kept

@@ -4,7 +4,8 @@
 every record (HMAC-SHA256). Stores use :func:`encode_task` and :func:`decode_task`.
 """
 
-from asyncz_like.serializers.base import SERIALIZERS, BaseSerializer, get_serializer
+from asyncz_like.serializers.base import SERIALIZERS, BaseSerializer
+from asyncz_like.serializers.choice import get_serializer
 from asyncz_like.serializers.json import JSONSerializer
 from asyncz_like.serializers.pickle import PickleSerializer
 from asyncz_like.serializers.signing import SignedSerializer

@@ -6,7 +6,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.events.base import BrokenRecordEvent
 from asyncz_like.events.constants import STORE_RECORD_BROKEN
@@ -16,7 +16,8 @@ from asyncz_like.locks import FileLockProtected, LockProtected, NullLockProtecte
 from asyncz_like.plugin_options import keep_extra_options
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.events.base import SchedulerEvent
+    from asyncz_like.stores.runs import RunStore
     from asyncz_like.tasks.task import Task
 
 
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
 #: a second) and a run slot is renewed every third of it while its run goes on, so 5 s covers
 #: both with room, and a scheduler that dies holds its tasks up for 5 s at most.
 DEFAULT_LEASE_SECONDS = 5.0
+
+
+class StoreScheduler(Protocol):
+    """What a store needs of the scheduler that started it. A Protocol, so that ``stores/``
+    does not import ``schedulers/`` (which is above it)."""
+
+    @property
+    def lock_path(self) -> str | None: ...
+    def wants_event(self, code: int) -> bool: ...
+    def dispatch_event(self, event: SchedulerEvent) -> None: ...
 
 
 class BaseStore(ABC):
@@ -75,7 +86,7 @@ class BaseStore(ABC):
     lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     def __init__(self, **options: Any) -> None:
-        self.scheduler: SchedulerCore | None = None
+        self.scheduler: StoreScheduler | None = None
         self.alias: str | None = None
         self.lock: LockProtected = NullLockProtected()
         self.logger = logging.getLogger("asyncz_like.stores")
@@ -83,7 +94,7 @@ class BaseStore(ABC):
         self.lost_claims: dict[str, datetime] = {}
         keep_extra_options(self, options)
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: StoreScheduler, alias: str) -> None:
         """Called when the scheduler starts, or when the store is added to a running one."""
         self.scheduler = scheduler
         self.alias = alias
@@ -166,6 +177,11 @@ class BaseStore(ABC):
 
     def validate_task(self, task: Task) -> None:  # noqa: B027  # optional hook
         """Raise when this store could not keep ``task``; the memory store keeps anything."""
+
+    def run_store(self) -> RunStore | None:
+        """Where run records are kept beside this store's tasks, for a persistent run history;
+        None (the default) when this store keeps none."""
+        return None
 
     def get_broken_records(self) -> dict[str, str]:
         """Records that could not be read, by task id, with the reason. They are skipped by

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from asyncz_like.triggers import IntervalTrigger
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import obj_to_ref
 
-if TYPE_CHECKING:
-    from asyncz_like.tasks.task import Task
+
+class Definition(Protocol):
+    """What is compared of a task (a ``Task`` has it; a Protocol, so that this module does
+    not import the one that uses it)."""
+
+    @property
+    def fn(self) -> Any: ...
+    @property
+    def fn_reference(self) -> str | None: ...
+    @property
+    def args(self) -> Any: ...
+    @property
+    def kwargs(self) -> Any: ...
+    @property
+    def trigger(self) -> BaseTrigger | None: ...
+    @property
+    def unanchored_trigger(self) -> BaseTrigger | None: ...
+
 
 #: The attributes compared as they are.
 _PLAIN = ("name", "executor", "coalesce", "mistrigger_grace_time", "max_instances")
 
 
-def definition_changes(task: Task, stored: Task) -> frozenset[str]:
+def definition_changes(task: Definition, stored: Definition) -> frozenset[str]:
     """The names of what ``task`` defines differently from ``stored`` (``"fn"``,
     ``"trigger"``, ``"args"``, ...). The next run time is not part of a definition, nor is
     the anchor an interval without ``start_at`` got when it was first added."""
@@ -31,7 +47,7 @@ def definition_changes(task: Task, stored: Task) -> frozenset[str]:
     return frozenset(changed)
 
 
-def _function_of(task: Task) -> Any:
+def _function_of(task: Definition) -> Any:
     """What a task calls, comparable across processes: its reference when it has one."""
     if task.fn_reference is not None:
         return task.fn_reference

@@ -107,7 +107,7 @@ class SQLBackend(Backend):
         store.overwrite_record_for_tests(task_id, record)
 
     def cleanup(self) -> None:
-        from asyncz_like.runs.persistent import run_store_for
+        from asyncz_like.workers.persistent import run_store_for
 
         for store in getattr(self, "made", [])[:1]:
             runs = run_store_for(store)  # the run history a scheduler on it kept beside it

@@ -154,6 +154,18 @@ def test_pause_and_resume_through_the_scheduler(backend: Backend) -> None:
     scheduler.shutdown()
 
 
+def test_tasks_read_back_from_the_store_act_on_their_scheduler(backend: Backend) -> None:
+    clock = FakeClock()
+    scheduler = started(backend, clock)
+    scheduler.add_task(record_call, "interval", seconds=10, id="own")
+    found = scheduler.get_task("own")
+    assert found.scheduler is scheduler
+    assert all(task.scheduler is scheduler for task in scheduler.get_tasks())
+    found.pause()  # through the scheduler, as a task the user added
+    assert scheduler.get_task("own").next_run_time is None
+    scheduler.shutdown()
+
+
 def test_replace_existing_and_remove_all(backend: Backend) -> None:
     scheduler = started(backend)
     scheduler.add_task(record_call, "interval", seconds=10, id="r", args=[1])

@@ -14,7 +14,7 @@ import pytest
 from asyncz_like.exceptions import SerializationError, TaskConfigurationError
 from asyncz_like.executors import ThreadPoolExecutor
 from asyncz_like.runs import MemoryRunHistory, RunStatus
-from asyncz_like.runs.persistent import StoredRunHistory, UnstoredResult, run_store_for
+from asyncz_like.workers.persistent import StoredRunHistory, UnstoredResult, run_store_for
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
 from tests.stores.backends import BACKENDS, Backend
 
@@ -323,7 +323,7 @@ def test_a_kept_run_whose_function_is_gone_fails(
 def test_a_run_written_again_is_one_row_with_its_last_values(backend: Backend) -> None:
     """The run store's write inserts a new run and updates one that exists (one statement for
     a batch on SQL), whichever of a batch is which."""
-    from asyncz_like.runs.persistent.backend import RunRow
+    from asyncz_like.stores.runs import RunRow
 
     store = backend.make()
     manual_scheduler(stores={"default": store}).start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,6 @@ class Records:
         self.serializer = serializer
         self.index = Index(directory, suffix)
         self.reports: list[BrokenRecordError] = []
-        self.on_decoded: Callable[[Task], None] = lambda task: None
         self._reported: dict[str, Stat] = {}
         self.refreshed_at = float("-inf")
 
@@ -107,7 +105,6 @@ class Records:
                 self.reports.append(BrokenRecordError(task_id, reason))
             return Entry.of(key, task_id, None, reason, scanned_ns), None
         self._reported.pop(name, None)
-        self.on_decoded(task)
         return Entry.of(key, task_id, task.next_run_time, None, scanned_ns), task
 
     def forget(self, name: str) -> None:

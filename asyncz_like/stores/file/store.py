@@ -17,12 +17,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
 from asyncz_like.serializers import encode_task, get_serializer
 from asyncz_like.serializers.base import BaseSerializer
-from asyncz_like.stores.base import DEFAULT_LEASE_SECONDS, BaseStore, check_lease_options
+from asyncz_like.stores.base import (
+    DEFAULT_LEASE_SECONDS,
+    BaseStore,
+    StoreScheduler,
+    check_lease_options,
+)
 from asyncz_like.stores.file import _disk
 from asyncz_like.stores.file._claims import Claims
 from asyncz_like.stores.file._disk import write_atomic
@@ -33,8 +38,6 @@ from asyncz_like.stores.file._records import Records
 from asyncz_like.stores.file._slots import Slots
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.core import SchedulerCore
-    from asyncz_like.schedulers.task_api import TaskAPI
     from asyncz_like.tasks.task import Task
 
 LEASES = ".leases"
@@ -74,14 +77,13 @@ class FileStore(BaseStore):
         self._lock = threading.RLock()
         self._depth = 0
         self._records = Records(self.directory, self.suffix, self.serializer)
-        self._records.on_decoded = self._attach
         self._leases = Leases(self.directory / LEASES, self.owner, self.lease_seconds)
         self._claims = Claims(self._records, self._leases, self.lost_claims)
         self._slots = Slots(self.directory / SLOTS, self.lease_seconds)
 
     # -- life cycle -------------------------------------------------------------------------
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: StoreScheduler, alias: str) -> None:
         super().start(scheduler, alias)
         with self._locked():
             self._prepare()
@@ -262,10 +264,6 @@ class FileStore(BaseStore):
         self.directory.mkdir(self.mode, parents=True, exist_ok=True)
         (self.directory / LEASES).mkdir(self.mode, exist_ok=True)
         (self.directory / SLOTS).mkdir(self.mode, exist_ok=True)
-
-    def _attach(self, task: Task) -> None:
-        if self.scheduler is not None:
-            task._attach(cast("TaskAPI", self.scheduler))
 
     def _remove_records(self) -> list[str]:
         """Delete the readable records and their leases; return the ids of the broken ones."""

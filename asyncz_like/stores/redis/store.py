@@ -31,7 +31,7 @@ from asyncz_like.stores.redis.scripts import Scripts
 if TYPE_CHECKING:
     from redis import Redis
 
-    from asyncz_like.schedulers.task_api import TaskAPI
+    from asyncz_like.stores.runs import RunStore
     from asyncz_like.tasks.task import Task
 
 T = TypeVar("T")
@@ -148,6 +148,12 @@ class RedisStore(BaseStore):
             self._retry(lambda _: self.client.hmget(self.tasks_key, paused)),
         )
         return self._decode_all(paused, records, [None] * len(paused))
+
+    def run_store(self) -> RunStore:
+        """The keys ``<tasks_key>.runs*`` beside this store's tasks."""
+        from asyncz_like.stores.redis.runs import RedisRunStore
+
+        return RedisRunStore(self.client, f"{self.tasks_key}.runs", self.serializer, self.logger)
 
     def get_broken_records(self) -> dict[str, str]:
         return self._broken.reasons()
@@ -407,8 +413,6 @@ class RedisStore(BaseStore):
                 self.report_broken_record(task_id, error)
             return None
         self._broken.forget(task_id)
-        if self.scheduler is not None:
-            task._attach(cast("TaskAPI", self.scheduler))
         return task
 
     def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:

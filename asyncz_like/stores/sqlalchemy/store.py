@@ -25,6 +25,7 @@ from asyncz_like.serializers.decoded import DecodedRecords
 from asyncz_like.stores.base import (
     DEFAULT_LEASE_SECONDS,
     BaseStore,
+    StoreScheduler,
     TakeoverHold,
     check_lease_options,
     lost_claim_start,
@@ -33,7 +34,7 @@ from asyncz_like.stores.base import (
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.stores.runs import RunStore
     from asyncz_like.stores.sqlalchemy.database import Database
     from asyncz_like.tasks.task import Task
 
@@ -107,7 +108,7 @@ class SQLAlchemyStore(BaseStore):
 
     # -- life cycle ---------------------------------------------------------------------
 
-    def start(self, scheduler: SchedulerCore, alias: str) -> None:
+    def start(self, scheduler: StoreScheduler, alias: str) -> None:
         super().start(scheduler, alias)
         self._db.logger = self.logger
         self._db.start()
@@ -195,6 +196,12 @@ class SQLAlchemyStore(BaseStore):
         that is the end of its lease, when later: the earliest moment it can be claimed."""
         times = [t for t in self._db.next_times(self._broken_ids()) if t is not None]
         return datetime.fromtimestamp(min(times), UTC) if times else None
+
+    def run_store(self) -> RunStore:
+        """The table ``<tablename>_runs`` in this store's database."""
+        from asyncz_like.stores.sqlalchemy.runs import SQLRunStore
+
+        return SQLRunStore(self.database, self.database.table.name, self.serializer)
 
     def get_broken_records(self) -> dict[str, str]:
         with self._broken_lock:

@@ -9,7 +9,7 @@ import pytest
 
 from asyncz_like.executors import ThreadPoolExecutor
 from asyncz_like.runs import RunStatus
-from asyncz_like.runs.cancelling import CancelResult
+from asyncz_like.workers.cancelling import CancelResult
 from tests.helpers import FakeClock, manual_scheduler
 from tests.unit.runs.aio import until
 from tests.unit.runs.helpers import cancellable_sleeper, double

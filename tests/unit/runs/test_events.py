@@ -20,7 +20,7 @@ from asyncz_like.events import (
     RunEvent,
     constants,
 )
-from asyncz_like.runs import ledger as ledger_module
+from asyncz_like.workers import ledger as ledger_module
 from tests.helpers import FakeClock, Recorder, manual_scheduler
 
 RUN_CODES = [

@@ -10,7 +10,8 @@ import pytest
 from asyncz_like.exceptions import BrokenRecordError, SerializationError, TaskConfigurationError
 from asyncz_like.runs import Backoff, Run, RunError, RunStatus
 from asyncz_like.runs.options import parse_options
-from asyncz_like.runs.persistent.codec import (
+from asyncz_like.serializers import get_serializer
+from asyncz_like.workers.persistent.codec import (
     UnstoredResult,
     decode_kept,
     decode_run,
@@ -19,7 +20,6 @@ from asyncz_like.runs.persistent.codec import (
     encode_work,
     snapshot,
 )
-from asyncz_like.serializers import get_serializer
 from tests.unit.runs.helpers import double
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 from asyncz_like.exceptions import InvalidRunTransitionError
 from asyncz_like.runs import FINAL_STATUSES, TRANSITIONS, RunStatus, TaskPriority
 from asyncz_like.runs.history import MemoryRunHistory
-from asyncz_like.runs.ledger import Ledger
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import check_transition
+from asyncz_like.workers.ledger import Ledger
 from tests.helpers import START, manual_scheduler
 
 LEGAL = {

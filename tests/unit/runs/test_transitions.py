@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from asyncz_like.runs import RunStatus, current_run
-from asyncz_like.runs.ledger import Ledger
 from asyncz_like.runs.run import Run
+from asyncz_like.workers.ledger import Ledger
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
 from tests.unit.runs.test_status import LEGAL
 

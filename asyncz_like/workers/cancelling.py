@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from asyncz_like.limits import check_timeout
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.engine import RunEngine
-    from asyncz_like.runs.job import RunJob
+    from asyncz_like.workers.engine import RunEngine
+    from asyncz_like.workers.job import RunJob
 
 
 class CancelResult:

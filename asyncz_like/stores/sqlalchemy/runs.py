@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from asyncz_like.runs.persistent.backend import RunRow
+from asyncz_like.stores.runs import RunRow
 from asyncz_like.stores.sqlalchemy import engine as engines
 
 if TYPE_CHECKING:

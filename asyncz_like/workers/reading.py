@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_timeout
-from asyncz_like.runs.persistent.history import StoredRunHistory
 from asyncz_like.runs.stats import RunStats, WorkerStats
 from asyncz_like.runs.status import RunStatus
+from asyncz_like.workers.persistent.history import StoredRunHistory
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.engine import RunEngine
-    from asyncz_like.runs.ledger import Wake
     from asyncz_like.runs.run import Run
+    from asyncz_like.workers.engine import RunEngine
+    from asyncz_like.workers.ledger import Wake
 
 
 def get_run(engine: RunEngine, run_id: str) -> Run | None:

@@ -18,17 +18,17 @@ from asyncz_like.events.constants import (
     RUN_STARTED,
 )
 from asyncz_like.limits import shifted
-from asyncz_like.runs.job import Place, RunJob
-from asyncz_like.runs.lanes import Lanes
-from asyncz_like.runs.ledger import Ledger, RunHost, Wake
-from asyncz_like.runs.process import RemoteError
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
+from asyncz_like.workers.job import Place, RunJob
+from asyncz_like.workers.lanes import Lanes
+from asyncz_like.workers.ledger import Ledger, RunHost, Wake
+from asyncz_like.workers.process import RemoteError
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.fires import FireRecorder
     from asyncz_like.runs.history import RunHistory
-    from asyncz_like.runs.job import AttemptHandle
+    from asyncz_like.workers.fires import FireRecorder
+    from asyncz_like.workers.job import AttemptHandle
 
 logger = logging.getLogger("asyncz_like.runs")
 

@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from asyncz_like.runs.job import Place, RunJob
+from asyncz_like.workers.job import Place, RunJob
 
 if TYPE_CHECKING:
     import threading

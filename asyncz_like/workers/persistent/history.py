@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.runs.history import MemoryRunHistory
-from asyncz_like.runs.persistent.backend import RunRow, RunStore
-from asyncz_like.runs.persistent.codec import (
+from asyncz_like.runs.run import Run
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.stores.runs import RunRow, RunStore
+from asyncz_like.workers.persistent.codec import (
     KeptWork,
     Snapshot,
     decode_kept,
@@ -29,8 +31,6 @@ from asyncz_like.runs.persistent.codec import (
     encode_work,
     snapshot,
 )
-from asyncz_like.runs.run import Run
-from asyncz_like.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from asyncz_like.clock import Clock

@@ -12,8 +12,7 @@ from asyncz_like.runs.context import CURRENT_RUN
 from asyncz_like.tasks.task import Task
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.engine import RunEngine
-    from asyncz_like.runs.job import RunJob
+    from asyncz_like.workers.job import AttemptReports, RunJob
 
 #: A run task may be handed over again (a retry) before the previous hand-over is released.
 _NO_LIMIT = 2**31 - 1
@@ -35,7 +34,7 @@ class RunTask(Task):
         self.next_run_time, self._scheduler = None, None
 
 
-def make_run_task(engine: RunEngine, job: RunJob, token: int) -> RunTask:
+def make_run_task(engine: AttemptReports, job: RunJob, token: int) -> RunTask:
     call = AsyncCall(engine, job, token) if job.coroutine else SyncCall(engine, job, token)
     return RunTask(call, job.run.id, job.run.name, job.options.executor)
 
@@ -46,7 +45,7 @@ class SyncCall:
 
     __slots__ = ("engine", "job", "token")
 
-    def __init__(self, engine: RunEngine, job: RunJob, token: int) -> None:
+    def __init__(self, engine: AttemptReports, job: RunJob, token: int) -> None:
         self.engine, self.job, self.token = engine, job, token
 
     def __call__(self) -> None:
@@ -74,7 +73,7 @@ class AsyncCall:
 
     __slots__ = ("engine", "job", "token")
 
-    def __init__(self, engine: RunEngine, job: RunJob, token: int) -> None:
+    def __init__(self, engine: AttemptReports, job: RunJob, token: int) -> None:
         self.engine, self.job, self.token = engine, job, token
 
     async def __call__(self) -> None:
@@ -86,7 +85,7 @@ class AsyncCall:
         finally:
             engine.ended(job, token)
 
-    async def _attempt(self, engine: RunEngine, job: RunJob, token: int) -> None:
+    async def _attempt(self, engine: AttemptReports, job: RunJob, token: int) -> None:
         loop = asyncio.get_running_loop()
         context = job.context.copy()
         context.run(CURRENT_RUN.set, (job.run, engine.ledger))

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from asyncz_like.executors.pool import ProcessPoolExecutor
-    from asyncz_like.runs.engine import RunEngine
-    from asyncz_like.runs.job import RunJob
+    from asyncz_like.workers.job import AttemptReports, RunJob
 
 logger = logging.getLogger("asyncz_like.runs")
 
@@ -88,7 +87,7 @@ class ProcessAttempt:
     """A running attempt in its child process: the handle the engine stops it with."""
 
     def __init__(
-        self, engine: RunEngine, job: RunJob, token: int, process: BaseProcess,
+        self, engine: AttemptReports, job: RunJob, token: int, process: BaseProcess,
         conn: Connection,
     ) -> None:  # fmt: skip
         self.engine, self.job, self.token = engine, job, token
@@ -137,7 +136,7 @@ class ProcessAttempt:
 
 
 def start_process_attempt(
-    engine: RunEngine, job: RunJob, token: int, executor: ProcessPoolExecutor
+    engine: AttemptReports, job: RunJob, token: int, executor: ProcessPoolExecutor
 ) -> None:
     """Start one attempt of ``job`` in a child process of its own."""
     if not engine.begin(job, token):

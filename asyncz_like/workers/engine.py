@@ -11,21 +11,21 @@ from typing import Any
 
 from asyncz_like.events.constants import RUN_CANCELLED, RUN_FAILED, RUN_SUBMITTED, RUN_TIMEOUT
 from asyncz_like.executors.pool import ProcessPoolExecutor
-from asyncz_like.runs.attempts import AttemptTracker, log_extra, logger
-from asyncz_like.runs.calls import make_run_task
 from asyncz_like.runs.history import RunHistory
-from asyncz_like.runs.job import Place, RunJob
-from asyncz_like.runs.ledger import Wake
 from asyncz_like.runs.options import RunOptions
-from asyncz_like.runs.process import start_process_attempt
 from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
+from asyncz_like.workers.attempts import AttemptTracker, log_extra, logger
+from asyncz_like.workers.calls import make_run_task
+from asyncz_like.workers.job import Place, RunJob
+from asyncz_like.workers.ledger import Wake
+from asyncz_like.workers.process import start_process_attempt
 
 
 class RunEngine(AttemptTracker):
     """The queues and the life of submitted runs. Every status change goes through the
-    :class:`~asyncz_like.runs.ledger.Ledger`; executors report back through the methods of
-    :class:`~asyncz_like.runs.attempts.AttemptTracker`."""
+    :class:`~asyncz_like.workers.ledger.Ledger`; executors report back through the methods of
+    :class:`~asyncz_like.workers.attempts.AttemptTracker`."""
 
     # -- submitting and the loop ------------------------------------------------------------
 

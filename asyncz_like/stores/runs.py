@@ -1,4 +1,5 @@
-"""What a persistent run history needs from a store: rows of run records, kept work, limits."""
+"""What a store may offer to keep run records beside its tasks (``BaseStore.run_store``):
+rows of run records, kept work, limits. A persistent run history is built on it."""
 
 from __future__ import annotations
 

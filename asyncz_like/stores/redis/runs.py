@@ -11,8 +11,8 @@ import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from asyncz_like.runs.persistent.backend import RunRow
 from asyncz_like.stores.redis.connection import call_with_retries
+from asyncz_like.stores.runs import RunRow
 
 if TYPE_CHECKING:
     import logging

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from asyncz_like.runs.lanes import Lane
+    from asyncz_like.runs.context import ProgressSink
     from asyncz_like.runs.options import RunOptions
     from asyncz_like.runs.run import Run
 
@@ -29,6 +29,26 @@ class AttemptHandle(Protocol):
 
     def cancel(self) -> None: ...
     def join(self, timeout: float | None = None) -> None: ...
+
+
+class LaneCount(Protocol):
+    """The lane a job was handed over in (``lanes.Lane``): how many of its runs are busy."""
+
+    busy: int
+
+
+class AttemptReports(Protocol):
+    """Where an attempt reports its start, outcome and end, with the token of its hand-over
+    (the ``RunEngine``); a stale token is ignored."""
+
+    @property
+    def ledger(self) -> ProgressSink: ...
+    def begin(self, job: RunJob, token: int) -> bool: ...
+    def attach(self, job: RunJob, token: int, handle: AttemptHandle) -> bool: ...
+    def succeeded(self, job: RunJob, token: int, value: Any) -> None: ...
+    def failed(self, job: RunJob, token: int, exc: BaseException) -> None: ...
+    def interrupted(self, job: RunJob, token: int) -> None: ...
+    def ended(self, job: RunJob, token: int) -> None: ...
 
 
 class RunJob:
@@ -82,7 +102,7 @@ class RunJob:
         self.place = Place.DUE
         self.token = 0
         self.ready_seq = 0
-        self.lane: Lane | None = None
+        self.lane: LaneCount | None = None
         self.lane_token = -1
         self.handle: AttemptHandle | None = None
         self.active = False
