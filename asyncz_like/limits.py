@@ -107,6 +107,8 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> int:
 
 def check_time(value: datetime, name: str) -> datetime:
     """``value`` when its wall time, and its instant when aware, lie in FIRST..LAST."""
+    if value.tzinfo is UTC and FIRST <= value <= LAST:  # wall time and instant are one:
+        return value  # one check, without the naive copy (on every add of a date task)
     wall = value.replace(tzinfo=None)
     inside = _NAIVE_FIRST <= wall <= _NAIVE_LAST
     if inside and value.tzinfo is not None:

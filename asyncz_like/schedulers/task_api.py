@@ -72,7 +72,12 @@ class TaskAPI(SchedulerCore):
         """
         if "fn" in trigger_args:  # asyncz's old name of fn_or_task
             fn_or_task = _renamed_fn(fn_or_task, trigger_args.pop("fn"))
-        policy = conflict_policy(on_conflict, replace_existing)
+        # The usual case without a call: add_task's hot path
+        policy: ConflictPolicy = (
+            "fail"
+            if on_conflict is None and not replace_existing
+            else conflict_policy(on_conflict, replace_existing)
+        )
         if fn_or_task is None or isinstance(fn_or_task, Task):
             options = _add_options(
                 args=args, kwargs=kwargs, id=id, name=name,
@@ -95,9 +100,7 @@ class TaskAPI(SchedulerCore):
             fn_or_task, trigger, trigger_args, args, kwargs, id, name,
             mistrigger_grace_time, coalesce, max_instances, next_run_time, store, executor,
         )  # fmt: skip
-        if id is None and not self.running and not self.paused:
-            self._warn_if_added_at_every_start(task)
-        self._add_built_task(task, policy, next_run_time is UNSET, checked=False)
+        self._add_built_task(task, policy, next_run_time is UNSET, False, anonymous=id is None)
         return task
 
     def add_tasks(
@@ -286,11 +289,12 @@ class TaskAPI(SchedulerCore):
         return build_trigger(trigger, trigger_args)
 
     def _add_built_task(
-        self, task: Task, policy: ConflictPolicy, compute_next: bool, checked: bool
-    ) -> None:
-        """Store ``task`` (or keep it until start); ``checked``: its store validated it.
-        add_task's hot path: the store is looked up once, and the wake-up is checked against
-        the state read under the lock."""
+        self, task: Task, policy: ConflictPolicy, compute_next: bool, checked: bool,
+        anonymous: bool = False,
+    ) -> None:  # fmt: skip
+        """Store ``task`` (or keep it until start); ``checked``: its store validated it;
+        ``anonymous``: it was given no id. add_task's hot path: the store is looked up once,
+        and the wake-up is checked against the state read under the lock."""
         with self._lock:
             state = self.state
             pending = state != _RUNNING and state != _PAUSED
@@ -298,10 +302,12 @@ class TaskAPI(SchedulerCore):
             if not checked and (pending or not store.validates_on_add):
                 store.validate_task(task)
             if pending:
+                if anonymous and store.does_io:
+                    self._warn_added_at_every_start(task)
                 self._add_pending(task, policy, compute_next)
                 return
             self._schedule_new_task(task, compute_next)
-            stored = self._store_task(task, policy, store)
+            stored = store_task(store, task, policy)
             task._attach(self)
         if stored.outcome != "kept":
             code = TASK_MODIFIED if stored.outcome == "updated" else TASK_ADDED
@@ -315,18 +321,16 @@ class TaskAPI(SchedulerCore):
             task._attach(self)
             task.pending = True
 
-    def _warn_if_added_at_every_start(self, task: Task) -> None:
+    def _warn_added_at_every_start(self, task: Task) -> None:
         """A task without an id, added before start to a store that outlives the process,
         is added again by every start: say so, and how to fix it."""
-        store = self._stores.get(task.store_alias or "default")
-        if store is not None and store.does_io:
-            self.logger.warning(
-                "Task %s (%s) is added to the persistent store %r without an id: every start "
-                "of this app adds another copy. Give it an id (add_task(..., id=%r, "
-                "replace_existing=True)) so that a restart finds the stored one",
-                task.id, task.name, task.store_alias, task.name,
-                extra={"task_id": task.id, "store": task.store_alias},
-            )  # fmt: skip
+        self.logger.warning(
+            "Task %s (%s) is added to the persistent store %r without an id: every start "
+            "of this app adds another copy. Give it an id (add_task(..., id=%r, "
+            "replace_existing=True)) so that a restart finds the stored one",
+            task.id, task.name, task.store_alias, task.name,
+            extra={"task_id": task.id, "store": task.store_alias},
+        )  # fmt: skip
 
     def _store_task(
         self, task: Task, policy: ConflictPolicy, store: BaseStore | None = None
