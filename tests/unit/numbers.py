@@ -93,3 +93,7 @@ def attach(value: datetime, zone: str | None) -> datetime:
     return (
         value if value.tzinfo is not None or zone is None else value.replace(tzinfo=zone_of(zone))
     )
+
+
+def job() -> None:
+    """The function of the tasks and runs these tests add."""

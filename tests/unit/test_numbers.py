@@ -20,19 +20,7 @@ from asyncz_like.stores.base import check_lease_options
 from asyncz_like.stores.file import FileStore
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
-from tests.unit.numbers import FAST, anything, clean, texts, times
-
-
-def job() -> None:
-    pass
-
-
-@pytest.fixture
-def scheduler(clock: FakeClock) -> ManualScheduler:
-    started = manual_scheduler(clock)
-    started.start()
-    return started
-
+from tests.unit.numbers import FAST, anything, clean, job, texts, times
 
 # -- add_task and @task ------------------------------------------------------------------------
 

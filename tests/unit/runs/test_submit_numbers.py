@@ -19,20 +19,8 @@ from hypothesis import strategies as st
 from asyncz_like.limits import LAST, MAX_SECONDS
 from asyncz_like.runs import Backoff, RunStatus
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
-from tests.unit.numbers import FAST, anything, clean, texts, times
+from tests.unit.numbers import FAST, anything, clean, job, texts, times
 from tests.unit.runs.helpers import raise_key_error
-
-
-def job() -> None:
-    pass
-
-
-@pytest.fixture
-def scheduler(clock: FakeClock) -> ManualScheduler:
-    started = manual_scheduler(clock)
-    started.start()
-    return started
-
 
 # -- submit --------------------------------------------------------------------------------------
 
