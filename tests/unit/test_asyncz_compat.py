@@ -310,3 +310,27 @@ def test_setstate_takes_asyncz_task_state() -> None:
         "tests.unit.test_asyncz_compat:_job",
     )
     assert TaskState(id="x").id == "x"
+
+
+# -- executors under a mocked scheduler ---------------------------------------------------
+
+
+def _five() -> int:
+    return 5
+
+
+def test_an_executor_runs_for_a_mock_of_basescheduler() -> None:
+    """asyncz code starts executors with ``Mock(BaseScheduler)``: no clock, no run slots."""
+    from asyncz_like.events.constants import TASK_EXECUTED
+    from asyncz_like.executors.debug import DebugExecutor
+
+    scheduler = Mock(BaseScheduler, timezone=UTC)
+    events: list[Any] = []
+    scheduler.dispatch_event = events.append
+    executor = DebugExecutor()
+    executor.start(scheduler, "dummy")
+    task = Task(_five, DateTrigger(datetime.now(UTC)), id="five")
+    executor.send_task(task, [datetime.now(UTC)])
+    executor.shutdown()
+    assert [(event.code, event.return_value) for event in events] == [(TASK_EXECUTED, 5)]
+    assert executor.instances == {}
