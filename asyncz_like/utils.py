@@ -92,6 +92,8 @@ def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
         return value
     if value is not None and not isinstance(value, str):
         raise TypeError(f"Expected tzinfo, got {type(value).__name__} instead")
+    if value is not None and value.upper() == "UTC":
+        return ZoneInfo("UTC")  # as asyncz: the zone by that name (to_zone gives datetime.UTC)
     return to_zone(value)
 
 
@@ -403,7 +405,7 @@ _COROUTINE_FUNCTIONS: CallableCache[bool] = CallableCache()
 
 
 def _is_coroutine_callable(fn: Callable[..., Any]) -> bool:
-    while hasattr(fn, "func"):  # functools.partial
+    while isinstance(fn, functools.partial):  # not any object with a .func: a Mock has one
         fn = fn.func
     if inspect.iscoroutinefunction(fn):
         return True

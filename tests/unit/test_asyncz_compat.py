@@ -334,3 +334,137 @@ def test_an_executor_runs_for_a_mock_of_basescheduler() -> None:
     executor.shutdown()
     assert [(event.code, event.return_value) for event in events] == [(TASK_EXECUTED, 5)]
     assert executor.instances == {}
+
+
+# -- the scheduler's extension API --------------------------------------------------------
+
+
+def _scheduler(**options: Any) -> ManualScheduler:
+    return ManualScheduler(clock=FakeClock(), timezone="UTC", **options)
+
+
+def test_stores_and_executors_are_live_tables() -> None:
+    from asyncz_like.executors.debug import DebugExecutor
+
+    scheduler = _scheduler()
+    extra = MemoryStore()
+    scheduler.stores["extra"] = extra
+    assert scheduler.lookup_store("extra") is extra
+    assert [alias for alias, _ in scheduler.iter_stores()] == ["default", "extra"]
+    del scheduler.stores["extra"]
+    assert "extra" not in scheduler.stores
+    scheduler.executors = {"other": DebugExecutor()}
+    assert set(scheduler.executors) == {"other"}
+    scheduler.start(paused=True)  # a scheduler without a default executor gets one
+    assert set(scheduler.executors) == {"other", "default"}
+    scheduler.shutdown()
+
+
+def test_the_defaults_are_announced_at_start_and_replaceable_before() -> None:
+    from asyncz_like.events.constants import (
+        EXECUTOR_ADDED,
+        SCHEDULER_STARTED,
+        STORE_ADDED,
+        TASK_ADDED,
+    )
+    from asyncz_like.executors.debug import DebugExecutor
+
+    scheduler = _scheduler()
+    mine = DebugExecutor()
+    scheduler.add_executor(mine)  # replaces the default the scheduler made
+    with pytest.raises(ValueError, match=r"^This scheduler already has an executor .*'default'\.$"):
+        scheduler.add_executor(DebugExecutor())
+    codes: list[int] = []
+    scheduler.add_listener(lambda event: codes.append(event.code))
+    scheduler.add_task(_five, "interval", seconds=1, id="a")
+    scheduler.start(paused=True)
+    assert scheduler.lookup_executor("default") is mine
+    assert codes == [STORE_ADDED, TASK_ADDED, SCHEDULER_STARTED]
+    assert not codes.count(EXECUTOR_ADDED)  # the default executor was given, not made
+    scheduler.shutdown()
+
+
+def test_listeners_can_be_read_and_replaced() -> None:
+    from asyncz_like.events.base import SchedulerEvent
+
+    scheduler = _scheduler()
+    seen: list[Any] = []
+    scheduler.listeners = [(seen.append, 1), (Mock(side_effect=RuntimeError), 1)]
+    assert [mask for _, mask in scheduler.listeners] == [1, 1]
+    event = SchedulerEvent(code=1)
+    scheduler.dispatch_event(event)  # a listener that raises is logged, the others called
+    assert seen == [event]
+
+
+def test_setup_hands_the_merged_options_to_underscore_setup() -> None:
+    scheduler = _scheduler()
+    given: list[Any] = []
+    scheduler._setup = given.append  # type: ignore[method-assign]
+    scheduler.setup({"asyncz_like.task_defaults.coalesce": "false"}, timezone="UTC")
+    assert given == [{"task_defaults": {"coalesce": "false"}, "timezone": "UTC"}]
+
+
+def test_identity_logger_name_and_task_defaults_dump() -> None:
+    first, second = _scheduler(), _scheduler(identity="worker-a")
+    assert first.identity.startswith("ManualScheduler-")
+    assert first.identity != _scheduler().identity
+    assert second.identity == "worker-a"
+    assert _scheduler(logger_name="mine").logger_name == "asyncz_like.schedulers.mine"
+    assert _scheduler(logger_name="asyncz_like.schedulers.x").logger_name.endswith(".x")
+    assert first.task_defaults.model_dump() == {
+        "coalesce": True,
+        "max_instances": 1,
+        "mistrigger_grace_time": 1.0,
+    }
+    assert utils.to_timezone("UTC") is ZoneInfo("UTC")
+
+
+def test_create_trigger_reads_the_trigger_tables() -> None:
+    scheduler = _scheduler()
+    scheduler.trigger_classes = {"mine": _UserTrigger}
+    assert isinstance(scheduler.create_trigger("mine", {}), _UserTrigger)
+    scheduler.trigger_classes = {}
+    scheduler.trigger_plugins = {"mine": f"{__name__}:_UserTrigger", "bad": f"{__name__}:_five"}
+    assert isinstance(scheduler.create_trigger("mine", {}), _UserTrigger)
+    assert scheduler.trigger_classes["mine"] is _UserTrigger  # loaded once
+    with pytest.raises(TypeError, match="does not point to a trigger class"):
+        scheduler.create_trigger("bad", {})
+    with pytest.raises(LookupError, match="'nothing'"):
+        scheduler.create_trigger("nothing", {})
+
+
+def test_small_asyncz_factories_and_lookup_task() -> None:
+    import pickle
+
+    scheduler = _scheduler()
+    assert isinstance(scheduler.create_default_store(), MemoryStore)
+    with scheduler.create_lock():
+        pass
+    with pytest.raises(TypeError, match="Schedulers cannot be serialized"):
+        pickle.dumps(scheduler)
+    task = scheduler.add_task(_five, "interval", seconds=1, id="a")
+    assert scheduler.lookup_task("a", None) == (task, None)  # pending: no store yet
+    scheduler.start(paused=True)
+    assert scheduler.lookup_task("a", None)[1] == "default"
+    scheduler.shutdown()
+
+
+def test_add_task_as_decorator_lists_the_task_on_the_function() -> None:
+    scheduler = _scheduler()
+
+    def fn() -> None:
+        return None
+
+    scheduler.add_task(None, "interval", seconds=1, id="deco")(fn)
+    assert [task.id for task in fn.asyncz_tasks] == ["deco"]  # type: ignore[attr-defined]
+
+
+def test_a_mock_is_not_taken_for_a_partial() -> None:
+    from unittest.mock import MagicMock
+
+    assert utils.is_coroutine_callable(MagicMock()) is False  # ended; it looped before
+
+
+def test_a_bad_plugin_config_names_where_it_is() -> None:
+    with pytest.raises(TypeError, match=r"^Expected store instance or dict for stores\['x'\]"):
+        _scheduler(stores={"x": 6})
