@@ -77,7 +77,7 @@ def test_task_defaults_and_explicit_options(clock: FakeClock) -> None:
         ({"coalesce": "yes"}, "coalesce must be a boolean"),
         ({"max_instances": True}, "max_instances must be a positive integer"),
         ({"mistrigger_grace_time": 0}, "mistrigger_grace_time"),
-        ({"name": ""}, "name must be a nonempty string"),
+        ({"name": ""}, "name must be a non empty string"),
         ({"id": ""}, "id must be a nonempty string"),
     ],
 )

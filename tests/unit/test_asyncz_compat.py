@@ -468,3 +468,47 @@ def test_a_mock_is_not_taken_for_a_partial() -> None:
 def test_a_bad_plugin_config_names_where_it_is() -> None:
     with pytest.raises(TypeError, match=r"^Expected store instance or dict for stores\['x'\]"):
         _scheduler(stores={"x": 6})
+
+
+# -- tasks as asyncz shows them -----------------------------------------------------------
+
+
+def test_a_pending_task_is_not_paused_and_says_so() -> None:
+    scheduler = _scheduler()
+    task = scheduler.add_task(_five, "date", run_at=datetime(2030, 1, 1, tzinfo=UTC), name="p")
+    assert task.pending and not task.paused
+    assert str(task).endswith(", pending)")
+    scheduler.start(paused=True)
+    scheduler.pause_task(task.id)
+    assert task.paused or scheduler.get_task(task.id).paused  # type: ignore[union-attr]
+    scheduler.shutdown()
+
+
+def test_a_snapshot_has_asyncz_fields() -> None:
+    task = Task(_five, DateTrigger(datetime(2030, 1, 1, tzinfo=UTC)), id="s")
+    info = task.snapshot()
+    assert (info.callable_name, info.trigger_alias, info.trigger_name) == (
+        "_five",
+        "date",
+        "DateTrigger",
+    )
+    assert info.trigger_description == str(task.trigger)
+    assert info.store_alias is info.store is None
+    assert info.callable_reference == f"{__name__}:_five" and info.fn_reference is None
+    assert info.schedule_state is TaskScheduleState.PAUSED
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_instances": 0}, "max_instances must be a positive integer."),
+        ({"args": 1}, "args must be a non-string iterable."),
+        ({"name": ""}, "name must be a non empty string."),
+        ({"mistrigger_grace_time": 0}, "either None or a positive float/integer."),
+    ],
+)
+def test_task_validation_uses_asyncz_wording(changes: dict[str, Any], message: str) -> None:
+    task = Task(_five, DateTrigger(datetime(2030, 1, 1, tzinfo=UTC)), id="v")
+    with pytest.raises(TypeError) as caught:
+        task.update_task(**changes)
+    assert str(caught.value).endswith(message)

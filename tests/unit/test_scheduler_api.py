@@ -157,7 +157,7 @@ def test_update_reschedule_pause_resume_delete(clock: FakeClock) -> None:
     task = scheduler.add_task(job, "interval", seconds=5, args=[1], id="t", name="my-func")
     task.update(name="my-new-task-id", max_instances=5, coalesce=False)
     assert (task.name, task.max_instances, task.coalesce) == ("my-new-task-id", 5, False)
-    with pytest.raises(ValueError, match="id"):
+    with pytest.raises(ValueError, match="ID"):
         task.update(id="other")
     task.reschedule("t", trigger="cron", hour=10, minute=5)  # asyncz's form
     assert isinstance(task.trigger, CronTrigger)
