@@ -512,3 +512,49 @@ def test_task_validation_uses_asyncz_wording(changes: dict[str, Any], message: s
     with pytest.raises(TypeError) as caught:
         task.update_task(**changes)
     assert str(caught.value).endswith(message)
+
+
+# -- check_callable_args ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "kwargs", "message"),
+    [
+        (lambda x: None, [1, 2], {}, "is longer than the target callable can handle "),
+        (
+            lambda x: None,
+            [],
+            {"x": 0, "y": 1},
+            "does not accept the following keyword arguments: y",
+        ),
+        (lambda x, y, z: None, [1], {}, "The following arguments have not been supplied: y, z"),
+        (lambda x, y: None, [1, 2], {"y": 1}, "supplied in both args and kwargs: y"),
+        (object.__setattr__, ["blah"], {"value": 1}, "cannot be given as keyword arguments: value"),
+        (
+            lambda x, *, y: None,
+            [1],
+            {},
+            "keyword-only arguments have not been supplied in kwargs: y",
+        ),
+    ],
+)
+def test_check_callable_args_names_every_argument_at_fault(
+    fn: Any, args: list[Any], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        utils.check_callable_args(fn, args, kwargs)
+
+
+def test_check_callable_args_checks_a_wrapper_by_its_own_signature() -> None:
+    import functools
+
+    def inner() -> None:
+        return None
+
+    @functools.wraps(inner)
+    def wrapper(arg: int) -> None:
+        inner()
+
+    utils.check_callable_args(wrapper, (1,), {})  # what is called is the wrapper
+    with pytest.raises(ValueError, match="have not been supplied: arg"):
+        utils.check_callable_args(wrapper, (), {})
