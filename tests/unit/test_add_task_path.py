@@ -33,9 +33,9 @@ def test_a_known_call_shape_still_checks_other_shapes(clock: FakeClock) -> None:
     scheduler.start()
     first = scheduler.add_task(job, "interval", seconds=1, args=(1,))
     assert first.name == "job" and first.args == (1,) and first.kwargs == {}
-    with pytest.raises(ValueError, match="signature"):
+    with pytest.raises(ValueError, match="positional arguments is longer"):
         scheduler.add_task(job, "interval", seconds=1, args=(1, 2, 3))
-    with pytest.raises(ValueError, match="signature"):
+    with pytest.raises(ValueError, match="does not accept the following keyword arguments: z"):
         scheduler.add_task(job, "interval", seconds=1, args=(1,), kwargs={"z": 1})
     with pytest.raises(TypeError, match="args"):
         scheduler.add_task(job, "interval", seconds=1, args="1")

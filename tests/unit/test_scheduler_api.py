@@ -67,7 +67,7 @@ def test_add_task_as_decorator_keeps_function(clock: FakeClock) -> None:
         (lambda s: s.add_task(job, "interval", seconds=-1, args=[1]), ValueError, "seconds"),
         (lambda s: s.add_task(job, "cron", hour=25, args=[1]), ValueError, "hour"),
         (lambda s: s.add_task(42, "interval", seconds=1), TypeError, "fn"),
-        (lambda s: s.add_task(job, "interval", seconds=1), ValueError, "signature"),
+        (lambda s: s.add_task(job, "interval", seconds=1), ValueError, "not been supplied: x"),
         (
             lambda s: s.add_task(job, "interval", seconds=1, args=[1], executor="nope"),
             UnknownAliasError,
