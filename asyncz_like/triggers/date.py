@@ -6,7 +6,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from asyncz_like.triggers._common import ValueTrigger
-from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime
+from asyncz_like.triggers._state import check_version, load_datetime
 from asyncz_like.triggers._zones import (
     as_utc,
     localize,
@@ -15,7 +15,6 @@ from asyncz_like.triggers._zones import (
     resolve_zone,
     zone_from_name,
     zone_name,
-    zone_text,
 )
 from asyncz_like.utils import datetime_repr, to_zone
 
@@ -84,7 +83,7 @@ class DateTrigger(ValueTrigger):
         return (self.run_at, self.timezone)
 
     def _repr_options(self) -> list[tuple[str, Any]]:
-        return [("run_at", iso_or_none(self.run_at)), ("timezone", zone_text(self.timezone))]
+        return [("run_at", datetime_repr(self.run_at) if self.run_at else None)]
 
     def __str__(self) -> str:
         return f"date[{datetime_repr(self.run_at) if self.run_at else 'now'}]"

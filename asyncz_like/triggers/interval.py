@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from asyncz_like.limits import LAST, MAX_DURATION, MAX_SECONDS, TOO_LONG, check_number
-from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
-from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime, load_timedelta
+from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order, shown_time
+from asyncz_like.triggers._state import check_version, load_datetime, load_timedelta
 from asyncz_like.triggers._zones import (
     as_utc,
     localize,
@@ -280,11 +280,11 @@ class IntervalTrigger(ValueTrigger):
 
     def _repr_options(self) -> list[tuple[str, Any]]:
         return [
-            ("interval", str(self.interval)),
-            ("start_at", iso_or_none(self.start_at)),
-            ("end_at", iso_or_none(self.end_at)),
-            ("timezone", zone_text(self.timezone)),
+            ("interval", self.interval),
+            ("start_at", shown_time(self.start_at)),
+            ("end_at", shown_time(self.end_at)),
             ("jitter", self.jitter),
+            ("timezone", zone_text(self.timezone)),
         ]
 
     def __str__(self) -> str:

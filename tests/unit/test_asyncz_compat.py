@@ -558,3 +558,49 @@ def test_check_callable_args_checks_a_wrapper_by_its_own_signature() -> None:
     utils.check_callable_args(wrapper, (1,), {})  # what is called is the wrapper
     with pytest.raises(ValueError, match="have not been supplied: arg"):
         utils.check_callable_args(wrapper, (), {})
+
+
+# -- triggers -----------------------------------------------------------------------------
+
+
+def test_trigger_reprs_read_as_asyncz_ones() -> None:
+    from asyncz_like.triggers import CronTrigger, OrTrigger
+
+    london = ZoneInfo("Europe/London")
+    assert repr(DateTrigger(datetime(2022, 11, 3), london)) == (
+        "<DateTrigger (run_at='2022-11-03 00:00:00 GMT')>"
+    )
+    interval = IntervalTrigger(seconds=1, start_at=datetime(2022, 11, 3), timezone=london)
+    assert repr(interval) == (
+        "<IntervalTrigger (interval=datetime.timedelta(seconds=1), "
+        "start_at='2022-11-03 00:00:00 GMT', timezone='Europe/London')>"
+    )
+    cron = CronTrigger(month="5-8", end_at=datetime(2022, 8, 10, tzinfo=london))
+    assert repr(OrTrigger([cron], jitter=5)) == (
+        "<OrTrigger([<CronTrigger (month='5-8', end_at='2022-08-10 00:00:00 BST', "
+        "timezone='Europe/London')>], jitter=5)>"
+    )
+
+
+def test_a_cron_trigger_takes_the_zone_of_its_bounds() -> None:
+    from asyncz_like.triggers import CronTrigger
+
+    start = pytz.timezone("Europe/London").localize(datetime(2022, 4, 13, 5, 30))
+    trigger = CronTrigger(year=2022, hour=4, start_at=start)
+    assert trigger.timezone == ZoneInfo("Europe/London")
+    # 04:00 in London (BST), whatever the zone the scheduler passes
+    assert trigger.get_next_trigger_time(UTC, None, start) == datetime(
+        2022, 4, 14, 3, 0, tzinfo=UTC
+    )
+    assert CronTrigger(hour=4).timezone is None  # no bound: the scheduler's zone
+
+
+def test_a_cron_value_out_of_bounds_is_explained_as_asyncz_does() -> None:
+    from asyncz_like.triggers import CronTrigger
+
+    with pytest.raises(ValueError, match=r"^Invalid hour expression '0-24'\. Error validating"):
+        CronTrigger(hour="0-24")
+    with pytest.raises(
+        ValueError, match=r"'0-3': The first value \(0\) is lower than the minimum value \(1\)\.$"
+    ):
+        CronTrigger(day="0-3")
