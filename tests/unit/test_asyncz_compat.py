@@ -604,3 +604,21 @@ def test_a_cron_value_out_of_bounds_is_explained_as_asyncz_does() -> None:
         ValueError, match=r"'0-3': The first value \(0\) is lower than the minimum value \(1\)\.$"
     ):
         CronTrigger(day="0-3")
+
+
+# -- AsyncIOScheduler outside any loop ----------------------------------------------------
+
+
+def test_an_asyncio_scheduler_started_outside_a_loop_runs_its_own() -> None:
+    import threading
+
+    from asyncz_like.schedulers.asyncio import AsyncIOScheduler
+
+    ran = threading.Event()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_task(ran.set)  # no trigger: run now
+    with scheduler:
+        thread = scheduler.event_loop_thread
+        assert thread is not None and thread.is_alive()
+        assert ran.wait(10)  # nobody here runs the loop: its thread does
+    assert scheduler.event_loop_thread is None and not thread.is_alive()
