@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, NoReturn, TypeVar
 
+from asyncz_like.events.base import SchedulerEvent, TaskEvent
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.schedulers import defaults
@@ -113,6 +114,13 @@ class AsynczSchedulerAPI(TaskAPI):
         for callback, mask in listeners:
             dispatcher.add(callback, mask)
         self._listeners = dispatcher
+
+    def dispatch_event(self, event: SchedulerEvent) -> None:
+        """Hand ``event`` to the listeners that want it; a task event first gets this
+        scheduler's ``identity`` (as asyncz's)."""
+        if isinstance(event, TaskEvent) and event.scheduler_identity is None:
+            event.scheduler_identity = self.identity
+        super().dispatch_event(event)
 
     # -- plugins by alias -------------------------------------------------------------------
 

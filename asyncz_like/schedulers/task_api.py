@@ -380,9 +380,10 @@ class TaskAPI(SchedulerCore):
         """Let a paused task fire again from now on; a task with no fire left is deleted."""
         task_id = task_id.id if isinstance(task_id, Task) else task_id
         with self._lock:
-            task, _ = self.lookup_task(task_id, store)
+            task, alias = self.lookup_task(task_id, store)
             assert task.trigger is not None
             next_time = task.trigger.get_next_trigger_time(self.timezone, None, self.clock.now())
+        store = alias or store  # where it was found (None while pending)
         if next_time is None:
             self.delete_task(task_id, store)
             return None

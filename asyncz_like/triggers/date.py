@@ -44,6 +44,12 @@ class DateTrigger(ValueTrigger):
         self.timezone = to_zone(timezone)
         self.run_at = parse_time(run_at, self.timezone, "run_at")
 
+    @property
+    def allow_mistrigger_by_default(self) -> bool:  # type: ignore[override]
+        """A task that runs now (no ``run_at``) has no grace time by default, so that it is
+        never missed however late it starts (as asyncz)."""
+        return self.run_at is None
+
     def get_next_trigger_time(
         self, timezone: tzinfo | str, previous_time: datetime | None, now: datetime | None = None
     ) -> datetime | None:

@@ -622,3 +622,43 @@ def test_an_asyncio_scheduler_started_outside_a_loop_runs_its_own() -> None:
         assert thread is not None and thread.is_alive()
         assert ran.wait(10)  # nobody here runs the loop: its thread does
     assert scheduler.event_loop_thread is None and not thread.is_alive()
+
+
+def test_task_events_carry_the_scheduler_identity() -> None:
+    from asyncz_like.events.base import TaskEvent
+
+    scheduler = _scheduler(identity="worker-a")
+    seen: list[Any] = []
+    scheduler.add_listener(seen.append)
+    scheduler.start(paused=True)
+    scheduler.add_task(_five, "interval", seconds=1, id="a")
+    assert [event.scheduler_identity for event in seen if isinstance(event, TaskEvent)] == [
+        "worker-a"
+    ]
+    scheduler.shutdown()
+
+
+def test_a_task_that_runs_now_has_no_grace_time_by_default() -> None:
+    scheduler = _scheduler()
+    assert scheduler.add_task(_five).mistrigger_grace_time is None  # never missed
+    later = scheduler.add_task(_five, "date", run_at=datetime(2030, 1, 1, tzinfo=UTC))
+    assert later.mistrigger_grace_time == 1.0  # task_defaults
+
+
+def test_resume_task_acts_on_the_store_it_found_the_task_in() -> None:
+    scheduler = _scheduler()
+    scheduler.add_store(MemoryStore(), "other")
+    scheduler.start(paused=True)
+    scheduler.add_task(_five, "interval", seconds=1, id="a", store="other")
+    scheduler.pause_task("a")
+    calls: list[Any] = []
+    real_update = scheduler.update_task
+
+    def update_task(task_id: str, store: str | None = None, **changes: Any) -> Any:
+        calls.append((task_id, store))
+        return real_update(task_id, store, **changes)
+
+    scheduler.update_task = update_task  # type: ignore[method-assign]
+    scheduler.resume_task("a")
+    assert calls == [("a", "other")]
+    scheduler.shutdown()
