@@ -356,10 +356,10 @@ class TaskAPI(SchedulerCore):
             changes["trigger"] = anchor_trigger(changes["trigger"], self.clock.now())
         with self._lock:
             task, alias = self.lookup_task(task_id, store)
-            task._modify(**changes)
+            task.update_task(**changes, scheduler=self)
             if alias is not None:
                 self.lookup_store(alias).update_task(task)
-        self._emit_task_event(TASK_MODIFIED, task_id, alias)
+        self.dispatch_event(TaskEvent(code=TASK_MODIFIED, task_id=task_id, store=alias))
         self._wake_if_earlier(task.next_run_time)
         return task
 

@@ -221,7 +221,7 @@ def test_asyncz_names() -> None:
     assert repr(MemoryStore()) == "<MemoryStore>"
     store = MemoryStore()
     store.start(ManualScheduler(clock=FakeClock()), "main")
-    assert repr(store) == "<MemoryStore (alias=main)>"
+    assert repr(store) == "<MemoryStore>"  # as asyncz: no alias once started either
     assert isinstance(BaseStore, type)
 
 
@@ -662,3 +662,15 @@ def test_resume_task_acts_on_the_store_it_found_the_task_in() -> None:
     scheduler.resume_task("a")
     assert calls == [("a", "other")]
     scheduler.shutdown()
+
+
+def test_update_task_goes_through_the_task_and_always_dispatches() -> None:
+    from asyncz_like.events.constants import TASK_MODIFIED
+
+    scheduler = _scheduler()
+    dispatched: list[Any] = []
+    scheduler.dispatch_event = dispatched.append  # type: ignore[method-assign]
+    task = scheduler.add_task(_five, "interval", seconds=1, id="a")
+    scheduler.update_task("a", max_instances=2)
+    assert task.max_instances == 2 and task.scheduler is scheduler
+    assert [(event.code, event.store) for event in dispatched] == [(TASK_MODIFIED, None)]
