@@ -674,3 +674,9 @@ def test_update_task_goes_through_the_task_and_always_dispatches() -> None:
     scheduler.update_task("a", max_instances=2)
     assert task.max_instances == 2 and task.scheduler is scheduler
     assert [(event.code, event.store) for event in dispatched] == [(TASK_MODIFIED, None)]
+
+
+def test_a_file_store_shows_its_directory(tmp_path: Any) -> None:
+    from asyncz_like.stores.file import FileStore
+
+    assert repr(FileStore(tmp_path)) == f"<FileStore (directory={tmp_path})>"
