@@ -52,6 +52,13 @@ def shown_time(value: datetime | None) -> str | None:
     return None if value is None else datetime_repr(value)
 
 
+def jitter_before(jitter: int | float | None, fire: datetime, end: datetime | None) -> float | None:
+    """The jitter a fire may get without moving past ``end`` (no fire after ``end_at``)."""
+    if not jitter or end is None:
+        return jitter
+    return max(min(float(jitter), (end - fire).total_seconds()), 0.0)
+
+
 def check_jitter(jitter: int | float | None) -> int | float | None:
     """Validate a jitter argument: None or a finite, non-negative number of seconds no longer
     than the calendar (0 means None). ValueError naming ``jitter`` otherwise."""

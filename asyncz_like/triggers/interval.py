@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from asyncz_like.limits import LAST, MAX_DURATION, MAX_SECONDS, TOO_LONG, check_number
-from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order, shown_time
+from asyncz_like.triggers._common import (
+    ValueTrigger,
+    check_jitter,
+    check_order,
+    jitter_before,
+    shown_time,
+)
 from asyncz_like.triggers._state import check_version, load_datetime, load_timedelta
 from asyncz_like.triggers._zones import (
     as_utc,
@@ -202,7 +208,8 @@ class IntervalTrigger(ValueTrigger):
             found = self._next_in_utc(zone, previous_time, now)
             if found is None or found > LAST:
                 return None
-            return self.apply_jitter(found.astimezone(zone), self.jitter, now or found)
+            jitter = jitter_before(self.jitter, found, localize(self.end_at, zone))
+            return self.apply_jitter(found.astimezone(zone), jitter, now or found)
         except OverflowError:  # past the end of the calendar (year 9999)
             return None
 

@@ -680,3 +680,16 @@ def test_a_file_store_shows_its_directory(tmp_path: Any) -> None:
     from asyncz_like.stores.file import FileStore
 
     assert repr(FileStore(tmp_path)) == f"<FileStore (directory={tmp_path})>"
+
+
+def test_jitter_never_moves_a_fire_past_end_at() -> None:
+    from asyncz_like.triggers import CronTrigger
+
+    now = datetime(2022, 11, 12, 6, 55, 30, tzinfo=UTC)
+    end_at = datetime(2022, 11, 12, 6, 56, tzinfo=UTC)
+    cron = CronTrigger(minute="*", jitter=5, end_at=end_at)
+    interval = IntervalTrigger(seconds=20, jitter=5, start_at=now, end_at=end_at)
+    for _ in range(50):
+        assert cron.get_next_trigger_time(UTC, None, now) == end_at  # no room left: on time
+        fire = interval.get_next_trigger_time(UTC, now, now)
+        assert fire is not None and fire <= end_at

@@ -9,6 +9,7 @@ from asyncz_like.triggers._common import (
     ValueTrigger,
     check_jitter,
     check_order,
+    jitter_before,
     shown_time,
     zone_of,
 )
@@ -160,7 +161,8 @@ class CronTrigger(ValueTrigger):
             return None
         if found is None or (end is not None and as_utc(found) > as_utc(end)):
             return None
-        return self.apply_jitter(found, self.jitter, now or found)
+        jitter = jitter_before(self.jitter, found, end)
+        return self.apply_jitter(found, jitter, now or found)
 
     def _first_match(self, zone: tzinfo, lower: datetime, inclusive: bool) -> datetime | None:
         """The first matching instant after ``lower`` (or at it, when ``inclusive``)."""
