@@ -151,11 +151,13 @@ class AsynczSchedulerAPI(TaskAPI):
         return table
 
     def create_trigger(
-        self, trigger: str | BaseTrigger | type[BaseTrigger] | None, trigger_args: Mapping[str, Any]
+        self,
+        trigger: str | BaseTrigger | type[BaseTrigger] | Mapping[str, Any] | None,
+        trigger_args: Mapping[str, Any],
     ) -> BaseTrigger:
         """A trigger from an alias (None: ``"date"``), a class or an instance, as asyncz builds
         one: a trigger that takes a ``timezone`` and is not given one gets this scheduler's."""
-        if isinstance(trigger, BaseTrigger):
+        if isinstance(trigger, BaseTrigger | Mapping):  # an instance, or a {"type": ...} config
             return build_trigger(trigger, trigger_args)
         if trigger is None:
             trigger = "date"

@@ -273,6 +273,10 @@ class TaskAPI(SchedulerCore):
         settings.setdefault("store_alias", given.store_alias or "default")
         return settings
 
+    def create_trigger(self, trigger: Any, trigger_args: Mapping[str, Any]) -> BaseTrigger:
+        """A trigger from an alias, class, config or instance (asyncz's API overrides it)."""
+        return self._resolve_trigger(trigger, dict(trigger_args))
+
     def _resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
         if trigger is None:
             trigger = "date"
@@ -368,7 +372,7 @@ class TaskAPI(SchedulerCore):
         trigger: BaseTrigger | str | None = None, **trigger_args: Any,
     ) -> Task:  # fmt: skip
         """Give a task a new trigger; its next run time is computed from it."""
-        built = self._resolve_trigger(trigger, trigger_args)
+        built = self.create_trigger(trigger, trigger_args)  # asyncz's hook
         built, next_time = anchored_first_fire(built, self.timezone, self.clock.now())
         return self.update_task(task_id, store, trigger=built, next_run_time=next_time)
 

@@ -693,3 +693,14 @@ def test_jitter_never_moves_a_fire_past_end_at() -> None:
         assert cron.get_next_trigger_time(UTC, None, now) == end_at  # no room left: on time
         fire = interval.get_next_trigger_time(UTC, now, now)
         assert fire is not None and fire <= end_at
+
+
+def test_reschedule_task_builds_its_trigger_with_create_trigger() -> None:
+    scheduler = _scheduler()
+    scheduler.trigger_classes = {"mine": _UserTrigger}
+    task = scheduler.add_task(_five, "interval", seconds=1, id="a")
+    scheduler.reschedule_task("a", trigger="mine", colour="red")
+    assert isinstance(task.trigger, _UserTrigger) and task.trigger.colour == "red"  # type: ignore[attr-defined]
+    assert task.next_run_time is None  # the trigger gives no fire
+    scheduler.reschedule_task("a", trigger={"type": "interval", "seconds": 5})  # a config too
+    assert isinstance(task.trigger, IntervalTrigger)
