@@ -63,6 +63,6 @@ class PluginRegistry(Generic[T]):
                 return alias(**options)
             return self.create(alias, **options)
         raise TypeError(
-            f"{argument}: expected a {self.base.__name__} or a config dict, "
-            f"got {type(value).__name__}"
+            f"Expected {self.kind} instance or dict for {argument}, "
+            f"got {type(value).__name__} instead."
         )

@@ -26,6 +26,7 @@ from asyncz_like.conversions import (
 )
 from asyncz_like.exceptions import AsynczLikeError
 from asyncz_like.limits import check_count, check_time
+from asyncz_like.signatures import call_mismatch
 
 __all__ = [
     "check_callable_args",
@@ -92,6 +93,8 @@ def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
         return value
     if value is not None and not isinstance(value, str):
         raise TypeError(f"Expected tzinfo, got {type(value).__name__} instead")
+    if value is not None and value.upper() == "UTC":
+        return ZoneInfo("UTC")  # as asyncz: the zone by that name (to_zone gives datetime.UTC)
     return to_zone(value)
 
 
@@ -319,7 +322,8 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
     signature = _SIGNATURES.get(func)
     if signature is None:
         try:
-            signature = inspect.signature(func)
+            # Not through __wrapped__: the wrapper is what gets called, with its own signature.
+            signature = inspect.signature(func, follow_wrapped=False)
         except (ValueError, TypeError):  # builtins without a signature, odd callables
             return None
         _SIGNATURES.put(func, signature)
@@ -342,8 +346,10 @@ def check_callable_args(
     try:
         signature.bind(*first, *args, **kwargs)
     except TypeError as exc:
+        problem = call_mismatch(_signature(func) or signature, args, kwargs)
         raise ValueError(
-            f"The arguments do not match the signature of {get_callable_name(func)}: {exc}"
+            problem
+            or f"The arguments do not match the signature of {get_callable_name(func)}: {exc}"
         ) from None
     if known is None:
         _BINDS.put(target, {shape})
@@ -403,7 +409,7 @@ _COROUTINE_FUNCTIONS: CallableCache[bool] = CallableCache()
 
 
 def _is_coroutine_callable(fn: Callable[..., Any]) -> bool:
-    while hasattr(fn, "func"):  # functools.partial
+    while isinstance(fn, functools.partial):  # not any object with a .func: a Mock has one
         fn = fn.func
     if inspect.iscoroutinefunction(fn):
         return True

@@ -27,6 +27,8 @@ class TaskEvent(SchedulerEvent):
 
     task_id: str | None = None
     store: str | None = None
+    #: The ``identity`` of the scheduler that dispatched the event (set when dispatched).
+    scheduler_identity: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(slots=True, repr=False)

@@ -49,6 +49,14 @@ class EventDispatcher:
             for _, mask in kept:
                 self._mask |= mask
 
+    @property
+    def logger(self) -> logging.Logger:
+        return self._logger
+
+    def listeners(self) -> tuple[tuple[Listener, int], ...]:
+        """The ``(callback, mask)`` pairs, in the order they were added."""
+        return self._listeners
+
     def wants(self, code: int) -> bool:
         return bool(self._mask & code)
 

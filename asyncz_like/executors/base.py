@@ -7,7 +7,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.exceptions import MaximumInstancesError
@@ -168,8 +168,10 @@ class BaseExecutor(ABC):
         """What the runner needs: the store alias, the scheduler's clock and listener mask,
         and the recorder that makes a run record of each fire."""
         scheduler = self.scheduler
-        if scheduler is None:
-            return RunContext(task.store_alias, self.logger.name)
+        # A scheduler that has not been set up (asyncz code hands over a mock of its
+        # BaseScheduler) has no clock: the run reads the system clock and reports every event.
+        if scheduler is None or getattr(scheduler, "clock", None) is None:
+            return RunContext(task.store_alias, self.logger.name, _system_now)
         if task.is_background_run:  # reports to the run engine itself
             return RunContext(None, self.logger.name, scheduler.clock.now, no_events)
         # One context per store, made again when the scheduler's recorder changes (setup()).
@@ -217,11 +219,20 @@ class BaseExecutor(ABC):
 
     def _release(self, task_id: str) -> None:
         self._ended.append(task_id)  # counted by the next send_task (or read of instances)
-        if self.scheduler is not None:  # a slot in a shared store, when the run took one
-            self.scheduler.run_slots.release(task_id)
+        # A slot in a shared store, when the run took one (a scheduler that has not been set
+        # up, as asyncz's tests mock one, has no slots).
+        run_slots = getattr(self.scheduler, "run_slots", None)
+        if run_slots is not None:
+            run_slots.release(task_id)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} (alias={self.alias})>"
+
+
+def _system_now() -> datetime:
+    """The clock of a run handed over by a scheduler without one: this module's ``datetime``
+    (as asyncz's executors read it, so code that replaces that clock still does)."""
+    return datetime.now(UTC)
 
 
 def _logger_name(logger: logging.Logger | str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from collections.abc import Coroutine, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +49,8 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
         self._pass_running = False
         self._background: set[asyncio.Future[Any]] = set()
         self._owns_loop = False
+        #: The thread running the loop the scheduler made, when started outside any loop.
+        self.event_loop_thread: threading.Thread | None = None
         self._draining = False
 
     def create_default_executor(self) -> BaseExecutor:
@@ -63,6 +66,14 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
                 self._owns_loop = True
 
     def _start_loop(self) -> None:
+        loop = self.event_loop
+        if self._owns_loop and loop is not None and self.event_loop_thread is None:
+            # Started outside any loop: the loop made for it runs in a thread of its own, so
+            # that a sync program's scheduler works (as asyncz's does).
+            self.event_loop_thread = threading.Thread(
+                target=_run_own_loop, args=(loop,), name="asyncz_like-event-loop", daemon=True
+            )
+            self.event_loop_thread.start()
         self.wakeup()
 
     def _stop_loop(self) -> None:
@@ -206,11 +217,27 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
 
     def _stop_plugins(self, wait: bool) -> None:
         super()._stop_plugins(wait)
-        loop = self.event_loop
-        if self._owns_loop and loop is not None and not loop.is_running():
+        loop, thread = self.event_loop, self.event_loop_thread
+        if thread is not None and loop is not None:
+            self.event_loop_thread = None
+            loop.call_soon_threadsafe(loop.stop)  # the thread closes the loop once stopped
+            if thread is not threading.current_thread():  # not a task shutting us down
+                thread.join()
+            self.event_loop = None
+            self._owns_loop = False
+        elif self._owns_loop and loop is not None and not loop.is_running():
             loop.close()  # a loop we made and nobody ran: ours to close
             self.event_loop = None
             self._owns_loop = False
+
+
+def _run_own_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 class NativeAsyncIOScheduler(AsyncIOScheduler):

@@ -66,6 +66,7 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
             started: list[BaseExecutor | BaseStore] = []
             try:
                 self._before_start()
+                self._ensure_defaults()
                 for alias, executor in self._executors.items():
                     executor.start(self, alias)
                     started.append(executor)
@@ -82,9 +83,10 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
             added = self._add_pending_tasks()
             self._start_runs()
         self.logger.info("Scheduler started")
-        self._emit(SCHEDULER_STARTED)
+        self._announce_defaults()
         for task in added:
             self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
+        self._emit(SCHEDULER_STARTED)
         self._start_loop()
         return True
 

@@ -18,6 +18,7 @@ SCHEDULER_OPTIONS = frozenset(
         "timezone",
         "lock_path",
         "logger_name",
+        "identity",
         "loggers_class",
         "clock",
         "max_wait",
@@ -40,6 +41,10 @@ class TaskDefaults:
     coalesce: bool = True
     max_instances: int = 1
     mistrigger_grace_time: float | None = 1.0
+
+    def model_dump(self) -> dict[str, Any]:
+        """The defaults as a dict (asyncz's, a pydantic model, has this method)."""
+        return {key: getattr(self, key) for key in TASK_DEFAULT_KEYS}
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> TaskDefaults:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -84,11 +85,18 @@ class SchedulerCore(ABC):
         if self.state != SchedulerState.STATE_STOPPED:
             raise SchedulerAlreadyRunningError()
         given = {key: value for key, value in options.items() if value is not None}
-        merged = {**options_from_global_config(global_config, prefix), **given}
+        self._setup({**options_from_global_config(global_config, prefix), **given})
+
+    def _setup(self, merged: Mapping[str, Any]) -> None:
+        """Apply the merged options (asyncz's name: its code overrides or calls it)."""
         unknown = set(merged) - SCHEDULER_OPTIONS - self._extra_options()
         if unknown:
             raise TypeError(f"Unknown scheduler option(s): {', '.join(sorted(unknown))}")
-        self.logger_name: str = merged.get("logger_name") or "asyncz_like.schedulers"
+        self.identity = str(
+            merged.get("identity") or getattr(self, "identity", None)
+            or f"{type(self).__name__}-{uuid.uuid4().hex[:12]}"
+        )  # fmt: skip
+        self.logger_name: str = _logger_name(merged.get("logger_name"))
         self.loggers = build_loggers(merged.get("loggers_class"), self._default_loggers_class())
         self.logger = self.loggers[self.logger_name]
         self.timezone = to_timezone(merged.get("timezone")) or get_local_timezone()
@@ -132,14 +140,35 @@ class SchedulerCore(ABC):
             alias: EXECUTORS.build(value, f"executors[{alias!r}]")
             for alias, value in executors.items()
         }
-        built_stores.setdefault("default", STORES.create("memory"))
-        if "default" not in built_executors:
-            built_executors["default"] = self.create_default_executor()
         self._stores, self._executors = built_stores, built_executors
+        #: The defaults made here, not given: a "default" given later replaces one, and start
+        #: announces them (STORE_ADDED, EXECUTOR_ADDED) as asyncz, which makes them at start.
+        self._implicit_defaults: set[str] = set()
+        self._ensure_defaults()
+
+    def _ensure_defaults(self) -> None:
+        """Give the scheduler a default store and executor when it has none."""
+        if "default" not in self._stores:
+            self._stores = {**self._stores, "default": self.create_default_store()}
+            self._implicit_defaults.add("store")
+        if "default" not in self._executors:
+            self._executors = {**self._executors, "default": self.create_default_executor()}
+            self._implicit_defaults.add("executor")
         self._stores_changed()
+
+    def _announce_defaults(self) -> None:
+        """At start: emit the adding of the defaults the scheduler made itself."""
+        implicit, self._implicit_defaults = self._implicit_defaults, set()
+        if "executor" in implicit:
+            self._emit(EXECUTOR_ADDED, "default")
+        if "store" in implicit:
+            self._emit(STORE_ADDED, "default")
 
     def create_default_executor(self) -> BaseExecutor:
         return EXECUTORS.create(self.default_executor_alias)
+
+    def create_default_store(self) -> BaseStore:
+        return STORES.create("memory")
 
     # -- plugins ----------------------------------------------------------------------------
 
@@ -155,7 +184,10 @@ class SchedulerCore(ABC):
         """Keep what every pass reads of the stores (a snapshot: a store added or removed
         meanwhile does not change a pass's iteration) in step with ``_stores``."""
         self._store_items = tuple(self._stores.items())
-        self._any_store_io = any(store.does_io for store in self._stores.values())
+        # getattr: asyncz code may put any object in ``scheduler.stores``
+        self._any_store_io = any(
+            getattr(store, "does_io", False) for store in self._stores.values()
+        )
 
     def store_guard(self, store: BaseStore) -> AbstractContextManager[object]:
         """The lock a pass holds while it works ``store``: the scheduler's own for in-process
@@ -179,14 +211,23 @@ class SchedulerCore(ABC):
         """Add a store (an instance or a ``{"type": ...}`` dict) under ``alias``."""
         built = STORES.build(store, "store")
         with self._lock:
-            if alias in self._stores:
-                raise ValueError(f"This scheduler already has a store by the alias of {alias!r}")
+            if alias in self._stores and not self._replaces_implicit("store", alias):
+                raise ValueError(
+                    f"This scheduler already has a task store by the alias of {alias!r}."
+                )
             if self.state != SchedulerState.STATE_STOPPED:
                 built.start(self, alias)
             self._stores[alias] = built
             self._stores_changed()
         self._emit(STORE_ADDED, alias)
         self.wakeup_if_running()
+
+    def _replaces_implicit(self, kind: str, alias: str) -> bool:
+        """Whether adding ``alias`` replaces the default the scheduler made (not started)."""
+        if alias != "default" or kind not in self._implicit_defaults:
+            return False
+        self._implicit_defaults.discard(kind)
+        return True
 
     def remove_store(self, alias: str, shutdown: bool = True) -> None:
         with self._lock:
@@ -203,9 +244,9 @@ class SchedulerCore(ABC):
         """Add an executor (an instance or a ``{"type": ...}`` dict) under ``alias``."""
         built = EXECUTORS.build(executor, "executor")
         with self._lock:
-            if alias in self._executors:
+            if alias in self._executors and not self._replaces_implicit("executor", alias):
                 raise ValueError(
-                    f"This scheduler already has an executor by the alias of {alias!r}"
+                    f"This scheduler already has an executor by the alias of {alias!r}."
                 )
             if self.state != SchedulerState.STATE_STOPPED:
                 built.start(self, alias)
@@ -277,6 +318,15 @@ class SchedulerCore(ABC):
     @abstractmethod
     def wakeup(self) -> None:
         """Ask for a pass of the loop soon (thread-safe)."""
+
+
+def _logger_name(name: str | None) -> str:
+    """The scheduler's logger: ``asyncz_like.schedulers``, or a child of it named ``name`` (as
+    asyncz's suffix; a name already under it is taken whole)."""
+    base = "asyncz_like.schedulers"
+    if not name or name == base:
+        return base
+    return name if name.startswith(f"{base}.") else f"{base}.{name}"
 
 
 def _claim_ahead(value: Any) -> float:

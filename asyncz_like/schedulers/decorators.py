@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import tzinfo
 from typing import Any
 
@@ -37,3 +38,10 @@ def build_decorator_trigger(
     if not isinstance(cron, str):
         raise ValueError(f"cron: expected a crontab string, got {cron!r}")
     return CronTrigger.from_crontab(cron, timezone=timezone, jitter=jitter)
+
+
+def remember_task(fn: Any, task: Any) -> None:
+    """List the task added by ``add_task(None, ...)`` as a decorator on the function, in its
+    ``asyncz_tasks`` attribute (as asyncz does); a callable that takes no attributes is left."""
+    with contextlib.suppress(AttributeError, TypeError):
+        fn.asyncz_tasks = [*getattr(fn, "asyncz_tasks", ()), task]

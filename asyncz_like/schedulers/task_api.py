@@ -13,6 +13,7 @@ from asyncz_like.exceptions import ConflictIdError, SchedulerNotRunningError, Ta
 from asyncz_like.limits import check_number
 from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored, conflict_policy, store_task
 from asyncz_like.schedulers.core import _PAUSED, _RUNNING, SchedulerCore
+from asyncz_like.schedulers.decorators import remember_task
 from asyncz_like.schedulers.pending import PendingTask
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import anchor_trigger, anchored_first_fire, build_trigger
@@ -88,7 +89,7 @@ class TaskAPI(SchedulerCore):
             if fn_or_task is None:
 
                 def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                    self.add_task(fn, trigger, **options, **trigger_args)
+                    remember_task(fn, self.add_task(fn, trigger, **options, **trigger_args))
                     return fn
 
                 return decorator
@@ -275,6 +276,10 @@ class TaskAPI(SchedulerCore):
         settings.setdefault("store_alias", given.store_alias or "default")
         return settings
 
+    def create_trigger(self, trigger: Any, trigger_args: Mapping[str, Any]) -> BaseTrigger:
+        """A trigger from an alias, class, config or instance (asyncz's API overrides it)."""
+        return self._resolve_trigger(trigger, dict(trigger_args))
+
     def _resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
         if trigger is None:
             trigger = "date"
@@ -340,7 +345,7 @@ class TaskAPI(SchedulerCore):
             store = self.lookup_store(task.store_alias or "default")
         return store_task(store, task, policy)
 
-    def _find_task(self, task_id: str, store: str | None) -> tuple[Task, str | None]:
+    def lookup_task(self, task_id: str, store: str | None) -> tuple[Task, str | None]:
         """The task and its store alias (None while it is pending)."""
         pending = self._pending.find(task_id, store)
         if pending is not None:
@@ -358,11 +363,11 @@ class TaskAPI(SchedulerCore):
         if isinstance(changes.get("trigger"), BaseTrigger):
             changes["trigger"] = anchor_trigger(changes["trigger"], self.clock.now())
         with self._lock:
-            task, alias = self._find_task(task_id, store)
-            task._modify(**changes)
+            task, alias = self.lookup_task(task_id, store)
+            task.update_task(**changes, scheduler=self)
             if alias is not None:
                 self.lookup_store(alias).update_task(task)
-        self._emit_task_event(TASK_MODIFIED, task_id, alias)
+        self.dispatch_event(TaskEvent(code=TASK_MODIFIED, task_id=task_id, store=alias))
         self._wake_if_earlier(task.next_run_time)
         return task
 
@@ -371,7 +376,7 @@ class TaskAPI(SchedulerCore):
         trigger: BaseTrigger | str | None = None, **trigger_args: Any,
     ) -> Task:  # fmt: skip
         """Give a task a new trigger; its next run time is computed from it."""
-        built = self._resolve_trigger(trigger, trigger_args)
+        built = self.create_trigger(trigger, trigger_args)  # asyncz's hook
         built, next_time = anchored_first_fire(built, self.timezone, self.clock.now())
         return self.update_task(task_id, store, trigger=built, next_run_time=next_time)
 
@@ -383,9 +388,10 @@ class TaskAPI(SchedulerCore):
         """Let a paused task fire again from now on; a task with no fire left is deleted."""
         task_id = task_id.id if isinstance(task_id, Task) else task_id
         with self._lock:
-            task, _ = self._find_task(task_id, store)
+            task, alias = self.lookup_task(task_id, store)
             assert task.trigger is not None
             next_time = task.trigger.get_next_trigger_time(self.timezone, None, self.clock.now())
+        store = alias or store  # where it was found (None while pending)
         if next_time is None:
             self.delete_task(task_id, store)
             return None
@@ -397,7 +403,7 @@ class TaskAPI(SchedulerCore):
         if not self.running and not self.paused:
             raise SchedulerNotRunningError("run_task() needs a started scheduler")
         with self._lock:
-            task, _ = self._find_task(task_id, store)
+            task, _ = self.lookup_task(task_id, store)
         executor = self.lookup_executor(task.executor or "default")
         executor.send_task(task, [self.clock.now()])
         return task
@@ -440,7 +446,7 @@ class TaskAPI(SchedulerCore):
         """The task with this id, or None."""
         with self._lock:
             try:
-                return self._find_task(task_id, store)[0]
+                return self.lookup_task(task_id, store)[0]
             except TaskLookupError:
                 return None
 
@@ -449,7 +455,7 @@ class TaskAPI(SchedulerCore):
         task_id = task_id.id if isinstance(task_id, Task) else task_id
         with self._lock:
             try:
-                task, alias = self._find_task(task_id, store)
+                task, alias = self.lookup_task(task_id, store)
             except TaskLookupError:
                 alias = self._store_with_broken_record(task_id, store)
                 self.lookup_store(alias).delete_task(task_id)

@@ -246,8 +246,8 @@ class BaseStore(ABC):
         return f"<{type(self).__name__} ({details})>" if details else f"<{type(self).__name__}>"
 
     def _repr_details(self) -> list[tuple[str, Any]]:
-        """What ``repr`` shows besides the class: the alias once started (asyncz shows none)."""
-        return [] if self.alias is None else [("alias", self.alias)]
+        """What ``repr`` shows besides the class (as asyncz's: not the alias)."""
+        return []
 
 
 #: A store takes back a lease of its own (a claim of a pass that failed after its commit) once

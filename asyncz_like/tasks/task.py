@@ -28,7 +28,7 @@ from asyncz_like.tasks.validation import (
 )
 from asyncz_like.triggers import IntervalTrigger, with_anchor
 from asyncz_like.triggers.base import BaseTrigger
-from asyncz_like.utils import datetime_repr, get_callable_name, ref_to_obj
+from asyncz_like.utils import datetime_repr, get_callable_name, obj_to_ref, ref_to_obj
 
 if TYPE_CHECKING:
     from asyncz_like.tasks.base import TaskScheduler
@@ -54,6 +54,24 @@ class TaskSnapshot:
     max_instances: int | None
     next_run_time: datetime | None
     paused: bool
+    #: The readable name of the function (None when only its reference is known).
+    callable_name: str | None = None
+    trigger_alias: str | None = None
+    #: The trigger's class name.
+    trigger_name: str | None = None
+    schedule_state: TaskScheduleState | None = None
+    #: ``fn_reference``, or the reference the function would be stored by (None: it has none).
+    callable_reference: str | None = None
+
+    @property
+    def trigger_description(self) -> str:
+        """asyncz's name of ``trigger`` (its text)."""
+        return self.trigger
+
+    @property
+    def store_alias(self) -> str | None:
+        """asyncz's name of ``store``."""
+        return self.store
 
 
 class Task:
@@ -229,7 +247,8 @@ class Task:
 
     @property
     def paused(self) -> bool:
-        return self.next_run_time is None
+        """Whether the task is paused: added (not pending) and without a next run time."""
+        return not self.pending and self.next_run_time is None
 
     @property
     def submitted(self) -> bool:
@@ -390,6 +409,11 @@ class Task:
             max_instances=self.max_instances,
             next_run_time=self.next_run_time,
             paused=self.paused,
+            callable_name=None if self.fn is None else get_callable_name(self.fn),
+            trigger_alias=getattr(self.trigger, "alias", None),
+            trigger_name=None if self.trigger is None else type(self.trigger).__name__,
+            schedule_state=self.schedule_state,
+            callable_reference=self.fn_reference or _reference_of(self.fn),
         )
 
     def clone(self) -> Task:
@@ -441,9 +465,21 @@ class Task:
 
     def __str__(self) -> str:
         status = f"next run at: {datetime_repr(self.next_run_time)}"
-        if self.next_run_time is None:
+        if self.pending:
+            status = "pending"
+        elif self.next_run_time is None:
             status = "paused"
         return f"{self.name} (trigger: {self.trigger}, {status})"
+
+
+def _reference_of(fn: Any) -> str | None:
+    """The ``module:qualname`` reference of ``fn``, or None when it has none."""
+    if fn is None:
+        return None
+    try:
+        return obj_to_ref(fn)
+    except (TypeError, ValueError):
+        return None
 
 
 #: The slots that hold a task's values as they are read and written.

@@ -96,7 +96,7 @@ def validate_changes(
             calling = True
         elif key == "id":
             if value != current.get("id"):
-                raise ValueError("The task id cannot be changed")
+                raise ValueError("The task ID may not be changed.")
         else:
             unknown = sorted(k for k in changes if k not in UPDATABLE and k != "id")
             raise AttributeError(f"Task has no attribute(s) to update: {', '.join(unknown)}")
@@ -188,19 +188,19 @@ def _as_args(value: Any) -> tuple[Any, ...]:
     if value.__class__ is tuple:  # the usual case, without the slower Iterable ABC check
         return value
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise TypeError("args must be a non-string iterable")
+        raise TypeError("args must be a non-string iterable.")
     return tuple(value)
 
 
 def _as_kwargs(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise TypeError("kwargs must be a dict-like object")
+        raise TypeError("kwargs must be a dict-like object.")
     return dict(value)
 
 
 def check_name(value: Any, _: tzinfo | None) -> str | None:
     if value is not None and (not isinstance(value, str) or not value):
-        raise TypeError("name must be a nonempty string")
+        raise TypeError("name must be a non empty string.")
     return value
 
 
@@ -213,7 +213,7 @@ def check_trigger(value: Any, _: tzinfo | None) -> BaseTrigger:
 def _alias(argument: str) -> Callable[[Any, tzinfo | None], str | None]:
     def check(value: Any, _: tzinfo | None) -> str | None:
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"{argument} must be a string")
+            raise TypeError(f"{argument} must be a string.")
         return value
 
     return check
@@ -221,7 +221,7 @@ def _alias(argument: str) -> Callable[[Any, tzinfo | None], str | None]:
 
 def check_coalesce(value: Any, _: tzinfo | None) -> bool:
     if not isinstance(value, bool):
-        raise TypeError("coalesce must be a boolean")
+        raise TypeError("coalesce must be a boolean.")
     return value
 
 
@@ -231,13 +231,13 @@ def check_grace(value: Any, _: tzinfo | None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise TypeError("mistrigger_grace_time must be either None or a positive number")
+        raise TypeError("mistrigger_grace_time must be either None or a positive float/integer.")
     return check_seconds(value, "mistrigger_grace_time")
 
 
 def check_max_instances(value: Any, _: tzinfo | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise TypeError("max_instances must be a positive integer")
+        raise TypeError("max_instances must be a positive integer.")
     return check_count(value, "max_instances")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from asyncz_like.limits import check_seconds
 from asyncz_like.triggers.base import BaseTrigger
+from asyncz_like.utils import datetime_repr
 
 
 class ValueTrigger(BaseTrigger):
@@ -39,6 +40,23 @@ class ValueTrigger(BaseTrigger):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} ({self._options_text()})>"
+
+
+def zone_of(value: object) -> tzinfo | None:
+    """The zone of an aware datetime given as a trigger's bound (None for anything else)."""
+    return value.tzinfo if isinstance(value, datetime) else None
+
+
+def shown_time(value: datetime | None) -> str | None:
+    """A time as a repr shows it: ``2022-11-03 00:00:00 GMT`` (asyncz's form), or None."""
+    return None if value is None else datetime_repr(value)
+
+
+def jitter_before(jitter: int | float | None, fire: datetime, end: datetime | None) -> float | None:
+    """The jitter a fire may get without moving past ``end`` (no fire after ``end_at``)."""
+    if not jitter or end is None:
+        return jitter
+    return max(min(float(jitter), (end - fire).total_seconds()), 0.0)
 
 
 def check_jitter(jitter: int | float | None) -> int | float | None:

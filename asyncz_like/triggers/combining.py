@@ -49,8 +49,9 @@ class BaseCombinationTrigger(ValueTrigger):
     def _key(self) -> tuple[Any, ...]:
         return (tuple(self.triggers), self.jitter)
 
-    def _repr_options(self) -> list[tuple[str, Any]]:
-        return [("triggers", self.triggers), ("jitter", self.jitter)]
+    def __repr__(self) -> str:
+        jitter = f", jitter={self.jitter}" if self.jitter else ""
+        return f"<{type(self).__name__}({self.triggers!r}{jitter})>"
 
     def __str__(self) -> str:
         return f"{self.alias}[{', '.join(map(str, self.triggers))}]"

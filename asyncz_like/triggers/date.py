@@ -6,7 +6,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from asyncz_like.triggers._common import ValueTrigger
-from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime
+from asyncz_like.triggers._state import check_version, load_datetime
 from asyncz_like.triggers._zones import (
     as_utc,
     localize,
@@ -15,7 +15,6 @@ from asyncz_like.triggers._zones import (
     resolve_zone,
     zone_from_name,
     zone_name,
-    zone_text,
 )
 from asyncz_like.utils import datetime_repr, to_zone
 
@@ -44,6 +43,12 @@ class DateTrigger(ValueTrigger):
     ) -> None:
         self.timezone = to_zone(timezone)
         self.run_at = parse_time(run_at, self.timezone, "run_at")
+
+    @property
+    def allow_mistrigger_by_default(self) -> bool:  # type: ignore[override]
+        """A task that runs now (no ``run_at``) has no grace time by default, so that it is
+        never missed however late it starts (as asyncz)."""
+        return self.run_at is None
 
     def get_next_trigger_time(
         self, timezone: tzinfo | str, previous_time: datetime | None, now: datetime | None = None
@@ -84,7 +89,7 @@ class DateTrigger(ValueTrigger):
         return (self.run_at, self.timezone)
 
     def _repr_options(self) -> list[tuple[str, Any]]:
-        return [("run_at", iso_or_none(self.run_at)), ("timezone", zone_text(self.timezone))]
+        return [("run_at", datetime_repr(self.run_at) if self.run_at else None)]
 
     def __str__(self) -> str:
         return f"date[{datetime_repr(self.run_at) if self.run_at else 'now'}]"

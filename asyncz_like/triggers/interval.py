@@ -8,8 +8,14 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from asyncz_like.limits import LAST, MAX_DURATION, MAX_SECONDS, TOO_LONG, check_number, shifted
-from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
-from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime, load_timedelta
+from asyncz_like.triggers._common import (
+    ValueTrigger,
+    check_jitter,
+    check_order,
+    jitter_before,
+    shown_time,
+)
+from asyncz_like.triggers._state import check_version, load_datetime, load_timedelta
 from asyncz_like.triggers._zones import (
     as_utc,
     localize,
@@ -202,7 +208,8 @@ class IntervalTrigger(ValueTrigger):
             found = self._next_in_utc(zone, previous_time, now)
             if found is None or found > LAST:
                 return None
-            return self.apply_jitter(found.astimezone(zone), self.jitter, now or found)
+            jitter = jitter_before(self.jitter, found, localize(self.end_at, zone))
+            return self.apply_jitter(found.astimezone(zone), jitter, now or found)
         except OverflowError:  # past the end of the calendar (year 9999)
             return None
 
@@ -289,11 +296,11 @@ class IntervalTrigger(ValueTrigger):
 
     def _repr_options(self) -> list[tuple[str, Any]]:
         return [
-            ("interval", str(self.interval)),
-            ("start_at", iso_or_none(self.start_at)),
-            ("end_at", iso_or_none(self.end_at)),
-            ("timezone", zone_text(self.timezone)),
+            ("interval", self.interval),
+            ("start_at", shown_time(self.start_at)),
+            ("end_at", shown_time(self.end_at)),
             ("jitter", self.jitter),
+            ("timezone", zone_text(self.timezone)),
         ]
 
     def __str__(self) -> str:

@@ -221,7 +221,7 @@ def test_asyncz_names() -> None:
     assert repr(MemoryStore()) == "<MemoryStore>"
     store = MemoryStore()
     store.start(ManualScheduler(clock=FakeClock()), "main")
-    assert repr(store) == "<MemoryStore (alias=main)>"
+    assert repr(store) == "<MemoryStore>"  # as asyncz: no alias once started either
     assert isinstance(BaseStore, type)
 
 
@@ -310,3 +310,397 @@ def test_setstate_takes_asyncz_task_state() -> None:
         "tests.unit.test_asyncz_compat:_job",
     )
     assert TaskState(id="x").id == "x"
+
+
+# -- executors under a mocked scheduler ---------------------------------------------------
+
+
+def _five() -> int:
+    return 5
+
+
+def test_an_executor_runs_for_a_mock_of_basescheduler() -> None:
+    """asyncz code starts executors with ``Mock(BaseScheduler)``: no clock, no run slots."""
+    from asyncz_like.events.constants import TASK_EXECUTED
+    from asyncz_like.executors.debug import DebugExecutor
+
+    scheduler = Mock(BaseScheduler, timezone=UTC)
+    events: list[Any] = []
+    scheduler.dispatch_event = events.append
+    executor = DebugExecutor()
+    executor.start(scheduler, "dummy")
+    task = Task(_five, DateTrigger(datetime.now(UTC)), id="five")
+    executor.send_task(task, [datetime.now(UTC)])
+    executor.shutdown()
+    assert [(event.code, event.return_value) for event in events] == [(TASK_EXECUTED, 5)]
+    assert executor.instances == {}
+
+
+# -- the scheduler's extension API --------------------------------------------------------
+
+
+def _scheduler(**options: Any) -> ManualScheduler:
+    return ManualScheduler(clock=FakeClock(), timezone="UTC", **options)
+
+
+def test_stores_and_executors_are_live_tables() -> None:
+    from asyncz_like.executors.debug import DebugExecutor
+
+    scheduler = _scheduler()
+    extra = MemoryStore()
+    scheduler.stores["extra"] = extra
+    assert scheduler.lookup_store("extra") is extra
+    assert [alias for alias, _ in scheduler.iter_stores()] == ["default", "extra"]
+    del scheduler.stores["extra"]
+    assert "extra" not in scheduler.stores
+    scheduler.executors = {"other": DebugExecutor()}
+    assert set(scheduler.executors) == {"other"}
+    scheduler.start(paused=True)  # a scheduler without a default executor gets one
+    assert set(scheduler.executors) == {"other", "default"}
+    scheduler.shutdown()
+
+
+def test_the_defaults_are_announced_at_start_and_replaceable_before() -> None:
+    from asyncz_like.events.constants import (
+        EXECUTOR_ADDED,
+        SCHEDULER_STARTED,
+        STORE_ADDED,
+        TASK_ADDED,
+    )
+    from asyncz_like.executors.debug import DebugExecutor
+
+    scheduler = _scheduler()
+    mine = DebugExecutor()
+    scheduler.add_executor(mine)  # replaces the default the scheduler made
+    with pytest.raises(ValueError, match=r"^This scheduler already has an executor .*'default'\.$"):
+        scheduler.add_executor(DebugExecutor())
+    codes: list[int] = []
+    scheduler.add_listener(lambda event: codes.append(event.code))
+    scheduler.add_task(_five, "interval", seconds=1, id="a")
+    scheduler.start(paused=True)
+    assert scheduler.lookup_executor("default") is mine
+    assert codes == [STORE_ADDED, TASK_ADDED, SCHEDULER_STARTED]
+    assert not codes.count(EXECUTOR_ADDED)  # the default executor was given, not made
+    scheduler.shutdown()
+
+
+def test_listeners_can_be_read_and_replaced() -> None:
+    from asyncz_like.events.base import SchedulerEvent
+
+    scheduler = _scheduler()
+    seen: list[Any] = []
+    scheduler.listeners = [(seen.append, 1), (Mock(side_effect=RuntimeError), 1)]
+    assert [mask for _, mask in scheduler.listeners] == [1, 1]
+    event = SchedulerEvent(code=1)
+    scheduler.dispatch_event(event)  # a listener that raises is logged, the others called
+    assert seen == [event]
+
+
+def test_setup_hands_the_merged_options_to_underscore_setup() -> None:
+    scheduler = _scheduler()
+    given: list[Any] = []
+    scheduler._setup = given.append  # type: ignore[method-assign]
+    scheduler.setup({"asyncz_like.task_defaults.coalesce": "false"}, timezone="UTC")
+    assert given == [{"task_defaults": {"coalesce": "false"}, "timezone": "UTC"}]
+
+
+def test_identity_logger_name_and_task_defaults_dump() -> None:
+    first, second = _scheduler(), _scheduler(identity="worker-a")
+    assert first.identity.startswith("ManualScheduler-")
+    assert first.identity != _scheduler().identity
+    assert second.identity == "worker-a"
+    assert _scheduler(logger_name="mine").logger_name == "asyncz_like.schedulers.mine"
+    assert _scheduler(logger_name="asyncz_like.schedulers.x").logger_name.endswith(".x")
+    assert first.task_defaults.model_dump() == {
+        "coalesce": True,
+        "max_instances": 1,
+        "mistrigger_grace_time": 1.0,
+    }
+    assert utils.to_timezone("UTC") is ZoneInfo("UTC")
+
+
+def test_create_trigger_reads_the_trigger_tables() -> None:
+    scheduler = _scheduler()
+    scheduler.trigger_classes = {"mine": _UserTrigger}
+    assert isinstance(scheduler.create_trigger("mine", {}), _UserTrigger)
+    scheduler.trigger_classes = {}
+    scheduler.trigger_plugins = {"mine": f"{__name__}:_UserTrigger", "bad": f"{__name__}:_five"}
+    assert isinstance(scheduler.create_trigger("mine", {}), _UserTrigger)
+    assert scheduler.trigger_classes["mine"] is _UserTrigger  # loaded once
+    with pytest.raises(TypeError, match="does not point to a trigger class"):
+        scheduler.create_trigger("bad", {})
+    with pytest.raises(LookupError, match="'nothing'"):
+        scheduler.create_trigger("nothing", {})
+
+
+def test_small_asyncz_factories_and_lookup_task() -> None:
+    import pickle
+
+    scheduler = _scheduler()
+    assert isinstance(scheduler.create_default_store(), MemoryStore)
+    with scheduler.create_lock():
+        pass
+    with pytest.raises(TypeError, match="Schedulers cannot be serialized"):
+        pickle.dumps(scheduler)
+    task = scheduler.add_task(_five, "interval", seconds=1, id="a")
+    assert scheduler.lookup_task("a", None) == (task, None)  # pending: no store yet
+    scheduler.start(paused=True)
+    assert scheduler.lookup_task("a", None)[1] == "default"
+    scheduler.shutdown()
+
+
+def test_add_task_as_decorator_lists_the_task_on_the_function() -> None:
+    scheduler = _scheduler()
+
+    def fn() -> None:
+        return None
+
+    scheduler.add_task(None, "interval", seconds=1, id="deco")(fn)
+    assert [task.id for task in fn.asyncz_tasks] == ["deco"]  # type: ignore[attr-defined]
+
+
+def test_a_mock_is_not_taken_for_a_partial() -> None:
+    from unittest.mock import MagicMock
+
+    assert utils.is_coroutine_callable(MagicMock()) is False  # ended; it looped before
+
+
+def test_a_bad_plugin_config_names_where_it_is() -> None:
+    with pytest.raises(TypeError, match=r"^Expected store instance or dict for stores\['x'\]"):
+        _scheduler(stores={"x": 6})
+
+
+# -- tasks as asyncz shows them -----------------------------------------------------------
+
+
+def test_a_pending_task_is_not_paused_and_says_so() -> None:
+    scheduler = _scheduler()
+    task = scheduler.add_task(_five, "date", run_at=datetime(2030, 1, 1, tzinfo=UTC), name="p")
+    assert task.pending and not task.paused
+    assert str(task).endswith(", pending)")
+    scheduler.start(paused=True)
+    scheduler.pause_task(task.id)
+    assert task.paused or scheduler.get_task(task.id).paused  # type: ignore[union-attr]
+    scheduler.shutdown()
+
+
+def test_a_snapshot_has_asyncz_fields() -> None:
+    task = Task(_five, DateTrigger(datetime(2030, 1, 1, tzinfo=UTC)), id="s")
+    info = task.snapshot()
+    assert (info.callable_name, info.trigger_alias, info.trigger_name) == (
+        "_five",
+        "date",
+        "DateTrigger",
+    )
+    assert info.trigger_description == str(task.trigger)
+    assert info.store_alias is info.store is None
+    assert info.callable_reference == f"{__name__}:_five" and info.fn_reference is None
+    assert info.schedule_state is TaskScheduleState.PAUSED
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_instances": 0}, "max_instances must be a positive integer."),
+        ({"args": 1}, "args must be a non-string iterable."),
+        ({"name": ""}, "name must be a non empty string."),
+        ({"mistrigger_grace_time": 0}, "either None or a positive float/integer."),
+    ],
+)
+def test_task_validation_uses_asyncz_wording(changes: dict[str, Any], message: str) -> None:
+    task = Task(_five, DateTrigger(datetime(2030, 1, 1, tzinfo=UTC)), id="v")
+    with pytest.raises(TypeError) as caught:
+        task.update_task(**changes)
+    assert str(caught.value).endswith(message)
+
+
+# -- check_callable_args ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "kwargs", "message"),
+    [
+        (lambda x: None, [1, 2], {}, "is longer than the target callable can handle "),
+        (
+            lambda x: None,
+            [],
+            {"x": 0, "y": 1},
+            "does not accept the following keyword arguments: y",
+        ),
+        (lambda x, y, z: None, [1], {}, "The following arguments have not been supplied: y, z"),
+        (lambda x, y: None, [1, 2], {"y": 1}, "supplied in both args and kwargs: y"),
+        (object.__setattr__, ["blah"], {"value": 1}, "cannot be given as keyword arguments: value"),
+        (
+            lambda x, *, y: None,
+            [1],
+            {},
+            "keyword-only arguments have not been supplied in kwargs: y",
+        ),
+    ],
+)
+def test_check_callable_args_names_every_argument_at_fault(
+    fn: Any, args: list[Any], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        utils.check_callable_args(fn, args, kwargs)
+
+
+def test_check_callable_args_checks_a_wrapper_by_its_own_signature() -> None:
+    import functools
+
+    def inner() -> None:
+        return None
+
+    @functools.wraps(inner)
+    def wrapper(arg: int) -> None:
+        inner()
+
+    utils.check_callable_args(wrapper, (1,), {})  # what is called is the wrapper
+    with pytest.raises(ValueError, match="have not been supplied: arg"):
+        utils.check_callable_args(wrapper, (), {})
+
+
+# -- triggers -----------------------------------------------------------------------------
+
+
+def test_trigger_reprs_read_as_asyncz_ones() -> None:
+    from asyncz_like.triggers import CronTrigger, OrTrigger
+
+    london = ZoneInfo("Europe/London")
+    assert repr(DateTrigger(datetime(2022, 11, 3), london)) == (
+        "<DateTrigger (run_at='2022-11-03 00:00:00 GMT')>"
+    )
+    interval = IntervalTrigger(seconds=1, start_at=datetime(2022, 11, 3), timezone=london)
+    assert repr(interval) == (
+        "<IntervalTrigger (interval=datetime.timedelta(seconds=1), "
+        "start_at='2022-11-03 00:00:00 GMT', timezone='Europe/London')>"
+    )
+    cron = CronTrigger(month="5-8", end_at=datetime(2022, 8, 10, tzinfo=london))
+    assert repr(OrTrigger([cron], jitter=5)) == (
+        "<OrTrigger([<CronTrigger (month='5-8', end_at='2022-08-10 00:00:00 BST', "
+        "timezone='Europe/London')>], jitter=5)>"
+    )
+
+
+def test_a_cron_trigger_takes_the_zone_of_its_bounds() -> None:
+    from asyncz_like.triggers import CronTrigger
+
+    start = pytz.timezone("Europe/London").localize(datetime(2022, 4, 13, 5, 30))
+    trigger = CronTrigger(year=2022, hour=4, start_at=start)
+    assert trigger.timezone == ZoneInfo("Europe/London")
+    # 04:00 in London (BST), whatever the zone the scheduler passes
+    assert trigger.get_next_trigger_time(UTC, None, start) == datetime(
+        2022, 4, 14, 3, 0, tzinfo=UTC
+    )
+    assert CronTrigger(hour=4).timezone is None  # no bound: the scheduler's zone
+
+
+def test_a_cron_value_out_of_bounds_is_explained_as_asyncz_does() -> None:
+    from asyncz_like.triggers import CronTrigger
+
+    with pytest.raises(ValueError, match=r"^Invalid hour expression '0-24'\. Error validating"):
+        CronTrigger(hour="0-24")
+    with pytest.raises(
+        ValueError, match=r"'0-3': The first value \(0\) is lower than the minimum value \(1\)\.$"
+    ):
+        CronTrigger(day="0-3")
+
+
+# -- AsyncIOScheduler outside any loop ----------------------------------------------------
+
+
+def test_an_asyncio_scheduler_started_outside_a_loop_runs_its_own() -> None:
+    import threading
+
+    from asyncz_like.schedulers.asyncio import AsyncIOScheduler
+
+    ran = threading.Event()
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_task(ran.set)  # no trigger: run now
+    with scheduler:
+        thread = scheduler.event_loop_thread
+        assert thread is not None and thread.is_alive()
+        assert ran.wait(10)  # nobody here runs the loop: its thread does
+    assert scheduler.event_loop_thread is None and not thread.is_alive()
+
+
+def test_task_events_carry_the_scheduler_identity() -> None:
+    from asyncz_like.events.base import TaskEvent
+
+    scheduler = _scheduler(identity="worker-a")
+    seen: list[Any] = []
+    scheduler.add_listener(seen.append)
+    scheduler.start(paused=True)
+    scheduler.add_task(_five, "interval", seconds=1, id="a")
+    assert [event.scheduler_identity for event in seen if isinstance(event, TaskEvent)] == [
+        "worker-a"
+    ]
+    scheduler.shutdown()
+
+
+def test_a_task_that_runs_now_has_no_grace_time_by_default() -> None:
+    scheduler = _scheduler()
+    assert scheduler.add_task(_five).mistrigger_grace_time is None  # never missed
+    later = scheduler.add_task(_five, "date", run_at=datetime(2030, 1, 1, tzinfo=UTC))
+    assert later.mistrigger_grace_time == 1.0  # task_defaults
+
+
+def test_resume_task_acts_on_the_store_it_found_the_task_in() -> None:
+    scheduler = _scheduler()
+    scheduler.add_store(MemoryStore(), "other")
+    scheduler.start(paused=True)
+    scheduler.add_task(_five, "interval", seconds=1, id="a", store="other")
+    scheduler.pause_task("a")
+    calls: list[Any] = []
+    real_update = scheduler.update_task
+
+    def update_task(task_id: str, store: str | None = None, **changes: Any) -> Any:
+        calls.append((task_id, store))
+        return real_update(task_id, store, **changes)
+
+    scheduler.update_task = update_task  # type: ignore[method-assign]
+    scheduler.resume_task("a")
+    assert calls == [("a", "other")]
+    scheduler.shutdown()
+
+
+def test_update_task_goes_through_the_task_and_always_dispatches() -> None:
+    from asyncz_like.events.constants import TASK_MODIFIED
+
+    scheduler = _scheduler()
+    dispatched: list[Any] = []
+    scheduler.dispatch_event = dispatched.append  # type: ignore[method-assign]
+    task = scheduler.add_task(_five, "interval", seconds=1, id="a")
+    scheduler.update_task("a", max_instances=2)
+    assert task.max_instances == 2 and task.scheduler is scheduler
+    assert [(event.code, event.store) for event in dispatched] == [(TASK_MODIFIED, None)]
+
+
+def test_a_file_store_shows_its_directory(tmp_path: Any) -> None:
+    from asyncz_like.stores.file import FileStore
+
+    assert repr(FileStore(tmp_path)) == f"<FileStore (directory={tmp_path})>"
+
+
+def test_jitter_never_moves_a_fire_past_end_at() -> None:
+    from asyncz_like.triggers import CronTrigger
+
+    now = datetime(2022, 11, 12, 6, 55, 30, tzinfo=UTC)
+    end_at = datetime(2022, 11, 12, 6, 56, tzinfo=UTC)
+    cron = CronTrigger(minute="*", jitter=5, end_at=end_at)
+    interval = IntervalTrigger(seconds=20, jitter=5, start_at=now, end_at=end_at)
+    for _ in range(50):
+        assert cron.get_next_trigger_time(UTC, None, now) == end_at  # no room left: on time
+        fire = interval.get_next_trigger_time(UTC, now, now)
+        assert fire is not None and fire <= end_at
+
+
+def test_reschedule_task_builds_its_trigger_with_create_trigger() -> None:
+    scheduler = _scheduler()
+    scheduler.trigger_classes = {"mine": _UserTrigger}
+    task = scheduler.add_task(_five, "interval", seconds=1, id="a")
+    scheduler.reschedule_task("a", trigger="mine", colour="red")
+    assert isinstance(task.trigger, _UserTrigger) and task.trigger.colour == "red"  # type: ignore[attr-defined]
+    assert task.next_run_time is None  # the trigger gives no fire
+    scheduler.reschedule_task("a", trigger={"type": "interval", "seconds": 5})  # a config too
+    assert isinstance(task.trigger, IntervalTrigger)

@@ -73,7 +73,9 @@ def test_a_module_function_s_signature_is_inspected_once(monkeypatch: pytest.Mon
     globals()["module_level_copy"] = module_level_copy
     calls: list[object] = []
     real = inspect.signature
-    monkeypatch.setattr(inspect, "signature", lambda fn: calls.append(fn) or real(fn))
+    monkeypatch.setattr(
+        inspect, "signature", lambda fn, **options: calls.append(fn) or real(fn, **options)
+    )
     try:
         for _ in range(3):
             check_callable_args(module_level_copy, (1,), {"b": 2})
@@ -92,16 +94,18 @@ def test_bound_methods_of_one_class_share_their_function_s_entry(
 
     calls: list[object] = []
     real = inspect.signature
-    monkeypatch.setattr(inspect, "signature", lambda fn: calls.append(fn) or real(fn))
+    monkeypatch.setattr(
+        inspect, "signature", lambda fn, **options: calls.append(fn) or real(fn, **options)
+    )
     for _ in range(3):
         check_callable_args(Local().work, (1,), {})
     assert calls == [Local.work]
 
 
 def test_a_bound_method_called_with_the_wrong_arguments_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"signature of .*work: too many positional"):
+    with pytest.raises(ValueError, match="positional arguments is longer"):
         check_callable_args(Resource().work, (1, 2), {})
-    with pytest.raises(ValueError, match="missing a required argument: 'amount'"):
+    with pytest.raises(ValueError, match="have not been supplied: amount"):
         check_callable_args(Resource().work, (), {})
 
 
@@ -128,7 +132,7 @@ def test_what_cannot_be_held_weakly_or_hashed_is_not_cached() -> None:
     cache.put(no_weak_reference, 2)
     assert (cache.get(unhashable), cache.get(no_weak_reference), len(cache)) == (None, None, 0)
     check_callable_args(unhashable, (), {})  # checked all the same
-    with pytest.raises(ValueError, match="signature"):
+    with pytest.raises(ValueError, match="positional arguments is longer"):
         check_callable_args(no_weak_reference, (1,), {})
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from asyncz_like.locks import FileLockProtected
 from asyncz_like.schedulers import AsyncIOScheduler
 from asyncz_like.tasks import Task
@@ -74,7 +77,7 @@ def test_lifecycle_generator_setup_tick_cleanup() -> None:
     )
     scheduler.start()
     scheduler.run_task(tick.id)  # one tick now, instead of waiting five minutes
-    scheduler.event_loop.run_until_complete(_settle(scheduler))  # type: ignore[union-attr]
+    _on_loop(scheduler, _settle(scheduler))
     scheduler.stop()
     assert steps == ["setup", "tick", "cleanup"]
 
@@ -94,14 +97,12 @@ def test_async_lifecycle_generator() -> None:
 
     generator = lifecycle_task()
     scheduler.start()
-    loop = scheduler.event_loop
-    assert loop is not None
-    loop.run_until_complete(generator.asend(None))
+    _on_loop(scheduler, _first_step(generator))
     tick = scheduler.add_task(
         make_async_function(generator.asend), args=[True], trigger="interval", minutes=5
     )
     scheduler.run_task(tick.id)
-    loop.run_until_complete(_settle(scheduler))
+    _on_loop(scheduler, _settle(scheduler))
     scheduler.stop()
     assert steps == ["setup", "tick", "cleanup"]
 
@@ -135,8 +136,19 @@ def test_single_lifecycle_task_with_file_lock(tmp_path) -> None:  # type: ignore
     )
     with scheduler:
         scheduler.run_task(tick.id)
-        scheduler.event_loop.run_until_complete(_settle(scheduler))  # type: ignore[union-attr]
+        _on_loop(scheduler, _settle(scheduler))
     assert steps == ["setup", "tick", "cleanup"]
+
+
+def _on_loop(scheduler: AsyncIOScheduler, coroutine: Any) -> Any:
+    """Run ``coroutine`` on the loop the scheduler runs in its own thread (started outside
+    any loop, as these snippets are) and wait for it."""
+    assert scheduler.event_loop is not None and scheduler.event_loop_thread is not None
+    return asyncio.run_coroutine_threadsafe(coroutine, scheduler.event_loop).result(timeout=30)
+
+
+async def _first_step(generator: Any) -> None:
+    await generator.asend(None)
 
 
 async def _settle(scheduler: AsyncIOScheduler) -> None:

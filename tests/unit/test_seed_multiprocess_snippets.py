@@ -301,8 +301,8 @@ class Snippet:
             self.seen["record"] = store.path_for(tick.id).is_file()
         scheduler.run_task(tick.id)
         loop = scheduler.event_loop
-        assert loop is not None
-        loop.run_until_complete(_settle(scheduler))
+        assert loop is not None and scheduler.event_loop_thread is not None  # runs by itself
+        asyncio.run_coroutine_threadsafe(_settle(scheduler), loop).result(timeout=30)
         if self.during is not None:
             self.during()
 

@@ -91,6 +91,9 @@ class FileStore(BaseStore):
                 _disk.remove_stale(folder)
             self._records.refresh()
 
+    def _repr_details(self) -> list[tuple[str, Any]]:
+        return [("directory", self.directory)]
+
     def shutdown(self) -> None:
         if self.cleanup_directory:
             with self._locked():

@@ -56,6 +56,19 @@ class FieldError(ValueError):
         self.field = field
 
 
+class FieldRangeError(FieldError):
+    """A value of a cron field beyond what the field takes: named as any FieldError, then
+    in asyncz's words (``Error validating expression '0-24': The last value (24) is ...``)."""
+
+    def __init__(self, field: str, expression: str, item: str, reason: str) -> None:
+        ValueError.__init__(
+            self,
+            f"Invalid {field} expression {expression!r}. "
+            f"Error validating expression {item!r}: {reason}.",
+        )
+        self.field = field
+
+
 def _items(field: str, expression: str) -> list[str]:
     items = [item.strip().lower() for item in expression.split(",")]
     if not all(items):
@@ -64,15 +77,24 @@ def _items(field: str, expression: str) -> list[str]:
 
 
 def _number(field: str, expression: str, token: str) -> int:
-    low, high = FIELD_BOUNDS[field]
     value = _NAMES.get(field, {}).get(token)
     if value is None:
         if not token.isdigit():
             raise FieldError(field, expression, f"{token!r} is neither a number nor a known name")
         value = int(token)
-    if not low <= value <= high:
-        raise FieldError(field, expression, f"{value} is out of range {low}-{high}")
     return value
+
+
+def _check_bounds(field: str, expression: str, item: str, first: int, last: int) -> None:
+    low, high = FIELD_BOUNDS[field]
+    if first < low:
+        reason = f"The first value ({first}) is lower than the minimum value ({low})"
+    elif max(first, last) > high:
+        value = max(first, last)
+        reason = f"The last value ({value}) is higher than the maximum value ({high})"
+    else:
+        return
+    raise FieldRangeError(field, expression, item, reason)
 
 
 def _parse_range(field: str, expression: str, item: str) -> Range:
@@ -92,7 +114,8 @@ def _parse_range(field: str, expression: str, item: str) -> Range:
     if last_text is not None:
         last = _number(field, expression, last_text)
     else:
-        last = high if step_text else first
+        last = max(high, first) if step_text else first
+    _check_bounds(field, expression, item, first, last)
     if last < first:
         raise FieldError(field, expression, f"the range {item!r} ends before it starts")
     return first, last, step

@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from asyncz_like.triggers._common import ValueTrigger, check_jitter, check_order
-from asyncz_like.triggers._state import check_version, iso_or_none, load_datetime
+from asyncz_like.triggers._common import (
+    ValueTrigger,
+    check_jitter,
+    check_order,
+    jitter_before,
+    shown_time,
+    zone_of,
+)
+from asyncz_like.triggers._state import check_version, load_datetime
 from asyncz_like.triggers._zones import (
     as_utc,
     fold_end,
@@ -61,7 +68,8 @@ class CronTrigger(ValueTrigger):
     Args:
         year, month, day, week, day_of_week, hour, minute, second: field expressions.
         start_at: no fire before this time. end_at: no fire after this time.
-        timezone: the zone whose wall time is matched (default: the scheduler's).
+        timezone: the zone whose wall time is matched (default: that of an aware ``start_at``,
+            else of an aware ``end_at``, as in asyncz; else the scheduler's).
         jitter: delay each fire by up to this many seconds, at random.
         day_or: match a date when ``day`` OR ``day_of_week`` matches, as classic cron does
             (set by :meth:`from_crontab`); by default both must match.
@@ -88,7 +96,8 @@ class CronTrigger(ValueTrigger):
     ) -> None:
         values = (year, month, day, week, day_of_week, hour, minute, second)
         given = {name: value for name, value in zip(FIELD_NAMES, values, strict=True)}
-        self._setup(given, start_at, end_at, to_zone(timezone), jitter, day_or)
+        zone = to_zone(timezone) or to_zone(zone_of(start_at) or zone_of(end_at))
+        self._setup(given, start_at, end_at, zone, jitter, day_or)
 
     def _setup(
         self,
@@ -152,7 +161,8 @@ class CronTrigger(ValueTrigger):
             return None
         if found is None or (end is not None and as_utc(found) > as_utc(end)):
             return None
-        return self.apply_jitter(found, self.jitter, now or found)
+        jitter = jitter_before(self.jitter, found, end)
+        return self.apply_jitter(found, jitter, now or found)
 
     def _first_match(self, zone: tzinfo, lower: datetime, inclusive: bool) -> datetime | None:
         """The first matching instant after ``lower`` (or at it, when ``inclusive``)."""
@@ -219,10 +229,10 @@ class CronTrigger(ValueTrigger):
     def _repr_options(self) -> list[tuple[str, Any]]:
         return [
             *self._field_options(),
-            ("start_at", iso_or_none(self.start_at)),
-            ("end_at", iso_or_none(self.end_at)),
+            ("start_at", shown_time(self.start_at)),
+            ("end_at", shown_time(self.end_at)),
+            ("jitter", None if self.jitter is None else str(self.jitter)),
             ("timezone", zone_text(self.timezone)),
-            ("jitter", self.jitter),
             ("day_or", True if self.day_or else None),
         ]
 

@@ -108,8 +108,8 @@ def test_bad_arguments(cls: type[AndTrigger] | type[OrTrigger]) -> None:
 def test_repr_str_and_equality() -> None:
     trigger = AndTrigger([CronTrigger(hour=8), IntervalTrigger(hours=1)], jitter=2)
     assert repr(trigger) == (
-        "<AndTrigger (triggers=[<CronTrigger (hour='8')>, <IntervalTrigger (interval='1:00:00')>], "
-        "jitter=2)>"
+        "<AndTrigger([<CronTrigger (hour='8')>, "
+        "<IntervalTrigger (interval=datetime.timedelta(seconds=3600))>], jitter=2)>"
     )
     assert str(trigger) == "and[cron[hour='8'], interval[1:00:00]]"
     assert trigger == AndTrigger([CronTrigger(hour=8), IntervalTrigger(hours=1)], jitter=2)

@@ -221,8 +221,8 @@ def test_repr_and_str() -> None:
     assert str(trigger) == "cron[hour='8', minute='0']"
     full = CronTrigger(day_of_week="mon", start_at=NOW, jitter=3, day_or=True)
     assert repr(full) == (
-        "<CronTrigger (day_of_week='mon', start_at='2025-01-01T00:00:00+00:00', "
-        "jitter=3, day_or=True)>"
+        "<CronTrigger (day_of_week='mon', start_at='2025-01-01 00:00:00 UTC', "
+        "jitter='3', timezone='UTC', day_or=True)>"  # the zone of start_at, as asyncz
     )
 
 

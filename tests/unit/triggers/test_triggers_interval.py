@@ -128,8 +128,8 @@ def test_now_is_required_without_start() -> None:
 def test_repr_and_str() -> None:
     trigger = IntervalTrigger(hours=1, minutes=30, start_at=NOW, timezone="UTC", jitter=2)
     assert repr(trigger) == (
-        "<IntervalTrigger (interval='1:30:00', start_at='2025-06-01T12:00:00+00:00', "
-        "timezone='UTC', jitter=2)>"
+        "<IntervalTrigger (interval=datetime.timedelta(seconds=5400), "
+        "start_at='2025-06-01 12:00:00 UTC', jitter=2, timezone='UTC')>"
     )
     assert str(trigger) == "interval[1:30:00]"
     assert trigger.interval_length == 5400

@@ -90,7 +90,7 @@ def test_roundtrip_mid_iteration(
     previous = head[-1] if head else None
     restored = roundtrip(original)
     assert restored == original
-    assert repr(restored) == repr(original)
+    assert restored.__getstate__() == original.__getstate__()
     assert fires(restored, previous, 5) == fires(original, previous, 5)
 
 
