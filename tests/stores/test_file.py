@@ -154,7 +154,7 @@ def test_ids_with_unsafe_characters_round_trip(folder: Path) -> None:
         fresh.add_task(make_task("Report", 1))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.text(min_size=1, max_size=16))  # 16 four-byte characters still fit
 def test_file_names_are_reversible(task_id: str) -> None:
     name = encode_name(task_id)

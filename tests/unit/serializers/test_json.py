@@ -293,7 +293,12 @@ def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 NESTED = st.recursive(SCALARS, _containers, max_leaves=12)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(st.dictionaries(st.text(max_size=10), NESTED, max_size=4))
 def test_nested_structures_round_trip(state: dict[str, Any]) -> None:
     assert_same(state, SERIALIZER.loads(SERIALIZER.dumps(state)))
