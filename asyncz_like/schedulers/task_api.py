@@ -350,7 +350,7 @@ class TaskAPI(SchedulerCore):
         pending = self._pending.find(task_id, store)
         if pending is not None:
             return pending, None
-        for alias, candidate in self.iter_stores():
+        for alias, candidate in self._started_stores():
             if store is None or alias == store:
                 task = candidate.lookup_task(task_id)
                 if task is not None:
@@ -419,10 +419,18 @@ class TaskAPI(SchedulerCore):
         store (or of that one)."""
         with self._lock:
             tasks = self._pending.tasks(store)
-            for alias, candidate in self.iter_stores():
+            for alias, candidate in self._started_stores():
                 if store is None or alias == store:
                     tasks.extend(self._adopt(task) for task in read(candidate))
         return tasks
+
+    def _started_stores(self) -> list[tuple[str, BaseStore]]:
+        """The stores that have been started: one never started has nothing to read yet (a
+        SQL store makes its table at start), and before the first start the tasks are the
+        pending ones, as in APScheduler and asyncz."""
+        return [
+            (alias, store) for alias, store in self.iter_stores() if store.scheduler is not None
+        ]
 
     def _adopt(self, task: Task) -> Task:
         """A task a store handed out, attached to this scheduler so that its own ``pause()``,

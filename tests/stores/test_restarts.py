@@ -194,3 +194,16 @@ def test_unchanged_tasks_emit_no_added_event_at_a_restart(backend: Backend) -> N
     with pytest.raises(ConflictIdError):
         scheduler.add_task(send_report, "interval", minutes=7, id="poll")
     scheduler.shutdown()
+
+
+def test_before_the_first_start_the_tasks_are_the_pending_ones(backend: Backend) -> None:
+    """A store is read once started (a new SQL store has no table before): until then
+    get_tasks and get_task answer from the tasks added so far, as APScheduler and asyncz do."""
+    scheduler = manual_scheduler(FakeClock(), stores={"default": backend.make()})
+    added = scheduler.add_task(send_report, "cron", hour=8, id="report")
+    assert scheduler.get_tasks() == [added]
+    assert scheduler.get_task("report") is added
+    assert scheduler.get_task("elsewhere") is None
+    scheduler.start()
+    assert [task.id for task in scheduler.get_tasks()] == ["report"]
+    scheduler.shutdown()
