@@ -12,12 +12,15 @@ import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, NoReturn, TypeVar
 
+from asyncz_like.enums import TaskScheduleState
 from asyncz_like.events.base import SchedulerEvent, TaskEvent
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.schedulers import defaults
 from asyncz_like.schedulers.task_api import TaskAPI
+from asyncz_like.schedulers.task_infos import task_infos
 from asyncz_like.stores.base import BaseStore
+from asyncz_like.tasks.task import TaskSnapshot
 from asyncz_like.triggers import build_trigger
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import ref_to_obj
@@ -197,6 +200,24 @@ class AsynczSchedulerAPI(TaskAPI):
     def create_lock(self) -> threading.RLock:
         """A reentrant lock (asyncz's factory of the scheduler's locks)."""
         return threading.RLock()
+
+    def get_task_infos(
+        self,
+        store: str | None = None,
+        *,
+        schedule_state: TaskScheduleState | str | None = None,
+        executor: str | None = None,
+        trigger: str | None = None,
+        q: str | None = None,
+        sort_by: str = "next_run_time",
+        descending: bool = False,
+    ) -> list[TaskSnapshot]:
+        """Snapshots of the tasks (of ``store`` when given) that match every filter, sorted
+        by ``sort_by`` (``id``, ``name``, ``next_run_time``, ``schedule_state``,
+        ``executor``, ``store`` or ``trigger``): see :func:`task_infos`."""
+        return task_infos(
+            self.get_tasks(store), schedule_state, executor, trigger, q, sort_by, descending
+        )
 
 
 def _takes_timezone(cls: type[BaseTrigger]) -> bool:

@@ -27,7 +27,7 @@ from asyncz_like.tasks import Task
 from asyncz_like.tasks.types import TaskType
 from asyncz_like.triggers import DateTrigger, IntervalTrigger
 from asyncz_like.triggers.base import BaseTrigger
-from tests.helpers import FakeClock, ManualScheduler
+from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
 
 
 def _boom() -> None:
@@ -704,3 +704,27 @@ def test_reschedule_task_builds_its_trigger_with_create_trigger() -> None:
     assert task.next_run_time is None  # the trigger gives no fire
     scheduler.reschedule_task("a", trigger={"type": "interval", "seconds": 5})  # a config too
     assert isinstance(task.trigger, IntervalTrigger)
+
+
+def test_task_infos_filter_search_and_sort(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, executors={"io": {"type": "debug"}})
+    scheduler.start(paused=True)
+    soon = clock.now() + timedelta(minutes=1)
+    scheduler.add_task(print, "interval", seconds=30, id="beta", name="Beta")
+    scheduler.add_task(print, "date", id="alpha", name="Alpha", executor="io", run_at=soon)
+    scheduler.add_task(print, "cron", hour=8, id="gamma", name="Gamma")
+    scheduler.pause_task("beta")
+
+    def ids(**filters: Any) -> list[str]:
+        return [info.id for info in scheduler.get_task_infos(**filters)]
+
+    assert ids() == ["alpha", "gamma", "beta"]  # by next run time, the paused one last
+    assert ids(schedule_state="paused") == ["beta"]
+    assert ids(schedule_state=TaskScheduleState.SCHEDULED) == ["alpha", "gamma"]
+    assert ids(q="ALPHA", trigger="DateTrigger", executor="io") == ["alpha"]
+    assert ids(trigger="cron") == ["gamma"]
+    assert ids(sort_by="name", descending=True) == ["gamma", "beta", "alpha"]
+    with pytest.raises(ValueError, match="sort_by must be one of"):
+        ids(sort_by="unsupported")
+    with pytest.raises(ValueError, match="schedule_state must be one of"):
+        ids(schedule_state="sleeping")
