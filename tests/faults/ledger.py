@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from asyncz_like.schedulers import BackgroundScheduler
 from asyncz_like.schedulers.base import BaseScheduler
 from asyncz_like.triggers import IntervalTrigger
+from tests.stores.backends import Backend
 
 TASKS, INTERVAL = 10, 0.5
 
@@ -28,6 +30,14 @@ def seed(scheduler: BaseScheduler, start: datetime) -> None:
             coalesce=False,
             mistrigger_grace_time=None,
         )
+
+
+def seed_store(backend: Backend, start: datetime) -> None:
+    """Store the tasks of :func:`seed` in ``backend``, through a scheduler started paused."""
+    scheduler = BackgroundScheduler(timezone="UTC", stores={"default": backend.make()})
+    scheduler.start(paused=True)
+    seed(scheduler, start)
+    scheduler.shutdown()
 
 
 def expected_fires(window: float) -> set[tuple[str, float]]:

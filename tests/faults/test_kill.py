@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from asyncz_like.schedulers import BackgroundScheduler
 from asyncz_like.stores.base import DEFAULT_LEASE_SECONDS
-from tests.faults.ledger import Ledger, expected_fires, read_fires, seed
+from tests.faults.ledger import Ledger, expected_fires, read_fires, seed_store
 from tests.faults.processes import start_workers, stop_workers
-from tests.stores.backends import BACKENDS, Backend
+from tests.stores.backends import Backend, made_backend
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -33,18 +32,8 @@ STALL_BOUND = DEFAULT_LEASE_SECONDS + 2.0
 
 @pytest.fixture(params=["file", "sqlite", "postgresql", "mariadb", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made = BACKENDS[request.param](tmp_path)
-    try:
+    with made_backend(request.param, tmp_path) as made:
         yield made
-    finally:
-        made.cleanup()
-
-
-def _seed(backend: Backend, start: datetime) -> None:
-    scheduler = BackgroundScheduler(timezone="UTC", stores={"default": backend.make()})
-    scheduler.start(paused=True)
-    seed(scheduler, start)
-    scheduler.shutdown()
 
 
 def _busiest(outs: list[Path], start: datetime) -> int:
@@ -70,7 +59,7 @@ def test_a_killed_scheduler_loses_no_fire_and_stalls_its_tasks_briefly(
     procs = start_workers(config, lock, lifetime, outs)
     try:
         start = datetime.now(UTC) + timedelta(seconds=LEAD)
-        _seed(backend, start)
+        seed_store(backend, start)
         time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds() + KILL_AT - 0.3))
         victim = procs[_busiest(outs, start)]  # the likeliest to hold claims at the kill
         time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds() + KILL_AT))

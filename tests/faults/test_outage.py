@@ -20,10 +20,10 @@ from asyncz_like.schedulers import BackgroundScheduler
 from asyncz_like.stores.base import DEFAULT_LEASE_SECONDS
 from tests.e2e.test_store_outage import _through
 from tests.faults import worker
-from tests.faults.ledger import Ledger, expected_fires, read_fires, seed
+from tests.faults.ledger import Ledger, expected_fires, read_fires, seed, seed_store
 from tests.faults.processes import start_workers, stop_workers
 from tests.proxy import TcpProxy
-from tests.stores.backends import BACKENDS, Backend
+from tests.stores.backends import Backend, made_backend
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.service, pytest.mark.timeout(120)]
 
@@ -36,11 +36,8 @@ SETTLE = 2.5
 
 @pytest.fixture(params=["postgresql", "mariadb", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made = BACKENDS[request.param](tmp_path)
-    try:
+    with made_backend(request.param, tmp_path) as made:
         yield made
-    finally:
-        made.cleanup()
 
 
 def _proxied(backend: Backend) -> tuple[TcpProxy, dict[str, Any]]:
@@ -114,7 +111,7 @@ def test_an_outage_under_several_schedulers_repeats_no_fire(
         procs = start_workers(json.dumps(config), "-", lifetime, outs)
         try:
             start = datetime.now(UTC) + timedelta(seconds=LEAD)
-            _seed(backend, start)
+            seed_store(backend, start)
             time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds() + CUT_AT))
             proxy.stop()
             time.sleep(OUTAGE)
@@ -131,10 +128,3 @@ def test_an_outage_under_several_schedulers_repeats_no_fire(
         expected_fires(WINDOW), read_fires(outs, start), set(), time.monotonic() - began,
     )  # fmt: skip
     ledger.check()
-
-
-def _seed(backend: Backend, start: datetime) -> None:
-    scheduler = BackgroundScheduler(timezone="UTC", stores={"default": backend.make()})
-    scheduler.start(paused=True)
-    seed(scheduler, start)
-    scheduler.shutdown()

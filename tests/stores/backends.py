@@ -7,7 +7,8 @@ break a record on purpose, and cleans up after the test.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,13 @@ BACKENDS: dict[str, Callable[[Path], Backend]] = {
     "mariadb": MariaDBBackend,
     "redis": RedisBackend,
 }
+
+
+@contextmanager
+def made_backend(name: str, tmp_path: Path) -> Iterator[Backend]:
+    """The backend ``name`` (a key of BACKENDS), cleaned up whatever happens."""
+    made = BACKENDS[name](tmp_path)
+    try:
+        yield made
+    finally:
+        made.cleanup()

@@ -5,13 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.stores.backends import BACKENDS, Backend
+from tests.stores.backends import BACKENDS, Backend, made_backend
 
 
 @pytest.fixture(params=list(BACKENDS))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    made = BACKENDS[request.param](tmp_path)
-    try:
+    with made_backend(request.param, tmp_path) as made:
         yield made
-    finally:
-        made.cleanup()
