@@ -18,7 +18,7 @@ from asyncz_like.triggers.interval import IntervalTrigger
 
 if TYPE_CHECKING:
     from asyncz_like.clock import Clock
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.schedulers.plugins import Plugins
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -63,7 +63,7 @@ def keeps_elapsed(task: Task) -> bool:
     return task.next_run_time is not None and isinstance(task.unanchored_trigger, IntervalTrigger)
 
 
-def shift_intervals(scheduler: SchedulerCore, step: timedelta) -> int:
+def shift_intervals(scheduler: Plugins, step: timedelta) -> int:
     """Shift the interval tasks of the stores only ``scheduler`` uses by ``step``, each
     written back with the store's ``update_task``; returns how many. A store that fails is
     logged and skipped (its intervals then follow the wall clock, as before steps were

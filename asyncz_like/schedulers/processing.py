@@ -6,7 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from asyncz_like.events.base import TaskEvent, TaskExecutionEvent, TaskSubmissionEvent
 from asyncz_like.events.constants import (
@@ -31,11 +31,29 @@ from asyncz_like.schedulers.held_claims import (
 )
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.core import SchedulerCore
+    from datetime import tzinfo
+
+    from asyncz_like.events.base import SchedulerEvent
+    from asyncz_like.executors.base import BaseExecutor
+    from asyncz_like.schedulers.plugins import Plugins
+    from asyncz_like.schedulers.run_slots import RunSlots
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
 logger = logging.getLogger("asyncz_like.schedulers")
+
+
+class PassHost(Protocol):
+    """What a pass needs of the scheduler: its zone, its run slots, its executors and its
+    events (``lookup_executor`` and ``dispatch_event`` through it: asyncz code overrides
+    them)."""
+
+    timezone: tzinfo
+    run_slots: RunSlots
+
+    def lookup_executor(self, alias: str) -> BaseExecutor: ...
+    def wants_event(self, code: int) -> bool: ...
+    def dispatch_event(self, event: SchedulerEvent) -> None: ...
 
 
 @dataclass(slots=True)
@@ -64,8 +82,9 @@ class DueTaskProcessor:
     elsewhere, never go missing.
     """
 
-    def __init__(self, scheduler: SchedulerCore) -> None:
+    def __init__(self, scheduler: PassHost, plugins: Plugins) -> None:
         self.scheduler = scheduler
+        self.plugins = plugins
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.
         self._unreleased: list[tuple[BaseStore, str, list[Release]]] = []
@@ -94,11 +113,11 @@ class DueTaskProcessor:
         horizon = now if horizon is None else horizon
         locked_out: list[str] = []
         more = False
-        for alias, store in self.scheduler.iter_stores():
+        for alias, store in self.plugins.store_items:
             if budget <= 0:
                 more = True
                 break
-            with self.scheduler.store_guard(store), store.lock.protected(False) as got_lock:
+            with self.plugins.store_guard(store), store.lock.protected(False) as got_lock:
                 if not got_lock:
                     locked_out.append(alias)
                     continue
@@ -236,7 +255,7 @@ class DueTaskProcessor:
                 self._catch_up(wait, now)
             still: dict[str, datetime] = {}
             try:
-                with self.scheduler.store_guard(store):
+                with self.plugins.store_guard(store):
                     self._send(store, alias, [wait.fire for wait in entries], now, set(), still)
             except Exception:
                 self._slot_waits.extend(entries)  # the server is away: they wait on
@@ -272,7 +291,7 @@ class DueTaskProcessor:
     def _write(self, store: BaseStore, alias: str, releases: list[Release]) -> None:
         """``_release``; when it fails, kept to be written first by the next pass."""
         try:
-            with self.scheduler.store_guard(store):
+            with self.plugins.store_guard(store):
                 self._release(store, alias, releases)
         except Exception:
             self._unreleased.append((store, alias, releases))
@@ -300,7 +319,7 @@ class DueTaskProcessor:
         failed: Exception | None = None
         for store, alias, releases in by_store.values():
             try:
-                with self.scheduler.store_guard(store):
+                with self.plugins.store_guard(store):
                     self._release(store, alias, releases)
             except Exception as exc:
                 self._unreleased.append((store, alias, releases))
@@ -425,11 +444,11 @@ class DueTaskProcessor:
 
     def _retry_releases(self) -> None:
         """Write the releases that failed, oldest first; raise while the store still fails."""
-        current = {id(store) for _, store in self.scheduler.iter_stores()}
+        current = {id(store) for _, store in self.plugins.store_items}
         while self._unreleased:
             store, alias, releases = self._unreleased[0]
             if id(store) in current:  # a store removed since: nothing to write to
-                with self.scheduler.store_guard(store):
+                with self.plugins.store_guard(store):
                     self._release(store, alias, releases)
                 logger.info("Released %d task(s) after the store came back", len(releases))
             self._unreleased.pop(0)
