@@ -14,14 +14,14 @@ from asyncz_like.events.base import SchedulerEvent, TaskEvent
 from asyncz_like.events.constants import TASK_ADDED, TASK_MODIFIED
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.exceptions import ConflictIdError
-from asyncz_like.schedulers.conflicts import ConflictPolicy, Stored, store_task
+from asyncz_like.schedulers.conflicts import ADDED, ConflictPolicy, Stored, store_task
 from asyncz_like.schedulers.pending import PendingTask, PendingTasks
 from asyncz_like.schedulers.plugins import Plugins
 from asyncz_like.schedulers.task_factory import TaskFactory
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.base import TaskScheduler
 from asyncz_like.tasks.task import Task
-from asyncz_like.triggers import first_fire_and_anchor, interval_anchor
+from asyncz_like.triggers import IntervalTrigger, first_fire_and_anchor, interval_anchor
 
 # Module globals: reading a member through its class is several times slower, and the state
 # is read on every add.
@@ -125,7 +125,9 @@ class TaskAdder:
         with self.lock:
             state = self.host.state
             pending = state != _RUNNING and state != _PAUSED
-            store = self.plugins.lookup_store(task.store_alias or "default")
+            store = self.plugins.stores.get(task.store_alias or "default")
+            if store is None:
+                store = self.plugins.lookup_store(task.store_alias or "default")  # raises
             if not checked and (pending or not store.validates_on_add):
                 store.validate_task(task)
             if pending:
@@ -134,11 +136,18 @@ class TaskAdder:
                 self._add_pending(task, policy, compute_next)
                 return
             self.schedule_new(task, compute_next)
-            stored = store_task(store, task, policy)
+            if policy == "fail":  # store_task's first step, without its call
+                store.add_task(task)
+                stored = ADDED
+            else:
+                stored = store_task(store, task, policy)
             task._attach(self.host)
         if stored.outcome != "kept":
             code = TASK_MODIFIED if stored.outcome == "updated" else TASK_ADDED
-            self.emit_task_event(code, task.id, task.store_alias)
+            if self.host.dispatcher.wants(code):
+                self.host.dispatch_event(
+                    TaskEvent(code=code, task_id=task.id, store=task.store_alias)
+                )
         if task.next_run_time is not None and state == _RUNNING:
             self.host.wakeup_at(task.next_run_time)
 
@@ -217,7 +226,14 @@ class TaskAdder:
         interval trigger to that first fire."""
         trigger = task.trigger
         assert trigger is not None
-        if compute_next:
+        if compute_next and IntervalTrigger not in trigger.__class__.__mro__:
+            # No anchor to keep: add_task's hot path asks the trigger alone (an ABC's
+            # isinstance, as interval_anchor's, is a Python-level call).
+            host = self.host
+            task.next_run_time = trigger.get_next_trigger_time(
+                host.timezone, None, host.clock.now()
+            )
+        elif compute_next:
             now = self.host.clock.now()
             task.next_run_time, anchor = first_fire_and_anchor(trigger, self.host.timezone, now)
             task._set_trigger(trigger, anchor)

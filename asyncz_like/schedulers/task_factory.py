@@ -65,7 +65,10 @@ class TaskFactory:
         """A new task from add_task's arguments, the scheduler's task_defaults filling in
         what is not given. Checks: the trigger, the executor and store aliases, then Task()'s;
         not yet whether the store can keep it (``validate_task``)."""
-        built_trigger = self.resolve_trigger(trigger, trigger_args)
+        if trigger.__class__ is str:  # the usual case, without resolve_trigger's call
+            built_trigger = build_trigger(trigger, trigger_args)
+        else:
+            built_trigger = self.resolve_trigger(trigger, trigger_args)
         executor = "default" if executor is None else executor
         store = "default" if store is None else store
         if executor not in self.plugins.executors:
