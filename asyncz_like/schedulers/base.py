@@ -9,7 +9,6 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from asyncz_like.clock import Clock, SystemClock
@@ -24,7 +23,7 @@ from asyncz_like.events.constants import (
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.exceptions import SchedulerAlreadyRunningError, SchedulerNotRunningError
 from asyncz_like.executors.base import BaseExecutor
-from asyncz_like.executors.runner import FireRecorder, run_coroutine_task, run_task
+from asyncz_like.executors.runner import FireRecorder
 from asyncz_like.schedulers.asyncz_api import AsynczMethods
 from asyncz_like.schedulers.config import (
     SCHEDULER_OPTIONS,
@@ -34,6 +33,7 @@ from asyncz_like.schedulers.config import (
     options_from_global_config,
     wait_option,
 )
+from asyncz_like.schedulers.context_methods import ContextMethods
 from asyncz_like.schedulers.decorators import task_decorator
 from asyncz_like.schedulers.loggers import ClassicLogging, build_loggers
 from asyncz_like.schedulers.loop import SchedulerLoop
@@ -43,6 +43,11 @@ from asyncz_like.schedulers.run_methods import RunMethods
 from asyncz_like.schedulers.run_side import RunSide
 from asyncz_like.schedulers.run_slots import RunSlots
 from asyncz_like.schedulers.shutdown_report import WaitReport, running_work
+from asyncz_like.schedulers.shutdown_tasks import (
+    find_shutdown_tasks,
+    run_async_shutdown_task,
+    run_shutdown_task,
+)
 from asyncz_like.schedulers.task_adding import TaskAdder
 from asyncz_like.schedulers.task_factory import TaskFactory
 from asyncz_like.schedulers.task_methods import TaskMethods
@@ -50,7 +55,6 @@ from asyncz_like.schedulers.task_registry import TaskRegistry
 from asyncz_like.schedulers.trigger_tables import TriggerTables
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
-from asyncz_like.triggers.shutdown import ShutdownTrigger
 from asyncz_like.utils import (
     as_positive_int,
     get_local_timezone,
@@ -69,7 +73,7 @@ _RUNNING = SchedulerState.STATE_RUNNING
 _PAUSED = SchedulerState.STATE_PAUSED
 
 
-class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, ABC):
+class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, ContextMethods, ABC):
     """Holds stores and executors, hands due tasks from one to the other, emits events.
 
     The work is done by the collaborators made in ``__init__``; the public methods (of the
@@ -289,23 +293,16 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, ABC):
         return running_work(self.clock.now(), runs, self._plugins.executors.values())
 
     def _shutdown_tasks(self) -> list[Task]:
-        """The tasks with a shutdown trigger, in the order they were added (by id in a
-        persistent store). They have no next run time: each store is asked for those only,
-        not read whole."""
-        return [
-            task
-            for task in self._task_registry.gather(None, lambda store: store.get_paused_tasks())
-            if isinstance(task.trigger, ShutdownTrigger) and task.fn is not None
-        ]
+        return find_shutdown_tasks(self._task_registry)
 
     def _run_shutdown_task(self, task: Task) -> None:
-        context = self.lookup_executor(task.executor or "default").run_context(task)
-        for event in run_task(task, [self.clock.now()], context):
+        executor = self.lookup_executor(task.executor or "default")
+        for event in run_shutdown_task(task, executor, self.clock.now()):
             self.dispatch_event(event)
 
     async def _run_async_shutdown_task(self, task: Task) -> None:
-        context = self.lookup_executor(task.executor or "default").run_context(task)
-        for event in await run_coroutine_task(task, [self.clock.now()], context):
+        executor = self.lookup_executor(task.executor or "default")
+        for event in await run_async_shutdown_task(task, executor, self.clock.now()):
             self.dispatch_event(event)
 
     def _finish_coroutine(self, coroutine: Coroutine[Any, Any, Any]) -> None:
@@ -327,30 +324,6 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, ABC):
             self.state = SchedulerState.STATE_RUNNING
             self.emit(SCHEDULER_RESUMED)
             self.wakeup()
-
-    def __enter__(self) -> BaseScheduler:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        self.shutdown()
-
-    async def __aenter__(self) -> BaseScheduler:
-        result = self.start()
-        if asyncio.iscoroutine(result):
-            await result
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        result = self.shutdown()
-        if asyncio.iscoroutine(result):
-            await result
 
     # -- the loop: how it waits is the subclass's -------------------------------------------
 

@@ -10,8 +10,9 @@ from typing import Protocol
 from asyncz_like.clock import Clock
 from asyncz_like.enums import SchedulerState
 from asyncz_like.schedulers.clock_steps import StepWatch, log_step, shift_intervals
+from asyncz_like.schedulers.hand_over import PassHost
 from asyncz_like.schedulers.plugins import Plugins
-from asyncz_like.schedulers.processing import DueTaskProcessor, PassHost
+from asyncz_like.schedulers.processing import DueTaskProcessor
 from asyncz_like.schedulers.run_side import RunSide
 
 _RUNNING = SchedulerState.STATE_RUNNING
