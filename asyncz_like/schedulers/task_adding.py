@@ -14,6 +14,7 @@ from asyncz_like.events.base import SchedulerEvent, TaskEvent
 from asyncz_like.events.constants import TASK_ADDED, TASK_MODIFIED
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.exceptions import ConflictIdError
+from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.schedulers.conflicts import ADDED, ConflictPolicy, Stored, store_task
 from asyncz_like.schedulers.pending import PendingTask, PendingTasks
 from asyncz_like.schedulers.plugins import Plugins
@@ -45,6 +46,8 @@ class TaskHost(TaskScheduler, Protocol):
     def wakeup_at(self, run_time: datetime) -> None: ...
     def wake_if_earlier(self, run_time: datetime | None) -> None: ...
     def dispatch_event(self, event: SchedulerEvent) -> None: ...
+    def lookup_store(self, alias: str) -> BaseStore: ...
+    def lookup_executor(self, alias: str) -> BaseExecutor: ...
 
 
 class TaskAdder:
@@ -113,7 +116,7 @@ class TaskAdder:
                 for task in group:
                     self.store_task(task, policy)
             else:
-                self.plugins.lookup_store(alias).add_tasks(group)
+                self.host.lookup_store(alias).add_tasks(group)
 
     def add_built(
         self, task: Task, policy: ConflictPolicy, compute_next: bool, checked: bool,
@@ -125,9 +128,7 @@ class TaskAdder:
         with self.lock:
             state = self.host.state
             pending = state != _RUNNING and state != _PAUSED
-            store = self.plugins.stores.get(task.store_alias or "default")
-            if store is None:
-                store = self.plugins.lookup_store(task.store_alias or "default")  # raises
+            store = self.host.lookup_store(task.store_alias or "default")
             if not checked and (pending or not store.validates_on_add):
                 store.validate_task(task)
             if pending:
@@ -173,7 +174,7 @@ class TaskAdder:
     ) -> Stored:
         """Write ``task`` to its store (``store`` when the caller looked it up already)."""
         if store is None:
-            store = self.plugins.lookup_store(task.store_alias or "default")
+            store = self.host.lookup_store(task.store_alias or "default")
         return store_task(store, task, policy)
 
     def store_pending(self) -> list[Task]:

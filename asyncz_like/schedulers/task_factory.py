@@ -6,9 +6,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.schedulers.config import TaskDefaults
 from asyncz_like.schedulers.conflicts import ConflictPolicy
 from asyncz_like.schedulers.plugins import Plugins
+from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import build_trigger
 from asyncz_like.triggers.base import BaseTrigger
@@ -23,18 +25,21 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-class TaskSettings(Protocol):
-    """What building a task reads of the scheduler (it changes with ``setup()``)."""
+class FactoryHost(Protocol):
+    """What building a task reads of the scheduler: its ``task_defaults`` (``setup()``
+    changes them) and its plugins, found through it (asyncz code patches the lookups)."""
 
     @property
     def task_defaults(self) -> TaskDefaults: ...
+    def lookup_store(self, alias: str) -> BaseStore: ...
+    def lookup_executor(self, alias: str) -> BaseExecutor: ...
 
 
 class TaskFactory:
     """Builds the Task of an add_task call, or of an item of add_tasks."""
 
-    def __init__(self, settings: TaskSettings, plugins: Plugins) -> None:
-        self.settings = settings
+    def __init__(self, host: FactoryHost, plugins: Plugins) -> None:
+        self.host = host
         self.plugins = plugins
 
     def build_spec(self, item: Task | Mapping[str, Any], policy: ConflictPolicy) -> Task:
@@ -54,7 +59,7 @@ class TaskFactory:
             return self.build_given(fn, trigger, spec, options)
         del options["replace_existing"], options["on_conflict"]
         task = self.new_task(fn, trigger, spec, **options)
-        self.plugins.lookup_store(task.store_alias or "default").validate_task(task)
+        self.host.lookup_store(task.store_alias or "default").validate_task(task)
         return task
 
     def new_task(
@@ -72,10 +77,10 @@ class TaskFactory:
         executor = "default" if executor is None else executor
         store = "default" if store is None else store
         if executor not in self.plugins.executors:
-            self.plugins.lookup_executor(executor)  # raises UnknownAliasError
+            self.host.lookup_executor(executor)  # raises UnknownAliasError
         if store not in self.plugins.stores:
-            self.plugins.lookup_store(store)  # raises UnknownAliasError
-        defaults = self.settings.task_defaults
+            self.host.lookup_store(store)  # raises UnknownAliasError
+        defaults = self.host.task_defaults
         if mistrigger_grace_time is UNSET:
             mistrigger_grace_time = (
                 None
@@ -108,8 +113,8 @@ class TaskFactory:
         )
         if use_trigger:
             settings["trigger"] = built_trigger
-        self.plugins.lookup_executor(settings["executor"])
-        store = self.plugins.lookup_store(settings["store_alias"])
+        self.host.lookup_executor(settings["executor"])
+        store = self.host.lookup_store(settings["store_alias"])
         before = given.current_values()
         given._modify(**settings)
         try:
@@ -137,7 +142,7 @@ class TaskFactory:
             settings["mistrigger_grace_time"] = None
         elif trigger is not None and trigger.allow_mistrigger_by_default:
             settings.setdefault("mistrigger_grace_time", None)
-        defaults = self.settings.task_defaults
+        defaults = self.host.task_defaults
         for key in ("coalesce", "max_instances", "mistrigger_grace_time"):
             if key not in settings and getattr(given, key) is None:
                 settings[key] = getattr(defaults, key)

@@ -69,7 +69,7 @@ class TaskRegistry:
             task, alias = self.host.lookup_task(task_id, store)
             task.update_task(**changes, scheduler=self.host)
             if alias is not None:
-                self.plugins.lookup_store(alias).update_task(task)
+                self.host.lookup_store(alias).update_task(task)
         self.host.dispatch_event(TaskEvent(code=TASK_MODIFIED, task_id=task_id, store=alias))
         self.host.wake_if_earlier(task.next_run_time)
         return task
@@ -105,7 +105,7 @@ class TaskRegistry:
             raise SchedulerNotRunningError("run_task() needs a started scheduler")
         with self.lock:
             task, _ = self.host.lookup_task(task_id, store)
-        executor = self.plugins.lookup_executor(task.executor or "default")
+        executor = self.host.lookup_executor(task.executor or "default")
         executor.send_task(task, [self.host.clock.now()])
         return task
 
@@ -167,13 +167,13 @@ class TaskRegistry:
                 task, alias = self.host.lookup_task(task_id, store)
             except TaskLookupError:
                 alias = self._store_with_broken_record(task_id, store)
-                self.plugins.lookup_store(alias).delete_task(task_id)
+                self.host.lookup_store(alias).delete_task(task_id)
                 self.adder.emit_task_event(TASK_REMOVED, task_id, alias)
                 return
             if alias is None:
                 self.pending.discard(task)
             else:
-                self.plugins.lookup_store(alias).delete_task(task_id)
+                self.host.lookup_store(alias).delete_task(task_id)
         self.adder.emit_task_event(TASK_REMOVED, task_id, alias)
 
     def _store_with_broken_record(self, task_id: str, store: str | None) -> str:
