@@ -197,6 +197,18 @@ class RedisStore(BaseStore):
         self._broken.forget(task.id)
         self._records.forget((task.id,))  # the old record is not read again
 
+    def update_task_if_unchanged(self, task: Task, seen: datetime, now: datetime) -> bool:
+        """``update_task`` in one script that also checks the score and the lease."""
+        from asyncz_like.stores.redis.conditional import update_if_unchanged
+
+        keys = [self.tasks_key, self.run_times_key, self.leases_key]
+        args = [task.id, self._encode(task), _score(task), _epoch(seen)]
+        if not self._retry(lambda _: update_if_unchanged(self.client, self._runner, keys, args)):
+            return False
+        self._broken.forget(task.id)
+        self._records.forget((task.id,))
+        return True
+
     def delete_task(self, task_id: str) -> None:
         def delete(attempt: int) -> bool:
             pipe = self.client.pipeline(transaction=True)

@@ -146,6 +146,17 @@ class SQLAlchemyStore(BaseStore):
         self._forget(task.id)
         self._records.forget((task.id,))  # the old record is not read again
 
+    def update_task_if_unchanged(self, task: Task, seen: datetime, now: datetime) -> bool:
+        """``update_task`` in one UPDATE that also checks the run time and the lease."""
+        from asyncz_like.stores.sqlalchemy.conditional import update_if_unchanged
+
+        state, next_run_time = self._encode(task), _timestamp(task.next_run_time)
+        if not update_if_unchanged(self._db, task.id, state, next_run_time, seen.timestamp()):
+            return False
+        self._forget(task.id)
+        self._records.forget((task.id,))
+        return True
+
     def delete_task(self, task_id: str) -> None:
         """Remove the task; a broken record too (on purpose)."""
         if not self._db.write(self._db.sql.delete, task_id=task_id):
