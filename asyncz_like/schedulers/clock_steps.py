@@ -100,22 +100,20 @@ def shift_intervals(scheduler: SchedulerCore, step: timedelta) -> int:
 
 def repair_back_step(store: BaseStore, back: timedelta, clock: Clock, slack: float) -> int:
     """Move back by ``back`` the interval tasks of ``store`` whose run time was written
-    before the wall clock stepped back by ``back`` (:func:`written_before_step`), each with
-    ``update_task_if_unchanged``, so that a fire, a change or another scheduler's repair
+    before the wall clock stepped back by ``back`` (:func:`written_before_step`), with
+    ``update_tasks_if_unchanged``, so that a fire, a change or another scheduler's repair
     made since the read is never undone; returns how many were written."""
     tasks = store.get_all_tasks()
     # Read after the tasks: a run time written after the step, and read here, was computed
     # from a time no later than this one.
     now = clock.now()
-    repaired = 0
+    updates: list[tuple[Task, datetime]] = []
     for task in tasks:
         seen = task.next_run_time
-        if seen is None or not written_before_step(task, now, back, slack):
-            continue
-        task.shift_schedule(-back)
-        if store.update_task_if_unchanged(task, seen, now):
-            repaired += 1
-    return repaired
+        if seen is not None and written_before_step(task, now, back, slack):
+            task.shift_schedule(-back)
+            updates.append((task, seen))
+    return store.update_tasks_if_unchanged(updates, now) if updates else 0
 
 
 def written_before_step(task: Task, now: datetime, back: timedelta, slack: float) -> bool:

@@ -172,6 +172,13 @@ class BaseStore(ABC):
             return False
         return True
 
+    def update_tasks_if_unchanged(
+        self, updates: Sequence[tuple[Task, datetime]], now: datetime
+    ) -> int:
+        """``update_task_if_unchanged`` for each ``(task, seen)``; how many were written. The
+        SQL and Redis stores write them in one round trip (a few, for thousands)."""
+        return sum(self.update_task_if_unchanged(task, seen, now) for task, seen in updates)
+
     def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
         """``acquire_run_slot`` for each task, in order (a task may appear more than once);
         the SQL and Redis stores take them all in one round trip."""

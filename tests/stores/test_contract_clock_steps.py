@@ -72,6 +72,26 @@ def test_update_if_unchanged_writes_nothing_once_changed_or_gone(backend: Backen
     scheduler.shutdown()
 
 
+def test_update_many_if_unchanged_writes_only_the_unchanged(backend: Backend) -> None:
+    scheduler = started(backend)
+    store = store_of(scheduler)
+    store.add_tasks([make_task(task_id, 200) for task_id in ("same", "moved", "gone")])
+    repairs = [(moved(store, task_id, -50), START + timedelta(seconds=200))
+               for task_id in ("same", "moved", "gone")]  # fmt: skip
+    changed = store.lookup_task("moved")
+    assert changed is not None
+    changed.next_run_time = START + timedelta(seconds=260)
+    store.update_task(changed)
+    store.delete_task("gone")
+    assert store.update_tasks_if_unchanged(repairs, NOW) == 1
+    assert store.update_tasks_if_unchanged([], NOW) == 0
+    times = {task.id: task.next_run_time for task in store.get_all_tasks()}
+    assert times == {
+        "same": START + timedelta(seconds=150), "moved": START + timedelta(seconds=260)
+    }  # fmt: skip
+    scheduler.shutdown()
+
+
 def test_update_if_unchanged_leaves_a_claimed_task_alone(backend: Backend) -> None:
     if not backend.shared:
         pytest.skip("the memory store's claims are its only scheduler's")

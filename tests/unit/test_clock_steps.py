@@ -186,6 +186,31 @@ def test_interval_in_sqlite_keeps_its_spacing_across_a_back_step(tmp_path: Path)
         store.drop_table_for_tests()
 
 
+def test_a_step_back_shorter_than_the_interval_delays_a_stored_fire_by_the_step(
+    tmp_path: Path,
+) -> None:
+    """The limit of the repair: a run time that a step back shorter than what was left of
+    the interval leaves within ``now + interval`` cannot be told from one written since, so
+    it stays, and the fire comes that much late (at most one interval after the step)."""
+    from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
+
+    clock = STEPPED_CLOCK
+    CALLS.clear()
+    store = SQLAlchemyStore(database=f"sqlite:///{tmp_path / 'tasks.db'}")
+    scheduler = manual_scheduler(clock, stores={"default": store})
+    scheduler.start()
+    try:
+        scheduler.add_task(record_elapsed, "interval", seconds=60, mistrigger_grace_time=None)
+        start = clock.elapsed
+        run_for(scheduler, clock, 110)  # fired at 60 s; 10 s left
+        clock.jump_wall(-20)
+        run_for(scheduler, clock, 30)
+        assert [at - start for at in CALLS] == [60, 140]  # 20 s late, not 120 s
+    finally:
+        scheduler.shutdown()
+        store.drop_table_for_tests()
+
+
 def _interval_task(seconds: float, next_run_time: datetime, jitter: float | None = None) -> Any:
     from asyncz_like.tasks import Task
     from asyncz_like.triggers import IntervalTrigger

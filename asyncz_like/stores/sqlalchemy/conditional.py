@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -31,10 +31,12 @@ def _statement(table: sa.Table) -> sa.Update:
     )
 
 
-def update_if_unchanged(
-    db: Database, task_id: str, state: bytes, next_run_time: float | None, seen: float
-) -> bool:
-    """Write the row of ``task_id`` (``state``, ``next_run_time``) while its run time is
-    ``seen`` and no lease is on it; True when written."""
-    params = {"task_id": task_id, "seen": seen, "next_run_time": next_run_time, "state": state}
-    return db.write(_statement(db.table), **params) == 1
+def update_if_unchanged(db: Database, rows: list[dict[str, Any]]) -> int:
+    """Write each row (``task_id``, ``state``, ``next_run_time``) while its run time is
+    ``seen`` and no lease is on it, in one transaction; how many were written."""
+    return db.retry(_update, db, rows)
+
+
+def _update(db: Database, rows: list[dict[str, Any]]) -> int:
+    with db.transaction(write=True) as connection:
+        return int(connection.execute(_statement(db.table), rows).rowcount)
