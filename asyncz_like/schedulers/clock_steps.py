@@ -4,21 +4,32 @@ A pass compares the wall time elapsed since the previous pass with the elapsed t
 clock's ``monotonic()``. A difference beyond :data:`STEP_TOLERANCE` is a step of the wall
 clock by that much (an NTP step, a manual change). The interval tasks are then shifted by the
 step, so that each fires after the same elapsed time as before; cron and date tasks keep
-their wall times (see docs/scheduling.md, "Clock jumps").
+their wall times (see docs/scheduling.md, "Clock steps").
+
+A store that does I/O may be shared by schedulers that each notice the same step, so its
+intervals are repaired, not shifted: after a step back by ``D``, a run time written before
+the step is at most ``old now + interval (+ jitter, claim_ahead)``, that is ``now + D +
+interval``; one later than ``now + interval`` can only have been written before the step
+(or is the user's own ``start_at``, later still), and is moved back by ``D`` with the
+store's ``update_task_if_unchanged``. Once moved it is no longer later than ``now +
+interval``, so a second scheduler leaves it alone: nothing moves twice, and no per-store
+record of the step is needed.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from asyncz_like.exceptions import TaskLookupError
 from asyncz_like.triggers.interval import IntervalTrigger
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+
     from asyncz_like.clock import Clock
-    from asyncz_like.schedulers.plugins import Plugins
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -29,6 +40,17 @@ logger = logging.getLogger("asyncz_like.schedulers")
 #: pass preempted between its two readings is off by that delay. Below this, a step of the
 #: clock is absorbed as it was before steps were noticed (late or early by under a second).
 STEP_TOLERANCE = 1.0
+
+
+class StepHost(Protocol):
+    """What shifting the intervals needs of the scheduler: its stores, clock and claim."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def claim_ahead(self) -> float: ...
+    def iter_stores(self) -> Iterator[tuple[str, BaseStore]]: ...
+    def store_guard(self, store: BaseStore) -> AbstractContextManager[object]: ...
 
 
 class StepWatch:
@@ -63,30 +85,67 @@ def keeps_elapsed(task: Task) -> bool:
     return task.next_run_time is not None and isinstance(task.unanchored_trigger, IntervalTrigger)
 
 
-def shift_intervals(scheduler: Plugins, step: timedelta) -> int:
-    """Shift the interval tasks of the stores only ``scheduler`` uses by ``step``, each
-    written back with the store's ``update_task``; returns how many. A store that fails is
-    logged and skipped (its intervals then follow the wall clock, as before steps were
-    noticed).
-
-    A store that does I/O (file, SQL, Redis) is left alone: several schedulers may share it,
-    each would notice the same step and shift its tasks again (four workers on one host: four
-    times the step), and shifting would read every task it holds. Its intervals keep their
-    wall times, as cron tasks do: they wait out a backward step and never fire twice.
-    """
+def shift_intervals(scheduler: StepHost, step: timedelta) -> int:
+    """Keep the spacing of the interval tasks of every store after the wall clock stepped
+    by ``step``; returns how many were moved. The memory store's are shifted by the step
+    (both ways); after a step back, the stores that do I/O (file, SQL, Redis) have those
+    written before the step moved back (:func:`repair_back_step`); after a step forward
+    theirs keep their wall times and catch up (bounded, as after a suspend). A store that
+    fails is logged and skipped (its intervals then follow the wall clock)."""
     shifted = 0
     for alias, store in scheduler.iter_stores():
-        if store.does_io:
+        if store.does_io and step > timedelta(0):
             continue
         try:
             with scheduler.store_guard(store):
-                shifted += _shift_store(store, step)
+                if store.does_io:
+                    slack = STEP_TOLERANCE + scheduler.claim_ahead
+                    shifted += repair_back_step(store, -step, scheduler.clock, slack)
+                else:
+                    shifted += _shift_store(store, step)
         except Exception:
             logger.exception(
                 "Could not shift the interval tasks of store %s after a clock step", alias,
                 extra={"store": alias},
             )  # fmt: skip
     return shifted
+
+
+def repair_back_step(store: BaseStore, back: timedelta, clock: Clock, slack: float) -> int:
+    """Move back by ``back`` the interval tasks of ``store`` whose run time was written
+    before the wall clock stepped back by ``back`` (:func:`written_before_step`), with
+    ``update_tasks_if_unchanged``, so that a fire, a change or another scheduler's repair
+    made since the read is never undone; returns how many were written."""
+    tasks = store.get_all_tasks()
+    # Read after the tasks: a run time written after the step, and read here, was computed
+    # from a time no later than this one.
+    now = clock.now()
+    updates: list[tuple[Task, datetime]] = []
+    for task in tasks:
+        seen = task.next_run_time
+        if seen is not None and written_before_step(task, now, back, slack):
+            task.shift_schedule(-back)
+            updates.append((task, seen))
+    return store.update_tasks_if_unchanged(updates, now) if updates else 0
+
+
+def written_before_step(task: Task, now: datetime, back: timedelta, slack: float) -> bool:
+    """Whether ``task`` is an interval task whose next run time can only have been written
+    before the wall clock stepped back by ``back`` to ``now``: later than ``now +
+    interval`` (a run time written since is not), and no later than ``now + back +
+    interval`` (a later one was not computed from a clock reading: a ``start_at`` given).
+    ``interval`` here counts the trigger's jitter and ``slack`` seconds besides."""
+    trigger = task.unanchored_trigger
+    seen = task.next_run_time
+    if seen is None or not isinstance(trigger, IntervalTrigger):
+        return False
+    reach = trigger.interval + timedelta(seconds=(trigger.jitter or 0) + slack)
+    try:
+        earliest = now + reach
+        latest = earliest + back
+    except OverflowError:  # the end of the calendar
+        return False
+    return earliest < seen <= latest
 
 
 def _shift_store(store: BaseStore, step: timedelta) -> int:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from asyncz_like.clock import Clock
 from asyncz_like.enums import SchedulerState
-from asyncz_like.schedulers.clock_steps import StepWatch, log_step, shift_intervals
+from asyncz_like.schedulers.clock_steps import StepHost, StepWatch, log_step, shift_intervals
 from asyncz_like.schedulers.hand_over import PassHost
 from asyncz_like.schedulers.plugins import Plugins
 from asyncz_like.schedulers.processing import DueTaskProcessor
@@ -18,7 +18,7 @@ from asyncz_like.schedulers.run_side import RunSide
 _RUNNING = SchedulerState.STATE_RUNNING
 
 
-class LoopHost(PassHost, Protocol):
+class LoopHost(PassHost, StepHost, Protocol):
     """The scheduler's state and the settings a pass reads (``setup()`` changes them)."""
 
     state: SchedulerState
@@ -109,7 +109,7 @@ class SchedulerLoop:
         """The wall clock stepped by ``step``: shift the interval tasks and the submitted
         runs' waits by as much."""
         self.write_deferred()  # held-back releases carry next run times from before the step
-        log_step(step, shift_intervals(self.plugins, step))
+        log_step(step, shift_intervals(self.host, step))
         self.run_side.engine.shift_times(step)  # submitted runs: delays, retries and timeouts
 
     def _next_fire_and_poll_cap(self, skip: list[str]) -> tuple[datetime | None, float]:

@@ -63,6 +63,9 @@ class BaseStore(ABC):
       moment), so that a scheduler killed between its claim and its release loses no fire;
     * ``validate_task`` raises, and writes nothing, when the store could not keep the task
       (a function not importable by reference, arguments the serializer cannot encode);
+    * ``update_task_if_unchanged(task, seen, now)`` writes ``task`` only while the stored
+      next run time is ``seen`` and (in a store several schedulers share) no claim is held
+      on it, as one atomic step: of several schedulers that try the same repair, one writes;
     * ``get_all_tasks()`` lists every task, scheduled ones by next run time, paused ones last;
     * a record that cannot be read is reported and skipped, never deleted;
     * stores with ``shares_run_slots`` count running instances in the shared storage:
@@ -148,6 +151,33 @@ class BaseStore(ABC):
             except TaskLookupError:
                 deleted.append(task.id)
         return deleted
+
+    def update_task_if_unchanged(self, task: Task, seen: datetime, now: datetime) -> bool:
+        """Replace the stored task with ``task`` only while its stored next run time is
+        still ``seen`` and no scheduler holds a claim on it; True when written, False when it
+        changed, is claimed, is gone or is broken (nothing written then). The scheduler
+        writes a repair this way (an interval moved back after a step of the wall clock,
+        see ``schedulers/clock_steps.py``), so that it never undoes a fire or a change that
+        another scheduler made since it read the task. ``now`` is the scheduler's time.
+
+        This plain form reads and then writes: right for a store that one scheduler works
+        (the scheduler holds its lock). The file, SQL and Redis stores make the check and
+        the write one step in the shared storage."""
+        stored = self.lookup_task(task.id)
+        if stored is None or stored.next_run_time != seen:
+            return False
+        try:
+            self.update_task(task)
+        except TaskLookupError:
+            return False
+        return True
+
+    def update_tasks_if_unchanged(
+        self, updates: Sequence[tuple[Task, datetime]], now: datetime
+    ) -> int:
+        """``update_task_if_unchanged`` for each ``(task, seen)``; how many were written. The
+        SQL and Redis stores write them in one round trip (a few, for thousands)."""
+        return sum(self.update_task_if_unchanged(task, seen, now) for task, seen in updates)
 
     def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
         """``acquire_run_slot`` for each task, in order (a task may appear more than once);

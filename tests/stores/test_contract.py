@@ -196,7 +196,7 @@ def test_interval_keeps_its_spacing_across_clock_steps(backend: Backend) -> None
     """A step of the wall clock shifts the stored interval (its next run time and anchor),
     written through ``update_task``; the cron task beside it keeps its wall times."""
     if backend.persistent:
-        pytest.skip("a store that may be shared keeps wall times (the next test)")
+        pytest.skip("a store that may be shared is repaired (test_contract_clock_steps)")
     CALLS.clear()
     clock = FakeClock()
     scheduler = started(backend, clock)
@@ -216,25 +216,6 @@ def test_interval_keeps_its_spacing_across_clock_steps(backend: Backend) -> None
     assert sorted(CALLS) == [("c",), ("c",), ("i",), ("i",)]
     assert scheduler.get_task("i").next_run_time == clock.now() + timedelta(seconds=10)
     assert scheduler.get_task("c").next_run_time == START + timedelta(seconds=330)
-    scheduler.shutdown()
-
-
-def test_a_shared_store_keeps_wall_times_across_a_clock_step(backend: Backend) -> None:
-    """Each scheduler sharing a store would notice the same step: the store's tasks are not
-    shifted, so a backward step is waited out and nothing fires twice."""
-    if not backend.persistent:
-        pytest.skip("the memory store is this scheduler's own: its intervals are shifted")
-    CALLS.clear()
-    clock = FakeClock()
-    scheduler = started(backend, clock)
-    scheduler.add_task(record_call, "interval", seconds=10, id="i", args=["i"])
-    clock.advance(10)
-    scheduler.process_tasks()  # the first fire, at 12:00:10
-    clock.jump_wall(-600)
-    clock.advance(15)
-    scheduler.process_tasks()  # 11:50:25 by the wall: nothing is due again
-    assert CALLS == [("i",)]
-    assert scheduler.get_task("i").next_run_time == START + timedelta(seconds=20)
     scheduler.shutdown()
 
 

@@ -446,3 +446,32 @@ def test_starlette_test_client_runs_the_lifespan_in_order() -> None:
         "scheduler.shutdown(wait=True) awaited",
         "app.shutdown",
     ]
+
+
+@pytest.mark.e2e
+def test_asyncio_scheduler_running_work_ends_before_app_shutdown() -> None:
+    """docs/asgi.md's promise on a real AsyncIOScheduler: the wrapper awaits shutdown_async,
+    so a run still going at shutdown ends before the application's shutdown handlers."""
+    from asyncz_like.schedulers import AsyncIOScheduler
+
+    log: list[str] = []
+    scheduler = AsyncIOScheduler()
+
+    async def slow() -> None:
+        log.append("run.started")
+        await asyncio.sleep(0.2)
+        log.append("run.finished")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert (await receive())["type"] == STARTUP
+        await send({"type": STARTUP_COMPLETE})
+        await asyncio.sleep(0.05)  # the run starts once the scheduler's loop has had a turn
+        assert (await receive())["type"] == SHUTDOWN
+        log.append("app.shutdown")
+        await send({"type": SHUTDOWN_COMPLETE})
+
+    scheduler.submit(slow)
+    result = run(ASGIApp(scheduler, app), log)
+
+    assert result.error is None
+    assert log.index("run.started") < log.index("run.finished") < log.index("app.shutdown")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from asyncz_like.events import TASK_EXECUTED
-from asyncz_like.schedulers.clock_steps import STEP_TOLERANCE, StepWatch
+from asyncz_like.schedulers.clock_steps import STEP_TOLERANCE, StepWatch, written_before_step
 from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.triggers import DateTrigger
 from tests.helpers import START, FakeClock, ManualScheduler, Recorder, manual_scheduler
@@ -156,9 +156,10 @@ def test_interval_with_its_own_start_keeps_its_spacing(clock: FakeClock) -> None
     assert len(calls.calls) == 2
 
 
-def test_interval_in_sqlite_keeps_its_wall_times_across_steps(tmp_path: Path) -> None:
-    """A store that does I/O may be shared: its intervals are not shifted (see
-    ``shift_intervals``), and a backward step is waited out, never fired twice."""
+def test_interval_in_sqlite_keeps_its_spacing_across_a_back_step(tmp_path: Path) -> None:
+    """A store that does I/O may be shared: its intervals written before a step back are
+    repaired (``repair_back_step``), so the step is not waited out; a step forward keeps
+    their wall times (one catch-up fire, coalesced)."""
     from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 
     clock = STEPPED_CLOCK
@@ -167,18 +168,89 @@ def test_interval_in_sqlite_keeps_its_wall_times_across_steps(tmp_path: Path) ->
     scheduler = manual_scheduler(clock, stores={"default": store})
     scheduler.start()
     try:
-        scheduler.add_task(record_elapsed, "interval", seconds=20, id="twenty")
+        scheduler.add_task(
+            record_elapsed, "interval", seconds=20, id="twenty", mistrigger_grace_time=None
+        )
         start = clock.elapsed
         run_for(scheduler, clock, 25)
         clock.jump_wall(-600)
         run_for(scheduler, clock, 20)
-        assert [at - start for at in CALLS] == [20]  # waits out the step
+        assert [at - start for at in CALLS] == [20, 40]  # not waited out
         stored = store.lookup_task("twenty")
-        assert stored is not None
-        assert stored.next_run_time == clock.now() + timedelta(seconds=600 - 5)
+        assert stored is not None and stored.next_run_time == clock.now() + timedelta(seconds=15)
+        clock.jump_wall(600)
+        run_for(scheduler, clock, 1)
+        assert [at - start for at in CALLS] == [20, 40, 46]  # caught up once, at once
     finally:
         scheduler.shutdown()
         store.drop_table_for_tests()
+
+
+def test_a_step_back_shorter_than_the_interval_delays_a_stored_fire_by_the_step(
+    tmp_path: Path,
+) -> None:
+    """The limit of the repair: a run time that a step back shorter than what was left of
+    the interval leaves within ``now + interval`` cannot be told from one written since, so
+    it stays, and the fire comes that much late (at most one interval after the step)."""
+    from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
+
+    clock = STEPPED_CLOCK
+    CALLS.clear()
+    store = SQLAlchemyStore(database=f"sqlite:///{tmp_path / 'tasks.db'}")
+    scheduler = manual_scheduler(clock, stores={"default": store})
+    scheduler.start()
+    try:
+        scheduler.add_task(record_elapsed, "interval", seconds=60, mistrigger_grace_time=None)
+        start = clock.elapsed
+        run_for(scheduler, clock, 110)  # fired at 60 s; 10 s left
+        clock.jump_wall(-20)
+        run_for(scheduler, clock, 30)
+        assert [at - start for at in CALLS] == [60, 140]  # 20 s late, not 120 s
+    finally:
+        scheduler.shutdown()
+        store.drop_table_for_tests()
+
+
+def _interval_task(seconds: float, next_run_time: datetime, jitter: float | None = None) -> Any:
+    from asyncz_like.tasks import Task
+    from asyncz_like.triggers import IntervalTrigger
+
+    task = Task(print, IntervalTrigger(seconds=seconds, jitter=jitter), id="t")
+    task.next_run_time = next_run_time
+    return task
+
+
+@pytest.mark.parametrize(
+    ("offset", "jitter", "written_before"),
+    [
+        (60, None, False),  # now + interval: written since the step (or moved back already)
+        (61.5, None, False),  # within the slack (claim_ahead, the step's tolerance)
+        (62.5, None, True),
+        (660, None, True),  # old now + interval: the latest a pass before the step wrote
+        (662, None, True),
+        (663, None, False),  # later than any pass could write it: a start_at given
+        (75, 20, False),  # a jitter widens the interval a run time may be written ahead
+        (85, 20, True),
+    ],
+)
+def test_a_run_time_written_before_a_back_step_is_told_by_its_distance(
+    offset: float, jitter: float | None, written_before: bool
+) -> None:
+    task = _interval_task(60, START + timedelta(seconds=offset), jitter)
+    back = timedelta(seconds=600)
+    assert written_before_step(task, START, back, slack=2.0) is written_before
+
+
+def test_only_interval_tasks_are_told_written_before_a_step() -> None:
+    from asyncz_like.tasks import Task
+    from asyncz_like.triggers import CronTrigger
+
+    cron = Task(print, CronTrigger(minute="*"), id="c")
+    cron.next_run_time = START + timedelta(seconds=300)
+    assert not written_before_step(cron, START, timedelta(seconds=600), slack=2.0)
+    paused = _interval_task(60, START)
+    paused.next_run_time = None
+    assert not written_before_step(paused, START, timedelta(seconds=600), slack=2.0)
 
 
 # -- cron and date tasks: wall times, never twice --------------------------------------------

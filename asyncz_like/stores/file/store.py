@@ -30,6 +30,7 @@ from asyncz_like.stores.base import (
 )
 from asyncz_like.stores.file import _disk
 from asyncz_like.stores.file._claims import Claims
+from asyncz_like.stores.file._conditional import update_if_unchanged
 from asyncz_like.stores.file._disk import write_atomic
 from asyncz_like.stores.file._index import Entry
 from asyncz_like.stores.file._leases import Leases
@@ -176,6 +177,15 @@ class FileStore(BaseStore):
                 )  # fmt: skip
             key = write_atomic(self.directory / name, data)
             self._records.entries[name] = Entry.of(key, task.id, task.next_run_time)
+
+    def update_task_if_unchanged(self, task: Task, seen: datetime, now: datetime) -> bool:
+        """``update_task`` while the record's next run time is ``seen`` and no claim holds
+        the task: checked and written under a lease of its own (see ``_conditional``)."""
+        data = encode_task(task, self.serializer)
+        with self._locked():
+            return update_if_unchanged(
+                self._records, self._leases, task, data, seen, now.timestamp()
+            )
 
     def delete_task(self, task_id: str) -> None:
         """Remove the record of ``task_id``, a broken one too (the only way one is removed)."""

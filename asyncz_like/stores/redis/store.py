@@ -197,6 +197,28 @@ class RedisStore(BaseStore):
         self._broken.forget(task.id)
         self._records.forget((task.id,))  # the old record is not read again
 
+    def update_task_if_unchanged(self, task: Task, seen: datetime, now: datetime) -> bool:
+        """``update_task`` in one script that also checks the score and the lease."""
+        return self.update_tasks_if_unchanged([(task, seen)], now) == 1
+
+    def update_tasks_if_unchanged(
+        self, updates: Sequence[tuple[Task, datetime]], now: datetime
+    ) -> int:
+        """Every conditional write in one script (per 500 tasks)."""
+        from asyncz_like.stores.redis.conditional import update_if_unchanged
+
+        keys = [self.tasks_key, self.run_times_key, self.leases_key]
+        args: list[bytes | str] = []
+        for task, seen in updates:
+            args += [task.id, self._encode(task), _score(task), _epoch(seen)]
+        if not args:
+            return 0
+        written = self._retry(lambda _: update_if_unchanged(self.client, self._runner, keys, args))
+        for task, _ in updates:
+            self._broken.forget(task.id)
+        self._records.forget(task.id for task, _ in updates)
+        return written
+
     def delete_task(self, task_id: str) -> None:
         def delete(attempt: int) -> bool:
             pipe = self.client.pipeline(transaction=True)

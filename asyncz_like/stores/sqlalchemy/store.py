@@ -146,6 +146,29 @@ class SQLAlchemyStore(BaseStore):
         self._forget(task.id)
         self._records.forget((task.id,))  # the old record is not read again
 
+    def update_task_if_unchanged(self, task: Task, seen: datetime, now: datetime) -> bool:
+        """``update_task`` in one UPDATE that also checks the run time and the lease."""
+        return self.update_tasks_if_unchanged([(task, seen)], now) == 1
+
+    def update_tasks_if_unchanged(
+        self, updates: Sequence[tuple[Task, datetime]], now: datetime
+    ) -> int:
+        """Every conditional UPDATE in one transaction."""
+        from asyncz_like.stores.sqlalchemy.conditional import update_if_unchanged
+
+        rows = [
+            {"task_id": task.id, "state": self._encode(task), "seen": seen.timestamp(),
+             "next_run_time": _timestamp(task.next_run_time)}
+            for task, seen in updates
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        written = update_if_unchanged(self._db, rows)
+        for task, _ in updates:
+            self._forget(task.id)
+        self._records.forget(task.id for task, _ in updates)
+        return written
+
     def delete_task(self, task_id: str) -> None:
         """Remove the task; a broken record too (on purpose)."""
         if not self._db.write(self._db.sql.delete, task_id=task_id):
