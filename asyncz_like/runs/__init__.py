@@ -1,7 +1,7 @@
 """Runs: one record per execution, submitted background work or a task's fire.
 
 The scheduler's run API (``submit``, ``get_run``, ``list_runs``, ``wait_for``, ``cancel_run``,
-``background``, ``stats``) lives in :mod:`asyncz_like.schedulers.run_api`, what executes runs
+``background``, ``stats``) lives in :mod:`asyncz_like.schedulers.run_methods`, what executes runs
 in :mod:`asyncz_like.workers`; the records, their statuses and the helpers for code running
 inside a run live here, below the executors and events that use them.
 """

@@ -12,16 +12,17 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from asyncz_like.schedulers.task_api import TaskAPI
+from asyncz_like.schedulers.plugin_methods import PluginMethods
+from asyncz_like.schedulers.task_methods import TaskMethods
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def _off_loop(
-    method: Callable[Concatenate[TaskAPI, P], R],
-) -> Callable[Concatenate[TaskAPI, P], Coroutine[Any, Any, R]]:
-    async def call(self: TaskAPI, /, *args: P.args, **kwargs: P.kwargs) -> R:
+    method: Callable[Concatenate[TaskMethods, P], R],
+) -> Callable[Concatenate[AsyncTaskMethods, P], Coroutine[Any, Any, R]]:
+    async def call(self: AsyncTaskMethods, /, *args: P.args, **kwargs: P.kwargs) -> R:
         if not self.stores_do_io():
             return method(self, *args, **kwargs)
         return await asyncio.to_thread(method, self, *args, **kwargs)
@@ -33,19 +34,19 @@ def _off_loop(
     return call
 
 
-class AsyncTaskAPI(TaskAPI):
+class AsyncTaskMethods(TaskMethods, PluginMethods):
     """The task API's ``*_async`` forms (see the module's docstring)."""
 
-    add_task_async = _off_loop(TaskAPI.add_task)
-    add_tasks_async = _off_loop(TaskAPI.add_tasks)
-    update_task_async = _off_loop(TaskAPI.update_task)
-    reschedule_task_async = _off_loop(TaskAPI.reschedule_task)
-    pause_task_async = _off_loop(TaskAPI.pause_task)
-    resume_task_async = _off_loop(TaskAPI.resume_task)
-    run_task_async = _off_loop(TaskAPI.run_task)
-    get_task_async = _off_loop(TaskAPI.get_task)
-    get_tasks_async = _off_loop(TaskAPI.get_tasks)
-    get_broken_records_async = _off_loop(TaskAPI.get_broken_records)
-    delete_task_async = _off_loop(TaskAPI.delete_task)
+    add_task_async = _off_loop(TaskMethods.add_task)
+    add_tasks_async = _off_loop(TaskMethods.add_tasks)
+    update_task_async = _off_loop(TaskMethods.update_task)
+    reschedule_task_async = _off_loop(TaskMethods.reschedule_task)
+    pause_task_async = _off_loop(TaskMethods.pause_task)
+    resume_task_async = _off_loop(TaskMethods.resume_task)
+    run_task_async = _off_loop(TaskMethods.run_task)
+    get_task_async = _off_loop(TaskMethods.get_task)
+    get_tasks_async = _off_loop(TaskMethods.get_tasks)
+    get_broken_records_async = _off_loop(TaskMethods.get_broken_records)
+    delete_task_async = _off_loop(TaskMethods.delete_task)
     remove_task_async = delete_task_async
-    remove_all_tasks_async = _off_loop(TaskAPI.remove_all_tasks)
+    remove_all_tasks_async = _off_loop(TaskMethods.remove_all_tasks)

@@ -11,13 +11,13 @@ from typing import Any
 
 from asyncz_like.executors.asyncio import AsyncIOExecutor, in_loop_thread
 from asyncz_like.executors.base import BaseExecutor
-from asyncz_like.schedulers.async_task_api import AsyncTaskAPI
+from asyncz_like.schedulers.async_task_api import AsyncTaskMethods
 from asyncz_like.schedulers.base import BaseScheduler
 from asyncz_like.schedulers.shutdown_report import WaitReport
 from asyncz_like.utils import is_coroutine_callable
 
 
-class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
+class AsyncIOScheduler(BaseScheduler, AsyncTaskMethods):
     """Runs on an asyncio loop: the running one when started inside it, else ``event_loop``
     or a new loop that the application runs.
 
@@ -195,7 +195,7 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskAPI):
         if last and wait:
             self._draining = True  # no new fires while the running ones finish
             with WaitReport(self.logger, self.running_work):
-                for executor in list(self._executors.values()):
+                for executor in list(self._plugins.executors.values()):
                     if isinstance(executor, AsyncIOExecutor):
                         await executor.wait_idle()
         if not self._release():

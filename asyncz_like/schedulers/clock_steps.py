@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from asyncz_like.exceptions import TaskLookupError
 from asyncz_like.triggers.interval import IntervalTrigger
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+
     from asyncz_like.clock import Clock
-    from asyncz_like.schedulers.core import SchedulerCore
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -38,6 +40,17 @@ logger = logging.getLogger("asyncz_like.schedulers")
 #: pass preempted between its two readings is off by that delay. Below this, a step of the
 #: clock is absorbed as it was before steps were noticed (late or early by under a second).
 STEP_TOLERANCE = 1.0
+
+
+class StepHost(Protocol):
+    """What shifting the intervals needs of the scheduler: its stores, clock and claim."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def claim_ahead(self) -> float: ...
+    def iter_stores(self) -> Iterator[tuple[str, BaseStore]]: ...
+    def store_guard(self, store: BaseStore) -> AbstractContextManager[object]: ...
 
 
 class StepWatch:
@@ -72,7 +85,7 @@ def keeps_elapsed(task: Task) -> bool:
     return task.next_run_time is not None and isinstance(task.unanchored_trigger, IntervalTrigger)
 
 
-def shift_intervals(scheduler: SchedulerCore, step: timedelta) -> int:
+def shift_intervals(scheduler: StepHost, step: timedelta) -> int:
     """Keep the spacing of the interval tasks of every store after the wall clock stepped
     by ``step``; returns how many were moved. The memory store's are shifted by the step
     (both ways); after a step back, the stores that do I/O (file, SQL, Redis) have those

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,3 +116,24 @@ def options_from_global_config(
                 raise ValueError(f"Conflicting configuration keys at {key!r}")
         target[path[-1]] = value
     return options
+
+
+def logger_name(name: str | None) -> str:
+    """The scheduler's logger: ``asyncz_like.schedulers``, or a child of it named ``name`` (as
+    asyncz's suffix; a name already under it is taken whole)."""
+    base = "asyncz_like.schedulers"
+    if not name or name == base:
+        return base
+    return name if name.startswith(f"{base}.") else f"{base}.{name}"
+
+
+def claim_ahead_option(value: Any) -> float:
+    """``claim_ahead``: seconds, from 0 (claim at the run time) to 1; a number or its text
+    (as ``setup(global_config)`` gives it)."""
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds <= 1:
+        raise ValueError(f"claim_ahead must be a number of seconds from 0 to 1, got {value!r}")
+    return seconds

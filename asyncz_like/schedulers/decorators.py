@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
 
 from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.base import BaseTrigger
 
 
@@ -45,3 +47,31 @@ def remember_task(fn: Any, task: Any) -> None:
     ``asyncz_tasks`` attribute (as asyncz does); a callable that takes no attributes is left."""
     with contextlib.suppress(AttributeError, TypeError):
         fn.asyncz_tasks = [*getattr(fn, "asyncz_tasks", ()), task]
+
+
+def task_decorator(
+    add_task: Callable[..., Any], interval: Any, cron: str | None, options: dict[str, Any]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@scheduler.task(...)``: the trigger checked now, the function added with
+    ``add_task`` when decorated (its ``module:qualname`` as id, replacing the stored one)."""
+    trigger = build_decorator_trigger(
+        interval, cron, options.pop("timezone", None), options.pop("jitter", None)
+    )
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        task_options = dict(options)
+        reference = module_reference(fn)
+        if reference is not None and "id" not in task_options:
+            task_options["id"] = reference
+            task_options.setdefault("replace_existing", True)
+        task = Task(
+            fn, trigger, id=task_options.pop("id", None),
+            args=task_options.pop("args", None), kwargs=task_options.pop("kwargs", None),
+        )  # fmt: skip
+        # The name is bound only after the decorator returns, so the reference
+        # cannot be checked by importing it yet; persistent stores need it.
+        task.fn_reference = reference
+        add_task(task, **task_options)
+        return fn
+
+    return decorator

@@ -5,23 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from asyncz_like.events.base import TaskEvent, TaskExecutionEvent, TaskSubmissionEvent
-from asyncz_like.events.constants import (
-    TASK_ERROR,
-    TASK_MAX_INSTANCES,
-    TASK_REMOVED,
-    TASK_SUBMITTED,
-)
-from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.events.base import TaskEvent
+from asyncz_like.events.constants import TASK_REMOVED
 from asyncz_like.schedulers.fire_times import (
     coalesced,
     due_run_times,
     planned_fires,
     take_lost_claims,
 )
+from asyncz_like.schedulers.hand_over import HandOver, PassHost
 from asyncz_like.schedulers.held_claims import (
     SLOT_RETRY,
     ClaimHeartbeat,
@@ -31,7 +26,7 @@ from asyncz_like.schedulers.held_claims import (
 )
 
 if TYPE_CHECKING:
-    from asyncz_like.schedulers.core import SchedulerCore
+    from asyncz_like.schedulers.plugins import Plugins
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -64,8 +59,10 @@ class DueTaskProcessor:
     elsewhere, never go missing.
     """
 
-    def __init__(self, scheduler: SchedulerCore) -> None:
+    def __init__(self, scheduler: PassHost, plugins: Plugins) -> None:
         self.scheduler = scheduler
+        self.plugins = plugins
+        self.hand_over = HandOver(scheduler)
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.
         self._unreleased: list[tuple[BaseStore, str, list[Release]]] = []
@@ -94,11 +91,11 @@ class DueTaskProcessor:
         horizon = now if horizon is None else horizon
         locked_out: list[str] = []
         more = False
-        for alias, store in self.scheduler.iter_stores():
+        for alias, store in self.plugins.store_items:
             if budget <= 0:
                 more = True
                 break
-            with self.scheduler.store_guard(store), store.lock.protected(False) as got_lock:
+            with self.plugins.store_guard(store), store.lock.protected(False) as got_lock:
                 if not got_lock:
                     locked_out.append(alias)
                     continue
@@ -141,7 +138,7 @@ class DueTaskProcessor:
                     # released by the pass that claims its next fire ahead, or at its start
                     write_by = starts if next_time is None else max(starts, next_time - ahead)
             except Exception as exc:  # a broken trigger, or any error with this one task:
-                self._pause_broken(store, store_alias, task, exc)  # the others still fire
+                self.hand_over.pause_broken(store, store_alias, task, exc)  # the others still fire
                 continue
             if run_times:
                 to_send.append((sent, run_times))
@@ -154,7 +151,9 @@ class DueTaskProcessor:
                     continue
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
-        put_back = self._send(store, store_alias, to_send, now, final, waits) if to_send else None
+        put_back = (
+            self.hand_over.send(store, store_alias, to_send, now, final, waits) if to_send else None
+        )
         retry_at: datetime | None = None
         if waits:  # held under their claims, tried again at the next passes
             releases = self._hold_for_slots(store, store_alias, to_send, releases, waits, now)
@@ -236,8 +235,10 @@ class DueTaskProcessor:
                 self._catch_up(wait, now)
             still: dict[str, datetime] = {}
             try:
-                with self.scheduler.store_guard(store):
-                    self._send(store, alias, [wait.fire for wait in entries], now, set(), still)
+                with self.plugins.store_guard(store):
+                    self.hand_over.send(
+                        store, alias, [wait.fire for wait in entries], now, set(), still
+                    )
             except Exception:
                 self._slot_waits.extend(entries)  # the server is away: they wait on
                 raise
@@ -272,7 +273,7 @@ class DueTaskProcessor:
     def _write(self, store: BaseStore, alias: str, releases: list[Release]) -> None:
         """``_release``; when it fails, kept to be written first by the next pass."""
         try:
-            with self.scheduler.store_guard(store):
+            with self.plugins.store_guard(store):
                 self._release(store, alias, releases)
         except Exception:
             self._unreleased.append((store, alias, releases))
@@ -300,119 +301,13 @@ class DueTaskProcessor:
         failed: Exception | None = None
         for store, alias, releases in by_store.values():
             try:
-                with self.scheduler.store_guard(store):
+                with self.plugins.store_guard(store):
                     self._release(store, alias, releases)
             except Exception as exc:
                 self._unreleased.append((store, alias, releases))
                 failed = exc
         if failed is not None:
             raise failed
-
-    def _pause_broken(self, store: BaseStore, store_alias: str, task: Task, exc: Exception) -> None:
-        """Pause ``task``, whose trigger (or anything else about it) failed in this pass.
-        When even that fails, its claim is left to expire: it is tried again then."""
-        logger.exception(
-            "Processing task %s failed; the task is paused", task.id, extra={"task_id": task.id}
-        )
-        scheduled = task.next_run_time
-        task.next_run_time = None
-        try:
-            store.update_task(task)
-        except Exception:
-            logger.exception(
-                "Task %s could not be paused; it is tried again when its claim expires",
-                task.id, extra={"task_id": task.id},
-            )  # fmt: skip
-        if self.scheduler.wants_event(TASK_ERROR):
-            self.scheduler.dispatch_event(
-                TaskExecutionEvent(
-                    code=TASK_ERROR, task_id=task.id, store=store_alias,
-                    scheduled_run_time=scheduled, exception=exc,
-                )
-            )  # fmt: skip
-
-    def _send(
-        self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
-        now: datetime, final: set[str], waits: dict[str, datetime],
-    ) -> set[str]:  # fmt: skip
-        """Hand the fires over. On a store shared by schedulers each takes a run slot first,
-        except a task's last fire (``final``): its release deletes the task, so no other
-        scheduler can start it again, and the executor's own count is enough. Returns the
-        ids of the fires claimed ahead that ``max_instances`` refused, and puts in ``waits``
-        the due ones a run slot refused, with until when they wait (see ``_refused``)."""
-        put_back: set[str] = set()
-        slots: dict[int, bool] | None = None
-        if store.shares_run_slots:
-            wanted = [index for index, (task, _) in enumerate(to_send) if task.id not in final]
-            tasks = [to_send[index][0] for index in wanted]
-            taken = self.scheduler.run_slots.acquire_many(store, tasks, now) if tasks else []
-            slots = dict(zip(wanted, taken, strict=True))
-        # Each executor takes its fires of the slice at once (one count of its instances).
-        by_executor: dict[str, list[int]] = {}
-        if slots is None and all(task.executor in (None, "default") for task, _ in to_send):
-            by_executor["default"] = list(range(len(to_send)))  # the common case, in one go
-        else:
-            slot_lease = timedelta(seconds=store.lease_seconds)
-            for index, (task, run_times) in enumerate(to_send):
-                if slots is not None and slots.get(index) is False:  # max_instances, store-wide
-                    # The slot in the way may be a dead scheduler's: it lapses by then.
-                    until = run_times[0] + slot_lease
-                    if run_times[-1] <= now < until:
-                        waits[task.id] = until
-                    else:
-                        self._refused(store_alias, task, run_times, now, put_back)
-                    continue
-                by_executor.setdefault(task.executor or "default", []).append(index)
-        announce = self.scheduler.wants_event(TASK_SUBMITTED)
-        for alias, indexes in by_executor.items():
-            outcomes: list[Exception | None]
-            try:
-                executor = self.scheduler.lookup_executor(alias)
-                fires = to_send if len(indexes) == len(to_send) else [to_send[i] for i in indexes]
-                outcomes = executor.send_tasks(fires)
-            except Exception as exc:
-                outcomes = [exc] * len(indexes)
-            if not announce and not any(outcomes):  # every fire handed over, nobody listens
-                continue
-            for index, outcome in zip(indexes, outcomes, strict=True):
-                task, run_times = to_send[index]
-                if outcome is None:
-                    if announce:
-                        self._announce(TASK_SUBMITTED, store_alias, task, run_times)
-                elif isinstance(outcome, MaximumInstancesError):
-                    if slots is not None and slots.get(index):  # refused before it counted
-                        self.scheduler.run_slots.release(task.id)  # the run: the slot goes back
-                    self._refused(store_alias, task, run_times, now, put_back)
-                else:
-                    logger.error(
-                        "Error submitting task %s", task.id, exc_info=outcome,
-                        extra={"task_id": task.id},
-                    )  # fmt: skip
-        return put_back
-
-    def _refused(
-        self, store_alias: str, task: Task, run_times: list[datetime], now: datetime,
-        put_back: set[str],
-    ) -> None:  # fmt: skip
-        """A fire ``max_instances`` refused. One claimed ahead of its run time goes into
-        ``put_back``, to be given back and tried again by a later pass: the runs in its way
-        may end before its run time. One that is due is skipped."""
-        if run_times[-1] > now:
-            put_back.add(task.id)
-            return
-        logger.warning(
-            "Execution of task %s (%s) skipped: %d instances already running",
-            task.id, task.name, task.max_instances, extra={"task_id": task.id},
-        )  # fmt: skip
-        if self.scheduler.wants_event(TASK_MAX_INSTANCES):
-            self._announce(TASK_MAX_INSTANCES, store_alias, task, run_times)
-
-    def _announce(self, code: int, store_alias: str, task: Task, run_times: list[datetime]) -> None:
-        self.scheduler.dispatch_event(
-            TaskSubmissionEvent(
-                code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
-            )
-        )
 
     def _release(self, store: BaseStore, store_alias: str, releases: list[Release]) -> None:
         deleted = store.release_tasks(releases)  # deleted: tasks that removed themselves
@@ -425,11 +320,11 @@ class DueTaskProcessor:
 
     def _retry_releases(self) -> None:
         """Write the releases that failed, oldest first; raise while the store still fails."""
-        current = {id(store) for _, store in self.scheduler.iter_stores()}
+        current = {id(store) for _, store in self.plugins.store_items}
         while self._unreleased:
             store, alias, releases = self._unreleased[0]
             if id(store) in current:  # a store removed since: nothing to write to
-                with self.scheduler.store_guard(store):
+                with self.plugins.store_guard(store):
                     self._release(store, alias, releases)
                 logger.info("Released %d task(s) after the store came back", len(releases))
             self._unreleased.pop(0)

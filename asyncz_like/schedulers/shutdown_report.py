@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from types import TracebackType
+
+from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.runs.run import Run
 
 #: Seconds between two reports of a wait that goes on.
 REPORT_EVERY = 5.0
@@ -68,3 +72,19 @@ class WaitReport:
                     "Shutdown still waits after %.0f s for %d running: %s",
                     self.elapsed, len(running), "; ".join(running),
                 )  # fmt: skip
+
+
+def running_work(now: datetime, runs: list[Run], executors: Iterable[BaseExecutor]) -> list[str]:
+    """What runs now, one line each: submitted ``runs`` with their age, and fires by task."""
+    lines: list[str] = []
+    for run in runs:
+        started = run.started_at
+        age = "" if started is None else f", started {(now - started).total_seconds():.1f} s ago"
+        lines.append(f"run {run.id} ({run.name}{age})")
+    run_ids = {run.id for run in runs}
+    for executor in executors:
+        for task_id, count in executor.instances.items():
+            if count and task_id not in run_ids:
+                times = f" ({count} instances)" if count > 1 else ""
+                lines.append(f"fire of task {task_id!r}{times}")
+    return lines
