@@ -113,7 +113,7 @@ class BaseScheduler(AsynczSchedulerAPI, RunAPI):
                 self._schedule_new_task(task, entry.compute_next)
                 stored = self._store_task(task, policy)
             except Exception:
-                task._scheduler = None  # the caller may fix it and add it again
+                task.detach()  # the caller may fix it and add it again
                 self.logger.exception(
                     "Task %s (%s) could not be added at start", task.id, task.name,
                     extra={"task_id": task.id},

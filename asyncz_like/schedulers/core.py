@@ -298,10 +298,10 @@ class SchedulerCore(ABC):
         if compute_next:
             now = self.clock.now()
             task.next_run_time, anchor = first_fire_and_anchor(trigger, self.timezone, now)
-            task._set_trigger(trigger, anchor)
+            task.set_trigger(trigger, anchor)
         elif task.next_run_time is not None:
             anchor = interval_anchor(trigger, self.clock.now(), task.next_run_time)
-            task._set_trigger(trigger, anchor)
+            task.set_trigger(trigger, anchor)
 
     def _wake_if_earlier(self, run_time: datetime | None) -> None:
         if run_time is not None and self.running:

@@ -144,7 +144,7 @@ class TaskAPI(SchedulerCore):
                 self._schedule_new_task(task, compute)
             self._store_many(built, policy)
             for task in built:
-                task._attach(self)
+                task.attach(self)
         for task in built:
             self._emit_task_event(TASK_ADDED, task.id, task.store_alias)
         times = [task.next_run_time for task in built if task.next_run_time is not None]
@@ -217,12 +217,10 @@ class TaskAPI(SchedulerCore):
             coalesce = defaults.coalesce
         if max_instances is UNSET or max_instances is None:
             max_instances = defaults.max_instances
-        task = Task.__new__(Task)  # not Task(...): a class called with keywords packs a dict
-        task._setup(
+        return Task.build(
             fn, built_trigger, id, name, args, kwargs, executor, store, coalesce,
             mistrigger_grace_time, max_instances, None if next_run_time is UNSET else next_run_time,
         )  # fmt: skip
-        return task
 
     def _build_given(
         self, given: Task, trigger: Any, trigger_args: dict[str, Any], options: dict[str, Any]
@@ -242,11 +240,11 @@ class TaskAPI(SchedulerCore):
         self.lookup_executor(settings["executor"])
         store = self.lookup_store(settings["store_alias"])
         before = given.current_values()
-        given._modify(**settings)
+        given.modify(**settings)
         try:
             store.validate_task(given)
         except Exception:
-            given._apply(before)  # a Task object the caller made is left as it was given
+            given.set_values(before)  # a Task object the caller made is left as it was given
             raise
         return given
 
@@ -313,7 +311,7 @@ class TaskAPI(SchedulerCore):
                 return
             self._schedule_new_task(task, compute_next)
             stored = store_task(store, task, policy)
-            task._attach(self)
+            task.attach(self)
         if stored.outcome != "kept":
             code = TASK_MODIFIED if stored.outcome == "updated" else TASK_ADDED
             self._emit_task_event(code, task.id, task.store_alias)
@@ -323,7 +321,7 @@ class TaskAPI(SchedulerCore):
     def _add_pending(self, task: Task, policy: ConflictPolicy, compute_next: bool) -> None:
         """Keep a task until start; a duplicate id is handled now, as on a running one."""
         if self._pending.add(PendingTask(task, policy, compute_next)):
-            task._attach(self)
+            task.attach(self)
             task.pending = True
 
     def _warn_added_at_every_start(self, task: Task) -> None:
@@ -436,7 +434,7 @@ class TaskAPI(SchedulerCore):
         """A task a store handed out, attached to this scheduler so that its own ``pause()``,
         ``update()``... work: stores decode tasks detached (they know no scheduler)."""
         if task.scheduler is None:
-            task._attach(self)
+            task.attach(self)
         return task
 
     def get_broken_records(self, store: str | None = None) -> dict[str, dict[str, str]]:
