@@ -16,6 +16,7 @@ from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.triggers import DateTrigger
 from tests.helpers import START, FakeClock, ManualScheduler, Recorder, manual_scheduler
 from tests.ledger import FireLedger
+from tests.store_hooks import drop_sql_table
 
 MINUTE = 60
 #: Every missed run time runs, late: a fire that is not there is a fire missing.
@@ -178,7 +179,7 @@ def test_interval_in_sqlite_keeps_its_wall_times_across_steps(tmp_path: Path) ->
         assert stored.next_run_time == clock.now() + timedelta(seconds=600 - 5)
     finally:
         scheduler.shutdown()
-        store.drop_table_for_tests()
+        drop_sql_table(store)
 
 
 # -- cron and date tasks: wall times, never twice --------------------------------------------

@@ -116,27 +116,32 @@ def from_row(row: Row, objects: list[Any]) -> Task:
     values, fn, trigger = row
     if trigger.__class__ is int:
         trigger = objects[trigger]
-    elif trigger is not None:
-        trigger = _date_trigger(trigger)
+    elif trigger is not None:  # a date trigger's values: as a rule the last ones read (a burst)
+        run_at, timezone, last = _last_date
+        if last is None or trigger[0] is not run_at or trigger[1] is not timezone:
+            last = _date_trigger(trigger)
+        trigger = last
     record: TaskRecord = (values, None if fn is None else objects[fn], trigger)
-    return Task.from_record(record)
+    return _from_record(record)
 
 
-#: The last date trigger :func:`_date_trigger` built, with its values: given again for the
-#: same ones (the tasks of a burst, added with one run time, share that datetime object).
+#: ``Task.from_record``, bound once (a classmethod makes a bound method at each lookup).
+_from_record = Task.from_record
+
+#: The last date trigger :func:`_date_trigger` built, with its values: :func:`from_row` gives
+#: it again for the same ones (the tasks of a burst, added with one run time, share that
+#: datetime object).
 _last_date: tuple[Any, Any, DateTrigger | None] = (None, None, None)
 
 
 def _date_trigger(value: tuple[datetime | None, tzinfo | None]) -> DateTrigger:
-    """The DateTrigger of a row's ``(run_at, timezone)``, built without DateTrigger's checks:
-    those passed when the task was added."""
+    """A DateTrigger of a row's ``(run_at, timezone)``, built without DateTrigger's checks
+    (those passed when the task was added), and kept as the last one."""
     global _last_date
     run_at, timezone = value
-    last_run_at, last_timezone, trigger = _last_date
-    if trigger is None or last_run_at is not run_at or last_timezone is not timezone:
-        trigger = DateTrigger.__new__(DateTrigger)
-        trigger.run_at, trigger.timezone = run_at, timezone
-        _last_date = (run_at, timezone, trigger)
+    trigger = DateTrigger.__new__(DateTrigger)
+    trigger.run_at, trigger.timezone = run_at, timezone
+    _last_date = (run_at, timezone, trigger)
     return trigger
 
 

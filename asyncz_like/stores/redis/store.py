@@ -415,10 +415,6 @@ class RedisStore(BaseStore):
         self._broken.forget(task_id)
         return task
 
-    def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:
-        """Test-only: store ``raw`` as the record of ``task_id`` (to break it on purpose)."""
-        self.client.hset(self.tasks_key, task_id, raw)
-
     def shutdown(self) -> None:
         self._runner.close()
         if self._owns_client:
