@@ -1,15 +1,17 @@
-"""A task's schedule: its run times, and how they move (a clock step, the same task added
-again)."""
+"""A task's schedule: its state, its run times, and how they move (a clock step, the same
+task added again)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 
+from asyncz_like.enums import TaskScheduleState
 from asyncz_like.limits import shifted
 from asyncz_like.tasks.definition import Definition, definition_changes
 from asyncz_like.triggers import IntervalTrigger
 from asyncz_like.triggers.base import BaseTrigger
+from asyncz_like.utils import datetime_repr
 
 #: At most this many missed run times are listed for one fire; see ``get_run_times``.
 MAX_RUN_TIMES = 1000
@@ -19,6 +21,11 @@ class Scheduled(Definition, Protocol):
     """What the schedule methods read and set of a task."""
 
     next_run_time: datetime | None
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def pending(self) -> bool: ...
 
     @property
     def anchor(self) -> datetime | None: ...
@@ -33,6 +40,20 @@ class TaskSchedule:
     it holds no state)."""
 
     __slots__ = ()
+
+    @property
+    def schedule_state(self: Scheduled) -> TaskScheduleState:
+        """Pending (added before start), paused (no next run time) or scheduled."""
+        if self.pending:
+            return TaskScheduleState.PENDING
+        if self.next_run_time is None:
+            return TaskScheduleState.PAUSED
+        return TaskScheduleState.SCHEDULED
+
+    @property
+    def paused(self: Scheduled) -> bool:
+        """Whether the task is paused: added (not pending) and without a next run time."""
+        return not self.pending and self.next_run_time is None
 
     def shift_schedule(self: Scheduled, step: timedelta) -> None:
         """Move the next run time and the phase of an interval (its anchor, or its
@@ -88,3 +109,11 @@ class TaskSchedule:
             run_times.append(next_time)
             next_time = trigger.get_next_trigger_time(timezone, next_time, now) if trigger else None
         return run_times, next_time
+
+    def __str__(self: Scheduled) -> str:
+        status = f"next run at: {datetime_repr(self.next_run_time)}"
+        if self.pending:
+            status = "pending"
+        elif self.next_run_time is None:
+            status = "paused"
+        return f"{self.name} (trigger: {self.trigger}, {status})"

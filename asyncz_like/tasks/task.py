@@ -7,7 +7,6 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from asyncz_like.enums import TaskScheduleState
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.limits import MAX_COUNT, MAX_SECONDS
 from asyncz_like.tasks.actions import TaskActions
@@ -30,12 +29,30 @@ from asyncz_like.tasks.validation import (
 )
 from asyncz_like.triggers import with_anchor
 from asyncz_like.triggers.base import BaseTrigger
-from asyncz_like.utils import datetime_repr, get_callable_name
+from asyncz_like.utils import get_callable_name
 
 if TYPE_CHECKING:
     from asyncz_like.tasks.base import TaskScheduler
 
 __all__ = ["MAX_RUN_TIMES", "Task", "TaskRecord", "TaskSnapshot", "call_kwargs"]
+
+
+#: The slots that hold a task's values as they are read and written.
+_PLAIN_SLOTS = (
+    "args",
+    "coalesce",
+    "executor",
+    "fn",
+    "fn_reference",
+    "id",
+    "max_instances",
+    "mistrigger_grace_time",
+    "name",
+    "next_run_time",
+    "store_alias",
+)
+#: The slots of the task's own workings.
+_PRIVATE_SLOTS = ("_anchor", "_given", "_kwargs", "_pending", "_scheduler", "_trigger")
 
 
 class Task(TaskActions, TaskSchedule):
@@ -45,26 +62,8 @@ class Task(TaskActions, TaskSchedule):
     Attributes not given (None) take the scheduler's ``task_defaults`` when the task is added.
     """
 
-    __slots__ = (
-        "__weakref__",  # for the memory store's HeldTasks
-        "_anchor",
-        "_given",
-        "_kwargs",
-        "_pending",
-        "_scheduler",
-        "_trigger",
-        "args",
-        "coalesce",
-        "executor",
-        "fn",
-        "fn_reference",
-        "id",
-        "max_instances",
-        "mistrigger_grace_time",
-        "name",
-        "next_run_time",
-        "store_alias",
-    )
+    # __weakref__: for the memory store's HeldTasks
+    __slots__ = ("__weakref__", *_PRIVATE_SLOTS, *_PLAIN_SLOTS)
 
     #: True for the internal tasks that carry one run of submitted background work.
     is_background_run: ClassVar[bool] = False
@@ -247,20 +246,6 @@ class Task(TaskActions, TaskSchedule):
         self._pending = value
 
     @property
-    def schedule_state(self) -> TaskScheduleState:
-        """Pending (added before start), paused (no next run time) or scheduled."""
-        if self.pending:
-            return TaskScheduleState.PENDING
-        if self.next_run_time is None:
-            return TaskScheduleState.PAUSED
-        return TaskScheduleState.SCHEDULED
-
-    @property
-    def paused(self) -> bool:
-        """Whether the task is paused: added (not pending) and without a next run time."""
-        return not self.pending and self.next_run_time is None
-
-    @property
     def submitted(self) -> bool:
         """Whether this object has been added to a scheduler (it can be, only once)."""
         return self._scheduler is not None
@@ -360,19 +345,9 @@ class Task(TaskActions, TaskSchedule):
     def __repr__(self) -> str:
         return f"<Task (id={self.id} name={self.name})>"
 
-    def __str__(self) -> str:
-        status = f"next run at: {datetime_repr(self.next_run_time)}"
-        if self.pending:
-            status = "pending"
-        elif self.next_run_time is None:
-            status = "paused"
-        return f"{self.name} (trigger: {self.trigger}, {status})"
-
 
 #: Every slot but ``__weakref__``.
 _ALL_SLOTS = tuple(name for name in Task.__slots__ if name != "__weakref__")
-#: The slots that hold a task's values as they are read and written.
-_PLAIN_SLOTS = tuple(name for name in Task.__slots__ if not name.startswith("_"))
 #: The attributes that hold a task's values (not its link to a scheduler).
 _VALUE_SLOTS = (*_PLAIN_SLOTS, "trigger", "kwargs")
 
