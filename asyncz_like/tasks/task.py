@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.limits import MAX_COUNT, MAX_SECONDS
@@ -113,11 +113,11 @@ class Task(TaskActions, TaskSchedule):
         return task
 
     @classmethod
-    def from_record(cls, record: TaskRecord, scheduler: TaskScheduler | None = None) -> Task:
+    def from_record(cls, record: TaskRecord, scheduler: TaskScheduler | None = None) -> Self:
         """A task with the values of ``record`` (not checked: a store gives back what it was
         given), attached to ``scheduler`` when one is given. The one place a task is built
         from a record: once per fire, so written out, not a call."""
-        task: Task = cls.__new__(cls)
+        task: Self = cls.__new__(cls)
         values, task.fn, task._trigger = record
         (
             task.id, task.next_run_time, task._anchor, task.args, kwargs, task.name,
