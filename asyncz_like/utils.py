@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, tzinfo
 from importlib import import_module
 from types import FunctionType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal import get_localzone
 
@@ -27,6 +26,7 @@ from asyncz_like.conversions import (
 from asyncz_like.exceptions import AsynczLikeError
 from asyncz_like.limits import check_count, check_time
 from asyncz_like.signatures import call_mismatch
+from asyncz_like.zones import is_pytz, normalize_timezone, to_timezone, to_zone
 
 __all__ = [
     "check_callable_args",
@@ -66,53 +66,7 @@ def get_local_timezone() -> tzinfo:
     subclasses become plain zoneinfo objects.
     """
     zone = get_localzone()
-    return zone if _is_pytz(zone) else normalize_timezone(zone)
-
-
-def _is_pytz(value: object) -> bool:
-    return type(value).__module__.startswith("pytz")
-
-
-def normalize_timezone(value: tzinfo) -> tzinfo:
-    """Turn a pytz zone into the equivalent zoneinfo one; others pass through unchanged.
-
-    pytz zones give wrong offsets with plain datetime arithmetic, so they are never used as is.
-    """
-    zone_name = getattr(value, "zone", None)  # pytz
-    if isinstance(zone_name, str) and type(value).__module__.startswith("pytz"):
-        return UTC if zone_name == "UTC" else ZoneInfo(zone_name)
-    key = getattr(value, "key", None)  # tzlocal's zoneinfo subclasses
-    if isinstance(key, str) and isinstance(value, ZoneInfo) and type(value) is not ZoneInfo:
-        return ZoneInfo(key)
-    return value
-
-
-def to_timezone(value: str | tzinfo | None) -> tzinfo | None:
-    """asyncz's helper: a zone name as a tzinfo; a tzinfo object (pytz too) as given."""
-    if isinstance(value, tzinfo):
-        return value
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"Expected tzinfo, got {type(value).__name__} instead")
-    if value is not None and value.upper() == "UTC":
-        return ZoneInfo("UTC")  # as asyncz: the zone by that name (to_zone gives datetime.UTC)
-    return to_zone(value)
-
-
-def to_zone(value: str | tzinfo | None) -> tzinfo | None:
-    """A zone name or any tzinfo (zoneinfo, pytz, dateutil) as a tzinfo that plain datetime
-    arithmetic handles (pytz zones become zoneinfo ones); None stays None."""
-    if value is None or value is UTC or value.__class__ is ZoneInfo:
-        return value  # the usual zones, usable as they are
-    if isinstance(value, str):
-        if value.upper() == "UTC":
-            return UTC
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"Unknown time zone: {value!r}") from exc
-    if isinstance(value, tzinfo):
-        return normalize_timezone(value)
-    raise TypeError(f"Expected a time zone name or a tzinfo object, got {type(value).__name__}")
+    return zone if is_pytz(zone) else normalize_timezone(zone)
 
 
 def to_datetime(

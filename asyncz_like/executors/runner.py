@@ -18,7 +18,6 @@ from asyncz_like.events.base import TaskExecutionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_EXECUTED, TASK_MISSED
 from asyncz_like.runs.context import CURRENT_FIRE
 from asyncz_like.runs.fires import FireInProgress
-from asyncz_like.tasks.task import call_kwargs
 
 if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
@@ -209,7 +208,7 @@ def run_task(
             fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
             token = CURRENT_FIRE.set(fire)
         try:
-            value = fn(*task.args, **call_kwargs(task))
+            value = fn(*task.args, **task.call_kwargs())
         except StopIteration as stop:
             value = stop.value
         except BaseException as exc:
@@ -249,7 +248,7 @@ async def run_coroutine_task(
             fire = FireInProgress(recorder, task, run_time, recorder.begin(task, run_time))
             token = CURRENT_FIRE.set(fire)
         try:
-            value = await fn(*task.args, **call_kwargs(task))
+            value = await fn(*task.args, **task.call_kwargs())
         except StopAsyncIteration:
             value = None
         except BaseException as exc:  # CancelledError included: the record says CANCELLED
@@ -338,7 +337,7 @@ def _first_step(task: Task, fire: FireInProgress | None) -> tuple[Any, Any]:
         CURRENT_FIRE.set(fire)  # in the fire's own context, which ends with it: no reset
     fn = task.fn
     assert fn is not None
-    coroutine = fn(*task.args, **call_kwargs(task))
+    coroutine = fn(*task.args, **task.call_kwargs())
     if coroutine.__class__ is not CoroutineType:  # another awaitable
         coroutine = _awaited(coroutine)
     try:

@@ -85,7 +85,7 @@ class MemoryRunHistory:
 
     def get(self, run_id: str, now: datetime) -> Run | None:
         run = self._runs.get(run_id)
-        if run is None or self._expired(run, now):
+        if run is None or self.expired(run, now):
             return None
         return run
 
@@ -101,20 +101,21 @@ class MemoryRunHistory:
                 continue
             if task_id is not None and run.task_id != task_id:
                 continue
-            if not self._expired(run, now):
+            if not self.expired(run, now):
                 found.append(run)
         return found
 
     def cleanup(self, now: datetime) -> int:
         finished, dropped = self._finished, 0
-        while finished and self._expired(finished[0], now):
+        while finished and self.expired(finished[0], now):
             run = finished.popleft()
             if self._runs.get(run.id) is run:
                 del self._runs[run.id]
             dropped += 1
         return dropped
 
-    def _expired(self, run: Run, now: datetime) -> bool:
+    def expired(self, run: Run, now: datetime) -> bool:
+        """Whether ``run`` finished at least ``run_result_ttl`` seconds before ``now``."""
         ttl, ended = self.run_result_ttl, run.finished_at
         return ttl is not None and ended is not None and (now - ended).total_seconds() >= ttl
 

@@ -12,7 +12,6 @@ from asyncz_like.limits import shifted
 from asyncz_like.tasks.task import MAX_RUN_TIMES
 
 if TYPE_CHECKING:
-    from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
 logger = logging.getLogger("asyncz_like.schedulers")
@@ -57,16 +56,6 @@ def coalesced(run_times: list[datetime], now: datetime) -> list[datetime]:
     return run_times[due - 1 :] if due else run_times
 
 
-def take_lost_claims(store: BaseStore) -> dict[str, datetime] | None:
-    """The claims this acquire took over from a dead holder (see BaseStore), emptied."""
-    lost = getattr(store, "lost_claims", None)
-    if not lost:
-        return None
-    taken = dict(lost)
-    lost.clear()
-    return taken
-
-
 def recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
     """A copy of ``task`` for the executor whose grace time counts from ``lost_claim_at``:
     its fires were claimed on time by a scheduler that died before running them."""
@@ -78,8 +67,7 @@ def recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
     grace = task.mistrigger_grace_time
     if grace is None:
         return task
-    copy = task.clone()
-    copy._scheduler = task._scheduler
+    copy = task.clone(attached=True)
     copy.mistrigger_grace_time = grace + max(0.0, (now - lost_claim_at).total_seconds())
     return copy
 

@@ -14,7 +14,6 @@ from asyncz_like.schedulers.fire_times import (
     coalesced,
     due_run_times,
     planned_fires,
-    take_lost_claims,
 )
 from asyncz_like.schedulers.hand_over import HandOver, PassHost
 from asyncz_like.schedulers.held_claims import (
@@ -103,7 +102,7 @@ class DueTaskProcessor:
                     self.scheduler.run_slots.flush(store)
                 tasks = store.acquire_due_tasks(horizon, budget)
                 if tasks:
-                    lost = take_lost_claims(store)
+                    lost = store.take_lost_claims()
                     retry = self._dispatch(store, alias, tasks, now, horizon, lost)
                     if retry is not None and (retry_at is None or retry < retry_at):
                         retry_at = retry

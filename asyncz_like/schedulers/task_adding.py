@@ -91,7 +91,7 @@ class TaskAdder:
                 self.schedule_new(task, compute)
             self._store_many(built, policy)
             for task in built:
-                task._attach(self.host)
+                task.attach(self.host)
         for task in built:
             self.emit_task_event(TASK_ADDED, task.id, task.store_alias)
         times = [task.next_run_time for task in built if task.next_run_time is not None]
@@ -142,7 +142,7 @@ class TaskAdder:
                 stored = ADDED
             else:
                 stored = store_task(store, task, policy)
-            task._attach(self.host)
+            task.attach(self.host)
         if stored.outcome != "kept":
             code = TASK_MODIFIED if stored.outcome == "updated" else TASK_ADDED
             if self.host.dispatcher.wants(code):
@@ -155,7 +155,7 @@ class TaskAdder:
     def _add_pending(self, task: Task, policy: ConflictPolicy, compute_next: bool) -> None:
         """Keep a task until start; a duplicate id is handled now, as on a running one."""
         if self.pending.add(PendingTask(task, policy, compute_next)):
-            task._attach(self.host)
+            task.attach(self.host)
             task.pending = True
 
     def _warn_added_at_every_start(self, task: Task) -> None:
@@ -191,7 +191,7 @@ class TaskAdder:
                 self.schedule_new(task, entry.compute_next)
                 stored = self.store_task(task, policy)
             except Exception:
-                task._scheduler = None  # the caller may fix it and add it again
+                task.detach()  # the caller may fix it and add it again
                 self.host.logger.exception(
                     "Task %s (%s) could not be added at start", task.id, task.name,
                     extra={"task_id": task.id},
@@ -237,10 +237,10 @@ class TaskAdder:
         elif compute_next:
             now = self.host.clock.now()
             task.next_run_time, anchor = first_fire_and_anchor(trigger, self.host.timezone, now)
-            task._set_trigger(trigger, anchor)
+            task.set_trigger(trigger, anchor)
         elif task.next_run_time is not None:
             anchor = interval_anchor(trigger, self.host.clock.now(), task.next_run_time)
-            task._set_trigger(trigger, anchor)
+            task.set_trigger(trigger, anchor)
 
     def emit_task_event(self, code: int, task_id: str, store: str | None) -> None:
         if self.host.dispatcher.wants(code):

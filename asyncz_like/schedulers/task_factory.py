@@ -91,12 +91,10 @@ class TaskFactory:
             coalesce = defaults.coalesce
         if max_instances is UNSET or max_instances is None:
             max_instances = defaults.max_instances
-        task = Task.__new__(Task)  # not Task(...): a class called with keywords packs a dict
-        task._setup(
+        return Task.build(
             fn, built_trigger, id, name, args, kwargs, executor, store, coalesce,
             mistrigger_grace_time, max_instances, None if next_run_time is UNSET else next_run_time,
         )  # fmt: skip
-        return task
 
     def build_given(
         self, given: Task, trigger: Any, trigger_args: dict[str, Any], options: dict[str, Any]
@@ -116,11 +114,11 @@ class TaskFactory:
         self.host.lookup_executor(settings["executor"])
         store = self.host.lookup_store(settings["store_alias"])
         before = given.current_values()
-        given._modify(**settings)
+        given.modify(**settings)
         try:
             store.validate_task(given)
         except Exception:
-            given._apply(before)  # a Task object the caller made is left as it was given
+            given.set_values(before)  # a Task object the caller made is left as it was given
             raise
         return given
 

@@ -137,7 +137,7 @@ class TaskRegistry:
         """A task a store handed out, attached to this scheduler so that its own ``pause()``,
         ``update()``... work: stores decode tasks detached (they know no scheduler)."""
         if task.scheduler is None:
-            task._attach(self.host)
+            task.attach(self.host)
         return task
 
     def broken_records(self, store: str | None = None) -> dict[str, dict[str, str]]:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from asyncz_like.serializers._paths import Unencodable
+from asyncz_like.zones import iana_name
 
 T = TypeVar("T", datetime, time)
 
@@ -23,7 +24,7 @@ def encode_zone(value: T) -> tuple[T, ZoneSpec]:
         return value, _offset_spec(zone)
     if isinstance(zone, ZoneInfo) and zone.key:
         return value, zone.key
-    key = _foreign_key(zone)
+    key = iana_name(zone)
     if key is None:
         raise Unencodable(
             f"cannot encode the time zone {zone!r}: it has no IANA name; use a zoneinfo "
@@ -57,20 +58,6 @@ def _offset_spec(zone: timezone) -> ZoneSpec:
     seconds = offset.total_seconds()
     number = int(seconds) if seconds.is_integer() else seconds
     return [number, name[0]] if name else number
-
-
-def _foreign_key(zone: tzinfo) -> str | None:
-    """The IANA name of a pytz, dateutil or tzlocal zone, if it has one."""
-    for attribute in ("key", "zone"):  # zoneinfo subclasses, pytz
-        key = getattr(zone, attribute, None)
-        if isinstance(key, str) and key:
-            return key
-    if zone.utcoffset(None) == timedelta(0) and zone.tzname(None) == "UTC":
-        return "UTC"  # dateutil's tzutc
-    filename = getattr(zone, "_filename", None)  # dateutil's tzfile
-    if isinstance(filename, str) and "zoneinfo/" in filename:
-        return filename.rsplit("zoneinfo/", 1)[1]
-    return None
 
 
 def _moved(value: T, zone: tzinfo) -> T:

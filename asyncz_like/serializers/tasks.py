@@ -86,9 +86,8 @@ def decode_task(data: bytes, serializer: BaseSerializer) -> Task:
         values = check_state(state)
     except ValueError as exc:
         raise BrokenRecordError(task_id, str(exc)) from exc
-    task = Task.__new__(Task)
     try:
-        task.__setstate__(values)
+        task = Task.from_state(values)
     except (LookupError, ValueError, TypeError) as exc:
         raise BrokenRecordError(task_id, f"cannot be rebuilt: {exc!r}") from exc
     return task

@@ -115,6 +115,16 @@ class BaseStore(ABC):
         """Free what the store holds (connections, locks)."""
         self.lock.shutdown()
 
+    def take_lost_claims(self) -> dict[str, datetime] | None:
+        """The ``lost_claims`` noted since the last call (None: none), which the store then
+        forgets: the scheduler takes them once per claim."""
+        lost = self.lost_claims
+        if not lost:
+            return None
+        taken = dict(lost)
+        lost.clear()
+        return taken
+
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
         """Claim up to ``limit`` due tasks. Stores written for asyncz inherit this plain form."""
         return self.get_due_tasks(now)[:limit]

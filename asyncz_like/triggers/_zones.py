@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from asyncz_like.limits import check_time
 from asyncz_like.utils import to_datetime, to_zone
+from asyncz_like.zones import iana_name
 
 __all__ = [
     "as_utc",
@@ -131,14 +132,9 @@ def zone_name(zone: tzinfo | None) -> str | None:
     """The IANA name to store for ``zone``; ValueError for zones that have none."""
     if zone is None:
         return None
-    key = getattr(zone, "key", None) or getattr(zone, "zone", None)  # zoneinfo, pytz
-    if isinstance(key, str):
-        return key
-    if zone.utcoffset(None) == timedelta(0) and zone.tzname(None) == "UTC":
-        return "UTC"  # datetime.UTC, dateutil's tzutc
-    filename = getattr(zone, "_filename", None)  # dateutil's tzfile
-    if isinstance(filename, str) and "zoneinfo/" in filename:
-        return filename.rsplit("zoneinfo/", 1)[1]
+    name = iana_name(zone)
+    if name is not None:
+        return name
     raise ValueError(
         f"Cannot store the time zone {zone!r}: it has no IANA name; "
         "use a zone name such as 'Europe/Berlin' instead"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from asyncz_like.executors.asyncio import in_loop_thread
 from asyncz_like.runs.context import CURRENT_RUN
+from asyncz_like.tasks.record import TaskValues
 from asyncz_like.tasks.task import Task
 
 if TYPE_CHECKING:
@@ -25,18 +26,19 @@ class RunTask(Task):
     __slots__ = ()
     is_background_run: ClassVar[bool] = True
 
-    def __init__(self, fn: Any, run_id: str, name: str | None, executor: str) -> None:
-        # Internal and already validated: the attributes are set directly.
-        self.id, self.fn, self.fn_reference, self.name = run_id, fn, None, name
-        self.args, self.kwargs, self.trigger = (), {}, None
-        self.executor, self.store_alias, self.coalesce = executor, None, False
-        self.mistrigger_grace_time, self.max_instances = None, _NO_LIMIT
-        self.next_run_time, self._scheduler = None, None
+    @classmethod
+    def of_run(cls, fn: Any, run_id: str, name: str | None, executor: str) -> RunTask:
+        """The task of one hand-over: internal and already validated, so built from a
+        record, without Task's checks."""
+        values: TaskValues = (
+            run_id, None, None, (), None, name, None, executor, None, False, None, _NO_LIMIT,
+        )  # fmt: skip
+        return cls.from_record((values, fn, None))
 
 
 def make_run_task(engine: AttemptReports, job: RunJob, token: int) -> RunTask:
     call = AsyncCall(engine, job, token) if job.coroutine else SyncCall(engine, job, token)
-    return RunTask(call, job.run.id, job.run.name, job.options.executor)
+    return RunTask.of_run(call, job.run.id, job.run.name, job.options.executor)
 
 
 class SyncCall:

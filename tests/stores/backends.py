@@ -15,6 +15,7 @@ from typing import Any
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.stores.memory import MemoryStore
 from tests.services import MARIADB_URL, POSTGRES_URL, REDIS_HOST, REDIS_PORT, require_service
+from tests.store_hooks import drop_sql_table, overwrite_record
 
 
 class Backend:
@@ -105,7 +106,7 @@ class SQLBackend(Backend):
         from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 
         assert isinstance(store, SQLAlchemyStore)
-        store.overwrite_record_for_tests(task_id, record)
+        overwrite_record(store, task_id, record)
 
     def cleanup(self) -> None:
         from asyncz_like.workers.persistent import run_store_for
@@ -114,7 +115,7 @@ class SQLBackend(Backend):
             runs = run_store_for(store)  # the run history a scheduler on it kept beside it
             if runs is not None:
                 runs.drop()
-            store.drop_table_for_tests()
+            drop_sql_table(store)
 
 
 class SQLiteBackend(SQLBackend):
@@ -162,7 +163,7 @@ class RedisBackend(Backend):
         from asyncz_like.stores.redis import RedisStore
 
         assert isinstance(store, RedisStore)
-        store.overwrite_record_for_tests(task_id, record)
+        overwrite_record(store, task_id, record)
 
     def cleanup(self) -> None:
         import redis

@@ -25,6 +25,7 @@ from asyncz_like.tasks import Task
 from tests import services
 from tests.helpers import START, FakeClock
 from tests.services import REDIS_HOST, REDIS_PORT, require_service
+from tests.store_hooks import overwrite_record
 from tests.stores.tasks import make_task
 
 redis = pytest.importorskip("redis")
@@ -215,7 +216,7 @@ def test_records_of_the_previous_version_read_with_the_score(
         assert b"next_run_time" in old and old != encode_task(
             make_task(task_id, 99), store.serializer, run_time=False
         )
-        store.overwrite_record_for_tests(task_id, old)
+        overwrite_record(store, task_id, old)
     admin.zadd(f"{prefix}.run_times", {"old": epoch(10)})
     admin.zrem(f"{prefix}.run_times", "paused")
     looked_up = store.lookup_task("old")
@@ -250,7 +251,7 @@ def test_broken_due_record_is_skipped_reported_once_and_read_again_when_rewritte
     store, other = make(), make()
     store.add_task(make_task("good", 1))
     store.add_task(make_task("bad", 0))
-    store.overwrite_record_for_tests("bad", b"\x00garbage")
+    overwrite_record(store, "bad", b"\x00garbage")
     now = START + timedelta(seconds=10)
     with caplog.at_level(logging.ERROR):
         (good,) = store.acquire_due_tasks(now, 10)
@@ -265,7 +266,7 @@ def test_broken_due_record_is_skipped_reported_once_and_read_again_when_rewritte
     assert admin.hexists(f"{prefix}.tasks", "bad")  # kept
     assert [t.id for t in other.acquire_due_tasks(now, 10)] == []  # reported there too
     assert "bad" in other.get_broken_records()
-    store.overwrite_record_for_tests("bad", encode_task(make_task("bad", 0), store.serializer))
+    overwrite_record(store, "bad", encode_task(make_task("bad", 0), store.serializer))
     assert [t.id for t in store.acquire_due_tasks(now, 10)] == ["bad"]
     assert store.get_broken_records() == {}
 

@@ -13,6 +13,7 @@ import pytest
 from asyncz_like.cli import main
 from asyncz_like.schedulers import BackgroundScheduler
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
+from tests.store_hooks import overwrite_record
 
 CALLS: list[str] = []
 
@@ -67,7 +68,7 @@ def test_pause_resume_and_remove_change_the_store(sqlite_store: str) -> None:
 
 def test_broken_lists_records_that_cannot_be_read(sqlite_store: str) -> None:
     store = SQLAlchemyStore(database=sqlite_store)
-    store.overwrite_record_for_tests("nightly", b"\x00garbage")
+    overwrite_record(store, "nightly", b"\x00garbage")
     store.shutdown()
     status, text = run_cli("broken", "--store", sqlite_store)
     assert status == 0 and "nightly" in text and "five" not in text

@@ -16,6 +16,7 @@ from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.triggers import DateTrigger
 from tests.helpers import START, FakeClock, ManualScheduler, Recorder, manual_scheduler
 from tests.ledger import FireLedger
+from tests.store_hooks import drop_sql_table
 
 MINUTE = 60
 #: Every missed run time runs, late: a fire that is not there is a fire missing.
@@ -183,7 +184,7 @@ def test_interval_in_sqlite_keeps_its_spacing_across_a_back_step(tmp_path: Path)
         assert [at - start for at in CALLS] == [20, 40, 46]  # caught up once, at once
     finally:
         scheduler.shutdown()
-        store.drop_table_for_tests()
+        drop_sql_table(store)
 
 
 def test_a_step_back_shorter_than_the_interval_delays_a_stored_fire_by_the_step(

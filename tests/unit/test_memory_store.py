@@ -183,7 +183,7 @@ def full_task(task_id: str = "full") -> Task:
         args=(1, "two"), kwargs={"three": 3.0}, executor="pool", store="mine", coalesce=False,
         mistrigger_grace_time=12.5, max_instances=4, next_run_time=START,
     )  # fmt: skip
-    task._set_trigger(task._trigger, START - timedelta(seconds=7))
+    task.set_trigger(task.unanchored_trigger, START - timedelta(seconds=7))
     return task
 
 

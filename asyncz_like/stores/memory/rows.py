@@ -12,18 +12,21 @@ task when each has its own time, is a value: the row keeps its ``(run_at, timezo
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, Final
 
+from asyncz_like.tasks.record import ID, TaskRecord, TaskValues
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.date import DateTrigger
 
-#: (id, next_run_time, fn index, trigger index or date, anchor, args, kwargs items, name,
-#: fn_reference, executor, store_alias, coalesce, mistrigger_grace_time, max_instances)
-Row = tuple[Any, ...]
+#: ``(values, fn, trigger)``: a task's :data:`~asyncz_like.tasks.record.TaskRecord`, its
+#: callable and its trigger replaced by their index in :class:`SharedObjects` (a date trigger
+#: by its ``(run_at, timezone)``). Its values are the record's own tuple, shared.
+Row = tuple[TaskValues, int | None, Any]
 
-#: Where a row keeps its id, its next run time (the only field a fire changes), the index of
-#: its callable in :class:`SharedObjects`, and that of its trigger (or a date trigger's value).
-ID, NEXT_RUN_TIME, FN, TRIGGER = 0, 1, 2, 3
+#: Where a row keeps the task's values, its callable's index and its trigger's.
+VALUES: Final = 0
+FN: Final = 1
+TRIGGER: Final = 2
 
 
 class SharedObjects:
@@ -75,28 +78,22 @@ class SharedObjects:
 def to_row(task: Task, shared: SharedObjects) -> Row:
     """The row of ``task``; it holds the task's callable in ``shared``, and its trigger
     there too unless it is a date trigger (whose value the row holds)."""
+    values, fn, trigger = task.record()
     # Unrolled for the callable and the trigger (add_task's hot path), as a rule in the table
-    index, counts, fn, trigger = shared.index, shared.counts, task.fn, task._trigger
+    index, counts = shared.index, shared.counts
     fn_index = index.get(id(fn))
     if fn_index is None:
         fn_index = shared.add(fn)
     else:
         counts[fn_index] += 1
-    trigger_field: int | tuple[datetime | None, tzinfo | None] | None
     if trigger.__class__ is DateTrigger:
-        trigger_field = (trigger.run_at, trigger.timezone)
+        return values, fn_index, (trigger.run_at, trigger.timezone)
+    trigger_index = index.get(id(trigger))
+    if trigger_index is None:
+        trigger_index = shared.add(trigger)
     else:
-        trigger_field = index.get(id(trigger))
-        if trigger_field is None:
-            trigger_field = shared.add(trigger)
-        else:
-            counts[trigger_field] += 1
-    kwargs = task._kwargs
-    return (
-        task.id, task.next_run_time, fn_index, trigger_field, task._anchor, task.args,
-        tuple(kwargs.items()) if kwargs else None, task.name, task.fn_reference, task.executor,
-        task.store_alias, task.coalesce, task.mistrigger_grace_time, task.max_instances,
-    )  # fmt: skip
+        counts[trigger_index] += 1
+    return values, fn_index, trigger_index
 
 
 def drop_row(row: Row, shared: SharedObjects) -> None:
@@ -112,42 +109,44 @@ def drop_row(row: Row, shared: SharedObjects) -> None:
             shared.free(trigger)
 
 
-def from_row(row: Row, objects: list[Any], scheduler: Any) -> Task:
-    """A new Task object with the values of ``row`` (``objects``: ``SharedObjects.objects``)."""
-    task = Task.__new__(Task)
-    (
-        task.id, task.next_run_time, fn, trigger, task._anchor, task.args, kwargs, task.name,
-        task.fn_reference, task.executor, task.store_alias, task.coalesce,
-        task.mistrigger_grace_time, task.max_instances,
-    ) = row  # fmt: skip
-    task.fn = None if fn is None else objects[fn]
+def from_row(row: Row, objects: list[Any]) -> Task:
+    """A new Task object with the values of ``row`` (``objects``: ``SharedObjects.objects``),
+    detached, as the persistent stores hand out theirs (the scheduler attaches a task it
+    hands on)."""
+    values, fn, trigger = row
     if trigger.__class__ is int:
-        task._trigger = objects[trigger]
-    else:
-        task._trigger = None if trigger is None else _date_trigger(trigger)
-    task._kwargs = None if kwargs is None else dict(kwargs)
-    task._scheduler = scheduler
-    return task
+        trigger = objects[trigger]
+    elif trigger is not None:  # a date trigger's values: as a rule the last ones read (a burst)
+        run_at, timezone, last = _last_date
+        if last is None or trigger[0] is not run_at or trigger[1] is not timezone:
+            last = _date_trigger(trigger)
+        trigger = last
+    record: TaskRecord = (values, None if fn is None else objects[fn], trigger)
+    return _from_record(record)
 
 
-#: The last date trigger :func:`_date_trigger` built, with its values: given again for the
-#: same ones (the tasks of a burst, added with one run time, share that datetime object).
+#: ``Task.from_record``, bound once (a classmethod makes a bound method at each lookup).
+_from_record = Task.from_record
+
+#: The last date trigger :func:`_date_trigger` built, with its values: :func:`from_row` gives
+#: it again for the same ones (the tasks of a burst, added with one run time, share that
+#: datetime object).
 _last_date: tuple[Any, Any, DateTrigger | None] = (None, None, None)
 
 
 def _date_trigger(value: tuple[datetime | None, tzinfo | None]) -> DateTrigger:
-    """The DateTrigger of a row's ``(run_at, timezone)``, built without DateTrigger's checks:
-    those passed when the task was added."""
+    """A DateTrigger of a row's ``(run_at, timezone)``, built without DateTrigger's checks
+    (those passed when the task was added), and kept as the last one."""
     global _last_date
     run_at, timezone = value
-    last_run_at, last_timezone, trigger = _last_date
-    if trigger is None or last_run_at is not run_at or last_timezone is not timezone:
-        trigger = DateTrigger.__new__(DateTrigger)
-        trigger.run_at, trigger.timezone = run_at, timezone
-        _last_date = (run_at, timezone, trigger)
+    trigger = DateTrigger.__new__(DateTrigger)
+    trigger.run_at, trigger.timezone = run_at, timezone
+    _last_date = (run_at, timezone, trigger)
     return trigger
 
 
-def with_next_run_time(row: Row, next_run_time: Any) -> Row:
-    # Concatenation: once per fire, and the fastest form (timeit)
-    return (row[ID], next_run_time) + row[NEXT_RUN_TIME + 1 :]  # noqa: RUF005
+def with_next_run_time(row: Row, next_run_time: datetime) -> Row:
+    """``row`` with another next run time (once per fire)."""
+    values = row[VALUES]
+    head = (values[ID], next_run_time)
+    return head + values[2:], row[FN], row[TRIGGER]  # (2: past the run time) fastest (timeit)

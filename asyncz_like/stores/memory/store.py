@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.stores.memory.held import HeldTasks
 from asyncz_like.stores.memory.rows import (
-    ID,
-    NEXT_RUN_TIME,
+    VALUES,
     Row,
     SharedObjects,
     drop_row,
@@ -19,6 +18,7 @@ from asyncz_like.stores.memory.rows import (
     to_row,
     with_next_run_time,
 )
+from asyncz_like.tasks.record import ID, NEXT_RUN_TIME
 from asyncz_like.tasks.task import Task
 
 #: (next run timestamp, tie-breaker, task id, next run time). Many tasks share a run time
@@ -78,7 +78,7 @@ class MemoryStore(BaseStore):
         next_run_time = task.next_run_time
         if task_id in self._claimed:
             self._claimed.discard(task_id)
-        elif next_run_time is not None and next_run_time == previous[NEXT_RUN_TIME]:
+        elif next_run_time is not None and next_run_time == previous[VALUES][NEXT_RUN_TIME]:
             return  # its live entry is in the heap already
         if next_run_time is not None:
             self._push(task_id, next_run_time)
@@ -90,7 +90,7 @@ class MemoryStore(BaseStore):
         row = self._rows.get(task_id)
         if row is None:
             raise TaskLookupError(task_id)
-        if task_id not in self._claimed and row[NEXT_RUN_TIME] != task.next_run_time:
+        if task_id not in self._claimed and row[VALUES][NEXT_RUN_TIME] != task.next_run_time:
             return
         if next_run_time is None:
             self.delete_task(task_id)
@@ -121,14 +121,14 @@ class MemoryStore(BaseStore):
 
     def get_all_tasks(self) -> list[Task]:
         rows = self._rows.values()
-        scheduled = [row for row in rows if row[NEXT_RUN_TIME] is not None]
+        scheduled = [row for row in rows if row[VALUES][NEXT_RUN_TIME] is not None]
         scheduled.sort(key=_run_time_key)
-        paused = [row for row in rows if row[NEXT_RUN_TIME] is None]
+        paused = [row for row in rows if row[VALUES][NEXT_RUN_TIME] is None]
         return [self._handed_out(row) for row in scheduled + paused]
 
     def get_paused_tasks(self) -> list[Task]:
         rows = self._rows.values()
-        return [self._handed_out(row) for row in rows if row[NEXT_RUN_TIME] is None]
+        return [self._handed_out(row) for row in rows if row[VALUES][NEXT_RUN_TIME] is None]
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         entries = self._pop_due(now.timestamp(), len(self._rows))
@@ -138,12 +138,12 @@ class MemoryStore(BaseStore):
         return [self._handed_out(self._rows[entry[2]]) for entry in entries]
 
     def acquire_due_tasks(self, now: datetime, limit: int) -> list[Task]:
-        rows, objects, scheduler = self._rows, self._shared.objects, self.scheduler
+        rows, objects = self._rows, self._shared.objects
         due = self._pop_due(now.timestamp(), limit)
         if not self._held:  # the common case in a burst: no object given is held any more
-            return [from_row(rows[entry[2]], objects, scheduler) for entry in due]
+            return [from_row(rows[entry[2]], objects) for entry in due]
         held = self._held.held  # a fire's object is built, not kept: nobody else holds it
-        return [held(entry[2]) or from_row(rows[entry[2]], objects, scheduler) for entry in due]
+        return [held(entry[2]) or from_row(rows[entry[2]], objects) for entry in due]
 
     def get_next_run_time(self) -> datetime | None:
         heap = self._heap
@@ -156,7 +156,7 @@ class MemoryStore(BaseStore):
     def _handed_out(self, row: Row) -> Task:
         """The task of ``row``: the object given for it when something still holds that, else
         a new one built from the row (a copy, as the persistent stores hand out)."""
-        return self._held.held(row[ID]) or from_row(row, self._shared.objects, self.scheduler)
+        return self._held.held(row[VALUES][ID]) or from_row(row, self._shared.objects)
 
     def _is_live(self, entry: _Entry) -> bool:
         """Its task is stored, not claimed, and has this run time (the same object, as a
@@ -165,7 +165,7 @@ class MemoryStore(BaseStore):
         row = self._rows.get(task_id)
         if row is None or task_id in self._claimed:
             return False
-        next_run_time = row[NEXT_RUN_TIME]
+        next_run_time = row[VALUES][NEXT_RUN_TIME]
         return next_run_time is run_time or (
             next_run_time is not None and next_run_time.timestamp() == timestamp
         )
@@ -180,7 +180,7 @@ class MemoryStore(BaseStore):
             task_id, row = entry[2], rows.get(entry[2])
             if row is None or task_id in claimed:
                 continue
-            next_run_time = row[NEXT_RUN_TIME]
+            next_run_time = row[VALUES][NEXT_RUN_TIME]
             if next_run_time is entry[3] or (
                 next_run_time is not None and next_run_time.timestamp() == entry[0]
             ):
@@ -200,5 +200,5 @@ class MemoryStore(BaseStore):
 
 
 def _run_time_key(row: Row) -> datetime:
-    run_time: datetime = row[NEXT_RUN_TIME]
-    return run_time
+    """The sort key of a scheduled task's row (one with a run time)."""
+    return cast(datetime, row[VALUES][NEXT_RUN_TIME])

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
+from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.serializers import BaseSerializer, encode_task, get_serializer
 from asyncz_like.serializers.decoded import DecodedRecords
 from asyncz_like.stores.base import (
@@ -18,6 +18,7 @@ from asyncz_like.stores.base import (
     check_lease_options,
     lost_claim_start,
 )
+from asyncz_like.stores.redis.batches import delete_many, paused_ids, read_all
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
     build_client,
@@ -26,7 +27,9 @@ from asyncz_like.stores.redis.connection import (
     split_client_options,
 )
 from asyncz_like.stores.redis.held_connection import ScriptRunner
+from asyncz_like.stores.redis.records import RedisRecords
 from asyncz_like.stores.redis.scripts import Scripts
+from asyncz_like.stores.redis.slots import RedisRunSlots
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -90,20 +93,24 @@ class RedisStore(BaseStore):
         self._scripts = Scripts.register(self.client, self._runner)
         self._broken = BrokenRecords()
         self._records = DecodedRecords(self.serializer)
+        self._reads = RedisRecords(self._records, self._broken, self.report_broken_record)
+        self._slots = RedisRunSlots(
+            self.client, self._scripts, tasks_key, self.lease_seconds, self._retry
+        )
 
     # -- reading ----------------------------------------------------------------------------
 
     def lookup_task(self, task_id: str) -> Task | None:
         keys = [self.tasks_key, self.run_times_key]
         record, score = self._retry(lambda _: self._scripts.lookup(keys=keys, args=[task_id]))
-        return self._decode(task_id, record, _parse_score(score))
+        return self._reads.decode(task_id, record, _parse_score(score))
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         keys = [self.run_times_key, self.tasks_key]
         ids, records, scores = self._retry(
             lambda _: self._scripts.range(keys=keys, args=["-inf", _epoch(now)])
         )
-        return self._decode_all(ids, records, [float(score) for score in scores])
+        return self._reads.decode_all(ids, records, [float(score) for score in scores])
 
     def get_next_run_time(self) -> datetime | None:
         """The earliest time a task that is not known to be broken can be claimed: its next
@@ -115,39 +122,19 @@ class RedisStore(BaseStore):
         return None if text is None else datetime.fromtimestamp(float(text), UTC)
 
     def get_all_tasks(self) -> list[Task]:
-        def read(_: int) -> list[Any]:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.hgetall(self.tasks_key)
-            pipe.zrange(self.run_times_key, 0, -1, withscores=True)
-            return pipe.execute()
-
-        records, scheduled = cast(
-            "tuple[dict[bytes, bytes], list[tuple[bytes, float]]]", self._retry(read)
-        )
-        scores: dict[bytes, float | None] = {
-            raw_id: score for raw_id, score in scheduled if raw_id in records
-        }
-        paused = sorted(set(records) - set(scores))
-        ids = [*scores, *paused]
-        times = [scores.get(raw_id) for raw_id in ids]
-        return self._decode_all(ids, [records[raw_id] for raw_id in ids], times)
+        client, tasks_key, run_times_key = self.client, self.tasks_key, self.run_times_key
+        ids, records, times = self._retry(lambda _: read_all(client, tasks_key, run_times_key))
+        return self._reads.decode_all(ids, records, times)
 
     def get_paused_tasks(self) -> list[Task]:
-        def read_ids(_: int) -> list[Any]:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.hkeys(self.tasks_key)
-            pipe.zrange(self.run_times_key, 0, -1)
-            return pipe.execute()
-
-        stored, scheduled = cast("tuple[list[bytes], list[bytes]]", self._retry(read_ids))
-        paused = sorted(set(stored) - set(scheduled))  # get_all_tasks's order among them
+        client, tasks_key, run_times_key = self.client, self.tasks_key, self.run_times_key
+        paused = self._retry(lambda _: paused_ids(client, tasks_key, run_times_key))
         if not paused:
             return []
         records = cast(  # None: deleted meanwhile (skipped by the decoding)
-            "list[bytes | None]",
-            self._retry(lambda _: self.client.hmget(self.tasks_key, paused)),
+            "list[bytes | None]", self._retry(lambda _: client.hmget(tasks_key, paused))
         )
-        return self._decode_all(paused, records, [None] * len(paused))
+        return self._reads.decode_all(paused, records, [None] * len(paused))
 
     def run_store(self) -> RunStore:
         """The keys ``<tasks_key>.runs*`` beside this store's tasks."""
@@ -237,22 +224,12 @@ class RedisStore(BaseStore):
         every record is read first, so that all the broken ones are known."""
         readable = [task.id for task in self.get_all_tasks()]
         kept = self._broken.reasons()
+        keys = (self.tasks_key, self.run_times_key, self.leases_key)
         if not kept:
-            keys = (self.tasks_key, self.run_times_key, self.leases_key)
             self._retry(lambda _: self.client.delete(*keys))
             return
-
-        def delete(_: int) -> Any:
-            pipe = self.client.pipeline(transaction=True)
-            for start in range(0, len(readable), 1000):
-                chunk = readable[start : start + 1000]
-                pipe.hdel(self.tasks_key, *chunk)
-                pipe.zrem(self.run_times_key, *chunk)
-                pipe.hdel(self.leases_key, *chunk)
-            return pipe.execute()
-
         if readable:
-            self._retry(delete)
+            self._retry(lambda _: delete_many(self.client, keys, readable))
         self.logger.warning(
             "remove_all_tasks kept %d broken record(s): %s", len(kept),
             ", ".join(sorted(kept)), extra={"store": self.alias},
@@ -280,14 +257,7 @@ class RedisStore(BaseStore):
             self.lost_claims[raw_id.decode()] = lost_claim_start(
                 float(lease_end), self.lease_seconds
             )
-        tasks: list[Task] = []
-        broken: list[str] = []
-        for raw_id, record, score in zip(ids, records, scores, strict=True):
-            task = self._decode(raw_id.decode(), record, float(score))
-            if task is None:
-                broken.append(raw_id.decode())
-            else:
-                tasks.append(task)
+        tasks, broken = self._reads.decode_claimed(ids, records, scores)
         if broken:
             self._drop_leases(broken)
         return tasks
@@ -305,8 +275,6 @@ class RedisStore(BaseStore):
         if task_ids:
             args = [self.owner, repr(now.timestamp() + self.lease_seconds), *task_ids]
             self._retry(lambda _: self._scripts.renew_leases(keys=[self.leases_key], args=args))
-
-    # -- run slots: a sorted set per task, ``<tasks_key>.slots.<task id>`` (token -> until) --
 
     def release_tasks(self, releases: Sequence[tuple[Task, datetime | None]]) -> list[str]:
         """Every release in one script (one round trip), each checked as ``release_task``."""
@@ -347,53 +315,20 @@ class RedisStore(BaseStore):
         return deleted
 
     def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
-        """Every slot in one script; a token there already counts as taken, so a retry after
-        a lost answer takes nothing twice."""
-        moment = now.timestamp()
-        until, lifetime = repr(moment + self.lease_seconds), self._slot_key_ms()
-        tokens = [uuid.uuid4().hex for _ in tasks]
-        keys = [self._slots_key(task.id) for task in tasks]
-        args: list[Any] = [repr(moment), until, lifetime]
-        for task, token in zip(tasks, tokens, strict=True):
-            args += (task.max_instances or 1, token)
-
-        def acquire(_: int) -> list[Any]:
-            return list(self._scripts.slot_acquire_many(keys=keys, args=args))
-
-        taken = self._retry(acquire) if tasks else []
-        return [token if int(ok) else None for token, ok in zip(tokens, taken, strict=True)]
+        """Every slot in one script (see RedisRunSlots)."""
+        return self._slots.acquire_many(tasks, now)
 
     def acquire_run_slot(self, task: Task, now: datetime) -> str | None:
-        return self.acquire_run_slots([task], now)[0]
+        return self._slots.acquire_many([task], now)[0]
 
     def release_run_slot(self, task_id: str, token: str) -> None:
-        self.release_run_slots([(task_id, token)])
+        self._slots.release_many([(task_id, token)])
 
     def release_run_slots(self, slots: Sequence[tuple[str, str]]) -> None:
-        def release(_: int) -> list[Any]:
-            pipe = self.client.pipeline(transaction=False)
-            for task_id, token in slots:
-                pipe.zrem(self._slots_key(task_id), token)
-            return list(pipe.execute())
-
-        if slots:
-            self._retry(release)
+        self._slots.release_many(slots)
 
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
-        until = repr(now.timestamp() + self.lease_seconds)
-        by_task: dict[str, list[str]] = {}
-        for task_id, token in slots:
-            by_task.setdefault(task_id, []).append(token)
-        for task_id, tokens in by_task.items():
-            keys, args = [self._slots_key(task_id)], [until, self._slot_key_ms(), *tokens]
-            self._retry(lambda _: self._scripts.slot_renew(keys=keys, args=args))  # noqa: B023
-
-    def _slots_key(self, task_id: str) -> str:
-        return f"{self.tasks_key}.slots.{task_id}"
-
-    def _slot_key_ms(self) -> int:
-        """How long Redis keeps a slots key nobody touches (twice the lease)."""
-        return int(self.lease_seconds * 2000) + 1000
+        self._slots.renew_many(slots, now)
 
     def _drop_leases(self, task_ids: list[str]) -> None:
         """Give back the leases on records that turned out broken (best effort)."""
@@ -414,33 +349,6 @@ class RedisStore(BaseStore):
         """The record of ``task``, without its next run time (that is the score)."""
         return encode_task(task, self.serializer, run_time=False)
 
-    def _decode_all(
-        self, ids: list[bytes], records: list[bytes | None], scores: list[float | None]
-    ) -> list[Task]:
-        decoded = (
-            self._decode(raw_id.decode(), record, score)
-            for raw_id, record, score in zip(ids, records, scores, strict=True)
-        )
-        return [task for task in decoded if task is not None]
-
-    def _decode(self, task_id: str, record: bytes | None, score: float | None) -> Task | None:
-        """The task of a record, with ``score`` (None: paused) as its next run time; None
-        (reported once) when the record is broken or absent."""
-        if record is None:
-            return None
-        try:
-            task = _read(task_id, record, score, self._records)
-        except BrokenRecordError as error:
-            if self._broken.note(task_id, record, error.reason):
-                self.report_broken_record(task_id, error)
-            return None
-        self._broken.forget(task_id)
-        return task
-
-    def overwrite_record_for_tests(self, task_id: str, raw: bytes) -> None:
-        """Test-only: store ``raw`` as the record of ``task_id`` (to break it on purpose)."""
-        self.client.hset(self.tasks_key, task_id, raw)
-
     def shutdown(self) -> None:
         self._runner.close()
         if self._owns_client:
@@ -452,20 +360,6 @@ class RedisStore(BaseStore):
         if self.tasks_key != _DEFAULT_TASKS_KEY:
             details.append(("tasks_key", repr(self.tasks_key)))
         return details
-
-
-def _read(task_id: str, record: bytes, score: float | None, records: DecodedRecords) -> Task:
-    """The task of ``record`` with the next run time ``score`` (whatever the record says),
-    any failure (and a record stored under another id) as broken."""
-    try:
-        task = records.decode(record, score)
-    except BrokenRecordError:
-        raise
-    except Exception as exc:  # a custom serializer or trigger may raise anything
-        raise BrokenRecordError(task_id, f"cannot decode: {exc!r}") from exc
-    if task.id != task_id:
-        raise BrokenRecordError(task_id, f"its id is {task.id!r}, not {task_id!r}")
-    return task
 
 
 def _epoch(when: datetime) -> str:

@@ -125,7 +125,7 @@ class StoredRunHistory:
         """The stored record of ``run_id`` (a copy, not updated), unless unknown or expired."""
         data = self.store.get(run_id)
         run = self._decode(data) if data is not None else None
-        return None if run is None or self.memory._expired(run, now) else run
+        return None if run is None or self.memory.expired(run, now) else run
 
     def load_list(
         self, statuses: Collection[RunStatus] | None, task_id: str | None, limit: int | None,
@@ -142,7 +142,7 @@ class StoredRunHistory:
             if want is not None and len(found) >= want:
                 break
             run = self._decode(data)
-            if run is None or run.id in known or self.memory._expired(run, now):
+            if run is None or run.id in known or self.memory.expired(run, now):
                 continue
             if (values is None or run.status.value in values) and (
                 task_id is None or run.task_id == task_id
