@@ -122,33 +122,27 @@ class MemoryBroker(BaseBroker):
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
         with self._lock:
-            candidates = self._take_back_expired(set(names), now, limit)
-            candidates += self._pop_ready(names, now, limit - len(candidates))
+            self._take_back_expired(names, now)
+            candidates = self._pop_ready(names, now, limit)
             return [self._deliver(entry, worker_id, now, lease_until) for entry in candidates]
 
-    def _take_back_expired(self, names: set[str], now: datetime, limit: int) -> list[_Entry]:
+    def _take_back_expired(self, names: tuple[str, ...], now: datetime) -> None:
+        """Put the runs whose lease expired back in line, or end them."""
         expired = [
             entry
             for entry in self._running.values()
             if entry.envelope.queue in names and entry.lease_until is not None
             and entry.lease_until <= now
         ]  # fmt: skip
-        expired.sort(key=lambda entry: (-entry.envelope.priority, entry.due, entry.seq))
-        taken: list[_Entry] = []
         for entry in expired:
-            del self._running[entry.envelope.run_id]
             entry.lost += 1
             if entry.cancel_requested:
                 self._finish(entry, RunStatus.CANCELLED, now, error=entry.error)
             elif entry.lost >= entry.envelope.max_deliveries:
                 error = RunError("WorkerLost", lost_reason(entry.lost))
                 self._finish(entry, RunStatus.FAILED, now, error=error)
-            elif len(taken) < limit:
-                taken.append(entry)
-            else:  # no room in this claim: waits at the head of its queue
-                entry.status = RunStatus.PENDING
-                self._schedule(entry)
-        return taken
+            else:
+                self._release(entry, RunStatus.PENDING, entry.due)
 
     def _pop_ready(self, names: tuple[str, ...], now: datetime, limit: int) -> list[_Entry]:
         heaps = [self._queues[name] for name in names if name in self._queues]

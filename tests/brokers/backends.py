@@ -104,6 +104,9 @@ class MariaDBBackend(SQLBackend):
 
 BACKENDS: dict[str, Callable[[Path], BrokerBackend]] = {
     "memory": MemoryBackend,
+    "sqlite": SQLiteBackend,
+    "postgresql": PostgresBackend,
+    "mariadb": MariaDBBackend,
 }
 
 

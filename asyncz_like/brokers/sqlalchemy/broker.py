@@ -1,0 +1,350 @@
+"""The SQL broker: runs in one table of PostgreSQL, MariaDB/MySQL or SQLite."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
+from asyncz_like.brokers.codec import encode_result
+from asyncz_like.brokers.records import (
+    CancelOutcome,
+    Delivery,
+    Envelope,
+    QueueStats,
+    Renewal,
+    check_aware,
+    check_queues,
+)
+from asyncz_like.brokers.sqlalchemy import claims
+from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.rows import (
+    among,
+    envelope_of,
+    error_values,
+    new_batch,
+    released,
+    row_of,
+    run_of,
+)
+from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from asyncz_like.brokers.sqlalchemy.waiting import ListenWaiter, Waiter, channel_of, notify
+from asyncz_like.exceptions import BrokenRecordError
+from asyncz_like.limits import check_count, check_wait, shifted
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.status import FINAL_STATUSES, RunStatus
+from asyncz_like.serializers.base import BaseSerializer
+from asyncz_like.serializers.choice import get_serializer
+from asyncz_like.stores.sqlalchemy.engine import make_engine
+
+logger = logging.getLogger(__name__)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
+_WAITING = (RunStatus.PENDING.value, RunStatus.RETRYING.value)
+_RUNNING = RunStatus.RUNNING.value
+_FINAL = tuple(status.value for status in FINAL_STATUSES)
+#: Ids per ``IN (...)``: well under SQLite's oldest limit of 999 bound parameters.
+_CHUNK = 500
+
+
+class SQLAlchemyBroker(BaseBroker):
+    """Runs in the table ``tablename`` (created on :meth:`start`) of ``database``: a
+    SQLAlchemy URL (``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``sqlite:///...``)
+    or ``engine``, an Engine of yours. ``serializer`` (``"json"``, ``"pickle"`` or an
+    instance; signed with ``secret_key``) encodes arguments and results. ``poll_interval``:
+    how often an idle worker looks for work enqueued by other processes, where PostgreSQL's
+    LISTEN/NOTIFY does not tell it."""
+
+    alias = "sqlalchemy"
+
+    def __init__(
+        self,
+        database: str | None = None,
+        *,
+        engine: sa.Engine | None = None,
+        tablename: str = "asyncz_like_runs",
+        serializer: str | BaseSerializer | None = None,
+        secret_key: str | bytes | None = None,
+        poll_interval: float = 1.0,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if (database is None) == (engine is None):
+            raise ValueError("SQLAlchemyBroker: give database (a URL) or engine, not both")
+        if not isinstance(tablename, str) or not _NAME.match(tablename):
+            raise ValueError(
+                f"tablename must be letters, digits and _ (at most 51), got {tablename!r}"
+            )
+        self.poll_interval = check_wait(poll_interval, "poll_interval")
+        self.serializer = get_serializer(serializer, secret_key)
+        owns = engine is None
+        if engine is None:
+            engine = make_engine(database or "", dict(engine_options or {}))
+        self.db = Database(engine, tablename, owns, logger)
+        self.channel = channel_of(tablename)
+        self._waiter: Waiter | None = None
+
+    def __repr__(self) -> str:
+        url = self.db.engine.url.render_as_string(hide_password=True)
+        return f"SQLAlchemyBroker({url!r}, tablename={self.db.table.name!r})"
+
+    def start(self) -> None:
+        self.db.start()
+        if self._waiter is None:
+            if self.db.is_postgresql:
+                self._waiter = ListenWaiter(
+                    self._has_work, self.poll_interval, self.db.engine, self.channel, logger
+                )
+            else:
+                self._waiter = Waiter(self._has_work, self.poll_interval)
+
+    def shutdown(self) -> None:
+        if self._waiter is not None:
+            self._waiter.close()
+            self._waiter = None
+        self.db.dispose()
+
+    # -- adding and handing out ------------------------------------------------------------
+
+    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+        now = check_aware(now, "now") if now is not None else datetime.now(UTC)
+        batch = new_batch()
+        rows, firsts, seen = [], [], set()
+        for envelope in envelopes:
+            if not isinstance(envelope, Envelope):
+                raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
+            firsts.append(envelope.run_id not in seen)
+            if firsts[-1]:
+                seen.add(envelope.run_id)
+                rows.append(row_of(envelope, now, batch, self.serializer))
+        if not rows:
+            return []
+        added = self.db.run(lambda connection: self._insert(connection, rows, batch))
+        queues = {row["queue"] for row in rows if row["id"] in added}
+        if queues and self._waiter is not None:
+            self._waiter.wake(queues)
+        answers = iter(row["id"] in added for row in rows)
+        return [next(answers) if first else False for first in firsts]
+
+    def _insert(
+        self, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
+    ) -> set[str]:
+        t = self.db.table
+        if self.db.is_postgresql or self.db.is_sqlite:  # RETURNING names the rows added
+            insert = postgresql.insert if self.db.is_postgresql else sqlite.insert
+            statement = insert(t).on_conflict_do_nothing(index_elements=["id"]).returning(t.c.id)
+            added = set(connection.scalars(statement, rows))
+        else:  # MariaDB/MySQL: the rows of this batch are those marked with it
+            connection.execute(sa.insert(t).prefix_with("IGNORE"), rows)
+            added = set()
+            ids = [row["id"] for row in rows]
+            for start in range(0, len(ids), _CHUNK):
+                mine = sa.select(t.c.id).where(among(t.c.id, ids[start : start + _CHUNK]),
+                                               t.c.batch == batch)  # fmt: skip
+                added.update(connection.scalars(mine))
+        if added and self.db.is_postgresql:
+            notify(connection, self.channel, {row["queue"] for row in rows if row["id"] in added})
+        return added
+
+    def claim(
+        self,
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> list[Delivery]:
+        names = check_claim(worker_id, queues, limit, now, lease_seconds)
+        lease_until = shifted(now, lease_seconds)
+
+        def operation(connection: sa.Connection) -> list[Delivery]:
+            rows = claims.claim_rows(self.db, connection, worker_id, names, limit, now, lease_until)
+            deliveries = []
+            for row in rows:
+                try:
+                    envelope = envelope_of(row, self.serializer)
+                except BrokenRecordError as error:
+                    logger.error("Run %s cannot be read; failed: %s", row.id, error.reason,
+                                 extra={"run_id": row.id})  # fmt: skip
+                    claims.fail_broken(self.db, connection, row, error, to_micros(now))
+                    continue
+                deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))
+            return deliveries
+
+        return self.db.run(operation)
+
+    # -- the holder's calls ----------------------------------------------------------------
+
+    def renew(
+        self,
+        worker_id: str,
+        tokens: Mapping[str, int],
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Renewal:
+        check_claim(worker_id, ["default"], 1, now, lease_seconds)
+        if not tokens:
+            return Renewal()
+        lease_until = shifted(now, lease_seconds)
+        return self.db.run(
+            lambda connection: claims.renew_rows(
+                self.db, connection, worker_id, tokens, lease_until
+            )
+        )
+
+    def _update_held(self, run_id: str, token: int, values: dict[str, Any]) -> bool:
+        t = self.db.table
+        statement = (
+            sa.update(t)
+            .where(t.c.id == run_id, t.c.token == token, t.c.status == _RUNNING)
+            .values(values)
+        )
+        return self.db.run(lambda connection: connection.execute(statement).rowcount == 1)
+
+    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+        values = {
+            "status": RunStatus.COMPLETED.value, "result": encode_result(result, self.serializer),
+            "progress": 100.0, "finished_at": to_micros(check_aware(now, "now")), **released(),
+        }  # fmt: skip
+        return self._update_held(run_id, token, values)
+
+    def fail(
+        self,
+        run_id: str,
+        token: int,
+        error: RunError,
+        now: datetime,
+        status: RunStatus = RunStatus.FAILED,
+    ) -> bool:
+        values = {
+            "status": check_fail_status(status).value, **error_values(error),
+            "finished_at": to_micros(check_aware(now, "now")), **released(),
+        }  # fmt: skip
+        return self._update_held(run_id, token, values)
+
+    def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
+        values = {
+            "status": RunStatus.RETRYING.value, "due": to_micros(check_aware(at, "at")),
+            **error_values(error), **released(),
+        }  # fmt: skip
+        return self._update_held(run_id, token, values)
+
+    def give_back(self, run_id: str, token: int) -> bool:
+        t = self.db.table
+        values = {"status": RunStatus.PENDING.value, "attempt": t.c.attempt - 1, **released()}
+        if not self._update_held(run_id, token, values):
+            return False
+        run = self.get_run(run_id)
+        if run is not None and run.queue is not None:
+            queues = {run.queue}
+            if self.db.is_postgresql:
+                self.db.run(lambda connection: notify(connection, self.channel, queues))
+            if self._waiter is not None:
+                self._waiter.wake(queues)
+        return True
+
+    def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
+        percent = check_percent_message(percent, message)
+        return self._update_held(run_id, token, {"progress": percent, "message": message})
+
+    # -- anyone's calls --------------------------------------------------------------------
+
+    def cancel(self, run_id: str, now: datetime) -> CancelOutcome:
+        t = self.db.table
+        moment = to_micros(check_aware(now, "now"))
+
+        def operation(connection: sa.Connection) -> CancelOutcome:
+            waiting = sa.update(t).where(t.c.id == run_id, among(t.c.status, _WAITING))
+            ended = {"status": RunStatus.CANCELLED.value, "finished_at": moment}
+            if connection.execute(waiting.values(ended)).rowcount == 1:
+                return CancelOutcome.CANCELLED
+            running = sa.update(t).where(t.c.id == run_id, t.c.status == _RUNNING)
+            if connection.execute(running.values(cancel_requested=True)).rowcount == 1:
+                return CancelOutcome.REQUESTED
+            found = connection.scalar(sa.select(t.c.status).where(t.c.id == run_id))
+            return CancelOutcome.UNKNOWN if found is None else CancelOutcome.FINISHED
+
+        return self.db.run(operation)
+
+    def get_run(self, run_id: str) -> Run | None:
+        t = self.db.table
+        query = sa.select(t).where(t.c.id == run_id)
+        row = self.db.run(lambda connection: connection.execute(query).first(), write=False)
+        return None if row is None else run_of(row, self.serializer)
+
+    def list_runs(
+        self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
+    ) -> list[Run]:
+        t = self.db.table
+        check_count(limit, "limit", minimum=0)
+        query = sa.select(t).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+        if queue is not None:
+            query = query.where(t.c.queue == queue)
+        if status is not None:
+            query = query.where(t.c.status == RunStatus(status).value)
+        rows = self.db.run(lambda connection: list(connection.execute(query)), write=False)
+        return [run_of(row, self.serializer) for row in rows]
+
+    def stats(self, now: datetime) -> dict[str, QueueStats]:
+        t = self.db.table
+        later = sa.case((t.c.due > to_micros(check_aware(now, "now")), 1), else_=0)
+        query = sa.select(t.c.queue, t.c.status, t.c.priority, later, sa.func.count()).group_by(
+            t.c.queue, t.c.status, t.c.priority, later
+        )
+        rows = self.db.run(lambda connection: list(connection.execute(query)), write=False)
+        counts: dict[str, QueueStats] = {}
+        for queue, status, priority, is_later, count in rows:
+            stats = counts.setdefault(queue, QueueStats())
+            if status == RunStatus.PENDING.value and is_later:
+                stats.scheduled += count
+            elif status == RunStatus.PENDING.value:
+                stats.pending[priority] = stats.pending.get(priority, 0) + count
+            else:
+                setattr(stats, status, getattr(stats, status) + count)
+        return counts
+
+    def cleanup(self, finished_before: datetime) -> int:
+        t = self.db.table
+        moment = to_micros(check_aware(finished_before, "finished_before"))
+        old = (
+            sa.select(t.c.id)
+            .where(t.c.finished_at < moment, among(t.c.status, _FINAL))
+            .limit(_CHUNK)
+        )
+
+        def delete_some(connection: sa.Connection) -> int:
+            ids = list(connection.scalars(old))
+            if ids:
+                connection.execute(sa.delete(t).where(among(t.c.id, ids)))
+            return len(ids)
+
+        deleted = 0
+        while count := self.db.run(delete_some):
+            deleted += count
+        return deleted
+
+    def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
+        names = check_queues(list(queues) if not isinstance(queues, str) else queues)
+        if self._waiter is None:
+            raise RuntimeError("SQLAlchemyBroker: call start() before wait_for_work()")
+        return self._waiter.wait(names, timeout)
+
+    def _has_work(self, queues: tuple[str, ...]) -> bool:
+        t = self.db.table
+        moment = to_micros(datetime.now(UTC))
+        query = (
+            sa.select(t.c.id)
+            .where(among(t.c.status, _WAITING), among(t.c.queue, queues), t.c.due <= moment)
+            .limit(1)
+        )
+        found = self.db.run(lambda connection: connection.scalar(query), write=False)
+        return found is not None
+
+    def drop_table_for_tests(self) -> None:
+        """Drop the run table (test clean-up)."""
+        self.db.drop()
