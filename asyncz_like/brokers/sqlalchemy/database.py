@@ -37,6 +37,7 @@ class Database:
         self.is_sqlite = self.dialect == "sqlite"
         self.is_postgresql = self.dialect == "postgresql"
         self.skip_locked = not self.is_sqlite
+        self.fast_commits = False  # set by the broker (PostgreSQL only)
         self._writer = (
             engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
             if self.is_sqlite
@@ -100,11 +101,19 @@ class Database:
         with self._serial, (self._writer if write else self.engine).begin() as connection:
             yield connection
 
-    def run(self, operation: Callable[[sa.Connection], T], write: bool = True) -> T:
-        """``operation(connection)`` in a transaction of its own, retried when transient."""
+    def run(
+        self, operation: Callable[[sa.Connection], T], write: bool = True, relaxed: bool = False
+    ) -> T:
+        """``operation(connection)`` in a transaction of its own, retried when transient.
+        ``relaxed``: on PostgreSQL with ``fast_commits``, the commit does not wait for the
+        WAL flush (a server crash may lose it: only for writes whose loss at-least-once
+        delivery repeats)."""
+        relax = relaxed and self.fast_commits
 
         def attempt() -> T:
             with self.transaction(write) as connection:
+                if relax:
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 return operation(connection)
 
         return self.retry(attempt)
