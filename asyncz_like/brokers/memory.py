@@ -25,8 +25,8 @@ from asyncz_like.brokers.base import (
     Renewal,
 )
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
-from asyncz_like.brokers.records import check_queues, lost_reason
-from asyncz_like.limits import shifted
+from asyncz_like.brokers.records import check_aware, check_queues, lost_reason
+from asyncz_like.limits import check_count, shifted
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 
@@ -87,7 +87,7 @@ class MemoryBroker(BaseBroker):
     # -- adding and handing out ------------------------------------------------------------
 
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
-        now = now or datetime.now(UTC)
+        now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         added: list[bool] = []
         with self._lock:
             for envelope in envelopes:
@@ -305,6 +305,7 @@ class MemoryBroker(BaseBroker):
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
     ) -> list[Run]:
         wanted = None if status is None else RunStatus(status)
+        check_count(limit, "limit", minimum=0)
         with self._lock:
             found = [
                 entry for entry in reversed(self._runs.values())

@@ -77,6 +77,9 @@ def test_retry_at_follows_the_backoff_until_max_retries() -> None:
         (lambda b: b.progress("r", 1, "half", None), "percent"),
         (lambda b: b.progress("r", 1, 5, 7), "message"),
         (lambda b: b.enqueue(["not an envelope"]), "Envelope"),
+        (lambda b: b.enqueue([], now=datetime(2026, 1, 1)), "now"),
+        (lambda b: b.list_runs(limit=-1), "limit"),
+        (lambda b: b.fail("r", 1, None, START, status="running"), "status"),
     ],
 )
 def test_bad_calls_name_the_argument(call: Any, match: str) -> None:

@@ -22,9 +22,9 @@ from asyncz_like.brokers.records import (
     check_aware,
     check_queues,
 )
-from asyncz_like.brokers.sqlalchemy import claims
+from asyncz_like.brokers.sqlalchemy import claims, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
-from asyncz_like.brokers.sqlalchemy.inserts import CHUNK, insert_rows, unnest_insert
+from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
     envelope_of,
@@ -39,16 +39,14 @@ from asyncz_like.brokers.sqlalchemy.waiting import ListenWaiter, Waiter, channel
 from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.limits import check_count, check_wait, shifted
 from asyncz_like.runs.run import Run, RunError
-from asyncz_like.runs.status import FINAL_STATUSES, RunStatus
+from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.serializers.choice import get_serializer
 from asyncz_like.stores.sqlalchemy.engine import make_engine
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
-_WAITING = (RunStatus.PENDING.value, RunStatus.RETRYING.value)
 _RUNNING = RunStatus.RUNNING.value
-_FINAL = tuple(status.value for status in FINAL_STATUSES)
 
 
 class SQLAlchemyBroker(BaseBroker):
@@ -256,7 +254,7 @@ class SQLAlchemyBroker(BaseBroker):
         moment = to_micros(check_aware(now, "now"))
 
         def operation(connection: sa.Connection) -> CancelOutcome:
-            waiting = sa.update(t).where(t.c.id == run_id, among(t.c.status, _WAITING))
+            waiting = sa.update(t).where(t.c.id == run_id, among(t.c.status, reads.WAITING))
             ended = {"status": RunStatus.CANCELLED.value, "finished_at": moment}
             if connection.execute(waiting.values(ended)).rowcount == 1:
                 return CancelOutcome.CANCELLED
@@ -288,42 +286,11 @@ class SQLAlchemyBroker(BaseBroker):
         return [run_of(row, self.serializer) for row in rows]
 
     def stats(self, now: datetime) -> dict[str, QueueStats]:
-        t = self.db.table
-        later = sa.case((t.c.due > to_micros(check_aware(now, "now")), 1), else_=0)
-        query = sa.select(t.c.queue, t.c.status, t.c.priority, later, sa.func.count()).group_by(
-            t.c.queue, t.c.status, t.c.priority, later
-        )
-        rows = self.db.run(lambda connection: list(connection.execute(query)), write=False)
-        counts: dict[str, QueueStats] = {}
-        for queue, status, priority, is_later, count in rows:
-            stats = counts.setdefault(queue, QueueStats())
-            if status == RunStatus.PENDING.value and is_later:
-                stats.scheduled += count
-            elif status == RunStatus.PENDING.value:
-                stats.pending[priority] = stats.pending.get(priority, 0) + count
-            else:
-                setattr(stats, status, getattr(stats, status) + count)
-        return counts
+        return reads.queue_stats(self.db, to_micros(check_aware(now, "now")))
 
     def cleanup(self, finished_before: datetime) -> int:
-        t = self.db.table
         moment = to_micros(check_aware(finished_before, "finished_before"))
-        old = (
-            sa.select(t.c.id)
-            .where(t.c.finished_at < moment, among(t.c.status, _FINAL))
-            .limit(CHUNK)
-        )
-
-        def delete_some(connection: sa.Connection) -> int:
-            ids = list(connection.scalars(old))
-            if ids:
-                connection.execute(sa.delete(t).where(among(t.c.id, ids)))
-            return len(ids)
-
-        deleted = 0
-        while count := self.db.run(delete_some):
-            deleted += count
-        return deleted
+        return reads.delete_finished(self.db, moment)
 
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
         names = check_queues(list(queues) if not isinstance(queues, str) else queues)
@@ -332,15 +299,7 @@ class SQLAlchemyBroker(BaseBroker):
         return self._waiter.wait(names, timeout)
 
     def _has_work(self, queues: tuple[str, ...]) -> bool:
-        t = self.db.table
-        moment = to_micros(datetime.now(UTC))
-        query = (
-            sa.select(t.c.id)
-            .where(among(t.c.status, _WAITING), among(t.c.queue, queues), t.c.due <= moment)
-            .limit(1)
-        )
-        found = self.db.run(lambda connection: connection.scalar(query), write=False)
-        return found is not None
+        return reads.has_due_work(self.db, queues, to_micros(datetime.now(UTC)))
 
     def drop_table_for_tests(self) -> None:
         """Drop the run table (test clean-up)."""
