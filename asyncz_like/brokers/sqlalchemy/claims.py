@@ -20,13 +20,12 @@ import sqlalchemy as sa
 from asyncz_like.brokers.records import Renewal, lost_reason
 from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.sqlalchemy.rows import ENVELOPE_COLUMNS, among, released
-from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from asyncz_like.brokers.sqlalchemy.schema import is_running, is_waiting, to_micros
 from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.runs.status import RunStatus
 
 #: Expired leases put back per claim, at most (the rest by the next claims).
 SWEEP_LIMIT = 100
-_WAITING = (RunStatus.PENDING.value, RunStatus.RETRYING.value)
 _RUNNING = RunStatus.RUNNING.value
 
 
@@ -49,7 +48,7 @@ def claim_rows(
     columns = [t.c[name] for name in ENVELOPE_COLUMNS]
     candidates = (
         sa.select(*columns, t.c.due)
-        .where(among(t.c.status, _WAITING), among(t.c.queue, queues), t.c.due <= moment)
+        .where(is_waiting(), among(t.c.queue, queues), t.c.due <= moment)
         .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
         .limit(limit)
     )
@@ -90,7 +89,7 @@ def sweep(db: Database, connection: sa.Connection, queues: tuple[str, ...], mome
     t = db.table
     expired = (
         sa.select(t.c.id, t.c.lost, t.c.max_deliveries, t.c.cancel_requested)
-        .where(t.c.status == _RUNNING, t.c.lease_until <= moment, among(t.c.queue, queues))
+        .where(is_running(), t.c.lease_until <= moment, among(t.c.queue, queues))
         .limit(SWEEP_LIMIT)
     )
     if db.skip_locked:

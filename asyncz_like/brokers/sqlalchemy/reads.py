@@ -10,6 +10,7 @@ from asyncz_like.brokers.records import QueueStats
 from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.sqlalchemy.inserts import CHUNK
 from asyncz_like.brokers.sqlalchemy.rows import among
+from asyncz_like.brokers.sqlalchemy.schema import is_waiting
 from asyncz_like.runs.status import FINAL_STATUSES, RunStatus
 
 WAITING = (RunStatus.PENDING.value, RunStatus.RETRYING.value)
@@ -58,8 +59,6 @@ def has_due_work(db: Database, queues: tuple[str, ...], moment: int) -> bool:
     """Whether a run of ``queues`` waits, due at ``moment``."""
     t = db.table
     query: Any = (
-        sa.select(t.c.id)
-        .where(among(t.c.status, WAITING), among(t.c.queue, queues), t.c.due <= moment)
-        .limit(1)
+        sa.select(t.c.id).where(is_waiting(), among(t.c.queue, queues), t.c.due <= moment).limit(1)
     )
     return db.run(lambda connection: connection.scalar(query), write=False) is not None

@@ -22,6 +22,7 @@ _KEY = sa.String(MAX_ID_LENGTH).with_variant(
 )  # binary collation on MariaDB: ids "A" and "a" are two runs, as everywhere else
 _BYTES = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _WAITING = "status IN ('pending', 'retrying')"
+_RUNNING = "status = 'running'"
 
 
 def to_micros(moment: datetime) -> int:
@@ -31,6 +32,18 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + value * _MICROSECOND
+
+
+def is_waiting() -> sa.TextClause:
+    """The condition of the claim index, written as the index is: a database uses a partial
+    index only where it can prove the query's condition implies the index's, which it cannot
+    with bound parameters (SQLite never; PostgreSQL not in a generic plan)."""
+    return sa.text(_WAITING)
+
+
+def is_running() -> sa.TextClause:
+    """The condition of the lease index (see :func:`is_waiting`)."""
+    return sa.text(_RUNNING)
 
 
 def build_table(name: str, dialect: str) -> sa.Table:
@@ -73,7 +86,7 @@ def build_table(name: str, dialect: str) -> sa.Table:
     else:
         waiting = _partial(_WAITING)
         sa.Index(f"{name}_ready", c.queue, c.priority.desc(), c.due, **waiting)
-        sa.Index(f"{name}_lease", c.lease_until, **_partial("status = 'running'"))
+        sa.Index(f"{name}_lease", c.lease_until, **_partial(_RUNNING))
     sa.Index(f"{name}_finished", c.finished_at)
     sa.Index(f"{name}_created", c.created_at)
     return table
