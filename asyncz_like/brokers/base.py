@@ -9,8 +9,8 @@ keeps (``tests/brokers/test_contract.py`` holds each plugin to them):
 * **Order.** ``claim`` hands out due runs of the given queues by priority (higher first), then
   due time, then age. A run due later is not handed out before its time.
 * **One holder at a time.** A claim is a lease until ``lease_until``; two claims never get
-  the same run while its lease holds. A lease that is not renewed in time expires, and the
-  next claim hands the run to another worker with a bigger ``token``.
+  the same run while its lease holds. A lease that is not renewed in time expires: the run
+  goes back in line and a later claim hands it out again with a bigger ``token``.
 * **Fencing.** Every call about a delivery passes its token; a stale token (a lease lost and
   taken over) is refused: the call returns False and records nothing.
 * **No crash loop.** A run whose deliveries end ``max_deliveries`` times with its worker gone
@@ -77,9 +77,10 @@ class BaseBroker(ABC):
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> list[Delivery]:
         """Lease up to ``limit`` runs of ``queues`` due at ``now`` to ``worker_id`` until
-        ``now + lease_seconds``: by priority (higher first), then due time, then age. Runs
-        whose lease expired are taken back first: delivered again, or ended (FAILED after
-        ``max_deliveries`` lost deliveries; CANCELLED when a cancel was requested)."""
+        ``now + lease_seconds``: by priority (higher first), then due time, then age (then
+        id). First the runs of ``queues`` whose lease expired at ``now`` are put back in line
+        as PENDING, or ended: CANCELLED when a cancel was requested, FAILED when their
+        worker was lost ``max_deliveries`` times."""
 
     @abstractmethod
     def renew(

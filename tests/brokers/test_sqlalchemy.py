@@ -15,7 +15,7 @@ from asyncz_like.brokers import Envelope, make_broker
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.runs import RunStatus
-from tests.brokers.backends import BrokerBackend, made_backend
+from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
 from tests.brokers.test_contract import TARGET, at, envelope, ids
 
 SQL_BACKENDS = ["sqlite", "postgresql", "mariadb"]
@@ -187,3 +187,29 @@ def test_claims_read_only_unfinished_rows_on_postgresql(postgres: BrokerBackend)
             )
         )
     assert f"{table}_ready" in plan
+
+
+@pytest.mark.parametrize("name", ["postgresql", "mariadb"])
+def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
+    name: str, tmp_path: Path
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.proxy import TcpProxy
+
+    with made_backend(name, tmp_path) as backend:
+        assert isinstance(backend, SQLBackend)
+        url = make_url(backend.url)
+        with TcpProxy(url.host or "127.0.0.1", url.port or 0) as proxy:
+            backend.url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+            broker = backend.make()
+            broker.enqueue([envelope("a")])
+            proxy.stop()  # every pooled connection is cut
+            proxy.start()
+            try:
+                (delivery,) = broker.claim("w", ["default"], 1, at(1))
+                assert broker.complete("a", delivery.token, 1, at(2))
+            finally:
+                sql(broker).drop_table_for_tests()
+                broker.shutdown()
+                backend.made.clear()
