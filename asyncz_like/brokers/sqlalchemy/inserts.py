@@ -25,19 +25,15 @@ _ARRAYS = (
     ("created_at", "bigint"), ("max_deliveries", "integer"), ("task_id", "text"),
     ("name", "text"), ("payload", "bytea"),
 )  # fmt: skip
-_CONSTANTS = {"status": "'pending'", "token": "0", "attempt": "0", "lost": "0",
-              "cancel_requested": "false", "progress": "0"}  # fmt: skip
 
 
 def unnest_insert(tablename: str, quote: Any) -> sa.TextClause:
     """The PostgreSQL statement inserting the rows given as arrays."""
-    names = [name for name, _ in _ARRAYS]
-    columns = ", ".join([*names, *_CONSTANTS])
-    values = ", ".join([*names, *_CONSTANTS.values()])
+    names = ", ".join(name for name, _ in _ARRAYS)
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _ARRAYS)
     return sa.text(
-        f"INSERT INTO {quote(tablename)} ({columns}) SELECT {values} "
-        f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+        f"INSERT INTO {quote(tablename)} ({names}) SELECT {names} "
+        f"FROM unnest({arrays}) AS v({names}) "
         "ON CONFLICT (id) DO NOTHING RETURNING id"
     )
 

@@ -28,21 +28,15 @@ def new_batch() -> str:
 def row_of(
     envelope: Envelope, now: datetime, batch: str, serializer: BaseSerializer
 ) -> dict[str, Any]:
-    """The new row of ``envelope``."""
+    """The new row of ``envelope`` (the other columns have server defaults)."""
     created = envelope.created_at or now
     return {
         "id": envelope.run_id,
         "queue": envelope.queue,
         "priority": envelope.priority,
-        "status": RunStatus.PENDING.value,
         "due": to_micros(envelope.due or created),
         "created_at": to_micros(created),
-        "token": 0,
-        "attempt": 0,
-        "lost": 0,
         "max_deliveries": envelope.max_deliveries,
-        "cancel_requested": False,
-        "progress": 0.0,
         "task_id": envelope.task_id,
         "name": envelope.name,
         "batch": batch,
