@@ -308,11 +308,12 @@ class MemoryBroker(BaseBroker):
         check_count(limit, "limit", minimum=0)
         with self._lock:
             found = [
-                entry for entry in reversed(self._runs.values())
+                entry for entry in self._runs.values()
                 if (queue is None or entry.envelope.queue == queue)
                 and (wanted is None or entry.status is wanted)
-            ][:limit]  # fmt: skip
-            return [entry.to_run() for entry in found]
+            ]  # fmt: skip
+            found.sort(key=lambda entry: (entry.created_at, entry.envelope.run_id), reverse=True)
+            return [entry.to_run() for entry in found[:limit]]
 
     def stats(self, now: datetime) -> dict[str, QueueStats]:
         counts: dict[str, QueueStats] = {}

@@ -312,6 +312,8 @@ def test_list_runs_by_queue_and_status(broker: BaseBroker) -> None:
     assert [run.id for run in broker.list_runs(queue="q", status=RunStatus.PENDING)] == [
         "r5", "r3"]  # fmt: skip
     assert len(broker.list_runs(limit=4)) == 4
+    broker.enqueue([envelope("older", created_at=at(-100))])
+    assert broker.list_runs()[-1].id == "older"  # newest first by creation, not by enqueue
     assert broker.get_run("nope") is None
 
 
