@@ -9,7 +9,7 @@ inside a run live here, below the executors and events that use them.
 from asyncz_like.runs.backoff import Backoff
 from asyncz_like.runs.context import current_run, update_progress
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
-from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.run import Run, RunError, UnstoredResult
 from asyncz_like.runs.stats import ExecutionTimes, RunStats, WorkerStats
 from asyncz_like.runs.status import (
     FINAL_STATUSES,
@@ -31,6 +31,7 @@ __all__ = [
     "RunStats",
     "RunStatus",
     "TaskPriority",
+    "UnstoredResult",
     "WorkerStats",
     "check_transition",
     "current_run",

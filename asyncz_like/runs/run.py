@@ -54,6 +54,17 @@ class RunError:
         raise TypeError(f"Run.error must be a RunError or a mapping, got {value!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class UnstoredResult:
+    """Stands for the result of a run read back from a store or a broker when the serializer
+    could not encode it: ``reason`` says why."""
+
+    reason: str
+
+    def __repr__(self) -> str:
+        return f"<result not stored: {self.reason}>"
+
+
 def check_percent(value: Any, argument: str = "progress") -> float:
     """``value`` as a float in 0..100; TypeError/ValueError naming ``argument`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -73,6 +84,8 @@ class Run:
     The scheduler updates a run in place as it goes (read its fields at any time; do not set
     them). ``attempt`` counts the attempts started so far; ``started_at`` is the start of the
     latest one. ``task_id`` is the periodic task that fired it, None for submitted work.
+    ``queue`` is the broker queue of a run sent through a broker (None otherwise) and
+    ``deliveries`` how many times a broker handed it to a worker.
     """
 
     id: str
@@ -89,6 +102,8 @@ class Run:
     scheduled_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    queue: str | None = None
+    deliveries: int = 0
 
     def __post_init__(self) -> None:
         # Cheap exact-type checks first: runs are made on the path of every fire.
@@ -133,6 +148,8 @@ class Run:
             "error": None,
             "attempt": self.attempt,
             "priority": self.priority,
+            "queue": self.queue,
+            "deliveries": self.deliveries,
         }
         if self.error is not None:
             data["error"] = {

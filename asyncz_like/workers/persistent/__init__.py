@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from asyncz_like.runs.run import UnstoredResult
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.stores.runs import RunRow, RunStore
-from asyncz_like.workers.persistent.codec import KeptWork, UnstoredResult
+from asyncz_like.workers.persistent.codec import KeptWork
 from asyncz_like.workers.persistent.history import StoredRunHistory
 
 __all__ = [

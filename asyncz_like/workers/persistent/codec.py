@@ -16,6 +16,7 @@ from asyncz_like.exceptions import BrokenRecordError, SerializationError, TaskCo
 from asyncz_like.runs.backoff import Backoff
 from asyncz_like.runs.options import RunOptions
 from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.run import UnstoredResult as UnstoredResult  # its home before runs/
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.utils import get_callable_name, obj_to_ref, ref_to_obj
 
@@ -27,17 +28,6 @@ FIELDS = (
     "priority", "created_at", "scheduled_at", "started_at", "finished_at",
 )  # fmt: skip
 Snapshot = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnstoredResult:
-    """Stands for the result of a run read back from a store when the serializer could not
-    encode it: ``reason`` says why."""
-
-    reason: str
-
-    def __repr__(self) -> str:
-        return f"<result not stored: {self.reason}>"
 
 
 def snapshot(run: Run) -> Snapshot:

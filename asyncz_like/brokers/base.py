@@ -1,0 +1,166 @@
+"""The broker contract: where runs wait for a worker, are leased to one, and end.
+
+A broker is sync and thread-safe, like a store: a worker calls it from a thread. Every time it
+records is passed in (``now``), so that tests move time by hand. The promises every broker
+keeps (``tests/brokers/test_contract.py`` holds each plugin to them):
+
+* **Idempotent enqueue.** A run id is enqueued once: enqueuing it again returns False and
+  changes nothing, so a periodic fire enqueued twice under one id runs once.
+* **Order.** ``claim`` hands out due runs of the given queues by priority (higher first), then
+  due time, then age. A run due later is not handed out before its time.
+* **One holder at a time.** A claim is a lease until ``lease_until``; two claims never get
+  the same run while its lease holds. A lease that is not renewed in time expires: the run
+  goes back in line and a later claim hands it out again with a bigger ``token``.
+* **Fencing.** Every call about a delivery passes its token; a stale token (a lease lost and
+  taken over) is refused: the call returns False and records nothing.
+* **No crash loop.** A run whose deliveries end ``max_deliveries`` times with its worker gone
+  (the lease expired) ends FAILED with a reason saying so, instead of being delivered again.
+* **Waits live in the broker.** A delay or a retry is a due time kept by the broker; no
+  worker holds it in memory. ``give_back`` (a graceful stop) returns a run to the queue without
+  counting toward ``max_deliveries``.
+* **Results.** A result the serializer cannot encode is kept as an
+  :class:`~asyncz_like.runs.UnstoredResult` saying why; finishing never fails for it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from asyncz_like.brokers.records import (
+    CancelOutcome,
+    Delivery,
+    Envelope,
+    QueueStats,
+    Renewal,
+)
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.status import RunStatus
+
+#: The statuses ``fail`` may end a run with.
+FAIL_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED})
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+class BaseBroker(ABC):
+    """Keeps runs for workers in any process attached to the same broker.
+
+    Call :meth:`start` before anything else and :meth:`shutdown` at the end. Methods taking a
+    ``token`` return False, recording nothing, when that token is not the run's current one
+    (or the run is no longer running).
+    """
+
+    alias: str = "broker"
+
+    def start(self) -> None:  # noqa: B027  # optional hook
+        """Open connections, create tables. Idempotent."""
+
+    def shutdown(self) -> None:  # noqa: B027  # optional hook
+        """Close connections. The runs stay where they are."""
+
+    @abstractmethod
+    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+        """Add runs, in one round trip where the transport allows; for each, True when added,
+        False when a run with its id exists already (it is left as it is). ``now`` (the
+        broker's clock when None) is the creation time of envelopes without ``created_at``;
+        one without ``due`` is due at its creation."""
+
+    @abstractmethod
+    def claim(
+        self,
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> list[Delivery]:
+        """Lease up to ``limit`` runs of ``queues`` due at ``now`` to ``worker_id`` until
+        ``now + lease_seconds``: by priority (higher first), then due time, then age (then
+        id). First the runs of ``queues`` whose lease expired at ``now`` are put back in line
+        as PENDING, or ended: CANCELLED when a cancel was requested, FAILED when their
+        worker was lost ``max_deliveries`` times."""
+
+    @abstractmethod
+    def renew(
+        self,
+        worker_id: str,
+        tokens: Mapping[str, int],
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Renewal:
+        """Extend the leases of the runs ``{run_id: token}`` held by ``worker_id`` to
+        ``now + lease_seconds``; say which it no longer holds and which should be cancelled."""
+
+    @abstractmethod
+    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+        """End the run COMPLETED with ``result``."""
+
+    @abstractmethod
+    def fail(
+        self,
+        run_id: str,
+        token: int,
+        error: RunError,
+        now: datetime,
+        status: RunStatus = RunStatus.FAILED,
+    ) -> bool:
+        """End the run with ``status`` (FAILED, TIMEOUT or CANCELLED) and ``error``."""
+
+    @abstractmethod
+    def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
+        """Put the run back as RETRYING, due at ``at``, keeping ``error`` as its last one."""
+
+    @abstractmethod
+    def give_back(self, run_id: str, token: int) -> bool:
+        """Return a run this worker will not finish (it is stopping) to the queue, due at
+        once; the delivery does not count toward ``max_deliveries`` nor as an attempt."""
+
+    @abstractmethod
+    def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
+        """Record the progress (0..100) and an optional message of a running run."""
+
+    @abstractmethod
+    def cancel(self, run_id: str, now: datetime) -> CancelOutcome:
+        """Cancel a waiting run at once, or ask the worker of a running one to stop."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run | None:
+        """The run's record now, or None for an unknown id."""
+
+    @abstractmethod
+    def list_runs(
+        self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
+    ) -> list[Run]:
+        """Up to ``limit`` runs, newest first, of one queue and/or one status."""
+
+    @abstractmethod
+    def stats(self, now: datetime) -> dict[str, QueueStats]:
+        """Per queue, how many runs are in each state at ``now``."""
+
+    @abstractmethod
+    def cleanup(self, finished_before: datetime) -> int:
+        """Delete the runs that finished before ``finished_before``; return how many.
+        Unfinished runs are never deleted."""
+
+    @abstractmethod
+    def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; return True early when new work may be waiting
+        in ``queues`` (an enqueue from this or another process), False on timeout. A worker
+        calls it when a claim came back empty, then claims again."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+__all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "FAIL_STATUSES",
+    "BaseBroker",
+    "CancelOutcome",
+    "Delivery",
+    "Envelope",
+    "QueueStats",
+    "Renewal",
+]

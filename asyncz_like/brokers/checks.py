@@ -1,0 +1,38 @@
+"""Checks on what a broker's methods are given, shared by every broker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from asyncz_like.brokers.base import FAIL_STATUSES
+from asyncz_like.brokers.records import check_aware, check_name, check_queues
+from asyncz_like.limits import check_count, check_wait
+from asyncz_like.runs.run import check_percent
+from asyncz_like.runs.status import RunStatus
+
+
+def check_claim(
+    worker_id: str, queues: Iterable[str], limit: int, now: datetime, lease_seconds: float
+) -> tuple[str, ...]:
+    """The queue names of a claim (or renew) whose arguments are all valid."""
+    check_name(worker_id, "worker_id")
+    check_count(limit, "limit", minimum=0)
+    check_aware(now, "now")
+    check_wait(lease_seconds, "lease_seconds")
+    return check_queues(list(queues) if not isinstance(queues, str) else queues)
+
+
+def check_fail_status(status: RunStatus | str) -> RunStatus:
+    """FAILED, TIMEOUT or CANCELLED; ValueError naming ``status`` otherwise."""
+    value = RunStatus(status)
+    if value not in FAIL_STATUSES:
+        raise ValueError(f"status must be failed, timeout or cancelled, got status={status!r}")
+    return value
+
+
+def check_percent_message(percent: float, message: str | None) -> float:
+    """The progress as a float in 0..100, with an optional string message."""
+    if message is not None and not isinstance(message, str):
+        raise TypeError(f"message must be a string or None, got message={message!r}")
+    return check_percent(percent, "percent")

@@ -1,0 +1,186 @@
+"""The plain data a broker takes and hands out: envelopes, deliveries, renewals, counts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, check_time, shifted
+from asyncz_like.runs.backoff import Backoff, as_backoff
+
+#: Longest run id, queue name, task id or worker id: what a SQL key column holds (MariaDB
+#: indexes at most 767 bytes: 191 four-byte characters).
+MAX_ID_LENGTH = 191
+DEFAULT_QUEUE = "default"
+DEFAULT_MAX_DELIVERIES = 3
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.<>]*$")
+
+
+def check_name(value: Any, argument: str) -> str:
+    """A nonempty string of at most MAX_ID_LENGTH characters; TypeError/ValueError naming
+    ``argument`` otherwise."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{argument} must be a nonempty string, got {argument}={value!r}")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"{argument} is longer than {MAX_ID_LENGTH} characters: {value[:40]!r}...")
+    return value
+
+
+def check_queues(queues: Any) -> tuple[str, ...]:
+    """The queue names of a claim or a wait: a nonempty list of names."""
+    if isinstance(queues, str):
+        queues = [queues]
+    if not isinstance(queues, list | tuple | set | frozenset) or not queues:
+        raise TypeError(f"queues must be a nonempty list of queue names, got queues={queues!r}")
+    return tuple(sorted({check_name(queue, "queues") for queue in queues}))
+
+
+def check_aware(value: Any, argument: str) -> datetime:
+    """A timezone-aware datetime within the calendar."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise TypeError(f"{argument} must be a timezone-aware datetime, got {argument}={value!r}")
+    return check_time(value, argument)
+
+
+@dataclass(frozen=True, slots=True, eq=True)
+class Envelope:
+    """One run to enqueue: what to call, with what, on which queue, when and how.
+
+    ``target`` is the function as an importable ``"module:qualname"`` reference (a worker in
+    another process imports it). ``due`` None means at once. ``retry_backoff`` is the base of
+    a doubling backoff with jitter between the attempts (seconds, a timedelta or a
+    :class:`~asyncz_like.runs.Backoff`). ``max_deliveries`` bounds how many times the run is
+    handed to a worker that then stops without finishing it. ``headers`` carry strings across
+    (trace context, an idempotency key). Bad input raises TypeError/ValueError naming the field.
+    """
+
+    run_id: str
+    target: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    queue: str = DEFAULT_QUEUE
+    priority: int = 0
+    due: datetime | None = None
+    max_retries: int = 0
+    retry_backoff: Backoff = field(default_factory=Backoff)
+    timeout: float | None = None
+    max_deliveries: int = DEFAULT_MAX_DELIVERIES
+    task_id: str | None = None
+    name: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.run_id, "run_id")
+        if not isinstance(self.target, str) or not _TARGET.match(self.target):
+            raise TypeError(
+                f"target must be a 'module:qualname' reference to a function, got {self.target!r}"
+            )
+        if not isinstance(self.args, tuple):
+            if not isinstance(self.args, list):
+                raise TypeError(f"args must be a tuple or a list, got args={self.args!r}")
+            object.__setattr__(self, "args", tuple(self.args))
+        if not isinstance(self.kwargs, dict) or not all(isinstance(k, str) for k in self.kwargs):
+            raise TypeError(f"kwargs must be a dict with string keys, got kwargs={self.kwargs!r}")
+        check_name(self.queue, "queue")
+        check_count(self.priority, "priority", minimum=-MAX_COUNT - 1)
+        if self.due is not None:
+            check_aware(self.due, "due")
+        if self.created_at is not None:
+            check_aware(self.created_at, "created_at")
+        check_count(self.max_retries, "max_retries", minimum=0)
+        check_count(self.max_deliveries, "max_deliveries", minimum=1)
+        object.__setattr__(self, "retry_backoff", as_backoff(self.retry_backoff))
+        if self.timeout is not None:
+            object.__setattr__(
+                self, "timeout", float(check_seconds(self.timeout, "timeout", positive=True))
+            )
+        for argument in ("task_id", "name"):
+            if getattr(self, argument) is not None:
+                check_name(getattr(self, argument), argument)
+        self._check_headers()
+
+    def _check_headers(self) -> None:
+        headers = self.headers
+        if not isinstance(headers, dict) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in headers.items()
+        ):
+            raise TypeError(f"headers must be a dict of strings to strings, got {headers!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One handing of a run to a worker.
+
+    ``token`` is the fencing token: it grows with each claim of the run, and every later call
+    about this delivery (renew, complete, fail, retry, give_back, progress) passes it, so a
+    worker whose lease was lost and taken over cannot record anything. ``attempt`` is the
+    1-based number of this try. The worker holds the run until ``lease_until`` unless it
+    renews the lease.
+    """
+
+    envelope: Envelope
+    token: int
+    attempt: int
+    lease_until: datetime
+
+    @property
+    def run_id(self) -> str:
+        return self.envelope.run_id
+
+    def retry_at(self, now: datetime) -> datetime | None:
+        """When the next attempt should start after this one failed (``now`` plus the
+        backoff), or None when the run has used its ``max_retries``."""
+        if self.attempt > self.envelope.max_retries:
+            return None
+        return shifted(now, self.envelope.retry_backoff.delay(self.attempt))
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """What a renew found: runs whose lease this worker no longer holds (stop them, do not
+    finish them), and runs someone asked to cancel (stop them, then ``fail`` them with status
+    CANCELLED)."""
+
+    lost: frozenset[str] = frozenset()
+    cancel_requested: frozenset[str] = frozenset()
+
+
+class CancelOutcome(StrEnum):
+    """What ``cancel`` did."""
+
+    CANCELLED = "cancelled"  # it was waiting: cancelled at once
+    REQUESTED = "requested"  # it is running: its worker sees the request at its next renew
+    FINISHED = "finished"  # it had already ended: nothing changed
+    UNKNOWN = "unknown"  # no run has that id
+
+
+@dataclass(slots=True)
+class QueueStats:
+    """The runs of one queue by state. ``pending`` counts those due now, by priority;
+    ``scheduled`` those due later (delayed); ``retrying`` those waiting for a retry."""
+
+    pending: dict[int, int] = field(default_factory=dict)
+    scheduled: int = 0
+    running: int = 0
+    retrying: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    timeout: int = 0
+
+    @property
+    def waiting(self) -> int:
+        """All the runs not yet started (pending now, scheduled or retrying)."""
+        return sum(self.pending.values()) + self.scheduled + self.retrying
+
+
+def lost_reason(deliveries: int) -> str:
+    """The error message of a run ended for reaching its ``max_deliveries``."""
+    return (
+        f"its worker stopped during each of {deliveries} deliveries (max_deliveries="
+        f"{deliveries}); not delivered again"
+    )

@@ -1,0 +1,306 @@
+"""The SQL broker: runs in one table of PostgreSQL, MariaDB/MySQL or SQLite."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
+from asyncz_like.brokers.codec import encode_result
+from asyncz_like.brokers.records import (
+    CancelOutcome,
+    Delivery,
+    Envelope,
+    QueueStats,
+    Renewal,
+    check_aware,
+    check_queues,
+)
+from asyncz_like.brokers.sqlalchemy import claims, reads
+from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
+from asyncz_like.brokers.sqlalchemy.rows import (
+    among,
+    envelope_of,
+    error_values,
+    new_batch,
+    released,
+    row_of,
+    run_of,
+)
+from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from asyncz_like.brokers.sqlalchemy.waiting import ListenWaiter, Waiter, channel_of, notify
+from asyncz_like.exceptions import BrokenRecordError
+from asyncz_like.limits import check_count, check_wait, shifted
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.serializers.base import BaseSerializer
+from asyncz_like.serializers.choice import get_serializer
+from asyncz_like.stores.sqlalchemy.engine import make_engine
+
+logger = logging.getLogger(__name__)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
+_RUNNING = RunStatus.RUNNING.value
+
+
+class SQLAlchemyBroker(BaseBroker):
+    """Runs in the table ``tablename`` (created on :meth:`start`) of ``database``: a
+    SQLAlchemy URL (``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``sqlite:///...``)
+    or ``engine``, an Engine of yours. ``serializer`` (``"json"``, ``"pickle"`` or an
+    instance; signed with ``secret_key``) encodes arguments and results. ``poll_interval``:
+    how often an idle worker looks for work enqueued by other processes, where PostgreSQL's
+    LISTEN/NOTIFY does not tell it. ``fast_commits`` (PostgreSQL): claims, renewals and
+    finishes commit without waiting for the disk (``synchronous_commit = off``), a third of
+    their time; a crash of the server may lose the last of them, which at-least-once delivery
+    repeats (the run is delivered again). Enqueues and cancels always wait for the disk."""
+
+    alias = "sqlalchemy"
+
+    def __init__(
+        self,
+        database: str | None = None,
+        *,
+        engine: sa.Engine | None = None,
+        tablename: str = "asyncz_like_runs",
+        serializer: str | BaseSerializer | None = None,
+        secret_key: str | bytes | None = None,
+        poll_interval: float = 1.0,
+        fast_commits: bool = True,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if (database is None) == (engine is None):
+            raise ValueError("SQLAlchemyBroker: give database (a URL) or engine, not both")
+        if not isinstance(tablename, str) or not _NAME.match(tablename):
+            raise ValueError(
+                f"tablename must be letters, digits and _ (at most 51), got {tablename!r}"
+            )
+        self.poll_interval = check_wait(poll_interval, "poll_interval")
+        self.serializer = get_serializer(serializer, secret_key)
+        owns = engine is None
+        if engine is None:
+            engine = make_engine(database or "", dict(engine_options or {}))
+        self.db = Database(engine, tablename, owns, logger)
+        self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
+        self.channel = channel_of(tablename)
+        self._waiter: Waiter | None = None
+        self._unnest = None
+        if self.db.is_postgresql:
+            self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
+
+    def __repr__(self) -> str:
+        url = self.db.engine.url.render_as_string(hide_password=True)
+        return f"SQLAlchemyBroker({url!r}, tablename={self.db.table.name!r})"
+
+    def start(self) -> None:
+        self.db.start()
+        if self._waiter is None:
+            if self.db.is_postgresql:
+                self._waiter = ListenWaiter(
+                    self._has_work, self.poll_interval, self.db.engine, self.channel, logger
+                )
+            else:
+                self._waiter = Waiter(self._has_work, self.poll_interval)
+
+    def shutdown(self) -> None:
+        if self._waiter is not None:
+            self._waiter.close()
+            self._waiter = None
+        self.db.dispose()
+
+    # -- adding and handing out ------------------------------------------------------------
+
+    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+        now = check_aware(now, "now") if now is not None else datetime.now(UTC)
+        batch = new_batch()
+        rows, firsts, seen = [], [], set()
+        for envelope in envelopes:
+            if not isinstance(envelope, Envelope):
+                raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
+            firsts.append(envelope.run_id not in seen)
+            if firsts[-1]:
+                seen.add(envelope.run_id)
+                rows.append(row_of(envelope, now, batch, self.serializer))
+        if not rows:
+            return []
+        added = self.db.run(lambda connection: self._insert(connection, rows, batch))
+        queues = {row["queue"] for row in rows if row["id"] in added}
+        if queues and self._waiter is not None:
+            self._waiter.wake(queues)
+        answers = iter(row["id"] in added for row in rows)
+        return [next(answers) if first else False for first in firsts]
+
+    def _insert(
+        self, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
+    ) -> set[str]:
+        added = insert_rows(self.db, connection, rows, batch, self._unnest)
+        if added and self.db.is_postgresql:
+            notify(connection, self.channel, {row["queue"] for row in rows if row["id"] in added})
+        return added
+
+    def claim(
+        self,
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> list[Delivery]:
+        names = check_claim(worker_id, queues, limit, now, lease_seconds)
+        lease_until = shifted(now, lease_seconds)
+
+        def operation(connection: sa.Connection) -> list[Delivery]:
+            rows = claims.claim_rows(self.db, connection, worker_id, names, limit, now, lease_until)
+            deliveries = []
+            for row in rows:
+                try:
+                    envelope = envelope_of(row, self.serializer)
+                except BrokenRecordError as error:
+                    logger.error("Run %s cannot be read; failed: %s", row.id, error.reason,
+                                 extra={"run_id": row.id})  # fmt: skip
+                    claims.fail_broken(self.db, connection, row, error, to_micros(now))
+                    continue
+                deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))
+            return deliveries
+
+        return self.db.run(operation, relaxed=True)
+
+    # -- the holder's calls ----------------------------------------------------------------
+
+    def renew(
+        self,
+        worker_id: str,
+        tokens: Mapping[str, int],
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Renewal:
+        check_claim(worker_id, ["default"], 1, now, lease_seconds)
+        if not tokens:
+            return Renewal()
+        lease_until = shifted(now, lease_seconds)
+        return self.db.run(
+            lambda connection: claims.renew_rows(
+                self.db, connection, worker_id, tokens, lease_until
+            ),
+            relaxed=True,
+        )
+
+    def _update_held(self, run_id: str, token: int, values: dict[str, Any]) -> bool:
+        t = self.db.table
+        statement = (
+            sa.update(t)
+            .where(t.c.id == run_id, t.c.token == token, t.c.status == _RUNNING)
+            .values(values)
+        )
+        return self.db.run(
+            lambda connection: connection.execute(statement).rowcount == 1, relaxed=True
+        )
+
+    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+        values = {
+            "status": RunStatus.COMPLETED.value, "result": encode_result(result, self.serializer),
+            "progress": 100.0, "finished_at": to_micros(check_aware(now, "now")), **released(),
+        }  # fmt: skip
+        return self._update_held(run_id, token, values)
+
+    def fail(
+        self,
+        run_id: str,
+        token: int,
+        error: RunError,
+        now: datetime,
+        status: RunStatus = RunStatus.FAILED,
+    ) -> bool:
+        values = {
+            "status": check_fail_status(status).value, **error_values(error),
+            "finished_at": to_micros(check_aware(now, "now")), **released(),
+        }  # fmt: skip
+        return self._update_held(run_id, token, values)
+
+    def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
+        values = {
+            "status": RunStatus.RETRYING.value, "due": to_micros(check_aware(at, "at")),
+            **error_values(error), **released(),
+        }  # fmt: skip
+        return self._update_held(run_id, token, values)
+
+    def give_back(self, run_id: str, token: int) -> bool:
+        t = self.db.table
+        values = {"status": RunStatus.PENDING.value, "attempt": t.c.attempt - 1, **released()}
+        if not self._update_held(run_id, token, values):
+            return False
+        run = self.get_run(run_id)
+        if run is not None and run.queue is not None:
+            queues = {run.queue}
+            if self.db.is_postgresql:
+                self.db.run(lambda connection: notify(connection, self.channel, queues))
+            if self._waiter is not None:
+                self._waiter.wake(queues)
+        return True
+
+    def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
+        percent = check_percent_message(percent, message)
+        return self._update_held(run_id, token, {"progress": percent, "message": message})
+
+    # -- anyone's calls --------------------------------------------------------------------
+
+    def cancel(self, run_id: str, now: datetime) -> CancelOutcome:
+        t = self.db.table
+        moment = to_micros(check_aware(now, "now"))
+
+        def operation(connection: sa.Connection) -> CancelOutcome:
+            waiting = sa.update(t).where(t.c.id == run_id, among(t.c.status, reads.WAITING))
+            ended = {"status": RunStatus.CANCELLED.value, "finished_at": moment}
+            if connection.execute(waiting.values(ended)).rowcount == 1:
+                return CancelOutcome.CANCELLED
+            running = sa.update(t).where(t.c.id == run_id, t.c.status == _RUNNING)
+            if connection.execute(running.values(cancel_requested=True)).rowcount == 1:
+                return CancelOutcome.REQUESTED
+            found = connection.scalar(sa.select(t.c.status).where(t.c.id == run_id))
+            return CancelOutcome.UNKNOWN if found is None else CancelOutcome.FINISHED
+
+        return self.db.run(operation)
+
+    def get_run(self, run_id: str) -> Run | None:
+        t = self.db.table
+        query = sa.select(t).where(t.c.id == run_id)
+        row = self.db.run(lambda connection: connection.execute(query).first(), write=False)
+        return None if row is None else run_of(row, self.serializer)
+
+    def list_runs(
+        self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
+    ) -> list[Run]:
+        t = self.db.table
+        check_count(limit, "limit", minimum=0)
+        query = sa.select(t).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+        if queue is not None:
+            query = query.where(t.c.queue == queue)
+        if status is not None:
+            query = query.where(t.c.status == RunStatus(status).value)
+        rows = self.db.run(lambda connection: list(connection.execute(query)), write=False)
+        return [run_of(row, self.serializer) for row in rows]
+
+    def stats(self, now: datetime) -> dict[str, QueueStats]:
+        return reads.queue_stats(self.db, to_micros(check_aware(now, "now")))
+
+    def cleanup(self, finished_before: datetime) -> int:
+        moment = to_micros(check_aware(finished_before, "finished_before"))
+        return reads.delete_finished(self.db, moment)
+
+    def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
+        names = check_queues(list(queues) if not isinstance(queues, str) else queues)
+        if self._waiter is None:
+            raise RuntimeError("SQLAlchemyBroker: call start() before wait_for_work()")
+        return self._waiter.wait(names, timeout)
+
+    def _has_work(self, queues: tuple[str, ...]) -> bool:
+        return reads.has_due_work(self.db, queues, to_micros(datetime.now(UTC)))
+
+    def drop_table_for_tests(self) -> None:
+        """Drop the run table (test clean-up)."""
+        self.db.drop()

@@ -1,0 +1,160 @@
+"""Claims and renewals of the SQL broker: who holds which run, each in one transaction.
+
+A claim first puts back the runs of its queues whose lease expired (their worker is gone):
+back in line as PENDING, or ended when a cancel was asked or when they reach
+``max_deliveries``. Then it leases the best due runs:
+
+* PostgreSQL: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``;
+* MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, then ``UPDATE`` by id;
+* SQLite: the same inside ``BEGIN IMMEDIATE`` (one writer at a time on the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from asyncz_like.brokers.records import Renewal, lost_reason
+from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.rows import ENVELOPE_COLUMNS, among, released
+from asyncz_like.brokers.sqlalchemy.schema import is_running, is_waiting, to_micros
+from asyncz_like.exceptions import BrokenRecordError
+from asyncz_like.runs.status import RunStatus
+
+#: Expired leases put back per claim, at most (the rest by the next claims).
+SWEEP_LIMIT = 100
+_RUNNING = RunStatus.RUNNING.value
+
+
+def claim_rows(
+    db: Database,
+    connection: sa.Connection,
+    worker_id: str,
+    queues: tuple[str, ...],
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Any]:
+    """Lease up to ``limit`` due rows of ``queues``; the rows (ENVELOPE_COLUMNS) as they are
+    after the claim, best first."""
+    t = db.table
+    moment = to_micros(now)
+    sweep(db, connection, queues, moment)
+    if limit == 0:
+        return []
+    columns = [t.c[name] for name in ENVELOPE_COLUMNS]
+    candidates = (
+        sa.select(*columns, t.c.due)
+        .where(is_waiting(), among(t.c.queue, queues), t.c.due <= moment)
+        .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
+        .limit(limit)
+    )
+    values = {
+        "status": _RUNNING, "token": t.c.token + 1, "attempt": t.c.attempt + 1,
+        "worker_id": worker_id, "lease_until": to_micros(lease_until), "started_at": moment,
+    }  # fmt: skip
+    if db.is_postgresql:
+        chosen = candidates.with_only_columns(t.c.id).with_for_update(skip_locked=True)
+        statement = (
+            sa.update(t).where(t.c.id.in_(chosen.scalar_subquery())).values(values)
+            .returning(*columns, t.c.due)
+        )  # fmt: skip
+        rows: list[Any] = list(connection.execute(statement))
+    else:
+        if db.skip_locked:
+            candidates = candidates.with_for_update(skip_locked=True)
+        found = list(connection.execute(candidates))
+        if not found:
+            return []
+        connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
+        rows = [_Claimed(row) for row in found]
+    rows.sort(key=lambda row: (-row.priority, row.due, row.created_at, row.id))
+    return rows
+
+
+class _Claimed:
+    """A row read before the claim's UPDATE, as it is after it."""
+
+    def __init__(self, row: Any) -> None:
+        self.__dict__.update(row._asdict())
+        self.token = row.token + 1
+        self.attempt = row.attempt + 1
+
+
+def sweep(db: Database, connection: sa.Connection, queues: tuple[str, ...], moment: int) -> None:
+    """Put back (or end) the runs of ``queues`` whose lease expired at ``moment``."""
+    t = db.table
+    expired = (
+        sa.select(t.c.id, t.c.lost, t.c.max_deliveries, t.c.cancel_requested)
+        .where(is_running(), t.c.lease_until <= moment, among(t.c.queue, queues))
+        .limit(SWEEP_LIMIT)
+    )
+    if db.skip_locked:
+        expired = expired.with_for_update(skip_locked=True)
+    rows = list(connection.execute(expired))
+    if not rows:
+        return
+    back: list[str] = []
+    cancelled: list[str] = []
+    failed: dict[int, list[str]] = {}
+    for row in rows:
+        if row.cancel_requested:
+            cancelled.append(row.id)
+        elif row.lost + 1 >= row.max_deliveries:
+            failed.setdefault(row.lost + 1, []).append(row.id)
+        else:
+            back.append(row.id)
+    lost = {"lost": t.c.lost + 1, **released()}
+    if back:
+        pending = {"status": RunStatus.PENDING.value, **lost}
+        connection.execute(sa.update(t).where(among(t.c.id, back)).values(pending))
+    if cancelled:
+        ended = {"status": RunStatus.CANCELLED.value, "finished_at": moment, **lost}
+        connection.execute(sa.update(t).where(among(t.c.id, cancelled)).values(ended))
+    for deliveries, ids in failed.items():
+        ended = {
+            "status": RunStatus.FAILED.value, "finished_at": moment, "error_type": "WorkerLost",
+            "error_message": lost_reason(deliveries), "error_traceback": None, **lost,
+        }  # fmt: skip
+        connection.execute(sa.update(t).where(among(t.c.id, ids)).values(ended))
+
+
+def fail_broken(
+    db: Database, connection: sa.Connection, row: Any, error: BrokenRecordError, moment: int
+) -> None:
+    """End a claimed run whose work record cannot be read: it could never run."""
+    t = db.table
+    values = {
+        "status": RunStatus.FAILED.value, "finished_at": moment, **released(),
+        "error_type": type(error).__name__, "error_message": str(error), "error_traceback": None,
+    }  # fmt: skip
+    connection.execute(sa.update(t).where(t.c.id == row.id).values(values))
+
+
+def renew_rows(
+    db: Database,
+    connection: sa.Connection,
+    worker_id: str,
+    tokens: Mapping[str, int],
+    lease_until: datetime,
+) -> Renewal:
+    """Extend the leases that ``worker_id`` still holds with these tokens."""
+    t = db.table
+    query = sa.select(t.c.id, t.c.token, t.c.status, t.c.worker_id, t.c.cancel_requested).where(
+        among(t.c.id, tokens)
+    )
+    if not db.is_sqlite:
+        query = query.with_for_update()  # a claim's sweep skips them meanwhile
+    held, cancel = [], set()
+    for row in connection.execute(query):
+        if row.status == _RUNNING and row.worker_id == worker_id and row.token == tokens[row.id]:
+            held.append(row.id)
+            if row.cancel_requested:
+                cancel.add(row.id)
+    if held:
+        until = to_micros(lease_until)
+        connection.execute(sa.update(t).where(among(t.c.id, held)).values(lease_until=until))
+    return Renewal(frozenset(set(tokens) - set(held)), frozenset(cancel))

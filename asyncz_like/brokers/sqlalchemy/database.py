@@ -1,0 +1,123 @@
+"""The SQL broker's engine and transactions: each call one short transaction, retried when it
+fails transiently (a lost connection, a deadlock, a busy SQLite file)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+import tenacity
+from sqlalchemy import exc
+
+from asyncz_like.brokers.sqlalchemy.schema import build_table
+from asyncz_like.stores.sqlalchemy import engine as engines
+
+T = TypeVar("T")
+ATTEMPTS = 4
+_FIRST_WAIT, _JITTER = 0.05, 0.05
+
+
+class Database:
+    """One run table on one engine."""
+
+    def __init__(
+        self, engine: sa.Engine, tablename: str, owns_engine: bool, logger: logging.Logger
+    ) -> None:
+        self.engine = engine
+        self.owns_engine = owns_engine
+        self.logger = logger
+        self.dialect = engine.dialect.name
+        self.table = build_table(tablename, self.dialect)
+        self.is_sqlite = self.dialect == "sqlite"
+        self.is_postgresql = self.dialect == "postgresql"
+        self.skip_locked = not self.is_sqlite
+        self.fast_commits = False  # set by the broker (PostgreSQL only)
+        self._writer = (
+            engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
+            if self.is_sqlite
+            else engine
+        )
+        self._serial: AbstractContextManager[Any] = nullcontext()
+        if engines.is_memory_sqlite(engine):  # one connection: its transactions take turns
+            self._serial = threading.Lock()
+        self._retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(ATTEMPTS - 1),
+            wait=tenacity.wait_exponential(multiplier=0.1, max=1.0)
+            + tenacity.wait_random(0, _JITTER),
+            retry=tenacity.retry_if_exception(engines.is_transient),
+            reraise=True,
+        )
+
+    def start(self) -> None:
+        """Create the table and its indexes unless they exist; learn about SKIP LOCKED."""
+        self.retry(engines.ensure_table, self.engine, self.table)
+        if not self.is_sqlite:
+            self.skip_locked = self.retry(self._skip_locked_supported)
+            if not self.skip_locked:
+                self.logger.warning(
+                    "This server has no FOR UPDATE SKIP LOCKED (MariaDB < 10.6, MySQL < 8); "
+                    "claims of several workers will wait for each other",
+                    extra={"table": self.table.name},
+                )
+
+    def _skip_locked_supported(self) -> bool:
+        with self.engine.connect():  # the dialect reads the server version on first connect
+            return engines.skip_locked_supported(self.engine)
+
+    def dispose(self) -> None:
+        if self.owns_engine:
+            self.engine.dispose()
+
+    def retry(self, operation: Callable[..., T], *args: Any) -> T:
+        """``operation(*args)``, tried again after a pause when it fails transiently."""
+        try:
+            return operation(*args)
+        except Exception as error:
+            if not engines.is_transient(error):
+                raise
+            self._warn(error)
+        time.sleep(_FIRST_WAIT + random.uniform(0, _JITTER))
+        return self._retrying.copy()(operation, *args)
+
+    def _warn(self, error: BaseException) -> None:
+        if isinstance(error, exc.DBAPIError):  # the driver's words, without SQL and parameters
+            error = error.orig or error
+        lines = str(error).strip().splitlines()
+        self.logger.warning(
+            "Transient database error on broker table %s, retrying: %s: %s",
+            self.table.name, type(error).__name__, lines[0] if lines else "",
+            extra={"table": self.table.name},
+        )  # fmt: skip
+
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[sa.Connection]:
+        """A transaction; on SQLite a writing one begins IMMEDIATE (the single writer lock)."""
+        with self._serial, (self._writer if write else self.engine).begin() as connection:
+            yield connection
+
+    def run(
+        self, operation: Callable[[sa.Connection], T], write: bool = True, relaxed: bool = False
+    ) -> T:
+        """``operation(connection)`` in a transaction of its own, retried when transient.
+        ``relaxed``: on PostgreSQL with ``fast_commits``, the commit does not wait for the
+        WAL flush (a server crash may lose it: only for writes whose loss at-least-once
+        delivery repeats)."""
+        relax = relaxed and self.fast_commits
+
+        def attempt() -> T:
+            with self.transaction(write) as connection:
+                if relax:
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                return operation(connection)
+
+        return self.retry(attempt)
+
+    def drop(self) -> None:
+        """Drop the table (tests clean up with it)."""
+        self.table.drop(self.engine, checkfirst=True)

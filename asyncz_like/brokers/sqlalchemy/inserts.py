@@ -1,0 +1,59 @@
+"""Enqueue: new rows inserted once, existing ids left alone, the ids added told apart.
+
+* PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING id``
+  for any number of rows: nine array parameters, not nine per row (a statement of ten
+  thousand rows' parameters costs more to build than to run);
+* SQLite: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``;
+* MariaDB/MySQL: ``INSERT IGNORE``, then the ids of this batch's mark.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.rows import among
+
+#: Ids per ``IN (...)``: well under SQLite's oldest limit of 999 bound parameters.
+CHUNK = 500
+#: The columns given per row, with their PostgreSQL array types.
+_ARRAYS = (
+    ("id", "text"), ("queue", "text"), ("priority", "bigint"), ("due", "bigint"),
+    ("created_at", "bigint"), ("max_deliveries", "integer"), ("task_id", "text"),
+    ("name", "text"), ("payload", "bytea"),
+)  # fmt: skip
+
+
+def unnest_insert(tablename: str, quote: Any) -> sa.TextClause:
+    """The PostgreSQL statement inserting the rows given as arrays."""
+    names = ", ".join(name for name, _ in _ARRAYS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _ARRAYS)
+    return sa.text(
+        f"INSERT INTO {quote(tablename)} ({names}) SELECT {names} "
+        f"FROM unnest({arrays}) AS v({names}) "
+        "ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+
+
+def insert_rows(db: Database, connection: sa.Connection, rows: list[dict[str, Any]], batch: str,
+                statement: sa.TextClause | None) -> set[str]:  # fmt: skip
+    """Insert ``rows`` (made by ``row_of`` with the mark ``batch``) unless their id exists;
+    the ids added. ``statement`` is :func:`unnest_insert`'s on PostgreSQL."""
+    t = db.table
+    if statement is not None:
+        arrays = {name: [row[name] for row in rows] for name, _ in _ARRAYS}
+        return set(connection.scalars(statement, arrays))
+    if db.is_sqlite:
+        returning = sqlite.insert(t).on_conflict_do_nothing(index_elements=["id"])
+        return set(connection.scalars(returning.returning(t.c.id), rows))
+    connection.execute(sa.insert(t).prefix_with("IGNORE"), rows)
+    added: set[str] = set()
+    ids = [row["id"] for row in rows]
+    for start in range(0, len(ids), CHUNK):
+        mine = sa.select(t.c.id).where(among(t.c.id, ids[start : start + CHUNK]),
+                                       t.c.batch == batch)  # fmt: skip
+        added.update(connection.scalars(mine))
+    return added

@@ -1,0 +1,120 @@
+"""One factory per broker backend, so that every contract test runs against each of them.
+
+A backend makes brokers over one shared storage (two workers on one database), and cleans up
+after the test. ``shared`` backends are reached by several broker instances (other
+processes); ``encodes`` backends keep arguments and results as bytes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from asyncz_like.brokers import BaseBroker, MemoryBroker
+from tests.services import MARIADB_URL, POSTGRES_URL, require_service
+
+
+class BrokerBackend:
+    name = "base"
+    shared = True
+    encodes = True
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.token = uuid.uuid4().hex[:10]
+        self.made: list[BaseBroker] = []
+
+    def make(self, **options: Any) -> BaseBroker:
+        """A started broker on this backend's storage."""
+        broker = self._build(**options)
+        broker.start()
+        self.made.append(broker)
+        return broker
+
+    def _build(self, **options: Any) -> BaseBroker:
+        raise NotImplementedError
+
+    def config(self, **options: Any) -> dict[str, Any]:
+        """The ``{"type": ...}`` config of a broker on this storage, for another process."""
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        for broker in self.made:
+            broker.shutdown()
+
+
+class MemoryBackend(BrokerBackend):
+    name = "memory"
+    shared = False
+    encodes = False
+
+    def make(self, **options: Any) -> BaseBroker:
+        if not self.made:
+            self.made.append(MemoryBroker())
+        return self.made[0]
+
+
+class SQLBackend(BrokerBackend):
+    url = ""
+    service: str | None = None
+
+    def _build(self, **options: Any) -> BaseBroker:
+        from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+
+        if self.service:
+            require_service(self.service)
+        return SQLAlchemyBroker(database=self.url, tablename=f"b_{self.token}", **options)
+
+    def config(self, **options: Any) -> dict[str, Any]:
+        return {"type": "sqlalchemy", "database": self.url, "tablename": f"b_{self.token}",
+                **options}  # fmt: skip
+
+    def cleanup(self) -> None:
+        from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+
+        if self.made:
+            first = self.made[0]
+            assert isinstance(first, SQLAlchemyBroker)
+            first.drop_table_for_tests()
+        super().cleanup()
+
+
+class SQLiteBackend(SQLBackend):
+    name = "sqlite"
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self.url = f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+class PostgresBackend(SQLBackend):
+    name = "postgresql"
+    url = POSTGRES_URL
+    service = "postgresql"
+
+
+class MariaDBBackend(SQLBackend):
+    name = "mariadb"
+    url = MARIADB_URL
+    service = "mariadb"
+
+
+BACKENDS: dict[str, Callable[[Path], BrokerBackend]] = {
+    "memory": MemoryBackend,
+    "sqlite": SQLiteBackend,
+    "postgresql": PostgresBackend,
+    "mariadb": MariaDBBackend,
+}
+
+
+@contextmanager
+def made_backend(name: str, tmp_path: Path) -> Iterator[BrokerBackend]:
+    """The backend ``name`` (a key of BACKENDS), cleaned up whatever happens."""
+    made = BACKENDS[name](tmp_path)
+    try:
+        yield made
+    finally:
+        made.cleanup()

@@ -1,0 +1,215 @@
+"""What only the SQL broker does: encoding, broken rows, its table, NOTIFY, its indexes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from asyncz_like.brokers import Envelope, make_broker
+from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+from asyncz_like.exceptions import SerializationError
+from asyncz_like.runs import RunStatus
+from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
+from tests.brokers.test_contract import TARGET, at, envelope, ids
+
+SQL_BACKENDS = ["sqlite", "postgresql", "mariadb"]
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerBackend]:
+    with made_backend(request.param, tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[BrokerBackend]:
+    with made_backend("postgresql", tmp_path) as made:
+        yield made
+
+
+def sql(broker: Any) -> SQLAlchemyBroker:
+    assert isinstance(broker, SQLAlchemyBroker)
+    return broker
+
+
+def test_unencodable_arguments_fail_at_enqueue_naming_them(sql_backend: BrokerBackend) -> None:
+    broker = sql_backend.make()
+    with pytest.raises(SerializationError, match=r"run 'bad'.*kwargs\['lock'\]"):
+        broker.enqueue([envelope("fine"), envelope("bad", kwargs={"lock": threading.Lock()})])
+    assert broker.get_run("fine") is None  # nothing half-added
+
+
+def test_pickle_carries_what_json_cannot(sql_backend: BrokerBackend) -> None:
+    broker = sql_backend.make(serializer="pickle")
+    value = {1, 2, frozenset({3})}, complex(1, 2)
+    broker.enqueue([envelope("a", args=value)])
+    (delivery,) = broker.claim("w", ["default"], 1, at(1))
+    assert delivery.envelope.args == value
+
+
+def test_a_run_whose_work_cannot_be_read_fails_and_the_claim_goes_on(
+    sql_backend: BrokerBackend,
+) -> None:
+    broker = sql(sql_backend.make())
+    broker.enqueue([envelope("broken", priority=5), envelope("fine")])
+    table = broker.db.table
+    with broker.db.engine.begin() as connection:
+        statement = sa.update(table).where(table.c.id == "broken").values(payload=b"\x00junk")
+        connection.execute(statement)
+    assert ids(broker.claim("w", ["default"], 2, at(1))) == ["fine"]
+    run = broker.get_run("broken")
+    assert run is not None and run.status is RunStatus.FAILED and run.error is not None
+    assert "cannot be decoded" in run.error.message
+
+
+def test_cleanup_deletes_in_chunks(sql_backend: BrokerBackend) -> None:
+    broker = sql_backend.make()
+    broker.enqueue([envelope(f"r{i}") for i in range(1_203)])
+    while deliveries := broker.claim("w", ["default"], 500, at(1)):
+        for delivery in deliveries:
+            broker.complete(delivery.run_id, delivery.token, None, at(2))
+    broker.enqueue([envelope("waiting")])
+    assert broker.cleanup(at(3)) == 1_203
+    assert [run.id for run in broker.list_runs()] == ["waiting"]
+
+
+def test_a_large_batch_is_added_once(sql_backend: BrokerBackend) -> None:
+    broker = sql_backend.make()
+    first = [envelope(f"r{i}") for i in range(1_500)]
+    assert all(broker.enqueue(first))
+    again = broker.enqueue([envelope("new"), *first[::2]])
+    assert again[0] is True and not any(again[1:])
+
+
+def test_a_bad_table_name_or_source_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="tablename"):
+        SQLAlchemyBroker(f"sqlite:///{tmp_path}/x.db", tablename="runs; DROP TABLE x")
+    with pytest.raises(ValueError, match="database"):
+        SQLAlchemyBroker()
+    with pytest.raises(TypeError, match="poll_interval"):
+        SQLAlchemyBroker(f"sqlite:///{tmp_path}/x.db", poll_interval="1s")
+
+
+def test_a_url_builds_a_sql_broker(tmp_path: Path) -> None:
+    broker = make_broker(f"sqlite:///{tmp_path}/runs.db")
+    assert isinstance(broker, SQLAlchemyBroker) and "runs.db" in repr(broker)
+    broker.start()
+    try:
+        assert broker.enqueue([envelope("a")]) == [True]
+    finally:
+        broker.drop_table_for_tests()
+        broker.shutdown()
+
+
+def test_wait_for_work_needs_a_started_broker(tmp_path: Path) -> None:
+    broker = SQLAlchemyBroker(f"sqlite:///{tmp_path}/x.db")
+    with pytest.raises(RuntimeError, match="start"):
+        broker.wait_for_work(["default"], 0.1)
+
+
+def test_two_processes_worth_of_brokers_share_one_table(sql_backend: BrokerBackend) -> None:
+    one, two = sql_backend.make(), sql_backend.make()
+    one.enqueue([envelope("a")])
+    assert two.enqueue([envelope("a")]) == [False]
+    (delivery,) = two.claim("w2", ["default"], 1, at(1))
+    assert one.complete("a", delivery.token, {"ok": True}, at(2))
+    run = two.get_run("a")
+    assert run is not None and run.result == {"ok": True}
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+def test_notify_wakes_an_idle_worker_within_milliseconds(postgres: BrokerBackend) -> None:
+    waiter, sender = postgres.make(poll_interval=30), postgres.make()
+    assert waiter.wait_for_work(["fast"], 0.01) is False  # listening from now on
+    latencies = []
+    for index in range(5):
+        woke: list[float] = []
+
+        def wait(woke: list[float] = woke) -> None:
+            if waiter.wait_for_work(["fast"], 10):
+                woke.append(time.monotonic())
+
+        thread = threading.Thread(target=wait)
+        thread.start()
+        time.sleep(0.05)
+        sent = time.monotonic()
+        sender.enqueue([Envelope(f"r{index}", TARGET, queue="fast")])
+        thread.join(15)
+        assert woke, "not woken"
+        latencies.append(woke[0] - sent)
+        sql(waiter).claim("w", ["fast"], 10, at(10**6))
+    assert sorted(latencies)[2] < 0.5  # generous: about a millisecond on an idle machine
+
+
+def test_a_notify_for_another_queue_does_not_wake(postgres: BrokerBackend) -> None:
+    waiter, sender = postgres.make(poll_interval=30), postgres.make()
+    assert waiter.wait_for_work(["mine"], 0.01) is False
+    sender.enqueue([Envelope("other", TARGET, queue="theirs")])
+    assert waiter.wait_for_work(["mine"], 0.3) is False
+
+
+def test_a_lost_listen_connection_is_opened_again(postgres: BrokerBackend) -> None:
+    waiter = sql(postgres.make(poll_interval=0.1))
+    assert waiter.wait_for_work(["q"], 0.01) is False
+    with waiter.db.engine.connect() as connection:
+        connection.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE :listen AND pid <> pg_backend_pid()"),
+            {"listen": f'LISTEN "{waiter.channel}"'},
+        )  # fmt: skip
+    assert waiter.wait_for_work(["q"], 1) is True  # may be work: it could not tell
+    assert waiter.wait_for_work(["q"], 0.05) is False  # listening again
+    postgres.make().enqueue([Envelope("r", TARGET, queue="q")])
+    assert waiter.wait_for_work(["q"], 5) is True
+
+
+def test_claims_read_only_unfinished_rows_on_postgresql(postgres: BrokerBackend) -> None:
+    broker = sql(postgres.make())
+    table = broker.db.table.name
+    broker.enqueue([envelope("a")])
+    with broker.db.engine.connect() as connection:
+        connection.execute(sa.text("SET enable_seqscan = off"))
+        plan = "\n".join(
+            row[0]
+            for row in connection.execute(
+                sa.text(
+                    f"EXPLAIN SELECT id FROM {table} WHERE status IN ('pending', 'retrying') "
+                    "AND queue IN ('default') AND due <= 0 ORDER BY priority DESC, due LIMIT 5"
+                )
+            )
+        )
+    assert f"{table}_ready" in plan
+
+
+@pytest.mark.parametrize("name", ["postgresql", "mariadb"])
+def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
+    name: str, tmp_path: Path
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.proxy import TcpProxy
+
+    with made_backend(name, tmp_path) as backend:
+        assert isinstance(backend, SQLBackend)
+        url = make_url(backend.url)
+        with TcpProxy(url.host or "127.0.0.1", url.port or 0) as proxy:
+            backend.url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+            broker = backend.make()
+            broker.enqueue([envelope("a")])
+            proxy.stop()  # every pooled connection is cut
+            proxy.start()
+            try:
+                (delivery,) = broker.claim("w", ["default"], 1, at(1))
+                assert broker.complete("a", delivery.token, 1, at(2))
+            finally:
+                sql(broker).drop_table_for_tests()
+                broker.shutdown()
+                backend.made.clear()
