@@ -199,3 +199,16 @@ def test_built_from_a_url_and_checked(broker: RedisBroker) -> None:
         RedisBroker(colour="red")
     with pytest.raises(TypeError, match="poll_interval"):
         RedisBroker(poll_interval="fast")  # type: ignore[arg-type]
+
+
+def test_a_retried_claim_whose_first_try_went_through_gets_its_runs(
+    broker: RedisBroker,
+) -> None:
+    broker.retry_first_wait = 0.001
+    broker.enqueue([envelope("low", queue="a"), envelope("high", queue="b", priority=5),
+                    envelope("left", queue="a")])  # fmt: skip
+    _lose_replies(broker, "_claim")
+    claimed = broker.claim("w", ["a", "b"], 2, at(0), lease_seconds=10)
+    assert [(d.run_id, d.token, d.attempt) for d in claimed] == [("high", 1, 1), ("low", 1, 1)]
+    assert ids(broker.claim("w2", ["a", "b"], 5, at(1))) == ["left"]
+    assert broker.complete("low", claimed[1].token, None, at(2)) is True

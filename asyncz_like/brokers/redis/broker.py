@@ -188,12 +188,17 @@ class RedisBroker(BaseBroker):
     ) -> list[Delivery]:
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
-        args = [
-            worker_id, time_hex(now), next_time_hex(now), time_hex(lease_until),
-            min(limit, MAX_CLAIM), SWEEP_LIMIT, MOVE_LIMIT, _LOST_REASON, *names,
+        head = [
+            self.prefix, worker_id, time_hex(now), next_time_hex(now), time_hex(lease_until),
+            next_time_hex(lease_until), min(limit, MAX_CLAIM), SWEEP_LIMIT, MOVE_LIMIT,
+            _LOST_REASON, secrets.token_hex(8),
         ]  # fmt: skip
+
+        def call(attempt: int) -> Any:  # a retry replays what a lost first try leased
+            return self._claim(keys=[], args=[*head, "1" if attempt > 1 else "0", *names])
+
         deliveries = []
-        for row in self._call(self._claim, args):
+        for row in self._retry(call):
             delivery = self._delivery_of(row, lease_until, now)
             if delivery is not None:
                 deliveries.append(delivery)

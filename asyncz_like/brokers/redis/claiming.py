@@ -12,17 +12,50 @@ from __future__ import annotations
 
 from asyncz_like.brokers.redis.scripts import PRELUDE
 
-# ARGV: prefix, worker, now, now_next, lease until, limit, sweep, move, lost reason
-# template ('%d' for the deliveries), queues... Returns per run leased, best first:
-# {id, queue, token, attempt, priority, max_deliveries, task_id, name, created, work}.
+# ARGV: prefix, worker, now, now_next, lease until, the time after it, limit, sweep, move,
+# lost reason template ('%d' for the deliveries), claim nonce, retried, queues... Returns per
+# run leased, best first: {id, queue, token, attempt, priority, max_deliveries, task_id,
+# name, created, work}. A retried claim whose first try went through returns what it leased.
 CLAIM = (
     PRELUDE
     + """
-local worker, now, now_next, lease = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local limit, sweep, move = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local reason = ARGV[9]
+local worker, now, now_next, lease, lease_next = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local limit, sweep, move = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local reason, nonce, retried = ARGV[10], ARGV[11], ARGV[12] == '1'
 local queues = {}
-for i = 10, #ARGV do queues[#queues + 1] = ARGV[i] end
+for i = 13, #ARGV do queues[#queues + 1] = ARGV[i] end
+
+local ROW = {'st', 'cr', 'sq', 'pr', 'maxd', 'tid', 'nm', 'work', 'tok', 'att', 'rk', 'due',
+             'w', 'cl'}
+local function row_of(id, q, f)
+  return {id, q, tonumber(f[9]), tonumber(f[10]), f[4], f[5], f[6], f[7], f[2], f[8]}
+end
+
+-- the runs this claim leased on its first try (they all end their lease at `lease`)
+local function replay()
+  local found, rows = {}, {}
+  for _, q in ipairs(queues) do
+    for _, member in ipairs(redis.call('ZRANGEBYLEX', qkey('leases', q), '[' .. lease,
+                                       '(' .. lease_next)) do
+      local id = string.sub(member, 17)
+      local f = redis.call('HMGET', run_key(id), unpack(ROW))
+      if f[1] == 'running' and f[13] == worker and f[14] == nonce then
+        local rank = f[11] .. f[12] .. f[2] .. f[3] .. id
+        found[#found + 1] = rank
+        rows[rank] = row_of(id, q, f)
+      end
+    end
+  end
+  table.sort(found, less)
+  local out = {}
+  for i, rank in ipairs(found) do out[i] = rows[rank] end
+  return out
+end
+
+if retried then
+  local out = replay()
+  if #out > 0 then return out end
+end
 
 local function take_back(q)
   local leases = qkey('leases', q)
@@ -87,14 +120,14 @@ local function lease_run(q, member)
   redis.call('ZREM', qkey('ready', q), member)
   local id = string.sub(member, 65)
   local key = run_key(id)
-  local f = redis.call('HMGET', key, 'st', 'cr', 'sq', 'pr', 'maxd', 'tid', 'nm', 'work')
+  local f = redis.call('HMGET', key, unpack(ROW))
   if f[1] ~= 'pending' and f[1] ~= 'retrying' then return nil end
-  local token = redis.call('HINCRBY', key, 'tok', 1)
-  local attempt = redis.call('HINCRBY', key, 'att', 1)
-  redis.call('HSET', key, 'w', worker, 'ls', lease, 'sa', now)
+  f[9] = redis.call('HINCRBY', key, 'tok', 1)
+  f[10] = redis.call('HINCRBY', key, 'att', 1)
+  redis.call('HSET', key, 'w', worker, 'ls', lease, 'sa', now, 'cl', nonce)
   redis.call('ZADD', qkey('leases', q), 0, lease .. id)
   set_status(key, id, q, f[2], f[3], f[1], 'running')
-  return {id, q, token, attempt, f[4], f[5], f[6], f[7], f[2], f[8]}
+  return row_of(id, q, f)
 end
 
 local lists, cursors = {}, {}
