@@ -6,9 +6,10 @@ It prints medians of ``--repeat`` rounds, for ``--runs`` runs (10,000 by default
 
 * enqueue/s one at a time, and in batches of ``--batch`` (one script call each);
 * claim+complete/s draining them, ``--claim`` runs per claim, each run completed on its own;
-* the median time of one enqueue+claim+complete cycle with no finished run kept and with
-  ``--finished`` (1,000,000 by default; 0 skips it) finished runs kept in the same queue, to
-  show that a claim costs the same.
+* the median time of one enqueue+claim+complete cycle, and of its claim, on a broker with
+  ``--finished`` (1,000,000 by default; 0 skips it) finished runs kept in the same queue and
+  on one with a few: cycles alternate between the two, so that the machine's load weighs on
+  both alike, to show that a claim costs the same.
 
 It uses the Redis of the tests (``ASYNCZ_LIKE_REDIS_HOST``/``_PORT``, else 127.0.0.1:6379)
 and keys of its own, deleted at the end.
@@ -84,18 +85,29 @@ def one_round(broker: RedisBroker, runs: int, batch: int, claim: int) -> dict[st
     return figures
 
 
-def cycle_time(broker: RedisBroker, cycles: int) -> float:
-    """The median seconds of one enqueue, claim and complete."""
-    times = []
-    for n in range(cycles):
-        envelope = Envelope(f"cycle-{uuid.uuid4().hex[:8]}-{n}", TARGET)
-        started = time.perf_counter()
-        broker.enqueue([envelope])
-        now = datetime.now(UTC)
-        (delivery,) = broker.claim("bench", ["default"], 1, now)
-        broker.complete(delivery.run_id, delivery.token, None, now)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def cycle(broker: RedisBroker) -> tuple[float, float]:
+    """Seconds of one enqueue, claim and complete, and of its claim alone."""
+    envelope = Envelope(f"cycle-{uuid.uuid4().hex}", TARGET)
+    started = time.perf_counter()
+    broker.enqueue([envelope])
+    now = datetime.now(UTC)
+    claiming = time.perf_counter()
+    (delivery,) = broker.claim("bench", ["default"], 1, now)
+    claimed = time.perf_counter()
+    broker.complete(delivery.run_id, delivery.token, None, now)
+    return time.perf_counter() - started, claimed - claiming
+
+
+def compare(empty: RedisBroker, kept: RedisBroker, cycles: int) -> None:
+    """Cycles on both brokers in turn (the machine's load hits both alike); medians."""
+    times: dict[str, list[tuple[float, float]]] = {"empty": [], "kept": []}
+    for _ in range(cycles):
+        times["empty"].append(cycle(empty))
+        times["kept"].append(cycle(kept))
+    for name, pairs in times.items():
+        whole = statistics.median(pair[0] for pair in pairs) * 1e6
+        claim = statistics.median(pair[1] for pair in pairs) * 1e6
+        print(f"{name:6} enqueue+claim+complete {whole:6.0f} µs, claim {claim:6.0f} µs")
 
 
 def fill(broker: RedisBroker, count: int) -> None:
@@ -103,6 +115,13 @@ def fill(broker: RedisBroker, count: int) -> None:
     at = time_hex(datetime.now(UTC))
     for first in range(0, count, 10_000):
         script(keys=[], args=[broker.prefix, "default", at, first, min(10_000, count - first)])
+
+
+def delete_keys(broker: RedisBroker) -> None:
+    keys = list(broker.client.scan_iter(f"{broker.prefix}:*", count=10_000))
+    for start in range(0, len(keys), 10_000):
+        broker.client.unlink(*keys[start : start + 10_000])
+    broker.shutdown()
 
 
 def main() -> None:
@@ -116,6 +135,12 @@ def main() -> None:
     broker = RedisBroker(host=HOST, port=PORT, prefix=f"bench.{uuid.uuid4().hex[:8]}")
     broker.start()
     try:
+        pings = []
+        for _ in range(1_000):
+            started = time.perf_counter()
+            broker.client.ping()
+            pings.append(time.perf_counter() - started)
+        print(f"{'PING round trip':32} {statistics.median(pings) * 1e6:>8,.0f} µs")
         rounds = [one_round(broker, options.runs, options.batch, options.claim)
                   for _ in range(options.repeat)]  # fmt: skip
         for name in rounds[0]:
@@ -123,20 +148,17 @@ def main() -> None:
             print(f"{name:32} {statistics.median(figures):>8,.0f}  ({figures})")
         broker.cleanup(datetime.now(UTC))
         if options.finished:
-            empty = cycle_time(broker, 2_000)
-            broker.cleanup(datetime.now(UTC))
             started = time.perf_counter()
             fill(broker, options.finished)
-            filled = time.perf_counter() - started
-            kept = cycle_time(broker, 2_000)
-            print(f"enqueue+claim+complete, none kept      {empty * 1e6:8.0f} µs")
-            print(f"enqueue+claim+complete, {options.finished:,} kept "
-                  f"{kept * 1e6:8.0f} µs (filled in {filled:.1f} s)")  # fmt: skip
+            print(f"kept {options.finished:,} finished runs (filled in "
+                  f"{time.perf_counter() - started:.1f} s)")  # fmt: skip
+            empty = RedisBroker(host=HOST, port=PORT, prefix=f"{broker.prefix}.empty")
+            try:
+                compare(empty, broker, 3_000)
+            finally:
+                delete_keys(empty)
     finally:
-        keys = list(broker.client.scan_iter(f"{broker.prefix}:*", count=10_000))
-        for start in range(0, len(keys), 10_000):
-            broker.client.unlink(*keys[start : start + 10_000])
-        broker.shutdown()
+        delete_keys(broker)
 
 
 if __name__ == "__main__":

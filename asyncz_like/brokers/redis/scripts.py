@@ -89,19 +89,18 @@ local added, woken = {}, {}
 for i = 4, #ARGV, 10 do
   local id, q = ARGV[i], ARGV[i + 1]
   local key = run_key(id)
-  local seen = redis.call('HGET', key, 'bt')
+  local seen = redis.call('HGET', key, 'bt')  -- every run hash has one
   if seen then
     added[#added + 1] = (seen == batch) and 1 or 0
-  elseif redis.call('EXISTS', key) == 1 then
-    added[#added + 1] = 0
   else
     local sq = string.format('%016x', redis.call('INCR', P .. ':seq'))
     local rk, due, cr = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    redis.call('HSET', key, 'q', q, 'pr', ARGV[i + 2], 'rk', rk, 'st', 'pending', 'due', due,
+    local fields = {'q', q, 'pr', ARGV[i + 2], 'rk', rk, 'st', 'pending', 'due', due,
       'cr', cr, 'sq', sq, 'tok', 0, 'att', 0, 'lost', 0, 'maxd', ARGV[i + 6], 'pg', 0,
-      'work', ARGV[i + 9], 'bt', batch)
-    if ARGV[i + 7] ~= '' then redis.call('HSET', key, 'tid', ARGV[i + 7]) end
-    if ARGV[i + 8] ~= '' then redis.call('HSET', key, 'nm', ARGV[i + 8]) end
+      'work', ARGV[i + 9], 'bt', batch}
+    if ARGV[i + 7] ~= '' then fields[#fields + 1] = 'tid'; fields[#fields + 1] = ARGV[i + 7] end
+    if ARGV[i + 8] ~= '' then fields[#fields + 1] = 'nm'; fields[#fields + 1] = ARGV[i + 8] end
+    redis.call('HSET', key, unpack(fields))
     redis.call('ZADD', skey('pending', q), 0, cr .. sq .. id)
     place(id, q, rk, due, cr, sq, now_next)
     if not woken[q] then
