@@ -212,3 +212,49 @@ def test_a_retried_claim_whose_first_try_went_through_gets_its_runs(
     assert [(d.run_id, d.token, d.attempt) for d in claimed] == [("high", 1, 1), ("low", 1, 1)]
     assert ids(broker.claim("w2", ["a", "b"], 5, at(1))) == ["left"]
     assert broker.complete("low", claimed[1].token, None, at(2)) is True
+
+
+def test_waits_and_calls_come_back_after_an_outage(backend: RedisBackend) -> None:
+    from tests.proxy import TcpProxy
+    from tests.services import REDIS_HOST, REDIS_PORT
+
+    proxy = TcpProxy(REDIS_HOST, REDIS_PORT).start()
+    try:
+        broker = backend.make(host="127.0.0.1", port=proxy.port, poll_interval=0.1)
+        assert isinstance(broker, RedisBroker)
+        broker.retry_first_wait = 0.05
+        sender = backend.make()
+        assert broker.wait_for_work(["q"], 0.05) is False  # subscribed through the proxy
+        proxy.stop()
+        started = time.monotonic()
+        assert broker.wait_for_work(["q"], 10) is True  # broken: the worker claims at once
+        assert time.monotonic() - started < 5
+        threading.Timer(0.3, proxy.start).start()
+        assert broker.enqueue([envelope("a", queue="q")]) == [True]  # retried until back
+        assert ids(broker.claim("w", ["q"], 5, at(1))) == ["a"]
+        woke: list[bool] = []
+        thread = threading.Thread(target=lambda: woke.append(broker.wait_for_work(["q"], 20)))
+        thread.start()
+        time.sleep(0.3)  # subscribed again
+        sender.enqueue([envelope("b", queue="q")])
+        thread.join(25)
+        assert woke == [True]
+    finally:
+        proxy.stop()
+
+
+def test_an_idle_wait_asks_redis_once_and_ignores_other_queues(backend: RedisBackend) -> None:
+    waiter, sender = backend.make(), backend.make()
+    assert isinstance(waiter, RedisBroker) and waiter._waiter is not None
+    asked: list[tuple[str, ...]] = []
+    next_work = waiter._waiter.next_work
+
+    def counting(queues: tuple[str, ...]) -> Any:
+        asked.append(queues)
+        return next_work(queues)
+
+    waiter._waiter.next_work = counting
+    threading.Timer(0.1, lambda: sender.enqueue([envelope("x", queue="elsewhere")])).start()
+    started = time.monotonic()
+    assert waiter.wait_for_work(["idle"], 0.6) is False
+    assert time.monotonic() - started >= 0.55 and asked == [("idle",)]

@@ -80,7 +80,10 @@ class PubSubWaiter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self._message_about(wanted, remaining if due_in is None else min(remaining, due_in))
+            if due_in is not None and due_in < remaining:
+                self._message_about(wanted, due_in)  # then look again: it may be due
+            elif not self._message_about(wanted, remaining):
+                return False
 
     def _due_in(self, queues: tuple[str, ...]) -> float | None:
         """Seconds until work may be waiting (0 or less: now); None when there is none."""
