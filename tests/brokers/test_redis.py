@@ -164,7 +164,7 @@ def test_a_retried_enqueue_whose_first_try_went_through_is_true(broker: RedisBro
 
 def test_a_run_whose_work_cannot_be_read_is_failed_not_delivered(broker: RedisBroker) -> None:
     broker.enqueue([envelope("bad"), envelope("good")])
-    broker.client.hset(f"{broker.prefix}:run:bad", "work", b"not json")
+    broker.client.set(f"{broker.prefix}:work:bad", b"not json")
     assert ids(broker.claim("w", ["default"], 5, at(0))) == ["good"]
     run = broker.get_run("bad")
     assert run is not None and run.status is RunStatus.FAILED and run.error is not None

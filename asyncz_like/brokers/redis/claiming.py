@@ -25,10 +25,10 @@ local reason, nonce, retried = ARGV[10], ARGV[11], ARGV[12] == '1'
 local queues = {}
 for i = 13, #ARGV do queues[#queues + 1] = ARGV[i] end
 
-local ROW = {'st', 'cr', 'sq', 'pr', 'maxd', 'tid', 'nm', 'work', 'tok', 'att', 'rk', 'due',
-             'w', 'cl'}
+local ROW = {'st', 'cr', 'sq', 'pr', 'maxd', 'tid', 'nm', 'tok', 'att', 'rk', 'due', 'w', 'cl'}
 local function row_of(id, q, f)
-  return {id, q, tonumber(f[9]), tonumber(f[10]), f[4], f[5], f[6], f[7], f[2], f[8]}
+  local work = redis.call('GET', P .. ':work:' .. id)
+  return {id, q, tonumber(f[8]), tonumber(f[9]), f[4], f[5], f[6], f[7], f[2], work}
 end
 
 -- the runs this claim leased on its first try (they all end their lease at `lease`)
@@ -39,8 +39,8 @@ local function replay()
                                        '(' .. lease_next)) do
       local id = string.sub(member, 17)
       local f = redis.call('HMGET', run_key(id), unpack(ROW))
-      if f[1] == 'running' and f[13] == worker and f[14] == nonce then
-        local rank = f[11] .. f[12] .. f[2] .. f[3] .. id
+      if f[1] == 'running' and f[12] == worker and f[13] == nonce then
+        local rank = f[10] .. f[11] .. f[2] .. f[3] .. id
         found[#found + 1] = rank
         rows[rank] = row_of(id, q, f)
       end
@@ -122,8 +122,8 @@ local function lease_run(q, member)
   local key = run_key(id)
   local f = redis.call('HMGET', key, unpack(ROW))
   if f[1] ~= 'pending' and f[1] ~= 'retrying' then return nil end
-  f[9] = redis.call('HINCRBY', key, 'tok', 1)
-  f[10] = redis.call('HINCRBY', key, 'att', 1)
+  f[8] = redis.call('HINCRBY', key, 'tok', 1)
+  f[9] = redis.call('HINCRBY', key, 'att', 1)
   redis.call('HSET', key, 'w', worker, 'ls', lease, 'sa', now, 'cl', nonce)
   redis.call('ZADD', qkey('leases', q), 0, lease .. id)
   set_status(key, id, q, f[2], f[3], f[1], 'running')

@@ -53,10 +53,12 @@ local function release(key, id, q, lease)
   redis.call('HDEL', key, 'w', 'ls')
 end
 
+-- an ended run needs its work no more
 local function finish(key, id, q, cr, sq, old, new, at)
   set_status(key, id, q, cr, sq, old, new)
   redis.call('HSET', key, 'fa', at)
   redis.call('ZADD', P .. ':finished', 0, at .. id)
+  redis.call('DEL', P .. ':work:' .. id)
 end
 
 -- field, value pairs from ARGV[first] on (their count at ARGV[first - 1]), then fields to delete
@@ -97,10 +99,11 @@ for i = 4, #ARGV, 10 do
     local rk, due, cr = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
     local fields = {'q', q, 'pr', ARGV[i + 2], 'rk', rk, 'st', 'pending', 'due', due,
       'cr', cr, 'sq', sq, 'tok', 0, 'att', 0, 'lost', 0, 'maxd', ARGV[i + 6], 'pg', 0,
-      'work', ARGV[i + 9], 'bt', batch}
+      'bt', batch}
     if ARGV[i + 7] ~= '' then fields[#fields + 1] = 'tid'; fields[#fields + 1] = ARGV[i + 7] end
     if ARGV[i + 8] ~= '' then fields[#fields + 1] = 'nm'; fields[#fields + 1] = ARGV[i + 8] end
     redis.call('HSET', key, unpack(fields))
+    redis.call('SET', P .. ':work:' .. id, ARGV[i + 9])
     redis.call('ZADD', skey('pending', q), 0, cr .. sq .. id)
     place(id, q, rk, due, cr, sq, now_next)
     if not woken[q] then
@@ -287,7 +290,7 @@ for _, member in ipairs(old) do
   local f = redis.call('HMGET', key, 'q', 'st', 'cr', 'sq')
   if f[1] then
     redis.call('ZREM', skey(f[2], f[1]), f[3] .. f[4] .. id)
-    redis.call('DEL', key)
+    redis.call('DEL', key, P .. ':work:' .. id)
   end
   redis.call('ZREM', P .. ':finished', member)
 end
