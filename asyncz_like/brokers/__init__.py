@@ -1,9 +1,9 @@
 """Brokers: where runs wait for workers in any process, leased to one worker at a time.
 
 The contract is :class:`~asyncz_like.brokers.base.BaseBroker` (its docstring states the
-promises); plugins by alias in :data:`BROKERS`: ``memory`` (one process, the default) and
-``sqlalchemy`` (PostgreSQL, MariaDB/MySQL, SQLite). :func:`make_broker` builds one from an
-instance, a ``{"type": alias, ...}`` config or a URL.
+promises); plugins by alias in :data:`BROKERS`: ``memory`` (one process, the default),
+``sqlalchemy`` (PostgreSQL, MariaDB/MySQL, SQLite) and ``redis``. :func:`make_broker` builds
+one from an instance, a ``{"type": alias, ...}`` config or a URL.
 """
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker

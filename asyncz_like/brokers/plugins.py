@@ -15,6 +15,7 @@ BROKERS: PluginRegistry[BaseBroker] = PluginRegistry(
     {
         "memory": "asyncz_like.brokers.memory:MemoryBroker",
         "sqlalchemy": "asyncz_like.brokers.sqlalchemy:SQLAlchemyBroker",
+        "redis": "asyncz_like.brokers.redis:RedisBroker",
     },
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncz_like.brokers import BaseBroker, MemoryBroker
-from tests.services import MARIADB_URL, POSTGRES_URL, require_service
+from tests.services import MARIADB_URL, POSTGRES_URL, REDIS_HOST, REDIS_PORT, require_service
 
 
 class BrokerBackend:
@@ -102,11 +102,43 @@ class MariaDBBackend(SQLBackend):
     service = "mariadb"
 
 
+class RedisBackend(BrokerBackend):
+    name = "redis"
+
+    @property
+    def prefix(self) -> str:
+        return f"test.broker.{self.token}"
+
+    def _build(self, **options: Any) -> BaseBroker:
+        from asyncz_like.brokers.redis import RedisBroker
+
+        require_service("redis")
+        options = self.config(**options)
+        del options["type"]
+        return RedisBroker(**options)
+
+    def config(self, **options: Any) -> dict[str, Any]:
+        return {"type": "redis", "host": REDIS_HOST, "port": REDIS_PORT, "prefix": self.prefix,
+                **options}  # fmt: skip
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        if self.made:
+            import redis
+
+            client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+            keys = list(client.scan_iter(f"{self.prefix}:*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+            client.close()
+
+
 BACKENDS: dict[str, Callable[[Path], BrokerBackend]] = {
     "memory": MemoryBackend,
     "sqlite": SQLiteBackend,
     "postgresql": PostgresBackend,
     "mariadb": MariaDBBackend,
+    "redis": RedisBackend,
 }
 
 

@@ -39,9 +39,10 @@ def split_client_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[
 
 def build_client(
     host: str, port: int, database: int, url: str | None, client: Redis | None,
-    options: dict[str, Any],
+    options: dict[str, Any], who: str = "RedisStore",
 ) -> tuple[Redis, bool]:  # fmt: skip
-    """The client to use, and whether the store owns it (and so closes it on shutdown).
+    """The client to use, and whether ``who`` (the store, the broker) owns it (and so
+    closes it on shutdown).
 
     A client the store builds does not retry by itself (``retry=Retry(NoBackoff(), 0)``
     unless ``retry`` is given), so that :func:`call_with_retries` is the one place that does.
@@ -49,12 +50,12 @@ def build_client(
     redis = import_module("redis")
     if client is not None:
         if url is not None or options:
-            raise TypeError("RedisStore: give client= alone, without url= or client options")
+            raise TypeError(f"{who}: give client= alone, without url= or client options")
         if client.get_connection_kwargs().get("decode_responses"):
-            raise ValueError("RedisStore: the client must not use decode_responses=True")
+            raise ValueError(f"{who}: the client must not use decode_responses=True")
         return client, False
     if options.get("decode_responses"):
-        raise ValueError("RedisStore: records are bytes; decode_responses=True is not supported")
+        raise ValueError(f"{who}: records are bytes; decode_responses=True is not supported")
     options = dict(options)
     if "retry" not in options:
         options["retry"] = redis.retry.Retry(redis.backoff.NoBackoff(), 0)

@@ -1,0 +1,360 @@
+"""The Redis broker: runs in hashes, lines of runs in sorted sets, claims by Lua scripts."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
+from asyncz_like.brokers.codec import decode_work, encode_result, encode_work
+from asyncz_like.brokers.records import (
+    CancelOutcome,
+    Delivery,
+    Envelope,
+    QueueStats,
+    Renewal,
+    check_aware,
+    check_queues,
+    lost_reason,
+)
+from asyncz_like.brokers.redis import claiming, scripts
+from asyncz_like.brokers.redis.layout import (
+    DEFAULT_PREFIX,
+    RUN_FIELDS,
+    error_fields,
+    from_time_hex,
+    next_time_hex,
+    priority_hex,
+    run_of,
+    time_hex,
+)
+from asyncz_like.brokers.redis.waiting import PubSubWaiter
+from asyncz_like.exceptions import BrokenRecordError
+from asyncz_like.limits import check_count, check_wait, shifted
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.serializers.base import BaseSerializer
+from asyncz_like.serializers.choice import get_serializer
+from asyncz_like.stores.redis.connection import (
+    build_client,
+    call_with_retries,
+    import_module,
+    split_client_options,
+)
+from asyncz_like.stores.redis.held_connection import ScriptRunner
+from asyncz_like.stores.redis.scripts import RunnableScript
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Runs per enqueue script (a script blocks the server while it runs: a few ms at most).
+ENQUEUE_CHUNK = 500
+#: Most runs one claim hands out, whatever its limit.
+MAX_CLAIM = 10_000
+#: Per queue and claim, at most: expired leases taken back, delayed runs moved to ready.
+SWEEP_LIMIT = 100
+MOVE_LIMIT = 1_000
+#: Finished runs deleted per cleanup script.
+CLEANUP_CHUNK = 500
+_LOST_REASON = lost_reason(987654321).replace("987654321", "%d")
+
+
+class RedisBroker(BaseBroker):
+    """Runs in Redis under the keys ``<prefix>:*`` (see ``docs/brokers.md``), shared by any
+    number of workers on any number of hosts.
+
+    Give ``url`` (``redis://[user:password@]host:port/db``, ``rediss://``, ``unix://``),
+    ``client`` (a ``redis.Redis`` made with ``decode_responses=False``; not closed by the
+    broker) or host, port and database; other keyword arguments go to ``redis.Redis``.
+    ``serializer`` (``"json"``, ``"pickle"`` or an instance; signed with ``secret_key``)
+    encodes arguments and results. ``poll_interval``: how often an idle worker looks for work
+    while its pub/sub subscription is broken. Connection errors are retried with backoff
+    (``retry_attempts`` tries), then raised.
+    """
+
+    alias = "redis"
+    retry_attempts = 5
+    retry_first_wait = 0.1
+    retry_max_wait = 2.0
+
+    def __init__(
+        self, url: str | None = None, *, host: str = "localhost", port: int = 6379,
+        database: int = 0, client: Redis | None = None, prefix: str = DEFAULT_PREFIX,
+        serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
+        poll_interval: float = 1.0, **client_options: Any,
+    ) -> None:  # fmt: skip
+        import_module("tenacity")  # fail now, not at the first connection error
+        if not isinstance(prefix, str) or not prefix:
+            raise TypeError(f"prefix must be a nonempty string, got prefix={prefix!r}")
+        taken, unknown = split_client_options(client_options)
+        if unknown:
+            raise TypeError(f"RedisBroker got unknown options: {', '.join(sorted(unknown))}")
+        self.poll_interval = check_wait(poll_interval, "poll_interval")
+        self.serializer = get_serializer(serializer, secret_key)
+        self.client, self._owns_client = build_client(
+            host, port, database, url, client, taken, who="RedisBroker"
+        )
+        self.prefix = prefix
+        self._runner = ScriptRunner(self.client, hold=self._owns_client)
+        register = self.client.register_script
+        self._enqueue = RunnableScript(register(scripts.ENQUEUE), self._runner)
+        self._claim = RunnableScript(register(claiming.CLAIM), self._runner)
+        self._renew = RunnableScript(register(claiming.RENEW), self._runner)
+        self._finish = RunnableScript(register(scripts.FINISH), self._runner)
+        self._retry_script = RunnableScript(register(scripts.RETRY), self._runner)
+        self._give_back = RunnableScript(register(scripts.GIVE_BACK), self._runner)
+        self._progress = RunnableScript(register(scripts.PROGRESS), self._runner)
+        self._cancel = RunnableScript(register(scripts.CANCEL), self._runner)
+        self._list = RunnableScript(register(scripts.LIST_RUNS), self._runner)
+        self._stats = RunnableScript(register(scripts.STATS), self._runner)
+        self._cleanup = RunnableScript(register(scripts.CLEANUP), self._runner)
+        self._next_work = RunnableScript(register(scripts.NEXT_WORK), self._runner)
+        self._waiter: PubSubWaiter | None = None
+
+    def __repr__(self) -> str:
+        kwargs = self.client.get_connection_kwargs()
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"RedisBroker({where!r}, db={kwargs.get('db', 0)}, prefix={self.prefix!r})"
+
+    def start(self) -> None:
+        if self._waiter is None:
+            self._waiter = PubSubWaiter(
+                self.client, f"{self.prefix}:wake", self._next_work_at, self.poll_interval, logger
+            )
+
+    def shutdown(self) -> None:
+        if self._waiter is not None:
+            self._waiter.close()
+            self._waiter = None
+        self._runner.close()
+        if self._owns_client:
+            self.client.close()
+
+    def _call(self, script: RunnableScript, args: list[Any]) -> Any:
+        return self._retry(lambda _: script(keys=[], args=[self.prefix, *args]))
+
+    def _retry(self, call: Callable[[int], T]) -> T:
+        return call_with_retries(
+            call, self.retry_attempts, self.retry_first_wait, self.retry_max_wait, logger
+        )
+
+    # -- adding and handing out ------------------------------------------------------------
+
+    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+        now = check_aware(now, "now") if now is not None else datetime.now(UTC)
+        rows: list[list[Any]] = []
+        firsts: list[bool] = []
+        seen: set[str] = set()
+        for envelope in envelopes:
+            if not isinstance(envelope, Envelope):
+                raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
+            firsts.append(envelope.run_id not in seen)
+            if firsts[-1]:
+                seen.add(envelope.run_id)
+                rows.append(self._row_of(envelope, now))
+        added: list[bool] = []
+        batch, now_next = secrets.token_hex(8), next_time_hex(now)
+        for start in range(0, len(rows), ENQUEUE_CHUNK):
+            args = [batch, now_next]
+            for row in rows[start : start + ENQUEUE_CHUNK]:
+                args.extend(row)
+            added.extend(answer == 1 for answer in self._call(self._enqueue, args))
+        answers = iter(added)
+        return [next(answers) if first else False for first in firsts]
+
+    def _row_of(self, envelope: Envelope, now: datetime) -> list[Any]:
+        created = envelope.created_at or now
+        return [
+            envelope.run_id, envelope.queue, str(envelope.priority),
+            priority_hex(envelope.priority), time_hex(envelope.due or created),
+            time_hex(created), str(envelope.max_deliveries), envelope.task_id or "",
+            envelope.name or "", encode_work(envelope, self.serializer),
+        ]  # fmt: skip
+
+    def claim(
+        self,
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> list[Delivery]:
+        names = check_claim(worker_id, queues, limit, now, lease_seconds)
+        lease_until = shifted(now, lease_seconds)
+        head = [
+            self.prefix, worker_id, time_hex(now), next_time_hex(now), time_hex(lease_until),
+            next_time_hex(lease_until), min(limit, MAX_CLAIM), SWEEP_LIMIT, MOVE_LIMIT,
+            _LOST_REASON, secrets.token_hex(8),
+        ]  # fmt: skip
+
+        def call(attempt: int) -> Any:  # a retry replays what a lost first try leased
+            return self._claim(keys=[], args=[*head, "1" if attempt > 1 else "0", *names])
+
+        deliveries = []
+        for row in self._retry(call):
+            delivery = self._delivery_of(row, lease_until, now)
+            if delivery is not None:
+                deliveries.append(delivery)
+        return deliveries
+
+    def _delivery_of(self, row: list[Any], lease_until: datetime, now: datetime) -> Delivery | None:
+        raw_id, queue, token, attempt, priority, max_deliveries, task_id, name, created, work = row
+        run_id = raw_id.decode()
+        try:
+            envelope = decode_work(
+                work, self.serializer, run_id=run_id, queue=queue.decode(),
+                priority=int(priority), max_deliveries=int(max_deliveries),
+                task_id=None if task_id is None else task_id.decode(),
+                name=None if name is None else name.decode(), created_at=from_time_hex(created),
+            )  # fmt: skip
+        except BrokenRecordError as error:
+            logger.error("Run %s cannot be read; failed: %s", run_id, error.reason,
+                         extra={"run_id": run_id})  # fmt: skip
+            broken = RunError(type(error).__name__, str(error))
+            self.fail(run_id, int(token), broken, now)
+            return None
+        return Delivery(envelope, int(token), int(attempt), lease_until)
+
+    # -- the holder's calls ----------------------------------------------------------------
+
+    def renew(
+        self,
+        worker_id: str,
+        tokens: Mapping[str, int],
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Renewal:
+        check_claim(worker_id, ["default"], 1, now, lease_seconds)
+        if not tokens:
+            return Renewal()
+        args: list[Any] = [worker_id, time_hex(shifted(now, lease_seconds))]
+        for run_id, token in tokens.items():
+            args.extend((run_id, str(token)))
+        lost, cancel = self._call(self._renew, args)
+        return Renewal(
+            frozenset(run_id.decode() for run_id in lost),
+            frozenset(run_id.decode() for run_id in cancel),
+        )
+
+    def _held_call(
+        self,
+        script: RunnableScript,
+        head: list[Any],
+        values: Mapping[str, Any],
+        deleted: Iterable[str] = (),
+    ) -> bool:
+        """``script`` about a held run: ``head`` (id, token first) with ``retried`` after
+        the token, then the fields to write and delete."""
+        tail: list[Any] = [len(values)]
+        for field, value in values.items():
+            tail.extend((field, value))
+        tail.extend(deleted)
+
+        def call(attempt: int) -> Any:
+            args = [self.prefix, *head[:2], "1" if attempt > 1 else "0", *head[2:], *tail]
+            return script(keys=[], args=args)
+
+        return bool(self._retry(call) == 1)
+
+    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+        at = time_hex(check_aware(now, "now"))
+        values = {"res": encode_result(result, self.serializer), "pg": "100.0"}
+        return self._held_call(self._finish, [run_id, str(token), "completed", at], values)
+
+    def fail(
+        self,
+        run_id: str,
+        token: int,
+        error: RunError,
+        now: datetime,
+        status: RunStatus = RunStatus.FAILED,
+    ) -> bool:
+        status = check_fail_status(status)
+        at = time_hex(check_aware(now, "now"))
+        values, deleted = error_fields(error)
+        head = [run_id, str(token), status.value, at]
+        return self._held_call(self._finish, head, values, deleted)
+
+    def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
+        due = time_hex(check_aware(at, "at"))
+        values, deleted = error_fields(error)
+        return self._held_call(self._retry_script, [run_id, str(token), due], values, deleted)
+
+    def give_back(self, run_id: str, token: int) -> bool:
+        return self._held_call(self._give_back, [run_id, str(token)], {})
+
+    def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
+        percent = check_percent_message(percent, message)
+        values: dict[str, Any] = {"pg": repr(percent)}
+        if message is not None:
+            values["msg"] = message
+        args: list[Any] = [run_id, str(token), len(values)]
+        for field, value in values.items():
+            args.extend((field, value))
+        if message is None:
+            args.append("msg")
+        return bool(self._call(self._progress, args) == 1)
+
+    # -- anyone's calls --------------------------------------------------------------------
+
+    def cancel(self, run_id: str, now: datetime) -> CancelOutcome:
+        at = time_hex(check_aware(now, "now"))
+        return CancelOutcome(self._call(self._cancel, [run_id, at]).decode())
+
+    def get_run(self, run_id: str) -> Run | None:
+        key = f"{self.prefix}:run:{run_id}"
+        values = self._retry(lambda _: self.client.hmget(key, RUN_FIELDS))
+        return run_of(run_id, values, self.serializer)
+
+    def list_runs(
+        self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
+    ) -> list[Run]:
+        check_count(limit, "limit", minimum=0)
+        wanted = "" if status is None else RunStatus(status).value
+        found = self._call(self._list, [min(limit, MAX_CLAIM), queue or "", wanted])
+        runs = []
+        for index in range(0, len(found), 2):
+            run = run_of(found[index].decode(), found[index + 1], self.serializer)
+            if run is not None:
+                runs.append(run)
+        return runs
+
+    def stats(self, now: datetime) -> dict[str, QueueStats]:
+        counts: dict[str, QueueStats] = {}
+        for row in self._call(self._stats, [time_hex(check_aware(now, "now"))]):
+            queue, *numbers = row
+            stats = QueueStats(
+                running=numbers[0], retrying=numbers[1], completed=numbers[2],
+                failed=numbers[3], cancelled=numbers[4], timeout=numbers[5],
+                scheduled=numbers[6],
+            )  # fmt: skip
+            pairs = numbers[7:]
+            for index in range(0, len(pairs), 2):
+                stats.pending[int(pairs[index])] = int(pairs[index + 1])
+            if any(numbers[:7]) or stats.pending:
+                counts[queue.decode()] = stats
+        return counts
+
+    def cleanup(self, finished_before: datetime) -> int:
+        before = time_hex(check_aware(finished_before, "finished_before"))
+        deleted = 0
+        while count := int(self._call(self._cleanup, [before, CLEANUP_CHUNK])):
+            deleted += count
+        return deleted
+
+    def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
+        names = check_queues(list(queues) if not isinstance(queues, str) else queues)
+        if self._waiter is None:
+            raise RuntimeError("RedisBroker: call start() before wait_for_work()")
+        return self._waiter.wait(names, timeout)
+
+    def _next_work_at(self, queues: tuple[str, ...]) -> bytes | str | None:
+        found: bytes | None = self._call(self._next_work, list(queues))
+        return found
