@@ -209,7 +209,7 @@ def test_a_step_back_shorter_than_the_interval_delays_a_stored_fire_by_the_step(
         assert [at - start for at in CALLS] == [60, 140]  # 20 s late, not 120 s
     finally:
         scheduler.shutdown()
-        store.drop_table_for_tests()
+        drop_sql_table(store)
 
 
 def _interval_task(seconds: float, next_run_time: datetime, jitter: float | None = None) -> Any:
