@@ -82,8 +82,6 @@ def run_worker(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _configure_logging(level: str) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
+    """Log to stderr, unless the process configured logging itself."""
+    if not logging.getLogger().handlers:
         logging.basicConfig(level=level.upper(), format=_FORMAT)
-    else:
-        root.setLevel(level.upper())

@@ -86,6 +86,10 @@ class HeldRun:
             self.attempt_task.cancel()
         return True
 
+    def attempt_ended(self) -> bool:
+        """Whether the attempt is over (its outcome is being recorded: too late to stop)."""
+        return self.attempt_task is not None and self.attempt_task.done()
+
     def thread_busy(self) -> bool:
         """Whether a thread still runs this attempt's function."""
         return self.thread_future is not None and not self.thread_future.done()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -63,6 +64,7 @@ class Recorder:
         self.broker = calls.broker
         self.events = events
         self.now = now
+        self.counts: Counter[str] = Counter()  # outcomes recorded, for the stop's log line
 
     def announce(self, code: int, run: Run, exception: BaseException | None = None) -> None:
         if self.events.wants(code):
@@ -105,6 +107,7 @@ class Recorder:
                            extra=log_extra(held))  # fmt: skip
         elif reason is Stop.GIVE_BACK:
             given = await self.calls(self.broker.give_back, run.id, held.token)
+            self.counts["given back"] += given
             logger.info("Run %s (%s) given back to queue %s%s", run.id, run.name, run.queue,
                         "" if given else " (refused: no longer ours)",
                         extra=log_extra(held))  # fmt: skip
@@ -121,6 +124,7 @@ class Recorder:
         run.status, run.result, run.progress, run.finished_at = (
             RunStatus.COMPLETED, value, 100.0, now
         )  # fmt: skip
+        self.counts["completed"] += 1
         logger.info("Run %s (%s) completed in %.3f s", run.id, run.name, self._took(held),
                     extra=log_extra(held))  # fmt: skip
         self.announce(RUN_COMPLETED, run)
@@ -138,6 +142,7 @@ class Recorder:
             self._refused(held)
             return
         run.status, run.error = RunStatus.RETRYING, error
+        self.counts["retried"] += 1
         logger.warning("Run %s (%s) attempt %d raised %s: %s; retrying at %s", run.id,
                        run.name, run.attempt, error.type, error.message, retry_at.isoformat(),
                        extra=log_extra(held))  # fmt: skip
@@ -167,6 +172,7 @@ class Recorder:
             self._refused(held)
             return
         run.status, run.error, run.finished_at = status, error, now
+        self.counts[status.value] += 1
         log = logger.warning if status is RunStatus.CANCELLED else logger.error
         log("Run %s (%s) ended %s after %.3f s: %s: %s", run.id, run.name, status.value,
             self._took(held), error.type, error.message, extra=log_extra(held))  # fmt: skip

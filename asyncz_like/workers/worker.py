@@ -145,8 +145,9 @@ class Worker:
             if self._owns_broker:
                 self.broker.shutdown()
             took = time.monotonic() - started
-            logger.info("Worker %s stopped after %.1f s", self.worker_id, took,
-                        extra={"worker_id": self.worker_id})  # fmt: skip
+            counts = ", ".join(f"{n} {what}" for what, n in session.recorder.counts.items() if n)
+            logger.info("Worker %s stopped after %.1f s (%s)", self.worker_id, took,
+                        counts or "no runs", extra={"worker_id": self.worker_id})  # fmt: skip
 
     def _log_started(self) -> None:
         settings = self.settings

@@ -29,6 +29,9 @@ from asyncz_like.workers.settings import WorkerSettings
 #: An idle worker waits for work in slices this long, so that a stop is never kept waiting
 #: by a thread blocked in the broker.
 WAIT_SLICE = 1.0
+#: While runs are going on, a claim waits up to this long for a quarter of the slots to be
+#: free, so that a busy worker claims in batches rather than one run per round trip.
+BATCH_WINDOW = 0.005
 #: How long giving back the unfinished runs may take at a stop.
 GIVE_BACK_SECONDS = 10.0
 
@@ -87,6 +90,9 @@ class WorkerLoop:
             if free <= 0:
                 await self._first(self.changed.wait())
                 continue
+            if free < self.settings.concurrency // 4 and self.held:
+                await asyncio.sleep(BATCH_WINDOW)
+                free = self.free_slots()
             deliveries = await self.claim(free)
             if len(deliveries) < free:
                 await self._idle()
@@ -187,7 +193,7 @@ class WorkerLoop:
         tokens = {
             run_id: held.token
             for run_id, held in self.held.items()
-            if held.stop_reason is not Stop.LOST
+            if held.stop_reason is not Stop.LOST and not held.attempt_ended()
         }
         if not tokens:
             return
@@ -205,7 +211,7 @@ class WorkerLoop:
 
     def _stop(self, run_id: str, reason: Stop, text: str) -> None:
         held = self.held.get(run_id)
-        if held is None or not held.stop(reason):
+        if held is None or held.attempt_ended() or not held.stop(reason):
             return
         thread = " (a thread cannot be stopped: its result will be dropped)"
         logger.warning("Run %s (%s): %s%s", run_id, held.run.name, text,

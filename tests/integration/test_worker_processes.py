@@ -177,3 +177,22 @@ def test_a_sigkilled_workers_runs_are_delivered_again_after_the_lease(
     assert Counter(run_id for run_id, event, _ in rows if event == "done") == Counter(run_ids)
     assert {pid for _, event, pid in rows if event == "done"} != {doomed.pid}
     assert all(broker.get_run(run_id).deliveries == 2 for run_id in run_ids)  # type: ignore[union-attr]
+
+
+def test_a_second_sigterm_stops_at_once_and_gives_the_runs_back(
+    backend: BrokerBackend, workers: Workers, tmp_path: Path
+) -> None:
+    broker = backend.make()
+    book = tmp_path / "ledger.txt"
+    runs = [envelope(f"slow-{i}", "slow", str(book), 30.0) for i in range(2)]
+    broker.enqueue(runs)
+    busy = workers.start("--concurrency", "2", "--grace", "60")
+    wait_until(lambda: len(ledger(book)) == 2, 20, "two runs started", workers)
+    busy.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    asked = time.monotonic()
+    busy.send_signal(signal.SIGTERM)
+    assert busy.wait(10) == 0
+    assert time.monotonic() - asked < 3
+    assert statuses(broker, [e.run_id for e in runs]) == {RunStatus.PENDING: 2}
+    assert "stopping at once" in workers.logs()
