@@ -133,12 +133,10 @@ class Worker:
                              self._events)  # fmt: skip
         self._session = session
         started = time.monotonic()
+        if self._stop_first is not None:
+            session.request_stop(self._stop_first)
         try:
-            await session.calls(self.broker.start)
-            self._log_started()
-            if self._stop_first is not None:
-                session.request_stop(self._stop_first)
-            await session.run()
+            await session.run(on_started=self._log_started)
         finally:
             self._stop_first = None
             self._session, self._last_session = None, session

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -65,9 +65,11 @@ class WorkerLoop:
         if now:
             self.immediate.set()
 
-    async def run(self) -> None:
+    async def run(self, on_started: Callable[[], None]) -> None:
         heartbeat = self.loop.create_task(self._heartbeat())
         try:
+            await self.calls(self.broker.start)
+            on_started()
             await self.cleanup_if_due()
             await self._claim_until_stopped()
             await self._finish_or_give_back()

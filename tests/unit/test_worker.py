@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -402,3 +404,26 @@ def test_settings_fail_where_given() -> None:
     with pytest.raises(ValueError, match="retain_days"):
         worker.set_cleanup_config(1, 0)
     assert "concurrency=20" in repr(worker)
+
+
+def test_run_sync_stops_gracefully_on_sigterm(clock: FakeClock) -> None:
+    broker = MemoryBroker()
+    put(broker, [envelope("n", "note", "n")])
+    worker = make_worker(broker, clock)
+    worker.add_listener(lambda event: os.kill(os.getpid(), signal.SIGTERM), RUN_STARTED)
+    before = signal.getsignal(signal.SIGTERM)
+    worker.run_sync()
+    assert status(broker, "n") is RunStatus.COMPLETED and ORDER == ["n"]
+    assert signal.getsignal(signal.SIGTERM) is before and not worker.running
+
+
+class BrokenBroker(MemoryBroker):
+    def start(self) -> None:
+        raise ConnectionError("no broker here")
+
+
+def test_a_broker_that_cannot_start_ends_run_with_its_error(clock: FakeClock) -> None:
+    worker = make_worker(BrokenBroker(), clock)
+    with pytest.raises(ConnectionError, match="no broker here"):
+        worker.run_sync(handle_signals=False)
+    assert not worker.running
