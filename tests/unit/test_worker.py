@@ -427,3 +427,24 @@ def test_a_broker_that_cannot_start_ends_run_with_its_error(clock: FakeClock) ->
     with pytest.raises(ConnectionError, match="no broker here"):
         worker.run_sync(handle_signals=False)
     assert not worker.running
+
+
+@in_loop
+async def test_a_timed_out_thread_keeps_its_slot_until_it_returns(clock: FakeClock) -> None:
+    broker = MemoryBroker()
+    put(broker, [envelope("b", "blocked", timeout=0.05)])
+    put(broker, [envelope("n", "note", "n")])
+    worker = make_worker(broker, clock, concurrency=1)
+    events = Events(worker)
+
+    async def body() -> None:
+        await events.until(RUN_TIMEOUT, "b")
+        await asyncio.sleep(0.2)
+        assert ORDER == [] and worker.stranded_threads == 1
+        GATE.set()
+        await events.until(RUN_COMPLETED, "n")
+        assert worker.stranded_threads == 0
+
+    await asyncio.wait_for(working(worker, body), 10)
+    run = broker.get_run("b")
+    assert run is not None and run.status is RunStatus.TIMEOUT and run.result is None
