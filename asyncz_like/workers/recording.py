@@ -71,8 +71,9 @@ class Recorder:
             self.events.dispatch(RunEvent(code, None, run.id, run.task_id, run, exception))
 
     def started(self, held: HeldRun) -> None:
-        logger.info("Run %s (%s) started: attempt %d on queue %s", held.run_id, held.run.name,
-                    held.run.attempt, held.run.queue, extra=log_extra(held))  # fmt: skip
+        run = held.run
+        logger.info("Run %s (%s) claimed and started: attempt %d on queue %s", run.id,
+                    run.name, run.attempt, run.queue, extra=log_extra(held))  # fmt: skip
         self.announce(RUN_STARTED, held.run)
 
     def report_progress(self, held: HeldRun, percent: float, message: str | None) -> None:

@@ -448,3 +448,34 @@ async def test_a_timed_out_thread_keeps_its_slot_until_it_returns(clock: FakeClo
     await asyncio.wait_for(working(worker, body), 10)
     run = broker.get_run("b")
     assert run is not None and run.status is RunStatus.TIMEOUT and run.result is None
+
+
+class FlakyBroker(MemoryBroker):
+    """Its first claims fail, as when its server is away."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("server away")
+        return super().claim(*args, **kwargs)
+
+
+@in_loop
+async def test_a_broker_away_is_logged_and_work_resumes(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = FlakyBroker(failures=2)
+    put(broker, [envelope("n", "note", "n")])
+    worker = make_worker(broker, clock)
+    events = Events(worker)
+
+    async def body() -> None:
+        await events.until(RUN_COMPLETED, "n")
+
+    await asyncio.wait_for(working(worker, body), 10)
+    assert broker.failures == 0 and ORDER == ["n"]
+    assert caplog.text.count("Claiming from") == 2
