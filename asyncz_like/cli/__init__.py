@@ -4,6 +4,7 @@
     asyncz-like broken --store redis://localhost:6379/0
     asyncz-like pause|resume|remove TASK_ID --store ...
     asyncz-like run myapp.jobs:scheduler
+    asyncz-like worker --broker postgresql+psycopg://... --queues a,b --import myapp.tasks
 
 Uses only the standard library beyond asyncz_like and the store's own driver.
 """
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from asyncz_like.cli import commands
+from asyncz_like.cli import commands, worker
 from asyncz_like.cli.stores import StoreSpecError, open_store, store_config
 from asyncz_like.exceptions import AsynczLikeError
 from asyncz_like.stores.base import BaseStore
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         if args.command == "run":
             return commands.run_scheduler(args.scheduler, args.seconds, out)
+        if args.command == "worker":
+            return worker.run_worker(args, out)
         config = store_config(args.store, args.tablename, args.tasks_key)
         store, _ = open_store(config)
         try:
@@ -60,7 +63,8 @@ def _on_store(args: argparse.Namespace, store: BaseStore, out: TextIO) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="asyncz-like", description="Look at and change the tasks of a store; run a scheduler."
+        prog="asyncz-like",
+        description="Look at and change the tasks of a store; run a scheduler or a worker.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     store_options = argparse.ArgumentParser(add_help=False)
@@ -83,4 +87,5 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scheduler until SIGINT/SIGTERM")
     run.add_argument("scheduler", help="module:attr of a scheduler, or of a function returning one")
     run.add_argument("--seconds", type=float, help="stop after this many seconds")
+    worker.add_parser(sub)
     return parser

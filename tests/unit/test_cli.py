@@ -112,3 +112,12 @@ def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("asyncz-like")
     result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and "run a scheduler" in result.stdout
+
+
+def test_worker_refuses_bad_arguments_naming_them(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("worker", "--broker", "nothing-like-a-broker")[0] == 1
+    assert "broker" in capsys.readouterr().err
+    assert run_cli("worker", "--broker", "memory", "--concurrency", "0")[0] == 1
+    assert "concurrency" in capsys.readouterr().err
+    assert run_cli("worker", "--broker", "memory", "--import", "no_such_module_here")[0] == 1
+    assert "no_such_module_here" in capsys.readouterr().err

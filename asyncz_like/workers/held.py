@@ -1,0 +1,124 @@
+"""A run a worker holds from a broker, and one attempt of it: the target imported by
+reference, a coroutine function on the event loop, a plain function in the worker's threads,
+under the run's timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import time
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from asyncz_like.brokers.records import Delivery
+from asyncz_like.runs.context import CURRENT_RUN, ProgressSink
+from asyncz_like.runs.run import Run
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.utils import is_coroutine_callable, ref_to_obj
+
+
+class Stop(StrEnum):
+    """Why a worker stopped a run before its attempt ended (its outcome is then dropped)."""
+
+    LOST = "lost"  # the lease is no longer ours: another worker may hold the run
+    CANCEL = "cancel"  # someone asked to cancel it: it ends CANCELLED
+    GIVE_BACK = "give back"  # the worker is stopping: the run goes back to its queue
+
+
+class Ending(StrEnum):
+    """How an attempt ended."""
+
+    RETURNED = "returned"
+    RAISED = "raised"
+    TIMED_OUT = "timed out"
+    STOPPED = "stopped"  # cancelled by the worker (see HeldRun.stop)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ending: Ending
+    value: Any = None
+    exception: BaseException | None = None
+
+
+@dataclass(slots=True, eq=False)
+class HeldRun:
+    """One delivery being worked on: its record (for events and ``current_run()``), the
+    asyncio task of its attempt, and the thread running it, if any."""
+
+    delivery: Delivery
+    run: Run
+    started: float = field(default_factory=time.monotonic)
+    stop_reason: Stop | None = None
+    attempt_task: asyncio.Task[Outcome] | None = None
+    thread_future: Future[Any] | None = None
+
+    @classmethod
+    def of(cls, delivery: Delivery, now: datetime) -> HeldRun:
+        envelope = delivery.envelope
+        run = Run(
+            envelope.run_id, envelope.task_id, envelope.name or envelope.target,
+            RunStatus.RUNNING, 0.0, None, None, None, delivery.attempt, envelope.priority,
+            envelope.created_at, envelope.due or envelope.created_at, now, None,
+            envelope.queue, delivery.token,
+        )  # fmt: skip
+        return cls(delivery, run)
+
+    @property
+    def run_id(self) -> str:
+        return self.delivery.envelope.run_id
+
+    @property
+    def token(self) -> int:
+        return self.delivery.token
+
+    def stop(self, reason: Stop) -> bool:
+        """Stop the attempt: a coroutine is cancelled; a thread cannot be, so its outcome is
+        dropped when it returns. False when it was stopped already."""
+        if self.stop_reason is not None:
+            return False
+        self.stop_reason = reason
+        if self.attempt_task is not None:
+            self.attempt_task.cancel()
+        return True
+
+    def attempt_ended(self) -> bool:
+        """Whether the attempt is over (its outcome is being recorded: too late to stop)."""
+        return self.attempt_task is not None and self.attempt_task.done()
+
+    def thread_busy(self) -> bool:
+        """Whether a thread still runs this attempt's function."""
+        return self.thread_future is not None and not self.thread_future.done()
+
+
+async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outcome:
+    """One attempt of ``held``'s run, in a context where ``current_run()`` is its record.
+    Never raises: what the work raised is in the outcome."""
+    envelope = held.delivery.envelope
+    CURRENT_RUN.set((held.run, sink))  # this task runs in a context of its own
+    try:
+        async with asyncio.timeout(envelope.timeout) as scope:
+            fn = ref_to_obj(envelope.target)
+            if is_coroutine_callable(fn):
+                value = await fn(*envelope.args, **envelope.kwargs)
+            else:
+                value = await _in_thread(held, threads, fn)
+    except asyncio.CancelledError:
+        return Outcome(Ending.STOPPED)
+    except TimeoutError as exc:
+        ending = Ending.TIMED_OUT if scope.expired() else Ending.RAISED
+        return Outcome(ending, exception=exc)
+    except BaseException as exc:  # the work's own exception, whatever it is, is its outcome
+        return Outcome(Ending.RAISED, exception=exc)
+    return Outcome(Ending.RETURNED, value)
+
+
+async def _in_thread(held: HeldRun, threads: Executor, fn: Any) -> Any:
+    envelope = held.delivery.envelope
+    call = functools.partial(contextvars.copy_context().run, fn, *envelope.args, **envelope.kwargs)
+    held.thread_future = threads.submit(call)
+    return await asyncio.wrap_future(held.thread_future)

@@ -1,0 +1,254 @@
+"""One run of a worker: claim up to the free slots, run, record, renew the leases held, clean
+up old runs; on a stop, let the running runs finish within the grace time and give back the
+rest."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from asyncz_like.brokers.base import BaseBroker
+from asyncz_like.brokers.records import Delivery
+from asyncz_like.clock import Clock
+from asyncz_like.events.dispatcher import EventDispatcher
+from asyncz_like.limits import shifted
+from asyncz_like.workers.held import Ending, HeldRun, Outcome, Stop, attempt
+from asyncz_like.workers.recording import (
+    BrokerCalls,
+    HeldProgress,
+    Recorder,
+    log_extra,
+    logger,
+)
+from asyncz_like.workers.settings import WorkerSettings
+
+#: An idle worker waits for work in slices this long, so that a stop is never kept waiting
+#: by a thread blocked in the broker.
+WAIT_SLICE = 1.0
+#: While runs are going on, a claim waits up to this long for a quarter of the slots to be
+#: free, so that a busy worker claims in batches rather than one run per round trip.
+BATCH_WINDOW = 0.005
+#: How long giving back the unfinished runs may take at a stop.
+GIVE_BACK_SECONDS = 10.0
+
+
+class WorkerLoop:
+    """The state of one ``Worker.run()``: the runs held, the threads, the stop requests."""
+
+    def __init__(
+        self,
+        broker: BaseBroker,
+        settings: WorkerSettings,
+        worker_id: str,
+        clock: Clock,
+        events: EventDispatcher,
+    ) -> None:
+        self.broker, self.settings, self.worker_id, self.clock = broker, settings, worker_id, clock
+        self.loop = asyncio.get_running_loop()
+        self.calls = BrokerCalls(broker)
+        self.threads = ThreadPoolExecutor(settings.concurrency, "asyncz-like-run")
+        self.recorder = Recorder(self.calls, events, clock.now)
+        self.held: dict[str, HeldRun] = {}
+        self.stranded: set[HeldRun] = set()  # ended runs whose thread still runs
+        self.supervisors: set[asyncio.Task[None]] = set()
+        self.stopping = asyncio.Event()
+        self.immediate = asyncio.Event()
+        self.changed = asyncio.Event()  # a slot was freed
+        self.next_cleanup: datetime | None = None
+
+    def request_stop(self, now: bool) -> None:
+        self.stopping.set()
+        if now:
+            self.immediate.set()
+
+    async def run(self, on_started: Callable[[], None]) -> None:
+        heartbeat = self.loop.create_task(self._heartbeat())
+        try:
+            await self.calls(self.broker.start)
+            on_started()
+            await self.cleanup_if_due()
+            await self._claim_until_stopped()
+            await self._finish_or_give_back()
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            self.threads.shutdown(wait=False, cancel_futures=True)
+            await self.loop.run_in_executor(None, self.calls.close)
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def free_slots(self) -> int:
+        return self.settings.concurrency - len(self.held) - len(self.stranded)
+
+    async def _claim_until_stopped(self) -> None:
+        while not self.stopping.is_set():
+            await self.cleanup_if_due()
+            self.changed.clear()
+            free = self.free_slots()
+            if free <= 0:
+                await self._first(self.changed.wait())
+                continue
+            if free < self.settings.concurrency // 4 and self.held:
+                await asyncio.sleep(BATCH_WINDOW)
+                free = self.free_slots()
+            deliveries = await self.claim(free)
+            if len(deliveries) < free:
+                await self._idle()
+
+    async def claim(self, limit: int) -> list[Delivery]:
+        """Claim up to ``limit`` runs and start them."""
+        settings = self.settings
+        try:
+            deliveries = await self.calls(
+                self.broker.claim, self.worker_id, settings.queues, limit, self.clock.now(),
+                settings.lease_seconds,
+            )  # fmt: skip
+        except Exception:
+            logger.exception("Claiming from %r failed; trying again in %s s", self.broker,
+                             settings.polling_interval)  # fmt: skip
+            return []
+        for delivery in deliveries:
+            self.start(delivery)
+        return deliveries
+
+    async def _idle(self) -> None:
+        """Wait for new work, a stop, or the polling interval to pass."""
+        deadline = time.monotonic() + self.settings.polling_interval
+        while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            waiting = self.loop.run_in_executor(
+                self.calls.threads, self.broker.wait_for_work, self.settings.queues,
+                min(left, WAIT_SLICE),
+            )  # fmt: skip
+            await self._first(waiting)
+            if not waiting.done():
+                return  # stopping (the thread ends with its slice)
+            if waiting.exception() is not None:
+                logger.warning("Waiting for work failed: %r", waiting.exception())
+                await self._first(asyncio.sleep(min(left, WAIT_SLICE)))
+            elif waiting.result():
+                return
+
+    async def _first(self, awaitable: Awaitable[Any]) -> None:
+        """Wait for ``awaitable`` or a stop request, whichever comes first."""
+        work = asyncio.ensure_future(awaitable)
+        stop = self.loop.create_task(self.stopping.wait())
+        await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if isinstance(awaitable, asyncio.Future):
+            return  # the caller looks at it
+        work.cancel()
+
+    # -- running ----------------------------------------------------------------------------
+
+    def start(self, delivery: Delivery) -> None:
+        held = HeldRun.of(delivery, self.clock.now())
+        self.held[held.run_id] = held
+        task = self.loop.create_task(self._supervise(held))
+        self.supervisors.add(task)
+        task.add_done_callback(self.supervisors.discard)
+
+    async def _supervise(self, held: HeldRun) -> None:
+        recorder = self.recorder
+        try:
+            recorder.started(held)
+            work = attempt(held, self.threads, HeldProgress(recorder, held))
+            held.attempt_task = self.loop.create_task(work)
+            await asyncio.wait({held.attempt_task})
+            task = held.attempt_task
+            outcome = Outcome(Ending.STOPPED) if task.cancelled() else task.result()
+            await recorder.record(held, outcome)
+        finally:
+            del self.held[held.run_id]
+            if held.thread_busy():
+                self._strand(held)
+            self.changed.set()
+
+    def _strand(self, held: HeldRun) -> None:
+        """The run has ended but its thread runs on (a thread cannot be stopped): its slot
+        stays taken until the function returns."""
+        logger.warning("Run %s (%s) ended but its function still runs in a thread; its result "
+                       "will be dropped", held.run_id, held.run.name,
+                       extra=log_extra(held))  # fmt: skip
+        self.stranded.add(held)
+        assert held.thread_future is not None
+        held.thread_future.add_done_callback(
+            lambda _: self.loop.call_soon_threadsafe(self._unstrand, held)
+        )
+
+    def _unstrand(self, held: HeldRun) -> None:
+        self.stranded.discard(held)
+        self.changed.set()
+
+    # -- upkeep -----------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            await self.renew()
+
+    async def renew(self) -> None:
+        """Renew the leases held; stop the runs lost and those asked to cancel."""
+        tokens = {
+            run_id: held.token
+            for run_id, held in self.held.items()
+            if held.stop_reason is not Stop.LOST and not held.attempt_ended()
+        }
+        if not tokens:
+            return
+        settings = self.settings
+        try:
+            renewal = await self.calls(self.broker.renew, self.worker_id, tokens,
+                                       self.clock.now(), settings.lease_seconds)  # fmt: skip
+        except Exception as exc:
+            logger.warning("Renewing %d leases failed: %r", len(tokens), exc)
+            return
+        for run_id in renewal.lost:
+            self._stop(run_id, Stop.LOST, "lease lost (taken over or expired); stopping it")
+        for run_id in renewal.cancel_requested - renewal.lost:
+            self._stop(run_id, Stop.CANCEL, "cancel requested; stopping it")
+
+    def _stop(self, run_id: str, reason: Stop, text: str) -> None:
+        held = self.held.get(run_id)
+        if held is None or held.attempt_ended() or not held.stop(reason):
+            return
+        thread = " (a thread cannot be stopped: its result will be dropped)"
+        logger.warning("Run %s (%s): %s%s", run_id, held.run.name, text,
+                       thread if held.thread_busy() else "", extra=log_extra(held))  # fmt: skip
+
+    async def cleanup_if_due(self) -> None:
+        """Delete the runs finished more than ``retain_days`` ago, every ``interval_hours``."""
+        now = self.clock.now()
+        if self.next_cleanup is not None and now < self.next_cleanup:
+            return
+        settings = self.settings
+        self.next_cleanup = shifted(now, settings.cleanup_interval_hours * 3600)
+        before = shifted(now, -settings.retain_days * 86400)
+        try:
+            count = await self.calls(self.broker.cleanup, before)
+        except Exception as exc:
+            logger.warning("Cleaning up old runs failed: %r", exc)
+            return
+        if count:
+            logger.info("Cleaned up %d runs finished before %s", count, before.isoformat())
+
+    # -- stopping ---------------------------------------------------------------------------
+
+    async def _finish_or_give_back(self) -> None:
+        running = set(self.supervisors)
+        if running and not self.immediate.is_set():
+            logger.info("Stopping: waiting up to %s s for %d running runs",
+                        self.settings.grace_seconds, len(running))  # fmt: skip
+            finished = self.loop.create_task(asyncio.wait(running))
+            immediate = self.loop.create_task(self.immediate.wait())
+            await asyncio.wait({finished, immediate}, timeout=self.settings.grace_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            finished.cancel()
+            immediate.cancel()
+        for held in list(self.held.values()):
+            held.stop(Stop.GIVE_BACK)
+        if self.supervisors:
+            await asyncio.wait(set(self.supervisors), timeout=GIVE_BACK_SECONDS)
