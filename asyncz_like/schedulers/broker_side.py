@@ -25,6 +25,7 @@ from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.schedulers.config import as_bool
+from asyncz_like.schedulers.queue_fires import QUEUE_PREFIX, QueueExecutor
 from asyncz_like.utils import get_callable_name, obj_to_ref
 from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.worker import Worker
@@ -85,6 +86,12 @@ class BrokerSide:
         self.worker_concurrency = check_count(concurrency, "worker_concurrency")
         if self.broker is None and ({"worker", "queues", "worker_concurrency"} & set(options)):
             raise TypeError("worker, queues and worker_concurrency need the broker option")
+
+    def executor_for(self, alias: str) -> QueueExecutor | None:
+        """The executor of a task alias ``"queue:<name>"`` when there is a broker."""
+        if self.broker is None or not alias.startswith(QUEUE_PREFIX):
+            return None
+        return QueueExecutor(alias[len(QUEUE_PREFIX) :], lambda: self.broker)
 
     def require(self, what: str) -> BaseBroker:
         broker = self.broker

@@ -185,8 +185,11 @@ class RunMethods:
 
     def background(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
-        submits it with these ``options`` (those of :meth:`submit`; a call's own win)."""
-        unknown = set(options) - BACKGROUND_OPTION_NAMES - _BROKER_BACKGROUND
+        submits it with these ``options`` (those of :meth:`submit`; a call's own win). With
+        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too."""
+        # with a broker, a decorated function may also name its queue and wait
+        extra = _BROKER_BACKGROUND if self._run_side.brokers.broker is not None else frozenset()
+        unknown = set(options) - BACKGROUND_OPTION_NAMES - extra
         if unknown:
             raise TypeError(f"background() got unexpected option(s): {sorted(unknown)}")
         parse_options(**{k: v for k, v in options.items() if k not in _BROKER_BACKGROUND})
