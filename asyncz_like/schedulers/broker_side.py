@@ -73,13 +73,18 @@ class BrokerSide:
         self.worker_concurrency = 10
         self.worker: Worker | None = None
         self._thread: threading.Thread | None = None
+        self._broker_started = False
 
     def configure(self, options: Mapping[str, Any]) -> None:
         """Read ``broker``, ``worker``, ``queues`` and ``worker_concurrency``."""
         given = options.get("broker")
         self.broker = None if given is None else make_broker(given, "broker")
+        self._broker_started = False
         self.run_worker = as_bool(options.get("worker", True), "worker")
-        self.queues = check_queues(list(options.get("queues") or [DEFAULT_QUEUE]))
+        queues = options.get("queues") or [DEFAULT_QUEUE]
+        if isinstance(queues, str):  # "default,urgent", as a config file gives it
+            queues = [queue.strip() for queue in queues.split(",") if queue.strip()]
+        self.queues = check_queues(list(queues))
         concurrency = options.get("worker_concurrency", 10)
         if isinstance(concurrency, str):
             concurrency = int(concurrency) if concurrency.isdigit() else concurrency
@@ -94,9 +99,13 @@ class BrokerSide:
         return QueueExecutor(alias[len(QUEUE_PREFIX) :], lambda: self.broker)
 
     def require(self, what: str) -> BaseBroker:
+        """The broker, started (a process may submit or read before the scheduler starts)."""
         broker = self.broker
         if broker is None:
             raise ValueError(f"{what} needs a broker: give the scheduler broker=...")
+        if not self._broker_started:
+            broker.start()  # idempotent
+            self._broker_started = True
         return broker
 
     # -- life cycle -------------------------------------------------------------------------
@@ -107,6 +116,7 @@ class BrokerSide:
         if broker is None:
             return
         broker.start()
+        self._broker_started = True
         if not self.run_worker:
             return
         worker = self.worker = Worker(broker, self.queues, self.worker_concurrency,
@@ -128,6 +138,7 @@ class BrokerSide:
             worker.stop(now=not wait)
             thread.join()
         broker.shutdown()
+        self._broker_started = False
 
     # -- submitting -------------------------------------------------------------------------
 

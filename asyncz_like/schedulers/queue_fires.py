@@ -51,8 +51,9 @@ def _target(task: Task) -> str:
 
 class QueueExecutor(BaseExecutor):
     """Enqueues the fires it is handed on ``queue`` of the scheduler's broker, a slice of a
-    pass in one round trip. A fire is handed over once it is enqueued: ``max_instances``
-    does not apply (the runs are the workers')."""
+    pass in one round trip. A fire is over, for this scheduler, once it is enqueued:
+    ``max_instances`` does not apply (the runs are the workers'), and the run slot a shared
+    store gave it goes back at once."""
 
     def __init__(self, queue: str, broker: Callable[[], BaseBroker | None]) -> None:
         super().__init__()
@@ -93,6 +94,8 @@ class QueueExecutor(BaseExecutor):
             for run_time in run_times
         ]
         broker.enqueue(envelopes, now)
+        for task, _ in fires:  # handed over and done here: a shared store's run slot goes back
+            self._release(task.id)
 
     def __repr__(self) -> str:
         return f"<QueueExecutor (queue={self.queue!r})>"

@@ -112,9 +112,9 @@ class RunMethods:
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id (submitted or fired), or None when unknown or expired; with
         a broker, as the broker has it now (from any process attached to it)."""
-        broker = self._run_side.brokers.broker
-        if broker is not None:
-            return broker.get_run(run_id)
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.require("get_run").get_run(run_id)
         return reading.get_run(self._run_side.engine, run_id)
 
     def list_runs(

@@ -133,6 +133,7 @@ def test_two_schedulers_on_one_sqlite_store_and_broker_enqueue_each_fire_once(
         broker = first._run_side.brokers.broker
         expected = [fire_run_id("beat", START + timedelta(seconds=10 * i)) for i in (1, 2, 3)]
         assert fired(broker) == sorted(expected)
+        assert first.run_slots._held == {} and second.run_slots._held == {}  # slots given back
         # a fire handed over by both (a claim lost and retried) is still one run
         task = first.get_task("beat")
         assert task is not None

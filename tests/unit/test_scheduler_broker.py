@@ -200,3 +200,16 @@ def test_envelopes_are_what_submit_was_given(clock: FakeClock) -> None:
     assert (envelope.target, envelope.args, envelope.kwargs) == (f"{HERE}:add", (1,), {"b": 2})
     assert (envelope.name, envelope.timeout, envelope.max_retries) == ("sum", 5.0, 1)
     scheduler.shutdown()
+
+
+def test_a_scheduler_not_started_submits_and_reads(clock: FakeClock, tmp_path: Path) -> None:
+    scheduler = manual_scheduler(clock, broker=_sqlite(tmp_path), queues="default, urgent")
+    assert scheduler._run_side.brokers.queues == ("default", "urgent")
+    run = scheduler.submit(add, 1, 2, queue="urgent")
+    stored = scheduler.get_run(run.id)
+    assert stored is not None and stored.status is RunStatus.PENDING
+    scheduler.start()  # then its worker runs it
+    try:
+        assert scheduler.wait_for_sync(run.id, timeout=10).result == 3
+    finally:
+        scheduler.shutdown()
