@@ -132,13 +132,19 @@ class BrokerSide:
         broker = self.broker
         if broker is None:
             return
+        self.stop_worker(wait)
+        broker.shutdown()
+        self._broker_started = False
+
+    def stop_worker(self, wait: bool) -> None:
+        """Stop the embedded worker and wait for its thread (blocking: from a coroutine, run
+        it in a thread)."""
         worker, thread = self.worker, self._thread
         self.worker = self._thread = None
         if worker is not None and thread is not None:
             worker.stop(now=not wait)
-            thread.join()
-        broker.shutdown()
-        self._broker_started = False
+            if thread is not threading.current_thread():  # not a run shutting us down
+                thread.join()
 
     # -- submitting -------------------------------------------------------------------------
 

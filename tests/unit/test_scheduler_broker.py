@@ -213,3 +213,18 @@ def test_a_scheduler_not_started_submits_and_reads(clock: FakeClock, tmp_path: P
         assert scheduler.wait_for_sync(run.id, timeout=10).result == 3
     finally:
         scheduler.shutdown()
+
+
+def test_a_native_asyncio_scheduler_runs_its_worker_beside_its_loop() -> None:
+    from asyncz_like.schedulers import NativeAsyncIOScheduler
+
+    async def go() -> tuple[Any, bool]:
+        scheduler = NativeAsyncIOScheduler(broker=MemoryBroker(), timezone="UTC")
+        await scheduler.start()
+        run = scheduler.submit(shout, "x")
+        done = await scheduler.wait_for(run.id, timeout=10)
+        worker = scheduler._run_side.brokers.worker
+        await scheduler.shutdown()
+        return done.result, worker is not None and not worker.running
+
+    assert asyncio.run(go()) == ("X!", True)
