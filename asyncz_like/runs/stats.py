@@ -7,6 +7,7 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from asyncz_like.runs.status import RunStatus
 
@@ -51,6 +52,8 @@ class RunStats:
     execution_time: ExecutionTimes = field(default_factory=ExecutionTimes)
     error_rate: float = 0.0
     uptime: float = 0.0
+    #: Per broker queue, its :class:`~asyncz_like.brokers.QueueStats` (with a broker only).
+    queues: Mapping[str, Any] = field(default_factory=dict)
 
 
 class StatsCollector:

@@ -200,6 +200,8 @@ class AsyncIOScheduler(BaseScheduler, AsyncTaskMethods):
                         await executor.wait_idle()
         if not self._release():
             return False
+        if self._run_side.brokers.worker is not None:  # its graceful stop: not on the loop
+            await asyncio.to_thread(self._run_side.brokers.stop_worker, wait)
         if self.stores_do_io():  # reading the stores for shutdown tasks: not on the loop
             shutdown_tasks = await asyncio.to_thread(self._shutdown_tasks)
         else:

@@ -106,6 +106,7 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, Conte
             self, self._lock, self._plugins, self._task_factory, self._task_adder
         )
         self._run_side = RunSide(self)
+        self._plugins.make_missing = self._run_side.brokers.executor_for
         self._loop = SchedulerLoop(self, self._plugins, self._run_side)
         self.setup(global_config, **options)
 

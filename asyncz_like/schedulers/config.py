@@ -31,6 +31,10 @@ SCHEDULER_OPTIONS = frozenset(
         "run_result_ttl",
         "run_cleanup_interval",
         "record_task_runs",
+        "broker",
+        "worker",
+        "queues",
+        "worker_concurrency",
     }
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -52,6 +52,8 @@ class Plugins:
         #: The defaults made here, not given: a "default" given later replaces one, and start
         #: announces them (STORE_ADDED, EXECUTOR_ADDED) as asyncz, which makes them at start.
         self.implicit_defaults: set[str] = set()
+        #: Makes an executor for an alias not configured (a broker queue's), or None.
+        self.make_missing: Callable[[str], BaseExecutor | None] | None = None
 
     def configure(self, stores: Mapping[str, Any], executors: Mapping[str, Any]) -> None:
         """Build the stores and executors of a config (instances or ``{"type": ...}`` dicts)."""
@@ -117,7 +119,15 @@ class Plugins:
         try:
             return self.executors[alias]
         except KeyError:
-            raise UnknownAliasError("executor", alias, self.executors) from None
+            made = self.make_missing(alias) if self.make_missing is not None else None
+            if made is None:
+                raise UnknownAliasError("executor", alias, self.executors) from None
+        with self.lock:  # an executor made on demand (a broker queue's): added once
+            if alias not in self.executors:
+                if not self.host.stopped:
+                    made.start(self.host, alias)
+                self.executors = {**self.executors, alias: made}
+            return self.executors[alias]
 
     def add_store(self, store: BaseStore | Mapping[str, Any], alias: str) -> None:
         built = STORES.build(store, "store")

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
+from asyncz_like.clock import Clock
 from asyncz_like.runs.history import RunHistory
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.run_side import RunSide
+from asyncz_like.schedulers.submit_items import SUBMIT_OPTION_NAMES, submit_item
 from asyncz_like.workers import reading
 from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.engine import RunEngine
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
+#: ``background()`` options besides those of an in-process run: its queue and wait.
+_BROKER_BACKGROUND = frozenset({"queue", "delay", "schedule_at"})
 
 
 class BackgroundFunction(Protocol[P, R_co]):
@@ -31,6 +35,7 @@ class RunMethods:
     (no state of its own: the scheduler's ``__init__`` makes the :class:`RunSide`)."""
 
     _run_side: RunSide
+    clock: Clock
 
     @property
     def _runs(self) -> RunEngine:
@@ -50,6 +55,7 @@ class RunMethods:
         delay: Any = None,
         schedule_at: Any = None,
         executor: str | None = None,
+        queue: str | None = None,
         **kwargs: Any,
     ) -> Run:
         """Run ``fn(*args, **kwargs)`` in the background; return its record at once (PENDING).
@@ -61,20 +67,67 @@ class RunMethods:
         or a Backoff) doubled each time, with jitter. ``delay`` (seconds, timedelta) or
         ``schedule_at`` (datetime; naive means the scheduler's time zone) starts it later.
         Bad input raises TypeError/ValueError here.
+
+        With a ``broker``, the run is enqueued on ``queue`` (default "default") for a worker
+        in any process attached to it; ``fn`` must then be importable by reference (not a
+        lambda or closure), and the Run returned is a snapshot (read it again with
+        :meth:`get_run`). ``retry_on`` and ``executor`` are for in-process runs only.
         """
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            options = {"name": name, "priority": priority, "timeout": timeout,
+                       "max_retries": max_retries, "retry_backoff": retry_backoff,
+                       "retry_on": retry_on, "delay": delay, "schedule_at": schedule_at,
+                       "executor": executor, "queue": queue}  # fmt: skip
+            now = self.clock.now()
+            return brokers.enqueue([brokers.envelope(fn, args, kwargs, options, now)], now)[0]
+        if queue is not None:
+            raise ValueError(f"queue={queue!r} needs a broker: give the scheduler broker=...")
         return self._run_side.submit(
             fn, tuple(args), dict(kwargs), name, priority, timeout, max_retries,
             retry_backoff, retry_on, delay, schedule_at, executor,
         )  # fmt: skip
 
+    def submit_many(self, items: Iterable[Any], /, **options: Any) -> list[Run]:
+        """Submit several runs; with a broker, in one round trip. Each item is a function
+        (or ``"module:qualname"``), a tuple ``(fn, args)`` or ``(fn, args, kwargs)``, or a
+        dict with ``fn`` and optional ``args``, ``kwargs`` and any option of :meth:`submit`
+        (``queue``, ``priority``, ``delay``, ...); ``options`` apply to every item that does
+        not set its own. Bad input in any item raises before anything is enqueued."""
+        unknown = set(options) - SUBMIT_OPTION_NAMES
+        if unknown:
+            raise TypeError(f"submit_many() got unexpected option(s): {sorted(unknown)}")
+        calls = [submit_item(item, index, options) for index, item in enumerate(items)]
+        brokers = self._run_side.brokers
+        if brokers.broker is None:
+            return [
+                self.submit(fn, *args, **{**opts, **kwargs}) for fn, args, kwargs, opts in calls
+            ]
+        now = self.clock.now()
+        envelopes = [
+            brokers.envelope(fn, args, kwargs, opts, now) for fn, args, kwargs, opts in calls
+        ]
+        return brokers.enqueue(envelopes, now)
+
     def get_run(self, run_id: str) -> Run | None:
-        """The run with this id (submitted or fired), or None when unknown or expired."""
+        """The run with this id (submitted or fired), or None when unknown or expired; with
+        a broker, as the broker has it now (from any process attached to it)."""
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.require("get_run").get_run(run_id)
         return reading.get_run(self._run_side.engine, run_id)
 
     def list_runs(
-        self, status: Any = None, task_id: str | None = None, limit: int | None = 100
-    ) -> list[Run]:
-        """Runs newest first; ``status`` is one status (or its value) or several."""
+        self, status: Any = None, task_id: str | None = None, limit: int | None = 100,
+        queue: str | None = None,
+    ) -> list[Run]:  # fmt: skip
+        """Runs newest first; ``status`` is one status (or its value) or several. ``queue``
+        (with a broker) keeps those of one queue."""
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.list_runs(status, task_id, limit, queue)
+        if queue is not None:
+            raise ValueError(f"queue={queue!r} needs a broker: give the scheduler broker=...")
         return reading.list_runs(self._run_side.engine, status, task_id, limit)
 
     async def wait_for(self, run_id: str, timeout: float | None = None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for
@@ -82,6 +135,9 @@ class RunMethods:
         TimeoutError after ``timeout`` seconds (the run goes on), SchedulerNotRunningError
         at once when the scheduler is stopped and the run has not finished: it would not
         run until a start."""
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:  # polls the broker, whichever process runs it
+            return await brokers.wait_async(run_id, timeout)
         self._run_side.check_waitable(run_id)
         return await reading.wait_async(self._run_side.engine, run_id, timeout)
 
@@ -89,6 +145,9 @@ class RunMethods:
         """:meth:`wait_for` for threads: blocks the calling thread (RuntimeError when called
         inside a running event loop, which it would block)."""
         reading.refuse_blocking_in_loop()
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.wait_blocking(run_id, timeout)
         self._run_side.check_waitable(run_id)
         return reading.wait_blocking(self._run_side.engine, run_id, timeout)
 
@@ -98,13 +157,22 @@ class RunMethods:
         has really stopped (it returns the same bool).
 
         A coroutine is cancelled, a process terminated; a thread cannot be stopped: its run
-        is marked CANCELLED at once and its result dropped when it ends.
+        is marked CANCELLED at once and its result dropped when it ends. With a broker, a
+        waiting run is cancelled at once and a running one's worker stops it within a second
+        (true in both cases; ``await`` waits until it has ended).
         """
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.cancel(run_id)
         engine = self._run_side.engine
         return CancelResult(run_id, engine, engine.cancel(run_id))
 
     def stats(self) -> RunStats:
-        """Counts by status, queue and workers, throughput, execution times, error rate."""
+        """Counts by status, queue and workers, throughput, execution times, error rate.
+        With a broker, the broker's counts: by status, and per queue in ``queues``."""
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.stats()
         return reading.snapshot_stats(self._run_side.engine)
 
     @property
@@ -117,11 +185,14 @@ class RunMethods:
 
     def background(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
-        submits it with these ``options`` (those of :meth:`submit`; a call's own win)."""
-        unknown = set(options) - BACKGROUND_OPTION_NAMES
+        submits it with these ``options`` (those of :meth:`submit`; a call's own win). With
+        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too."""
+        # with a broker, a decorated function may also name its queue and wait
+        extra = _BROKER_BACKGROUND if self._run_side.brokers.broker is not None else frozenset()
+        unknown = set(options) - BACKGROUND_OPTION_NAMES - extra
         if unknown:
             raise TypeError(f"background() got unexpected option(s): {sorted(unknown)}")
-        parse_options(**options)  # bad options fail at decoration time
+        parse_options(**{k: v for k, v in options.items() if k not in _BROKER_BACKGROUND})
 
         def decorate(function: Callable[P, R_co]) -> BackgroundFunction[P, R_co]:
             def submit(*args: Any, **kwargs: Any) -> Run:

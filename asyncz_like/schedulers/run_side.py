@@ -18,6 +18,7 @@ from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
 from asyncz_like.runs.options import parse_options, resolve_due
 from asyncz_like.runs.run import Run
+from asyncz_like.schedulers.broker_side import BrokerSide
 from asyncz_like.schedulers.config import as_bool, wait_option
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.validation import resolve_callable
@@ -49,6 +50,7 @@ class RunSide:
     def __init__(self, host: RunSideHost) -> None:
         self.host = host
         self._engine: RunEngine | None = None
+        self.brokers = BrokerSide(host)
 
     @property
     def engine(self) -> RunEngine:
@@ -63,6 +65,7 @@ class RunSide:
         """Read the run options (history, limits); return the recorder of fires (None when
         ``record_task_runs`` is off). ``wants``: whether a listener wants an event code."""
         interval = wait_option(options.get("run_cleanup_interval", 60.0), "run_cleanup_interval")
+        self.brokers.configure(options)
         engine = self._engine
         if engine is None:
             engine = self._engine = RunEngine(
@@ -119,8 +122,11 @@ class RunSide:
             )
 
     def start(self) -> None:
-        """Start the engine and take on the runs an earlier shutdown kept."""
+        """Start the engine and take on the runs an earlier shutdown kept; start the broker
+        and its worker."""
         engine = self.engine
+        if self.brokers.broker is not None:
+            self.brokers.start()
         engine.start(self.host.clock.now())
         history = engine.ledger.history
         if isinstance(history, StoredRunHistory):
@@ -152,6 +158,8 @@ class RunSide:
     def stop(self, wait: bool) -> None:
         """Stop the engine; a persistent history keeps the runs not started for a restart."""
         engine = self.engine
+        if self.brokers.broker is not None:
+            self.brokers.stop(wait)
         history = engine.ledger.history
         if not isinstance(history, StoredRunHistory):
             engine.stop(wait)

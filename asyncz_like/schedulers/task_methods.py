@@ -9,6 +9,8 @@ from typing import Any
 from asyncz_like.enums import TaskScheduleState
 from asyncz_like.schedulers.conflicts import ConflictPolicy, conflict_policy
 from asyncz_like.schedulers.decorators import remember_task
+from asyncz_like.schedulers.queue_fires import queue_executor_alias
+from asyncz_like.schedulers.run_side import RunSide
 from asyncz_like.schedulers.task_adding import TaskAdder
 from asyncz_like.schedulers.task_factory import UNSET, TaskFactory, add_options, renamed_fn
 from asyncz_like.schedulers.task_infos import task_infos
@@ -24,6 +26,7 @@ class TaskMethods:
     _task_factory: TaskFactory
     _task_adder: TaskAdder
     _task_registry: TaskRegistry
+    _run_side: RunSide
 
     def add_task(
         self,
@@ -42,6 +45,7 @@ class TaskMethods:
         executor: str | None = None,
         replace_existing: bool = False,
         on_conflict: ConflictPolicy | None = None,
+        queue: str | None = None,
         **trigger_args: Any,
     ) -> Any:
         """Add a task and return it; called without a function it is a decorator.
@@ -58,7 +62,15 @@ class TaskMethods:
         ``"replace"`` writes the new definition with a new schedule. Tasks added before
         :meth:`start` meet the stored ones at start, where ``"fail"`` keeps the stored task
         (and logs a warning when its definition differs): a restart is not an error.
+
+        ``queue`` (with a broker): each fire is enqueued on that queue for the workers,
+        once (its run id is ``"<task id>@<scheduled time>"``), instead of run here; the
+        task's executor is then ``"queue:<name>"``.
         """
+        if queue is not None:
+            executor = queue_executor_alias(
+                queue, executor, self._run_side.brokers.broker is not None
+            )
         if "fn" in trigger_args:  # asyncz's old name of fn_or_task
             fn_or_task = renamed_fn(fn_or_task, trigger_args.pop("fn"))
         # The usual case without a call: add_task's hot path
