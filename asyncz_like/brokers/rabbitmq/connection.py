@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -19,6 +20,9 @@ T = TypeVar("T")
 CALL_TIMEOUT = 30.0
 #: How often the owner thread looks up from the socket (a stop request is seen this fast).
 SPIN_SECONDS = 0.2
+#: After a failed connect, calls fail at once for this long instead of each waiting for a
+#: connect timeout (a worker keeps claiming through its state broker meanwhile).
+RECONNECT_AFTER = 2.0
 
 
 class OwnedConnection:
@@ -38,6 +42,7 @@ class OwnedConnection:
         self._connection: Any = None
         self._channel: Any = None
         self._closing = False
+        self._failed_at = -RECONNECT_AFTER
 
     def call(self, work: Callable[[Any], T]) -> T:
         """``work(channel)`` run in the connection's thread; its result or its error."""
@@ -60,12 +65,18 @@ class OwnedConnection:
             if self._closing:
                 raise RuntimeError(f"{self._name}: the connection is closed")
             if self._thread is None or not self._thread.is_alive():
+                if time.monotonic() - self._failed_at < RECONNECT_AFTER:
+                    raise ConnectionError(f"{self._name}: RabbitMQ was unreachable just now")
                 opened: Future[Any] = Future()
                 self._thread = threading.Thread(
                     target=self._own, args=(opened,), name=self._name, daemon=True
                 )
                 self._thread.start()
-                self._connection = opened.result(CALL_TIMEOUT)
+                try:
+                    self._connection = opened.result(CALL_TIMEOUT)
+                except BaseException:
+                    self._failed_at = time.monotonic()
+                    raise
             return self._connection
 
     def _own(self, opened: Future[Any]) -> None:
@@ -85,9 +96,7 @@ class OwnedConnection:
         except Exception:  # a lost connection: the next call opens a new one
             return
         finally:
-            if connection.is_open:
-                with contextlib.suppress(Exception):  # already going away
-                    connection.close()
+            _close(connection)
 
     def abort_for_tests(self) -> None:
         """Drop the socket without closing the AMQP session, as a killed process would."""
@@ -103,3 +112,14 @@ class OwnedConnection:
             with contextlib.suppress(Exception):  # wake it from its spin
                 connection.add_callback_threadsafe(lambda: None)
             thread.join(CALL_TIMEOUT)
+
+
+def _close(connection: Any) -> None:
+    try:
+        if connection.is_open:
+            connection.close()
+            return
+    except Exception:  # lost midway; pika then leaves its wake-up socket pair open
+        pass
+    with contextlib.suppress(Exception):
+        connection._impl.ioloop.close()  # noqa: SLF001
