@@ -124,3 +124,12 @@ def test_without_rabbitmq_runs_still_go_through_the_state(
     finally:
         away.shutdown()
         state.shutdown()
+
+
+def test_bad_options_are_errors_naming_them() -> None:
+    with pytest.raises(TypeError, match="url must be an amqp:// URL"):
+        RabbitMQBroker("rabbit", state="redis://127.0.0.1:6379/0")
+    with pytest.raises(TypeError, match="prefix"):
+        RabbitMQBroker(RABBITMQ_URL, state="redis://127.0.0.1:6379/0", prefix="")
+    with pytest.raises(ValueError, match="prefetch"):
+        RabbitMQBroker(RABBITMQ_URL, state="redis://127.0.0.1:6379/0", prefetch=0)

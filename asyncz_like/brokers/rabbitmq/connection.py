@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from asyncz_like.exceptions import MissingDependencyError
+
 T = TypeVar("T")
 #: How long a caller waits for the connection's thread to do its call.
 CALL_TIMEOUT = 30.0
@@ -32,8 +34,10 @@ class OwnedConnection:
     """
 
     def __init__(self, url: str, on_open: Callable[[Any], None], name: str) -> None:
-        import pika
-
+        try:
+            import pika
+        except ImportError:
+            raise MissingDependencyError("pika", "rabbitmq") from None
         self._parameters = pika.URLParameters(url)
         self._on_open = on_open
         self._name = name
