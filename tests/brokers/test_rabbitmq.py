@@ -4,7 +4,9 @@ and dead letters, and its state broker."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -57,22 +59,25 @@ def test_wakeups_come_out_by_priority(backend: RabbitMQBackend) -> None:
 
 def test_a_delayed_run_is_not_woken_nor_claimed_early(backend: RabbitMQBackend) -> None:
     broker = make(backend)
-    broker.enqueue([envelope("later", due=at(3600))], now=at(0))
+    now = datetime.now(UTC)  # a wait looks at the real clock
+    later = now + timedelta(hours=1)
+    broker.enqueue([envelope("later", created_at=now, due=later)], now=now)
     assert broker.wait_for_work(["default"], 0.2) is False
-    assert broker.claim("w", ["default"], 5, at(3599)) == []
-    assert ids(broker.claim("w", ["default"], 5, at(3600))) == ["later"]
+    assert broker.claim("w", ["default"], 5, later - timedelta(seconds=1)) == []
+    assert ids(broker.claim("w", ["default"], 5, later)) == ["later"]
 
 
 def test_a_killed_connections_runs_come_back(backend: RabbitMQBackend) -> None:
     first, second = make(backend), make(backend)
     first.enqueue([envelope("a")])
     assert first.wait_for_work(["default"], 5) is True
-    (held,) = first.claim("w1", ["default"], 5, at(0), lease_seconds=10)
+    now = datetime.now(UTC)  # a wait looks at the real clock
+    (held,) = first.claim("w1", ["default"], 5, now, lease_seconds=10)
     second.wakeups.listen(["default"], 5)
     assert second.wait_for_work(["default"], 0.2) is False  # held unacked by the first
     first.wakeups.connection.abort_for_tests()  # as a SIGKILL would
     assert second.wait_for_work(["default"], 5) is True  # RabbitMQ handed it over
-    (again,) = second.claim("w2", ["default"], 5, at(11))  # the lease expired
+    (again,) = second.claim("w2", ["default"], 5, now + timedelta(seconds=11))  # lease ended
     assert again.run_id == "a" and again.token == held.token + 1
 
 
@@ -93,7 +98,11 @@ def test_a_run_ending_failed_is_dead_lettered(backend: RabbitMQBackend) -> None:
     deliveries = {d.run_id: d for d in broker.claim("w", ["default"], 5, at(0))}
     assert broker.fail("bad", deliveries["bad"].token, ERROR, at(1))
     assert broker.fail("other", deliveries["other"].token, ERROR, at(1), RunStatus.CANCELLED)
-    assert take(broker, f"{backend.prefix}.dead") == ["bad"]
+    dead: list[str] = []
+    deadline = time.monotonic() + 5
+    while not dead and time.monotonic() < deadline:  # RabbitMQ dead-letters on its own time
+        dead = take(broker, f"{backend.prefix}.dead")
+    assert dead == ["bad"]
 
 
 def test_the_state_comes_from_the_url_or_is_asked_for(backend: RabbitMQBackend) -> None:
@@ -133,3 +142,12 @@ def test_bad_options_are_errors_naming_them() -> None:
         RabbitMQBroker(RABBITMQ_URL, state="redis://127.0.0.1:6379/0", prefix="")
     with pytest.raises(ValueError, match="prefetch"):
         RabbitMQBroker(RABBITMQ_URL, state="redis://127.0.0.1:6379/0", prefetch=0)
+
+
+def test_a_wait_ends_when_a_delayed_run_falls_due(backend: RabbitMQBackend) -> None:
+    broker = make(backend, poll_interval=0.2)
+    broker.enqueue([envelope("soon", due=datetime.now(UTC) + timedelta(seconds=0.5))])
+    started = time.monotonic()
+    assert broker.wait_for_work(["default"], 0.2) is False
+    assert broker.wait_for_work(["default"], 10) is True
+    assert 0.4 < time.monotonic() - started < 5

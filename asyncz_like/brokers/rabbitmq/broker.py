@@ -9,7 +9,10 @@ an idle worker starts new work at once and a dead worker's runs wake another one
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -32,6 +35,9 @@ from asyncz_like.runs.status import RunStatus
 
 DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
 DEFAULT_PREFIX = "asyncz_like"
+#: A watch of the state broker that ends this much before a wait's end still covers it.
+WATCH_SLACK = 0.05
+WATCH_SLICE = 0.5
 
 
 def split_state(url: str) -> tuple[str, str | None]:
@@ -88,6 +94,11 @@ class RabbitMQBroker(BaseBroker):
             )
         self.url, self.prefix = url, prefix
         self.wakeups = Wakeups(url, prefix, prefetch)
+        self._watch_lock = threading.Lock()
+        self._watcher: ThreadPoolExecutor | None = None
+        self._watch_until = 0.0  # time.monotonic() until which the state broker is watched
+        self._due_now = False
+        self._closing = False
 
     def __repr__(self) -> str:
         where = urlsplit(self.url)
@@ -97,6 +108,9 @@ class RabbitMQBroker(BaseBroker):
         self.state.start()
 
     def shutdown(self) -> None:
+        self._closing = True
+        if self._watcher is not None:
+            self._watcher.shutdown(wait=False, cancel_futures=True)
         self.wakeups.close()  # the wake-ups still held go back to their queues
         if self._owns_state:
             self.state.shutdown()
@@ -134,7 +148,35 @@ class RabbitMQBroker(BaseBroker):
         wait = check_timeout(timeout) or 0.0
         if not self.wakeups.listen(names, 0):  # RabbitMQ is away: the state broker's way
             return self.state.wait_for_work(names, wait)
-        return self.wakeups.wait(names, wait)
+        self._watch_due_times(names, wait)
+        woken = self.wakeups.wait(names, wait, lambda: self._due_now)
+        self._due_now = False
+        return woken
+
+    def _watch_due_times(self, names: tuple[str, ...], wait: float) -> None:
+        """Meanwhile, the state broker's own wait, in a thread: it ends when a delayed run
+        or a retry falls due, or a lease expires (no wake-up message says so)."""
+        deadline = time.monotonic() + wait
+        with self._watch_lock:
+            if self._watch_until >= deadline - WATCH_SLACK:
+                return  # the watch going on (or queued) covers this wait
+            if self._watcher is None:
+                self._watcher = ThreadPoolExecutor(1, "asyncz-like-amqp-due")
+            self._watch_until = deadline
+            self._watcher.submit(self._watch, names, deadline)
+
+    def _watch(self, names: tuple[str, ...], deadline: float) -> None:
+        due = False
+        try:  # in slices, so that a shutdown is not kept waiting by a long wait
+            while not due and not self._closing and (left := deadline - time.monotonic()) > 0:
+                due = self.state.wait_for_work(names, min(left, WATCH_SLICE))
+        except Exception:  # the claim that follows reports the state broker's trouble
+            due = False
+        if due:
+            with self._watch_lock:
+                self._watch_until = 0.0  # the next wait needs a watch of its own
+            self._due_now = True
+            self.wakeups.nudge()
 
     # -- the holder's calls ----------------------------------------------------------------
 

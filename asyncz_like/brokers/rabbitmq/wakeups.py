@@ -133,15 +133,21 @@ class Wakeups:
             self.prefetch = max(1, prefetch)
         return self._guarded("consuming", lambda channel: self._consume(channel, wanted))
 
-    def wait(self, queues: tuple[str, ...], timeout: float) -> bool:
-        """Block up to ``timeout`` s until a wake-up of ``queues`` is waiting to be claimed."""
+    def wait(self, queues: tuple[str, ...], timeout: float, also: Callable[[], bool]) -> bool:
+        """Block up to ``timeout`` s until a wake-up of ``queues`` is waiting to be claimed,
+        or ``also()`` is true (checked when :meth:`nudge` is called)."""
         wanted = set(queues)
 
         def waiting() -> bool:
-            return any(queue in wanted for queue, _ in self._inbox.values())
+            return also() or any(queue in wanted for queue, _ in self._inbox.values())
 
         with self._condition:
             return self._condition.wait_for(waiting, timeout)
+
+    def nudge(self) -> None:
+        """Make the waits look again."""
+        with self._condition:
+            self._condition.notify_all()
 
     def claimed(self, queues: tuple[str, ...], run_ids: set[str], full: bool) -> None:
         """After a claim: hold the wake-ups of the runs it got; the others of ``queues`` are
