@@ -27,6 +27,10 @@ SPIN_SECONDS = 0.2
 RECONNECT_AFTER = 2.0
 
 
+class StillUnreachable(ConnectionError):
+    """The last connect failed less than RECONNECT_AFTER seconds ago (logged then)."""
+
+
 class OwnedConnection:
     """An AMQP connection and its channel, used only by their own thread.
 
@@ -70,7 +74,7 @@ class OwnedConnection:
                 raise RuntimeError(f"{self._name}: the connection is closed")
             if self._thread is None or not self._thread.is_alive():
                 if time.monotonic() - self._failed_at < RECONNECT_AFTER:
-                    raise ConnectionError(f"{self._name}: RabbitMQ was unreachable just now")
+                    raise StillUnreachable(f"{self._name}: RabbitMQ was unreachable just now")
                 opened: Future[Any] = Future()
                 self._thread = threading.Thread(
                     target=self._own, args=(opened,), name=self._name, daemon=True

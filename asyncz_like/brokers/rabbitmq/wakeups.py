@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from asyncz_like.brokers.rabbitmq.connection import OwnedConnection
+from asyncz_like.brokers.rabbitmq.connection import OwnedConnection, StillUnreachable
 
 logger = logging.getLogger("asyncz_like.brokers.rabbitmq")
 
@@ -204,6 +204,8 @@ class Wakeups:
     def _guarded(self, doing: str, work: Callable[[Any], None]) -> bool:
         try:
             self.connection.call(work)
+        except StillUnreachable:
+            return False
         except Exception as error:
             logger.warning("RabbitMQ: %s failed (%r); the state broker still has the runs",
                            doing, error)  # fmt: skip
