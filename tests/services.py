@@ -13,8 +13,9 @@ POSTGRES_URL = os.environ.get(
 MARIADB_URL = os.environ.get("ASYNCZ_LIKE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REDIS_HOST = os.environ.get("ASYNCZ_LIKE_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("ASYNCZ_LIKE_REDIS_PORT", "6379"))
+RABBITMQ_URL = os.environ.get("ASYNCZ_LIKE_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
-_PORTS = {"postgresql": 5432, "mariadb": 3306, "redis": REDIS_PORT}
+_PORTS = {"postgresql": 5432, "mariadb": 3306, "redis": REDIS_PORT, "rabbitmq": 5672}
 
 
 def require_service(name: str) -> None:

@@ -2,8 +2,9 @@
 
 The contract is :class:`~asyncz_like.brokers.base.BaseBroker` (its docstring states the
 promises); plugins by alias in :data:`BROKERS`: ``memory`` (one process, the default),
-``sqlalchemy`` (PostgreSQL, MariaDB/MySQL, SQLite) and ``redis``. :func:`make_broker` builds
-one from an instance, a ``{"type": alias, ...}`` config or a URL.
+``sqlalchemy`` (PostgreSQL, MariaDB/MySQL, SQLite), ``redis`` and ``rabbitmq`` (RabbitMQ
+wake-ups over a SQL or Redis broker). :func:`make_broker` builds one from an instance, a
+``{"type": alias, ...}`` config or a URL.
 """
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker

@@ -16,6 +16,7 @@ BROKERS: PluginRegistry[BaseBroker] = PluginRegistry(
         "memory": "asyncz_like.brokers.memory:MemoryBroker",
         "sqlalchemy": "asyncz_like.brokers.sqlalchemy:SQLAlchemyBroker",
         "redis": "asyncz_like.brokers.redis:RedisBroker",
+        "rabbitmq": "asyncz_like.brokers.rabbitmq:RabbitMQBroker",
     },
 )
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from asyncz_like.brokers import BaseBroker, MemoryBroker
-from tests.services import MARIADB_URL, POSTGRES_URL, REDIS_HOST, REDIS_PORT, require_service
+from tests.services import (
+    MARIADB_URL,
+    POSTGRES_URL,
+    RABBITMQ_URL,
+    REDIS_HOST,
+    REDIS_PORT,
+    require_service,
+)
 
 
 class BrokerBackend:
@@ -133,12 +140,46 @@ class RedisBackend(BrokerBackend):
             client.close()
 
 
+class RabbitMQBackend(RedisBackend):
+    """RabbitMQ for the wake-ups, Redis (a prefix of its own) for the runs."""
+
+    name = "rabbitmq"
+
+    def _build(self, **options: Any) -> BaseBroker:
+        from asyncz_like.brokers.rabbitmq import RabbitMQBroker
+
+        require_service("rabbitmq")
+        require_service("redis")
+        options = self.config(**options)
+        del options["type"]
+        return RabbitMQBroker(**options)
+
+    def config(self, **options: Any) -> dict[str, Any]:
+        state = super().config(poll_interval=options.pop("poll_interval", 1.0))
+        return {"type": "rabbitmq", "url": RABBITMQ_URL, "state": state, "prefix": self.prefix,
+                **options}  # fmt: skip
+
+    def cleanup(self) -> None:
+        from asyncz_like.brokers.rabbitmq import RabbitMQBroker
+
+        queues: set[str] = set()
+        for broker in self.made:
+            assert isinstance(broker, RabbitMQBroker)
+            queues |= broker.wakeups.known_queues()
+        super().cleanup()
+        if self.made:
+            last = RabbitMQBroker(RABBITMQ_URL, state=self.config()["state"], prefix=self.prefix)
+            last.wakeups.delete_queues(queues)
+            last.shutdown()
+
+
 BACKENDS: dict[str, Callable[[Path], BrokerBackend]] = {
     "memory": MemoryBackend,
     "sqlite": SQLiteBackend,
     "postgresql": PostgresBackend,
     "mariadb": MariaDBBackend,
     "redis": RedisBackend,
+    "rabbitmq": RabbitMQBackend,
 }
 
 

@@ -98,7 +98,7 @@ def test_make_broker_from_an_instance_an_alias_a_config_or_a_url(tmp_path: Any) 
     assert isinstance(make_broker("memory"), MemoryBroker)
     assert isinstance(make_broker({"type": "memory"}), MemoryBroker)
     assert isinstance(make_broker("memory://"), MemoryBroker)
-    assert {"memory", "redis", "sqlalchemy"} <= set(BROKERS.aliases())
+    assert {"memory", "rabbitmq", "redis", "sqlalchemy"} <= set(BROKERS.aliases())
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.integration.worker_tasks"
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb", "rabbitmq"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerBackend]:
     with made_backend(request.param, tmp_path) as made:
         yield made

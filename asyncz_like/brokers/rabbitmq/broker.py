@@ -1,0 +1,250 @@
+"""The RabbitMQ broker: RabbitMQ carries the wake-ups, a state broker keeps the runs.
+
+RabbitMQ keeps no run records, results, progress nor cancel flags, and cannot hold a message
+for 40 days without a plugin. So every run lives in a *state broker* (SQL or Redis), which
+also decides what a claim hands out (priority, due time, age), fences late finishes and
+ends crash loops; RabbitMQ carries one wake-up message per due run (see ``wakeups.py``), so
+an idle worker starts new work at once and a dead worker's runs wake another one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.checks import check_claim
+from asyncz_like.brokers.rabbitmq.wakeups import Wakeups
+from asyncz_like.brokers.records import (
+    CancelOutcome,
+    Delivery,
+    Envelope,
+    QueueStats,
+    Renewal,
+    check_aware,
+    check_queues,
+)
+from asyncz_like.limits import check_count, check_timeout
+from asyncz_like.runs.run import Run, RunError
+from asyncz_like.runs.status import RunStatus
+
+DEFAULT_URL = "amqp://guest:guest@localhost:5672/%2F"
+DEFAULT_PREFIX = "asyncz_like"
+#: A watch of the state broker that ends this much before a wait's end still covers it.
+WATCH_SLACK = 0.05
+WATCH_SLICE = 0.5
+
+
+def split_state(url: str) -> tuple[str, str | None]:
+    """The AMQP URL without its ``state`` query parameter, and that parameter."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    states = [value for key, value in query if key == "state"]
+    rest = urlencode([(key, value) for key, value in query if key != "state"])
+    return urlunsplit(parts._replace(query=rest)), (states[-1] if states else None)
+
+
+class RabbitMQBroker(BaseBroker):
+    """Runs kept by ``state`` (a SQL or Redis broker: an instance, its ``{"type": ...}``
+    config or its URL), woken through RabbitMQ at ``url``.
+
+    ``state`` may also come in the URL as a percent-encoded query parameter:
+    ``amqp://guest:guest@host/?state=redis%3A%2F%2Fhost%3A6379%2F0``. Each broker queue is
+    the RabbitMQ queue ``<prefix>.<queue>``; runs that end FAILED are dead-lettered into the
+    exchange and queue ``<prefix>.dead``. ``prefetch``: how many wake-ups a worker holds
+    unacked at once; by default the limit of its first claim (the worker's concurrency).
+    A state broker given as an instance is started but not shut down by this broker.
+    """
+
+    alias = "rabbitmq"
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        state: BaseBroker | Mapping[str, Any] | str | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        prefetch: int | None = None,
+    ) -> None:
+        from asyncz_like.brokers.plugins import make_broker  # the registry names this module
+
+        if not isinstance(url, str) or "://" not in url:
+            raise TypeError(f"url must be an amqp:// URL, got url={url!r}")
+        url, state_in_url = split_state(url)
+        state = state if state is not None else state_in_url
+        if state is None:
+            raise ValueError(
+                "RabbitMQBroker needs state= (a SQL or Redis broker, its config or URL, or "
+                "?state=<percent-encoded URL> in the AMQP URL): RabbitMQ keeps no run records"
+            )
+        if not isinstance(prefix, str) or not prefix:
+            raise TypeError(f"prefix must be a nonempty string, got prefix={prefix!r}")
+        if prefetch is not None:
+            check_count(prefetch, "prefetch", minimum=1)
+        self._owns_state = not isinstance(state, BaseBroker)
+        self.state = make_broker(state, "state")
+        if isinstance(self.state, RabbitMQBroker) or self.state.alias == "memory":
+            raise ValueError(
+                f"state must be a broker other processes reach (SQL or Redis), got {self.state!r}"
+            )
+        self.url, self.prefix = url, prefix
+        self.wakeups = Wakeups(url, prefix, prefetch)
+        self._watch_lock = threading.Lock()
+        self._watcher: ThreadPoolExecutor | None = None
+        self._watch_until = 0.0  # time.monotonic() until which the state broker is watched
+        self._due_now = False
+        self._closing = False
+
+    def __repr__(self) -> str:
+        where = urlsplit(self.url)
+        return f"RabbitMQBroker({where.hostname}:{where.port or 5672}, state={self.state!r})"
+
+    def start(self) -> None:
+        self.state.start()
+
+    def shutdown(self) -> None:
+        self._closing = True
+        if self._watcher is not None:
+            self._watcher.shutdown(wait=False, cancel_futures=True)
+        self.wakeups.close()  # the wake-ups still held go back to their queues
+        if self._owns_state:
+            self.state.shutdown()
+
+    # -- adding and handing out ------------------------------------------------------------
+
+    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+        envelopes = list(envelopes)
+        added = self.state.enqueue(envelopes, now)
+        moment = check_aware(now, "now") if now is not None else datetime.now(UTC)
+        self.wakeups.publish([
+            (envelope.queue, envelope.run_id, envelope.priority)
+            for envelope, first in zip(envelopes, added, strict=True)
+            if first and (envelope.due is None or envelope.due <= moment)
+        ])  # fmt: skip
+        return added
+
+    def claim(
+        self,
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> list[Delivery]:
+        names = check_claim(worker_id, queues, limit, now, lease_seconds)
+        self.wakeups.listen(names, limit)
+        deliveries = self.state.claim(worker_id, names, limit, now, lease_seconds)
+        run_ids = {delivery.run_id for delivery in deliveries}
+        self.wakeups.claimed(names, run_ids, full=len(deliveries) >= limit)
+        return deliveries
+
+    def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
+        names = check_queues(list(queues) if not isinstance(queues, str) else queues)
+        wait = check_timeout(timeout) or 0.0
+        if not self.wakeups.listen(names, 0):  # RabbitMQ is away: the state broker's way
+            return self.state.wait_for_work(names, wait)
+        self._watch_due_times(names, wait)
+        woken = self.wakeups.wait(names, wait, lambda: self._due_now)
+        self._due_now = False
+        return woken
+
+    def _watch_due_times(self, names: tuple[str, ...], wait: float) -> None:
+        """Meanwhile, the state broker's own wait, in a thread: it ends when a delayed run
+        or a retry falls due, or a lease expires (no wake-up message says so)."""
+        deadline = time.monotonic() + wait
+        with self._watch_lock:
+            if self._watch_until >= deadline - WATCH_SLACK:
+                return  # the watch going on (or queued) covers this wait
+            if self._watcher is None:
+                self._watcher = ThreadPoolExecutor(1, "asyncz-like-amqp-due")
+            self._watch_until = deadline
+            self._watcher.submit(self._watch, names, deadline)
+
+    def _watch(self, names: tuple[str, ...], deadline: float) -> None:
+        due = False
+        try:  # in slices, so that a shutdown is not kept waiting by a long wait
+            while not due and not self._closing and (left := deadline - time.monotonic()) > 0:
+                due = self.state.wait_for_work(names, min(left, WATCH_SLICE))
+        except Exception:  # the claim that follows reports the state broker's trouble
+            due = False
+        if due:
+            with self._watch_lock:
+                self._watch_until = 0.0  # the next wait needs a watch of its own
+            self._due_now = True
+            self.wakeups.nudge()
+
+    # -- the holder's calls ----------------------------------------------------------------
+
+    def renew(
+        self,
+        worker_id: str,
+        tokens: Mapping[str, int],
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Renewal:
+        renewal = self.state.renew(worker_id, tokens, now, lease_seconds)
+        for run_id in renewal.lost:
+            self.wakeups.ended(run_id, failed=False)
+        return renewal
+
+    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+        done = self.state.complete(run_id, token, result, now)
+        self.wakeups.ended(run_id, failed=False)
+        return done
+
+    def fail(
+        self,
+        run_id: str,
+        token: int,
+        error: RunError,
+        now: datetime,
+        status: RunStatus = RunStatus.FAILED,
+    ) -> bool:
+        done = self.state.fail(run_id, token, error, now, status)
+        self.wakeups.ended(run_id, failed=done and RunStatus(status) is RunStatus.FAILED)
+        return done
+
+    def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
+        done = self.state.retry(run_id, token, error, at)
+        self.wakeups.ended(run_id, failed=False)  # the retry waits in the state broker
+        return done
+
+    def give_back(self, run_id: str, token: int) -> bool:
+        done = self.state.give_back(run_id, token)
+        self.wakeups.ended(run_id, failed=False)
+        if done:
+            run = self.state.get_run(run_id)
+            if run is not None and run.queue is not None:  # wake another worker for it
+                self.wakeups.publish([(run.queue, run_id, run.priority)])
+        return done
+
+    def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
+        return self.state.progress(run_id, token, percent, message)
+
+    # -- anyone's calls --------------------------------------------------------------------
+
+    def cancel(self, run_id: str, now: datetime) -> CancelOutcome:
+        return self.state.cancel(run_id, now)
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self.state.get_run(run_id)
+
+    def list_runs(
+        self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
+    ) -> list[Run]:
+        return self.state.list_runs(queue, status, limit)
+
+    def stats(self, now: datetime) -> dict[str, QueueStats]:
+        return self.state.stats(now)
+
+    def cleanup(self, finished_before: datetime) -> int:
+        return self.state.cleanup(finished_before)
+
+    def delete_queues_for_tests(self) -> None:
+        """Delete the RabbitMQ queues this broker declared, and its dead letters."""
+        self.wakeups.delete_queues(self.wakeups.known_queues())

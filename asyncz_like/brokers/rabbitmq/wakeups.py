@@ -1,0 +1,230 @@
+"""The messages of the RabbitMQ broker: one wake-up per run that is due, in a priority queue
+per broker queue, held unacked by the worker that runs it until the run ends.
+
+A message says only "run <id> is due"; the run itself is in the state broker. Consumers
+take messages in priority order (``x-max-priority``), at most ``prefetch`` unacked at a time.
+A message whose run this worker claimed is held until the run ends: acked, or rejected into
+the dead-letter exchange when it ended FAILED; a worker that dies leaves it unacked, so
+RabbitMQ hands it to another consumer, which wakes up and claims the run once its lease
+expired. A message whose run another worker claimed is acked at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from asyncz_like.brokers.rabbitmq.connection import OwnedConnection, StillUnreachable
+
+logger = logging.getLogger("asyncz_like.brokers.rabbitmq")
+
+#: Message priorities run 0..MAX_PRIORITY (RabbitMQ advises at most 10 levels); run
+#: priorities outside are clamped (the state broker keeps the exact order).
+MAX_PRIORITY = 9
+DEFAULT_PREFETCH = 10
+#: The dead-letter queue keeps the newest this many messages of runs that ended FAILED.
+DEAD_LETTER_MAX = 10_000
+
+
+def message_priority(priority: int) -> int:
+    return max(0, min(MAX_PRIORITY, priority))
+
+
+class Wakeups:
+    """Publishes, consumes and settles the wake-ups of one broker instance. Thread-safe."""
+
+    def __init__(self, url: str, prefix: str, prefetch: int | None) -> None:
+        self.prefix = prefix
+        self.dead_letters = f"{prefix}.dead"
+        self.prefetch = prefetch
+        self._condition = threading.Condition()
+        self._generation = 0  # a new channel's delivery tags start over
+        self._inbox: dict[str, tuple[str, int]] = {}  # run id -> (queue, tag): not yet claimed
+        self._held: dict[str, int] = {}  # run id -> tag: claimed here, not yet ended
+        self._consuming: set[str] = set()
+        self._declared: set[str] = set()
+        self._named: set[str] = set()  # every queue declared since the start
+        self._qos_applied = False
+        self.connection = OwnedConnection(url, self._opened, f"asyncz-like-amqp-{prefix}")
+
+    def queue_name(self, queue: str) -> str:
+        return f"{self.prefix}.{queue}"
+
+    # -- the connection's thread -------------------------------------------------------------
+
+    def _opened(self, channel: Any) -> None:
+        with self._condition:
+            self._generation += 1
+            self._inbox.clear()  # their tags died with the old channel; RabbitMQ requeued them
+            self._held.clear()
+            self._declared.clear()
+            self._qos_applied = False
+            consuming, self._consuming = set(self._consuming), set()
+        channel.exchange_declare(self.dead_letters, exchange_type="fanout", durable=True)
+        arguments = {"x-max-length": DEAD_LETTER_MAX}
+        channel.queue_declare(self.dead_letters, durable=True, arguments=arguments)
+        channel.queue_bind(self.dead_letters, self.dead_letters)
+        if consuming:
+            self._consume(channel, consuming)
+
+    def _declare(self, channel: Any, queue: str) -> None:
+        if queue not in self._declared:
+            arguments = {
+                "x-max-priority": MAX_PRIORITY,
+                "x-dead-letter-exchange": self.dead_letters,
+            }
+            channel.queue_declare(self.queue_name(queue), durable=True, arguments=arguments)
+            self._declared.add(queue)
+            self._named.add(queue)
+
+    def _consume(self, channel: Any, queues: Iterable[str]) -> None:
+        if not self._qos_applied:  # before the first consumer: it applies to later ones
+            self.prefetch = self.prefetch or DEFAULT_PREFETCH
+            channel.basic_qos(prefetch_count=self.prefetch)
+            self._qos_applied = True
+        for queue in sorted(set(queues) - self._consuming):
+            self._declare(channel, queue)
+            channel.basic_consume(self.queue_name(queue), self._message_callback(queue))
+            self._consuming.add(queue)
+
+    def _message_callback(self, queue: str) -> Callable[[Any, Any, Any, bytes], None]:
+        def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
+            run_id = body.decode("utf-8", "replace")
+            with self._condition:
+                if run_id in self._inbox or run_id in self._held:
+                    duplicate = True  # a second wake-up of one run: one is enough
+                else:
+                    duplicate = False
+                    self._inbox[run_id] = (queue, method.delivery_tag)
+                    self._condition.notify_all()
+            if duplicate:
+                channel.basic_ack(method.delivery_tag)
+
+        return on_message
+
+    # -- any thread --------------------------------------------------------------------------
+
+    def publish(self, wakeups: list[tuple[str, str, int]]) -> None:
+        """Publish ``(queue, run_id, priority)`` wake-ups. Errors are logged, not raised: the
+        runs are in the state broker already, and a worker's next poll finds them."""
+        if not wakeups:
+            return
+        import pika
+
+        def publish(channel: Any) -> None:
+            for queue, run_id, priority in wakeups:
+                self._declare(channel, queue)
+                properties = pika.BasicProperties(
+                    priority=message_priority(priority), delivery_mode=2
+                )
+                channel.basic_publish("", self.queue_name(queue), run_id.encode(), properties)
+
+        self._guarded("publishing wake-ups", publish)
+
+    def listen(self, queues: Iterable[str], prefetch: int) -> bool:
+        """Consume the wake-ups of ``queues`` (the first call fixes the prefetch); False when
+        RabbitMQ cannot be reached."""
+        wanted = set(queues)
+        if wanted <= self._consuming:
+            return True
+        if self.prefetch is None:
+            self.prefetch = max(1, prefetch)
+        return self._guarded("consuming", lambda channel: self._consume(channel, wanted))
+
+    def wait(self, queues: tuple[str, ...], timeout: float, also: Callable[[], bool]) -> bool:
+        """Block up to ``timeout`` s until a wake-up of ``queues`` is waiting to be claimed,
+        or ``also()`` is true (checked when :meth:`nudge` is called)."""
+        wanted = set(queues)
+
+        def waiting() -> bool:
+            return also() or any(queue in wanted for queue, _ in self._inbox.values())
+
+        with self._condition:
+            return self._condition.wait_for(waiting, timeout)
+
+    def nudge(self) -> None:
+        """Make the waits look again."""
+        with self._condition:
+            self._condition.notify_all()
+
+    def claimed(self, queues: tuple[str, ...], run_ids: set[str], full: bool) -> None:
+        """After a claim: hold the wake-ups of the runs it got; the others of ``queues`` are
+        acked (someone else has the run, or it ended), or, when the claim was ``full``,
+        requeued for another worker (the run may still be waiting)."""
+        wanted = set(queues)
+        with self._condition:
+            generation = self._generation
+            others: list[int] = []
+            for run_id, (queue, tag) in list(self._inbox.items()):
+                if queue not in wanted:
+                    continue
+                del self._inbox[run_id]
+                if run_id in run_ids:
+                    self._held[run_id] = tag
+                else:
+                    others.append(tag)
+        if others:
+            self._settle_tags(generation, others, requeue=full)
+
+    def ended(self, run_id: str, failed: bool) -> None:
+        """The run ended here (or left this worker): ack its wake-up, or dead-letter it."""
+        with self._condition:
+            tag = self._held.pop(run_id, None)
+            generation = self._generation
+        if tag is not None:
+
+            def settle(channel: Any) -> None:
+                if generation == self._generation:
+                    if failed:
+                        channel.basic_reject(tag, requeue=False)  # into the dead letters
+                    else:
+                        channel.basic_ack(tag)
+
+            self._guarded("settling a wake-up", settle)
+        elif failed:
+            self._guarded(
+                "dead-lettering",
+                lambda channel: channel.basic_publish(self.dead_letters, "", run_id.encode()),
+            )
+
+    def _settle_tags(self, generation: int, tags: list[int], requeue: bool) -> None:
+        def settle(channel: Any) -> None:
+            if generation != self._generation:
+                return
+            for tag in tags:
+                if requeue:
+                    channel.basic_nack(tag, requeue=True)
+                else:
+                    channel.basic_ack(tag)
+
+        self._guarded("settling wake-ups", settle)
+
+    def _guarded(self, doing: str, work: Callable[[Any], None]) -> bool:
+        try:
+            self.connection.call(work)
+        except StillUnreachable:
+            return False
+        except Exception as error:
+            logger.warning("RabbitMQ: %s failed (%r); the state broker still has the runs",
+                           doing, error)  # fmt: skip
+            return False
+        return True
+
+    def delete_queues(self, queues: Iterable[str]) -> None:
+        """Delete the queues of these broker queues and the dead letters (tests)."""
+
+        def delete(channel: Any) -> None:
+            for queue in queues:
+                channel.queue_delete(self.queue_name(queue))
+            channel.queue_delete(self.dead_letters)
+            channel.exchange_delete(self.dead_letters)
+
+        self.connection.call(delete)
+
+    def known_queues(self) -> set[str]:
+        return set(self._named)
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,153 @@
+"""What the RabbitMQ broker does beyond the contract: its wake-ups, their priorities, acks
+and dead letters, and its state broker."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from asyncz_like.brokers import make_broker
+from asyncz_like.brokers.rabbitmq import RabbitMQBroker
+from asyncz_like.brokers.rabbitmq.broker import split_state
+from asyncz_like.brokers.redis import RedisBroker
+from asyncz_like.runs import RunStatus
+from tests.brokers.backends import RabbitMQBackend, made_backend
+from tests.brokers.test_contract import ERROR, at, envelope, ids
+from tests.services import RABBITMQ_URL, REDIS_HOST, REDIS_PORT
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[RabbitMQBackend]:
+    with made_backend("rabbitmq", tmp_path) as made:
+        assert isinstance(made, RabbitMQBackend)
+        yield made
+
+
+def make(backend: RabbitMQBackend, **options: Any) -> RabbitMQBroker:
+    made = backend.make(**options)
+    assert isinstance(made, RabbitMQBroker)
+    return made
+
+
+def take(broker: RabbitMQBroker, queue: str) -> list[str]:
+    """Every message now in the RabbitMQ queue ``queue`` (read and acked), in order."""
+
+    def get_all(channel: Any) -> list[str]:
+        found = []
+        while True:
+            method, _, body = channel.basic_get(queue)
+            if method is None:
+                return found
+            channel.basic_ack(method.delivery_tag)
+            found.append(body.decode())
+
+    return broker.wakeups.connection.call(get_all)
+
+
+def test_wakeups_come_out_by_priority(backend: RabbitMQBackend) -> None:
+    broker = make(backend)
+    broker.enqueue([envelope("low"), envelope("mid", priority=3), envelope("high", priority=50)])
+    assert take(broker, f"{backend.prefix}.default") == ["high", "mid", "low"]
+
+
+def test_a_delayed_run_is_not_woken_nor_claimed_early(backend: RabbitMQBackend) -> None:
+    broker = make(backend)
+    now = datetime.now(UTC)  # a wait looks at the real clock
+    later = now + timedelta(hours=1)
+    broker.enqueue([envelope("later", created_at=now, due=later)], now=now)
+    assert broker.wait_for_work(["default"], 0.2) is False
+    assert broker.claim("w", ["default"], 5, later - timedelta(seconds=1)) == []
+    assert ids(broker.claim("w", ["default"], 5, later)) == ["later"]
+
+
+def test_a_killed_connections_runs_come_back(backend: RabbitMQBackend) -> None:
+    first, second = make(backend), make(backend)
+    first.enqueue([envelope("a")])
+    assert first.wait_for_work(["default"], 5) is True
+    now = datetime.now(UTC)  # a wait looks at the real clock
+    (held,) = first.claim("w1", ["default"], 5, now, lease_seconds=10)
+    second.wakeups.listen(["default"], 5)
+    assert second.wait_for_work(["default"], 0.2) is False  # held unacked by the first
+    first.wakeups.connection.abort_for_tests()  # as a SIGKILL would
+    assert second.wait_for_work(["default"], 5) is True  # RabbitMQ handed it over
+    (again,) = second.claim("w2", ["default"], 5, now + timedelta(seconds=11))  # lease ended
+    assert again.run_id == "a" and again.token == held.token + 1
+
+
+def test_a_wakeup_is_acked_when_its_run_ends(backend: RabbitMQBackend) -> None:
+    first, second = make(backend, prefetch=1), make(backend)
+    first.enqueue([envelope("a"), envelope("b")])
+    assert first.wait_for_work(["default"], 5) is True
+    (held,) = first.claim("w1", ["default"], 1, at(0))
+    assert first.complete(held.run_id, held.token, 1, at(1))
+    first.shutdown()  # nothing unacked goes back: only b is left
+    assert take(second, f"{backend.prefix}.default") == ["b"]
+
+
+def test_a_run_ending_failed_is_dead_lettered(backend: RabbitMQBackend) -> None:
+    broker = make(backend)
+    broker.enqueue([envelope("bad"), envelope("other")])
+    assert broker.wait_for_work(["default"], 5) is True
+    deliveries = {d.run_id: d for d in broker.claim("w", ["default"], 5, at(0))}
+    assert broker.fail("bad", deliveries["bad"].token, ERROR, at(1))
+    assert broker.fail("other", deliveries["other"].token, ERROR, at(1), RunStatus.CANCELLED)
+    dead: list[str] = []
+    deadline = time.monotonic() + 5
+    while not dead and time.monotonic() < deadline:  # RabbitMQ dead-letters on its own time
+        dead = take(broker, f"{backend.prefix}.dead")
+    assert dead == ["bad"]
+
+
+def test_the_state_comes_from_the_url_or_is_asked_for(backend: RabbitMQBackend) -> None:
+    state = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+    url = f"{RABBITMQ_URL}?heartbeat=30&state={quote(state, safe='')}"
+    assert split_state(url) == (f"{RABBITMQ_URL}?heartbeat=30", state)
+    broker = make_broker(url)
+    assert isinstance(broker, RabbitMQBroker) and isinstance(broker.state, RedisBroker)
+    broker.shutdown()
+    with pytest.raises(ValueError, match="needs state="):
+        RabbitMQBroker(RABBITMQ_URL)
+    with pytest.raises(ValueError, match="state must be a broker other processes reach"):
+        RabbitMQBroker(RABBITMQ_URL, state="memory")
+
+
+def test_without_rabbitmq_runs_still_go_through_the_state(
+    backend: RabbitMQBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = make_broker(backend.config()["state"])
+    away = RabbitMQBroker("amqp://guest:guest@127.0.0.1:1/%2F", state=state, prefix=backend.prefix)
+    away.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert away.enqueue([envelope("a")]) == [True]
+        assert "publishing wake-ups failed" in caplog.text
+        assert away.wait_for_work(["default"], 2) is True  # the state broker's own wait
+        assert ids(away.claim("w", ["default"], 5, at(0))) == ["a"]
+    finally:
+        away.shutdown()
+        state.shutdown()
+
+
+def test_bad_options_are_errors_naming_them() -> None:
+    with pytest.raises(TypeError, match="url must be an amqp:// URL"):
+        RabbitMQBroker("rabbit", state="redis://127.0.0.1:6379/0")
+    with pytest.raises(TypeError, match="prefix"):
+        RabbitMQBroker(RABBITMQ_URL, state="redis://127.0.0.1:6379/0", prefix="")
+    with pytest.raises(ValueError, match="prefetch"):
+        RabbitMQBroker(RABBITMQ_URL, state="redis://127.0.0.1:6379/0", prefetch=0)
+
+
+def test_a_wait_ends_when_a_delayed_run_falls_due(backend: RabbitMQBackend) -> None:
+    broker = make(backend, poll_interval=0.2)
+    broker.enqueue([envelope("soon", due=datetime.now(UTC) + timedelta(seconds=0.5))])
+    started = time.monotonic()
+    assert broker.wait_for_work(["default"], 0.2) is False
+    assert broker.wait_for_work(["default"], 10) is True
+    assert 0.4 < time.monotonic() - started < 5
