@@ -37,6 +37,7 @@ from typing import Any
 
 from asyncz_like.brokers import BaseBroker, Envelope, MemoryBroker
 from asyncz_like.brokers.plugins import make_broker
+from asyncz_like.events.constants import RUN_COMPLETED
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers import Worker
 
@@ -53,27 +54,27 @@ CONFIGS: dict[str, Callable[[str, str], dict[str, Any]]] = {
         "type": "sqlalchemy",
         "database": f"sqlite:///{tmp}/runs.db",
         "tablename": f"drain_{token}",
-    },  # fmt: skip
+    },
     "postgresql": lambda tmp, token: {
         "type": "sqlalchemy",
         "tablename": f"drain_{token}",
         "database": os.environ.get(
             "ASYNCZ_LIKE_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         ),
-    },  # fmt: skip
+    },
     "mariadb": lambda tmp, token: {
         "type": "sqlalchemy",
         "tablename": f"drain_{token}",
         "database": os.environ.get(
             "ASYNCZ_LIKE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
         ),
-    },  # fmt: skip
+    },
     "redis": lambda tmp, token: {
         "type": "redis",
         "host": REDIS[0],
         "port": REDIS[1],
         "prefix": f"bench.drain.{token}",
-    },  # fmt: skip
+    },
 }
 
 
@@ -167,9 +168,17 @@ def drain_memory(runs: int) -> float:
     worker = Worker(broker, concurrency=CONCURRENCY)
 
     async def main() -> None:
+        done = asyncio.Event()
+        counted = [0]
+
+        def count(event: Any) -> None:
+            counted[0] += 1
+            if counted[0] >= runs:
+                done.set()
+
+        worker.add_listener(count, RUN_COMPLETED)
         task = asyncio.create_task(worker.run())
-        while sum(q.completed for q in broker.stats(datetime.now(UTC)).values()) < runs:
-            await asyncio.sleep(0.02)
+        await done.wait()
         worker.stop()
         await task
 
