@@ -15,6 +15,7 @@ from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
     Envelope,
+    Finish,
     QueueStats,
     Renewal,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "CancelOutcome",
     "Delivery",
     "Envelope",
+    "Finish",
     "MemoryBroker",
     "QueueStats",
     "Renewal",

@@ -1,0 +1,76 @@
+"""Many deliveries of the SQL broker ended in one transaction: the rows still held with the
+tokens given are locked and read in one ``SELECT``, then updated with one ``executemany`` per
+kind of ending (psycopg sends those in one pipeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from asyncz_like.brokers.checks import check_fail_status
+from asyncz_like.brokers.codec import encode_result
+from asyncz_like.brokers.records import Finish, check_aware
+from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.rows import among, error_values, released
+from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.serializers.base import BaseSerializer
+
+_RUNNING = RunStatus.RUNNING.value
+_ERROR_COLUMNS = ("error_type", "error_message", "error_traceback")
+#: The columns each kind of ending writes, besides ``status`` and the lease's.
+_COLUMNS = {
+    "completed": ("result", "progress", "finished_at"),
+    "failed": (*_ERROR_COLUMNS, "finished_at"),
+    "retrying": (*_ERROR_COLUMNS, "due"),
+}
+
+
+def finish_params(finish: Finish, serializer: BaseSerializer) -> tuple[str, dict[str, Any]]:
+    """The kind of ending and the parameters of its row; bad values raise naming them."""
+    if not isinstance(finish, Finish):
+        raise TypeError(f"finish_many takes Finishes, got {finish!r}")
+    at = to_micros(check_aware(finish.at, "at"))
+    params: dict[str, Any] = {"b_id": finish.run_id, "b_token": finish.token}
+    if finish.status is RunStatus.COMPLETED:
+        result = encode_result(finish.result, serializer)
+        return "completed", {**params, "b_result": result, "b_progress": 100.0, "b_finished_at": at}
+    if finish.error is None:
+        raise TypeError(f"a {finish.status.value} Finish needs an error, got {finish!r}")
+    errors = {f"b_{name}": value for name, value in error_values(finish.error).items()}
+    if finish.status is RunStatus.RETRYING:
+        return "retrying", {**params, **errors, "b_due": at}
+    status = check_fail_status(finish.status).value
+    return "failed", {**params, **errors, "b_finished_at": at, "b_status": status}
+
+
+def finish_rows(
+    db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
+) -> list[bool]:
+    """End the rows of ``kinds`` (from :func:`finish_params`) still held with their token."""
+    t = db.table
+    ids = [params["b_id"] for _, params in kinds]
+    query = sa.select(t.c.id, t.c.token).where(among(t.c.id, ids), t.c.status == _RUNNING)
+    if not db.is_sqlite:
+        query = query.with_for_update()  # a cancel or a claim's sweep waits for the end
+    held = {row.id: row.token for row in connection.execute(query)}
+    answers: list[bool] = []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for kind, params in kinds:
+        answers.append(held.get(params["b_id"]) == params["b_token"])
+        if answers[-1]:
+            del held[params["b_id"]]  # ended: a second finish in the batch is refused
+            groups.setdefault(kind, []).append(params)
+    for kind, rows in groups.items():
+        connection.execute(_statement(db, kind), rows)
+    return answers
+
+
+def _statement(db: Database, kind: str) -> sa.Update:
+    t = db.table
+    values: dict[str, Any] = {name: sa.bindparam(f"b_{name}") for name in _COLUMNS[kind]}
+    values["status"] = sa.bindparam("b_status") if kind == "failed" else kind
+    where = (t.c.id == sa.bindparam("b_id"), t.c.token == sa.bindparam("b_token"))
+    return sa.update(t).where(*where).values({**values, **released()})
