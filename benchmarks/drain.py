@@ -11,8 +11,9 @@ coroutine runs in batches of 1,000, starts the workers, and measures the drain f
 first run's start to the last run's end as the broker recorded them (so the workers' start-up
 is not counted). Medians of ``--repetitions``, the brokers alternating within a repetition.
 Then, for PostgreSQL and Redis, one idle worker and runs enqueued one at a time at 50/s: the
-enqueue-to-start latency p50/p99 (``started_at - created_at``, one host, one clock). The
-machine's load average is printed with the figures. It uses the test servers (the
+enqueue-to-start latency p50/p99 (``started_at - created_at``, one host, one clock), and
+the CPU time an idle worker process uses over ``--idle`` seconds (/proc). The machine's
+load average is printed with the figures. It uses the test servers (the
 ``ASYNCZ_LIKE_*`` variables of tests/services.py, else 127.0.0.1) and a table or key prefix of
 its own, dropped at the end.
 """
@@ -213,6 +214,33 @@ def latency(name: str, count: int, tmp: str) -> tuple[float, float]:
         dropped(broker)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(names: list[str], seconds: float, tmp: str) -> dict[str, float]:
+    """CPU seconds an idle worker process of each broker uses over ``seconds`` (all side by
+    side), after its start-up."""
+    brokers, workers = [], []
+    try:
+        for name in names:
+            broker = make_broker(dict(config := CONFIGS[name](tmp, uuid.uuid4().hex[:8])))
+            broker.start()
+            brokers.append(broker)
+            workers.append(start_workers(config, 1, tmp)[0])
+        time.sleep(5)  # imports and connections done
+        before = [cpu_seconds(worker.pid) for worker in workers]
+        time.sleep(seconds)
+        after = [cpu_seconds(worker.pid) for worker in workers]
+        return {name: b - a for name, a, b in zip(names, before, after, strict=True)}
+    finally:
+        stop_workers(workers)
+        for broker in brokers:
+            dropped(broker)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000)
@@ -220,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--only", action="append", choices=["memory", *CONFIGS])
     parser.add_argument("--latency-runs", type=int, default=250)
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU (0: none)")
     args = parser.parse_args(argv)
     names = args.only or ["memory", *CONFIGS]
     print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs; "
@@ -242,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
                 p50, p99 = latency(name, args.latency_runs, tmp)
                 print(f"enqueue-to-start at 50/s, {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
                       f"(load {os.getloadavg()[0]:.2f})")  # fmt: skip
+        idle = [name for name in ("postgresql", "redis") if name in names]
+        if idle and args.idle:
+            for name, used in idle_cpu(idle, args.idle, tmp).items():
+                print(f"idle worker CPU, {name}: {used:.2f} s in {args.idle:.0f} s "
+                      f"({used / args.idle:.2%})")  # fmt: skip
     return 0
 
 
