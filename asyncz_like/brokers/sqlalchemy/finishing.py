@@ -1,6 +1,10 @@
-"""Many deliveries of the SQL broker ended in one transaction: the rows still held with the
-tokens given are locked and read in one ``SELECT``, then updated with one ``executemany`` per
-kind of ending (psycopg sends those in one pipeline)."""
+"""Many deliveries of the SQL broker ended in one transaction.
+
+* PostgreSQL: one ``UPDATE ... FROM unnest(arrays) ... RETURNING id`` per kind of ending
+  (completed, failed, retrying), whatever the number of runs;
+* MariaDB/MySQL, SQLite: the rows still held with the tokens given are locked and read in one
+  ``SELECT``, then updated with one ``executemany`` per kind of ending.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +54,8 @@ def finish_rows(
     db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[bool]:
     """End the rows of ``kinds`` (from :func:`finish_params`) still held with their token."""
+    if db.is_postgresql:
+        return _finish_unnest(db, connection, kinds)
     t = db.table
     ids = [params["b_id"] for _, params in kinds]
     query = sa.select(t.c.id, t.c.token).where(among(t.c.id, ids), t.c.status == _RUNNING)
@@ -74,3 +80,56 @@ def _statement(db: Database, kind: str) -> sa.Update:
     values["status"] = sa.bindparam("b_status") if kind == "failed" else kind
     where = (t.c.id == sa.bindparam("b_id"), t.c.token == sa.bindparam("b_token"))
     return sa.update(t).where(*where).values({**values, **released()})
+
+
+#: PostgreSQL: the array columns of each kind of ending (after id and token) and what it sets.
+_UNNEST = {
+    "completed": (
+        (("result", "bytea"), ("finished_at", "bigint")),
+        "status = 'completed', result = v.result, progress = 100.0, finished_at = v.finished_at",
+    ),
+    "failed": (
+        (("status", "text"), ("error_type", "text"), ("error_message", "text"),
+         ("error_traceback", "text"), ("finished_at", "bigint")),
+        "status = v.status, error_type = v.error_type, error_message = v.error_message, "
+        "error_traceback = v.error_traceback, finished_at = v.finished_at",
+    ),
+    "retrying": (
+        (("error_type", "text"), ("error_message", "text"), ("error_traceback", "text"),
+         ("due", "bigint")),
+        "status = 'retrying', error_type = v.error_type, error_message = v.error_message, "
+        "error_traceback = v.error_traceback, due = v.due",
+    ),
+}  # fmt: skip
+
+
+def _finish_unnest(
+    db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
+) -> list[bool]:
+    answers = [False] * len(kinds)
+    # kind: {(run id, token): its place}, the first end of each delivery (one that matches
+    # can be only one per run: a run has one token)
+    groups: dict[str, dict[tuple[str, int], int]] = {}
+    seen: set[tuple[str, int]] = set()
+    for place, (kind, params) in enumerate(kinds):
+        delivery = (params["b_id"], params["b_token"])
+        if delivery not in seen:
+            seen.add(delivery)
+            groups.setdefault(kind, {})[delivery] = place
+    table = db.engine.dialect.identifier_preparer.quote(db.table.name)
+    for kind, places in groups.items():
+        columns, sets = _UNNEST[kind]
+        names = ["id", "token", *(name for name, _ in columns)]
+        types = ["text", "integer", *(kind for _, kind in columns)]
+        arrays = ", ".join(f"CAST(:{n} AS {k}[])" for n, k in zip(names, types, strict=True))
+        statement = sa.text(
+            f"UPDATE {table} AS t SET {sets}, worker_id = NULL, lease_until = NULL "
+            f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+            f"WHERE t.id = v.id AND t.token = v.token AND t.status = '{_RUNNING}' "
+            "RETURNING t.id, t.token"
+        )
+        rows = [kinds[place][1] for place in places.values()]
+        values = {name: [row[f"b_{name}"] for row in rows] for name in names}
+        for run_id, token in connection.execute(statement, values):
+            answers[places[run_id, token]] = True
+    return answers
