@@ -76,3 +76,26 @@ def test_bad_finishes_are_refused_with_the_argument_named(broker: BaseBroker) ->
         broker.finish_many([Finish("a", tokens["a"], RunStatus.PENDING, at(1), error=ERROR)])
     run = broker.get_run("a")
     assert run is not None and run.status is RunStatus.RUNNING
+
+
+def test_each_run_of_a_batch_keeps_its_own_values(broker: BaseBroker) -> None:
+    tokens = claimed(broker, "a", "b", "c", "d", "e")
+    other = RunError("KeyError", "k", None)
+    answers = broker.finish_many([
+        Finish.completed("a", tokens["a"], None, at(1)),
+        Finish.completed("b", tokens["b"], [2], at(2)),
+        Finish.completed("c", tokens["c"], "three", at(3)),
+        Finish.failed("d", tokens["d"], ERROR, at(4), RunStatus.CANCELLED),
+        Finish.failed("e", tokens["e"], other, at(5)),
+    ])  # fmt: skip
+    assert answers == [True] * 5
+    runs = {run_id: broker.get_run(run_id) for run_id in tokens}
+    ended = {run_id: (run.status, run.result, run.error, run.finished_at)
+             for run_id, run in runs.items() if run is not None}  # fmt: skip
+    assert ended == {
+        "a": (RunStatus.COMPLETED, None, None, at(1)),
+        "b": (RunStatus.COMPLETED, [2], None, at(2)),
+        "c": (RunStatus.COMPLETED, "three", None, at(3)),
+        "d": (RunStatus.CANCELLED, None, ERROR, at(4)),
+        "e": (RunStatus.FAILED, None, other, at(5)),
+    }

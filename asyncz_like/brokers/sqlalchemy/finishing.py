@@ -23,6 +23,8 @@ from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 
 _RUNNING = RunStatus.RUNNING.value
+#: Rows per UPDATE ... CASE on MariaDB/MySQL.
+CASE_CHUNK = 100
 _ERROR_COLUMNS = ("error_type", "error_message", "error_traceback")
 #: The columns each kind of ending writes, besides ``status`` and the lease's.
 _COLUMNS = {
@@ -70,8 +72,29 @@ def finish_rows(
             del held[params["b_id"]]  # ended: a second finish in the batch is refused
             groups.setdefault(kind, []).append(params)
     for kind, rows in groups.items():
-        connection.execute(_statement(db, kind), rows)
+        if db.is_sqlite:  # in process: executemany costs no round trips
+            connection.execute(_statement(db, kind), rows)
+        else:  # PyMySQL sends an executemany of UPDATEs one by one: one statement instead
+            for start in range(0, len(rows), CASE_CHUNK):
+                connection.execute(_case_statement(db, kind, rows[start : start + CASE_CHUNK]))
     return answers
+
+
+def _case_statement(db: Database, kind: str, rows: list[dict[str, Any]]) -> sa.Update:
+    """One UPDATE of the rows (held: locked and checked) writing each one's values by id."""
+    t = db.table
+    names = [*_COLUMNS[kind], *(["status"] if kind == "failed" else [])]
+    values: dict[str, Any] = {}
+    for name in names:
+        given = [row[f"b_{name}"] for row in rows]
+        if all(value == given[0] for value in given):  # often: progress, a None result
+            values[name] = given[0]
+        else:
+            values[name] = sa.case({row["b_id"]: row[f"b_{name}"] for row in rows}, value=t.c.id)
+    if kind != "failed":
+        values["status"] = kind
+    ids = [row["b_id"] for row in rows]
+    return sa.update(t).where(among(t.c.id, ids)).values({**values, **released()})
 
 
 def _statement(db: Database, kind: str) -> sa.Update:
