@@ -16,6 +16,7 @@ from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
     Envelope,
+    Finish,
     QueueStats,
     Renewal,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "CancelOutcome",
     "Delivery",
     "Envelope",
+    "Finish",
     "MemoryBroker",
     "QueueStats",
     "Renewal",

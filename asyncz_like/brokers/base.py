@@ -33,6 +33,7 @@ from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
     Envelope,
+    Finish,
     QueueStats,
     Renewal,
 )
@@ -112,6 +113,27 @@ class BaseBroker(ABC):
     def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
         """Put the run back as RETRYING, due at ``at``, keeping ``error`` as its last one."""
 
+    def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:
+        """End many deliveries, each as :meth:`complete`, :meth:`fail` or :meth:`retry` would
+        (each fenced by its own token), in one round trip where the transport allows; for
+        each, whether it was recorded. A worker sends the runs that ended together this way.
+        This default calls the single methods in turn."""
+        answers = []
+        for finish in finishes:
+            if not isinstance(finish, Finish):
+                raise TypeError(f"finish_many takes Finishes, got {finish!r}")
+            answers.append(self._finish_one(finish))
+        return answers
+
+    def _finish_one(self, finish: Finish) -> bool:
+        if finish.status is RunStatus.COMPLETED:
+            return self.complete(finish.run_id, finish.token, finish.result, finish.at)
+        if finish.error is None:
+            raise TypeError(f"a {finish.status.value} Finish needs an error, got {finish!r}")
+        if finish.status is RunStatus.RETRYING:
+            return self.retry(finish.run_id, finish.token, finish.error, finish.at)
+        return self.fail(finish.run_id, finish.token, finish.error, finish.at, finish.status)
+
     @abstractmethod
     def give_back(self, run_id: str, token: int) -> bool:
         """Return a run this worker will not finish (it is stopping) to the queue, due at
@@ -161,6 +183,7 @@ __all__ = [
     "CancelOutcome",
     "Delivery",
     "Envelope",
+    "Finish",
     "QueueStats",
     "Renewal",
 ]

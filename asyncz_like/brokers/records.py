@@ -1,4 +1,5 @@
-"""The plain data a broker takes and hands out: envelopes, deliveries, renewals, counts."""
+"""The plain data a broker takes and hands out: envelopes, deliveries, finishes, renewals,
+counts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, check_time, shifted
 from asyncz_like.runs.backoff import Backoff, as_backoff
+from asyncz_like.runs.run import RunError
+from asyncz_like.runs.status import RunStatus
 
 #: Longest run id, queue name, task id or worker id: what a SQL key column holds (MariaDB
 #: indexes at most 767 bytes: 191 four-byte characters).
@@ -137,6 +140,40 @@ class Delivery:
         if self.attempt > self.envelope.max_retries:
             return None
         return shifted(now, self.envelope.retry_backoff.delay(self.attempt))
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """How one delivery ends, for :meth:`~asyncz_like.brokers.base.BaseBroker.finish_many`:
+    COMPLETED with ``result``; FAILED, TIMEOUT or CANCELLED with ``error``; or RETRYING with
+    ``error``, due again at ``at``. ``at`` is otherwise the time the run ended. Build one
+    with :meth:`completed`, :meth:`failed` or :meth:`retried`."""
+
+    run_id: str
+    token: int
+    status: RunStatus
+    at: datetime
+    result: Any = None
+    error: RunError | None = None
+
+    @classmethod
+    def completed(cls, run_id: str, token: int, result: Any, now: datetime) -> Finish:
+        return cls(run_id, token, RunStatus.COMPLETED, now, result)
+
+    @classmethod
+    def failed(
+        cls,
+        run_id: str,
+        token: int,
+        error: RunError,
+        now: datetime,
+        status: RunStatus = RunStatus.FAILED,
+    ) -> Finish:
+        return cls(run_id, token, status, now, None, error)
+
+    @classmethod
+    def retried(cls, run_id: str, token: int, error: RunError, at: datetime) -> Finish:
+        return cls(run_id, token, RunStatus.RETRYING, at, None, error)
 
 
 @dataclass(frozen=True, slots=True)

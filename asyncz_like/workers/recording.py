@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from asyncz_like.brokers.base import BaseBroker
+from asyncz_like.brokers.records import Finish
 from asyncz_like.events.base import RunEvent
 from asyncz_like.events.constants import (
     RUN_CANCELLED,
@@ -26,6 +27,7 @@ from asyncz_like.events.constants import (
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
+from asyncz_like.workers.finishing import Finisher
 from asyncz_like.workers.held import Ending, HeldRun, Outcome, Stop
 
 logger = logging.getLogger("asyncz_like.workers")
@@ -64,6 +66,7 @@ class Recorder:
         self.broker = calls.broker
         self.events = events
         self.now = now
+        self.finish = Finisher(self.broker, calls)  # the ends of runs, sent in batches
         self.counts: Counter[str] = Counter()  # outcomes recorded, for the stop's log line
 
     def announce(self, code: int, run: Run, exception: BaseException | None = None) -> None:
@@ -119,7 +122,7 @@ class Recorder:
     async def _completed(self, held: HeldRun, value: Any) -> None:
         run = held.run
         now = self.now()
-        if not await self.calls(self.broker.complete, run.id, held.token, value, now):
+        if not await self.finish(Finish.completed(run.id, held.token, value, now)):
             self._refused(held)
             return
         run.status, run.result, run.progress, run.finished_at = (
@@ -139,7 +142,7 @@ class Recorder:
             await self._failed(held, outcome, RunStatus.FAILED)
             return
         run = held.run
-        if not await self.calls(self.broker.retry, run.id, held.token, error, retry_at):
+        if not await self.finish(Finish.retried(run.id, held.token, error, retry_at)):
             self._refused(held)
             return
         run.status, run.error = RunStatus.RETRYING, error
@@ -169,7 +172,7 @@ class Recorder:
     ) -> None:
         run = held.run
         now = self.now()
-        if not await self.calls(self.broker.fail, run.id, held.token, error, now, status):
+        if not await self.finish(Finish.failed(run.id, held.token, error, now, status)):
             self._refused(held)
             return
         run.status, run.error, run.finished_at = status, error, now

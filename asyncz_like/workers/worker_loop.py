@@ -54,6 +54,9 @@ class WorkerLoop:
         self.recorder = Recorder(self.calls, events, clock.now)
         self.held: dict[str, HeldRun] = {}
         self.stranded: set[HeldRun] = set()  # ended runs whose thread still runs
+        # runs whose attempt is over and whose outcome is being recorded: their slot is free,
+        # so that the next claim goes along with the recording
+        self.ending: set[str] = set()
         self.supervisors: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
         self.immediate = asyncio.Event()
@@ -82,7 +85,8 @@ class WorkerLoop:
     # -- claiming ---------------------------------------------------------------------------
 
     def free_slots(self) -> int:
-        return self.settings.concurrency - len(self.held) - len(self.stranded)
+        held = len(self.held) - len(self.ending)
+        return self.settings.concurrency - held - len(self.stranded)
 
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():
@@ -158,11 +162,15 @@ class WorkerLoop:
             work = attempt(held, self.threads, HeldProgress(recorder, held))
             held.attempt_task = self.loop.create_task(work)
             await asyncio.wait({held.attempt_task})
+            if not held.thread_busy():
+                self.ending.add(held.run_id)
+                self.changed.set()
             task = held.attempt_task
             outcome = Outcome(Ending.STOPPED) if task.cancelled() else task.result()
             await recorder.record(held, outcome)
         finally:
             del self.held[held.run_id]
+            self.ending.discard(held.run_id)
             if held.thread_busy():
                 self._strand(held)
             self.changed.set()

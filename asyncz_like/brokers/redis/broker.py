@@ -15,13 +15,14 @@ from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
     Envelope,
+    Finish,
     QueueStats,
     Renewal,
     check_aware,
     check_queues,
     lost_reason,
 )
-from asyncz_like.brokers.redis import claiming, scripts
+from asyncz_like.brokers.redis import claiming, finishing, scripts
 from asyncz_like.brokers.redis.layout import (
     DEFAULT_PREFIX,
     RUN_FIELDS,
@@ -250,23 +251,34 @@ class RedisBroker(BaseBroker):
         values: Mapping[str, Any],
         deleted: Iterable[str] = (),
     ) -> bool:
-        """``script`` about a held run: ``head`` (id, token first) with ``retried`` after
-        the token, then the fields to write and delete."""
-        tail: list[Any] = [len(values)]
-        for field, value in values.items():
-            tail.extend((field, value))
-        tail.extend(deleted)
+        """``script`` about a held run: ``head`` (id, token first), then the fields to write
+        and delete."""
 
         def call(attempt: int) -> Any:
-            args = [self.prefix, *head[:2], "1" if attempt > 1 else "0", *head[2:], *tail]
-            return script(keys=[], args=args)
+            return script(keys=[], args=finishing.held_args(self.prefix, head, values, deleted,
+                                                            attempt))  # fmt: skip
 
         return bool(self._retry(call) == 1)
 
+    def _finish_call(self, finish: Finish) -> finishing.HeldCall:
+        if not isinstance(finish, Finish):
+            raise TypeError(f"finish_many takes Finishes, got {finish!r}")
+        at = time_hex(
+            check_aware(finish.at, "at" if finish.status is RunStatus.RETRYING else "now")
+        )
+        if finish.status is RunStatus.COMPLETED:
+            done = {"res": encode_result(finish.result, self.serializer), "pg": "100.0"}
+            return self._finish, [finish.run_id, str(finish.token), "completed", at], done, ()
+        if finish.error is None:
+            raise TypeError(f"a {finish.status.value} Finish needs an error, got {finish!r}")
+        values, deleted = error_fields(finish.error)
+        if finish.status is RunStatus.RETRYING:
+            return self._retry_script, [finish.run_id, str(finish.token), at], values, deleted
+        status = check_fail_status(finish.status).value
+        return self._finish, [finish.run_id, str(finish.token), status, at], values, deleted
+
     def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
-        at = time_hex(check_aware(now, "now"))
-        values = {"res": encode_result(result, self.serializer), "pg": "100.0"}
-        return self._held_call(self._finish, [run_id, str(token), "completed", at], values)
+        return self._held_call(*self._finish_call(Finish.completed(run_id, token, result, now)))
 
     def fail(
         self,
@@ -276,16 +288,23 @@ class RedisBroker(BaseBroker):
         now: datetime,
         status: RunStatus = RunStatus.FAILED,
     ) -> bool:
-        status = check_fail_status(status)
-        at = time_hex(check_aware(now, "now"))
-        values, deleted = error_fields(error)
-        head = [run_id, str(token), status.value, at]
-        return self._held_call(self._finish, head, values, deleted)
+        finish = Finish.failed(run_id, token, error, now, check_fail_status(status))
+        return self._held_call(*self._finish_call(finish))
 
     def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
-        due = time_hex(check_aware(at, "at"))
-        values, deleted = error_fields(error)
-        return self._held_call(self._retry_script, [run_id, str(token), due], values, deleted)
+        return self._held_call(*self._finish_call(Finish.retried(run_id, token, error, at)))
+
+    def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:
+        calls = [self._finish_call(finish) for finish in finishes]
+        if not calls:
+            return []
+        replies = self._retry(
+            lambda attempt: finishing.pipelined(self.client, self.prefix, calls, attempt)
+        )
+        return [
+            self._held_call(*call) if isinstance(reply, Exception) else reply == 1
+            for call, reply in zip(calls, replies, strict=True)
+        ]
 
     def give_back(self, run_id: str, token: int) -> bool:
         return self._held_call(self._give_back, [run_id, str(token)], {})

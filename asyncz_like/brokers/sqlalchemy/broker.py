@@ -17,12 +17,13 @@ from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
     Envelope,
+    Finish,
     QueueStats,
     Renewal,
     check_aware,
     check_queues,
 )
-from asyncz_like.brokers.sqlalchemy import claims, reads
+from asyncz_like.brokers.sqlalchemy import claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
 from asyncz_like.brokers.sqlalchemy.rows import (
@@ -228,6 +229,14 @@ class SQLAlchemyBroker(BaseBroker):
             **error_values(error), **released(),
         }  # fmt: skip
         return self._update_held(run_id, token, values)
+
+    def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:
+        kinds = [finishing.finish_params(finish, self.serializer) for finish in finishes]
+        if not kinds:
+            return []
+        return self.db.run(
+            lambda connection: finishing.finish_rows(self.db, connection, kinds), relaxed=True
+        )
 
     def give_back(self, run_id: str, token: int) -> bool:
         t = self.db.table

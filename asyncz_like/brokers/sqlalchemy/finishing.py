@@ -1,0 +1,158 @@
+"""Many deliveries of the SQL broker ended in one transaction.
+
+* PostgreSQL: one ``UPDATE ... FROM unnest(arrays) ... RETURNING id`` per kind of ending
+  (completed, failed, retrying), whatever the number of runs;
+* MariaDB/MySQL, SQLite: the rows still held with the tokens given are locked and read in one
+  ``SELECT``, then updated with one ``executemany`` per kind of ending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from asyncz_like.brokers.checks import check_fail_status
+from asyncz_like.brokers.codec import encode_result
+from asyncz_like.brokers.records import Finish, check_aware
+from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.rows import among, error_values, released
+from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.serializers.base import BaseSerializer
+
+_RUNNING = RunStatus.RUNNING.value
+#: Rows per UPDATE ... CASE on MariaDB/MySQL.
+CASE_CHUNK = 100
+_ERROR_COLUMNS = ("error_type", "error_message", "error_traceback")
+#: The columns each kind of ending writes, besides ``status`` and the lease's.
+_COLUMNS = {
+    "completed": ("result", "progress", "finished_at"),
+    "failed": (*_ERROR_COLUMNS, "finished_at"),
+    "retrying": (*_ERROR_COLUMNS, "due"),
+}
+
+
+def finish_params(finish: Finish, serializer: BaseSerializer) -> tuple[str, dict[str, Any]]:
+    """The kind of ending and the parameters of its row; bad values raise naming them."""
+    if not isinstance(finish, Finish):
+        raise TypeError(f"finish_many takes Finishes, got {finish!r}")
+    at = to_micros(check_aware(finish.at, "at"))
+    params: dict[str, Any] = {"b_id": finish.run_id, "b_token": finish.token}
+    if finish.status is RunStatus.COMPLETED:
+        result = encode_result(finish.result, serializer)
+        return "completed", {**params, "b_result": result, "b_progress": 100.0, "b_finished_at": at}
+    if finish.error is None:
+        raise TypeError(f"a {finish.status.value} Finish needs an error, got {finish!r}")
+    errors = {f"b_{name}": value for name, value in error_values(finish.error).items()}
+    if finish.status is RunStatus.RETRYING:
+        return "retrying", {**params, **errors, "b_due": at}
+    status = check_fail_status(finish.status).value
+    return "failed", {**params, **errors, "b_finished_at": at, "b_status": status}
+
+
+def finish_rows(
+    db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
+) -> list[bool]:
+    """End the rows of ``kinds`` (from :func:`finish_params`) still held with their token."""
+    if db.is_postgresql:
+        return _finish_unnest(db, connection, kinds)
+    t = db.table
+    ids = [params["b_id"] for _, params in kinds]
+    query = sa.select(t.c.id, t.c.token).where(among(t.c.id, ids), t.c.status == _RUNNING)
+    if not db.is_sqlite:
+        query = query.with_for_update()  # a cancel or a claim's sweep waits for the end
+    held = {row.id: row.token for row in connection.execute(query)}
+    answers: list[bool] = []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for kind, params in kinds:
+        answers.append(held.get(params["b_id"]) == params["b_token"])
+        if answers[-1]:
+            del held[params["b_id"]]  # ended: a second finish in the batch is refused
+            groups.setdefault(kind, []).append(params)
+    for kind, rows in groups.items():
+        if db.is_sqlite:  # in process: executemany costs no round trips
+            connection.execute(_statement(db, kind), rows)
+        else:  # PyMySQL sends an executemany of UPDATEs one by one: one statement instead
+            for start in range(0, len(rows), CASE_CHUNK):
+                connection.execute(_case_statement(db, kind, rows[start : start + CASE_CHUNK]))
+    return answers
+
+
+def _case_statement(db: Database, kind: str, rows: list[dict[str, Any]]) -> sa.Update:
+    """One UPDATE of the rows (held: locked and checked) writing each one's values by id."""
+    t = db.table
+    names = [*_COLUMNS[kind], *(["status"] if kind == "failed" else [])]
+    values: dict[str, Any] = {}
+    for name in names:
+        given = [row[f"b_{name}"] for row in rows]
+        if all(value == given[0] for value in given):  # often: progress, a None result
+            values[name] = given[0]
+        else:
+            values[name] = sa.case({row["b_id"]: row[f"b_{name}"] for row in rows}, value=t.c.id)
+    if kind != "failed":
+        values["status"] = kind
+    ids = [row["b_id"] for row in rows]
+    return sa.update(t).where(among(t.c.id, ids)).values({**values, **released()})
+
+
+def _statement(db: Database, kind: str) -> sa.Update:
+    t = db.table
+    values: dict[str, Any] = {name: sa.bindparam(f"b_{name}") for name in _COLUMNS[kind]}
+    values["status"] = sa.bindparam("b_status") if kind == "failed" else kind
+    where = (t.c.id == sa.bindparam("b_id"), t.c.token == sa.bindparam("b_token"))
+    return sa.update(t).where(*where).values({**values, **released()})
+
+
+#: PostgreSQL: the array columns of each kind of ending (after id and token) and what it sets.
+_UNNEST = {
+    "completed": (
+        (("result", "bytea"), ("finished_at", "bigint")),
+        "status = 'completed', result = v.result, progress = 100.0, finished_at = v.finished_at",
+    ),
+    "failed": (
+        (("status", "text"), ("error_type", "text"), ("error_message", "text"),
+         ("error_traceback", "text"), ("finished_at", "bigint")),
+        "status = v.status, error_type = v.error_type, error_message = v.error_message, "
+        "error_traceback = v.error_traceback, finished_at = v.finished_at",
+    ),
+    "retrying": (
+        (("error_type", "text"), ("error_message", "text"), ("error_traceback", "text"),
+         ("due", "bigint")),
+        "status = 'retrying', error_type = v.error_type, error_message = v.error_message, "
+        "error_traceback = v.error_traceback, due = v.due",
+    ),
+}  # fmt: skip
+
+
+def _finish_unnest(
+    db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
+) -> list[bool]:
+    answers = [False] * len(kinds)
+    # kind: {(run id, token): its place}, the first end of each delivery (one that matches
+    # can be only one per run: a run has one token)
+    groups: dict[str, dict[tuple[str, int], int]] = {}
+    seen: set[tuple[str, int]] = set()
+    for place, (kind, params) in enumerate(kinds):
+        delivery = (params["b_id"], params["b_token"])
+        if delivery not in seen:
+            seen.add(delivery)
+            groups.setdefault(kind, {})[delivery] = place
+    table = db.engine.dialect.identifier_preparer.quote(db.table.name)
+    for kind, places in groups.items():
+        columns, sets = _UNNEST[kind]
+        names = ["id", "token", *(name for name, _ in columns)]
+        types = ["text", "integer", *(kind for _, kind in columns)]
+        arrays = ", ".join(f"CAST(:{n} AS {k}[])" for n, k in zip(names, types, strict=True))
+        statement = sa.text(
+            f"UPDATE {table} AS t SET {sets}, worker_id = NULL, lease_until = NULL "
+            f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+            f"WHERE t.id = v.id AND t.token = v.token AND t.status = '{_RUNNING}' "
+            "RETURNING t.id, t.token"
+        )
+        rows = [kinds[place][1] for place in places.values()]
+        values = {name: [row[f"b_{name}"] for row in rows] for name in names}
+        for run_id, token in connection.execute(statement, values):
+            answers[places[run_id, token]] = True
+    return answers
