@@ -115,9 +115,14 @@ class DueTaskProcessor:
         return PassResult(more, locked_out, deferred_until, retry_at)
 
     def _dispatch(
-        self, store: BaseStore, store_alias: str, tasks: list[Task], now: datetime,
-        horizon: datetime, lost_claims: dict[str, datetime] | None,
-    ) -> datetime | None:  # fmt: skip
+        self,
+        store: BaseStore,
+        store_alias: str,
+        tasks: list[Task],
+        now: datetime,
+        horizon: datetime,
+        lost_claims: dict[str, datetime] | None,
+    ) -> datetime | None:
         """Hand the claimed ``tasks`` over and release them (a fire claimed ahead: once it
         starts). Returns when to try again the fires ``max_instances`` refused ahead."""
         if self._deferred or self._unreleased or self._slot_waits:
@@ -196,17 +201,25 @@ class DueTaskProcessor:
             if (task.id, task.next_run_time) in pending:
                 logger.warning(
                     "Task %s (%s): its fire of %s was handed over already and is not "
-                    "released yet; it is not run again", task.id, task.name,
-                    task.next_run_time, extra={"task_id": task.id},
-                )  # fmt: skip
+                    "released yet; it is not run again",
+                    task.id,
+                    task.name,
+                    task.next_run_time,
+                    extra={"task_id": task.id},
+                )
             else:
                 kept.append(task)
         return kept
 
     def _hold_for_slots(
-        self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
-        releases: list[Release], waits: dict[str, datetime], now: datetime,
-    ) -> list[Release]:  # fmt: skip
+        self,
+        store: BaseStore,
+        store_alias: str,
+        to_send: list[tuple[Task, list[datetime]]],
+        releases: list[Release],
+        waits: dict[str, datetime],
+        now: datetime,
+    ) -> list[Release]:
         """Keep the due fires in ``waits`` under their claims, to be tried again; the
         releases of the others."""
         fires = {fire[0].id: fire for fire in to_send}

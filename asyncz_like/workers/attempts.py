@@ -158,16 +158,27 @@ class AttemptTracker:
                 self._finish(job)
         if retry:
             logger.warning(
-                "Run %s (%s) attempt %d raised %s: %s; retrying at %s", run.id, run.name,
-                run.attempt, error.type, error.message, due.isoformat(), extra=log_extra(run),
-            )  # fmt: skip
+                "Run %s (%s) attempt %d raised %s: %s; retrying at %s",
+                run.id,
+                run.name,
+                run.attempt,
+                error.type,
+                error.message,
+                due.isoformat(),
+                extra=log_extra(run),
+            )
             self.ledger.announce(RUN_RETRYING, run, wakes, exc)
             self.host.wake_runs_at(due)
             return
         logger.error(
-            "Run %s (%s) failed: %s: %s", run.id, run.name, error.type, error.message,
-            exc_info=None if isinstance(exc, RemoteError) else exc, extra=log_extra(run),
-        )  # fmt: skip
+            "Run %s (%s) failed: %s: %s",
+            run.id,
+            run.name,
+            error.type,
+            error.message,
+            exc_info=None if isinstance(exc, RemoteError) else exc,
+            extra=log_extra(run),
+        )
         self.ledger.announce(RUN_FAILED, run, wakes, exc)
 
     def interrupted(self, job: RunJob, token: int) -> None:
@@ -222,9 +233,13 @@ class AttemptTracker:
             wakes = self.ledger.move(job.run, RunStatus.FAILED, self.host.clock.now())
             self._finish(job)
         logger.error(
-            "Run %s (%s) could not be handed to executor %r: %s", job.run.id, job.run.name,
-            job.options.executor, exc, extra=log_extra(job.run),
-        )  # fmt: skip
+            "Run %s (%s) could not be handed to executor %r: %s",
+            job.run.id,
+            job.run.name,
+            job.options.executor,
+            exc,
+            extra=log_extra(job.run),
+        )
         self.ledger.announce(RUN_FAILED, job.run, wakes, exc)
 
 

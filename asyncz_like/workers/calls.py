@@ -31,8 +31,19 @@ class RunTask(Task):
         """The task of one hand-over: internal and already validated, so built from a
         record, without Task's checks."""
         values: TaskValues = (
-            run_id, None, None, (), None, name, None, executor, None, False, None, _NO_LIMIT,
-        )  # fmt: skip
+            run_id,
+            None,
+            None,
+            (),
+            None,
+            name,
+            None,
+            executor,
+            None,
+            False,
+            None,
+            _NO_LIMIT,
+        )
         return cls.from_record((values, fn, None))
 
 

@@ -30,14 +30,33 @@ class RunEngine(AttemptTracker):
     # -- submitting and the loop ------------------------------------------------------------
 
     def submit(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-        options: RunOptions, due: datetime | None, coroutine: bool,
-        lane: tuple[tuple[str, str], int | None], name: str, record: bytes | None = None,
-    ) -> Run:  # fmt: skip
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: RunOptions,
+        due: datetime | None,
+        coroutine: bool,
+        lane: tuple[tuple[str, str], int | None],
+        name: str,
+        record: bytes | None = None,
+    ) -> Run:
         now = self.host.clock.now()
         due = now if due is None else due
-        run = Run(new_run_id(), None, name, RunStatus.PENDING, 0.0, None, None, None, 0,
-                  options.priority, now, due)  # fmt: skip
+        run = Run(
+            new_run_id(),
+            None,
+            name,
+            RunStatus.PENDING,
+            0.0,
+            None,
+            None,
+            None,
+            0,
+            options.priority,
+            now,
+            due,
+        )
         job = RunJob(run, fn, args, kwargs, options, coroutine, lane, record)
         with self.lock:
             self.ledger.enter(run)
@@ -76,9 +95,12 @@ class RunEngine(AttemptTracker):
             if job.handle is not None:
                 job.handle.cancel()
             logger.warning(
-                "Run %s (%s) timed out after %s s", job.run.id, job.run.name,
-                job.options.timeout, extra=log_extra(job.run),
-            )  # fmt: skip
+                "Run %s (%s) timed out after %s s",
+                job.run.id,
+                job.run.name,
+                job.options.timeout,
+                extra=log_extra(job.run),
+            )
             self.ledger.announce(RUN_TIMEOUT, job.run, wakes)
         self.dispatch()
         with self.lock:  # after the hand-over: an inline run may have set a retry or deadline
@@ -125,10 +147,17 @@ class RunEngine(AttemptTracker):
     # -- cancelling, starting, stopping -----------------------------------------------------
 
     def restore(
-        self, run: Run, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-        options: RunOptions, due: datetime | None, coroutine: bool,
-        lane: tuple[tuple[str, str], int | None], record: bytes,
-    ) -> None:  # fmt: skip
+        self,
+        run: Run,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: RunOptions,
+        due: datetime | None,
+        coroutine: bool,
+        lane: tuple[tuple[str, str], int | None],
+        record: bytes,
+    ) -> None:
         """Take on a pending (or retrying) run kept by an earlier shutdown: it waits for
         ``due`` (or a worker) as if it had been submitted here."""
         now = self.host.clock.now()
@@ -138,8 +167,12 @@ class RunEngine(AttemptTracker):
             self._jobs[run.id] = job
             self.queued[run.priority] += 1
             self._wait_until(job, now if due is None else due, now)
-        logger.info("Run %s (%s) kept by an earlier shutdown is pending here", run.id,
-                    run.name, extra=log_extra(run))  # fmt: skip
+        logger.info(
+            "Run %s (%s) kept by an earlier shutdown is pending here",
+            run.id,
+            run.name,
+            extra=log_extra(run),
+        )
 
     def restore_failed(self, run: Run, error: BaseException) -> None:
         """A kept run that cannot be run here (its function is gone): it fails, recorded."""
@@ -148,8 +181,13 @@ class RunEngine(AttemptTracker):
             run.error = RunError.from_exception(error)
             self.ledger.enter(run)
             wakes = self.ledger.move(run, RunStatus.FAILED, now)
-        logger.error("Run %s (%s) kept by an earlier shutdown cannot run: %s", run.id,
-                     run.name, error, extra=log_extra(run))  # fmt: skip
+        logger.error(
+            "Run %s (%s) kept by an earlier shutdown cannot run: %s",
+            run.id,
+            run.name,
+            error,
+            extra=log_extra(run),
+        )
         self.ledger.announce(RUN_FAILED, run, wakes, error)
 
     def cancel(self, run_id: str) -> RunJob | None:

@@ -87,9 +87,13 @@ class ProcessAttempt:
     """A running attempt in its child process: the handle the engine stops it with."""
 
     def __init__(
-        self, engine: AttemptReports, job: RunJob, token: int, process: BaseProcess,
+        self,
+        engine: AttemptReports,
+        job: RunJob,
+        token: int,
+        process: BaseProcess,
         conn: Connection,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.engine, self.job, self.token = engine, job, token
         self.process, self.conn = process, conn
         self.watcher = threading.Thread(
@@ -145,12 +149,27 @@ def start_process_attempt(
     context = executor.pool_kwargs.get("mp_context") or multiprocessing.get_context()
     receiver, sender = context.Pipe(duplex=False)
     run = job.run
-    copy = Run(run.id, run.task_id, run.name, run.status, 0.0, None, None, None, run.attempt,
-               run.priority, run.created_at, run.scheduled_at, run.started_at)  # fmt: skip
+    copy = Run(
+        run.id,
+        run.task_id,
+        run.name,
+        run.status,
+        0.0,
+        None,
+        None,
+        None,
+        run.attempt,
+        run.priority,
+        run.created_at,
+        run.scheduled_at,
+        run.started_at,
+    )
     process = context.Process(
-        target=child_main, args=(sender, job.fn, job.args, job.kwargs, copy),
-        name=f"asyncz_like-run-{run.id}", daemon=True,
-    )  # fmt: skip
+        target=child_main,
+        args=(sender, job.fn, job.args, job.kwargs, copy),
+        name=f"asyncz_like-run-{run.id}",
+        daemon=True,
+    )
     try:
         process.start()
     except Exception as exc:
