@@ -357,7 +357,7 @@ def _parse_score(score: bytes | None) -> float | None:
 
 
 def _deleted(
-    calls: list[tuple[str, str, str]], results: list[Any], logger: logging.Logger, alias: str
+    calls: list[tuple[str, str, str]], results: list[Any], logger: logging.Logger, alias: str | None
 ) -> list[str]:
     """The ids of the released tasks that were gone (-1); a lost lease (0) is warned of."""
     deleted: list[str] = []
