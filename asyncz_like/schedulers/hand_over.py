@@ -150,7 +150,7 @@ class HandOver:
             put_back.add(task.id)
             return
         logger.warning(
-            "Execution of task %s (%s) skipped: %d instances already running",
+            "Fire of task %s (%s) skipped: %d instances already running",
             task.id,
             task.name,
             task.max_instances,
