@@ -345,10 +345,6 @@ class Database:
 
     # -- for tests ------------------------------------------------------------------------
 
-    def drop_table(self) -> None:
-        self.table.drop(self.engine, checkfirst=True)
-        self.slots.table.drop(self.engine, checkfirst=True)
-
 
 def _warn_transient(
     logger: logging.Logger, table: str, error: BaseException | None, attempt: int
