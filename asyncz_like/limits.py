@@ -77,17 +77,25 @@ def check_seconds(
 ) -> int | float:
     """A number of seconds (see :func:`check_number`) no longer than the calendar."""
     return check_number(
-        value, name, positive=positive, maximum=MAX_SECONDS, too_large=TOO_LONG,
+        value,
+        name,
+        positive=positive,
+        maximum=MAX_SECONDS,
+        too_large=TOO_LONG,
         wrong_type=wrong_type,
-    )  # fmt: skip
+    )
 
 
 def check_wait(value: object, name: str, *, wrong_type: type[Exception] = TypeError) -> float:
     """A wait in seconds: positive, finite, at most ``MAX_WAIT`` (about 292 years)."""
     wait = check_number(
-        value, name, positive=True, maximum=MAX_WAIT, too_large="is too long a wait",
+        value,
+        name,
+        positive=True,
+        maximum=MAX_WAIT,
+        too_large="is too long a wait",
         wrong_type=wrong_type,
-    )  # fmt: skip
+    )
     return float(wait)
 
 

@@ -1,11 +1,15 @@
-"""Test doubles shared by the suites: a clock moved by hand and a scheduler driven by hand."""
+"""Test doubles shared by the suites: a clock moved by hand, a scheduler driven by hand, and
+the tasks the tests write (``make_task``, ``noop``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncz_like.schedulers.base import BaseScheduler
+from asyncz_like.tasks import Task
+from asyncz_like.triggers import IntervalTrigger
 
 START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)  # a Monday
 
@@ -72,3 +76,25 @@ class Recorder:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls.append((args, kwargs))
         return len(self.calls)
+
+
+def noop(*args: Any) -> None:
+    """The function of the tasks here, unless a test gives its own."""
+
+
+def make_task(
+    task_id: str,
+    offset: float | None,
+    fn: Callable[..., Any] = noop,
+    filled: bool = False,
+    **options: Any,
+) -> Task:
+    """A task every 60 s, next due at START + ``offset`` (paused for None). ``filled`` sets
+    what the scheduler fills in when it adds a task (coalesce, one instance, no grace time,
+    the default executor and store), for tests that give tasks to a store directly."""
+    task = Task(fn, IntervalTrigger(seconds=60), id=task_id, **options)
+    if filled:
+        task.coalesce, task.max_instances, task.mistrigger_grace_time = True, 1, None
+        task.executor, task.store_alias = "default", "default"
+    task.next_run_time = None if offset is None else START + timedelta(seconds=offset)
+    return task

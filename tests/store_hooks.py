@@ -18,5 +18,10 @@ def overwrite_record(store: Any, task_id: str, raw: bytes) -> None:
 def drop_sql_table(store: Any) -> None:
     """Drop a SQL store's table and close its connections."""
     database = store.database
-    database.retry(database.drop_table)
+
+    def drop() -> None:
+        database.table.drop(database.engine, checkfirst=True)
+        database.slots.table.drop(database.engine, checkfirst=True)
+
+    database.retry(drop)
     database.dispose()

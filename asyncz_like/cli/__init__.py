@@ -69,17 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     store_options = argparse.ArgumentParser(add_help=False)
     store_options.add_argument(
-        "--store", required=True,
+        "--store",
+        required=True,
         help="sqlite:///tasks.db, postgresql+psycopg://..., mysql+pymysql://..., redis://..., "
         "file:///dir (or a directory), or @config.json",
-    )  # fmt: skip
+    )
     store_options.add_argument("--tablename", help="SQL table (default: the store's)")
     store_options.add_argument("--tasks-key", help="Redis tasks key (default: the store's)")
     tasks = sub.add_parser("tasks", parents=[store_options], help="list the tasks of a store")
     tasks.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("broken", parents=[store_options], help="list the records that cannot be read")
-    for name, text in (("pause", "pause a task"), ("resume", "resume a paused task"),
-                       ("remove", "remove a task (or a broken record)")):  # fmt: skip
+    for name, text in (
+        ("pause", "pause a task"),
+        ("resume", "resume a paused task"),
+        ("remove", "remove a task (or a broken record)"),
+    ):
         command = sub.add_parser(name, parents=[store_options], help=text)
         command.add_argument("task_id")
         if name == "resume":

@@ -22,22 +22,42 @@ def add_parser(sub: Any) -> None:
     """The ``worker`` command's arguments."""
     worker = sub.add_parser("worker", help="claim and run the runs of a broker's queues")
     worker.add_argument(
-        "--broker", required=True,
+        "--broker",
+        required=True,
         help="sqlite:///runs.db, postgresql+psycopg://..., mysql+pymysql://..., redis://..., "
         "an alias, or @config.json (a JSON object with 'type' and the broker's options)",
-    )  # fmt: skip
+    )
     worker.add_argument("--tablename", help="SQL table of the runs (default: the broker's)")
     worker.add_argument("--queues", default="default", help="queues to claim from: a,b,c")
-    worker.add_argument("--concurrency", "--concurrent", type=int, default=10,
-                        help="runs at a time (default 10)")  # fmt: skip
-    worker.add_argument("--interval", type=float, default=DEFAULT_POLLING_INTERVAL,
-                        help="longest wait between claims when idle, in seconds")  # fmt: skip
-    worker.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS,
-                        help="seconds a claim holds (renewed as a run goes on)")  # fmt: skip
-    worker.add_argument("--grace", type=float, default=DEFAULT_GRACE_SECONDS,
-                        help="seconds running runs get to finish after SIGTERM")  # fmt: skip
-    worker.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
-                        help="import these modules first (repeat, or a,b)")  # fmt: skip
+    worker.add_argument(
+        "--concurrency", "--concurrent", type=int, default=10, help="runs at a time (default 10)"
+    )
+    worker.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_POLLING_INTERVAL,
+        help="longest wait between claims when idle, in seconds",
+    )
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE_SECONDS,
+        help="seconds a claim holds (renewed as a run goes on)",
+    )
+    worker.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE_SECONDS,
+        help="seconds running runs get to finish after SIGTERM",
+    )
+    worker.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import these modules first (repeat, or a,b)",
+    )
     worker.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
 
 
@@ -65,10 +85,13 @@ def run_worker(args: argparse.Namespace, out: TextIO) -> int:
         if name:
             import_module(name)
     worker = Worker(
-        broker_config(args.broker, args.tablename), queues=args.queues,
-        concurrency=args.concurrency, polling_interval=args.interval,
-        lease_seconds=args.lease, grace_seconds=args.grace,
-    )  # fmt: skip
+        broker_config(args.broker, args.tablename),
+        queues=args.queues,
+        concurrency=args.concurrency,
+        polling_interval=args.interval,
+        lease_seconds=args.lease,
+        grace_seconds=args.grace,
+    )
     worker.run_sync()
     if worker.stranded_threads:
         # Threads cannot be stopped, and the interpreter would wait for them at exit; their

@@ -150,9 +150,12 @@ class AsyncIOExecutor(BaseExecutor):
         future.add_done_callback(lambda done: self._finished(task.id, done))
 
     def _start_eagerly(
-        self, loop: asyncio.AbstractEventLoop, task: Task, run_times: list[datetime],
+        self,
+        loop: asyncio.AbstractEventLoop,
+        task: Task,
+        run_times: list[datetime],
         context: RunContext,
-    ) -> asyncio.Task[Any] | None:  # fmt: skip
+    ) -> asyncio.Task[Any] | None:
         """Run the first step now (see start_coroutine_task): a fire that never waits ends
         here, without a Task or a trip through the loop's queue. One that waits goes on in a
         Task, in the same context (None: ended)."""

@@ -178,9 +178,12 @@ class BaseExecutor(ABC):
         context = self._contexts.get(task.store_alias)
         if context is None or context.recorder is not scheduler.fire_recorder:
             context = self._contexts[task.store_alias] = RunContext(
-                task.store_alias, self.logger.name, scheduler.clock.now, scheduler.wants_event,
+                task.store_alias,
+                self.logger.name,
+                scheduler.clock.now,
+                scheduler.wants_event,
                 scheduler.fire_recorder,
-            )  # fmt: skip
+            )
         return context
 
     def run_lane(self, coroutine: bool) -> tuple[str, int | None]:
@@ -242,9 +245,11 @@ def _logger_name(logger: logging.Logger | str | None) -> str:
 
 
 def run_task(
-    task: Task, store_alias: str | None, run_times: list[datetime],
+    task: Task,
+    store_alias: str | None,
+    run_times: list[datetime],
     logger: logging.Logger | str | None = None,
-) -> list[SchedulerEvent]:  # fmt: skip
+) -> list[SchedulerEvent]:
     """asyncz's signature of the runner: call ``task`` once per run time not missed and
     return the events to dispatch; errors are logged to ``logger`` (a logger or its name)."""
     context = RunContext(store_alias, _logger_name(logger))
@@ -252,9 +257,11 @@ def run_task(
 
 
 async def run_coroutine_task(
-    task: Task, store_alias: str | None, run_times: list[datetime],
+    task: Task,
+    store_alias: str | None,
+    run_times: list[datetime],
     logger: logging.Logger | str | None = None,
-) -> list[SchedulerEvent]:  # fmt: skip
+) -> list[SchedulerEvent]:
     """:func:`run_task` for coroutine functions."""
     context = RunContext(store_alias, _logger_name(logger))
     return list(await runner.run_coroutine_task(task, run_times, context))

@@ -46,12 +46,23 @@ class CollectingRecorder:
         return time.time()
 
     def completed(self, task: FiredTask, run_time: datetime, record: Any, value: Any) -> None:
-        self.records.append((task.id, task.name, run_time, record, time.time(),
-                             RunStatus.COMPLETED, value, None))  # fmt: skip
+        self.records.append(
+            (task.id, task.name, run_time, record, time.time(), RunStatus.COMPLETED, value, None)
+        )
 
     def failed(self, task: FiredTask, run_time: datetime, record: Any, exc: BaseException) -> None:
-        self.records.append((task.id, task.name, run_time, record, time.time(),
-                             status_of(exc), None, RunError.from_exception(exc)))  # fmt: skip
+        self.records.append(
+            (
+                task.id,
+                task.name,
+                run_time,
+                record,
+                time.time(),
+                status_of(exc),
+                None,
+                RunError.from_exception(exc),
+            )
+        )
 
 
 class FireInProgress:

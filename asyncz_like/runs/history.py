@@ -34,9 +34,12 @@ class RunHistory(Protocol):
         """The run with this id, unless it is unknown or expired."""
 
     def list(
-        self, statuses: Collection[RunStatus] | None, task_id: str | None, limit: int | None,
+        self,
+        statuses: Collection[RunStatus] | None,
+        task_id: str | None,
+        limit: int | None,
         now: datetime,
-    ) -> list[Run]:  # fmt: skip
+    ) -> list[Run]:
         """Runs newest first, filtered by status and task id, at most ``limit``."""
 
     def cleanup(self, now: datetime) -> int:
@@ -90,9 +93,12 @@ class MemoryRunHistory:
         return run
 
     def list(
-        self, statuses: Collection[RunStatus] | None, task_id: str | None, limit: int | None,
+        self,
+        statuses: Collection[RunStatus] | None,
+        task_id: str | None,
+        limit: int | None,
         now: datetime,
-    ) -> list[Run]:  # fmt: skip
+    ) -> list[Run]:
         found: list[Run] = []
         for run in reversed(self._runs.values()):
             if limit is not None and len(found) >= limit:

@@ -105,9 +105,10 @@ def shift_intervals(scheduler: StepHost, step: timedelta) -> int:
                     shifted += _shift_store(store, step)
         except Exception:
             logger.exception(
-                "Could not shift the interval tasks of store %s after a clock step", alias,
+                "Could not shift the interval tasks of store %s after a clock step",
+                alias,
                 extra={"store": alias},
-            )  # fmt: skip
+            )
     return shifted
 
 
@@ -167,6 +168,8 @@ def log_step(step: timedelta, shifted: int) -> None:
     logger.warning(
         "The wall clock stepped %s by %.1f s; %d interval task(s) shifted to keep their "
         "spacing, cron and date tasks keep their wall times",
-        "forward" if seconds > 0 else "back", abs(seconds), shifted,
+        "forward" if seconds > 0 else "back",
+        abs(seconds),
+        shifted,
         extra={"clock_step": seconds},
-    )  # fmt: skip
+    )

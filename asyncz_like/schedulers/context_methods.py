@@ -23,9 +23,11 @@ class ContextMethods:
         return self
 
     def __exit__(
-        self: _Startable, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self: _Startable,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.shutdown()
 
     async def __aenter__(self: S) -> S:
@@ -35,9 +37,11 @@ class ContextMethods:
         return self
 
     async def __aexit__(
-        self: _Startable, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self: _Startable,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         result = self.shutdown()
         if asyncio.iscoroutine(result):
             await result

@@ -65,9 +65,12 @@ def task_decorator(
             task_options["id"] = reference
             task_options.setdefault("replace_existing", True)
         task = Task(
-            fn, trigger, id=task_options.pop("id", None),
-            args=task_options.pop("args", None), kwargs=task_options.pop("kwargs", None),
-        )  # fmt: skip
+            fn,
+            trigger,
+            id=task_options.pop("id", None),
+            args=task_options.pop("args", None),
+            kwargs=task_options.pop("kwargs", None),
+        )
         # The name is bound only after the decorator returns, so the reference
         # cannot be checked by importing it yet; persistent stores need it.
         task.fn_reference = reference

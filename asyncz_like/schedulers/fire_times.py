@@ -35,8 +35,11 @@ def due_run_times(
         return run_times, next_time
     logger.warning(
         "Task %s (%s) missed more than %d run times; the older ones are skipped",
-        task.id, task.name, limit, extra={"task_id": task.id},
-    )  # fmt: skip
+        task.id,
+        task.name,
+        limit,
+        extra={"task_id": task.id},
+    )
     trigger = task.trigger
     assert trigger is not None
     grace = task.mistrigger_grace_time
@@ -61,9 +64,12 @@ def recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
     its fires were claimed on time by a scheduler that died before running them."""
     logger.warning(
         "Task %s (%s): taking over a claim made at %s by a scheduler that stopped before "
-        "releasing it; its fires run now", task.id, task.name, lost_claim_at.isoformat(),
+        "releasing it; its fires run now",
+        task.id,
+        task.name,
+        lost_claim_at.isoformat(),
         extra={"task_id": task.id},
-    )  # fmt: skip
+    )
     grace = task.mistrigger_grace_time
     if grace is None:
         return task

@@ -55,20 +55,29 @@ class HandOver:
         except Exception:
             logger.exception(
                 "Task %s could not be paused; it is tried again when its claim expires",
-                task.id, extra={"task_id": task.id},
-            )  # fmt: skip
+                task.id,
+                extra={"task_id": task.id},
+            )
         if self.scheduler.wants_event(TASK_ERROR):
             self.scheduler.dispatch_event(
                 TaskExecutionEvent(
-                    code=TASK_ERROR, task_id=task.id, store=store_alias,
-                    scheduled_run_time=scheduled, exception=exc,
+                    code=TASK_ERROR,
+                    task_id=task.id,
+                    store=store_alias,
+                    scheduled_run_time=scheduled,
+                    exception=exc,
                 )
-            )  # fmt: skip
+            )
 
     def send(
-        self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
-        now: datetime, final: set[str], waits: dict[str, datetime],
-    ) -> set[str]:  # fmt: skip
+        self,
+        store: BaseStore,
+        store_alias: str,
+        to_send: list[tuple[Task, list[datetime]]],
+        now: datetime,
+        final: set[str],
+        waits: dict[str, datetime],
+    ) -> set[str]:
         """Hand the fires over. On a store shared by schedulers each takes a run slot first,
         except a task's last fire (``final``): its release deletes the task, so no other
         scheduler can start it again, and the executor's own count is enough. Returns the
@@ -119,15 +128,21 @@ class HandOver:
                     self._refused(store_alias, task, run_times, now, put_back)
                 else:
                     logger.error(
-                        "Error submitting task %s", task.id, exc_info=outcome,
+                        "Error submitting task %s",
+                        task.id,
+                        exc_info=outcome,
                         extra={"task_id": task.id},
-                    )  # fmt: skip
+                    )
         return put_back
 
     def _refused(
-        self, store_alias: str, task: Task, run_times: list[datetime], now: datetime,
+        self,
+        store_alias: str,
+        task: Task,
+        run_times: list[datetime],
+        now: datetime,
         put_back: set[str],
-    ) -> None:  # fmt: skip
+    ) -> None:
         """A fire ``max_instances`` refused. One claimed ahead of its run time goes into
         ``put_back``, to be given back and tried again by a later pass: the runs in its way
         may end before its run time. One that is due is skipped."""
@@ -135,9 +150,12 @@ class HandOver:
             put_back.add(task.id)
             return
         logger.warning(
-            "Execution of task %s (%s) skipped: %d instances already running",
-            task.id, task.name, task.max_instances, extra={"task_id": task.id},
-        )  # fmt: skip
+            "Fire of task %s (%s) skipped: %d instances already running",
+            task.id,
+            task.name,
+            task.max_instances,
+            extra={"task_id": task.id},
+        )
         if self.scheduler.wants_event(TASK_MAX_INSTANCES):
             self._announce(TASK_MAX_INSTANCES, store_alias, task, run_times)
 

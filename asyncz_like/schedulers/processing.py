@@ -6,7 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from asyncz_like.events.base import TaskEvent
 from asyncz_like.events.constants import TASK_REMOVED
@@ -44,9 +44,14 @@ class PassResult:
     retry_at: datetime | None = None
 
 
-#: A release held back until its fire starts: (start time, the time a pass must write it by,
-#: store, store alias, release).
-Deferred = tuple[datetime, datetime, "BaseStore", str, Release]
+class Deferred(NamedTuple):
+    """A release held back until its fire starts."""
+
+    starts: datetime
+    write_by: datetime  # the time a pass must write it by
+    store: BaseStore
+    alias: str
+    release: Release
 
 
 class DueTaskProcessor:
@@ -111,13 +116,18 @@ class DueTaskProcessor:
         deferred_until: datetime | None = None
         if self._deferred:  # as a rule empty: no lock to take then
             with self._deferred_lock:
-                deferred_until = min((entry[1] for entry in self._deferred), default=None)
+                deferred_until = min((entry.write_by for entry in self._deferred), default=None)
         return PassResult(more, locked_out, deferred_until, retry_at)
 
     def _dispatch(
-        self, store: BaseStore, store_alias: str, tasks: list[Task], now: datetime,
-        horizon: datetime, lost_claims: dict[str, datetime] | None,
-    ) -> datetime | None:  # fmt: skip
+        self,
+        store: BaseStore,
+        store_alias: str,
+        tasks: list[Task],
+        now: datetime,
+        horizon: datetime,
+        lost_claims: dict[str, datetime] | None,
+    ) -> datetime | None:
         """Hand the claimed ``tasks`` over and release them (a fire claimed ahead: once it
         starts). Returns when to try again the fires ``max_instances`` refused ahead."""
         if self._deferred or self._unreleased or self._slot_waits:
@@ -144,9 +154,8 @@ class DueTaskProcessor:
                 if next_time is None:
                     final.add(task.id)
                 if write_by is not None:  # released once it starts
-                    deferred.append(
-                        (run_times[-1], write_by, store, store_alias, (task, next_time))
-                    )
+                    release = (task, next_time)
+                    deferred.append(Deferred(run_times[-1], write_by, store, store_alias, release))
                     continue
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
@@ -160,7 +169,7 @@ class DueTaskProcessor:
         if put_back:  # refused before their run time: given back unrun, to be tried again
             kept: list[Deferred] = []
             for entry in deferred:
-                starts, task = entry[0], entry[4][0]
+                starts, task = entry.starts, entry.release[0]
                 if task.id in put_back:
                     releases.append((task, task.next_run_time))
                     retry_at = starts if retry_at is None else min(retry_at, starts)
@@ -171,7 +180,7 @@ class DueTaskProcessor:
             self._heartbeat.taken(store, now)
             with self._deferred_lock:
                 self._deferred.extend(deferred)
-                self._deferred.sort(key=lambda entry: entry[0])
+                self._deferred.sort(key=lambda entry: entry.starts)
         if releases:
             try:
                 self._release(store, store_alias, releases)
@@ -186,7 +195,7 @@ class DueTaskProcessor:
         (its own lease, see ``RETAKE_OWN_CLAIMS_AFTER``). The fire has started, or will: its
         release is written as planned, and it is never handed over a second time."""
         with self._deferred_lock:
-            releases = [entry[4] for entry in self._deferred if entry[2] is store]
+            releases = [entry.release for entry in self._deferred if entry.store is store]
         for held, _, failed in self._unreleased:
             if held is store:
                 releases.extend(failed)
@@ -196,17 +205,25 @@ class DueTaskProcessor:
             if (task.id, task.next_run_time) in pending:
                 logger.warning(
                     "Task %s (%s): its fire of %s was handed over already and is not "
-                    "released yet; it is not run again", task.id, task.name,
-                    task.next_run_time, extra={"task_id": task.id},
-                )  # fmt: skip
+                    "released yet; it is not run again",
+                    task.id,
+                    task.name,
+                    task.next_run_time,
+                    extra={"task_id": task.id},
+                )
             else:
                 kept.append(task)
         return kept
 
     def _hold_for_slots(
-        self, store: BaseStore, store_alias: str, to_send: list[tuple[Task, list[datetime]]],
-        releases: list[Release], waits: dict[str, datetime], now: datetime,
-    ) -> list[Release]:  # fmt: skip
+        self,
+        store: BaseStore,
+        store_alias: str,
+        to_send: list[tuple[Task, list[datetime]]],
+        releases: list[Release],
+        waits: dict[str, datetime],
+        now: datetime,
+    ) -> list[Release]:
         """Keep the due fires in ``waits`` under their claims, to be tried again; the
         releases of the others."""
         fires = {fire[0].id: fire for fire in to_send}
@@ -263,7 +280,7 @@ class DueTaskProcessor:
         """The task ids of the claims held beyond their pass, by store."""
         held: dict[int, tuple[BaseStore, list[str]]] = {}
         with self._deferred_lock:
-            entries = [(entry[2], entry[4][0].id) for entry in self._deferred]
+            entries = [(entry.store, entry.release[0].id) for entry in self._deferred]
         entries.extend((wait.store, wait.release[0].id) for wait in self._slot_waits)
         for store, task_id in entries:
             held.setdefault(id(store), (store, []))[1].append(task_id)
@@ -285,7 +302,7 @@ class DueTaskProcessor:
         with self._deferred_lock:
             count = len(self._deferred)
             if now is not None:
-                count = next((i for i, entry in enumerate(self._deferred) if entry[0] > now), count)
+                count = next((i for i, e in enumerate(self._deferred) if e.starts > now), count)
             due, self._deferred[:count] = self._deferred[:count], []
         by_store: dict[int, tuple[BaseStore, str, list[Release]]] = {}
         for _, _, store, alias, release in due:

@@ -115,10 +115,6 @@ class RunSlots:
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
 
-    def held_count(self) -> int:
-        with self._lock:
-            return sum(len(slots) for slots in self._held.values())
-
     # -- the thread ---------------------------------------------------------------------------
 
     def _ensure_thread(self) -> None:

@@ -70,8 +70,10 @@ class WaitReport:
             if running:
                 self.logger.info(
                     "Shutdown still waits after %.0f s for %d running: %s",
-                    self.elapsed, len(running), "; ".join(running),
-                )  # fmt: skip
+                    self.elapsed,
+                    len(running),
+                    "; ".join(running),
+                )
 
 
 def running_work(now: datetime, runs: list[Run], executors: Iterable[BaseExecutor]) -> list[str]:

@@ -119,9 +119,13 @@ class TaskAdder:
                 self.host.lookup_store(alias).add_tasks(group)
 
     def add_built(
-        self, task: Task, policy: ConflictPolicy, compute_next: bool, checked: bool,
+        self,
+        task: Task,
+        policy: ConflictPolicy,
+        compute_next: bool,
+        checked: bool,
         anonymous: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Store ``task`` (or keep it until start); ``checked``: its store validated it;
         ``anonymous``: it was given no id. add_task's hot path: the store is looked up once,
         and the wake-up is checked against the state read under the lock."""
@@ -165,9 +169,12 @@ class TaskAdder:
             "Task %s (%s) is added to the persistent store %r without an id: every start "
             "of this app adds another copy. Give it an id (add_task(..., id=%r, "
             "replace_existing=True)) so that a restart finds the stored one",
-            task.id, task.name, task.store_alias, task.name,
+            task.id,
+            task.name,
+            task.store_alias,
+            task.name,
             extra={"task_id": task.id, "store": task.store_alias},
-        )  # fmt: skip
+        )
 
     def store_task(
         self, task: Task, policy: ConflictPolicy, store: BaseStore | None = None
@@ -193,9 +200,11 @@ class TaskAdder:
             except Exception:
                 task.detach()  # the caller may fix it and add it again
                 self.host.logger.exception(
-                    "Task %s (%s) could not be added at start", task.id, task.name,
+                    "Task %s (%s) could not be added at start",
+                    task.id,
+                    task.name,
                     extra={"task_id": task.id},
-                )  # fmt: skip
+                )
                 continue
             self._log_found_task(task, stored, entry.on_conflict)
             if stored.outcome != "kept":
@@ -212,15 +221,27 @@ class TaskAdder:
             self.host.logger.warning(
                 "Task %s (%s) is stored with another definition (changed: %s); the stored "
                 "one is kept. Add it with replace_existing=True to let this definition "
-                "replace it", task.id, task.name, changed, extra=extra,
-            )  # fmt: skip
+                "replace it",
+                task.id,
+                task.name,
+                changed,
+                extra=extra,
+            )
         elif stored.outcome == "kept":
-            self.host.logger.debug("Task %s (%s) found stored; its schedule is kept",
-                              task.id, task.name, extra=extra)  # fmt: skip
+            self.host.logger.debug(
+                "Task %s (%s) found stored; its schedule is kept", task.id, task.name, extra=extra
+            )
         else:
             schedule = "a new schedule" if "trigger" in stored.changed else "its schedule kept"
-            self.host.logger.info("Task %s (%s) %s (changed: %s), %s", task.id, task.name,
-                             stored.outcome, changed, schedule, extra=extra)  # fmt: skip
+            self.host.logger.info(
+                "Task %s (%s) %s (changed: %s), %s",
+                task.id,
+                task.name,
+                stored.outcome,
+                changed,
+                schedule,
+                extra=extra,
+            )
 
     def schedule_new(self, task: Task, compute_next: bool) -> None:
         """Give a task being added its first run time (unless one was given) and anchor an

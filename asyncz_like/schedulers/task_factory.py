@@ -63,10 +63,21 @@ class TaskFactory:
         return task
 
     def new_task(
-        self, fn: Any, trigger: Any, trigger_args: dict[str, Any], args: Any, kwargs: Any,
-        id: str | None, name: str | None, mistrigger_grace_time: Any, coalesce: Any,
-        max_instances: Any, next_run_time: Any, store: str | None, executor: str | None,
-    ) -> Task:  # fmt: skip
+        self,
+        fn: Any,
+        trigger: Any,
+        trigger_args: dict[str, Any],
+        args: Any,
+        kwargs: Any,
+        id: str | None,
+        name: str | None,
+        mistrigger_grace_time: Any,
+        coalesce: Any,
+        max_instances: Any,
+        next_run_time: Any,
+        store: str | None,
+        executor: str | None,
+    ) -> Task:
         """A new task from add_task's arguments, the scheduler's task_defaults filling in
         what is not given. Checks: the trigger, the executor and store aliases, then Task()'s;
         not yet whether the store can keep it (``validate_task``)."""
@@ -92,9 +103,19 @@ class TaskFactory:
         if max_instances is UNSET or max_instances is None:
             max_instances = defaults.max_instances
         return Task.build(
-            fn, built_trigger, id, name, args, kwargs, executor, store, coalesce,
-            mistrigger_grace_time, max_instances, None if next_run_time is UNSET else next_run_time,
-        )  # fmt: skip
+            fn,
+            built_trigger,
+            id,
+            name,
+            args,
+            kwargs,
+            executor,
+            store,
+            coalesce,
+            mistrigger_grace_time,
+            max_instances,
+            None if next_run_time is UNSET else next_run_time,
+        )
 
     def build_given(
         self, given: Task, trigger: Any, trigger_args: dict[str, Any], options: dict[str, Any]
@@ -164,18 +185,34 @@ class TaskFactory:
 
 
 def add_options(
-    args: Any = None, kwargs: Any = None, id: str | None = None, name: str | None = None,
-    mistrigger_grace_time: Any = UNSET, coalesce: Any = UNSET, max_instances: Any = UNSET,
-    next_run_time: Any = UNSET, store: str | None = None, executor: str | None = None,
-    replace_existing: bool = False, on_conflict: ConflictPolicy | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    args: Any = None,
+    kwargs: Any = None,
+    id: str | None = None,
+    name: str | None = None,
+    mistrigger_grace_time: Any = UNSET,
+    coalesce: Any = UNSET,
+    max_instances: Any = UNSET,
+    next_run_time: Any = UNSET,
+    store: str | None = None,
+    executor: str | None = None,
+    replace_existing: bool = False,
+    on_conflict: ConflictPolicy | None = None,
+) -> dict[str, Any]:
     """The options of add_task other than the function and the trigger, defaults filled in."""
     return {
-        "args": args, "kwargs": kwargs, "id": id, "name": name,
-        "mistrigger_grace_time": mistrigger_grace_time, "coalesce": coalesce,
-        "max_instances": max_instances, "next_run_time": next_run_time, "store": store,
-        "executor": executor, "replace_existing": replace_existing, "on_conflict": on_conflict,
-    }  # fmt: skip
+        "args": args,
+        "kwargs": kwargs,
+        "id": id,
+        "name": name,
+        "mistrigger_grace_time": mistrigger_grace_time,
+        "coalesce": coalesce,
+        "max_instances": max_instances,
+        "next_run_time": next_run_time,
+        "store": store,
+        "executor": executor,
+        "replace_existing": replace_existing,
+        "on_conflict": on_conflict,
+    }
 
 
 def renamed_fn(fn_or_task: Any, fn: Any) -> Any:

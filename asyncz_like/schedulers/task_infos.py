@@ -76,7 +76,13 @@ def _trigger_names(info: TaskSnapshot) -> tuple[str, str]:
 def _searchable(info: TaskSnapshot) -> str:
     state = info.schedule_state.value if info.schedule_state else ""
     parts = (
-        info.id, info.name, info.callable_name, info.callable_reference, info.trigger,
-        info.trigger_alias, info.executor, state,
-    )  # fmt: skip
+        info.id,
+        info.name,
+        info.callable_name,
+        info.callable_reference,
+        info.trigger,
+        info.trigger_alias,
+        info.executor,
+        state,
+    )
     return " ".join(part for part in parts if part).lower()

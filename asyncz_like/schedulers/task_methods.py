@@ -81,11 +81,19 @@ class TaskMethods:
         )
         if fn_or_task is None or isinstance(fn_or_task, Task):
             options = add_options(
-                args=args, kwargs=kwargs, id=id, name=name,
-                mistrigger_grace_time=mistrigger_grace_time, coalesce=coalesce,
-                max_instances=max_instances, next_run_time=next_run_time, store=store,
-                executor=executor, replace_existing=replace_existing, on_conflict=on_conflict,
-            )  # fmt: skip
+                args=args,
+                kwargs=kwargs,
+                id=id,
+                name=name,
+                mistrigger_grace_time=mistrigger_grace_time,
+                coalesce=coalesce,
+                max_instances=max_instances,
+                next_run_time=next_run_time,
+                store=store,
+                executor=executor,
+                replace_existing=replace_existing,
+                on_conflict=on_conflict,
+            )
             if fn_or_task is None:
 
                 def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -98,9 +106,20 @@ class TaskMethods:
             return task
         # the common case, kept free of the options dicts
         task = self._task_factory.new_task(
-            fn_or_task, trigger, trigger_args, args, kwargs, id, name,
-            mistrigger_grace_time, coalesce, max_instances, next_run_time, store, executor,
-        )  # fmt: skip
+            fn_or_task,
+            trigger,
+            trigger_args,
+            args,
+            kwargs,
+            id,
+            name,
+            mistrigger_grace_time,
+            coalesce,
+            max_instances,
+            next_run_time,
+            store,
+            executor,
+        )
         self._task_adder.add_built(
             task, policy, next_run_time is UNSET, False, anonymous=id is None
         )
@@ -135,9 +154,13 @@ class TaskMethods:
         return self._task_registry.update(task_id, store, changes)
 
     def reschedule_task(
-        self, /, task_id: str | Task, store: str | None = None,
-        trigger: BaseTrigger | str | None = None, **trigger_args: Any,
-    ) -> Task:  # fmt: skip
+        self,
+        /,
+        task_id: str | Task,
+        store: str | None = None,
+        trigger: BaseTrigger | str | None = None,
+        **trigger_args: Any,
+    ) -> Task:
         """Give a task a new trigger; its next run time is computed from it."""
         return self._task_registry.reschedule(task_id, store, trigger, trigger_args)
 
@@ -195,9 +218,12 @@ class TaskMethods:
         self._task_registry.remove_all(store)
 
     def preview_task_runs(
-        self, trigger: BaseTrigger | str, count: int = 5,
-        start: datetime | None = None, **trigger_args: Any,
-    ) -> list[datetime]:  # fmt: skip
+        self,
+        trigger: BaseTrigger | str,
+        count: int = 5,
+        start: datetime | None = None,
+        **trigger_args: Any,
+    ) -> list[datetime]:
         """The next ``count`` fire times a trigger would give, from ``start`` (default now).
 
         ``count`` is an int from 0 to 1,000,000; fewer come back when the trigger ends.

@@ -38,9 +38,13 @@ class TaskRegistry:
     paused, resumed, run now, listed and deleted."""
 
     def __init__(
-        self, host: TaskLookupHost, lock: threading.RLock, plugins: Plugins,
-        factory: TaskFactory, adder: TaskAdder,
-    ) -> None:  # fmt: skip
+        self,
+        host: TaskLookupHost,
+        lock: threading.RLock,
+        plugins: Plugins,
+        factory: TaskFactory,
+        adder: TaskAdder,
+    ) -> None:
         self.host = host
         self.lock = lock
         self.plugins = plugins
@@ -75,9 +79,12 @@ class TaskRegistry:
         return task
 
     def reschedule(
-        self, task_id: str | Task, store: str | None, trigger: BaseTrigger | str | None,
+        self,
+        task_id: str | Task,
+        store: str | None,
+        trigger: BaseTrigger | str | None,
         trigger_args: dict[str, Any],
-    ) -> Task:  # fmt: skip
+    ) -> Task:
         """Give a task a new trigger; its next run time is computed from it."""
         built = self.host.create_trigger(trigger, trigger_args)  # asyncz's hook
         built, next_time = anchored_first_fire(built, self.host.timezone, self.host.clock.now())
@@ -193,9 +200,12 @@ class TaskRegistry:
             self.host.dispatch_event(TaskEvent(code=ALL_TASKS_REMOVED, alias=store))
 
     def preview(
-        self, trigger: BaseTrigger | str, count: int, start: datetime | None,
+        self,
+        trigger: BaseTrigger | str,
+        count: int,
+        start: datetime | None,
         trigger_args: dict[str, Any],
-    ) -> list[datetime]:  # fmt: skip
+    ) -> list[datetime]:
         """The next ``count`` fire times a trigger would give, from ``start`` (default now).
 
         ``count`` is an int from 0 to 1,000,000; fewer come back when the trigger ends.

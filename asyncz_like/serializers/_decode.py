@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from asyncz_like.serializers._encode import TAG
-from asyncz_like.serializers._zones import decode_zone
+from asyncz_like.serializers._zone_codec import decode_zone
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import ref_to_obj
 

@@ -25,7 +25,7 @@ from asyncz_like.serializers._paths import (
     key_segment,
     type_name,
 )
-from asyncz_like.serializers._zones import encode_zone
+from asyncz_like.serializers._zone_codec import encode_zone
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import obj_to_ref
 

@@ -232,16 +232,22 @@ class BaseStore(ABC):
         """Log a record that cannot be read and tell the listeners; the record is kept."""
         self.logger.error(
             "Skipping a broken record in store %s (task %s): %s",
-            self.alias, task_id, error, extra={"task_id": task_id, "store": self.alias},
-        )  # fmt: skip
+            self.alias,
+            task_id,
+            error,
+            extra={"task_id": task_id, "store": self.alias},
+        )
         scheduler = self.scheduler
         if scheduler is not None and scheduler.wants_event(STORE_RECORD_BROKEN):
             scheduler.dispatch_event(
                 BrokenRecordEvent(
-                    code=STORE_RECORD_BROKEN, alias=self.alias, task_id=task_id,
-                    store=self.alias, exception=error,
+                    code=STORE_RECORD_BROKEN,
+                    alias=self.alias,
+                    task_id=task_id,
+                    store=self.alias,
+                    exception=error,
                 )
-            )  # fmt: skip
+            )
 
     @abstractmethod
     def lookup_task(self, task_id: str) -> Task | None:

@@ -50,9 +50,12 @@ class RunStore(Protocol):
         """The record of ``run_id``, if any."""
 
     def select(
-        self, statuses: Collection[str] | None, task_id: str | None, limit: int | None,
+        self,
+        statuses: Collection[str] | None,
+        task_id: str | None,
+        limit: int | None,
         alive_after: float | None,
-    ) -> Iterable[bytes]:  # fmt: skip
+    ) -> Iterable[bytes]:
         """Records newest first. Every record that matches (status, task id, not finished at or
         before ``alive_after``) comes, in order, at most ``limit`` of them; others may come
         too (the history filters what it decodes)."""

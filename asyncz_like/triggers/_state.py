@@ -39,7 +39,3 @@ def load_timedelta(value: Any, name: str) -> timedelta:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=check_seconds(value, f"{name} in trigger state", positive=True))
     raise ValueError(f"Invalid {name} in trigger state: {value!r}")
-
-
-def iso_or_none(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -110,9 +110,12 @@ def _interval(amounts: dict[str, Any]) -> timedelta:
     """The interval of these ``weeks=``, ``days=``... amounts, checked one by one and in sum."""
     for name, amount in amounts.items():
         check_number(
-            amount, name, maximum=MAX_SECONDS / _UNIT_SECONDS[name[0]], too_large=TOO_LONG,
+            amount,
+            name,
+            maximum=MAX_SECONDS / _UNIT_SECONDS[name[0]],
+            too_large=TOO_LONG,
             wrong_type=ValueError,
-        )  # fmt: skip
+        )
     interval = timedelta(**amounts)
     if interval <= timedelta(0):
         raise ValueError(

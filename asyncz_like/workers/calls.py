@@ -13,7 +13,7 @@ from asyncz_like.tasks.record import TaskValues
 from asyncz_like.tasks.task import Task
 
 if TYPE_CHECKING:
-    from asyncz_like.workers.job import AttemptReports, RunJob
+    from asyncz_like.workers.submitted import AttemptReports, SubmittedRun
 
 #: A run task may be handed over again (a retry) before the previous hand-over is released.
 _NO_LIMIT = 2**31 - 1
@@ -31,87 +31,102 @@ class RunTask(Task):
         """The task of one hand-over: internal and already validated, so built from a
         record, without Task's checks."""
         values: TaskValues = (
-            run_id, None, None, (), None, name, None, executor, None, False, None, _NO_LIMIT,
-        )  # fmt: skip
+            run_id,
+            None,
+            None,
+            (),
+            None,
+            name,
+            None,
+            executor,
+            None,
+            False,
+            None,
+            _NO_LIMIT,
+        )
         return cls.from_record((values, fn, None))
 
 
-def make_run_task(engine: AttemptReports, job: RunJob, token: int) -> RunTask:
-    call = AsyncCall(engine, job, token) if job.coroutine else SyncCall(engine, job, token)
-    return RunTask.of_run(call, job.run.id, job.run.name, job.options.executor)
+def make_run_task(engine: AttemptReports, submitted: SubmittedRun, token: int) -> RunTask:
+    call = (
+        AsyncCall(engine, submitted, token)
+        if submitted.coroutine
+        else SyncCall(engine, submitted, token)
+    )
+    return RunTask.of_run(call, submitted.run.id, submitted.run.name, submitted.options.executor)
 
 
 class SyncCall:
     """One attempt of a plain function, in the thread the executor calls it from, inside a
     copy of the context ``submit`` was called in."""
 
-    __slots__ = ("engine", "job", "token")
+    __slots__ = ("engine", "submitted", "token")
 
-    def __init__(self, engine: AttemptReports, job: RunJob, token: int) -> None:
-        self.engine, self.job, self.token = engine, job, token
+    def __init__(self, engine: AttemptReports, submitted: SubmittedRun, token: int) -> None:
+        self.engine, self.submitted, self.token = engine, submitted, token
 
     def __call__(self) -> None:
-        engine, job, token = self.engine, self.job, self.token
+        engine, submitted, token = self.engine, self.submitted, self.token
         try:
-            if not engine.begin(job, token):
+            if not engine.begin(submitted, token):
                 return
-            context = job.context.copy()
-            context.run(CURRENT_RUN.set, (job.run, engine.ledger))
+            context = submitted.context.copy()
+            context.run(CURRENT_RUN.set, (submitted.run, engine.ledger))
             try:
-                value = context.run(job.fn, *job.args, **job.kwargs)
+                value = context.run(submitted.fn, *submitted.args, **submitted.kwargs)
             except BaseException as exc:
-                engine.failed(job, token, exc)
+                engine.failed(submitted, token, exc)
                 if not isinstance(exc, Exception):
                     raise
             else:
-                engine.succeeded(job, token, value)
+                engine.succeeded(submitted, token, value)
         finally:
-            engine.ended(job, token)
+            engine.ended(submitted, token)
 
 
 class AsyncCall:
     """One attempt of a coroutine function: an inner asyncio task (in a copy of the submitter's
     context) that the engine can cancel at a deadline or on ``cancel_run``."""
 
-    __slots__ = ("engine", "job", "token")
+    __slots__ = ("engine", "submitted", "token")
 
-    def __init__(self, engine: AttemptReports, job: RunJob, token: int) -> None:
-        self.engine, self.job, self.token = engine, job, token
+    def __init__(self, engine: AttemptReports, submitted: SubmittedRun, token: int) -> None:
+        self.engine, self.submitted, self.token = engine, submitted, token
 
     async def __call__(self) -> None:
-        engine, job, token = self.engine, self.job, self.token
+        engine, submitted, token = self.engine, self.submitted, self.token
         try:
-            if not engine.begin(job, token):
+            if not engine.begin(submitted, token):
                 return
-            await self._attempt(engine, job, token)
+            await self._attempt(engine, submitted, token)
         finally:
-            engine.ended(job, token)
+            engine.ended(submitted, token)
 
-    async def _attempt(self, engine: AttemptReports, job: RunJob, token: int) -> None:
+    async def _attempt(self, engine: AttemptReports, submitted: SubmittedRun, token: int) -> None:
         loop = asyncio.get_running_loop()
-        context = job.context.copy()
-        context.run(CURRENT_RUN.set, (job.run, engine.ledger))
-        inner = loop.create_task(_invoke(job), context=context)
-        if not engine.attach(job, token, CoroutineHandle(loop, inner)):
+        context = submitted.context.copy()
+        context.run(CURRENT_RUN.set, (submitted.run, engine.ledger))
+        inner = loop.create_task(_invoke(submitted), context=context)
+        if not engine.attach(submitted, token, CoroutineHandle(loop, inner)):
             inner.cancel()
         try:
             value = await inner
         except asyncio.CancelledError:
-            engine.interrupted(job, token)  # a no-op when the engine cancelled it
+            engine.interrupted(submitted, token)  # a no-op when the engine cancelled it
             outer = asyncio.current_task()
             if outer is not None and outer.cancelling():
                 raise  # the executor is being shut down: let its task end cancelled
             return
         except BaseException as exc:
-            engine.failed(job, token, exc)
+            engine.failed(submitted, token, exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        engine.succeeded(job, token, value)
+        engine.succeeded(submitted, token, value)
 
 
-async def _invoke(job: RunJob) -> Any:
-    return await job.fn(*job.args, **job.kwargs)
+async def _invoke(submitted: SubmittedRun) -> Any:
+    return await submitted.fn(*submitted.args, **submitted.kwargs)
 
 
 class CoroutineHandle:

@@ -12,7 +12,7 @@ from asyncz_like.limits import check_timeout
 
 if TYPE_CHECKING:
     from asyncz_like.workers.engine import RunEngine
-    from asyncz_like.workers.job import RunJob
+    from asyncz_like.workers.submitted import SubmittedRun
 
 
 class CancelResult:
@@ -23,14 +23,14 @@ class CancelResult:
     (CANCELLED) as soon as ``cancel_run`` returns; ``wait()`` is the blocking form.
     """
 
-    __slots__ = ("_engine", "_job", "cancelled", "run_id")
+    __slots__ = ("_engine", "_submitted", "cancelled", "run_id")
 
     def __init__(
-        self, run_id: str, engine: RunEngine | None = None, job: RunJob | None = None
+        self, run_id: str, engine: RunEngine | None = None, submitted: SubmittedRun | None = None
     ) -> None:
         self.run_id = run_id
-        self.cancelled = job is not None
-        self._engine, self._job = engine, job
+        self.cancelled = submitted is not None
+        self._engine, self._submitted = engine, submitted
 
     def __bool__(self) -> bool:
         return self.cancelled
@@ -52,8 +52,8 @@ class CancelResult:
         return self._stopped().__await__()
 
     async def _stopped(self) -> bool:
-        engine, job = self._engine, self._job
-        if engine is None or job is None:
+        engine, submitted = self._engine, self._submitted
+        if engine is None or submitted is None:
             return self.cancelled
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
@@ -62,23 +62,23 @@ class CancelResult:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(_resolve, done)
 
-        if engine.when_stopped(job, wake):
+        if engine.when_stopped(submitted, wake):
             try:
                 await done
             finally:
-                engine.forget_stop_waiter(job, wake)
+                engine.forget_stop_waiter(submitted, wake)
         return self.cancelled
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the cancelled attempt has stopped (at most ``timeout`` seconds: then
         TimeoutError); return whether the run was cancelled."""
         timeout = check_timeout(timeout)
-        engine, job = self._engine, self._job
-        if engine is None or job is None:
+        engine, submitted = self._engine, self._submitted
+        if engine is None or submitted is None:
             return self.cancelled
         stopped = threading.Event()
-        if engine.when_stopped(job, stopped.set) and not stopped.wait(timeout):
-            engine.forget_stop_waiter(job, stopped.set)
+        if engine.when_stopped(submitted, stopped.set) and not stopped.wait(timeout):
+            engine.forget_stop_waiter(submitted, stopped.set)
             raise TimeoutError(f"Run {self.run_id!r} did not stop within {timeout} s")
         return self.cancelled
 

@@ -17,9 +17,9 @@ from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers.attempts import AttemptTracker, log_extra, logger
 from asyncz_like.workers.calls import make_run_task
-from asyncz_like.workers.job import Place, RunJob
 from asyncz_like.workers.ledger import Wake
 from asyncz_like.workers.process import start_process_attempt
+from asyncz_like.workers.submitted import Place, SubmittedRun
 
 
 class RunEngine(AttemptTracker):
@@ -30,20 +30,39 @@ class RunEngine(AttemptTracker):
     # -- submitting and the loop ------------------------------------------------------------
 
     def submit(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-        options: RunOptions, due: datetime | None, coroutine: bool,
-        lane: tuple[tuple[str, str], int | None], name: str, record: bytes | None = None,
-    ) -> Run:  # fmt: skip
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: RunOptions,
+        due: datetime | None,
+        coroutine: bool,
+        lane: tuple[tuple[str, str], int | None],
+        name: str,
+        record: bytes | None = None,
+    ) -> Run:
         now = self.host.clock.now()
         due = now if due is None else due
-        run = Run(new_run_id(), None, name, RunStatus.PENDING, 0.0, None, None, None, 0,
-                  options.priority, now, due)  # fmt: skip
-        job = RunJob(run, fn, args, kwargs, options, coroutine, lane, record)
+        run = Run(
+            new_run_id(),
+            None,
+            name,
+            RunStatus.PENDING,
+            0.0,
+            None,
+            None,
+            None,
+            0,
+            options.priority,
+            now,
+            due,
+        )
+        submitted = SubmittedRun(run, fn, args, kwargs, options, coroutine, lane, record)
         with self.lock:
             self.ledger.enter(run)
-            self._jobs[run.id] = job
+            self._submitted[run.id] = submitted
             self.queued[run.priority] += 1
-            self._wait_until(job, due, now)
+            self._wait_until(submitted, due, now)
         logger.debug("Run %s (%s) submitted", run.id, name, extra=log_extra(run))
         self.ledger.announce(RUN_SUBMITTED, run)
         self.host.wake_runs_at(max(due, now))
@@ -65,32 +84,35 @@ class RunEngine(AttemptTracker):
         with self.lock:
             due = self._due
             while due and due[0][0] <= now:
-                _, _, job = heapq.heappop(due)
-                if job.place is Place.DUE:
-                    self.lanes.push(job, next(self._seq))
+                _, _, submitted = heapq.heappop(due)
+                if submitted.place is Place.DUE:
+                    self.lanes.push(submitted, next(self._seq))
             timed_out = self._expire(now)
             if cleanup:
                 self.ledger.history.cleanup(now)
                 self._next_cleanup = now + timedelta(seconds=self.cleanup_interval)
-        for job, wakes in timed_out:
-            if job.handle is not None:
-                job.handle.cancel()
+        for submitted, wakes in timed_out:
+            if submitted.handle is not None:
+                submitted.handle.cancel()
             logger.warning(
-                "Run %s (%s) timed out after %s s", job.run.id, job.run.name,
-                job.options.timeout, extra=log_extra(job.run),
-            )  # fmt: skip
-            self.ledger.announce(RUN_TIMEOUT, job.run, wakes)
+                "Run %s (%s) timed out after %s s",
+                submitted.run.id,
+                submitted.run.name,
+                submitted.options.timeout,
+                extra=log_extra(submitted.run),
+            )
+            self.ledger.announce(RUN_TIMEOUT, submitted.run, wakes)
         self.dispatch()
         with self.lock:  # after the hand-over: an inline run may have set a retry or deadline
             return self._next_wake()
 
-    def _expire(self, now: datetime) -> list[tuple[RunJob, list[Wake] | None]]:
+    def _expire(self, now: datetime) -> list[tuple[SubmittedRun, list[Wake] | None]]:
         deadlines, expired = self._deadlines, []
         while deadlines and deadlines[0][0] <= now:
-            _, _, job, token = heapq.heappop(deadlines)
-            if self._current(job, token):
-                expired.append((job, self.ledger.move(job.run, RunStatus.TIMEOUT, now)))
-                self._finish(job)
+            _, _, submitted, token = heapq.heappop(deadlines)
+            if self._current(submitted, token):
+                expired.append((submitted, self.ledger.move(submitted.run, RunStatus.TIMEOUT, now)))
+                self._finish(submitted)
         return expired
 
     def _next_wake(self) -> datetime | None:
@@ -107,39 +129,50 @@ class RunEngine(AttemptTracker):
         """Hand over as many ready runs as the lanes have room for, best first."""
         self.lanes.hand_over(self.host.may_start_runs, self._taken)
 
-    def _taken(self, job: RunJob) -> None:
-        self.queued[job.run.priority] -= 1
+    def _taken(self, submitted: SubmittedRun) -> None:
+        self.queued[submitted.run.priority] -= 1
 
-    def _send(self, job: RunJob, token: int) -> None:
+    def _send(self, submitted: SubmittedRun, token: int) -> None:
         try:
-            executor = self.host.lookup_executor(job.options.executor)
+            executor = self.host.lookup_executor(submitted.options.executor)
             if isinstance(executor, ProcessPoolExecutor):
-                start_process_attempt(self, job, token, executor)
+                start_process_attempt(self, submitted, token, executor)
             else:
-                run_time = job.run.scheduled_at
+                run_time = submitted.run.scheduled_at
                 assert run_time is not None  # set by submit
-                executor.send_task(make_run_task(self, job, token), [run_time])
+                executor.send_task(make_run_task(self, submitted, token), [run_time])
         except Exception as exc:
-            self.refused(job, token, exc)
+            self.refused(submitted, token, exc)
 
     # -- cancelling, starting, stopping -----------------------------------------------------
 
     def restore(
-        self, run: Run, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-        options: RunOptions, due: datetime | None, coroutine: bool,
-        lane: tuple[tuple[str, str], int | None], record: bytes,
-    ) -> None:  # fmt: skip
+        self,
+        run: Run,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: RunOptions,
+        due: datetime | None,
+        coroutine: bool,
+        lane: tuple[tuple[str, str], int | None],
+        record: bytes,
+    ) -> None:
         """Take on a pending (or retrying) run kept by an earlier shutdown: it waits for
         ``due`` (or a worker) as if it had been submitted here."""
         now = self.host.clock.now()
-        job = RunJob(run, fn, args, kwargs, options, coroutine, lane, record)
+        submitted = SubmittedRun(run, fn, args, kwargs, options, coroutine, lane, record)
         with self.lock:
             self.ledger.enter(run)
-            self._jobs[run.id] = job
+            self._submitted[run.id] = submitted
             self.queued[run.priority] += 1
-            self._wait_until(job, now if due is None else due, now)
-        logger.info("Run %s (%s) kept by an earlier shutdown is pending here", run.id,
-                    run.name, extra=log_extra(run))  # fmt: skip
+            self._wait_until(submitted, now if due is None else due, now)
+        logger.info(
+            "Run %s (%s) kept by an earlier shutdown is pending here",
+            run.id,
+            run.name,
+            extra=log_extra(run),
+        )
 
     def restore_failed(self, run: Run, error: BaseException) -> None:
         """A kept run that cannot be run here (its function is gone): it fails, recorded."""
@@ -148,41 +181,46 @@ class RunEngine(AttemptTracker):
             run.error = RunError.from_exception(error)
             self.ledger.enter(run)
             wakes = self.ledger.move(run, RunStatus.FAILED, now)
-        logger.error("Run %s (%s) kept by an earlier shutdown cannot run: %s", run.id,
-                     run.name, error, extra=log_extra(run))  # fmt: skip
+        logger.error(
+            "Run %s (%s) kept by an earlier shutdown cannot run: %s",
+            run.id,
+            run.name,
+            error,
+            extra=log_extra(run),
+        )
         self.ledger.announce(RUN_FAILED, run, wakes, error)
 
-    def cancel(self, run_id: str) -> RunJob | None:
-        """Cancel a pending, retrying or running run; its job, or None when there is none to
-        cancel."""
+    def cancel(self, run_id: str) -> SubmittedRun | None:
+        """Cancel a pending, retrying or running run; its SubmittedRun, or None when there is
+        none to cancel."""
         with self.lock:
-            job = self._jobs.get(run_id)
-            if job is None:
+            submitted = self._submitted.get(run_id)
+            if submitted is None:
                 return None
-            if job.place in (Place.DUE, Place.READY):
-                self.queued[job.run.priority] -= 1
-            handle = job.handle if job.place is Place.RUNNING else None
-            wakes = self.ledger.move(job.run, RunStatus.CANCELLED, self.host.clock.now())
-            self._finish(job)
+            if submitted.place in (Place.DUE, Place.READY):
+                self.queued[submitted.run.priority] -= 1
+            handle = submitted.handle if submitted.place is Place.RUNNING else None
+            wakes = self.ledger.move(submitted.run, RunStatus.CANCELLED, self.host.clock.now())
+            self._finish(submitted)
         if handle is not None:
             handle.cancel()
-        logger.info("Run %s (%s) was cancelled", job.run.id, job.run.name)
-        self.ledger.announce(RUN_CANCELLED, job.run, wakes)
-        return job
+        logger.info("Run %s (%s) was cancelled", submitted.run.id, submitted.run.name)
+        self.ledger.announce(RUN_CANCELLED, submitted.run, wakes)
+        return submitted
 
     def executor_failed(self, run_id: str, error: BaseException | None) -> None:
         """An executor gave up on what it was handed: a run that never began fails (one that
         began reports its own outcome)."""
-        job = self._jobs.get(run_id)
-        if job is not None and job.place is Place.OUT:
-            self.refused(job, job.token, error or RuntimeError("the executor failed"))
+        submitted = self._submitted.get(run_id)
+        if submitted is not None and submitted.place is Place.OUT:
+            self.refused(submitted, submitted.token, error or RuntimeError("the executor failed"))
             self.dispatch()
 
     def replace_history(self, history: RunHistory) -> None:
         """Keep records in ``history`` from now on; the unfinished runs move there."""
         with self.lock:
-            for job in self._jobs.values():
-                history.add(job.run)
+            for submitted in self._submitted.values():
+                history.add(submitted.run)
             self.ledger.history = history
 
     def start(self, now: datetime) -> None:
@@ -190,12 +228,20 @@ class RunEngine(AttemptTracker):
         with self.lock:
             self.started_at = now
             self._next_cleanup = now + timedelta(seconds=self.cleanup_interval)
-            self.lanes.reset(job for job in self._jobs.values() if job.place is Place.READY)
+            self.lanes.reset(
+                submitted
+                for submitted in self._submitted.values()
+                if submitted.place is Place.READY
+            )
 
     def running_runs(self) -> list[Run]:
         """The runs whose attempt is running now."""
         with self.lock:
-            return [job.run for job in self._jobs.values() if job.place is Place.RUNNING]
+            return [
+                submitted.run
+                for submitted in self._submitted.values()
+                if submitted.place is Place.RUNNING
+            ]
 
     def stop(self, wait: bool, keep: bool = False) -> list[tuple[Run, bytes, datetime | None]]:
         """The scheduler stops. Runs handed over but not started are taken back (PENDING, for
@@ -206,46 +252,58 @@ class RunEngine(AttemptTracker):
         and retrying runs leave this engine: returned with their work and due time, for the
         history to keep in its store.
         """
-        cancelled: list[tuple[RunJob, list[Wake] | None]] = []
+        cancelled: list[tuple[SubmittedRun, list[Wake] | None]] = []
         now = self.host.clock.now()
         with self.lock:
             self.started_at = None
-            for job in list(self._jobs.values()):
-                if job.place is Place.OUT:
-                    self.lanes.release(job, job.lane_token)
-                    job.token += 1
-                    job.place = Place.READY
-                    self.queued[job.run.priority] += 1
-                elif job.place is Place.RUNNING and not wait:
-                    cancelled.append((job, self.ledger.move(job.run, RunStatus.CANCELLED, now)))
-                    self._finish(job)
-            running = [job.handle for job in self._jobs.values() if job.handle is not None]
-            threads = [
-                job
-                for job in self._jobs.values()
-                if job.place is Place.RUNNING and job.handle is None and not job.coroutine
+            for submitted in list(self._submitted.values()):
+                if submitted.place is Place.OUT:
+                    self.lanes.release(submitted, submitted.lane_token)
+                    submitted.token += 1
+                    submitted.place = Place.READY
+                    self.queued[submitted.run.priority] += 1
+                elif submitted.place is Place.RUNNING and not wait:
+                    cancelled.append(
+                        (submitted, self.ledger.move(submitted.run, RunStatus.CANCELLED, now))
+                    )
+                    self._finish(submitted)
+            running = [
+                submitted.handle
+                for submitted in self._submitted.values()
+                if submitted.handle is not None
             ]
-        for job, wakes in cancelled:
-            if job.handle is not None:
-                job.handle.cancel()
-            self.ledger.announce(RUN_CANCELLED, job.run, wakes)
+            threads = [
+                submitted
+                for submitted in self._submitted.values()
+                if submitted.place is Place.RUNNING
+                and submitted.handle is None
+                and not submitted.coroutine
+            ]
+        for submitted, wakes in cancelled:
+            if submitted.handle is not None:
+                submitted.handle.cancel()
+            self.ledger.announce(RUN_CANCELLED, submitted.run, wakes)
         if wait:
             for handle in running:
                 handle.join()
             if keep:
-                for job in threads:
+                for submitted in threads:
                     stopped = threading.Event()
-                    if self.when_stopped(job, stopped.set):
+                    if self.when_stopped(submitted, stopped.set):
                         stopped.wait()
         return self._take_pending() if keep else []
 
     def _take_pending(self) -> list[tuple[Run, bytes, datetime | None]]:
         with self.lock:
-            due_at = {id(job): due for due, _, job in self._due if job.place is Place.DUE}
+            due_at = {
+                id(submitted): due
+                for due, _, submitted in self._due
+                if submitted.place is Place.DUE
+            }
             taken = []
-            for job in list(self._jobs.values()):
-                if job.place in (Place.DUE, Place.READY) and job.record is not None:
-                    self.queued[job.run.priority] -= 1
-                    self._finish(job)  # DONE: the lanes and the due heap skip it
-                    taken.append((job.run, job.record, due_at.get(id(job))))
+            for submitted in list(self._submitted.values()):
+                if submitted.place in (Place.DUE, Place.READY) and submitted.record is not None:
+                    self.queued[submitted.run.priority] -= 1
+                    self._finish(submitted)  # DONE: the lanes and the due heap skip it
+                    taken.append((submitted.run, submitted.record, due_at.get(id(submitted))))
             return taken

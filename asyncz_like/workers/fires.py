@@ -66,15 +66,26 @@ class FireRecorder:
 
     def completed(self, task: Task, run_time: datetime, record: Any, value: Any) -> None:
         if record.__class__ is not Run:
-            self.inbox.append((task.id, task.name, run_time, record, self._stamp(),
-                               RunStatus.COMPLETED, value, None))  # fmt: skip
+            self.inbox.append(
+                (
+                    task.id,
+                    task.name,
+                    run_time,
+                    record,
+                    self._stamp(),
+                    RunStatus.COMPLETED,
+                    value,
+                    None,
+                )
+            )
         else:
             self._end_live(record, RunStatus.COMPLETED, value, None, None)
 
     def failed(self, task: Task, run_time: datetime, record: Any, exc: BaseException) -> None:
         if record.__class__ is not Run:
-            self.inbox.append((task.id, task.name, run_time, record, self._stamp(),
-                               status_of(exc), None, exc))  # fmt: skip
+            self.inbox.append(
+                (task.id, task.name, run_time, record, self._stamp(), status_of(exc), None, exc)
+            )
         else:
             self._end_live(record, status_of(exc), None, RunError.from_exception(exc), exc)
 
@@ -83,8 +94,21 @@ class FireRecorder:
         if record.__class__ is Run:
             return record
         started = _as_datetime(record)
-        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None, 1,
-                  0, started, run_time, started)  # fmt: skip
+        run = Run(
+            new_run_id(),
+            task.id,
+            task.name,
+            RunStatus.RUNNING,
+            0.0,
+            None,
+            None,
+            None,
+            1,
+            0,
+            started,
+            run_time,
+            started,
+        )
         ledger = self._ledger
         with ledger.lock:
             ledger.enter(run)
@@ -102,8 +126,21 @@ class FireRecorder:
 
     def _begin_live(self, task: Task, run_time: datetime) -> Run:
         now = self._now()
-        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None, 1,
-                  0, now, run_time, now)  # fmt: skip
+        run = Run(
+            new_run_id(),
+            task.id,
+            task.name,
+            RunStatus.RUNNING,
+            0.0,
+            None,
+            None,
+            None,
+            1,
+            0,
+            now,
+            run_time,
+            now,
+        )
         ledger = self._ledger
         with ledger.lock:
             ledger.enter(run)
@@ -112,9 +149,13 @@ class FireRecorder:
         return run
 
     def _end_live(
-        self, run: Run, status: RunStatus, value: Any, error: RunError | None,
+        self,
+        run: Run,
+        status: RunStatus,
+        value: Any,
+        error: RunError | None,
         exc: BaseException | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         ledger = self._ledger
         with ledger.lock:
             _finish(run, status, value, error)
@@ -184,8 +225,21 @@ class FireRecorder:
         ledger = self._ledger
         for task_id, name, run_time, started, finished, status, value, error in items:
             begun = _as_datetime(started)
-            run = Run(new_run_id(), task_id, name, RunStatus.RUNNING, 0.0, None, None, None, 1,
-                      0, begun, run_time, begun)  # fmt: skip
+            run = Run(
+                new_run_id(),
+                task_id,
+                name,
+                RunStatus.RUNNING,
+                0.0,
+                None,
+                None,
+                None,
+                1,
+                0,
+                begun,
+                run_time,
+                begun,
+            )
             ledger.enter(run)
             if isinstance(error, BaseException):
                 error = RunError.from_exception(error)

@@ -61,11 +61,23 @@ class HeldRun:
     def of(cls, delivery: Delivery, now: datetime) -> HeldRun:
         envelope = delivery.envelope
         run = Run(
-            envelope.run_id, envelope.task_id, envelope.name or envelope.target,
-            RunStatus.RUNNING, 0.0, None, None, None, delivery.attempt, envelope.priority,
-            envelope.created_at, envelope.due or envelope.created_at, now, None,
-            envelope.queue, delivery.token,
-        )  # fmt: skip
+            envelope.run_id,
+            envelope.task_id,
+            envelope.name or envelope.target,
+            RunStatus.RUNNING,
+            0.0,
+            None,
+            None,
+            None,
+            delivery.attempt,
+            envelope.priority,
+            envelope.created_at,
+            envelope.due or envelope.created_at,
+            now,
+            None,
+            envelope.queue,
+            delivery.token,
+        )
         return cls(delivery, run)
 
     @property

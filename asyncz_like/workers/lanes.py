@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from asyncz_like.workers.job import Place, RunJob
+from asyncz_like.workers.submitted import Place, SubmittedRun
 
 if TYPE_CHECKING:
     import threading
@@ -27,7 +27,7 @@ class Lane:
         self.key = key
         self.capacity = capacity
         self.busy = 0
-        self.heap: list[tuple[int, int, RunJob]] = []
+        self.heap: list[tuple[int, int, SubmittedRun]] = []
 
     @property
     def label(self) -> str:
@@ -42,7 +42,7 @@ class Lanes:
     finds another one handing over leaves it a note to look again, and returns.
     """
 
-    def __init__(self, lock: threading.Lock, send: Callable[[RunJob, int], None]) -> None:
+    def __init__(self, lock: threading.Lock, send: Callable[[SubmittedRun, int], None]) -> None:
         self._lock = lock
         self._send = send
         self.lanes: dict[tuple[str, str], Lane] = {}
@@ -50,50 +50,50 @@ class Lanes:
         self._again = False
 
     def empty(self) -> bool:
-        """Whether no job waits in any lane (a hand-over would find nothing to send)."""
+        """Whether no submitted run waits in any lane (a hand-over would find nothing to send)."""
         return not any(lane.heap for lane in self.lanes.values())
 
-    def push(self, job: RunJob, seq: int) -> None:
-        """Queue a job as READY (call with the lock held)."""
-        lane = self.lanes.get(job.lane_key)
+    def push(self, submitted: SubmittedRun, seq: int) -> None:
+        """Queue a submitted run as READY (call with the lock held)."""
+        lane = self.lanes.get(submitted.lane_key)
         if lane is None:
-            lane = self.lanes[job.lane_key] = Lane(job.lane_key, job.capacity)
-        job.place = Place.READY
-        job.ready_seq = seq
-        heapq.heappush(lane.heap, (-job.run.priority, seq, job))
+            lane = self.lanes[submitted.lane_key] = Lane(submitted.lane_key, submitted.capacity)
+        submitted.place = Place.READY
+        submitted.ready_seq = seq
+        heapq.heappush(lane.heap, (-submitted.run.priority, seq, submitted))
 
-    def reset(self, ready: Iterable[RunJob]) -> None:
-        """Forget the lanes (and what they count) and queue ``ready`` jobs again, in their
+    def reset(self, ready: Iterable[SubmittedRun]) -> None:
+        """Forget the lanes (and what they count) and queue ``ready`` submitted runs again, in their
         order (at start: workers of a previous run are not ours to count)."""
         self.lanes = {}
-        for job in sorted(ready, key=lambda job: job.ready_seq):
-            self.push(job, job.ready_seq)
+        for submitted in sorted(ready, key=lambda submitted: submitted.ready_seq):
+            self.push(submitted, submitted.ready_seq)
 
-    def release(self, job: RunJob, token: int) -> None:
-        """The hand-over ``token`` of ``job`` ended: free its place in the lane (lock held)."""
-        if job.lane is not None and job.lane_token == token:
-            job.lane.busy -= 1
-            job.lane = None
+    def release(self, submitted: SubmittedRun, token: int) -> None:
+        """The hand-over ``token`` of ``submitted`` ended: free its lane place (lock held)."""
+        if submitted.lane is not None and submitted.lane_token == token:
+            submitted.lane.busy -= 1
+            submitted.lane = None
 
-    def take(self) -> list[tuple[RunJob, int]]:
-        """Pop what the lanes have room for, best first; mark those jobs OUT (lock held)."""
-        taken: list[tuple[RunJob, int]] = []
+    def take(self) -> list[tuple[SubmittedRun, int]]:
+        """Pop what the lanes have room for, best first; mark those runs OUT (lock held)."""
+        taken: list[tuple[SubmittedRun, int]] = []
         for lane in self.lanes.values():
             heap, capacity = lane.heap, lane.capacity
             while heap and (capacity is None or lane.busy < capacity):
-                _, seq, job = heapq.heappop(heap)
-                if job.place is not Place.READY or job.ready_seq != seq:
+                _, seq, submitted = heapq.heappop(heap)
+                if submitted.place is not Place.READY or submitted.ready_seq != seq:
                     continue  # cancelled, or queued again since
                 lane.busy += 1
-                job.token += 1
-                job.place = Place.OUT
-                job.lane, job.lane_token = lane, job.token
-                taken.append((job, job.token))
+                submitted.token += 1
+                submitted.place = Place.OUT
+                submitted.lane, submitted.lane_token = lane, submitted.token
+                taken.append((submitted, submitted.token))
         return taken
 
-    def hand_over(self, allowed: Callable[[], bool], taken: Callable[[RunJob], None]) -> None:
-        """Hand over ready jobs until the lanes are full or empty. ``taken`` is called for
-        each job taken, with the lock held."""
+    def hand_over(self, allowed: Callable[[], bool], taken: Callable[[SubmittedRun], None]) -> None:
+        """Hand over ready submitted runs until the lanes are full or empty. ``taken`` is called for
+        each submitted run taken, with the lock held."""
         with self._lock:
             if self._handing_over:
                 self._again = True
@@ -103,15 +103,15 @@ class Lanes:
             while True:
                 with self._lock:
                     batch = self.take() if allowed() else []
-                    for job, _ in batch:
-                        taken(job)
+                    for submitted, _ in batch:
+                        taken(submitted)
                     if not batch:
                         if not self._again:
                             self._handing_over = False
                             return
                         self._again = False
-                for job, token in batch:
-                    self._send(job, token)
+                for submitted, token in batch:
+                    self._send(submitted, token)
         except BaseException:
             with self._lock:
                 self._handing_over = False

@@ -73,9 +73,12 @@ class Ledger:
         return self._waiters.pop(run.id, None) if self._waiters else None
 
     def announce(
-        self, code: int, run: Run, wakes: list[Wake] | None = None,
+        self,
+        code: int,
+        run: Run,
+        wakes: list[Wake] | None = None,
         exception: BaseException | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Wake the waiters, then tell the listeners of ``code`` (if any)."""
         if wakes:
             for wake in wakes:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from asyncz_like.executors.pool import ProcessPoolExecutor
-    from asyncz_like.workers.job import AttemptReports, RunJob
+    from asyncz_like.workers.submitted import AttemptReports, SubmittedRun
 
 logger = logging.getLogger("asyncz_like.runs")
 
@@ -87,13 +87,17 @@ class ProcessAttempt:
     """A running attempt in its child process: the handle the engine stops it with."""
 
     def __init__(
-        self, engine: AttemptReports, job: RunJob, token: int, process: BaseProcess,
+        self,
+        engine: AttemptReports,
+        submitted: SubmittedRun,
+        token: int,
+        process: BaseProcess,
         conn: Connection,
-    ) -> None:  # fmt: skip
-        self.engine, self.job, self.token = engine, job, token
+    ) -> None:
+        self.engine, self.submitted, self.token = engine, submitted, token
         self.process, self.conn = process, conn
         self.watcher = threading.Thread(
-            target=self._watch, name=f"asyncz_like-run-{job.run.id}", daemon=True
+            target=self._watch, name=f"asyncz_like-run-{submitted.run.id}", daemon=True
         )
 
     def cancel(self) -> None:
@@ -105,20 +109,20 @@ class ProcessAttempt:
         self.watcher.join(timeout)
 
     def _watch(self) -> None:
-        engine, job, token = self.engine, self.job, self.token
+        engine, submitted, token = self.engine, self.submitted, self.token
         try:
             if not self._read_messages():
                 self.process.join()
                 code = self.process.exitcode
-                engine.failed(job, token, ProcessExitedError(f"the process exited ({code})"))
+                engine.failed(submitted, token, ProcessExitedError(f"the process exited ({code})"))
         finally:
             self.conn.close()
             self.process.join()
-            engine.ended(job, token)
+            engine.ended(submitted, token)
 
     def _read_messages(self) -> bool:
         """Relay progress until the outcome arrives (True) or the pipe closes (False)."""
-        engine, job, token = self.engine, self.job, self.token
+        engine, submitted, token = self.engine, self.submitted, self.token
         while True:
             try:
                 message = self.conn.recv()
@@ -126,41 +130,56 @@ class ProcessAttempt:
                 return False
             kind = message[0]
             if kind == "progress":
-                engine.ledger.report_progress(job.run, message[1], message[2])
+                engine.ledger.report_progress(submitted.run, message[1], message[2])
             elif kind == "done":
-                engine.succeeded(job, token, message[1])
+                engine.succeeded(submitted, token, message[1])
                 return True
             else:
-                engine.failed(job, token, RemoteError(message[1], message[2]))
+                engine.failed(submitted, token, RemoteError(message[1], message[2]))
                 return True
 
 
 def start_process_attempt(
-    engine: AttemptReports, job: RunJob, token: int, executor: ProcessPoolExecutor
+    engine: AttemptReports, submitted: SubmittedRun, token: int, executor: ProcessPoolExecutor
 ) -> None:
-    """Start one attempt of ``job`` in a child process of its own."""
-    if not engine.begin(job, token):
-        engine.ended(job, token)
+    """Start one attempt of ``submitted`` in a child process of its own."""
+    if not engine.begin(submitted, token):
+        engine.ended(submitted, token)
         return
     context = executor.pool_kwargs.get("mp_context") or multiprocessing.get_context()
     receiver, sender = context.Pipe(duplex=False)
-    run = job.run
-    copy = Run(run.id, run.task_id, run.name, run.status, 0.0, None, None, None, run.attempt,
-               run.priority, run.created_at, run.scheduled_at, run.started_at)  # fmt: skip
+    run = submitted.run
+    copy = Run(
+        run.id,
+        run.task_id,
+        run.name,
+        run.status,
+        0.0,
+        None,
+        None,
+        None,
+        run.attempt,
+        run.priority,
+        run.created_at,
+        run.scheduled_at,
+        run.started_at,
+    )
     process = context.Process(
-        target=child_main, args=(sender, job.fn, job.args, job.kwargs, copy),
-        name=f"asyncz_like-run-{run.id}", daemon=True,
-    )  # fmt: skip
+        target=child_main,
+        args=(sender, submitted.fn, submitted.args, submitted.kwargs, copy),
+        name=f"asyncz_like-run-{run.id}",
+        daemon=True,
+    )
     try:
         process.start()
     except Exception as exc:
         receiver.close()
-        engine.failed(job, token, exc)
-        engine.ended(job, token)
+        engine.failed(submitted, token, exc)
+        engine.ended(submitted, token)
         return
     finally:
         sender.close()
-    attempt = ProcessAttempt(engine, job, token, process, receiver)
-    if not engine.attach(job, token, attempt):
+    attempt = ProcessAttempt(engine, submitted, token, process, receiver)
+    if not engine.attach(submitted, token, attempt):
         attempt.cancel()
     attempt.watcher.start()

@@ -11,7 +11,7 @@ from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_timeout
 from asyncz_like.runs.stats import RunStats, WorkerStats
 from asyncz_like.runs.status import RunStatus
-from asyncz_like.workers.persistent.history import StoredRunHistory
+from asyncz_like.workers.persistent.stored_history import StoredRunHistory
 
 if TYPE_CHECKING:
     from asyncz_like.runs.run import Run

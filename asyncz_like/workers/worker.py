@@ -62,10 +62,14 @@ class Worker:
         clock: Clock | None = None,
     ) -> None:
         self.settings: WorkerSettings = make_settings(
-            queues=queues, concurrency=concurrency, polling_interval=polling_interval,
-            lease_seconds=lease_seconds, grace_seconds=grace_seconds,
-            cleanup_interval_hours=cleanup_interval_hours, retain_days=retain_days,
-        )  # fmt: skip
+            queues=queues,
+            concurrency=concurrency,
+            polling_interval=polling_interval,
+            lease_seconds=lease_seconds,
+            grace_seconds=grace_seconds,
+            cleanup_interval_hours=cleanup_interval_hours,
+            retain_days=retain_days,
+        )
         self._owns_broker = not isinstance(broker, BaseBroker)
         self.broker = make_broker(broker, "broker")
         host = socket.gethostname()[:100]
@@ -79,8 +83,10 @@ class Worker:
 
     def __repr__(self) -> str:
         settings = self.settings
-        return (f"Worker({self.broker!r}, queues={list(settings.queues)!r}, "
-                f"concurrency={settings.concurrency})")  # fmt: skip
+        return (
+            f"Worker({self.broker!r}, queues={list(settings.queues)!r}, "
+            f"concurrency={settings.concurrency})"
+        )
 
     # -- settings (the Framefox names) ------------------------------------------------------
 
@@ -129,8 +135,7 @@ class Worker:
         back."""
         if self._session is not None:
             raise RuntimeError("this worker is running already")
-        session = WorkerLoop(self.broker, self.settings, self.worker_id, self.clock,
-                             self._events)  # fmt: skip
+        session = WorkerLoop(self.broker, self.settings, self.worker_id, self.clock, self._events)
         self._session = session
         started = time.monotonic()
         if self._stop_first is not None:
@@ -144,16 +149,24 @@ class Worker:
                 self.broker.shutdown()
             took = time.monotonic() - started
             counts = ", ".join(f"{n} {what}" for what, n in session.recorder.counts.items() if n)
-            logger.info("Worker %s stopped after %.1f s (%s)", self.worker_id, took,
-                        counts or "no runs", extra={"worker_id": self.worker_id})  # fmt: skip
+            logger.info(
+                "Worker %s stopped after %.1f s (%s)",
+                self.worker_id,
+                took,
+                counts or "no runs",
+                extra={"worker_id": self.worker_id},
+            )
 
     def _log_started(self) -> None:
         settings = self.settings
         logger.info(
-            "Worker %s started: queues %s, concurrency %d, broker %r", self.worker_id,
-            ",".join(settings.queues), settings.concurrency, self.broker,
+            "Worker %s started: queues %s, concurrency %d, broker %r",
+            self.worker_id,
+            ",".join(settings.queues),
+            settings.concurrency,
+            self.broker,
             extra={"worker_id": self.worker_id, "queues": settings.queues},
-        )  # fmt: skip
+        )
 
     def stop(self, now: bool = False) -> None:
         """Stop claiming; let the running runs finish within ``grace_seconds`` (at once with
@@ -188,10 +201,14 @@ class Worker:
         self._signals += 1
         name = signal.Signals(sig).name
         if self._signals == 1:
-            logger.warning("%s: stopping; running runs have %s s to finish, then go back to "
-                           "their queue", name, self.settings.grace_seconds)  # fmt: skip
+            logger.warning(
+                "%s: stopping; running runs have %s s to finish, then go back to their queue",
+                name,
+                self.settings.grace_seconds,
+            )
             self.stop()
         else:
-            logger.warning("%s again: stopping at once; unfinished runs go back to their queue",
-                           name)  # fmt: skip
+            logger.warning(
+                "%s again: stopping at once; unfinished runs go back to their queue", name
+            )
             self.stop(now=True)

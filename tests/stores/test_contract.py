@@ -14,8 +14,8 @@ from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
 from tests.helpers import START, FakeClock, Recorder, manual_scheduler
+from tests.helpers import make_task as make_stored_task
 from tests.stores.backends import Backend
-from tests.stores.tasks import make_task as make_stored_task
 
 CALLS: list[Any] = []
 

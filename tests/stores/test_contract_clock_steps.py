@@ -13,8 +13,8 @@ import pytest
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks import Task
 from tests.helpers import START, FakeClock
+from tests.helpers import make_task as make_stored_task
 from tests.stores.backends import Backend
-from tests.stores.tasks import make_task as make_stored_task
 from tests.stores.test_contract import started, store_of
 
 CALLS: list[Any] = []

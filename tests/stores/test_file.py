@@ -31,8 +31,7 @@ from asyncz_like.stores.file import FileStore, _index, _records
 from asyncz_like.stores.file._names import decode_name, encode_name
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import IntervalTrigger
-from tests.helpers import START, FakeClock, Recorder, manual_scheduler
-from tests.stores.tasks import make_task, noop
+from tests.helpers import START, FakeClock, Recorder, make_task, manual_scheduler, noop
 
 ROOT = Path(__file__).resolve().parents[2]
 

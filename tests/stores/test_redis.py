@@ -23,10 +23,9 @@ from asyncz_like.serializers import tasks as tasks_module
 from asyncz_like.stores import STORES
 from asyncz_like.tasks import Task
 from tests import services
-from tests.helpers import START, FakeClock
+from tests.helpers import START, FakeClock, make_task
 from tests.services import REDIS_HOST, REDIS_PORT, require_service
 from tests.store_hooks import overwrite_record
-from tests.stores.tasks import make_task
 
 redis = pytest.importorskip("redis")
 

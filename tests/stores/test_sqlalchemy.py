@@ -23,10 +23,9 @@ from asyncz_like.exceptions import MissingDependencyError, TaskConfigurationErro
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 from asyncz_like.stores.sqlalchemy import engine as sql_engine
 from asyncz_like.tasks import Task
-from tests.helpers import START, FakeClock, Recorder, manual_scheduler
+from tests.helpers import START, FakeClock, Recorder, manual_scheduler, noop
+from tests.helpers import make_task as make_stored_task
 from tests.stores.backends import BACKENDS, SQLBackend
-from tests.stores.tasks import make_task as make_stored_task
-from tests.stores.tasks import noop
 
 SQL = ["sqlite", "postgresql", "mariadb"]
 

@@ -13,11 +13,7 @@ from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.schedulers import AsyncIOScheduler
 from asyncz_like.stores.memory import MemoryStore
 from asyncz_like.tasks import Task
-from tests.helpers import START, FakeClock
-
-
-def noop() -> None:
-    pass
+from tests.helpers import START, FakeClock, noop
 
 
 class ThreadRecordingStore(MemoryStore):

@@ -34,9 +34,13 @@ class Entry:
 
     @classmethod
     def of(
-        cls, key: Stat, task_id: str, next_run_time: datetime | None, broken: str | None = None,
+        cls,
+        key: Stat,
+        task_id: str,
+        next_run_time: datetime | None,
+        broken: str | None = None,
         scanned_ns: int | None = None,
-    ) -> Entry:  # fmt: skip
+    ) -> Entry:
         timestamp = None if next_run_time is None else next_run_time.timestamp()
         racy = scanned_ns is not None and key[1] > scanned_ns - RACY_NS
         return cls(key, task_id, next_run_time, timestamp, broken, racy)

@@ -52,9 +52,13 @@ class Leases:
         """
         expired: float | None = None
         content = json.dumps(
-            {"owner": self.owner, "until": now + self.lease_seconds,
-             "pid": os.getpid(), "host": self._host},
-        ).encode()  # fmt: skip
+            {
+                "owner": self.owner,
+                "until": now + self.lease_seconds,
+                "pid": os.getpid(),
+                "host": self._host,
+            },
+        ).encode()
         path = self.path(name)
         for _ in range(3):
             try:
@@ -93,9 +97,13 @@ class Leases:
         if not self.holds(name, lease):
             return None
         content = json.dumps(
-            {"owner": self.owner, "until": now + self.lease_seconds,
-             "pid": os.getpid(), "host": self._host},
-        ).encode()  # fmt: skip
+            {
+                "owner": self.owner,
+                "until": now + self.lease_seconds,
+                "pid": os.getpid(),
+                "host": self._host,
+            },
+        ).encode()
         path = self.path(name)
         temporary = self.directory / f".{path.name}.{token()}.new"
         temporary.write_bytes(content)

@@ -61,11 +61,17 @@ class FileStore(BaseStore):
     validates_on_add = True
 
     def __init__(
-        self, directory: str | os.PathLike[str], suffix: str = ".task",
-        cleanup_directory: bool = False, serializer: str | BaseSerializer | None = None,
-        secret_key: str | bytes | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        poll_interval: float = 1.0, mode: int = 0o700, **options: Any,
-    ) -> None:  # fmt: skip
+        self,
+        directory: str | os.PathLike[str],
+        suffix: str = ".task",
+        cleanup_directory: bool = False,
+        serializer: str | BaseSerializer | None = None,
+        secret_key: str | bytes | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        poll_interval: float = 1.0,
+        mode: int = 0o700,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.directory = Path(directory)
         self.suffix = check_suffix(suffix)
@@ -172,9 +178,10 @@ class FileStore(BaseStore):
                 raise TaskLookupError(task.id)
             if entry.broken:
                 raise BrokenRecordError(
-                    task.id, f"{entry.broken}; the record is kept as it is: repair it, or "
+                    task.id,
+                    f"{entry.broken}; the record is kept as it is: repair it, or "
                     "remove it with delete_task() before storing this task again",
-                )  # fmt: skip
+                )
             key = write_atomic(self.directory / name, data)
             self._records.entries[name] = Entry.of(key, task.id, task.next_run_time)
 
@@ -208,9 +215,12 @@ class FileStore(BaseStore):
             kept = self._remove_records()
             if kept:
                 self.logger.warning(
-                    "remove_all_tasks kept %d broken record(s) in %s: %s", len(kept),
-                    self.directory, ", ".join(sorted(kept)), extra={"store": self.alias},
-                )  # fmt: skip
+                    "remove_all_tasks kept %d broken record(s) in %s: %s",
+                    len(kept),
+                    self.directory,
+                    ", ".join(sorted(kept)),
+                    extra={"store": self.alias},
+                )
 
     # -- claims -----------------------------------------------------------------------------
 
@@ -231,8 +241,9 @@ class FileStore(BaseStore):
                 self.logger.warning(
                     "Task %s was not released: its lease expired and was taken over (or it "
                     "was never claimed here); the record is left as it is",
-                    task.id, extra={"task_id": task.id, "store": self.alias},
-                )  # fmt: skip
+                    task.id,
+                    extra={"task_id": task.id, "store": self.alias},
+                )
 
     def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
         with self._locked():
@@ -315,10 +326,11 @@ class FileStore(BaseStore):
             return
         except OSError:
             self.logger.warning(
-                "cleanup_directory: %s is kept; it still holds %s", self.directory,
+                "cleanup_directory: %s is kept; it still holds %s",
+                self.directory,
                 f"broken records ({', '.join(sorted(kept))})" if kept else "files of others",
                 extra={"store": self.alias},
-            )  # fmt: skip
+            )
 
 
 def _order(task: Task) -> tuple[bool, float, str]:

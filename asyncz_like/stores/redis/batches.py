@@ -48,3 +48,14 @@ def delete_many(client: Redis, keys: tuple[str, str, str], task_ids: list[str]) 
         pipe.zrem(run_times_key, *chunk)
         pipe.hdel(leases_key, *chunk)
     return pipe.execute()
+
+
+def delete_one(client: Redis, keys: tuple[str, str, str], task_id: str, attempt: int) -> bool:
+    """Delete one task; True when it was there, or on a retry (the first try may have
+    deleted it)."""
+    tasks_key, run_times_key, leases_key = keys
+    pipe = client.pipeline(transaction=True)
+    pipe.hdel(tasks_key, task_id)
+    pipe.zrem(run_times_key, task_id)
+    pipe.hdel(leases_key, task_id)
+    return bool(pipe.execute()[0]) or attempt > 1

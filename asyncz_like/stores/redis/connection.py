@@ -38,9 +38,14 @@ def split_client_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[
 
 
 def build_client(
-    host: str, port: int, database: int, url: str | None, client: Redis | None,
-    options: dict[str, Any], who: str = "RedisStore",
-) -> tuple[Redis, bool]:  # fmt: skip
+    host: str,
+    port: int,
+    database: int,
+    url: str | None,
+    client: Redis | None,
+    options: dict[str, Any],
+    who: str = "RedisStore",
+) -> tuple[Redis, bool]:
     """The client to use, and whether ``who`` (the store, the broker) owns it (and so
     closes it on shutdown).
 
@@ -71,9 +76,12 @@ def transient_errors() -> tuple[type[BaseException], ...]:
 
 
 def call_with_retries(
-    call: Callable[[int], T], attempts: int, first_wait: float, max_wait: float,
+    call: Callable[[int], T],
+    attempts: int,
+    first_wait: float,
+    max_wait: float,
     logger: logging.Logger,
-) -> T:  # fmt: skip
+) -> T:
     """``call(attempt_number)``, tried again on a transient error with exponential backoff;
     the last error is raised after ``attempts`` tries. ``attempt_number`` starts at 1, so a
     call can tell a retry (whose earlier try may have gone through) from a first try.
@@ -112,5 +120,9 @@ def _log_retry(
 ) -> None:
     logger.warning(
         "Redis call failed (%r); retrying in %.2f s (attempt %d of %d)",
-        error, wait, attempt, attempts, extra={"attempt": attempt},
-    )  # fmt: skip
+        error,
+        wait,
+        attempt,
+        attempts,
+        extra={"attempt": attempt},
+    )

@@ -16,9 +16,11 @@ class RedisRecords:
     ``report`` once per distinct bytes."""
 
     def __init__(
-        self, decoded: DecodedRecords, broken: BrokenRecords,
+        self,
+        decoded: DecodedRecords,
+        broken: BrokenRecords,
         report: Callable[[str | None, BaseException], None],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.decoded = decoded
         self.broken = broken
         self._report = report

@@ -82,18 +82,21 @@ class RedisRunStore:
 
     def claim(self) -> list[tuple[bytes, bytes]]:
         """One script takes every kept run: of several schedulers, one gets each."""
-        flat = cast("list[bytes]", self._retry(
-            lambda _: self._claim(keys=[self.records, self.kept])
-        ))  # fmt: skip
+        flat = cast(
+            "list[bytes]", self._retry(lambda _: self._claim(keys=[self.records, self.kept]))
+        )
         return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
     def get(self, run_id: str) -> bytes | None:
         return cast("bytes | None", self._retry(lambda _: self.client.hget(self.records, run_id)))
 
     def select(
-        self, statuses: Collection[str] | None, task_id: str | None, limit: int | None,
+        self,
+        statuses: Collection[str] | None,
+        task_id: str | None,
+        limit: int | None,
         alive_after: float | None,
-    ) -> Iterator[bytes]:  # fmt: skip
+    ) -> Iterator[bytes]:
         """Every record newest first, a page at a time (the history filters them)."""
         start = 0
         while True:
@@ -128,5 +131,6 @@ class RedisRunStore:
         return self._retry(trim)
 
     def drop(self) -> None:
-        self._retry(lambda _: self.client.delete(self.records, self.order, self.finished,
-                                                 self.kept))  # fmt: skip
+        self._retry(
+            lambda _: self.client.delete(self.records, self.order, self.finished, self.kept)
+        )

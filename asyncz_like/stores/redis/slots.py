@@ -22,9 +22,13 @@ class RedisRunSlots:
     store's retries."""
 
     def __init__(
-        self, client: Redis, scripts: Scripts, tasks_key: str, lease_seconds: float,
+        self,
+        client: Redis,
+        scripts: Scripts,
+        tasks_key: str,
+        lease_seconds: float,
         retry: Callable[[Callable[[int], Any]], Any],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.client = client
         self.scripts = scripts
         self.tasks_key = tasks_key

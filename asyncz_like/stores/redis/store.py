@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from asyncz_like.stores.base import (
     check_lease_options,
     lost_claim_start,
 )
-from asyncz_like.stores.redis.batches import delete_many, paused_ids, read_all
+from asyncz_like.stores.redis.batches import delete_many, delete_one, paused_ids, read_all
 from asyncz_like.stores.redis.broken import BrokenRecords
 from asyncz_like.stores.redis.connection import (
     build_client,
@@ -67,13 +68,20 @@ class RedisStore(BaseStore):
     retry_max_wait = 2.0
 
     def __init__(
-        self, host: str = "localhost", port: int = 6379, database: int = 0,
-        url: str | None = None, client: Redis | None = None,
-        tasks_key: str = _DEFAULT_TASKS_KEY, run_times_key: str = "asyncz_like.run_times",
-        serializer: str | BaseSerializer | None = None, secret_key: str | bytes | None = None,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS, poll_interval: float | None = 1.0,
+        self,
+        host: str = "localhost",
+        port: int = 6379,
+        database: int = 0,
+        url: str | None = None,
+        client: Redis | None = None,
+        tasks_key: str = _DEFAULT_TASKS_KEY,
+        run_times_key: str = "asyncz_like.run_times",
+        serializer: str | BaseSerializer | None = None,
+        secret_key: str | bytes | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        poll_interval: float | None = 1.0,
         **client_options: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         import_module("tenacity")  # fail now, not at the first connection error
         taken, unknown = split_client_options(client_options)
         super().__init__(**unknown)
@@ -164,9 +172,7 @@ class RedisStore(BaseStore):
         """Write all in one script, or none (ConflictIdError for an id held)."""
         if not tasks:
             return
-        given: list[Any] = []
-        for task in tasks:
-            given += [task.id, self._encode(task), _score(task)]
+        given = [item for task in tasks for item in (task.id, self._encode(task), _score(task))]
         keys = [self.tasks_key, self.run_times_key]
 
         def add(attempt: int) -> Any:
@@ -207,14 +213,8 @@ class RedisStore(BaseStore):
         return written
 
     def delete_task(self, task_id: str) -> None:
-        def delete(attempt: int) -> bool:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.hdel(self.tasks_key, task_id)
-            pipe.zrem(self.run_times_key, task_id)
-            pipe.hdel(self.leases_key, task_id)
-            return bool(pipe.execute()[0]) or attempt > 1  # a retry: the first may have gone
-
-        if not self._retry(delete):
+        keys = (self.tasks_key, self.run_times_key, self.leases_key)
+        if not self._retry(lambda attempt: delete_one(self.client, keys, task_id, attempt)):
             raise TaskLookupError(task_id)
         self._broken.forget(task_id)
         self._records.forget((task_id,))
@@ -231,9 +231,11 @@ class RedisStore(BaseStore):
         if readable:
             self._retry(lambda _: delete_many(self.client, keys, readable))
         self.logger.warning(
-            "remove_all_tasks kept %d broken record(s): %s", len(kept),
-            ", ".join(sorted(kept)), extra={"store": self.alias},
-        )  # fmt: skip
+            "remove_all_tasks kept %d broken record(s): %s",
+            len(kept),
+            ", ".join(sorted(kept)),
+            extra={"store": self.alias},
+        )
 
     # -- claims -----------------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class RedisStore(BaseStore):
             )
         tasks, broken = self._reads.decode_claimed(ids, records, scores)
         if broken:
-            self._drop_leases(broken)
+            _drop_leases(self._scripts, self.leases_key, self.owner, broken, self.logger)
         return tasks
 
     def release_task(self, task: Task, next_run_time: datetime | None) -> None:
@@ -280,13 +282,9 @@ class RedisStore(BaseStore):
         """Every release in one script (one round trip), each checked as ``release_task``."""
         if not releases:
             return []
-        calls: list[tuple[str, str, str]] = []
-        for task, next_run_time in releases:
-            claimed = "" if task.next_run_time is None else _epoch(task.next_run_time)
-            score = ""  # delete
-            if next_run_time is not None:
-                score = _epoch(next_run_time)
-            calls.append((task.id, score, claimed))
+        calls = [  # (task id, the new score or "" to delete, the score claimed)
+            (task.id, "" if when is None else _epoch(when), _score(task)) for task, when in releases
+        ]
         keys = [self.tasks_key, self.run_times_key, self.leases_key]
         if last_fires := [task_id for task_id, score, _ in calls if not score]:
             self._records.forget(last_fires)  # their records are not read again
@@ -302,17 +300,7 @@ class RedisStore(BaseStore):
         for task, next_run_time in releases:
             if next_run_time is not None:
                 task.next_run_time = next_run_time
-        deleted: list[str] = []
-        for (task_id, _, _), result in zip(calls, results, strict=True):
-            if int(result) == -1:
-                deleted.append(task_id)
-            elif int(result) == 0:
-                self.logger.warning(
-                    "Task %s: lease lost (it expired and another scheduler claimed the task); "
-                    "its release changes nothing", task_id,
-                    extra={"task_id": task_id, "store": self.alias},
-                )  # fmt: skip
-        return deleted
+        return _deleted(calls, results, self.logger, self.alias)
 
     def acquire_run_slots(self, tasks: Sequence[Task], now: datetime) -> list[str | None]:
         """Every slot in one script (see RedisRunSlots)."""
@@ -329,14 +317,6 @@ class RedisStore(BaseStore):
 
     def renew_run_slots(self, slots: list[tuple[str, str]], now: datetime) -> None:
         self._slots.renew_many(slots, now)
-
-    def _drop_leases(self, task_ids: list[str]) -> None:
-        """Give back the leases on records that turned out broken (best effort)."""
-        errors = import_module("redis").exceptions.RedisError
-        try:
-            self._scripts.drop_leases(keys=[self.leases_key], args=[self.owner, *task_ids])
-        except errors as exc:  # they expire anyway
-            self.logger.warning("Could not drop leases on broken records: %s", exc)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -374,3 +354,32 @@ def _score(task: Task) -> str:
 def _parse_score(score: bytes | None) -> float | None:
     """A score a script returned as a string; None (absent: paused) stays None."""
     return None if score is None else float(score)
+
+
+def _deleted(
+    calls: list[tuple[str, str, str]], results: list[Any], logger: logging.Logger, alias: str | None
+) -> list[str]:
+    """The ids of the released tasks that were gone (-1); a lost lease (0) is warned of."""
+    deleted: list[str] = []
+    for (task_id, _, _), result in zip(calls, results, strict=True):
+        if int(result) == -1:
+            deleted.append(task_id)
+        elif int(result) == 0:
+            logger.warning(
+                "Task %s: lease lost (it expired and another scheduler claimed the task); "
+                "its release changes nothing",
+                task_id,
+                extra={"task_id": task_id, "store": alias},
+            )
+    return deleted
+
+
+def _drop_leases(
+    scripts: Scripts, leases_key: str, owner: str, task_ids: list[str], logger: logging.Logger
+) -> None:
+    """Give back the leases on records that turned out broken (best effort)."""
+    errors = import_module("redis").exceptions.RedisError
+    try:
+        scripts.drop_leases(keys=[leases_key], args=[owner, *task_ids])
+    except errors as exc:  # they expire anyway
+        logger.warning("Could not drop leases on broken records: %s", exc)

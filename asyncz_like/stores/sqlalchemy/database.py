@@ -103,18 +103,7 @@ class Database:
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        self._warn_transient(error, state.attempt_number + 1)
-
-    def _warn_transient(self, error: BaseException | None, attempt: int) -> None:
-        if isinstance(error, exc.DBAPIError):  # the driver's words, without SQL and parameters
-            error = error.orig
-        lines = str(error).strip().splitlines()
-        self.logger.warning(
-            "Transient database error on table %s (attempt %d of %d), retrying: %s: %s",
-            self.table.name, attempt, ATTEMPTS, type(error).__name__,
-            lines[0] if lines else "",
-            extra={"table": self.table.name, "attempt": attempt},
-        )  # fmt: skip
+        _warn_transient(self.logger, self.table.name, error, state.attempt_number + 1)
 
     def retry(self, operation: Callable[..., T], *args: Any) -> T:
         """Run ``operation(*args)``; again, after a pause, when it fails transiently
@@ -125,7 +114,7 @@ class Database:
         except Exception as error:
             if not engines.is_transient(error):
                 raise
-            self._warn_transient(error, 1)
+            _warn_transient(self.logger, self.table.name, error, 1)
         time.sleep(_FIRST_WAIT + random.uniform(0, _JITTER))
         return self._retrying.copy()(operation, *args)
 
@@ -230,11 +219,16 @@ class Database:
     # -- claims ---------------------------------------------------------------------------
 
     def claim(
-        self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
+        self,
+        now: float,
+        until: float,
+        owner: str,
+        limit: int,
+        exclude: Collection[str],
         decode: Callable[[str, bytes, float | None], T | None],
         slot_for: Callable[[T], tuple[str, int, str]] | None = None,
         expired_before: float | None = None,
-    ) -> Claimed[T]:  # fmt: skip
+    ) -> Claimed[T]:
         """Lease up to ``limit`` due rows to ``owner`` in one transaction: select them (locked,
         skipping rows other claims hold) and lease those that ``decode`` (given the id, the
         record and the run time) turns into something
@@ -245,16 +239,26 @@ class Database:
         return self.retry(self._claim, now, until, owner, limit, exclude, decode, slot_for, expired)
 
     def _claim(
-        self, now: float, until: float, owner: str, limit: int, exclude: Collection[str],
+        self,
+        now: float,
+        until: float,
+        owner: str,
+        limit: int,
+        exclude: Collection[str],
         decode: Callable[[str, bytes, float | None], T | None],
-        slot_for: Callable[[T], tuple[str, int, str]] | None, expired_before: float,
-    ) -> Claimed[T]:  # fmt: skip
+        slot_for: Callable[[T], tuple[str, int, str]] | None,
+        expired_before: float,
+    ) -> Claimed[T]:
         claimed = Claimed[T](0, [], {}, {})
         ids: list[str] = []
         with self.transaction(write=True) as connection:
-            params = {"now": now, "owner": owner, "until": until,
-                      "retake_before": until - RETAKE_OWN_CLAIMS_AFTER,
-                      "expired_before": expired_before}  # fmt: skip
+            params = {
+                "now": now,
+                "owner": owner,
+                "until": until,
+                "retake_before": until - RETAKE_OWN_CLAIMS_AFTER,
+                "expired_before": expired_before,
+            }
             rows = connection.execute(self.sql.claimable(exclude, limit), params).all()
             claimed.seen = len(rows)
             for task_id, state, next_run_time, expired_lease in rows:
@@ -314,9 +318,12 @@ class Database:
             return self._take_slots(connection, wanted, now, until)
 
     def _take_slots(
-        self, connection: sa.Connection, wanted: list[tuple[str, int, str]], now: float,
+        self,
+        connection: sa.Connection,
+        wanted: list[tuple[str, int, str]],
+        now: float,
         until: float,
-    ) -> set[str]:  # fmt: skip
+    ) -> set[str]:
         """Within a transaction that holds the tasks' rows: insert the slots that fit."""
         slots = self.slots
         ids = sorted({task_id for task_id, _, _ in wanted})
@@ -338,6 +345,19 @@ class Database:
 
     # -- for tests ------------------------------------------------------------------------
 
-    def drop_table(self) -> None:
-        self.table.drop(self.engine, checkfirst=True)
-        self.slots.table.drop(self.engine, checkfirst=True)
+
+def _warn_transient(
+    logger: logging.Logger, table: str, error: BaseException | None, attempt: int
+) -> None:
+    if isinstance(error, exc.DBAPIError):  # the driver's words, without SQL and parameters
+        error = error.orig
+    lines = str(error).strip().splitlines()
+    logger.warning(
+        "Transient database error on table %s (attempt %d of %d), retrying: %s: %s",
+        table,
+        attempt,
+        ATTEMPTS,
+        type(error).__name__,
+        lines[0] if lines else "",
+        extra={"table": table, "attempt": attempt},
+    )

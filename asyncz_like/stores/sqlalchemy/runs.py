@@ -96,9 +96,12 @@ class SQLRunStore:
         return bytes(rows[0][0]) if rows else None
 
     def select(
-        self, statuses: Collection[str] | None, task_id: str | None, limit: int | None,
+        self,
+        statuses: Collection[str] | None,
+        task_id: str | None,
+        limit: int | None,
         alive_after: float | None,
-    ) -> Iterable[bytes]:  # fmt: skip
+    ) -> Iterable[bytes]:
         c = self.table.c
         query = sa.select(c.record).order_by(c.created_at.desc(), c.seq.desc())
         if statuses is not None:
@@ -124,13 +127,17 @@ class SQLRunStore:
                 ).rowcount
             # The newest finished row that is kept; the older ones go.
             edge = connection.execute(
-                sa.select(c.finished_at, c.seq).where(c.finished_at.is_not(None))
-                .order_by(c.finished_at.desc(), c.seq.desc()).offset(max_finished).limit(1)
-            ).first()  # fmt: skip
+                sa.select(c.finished_at, c.seq)
+                .where(c.finished_at.is_not(None))
+                .order_by(c.finished_at.desc(), c.seq.desc())
+                .offset(max_finished)
+                .limit(1)
+            ).first()
             if edge is not None:
                 finished, seq = edge
-                older = sa.or_(c.finished_at < finished,
-                               sa.and_(c.finished_at == finished, c.seq <= seq))  # fmt: skip
+                older = sa.or_(
+                    c.finished_at < finished, sa.and_(c.finished_at == finished, c.seq <= seq)
+                )
                 dropped += connection.execute(
                     table.delete().where(c.finished_at.is_not(None), older)
                 ).rowcount
@@ -171,6 +178,12 @@ def _upsert_statement(table: sa.Table, dialect: str) -> sa.Insert:
 
 
 def _values(row: RunRow, kept: bytes | None) -> dict[str, Any]:
-    return {"id": row.id, "task_id": row.task_id, "status": row.status,
-            "created_at": row.created, "finished_at": row.finished, "record": row.record,
-            "kept": kept}  # fmt: skip
+    return {
+        "id": row.id,
+        "task_id": row.task_id,
+        "status": row.status,
+        "created_at": row.created,
+        "finished_at": row.finished,
+        "record": row.record,
+        "kept": kept,
+    }

@@ -6,6 +6,7 @@ looked up by its alias) without it; a missing SQLAlchemy raises MissingDependenc
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -118,10 +119,13 @@ class SQLAlchemyStore(BaseStore):
     def add_tasks(self, tasks: Sequence[Task]) -> None:
         """Insert all in one transaction, or none (ConflictIdError for an id held)."""
         rows = [
-            {"id": task.id, "next_run_time": _timestamp(task.next_run_time),
-             "state": self._encode(task)}
+            {
+                "id": task.id,
+                "next_run_time": _timestamp(task.next_run_time),
+                "state": self._encode(task),
+            }
             for task in tasks
-        ]  # fmt: skip
+        ]
         if rows and (held := self._db.insert_many(rows)) is not None:
             raise ConflictIdError(held)
 
@@ -144,10 +148,14 @@ class SQLAlchemyStore(BaseStore):
         from asyncz_like.stores.sqlalchemy.conditional import update_if_unchanged
 
         rows = [
-            {"task_id": task.id, "state": self._encode(task), "seen": seen.timestamp(),
-             "next_run_time": _timestamp(task.next_run_time)}
+            {
+                "task_id": task.id,
+                "state": self._encode(task),
+                "seen": seen.timestamp(),
+                "next_run_time": _timestamp(task.next_run_time),
+            }
             for task, seen in updates
-        ]  # fmt: skip
+        ]
         if not rows:
             return 0
         written = update_if_unchanged(self._db, rows)
@@ -168,9 +176,11 @@ class SQLAlchemyStore(BaseStore):
         self._db.write(self._db.sql.delete_all_but(kept))
         if kept:
             self.logger.warning(
-                "remove_all_tasks kept %d broken record(s): %s", len(kept),
-                ", ".join(sorted(kept)), extra={"store": self.alias},
-            )  # fmt: skip
+                "remove_all_tasks kept %d broken record(s): %s",
+                len(kept),
+                ", ".join(sorted(kept)),
+                extra={"store": self.alias},
+            )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -225,9 +235,15 @@ class SQLAlchemyStore(BaseStore):
             want = min(self.batch_size, limit - len(tasks))
             try:
                 claimed = self._db.claim(
-                    moment, until, self.owner, want, self._reads.broken_ids(),
-                    self._reads.decode, slot_wanted, expired_before,
-                )  # fmt: skip
+                    moment,
+                    until,
+                    self.owner,
+                    want,
+                    self._reads.broken_ids(),
+                    self._reads.decode,
+                    slot_wanted,
+                    expired_before,
+                )
             except Exception:
                 self._takeover_hold.failed(moment)
                 raise
@@ -253,24 +269,14 @@ class SQLAlchemyStore(BaseStore):
         run time still the one claimed (``task.next_run_time``, before it becomes the new one)."""
         if not releases:
             return []
-        db = self._db
-        updates: list[dict[str, Any]] = []
-        deletes: list[dict[str, Any]] = []
-        for task, next_run_time in releases:
-            row = {"task_id": task.id, "owner": self.owner,
-                   "claimed": _timestamp(task.next_run_time)}  # fmt: skip
-            if next_run_time is None:
-                deletes.append(row)
-                continue
-            row["next_run_time"] = next_run_time.timestamp()
-            updates.append(row)
+        updates, deletes = _release_rows(releases, self.owner)
         claimed_slots = self._slots.claimed
         unused = [(t.id, claimed_slots[t.id]) for t, _ in releases if t.id in claimed_slots]
         if unused:
             self._slots.free_unused(unused)
         if deletes:  # a last fire: its record is not read again
             self._reads.decoded.forget(row["task_id"] for row in deletes)
-        changed = db.release_many(updates, deletes)
+        changed = self._db.release_many(updates, deletes)
         # Only now: a release that failed is written again by the scheduler, and must then
         # still name the run time claimed, not the new one.
         for task, next_run_time in releases:
@@ -278,27 +284,8 @@ class SQLAlchemyStore(BaseStore):
                 task.next_run_time = next_run_time
         if changed == len(releases):
             return []
-        return self._settle_unreleased([row["task_id"] for row in updates + deletes], updates)
-
-    def _settle_unreleased(self, ids: list[str], updates: list[dict[str, Any]]) -> list[str]:
-        """After a release that did not change every row: drop our leases on the rows changed
-        while claimed, warn of leases lost, and return the ids of updates whose task is gone."""
-        db = self._db
-        holders = dict(db.read(db.sql.select_leases, ids=ids))
-        moved = [task_id for task_id in ids if holders.get(task_id) == self.owner]
-        if moved:  # paused or rescheduled while claimed: that change stays
-            db.write(db.sql.drop_leases, ids=moved, owner=self.owner)
-            self.logger.info(
-                "Task(s) %s changed while claimed: the change is kept", ", ".join(moved),
-                extra={"store": self.alias},
-            )  # fmt: skip
-        for task_id in ids:
-            if holders.get(task_id) not in (None, self.owner):
-                self.logger.warning(
-                    "Lost the lease on task %s (now held by %s): its release changes nothing",
-                    task_id, holders[task_id], extra={"task_id": task_id, "store": self.alias},
-                )  # fmt: skip
-        return [row["task_id"] for row in updates if row["task_id"] not in holders]
+        ids = [row["task_id"] for row in updates + deletes]
+        return _settle_unreleased(self._db, self.owner, ids, updates, self.logger, self.alias)
 
     def renew_claims(self, task_ids: Sequence[str], now: datetime) -> None:
         if task_ids:
@@ -344,3 +331,49 @@ class SQLAlchemyStore(BaseStore):
 
 def _timestamp(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
+
+
+def _release_rows(
+    releases: Sequence[tuple[Task, datetime | None]], owner: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows to update (a next run time) and to delete (a last fire) for ``releases``."""
+    updates: list[dict[str, Any]] = []
+    deletes: list[dict[str, Any]] = []
+    for task, next_run_time in releases:
+        row = {"task_id": task.id, "owner": owner, "claimed": _timestamp(task.next_run_time)}
+        if next_run_time is None:
+            deletes.append(row)
+            continue
+        row["next_run_time"] = next_run_time.timestamp()
+        updates.append(row)
+    return updates, deletes
+
+
+def _settle_unreleased(
+    db: Database,
+    owner: str,
+    ids: list[str],
+    updates: list[dict[str, Any]],
+    logger: logging.Logger,
+    alias: str | None,
+) -> list[str]:
+    """After a release that did not change every row: drop our leases on the rows changed
+    while claimed, warn of leases lost, and return the ids of updates whose task is gone."""
+    holders = dict(db.read(db.sql.select_leases, ids=ids))
+    moved = [task_id for task_id in ids if holders.get(task_id) == owner]
+    if moved:  # paused or rescheduled while claimed: that change stays
+        db.write(db.sql.drop_leases, ids=moved, owner=owner)
+        logger.info(
+            "Task(s) %s changed while claimed: the change is kept",
+            ", ".join(moved),
+            extra={"store": alias},
+        )
+    for task_id in ids:
+        if holders.get(task_id) not in (None, owner):
+            logger.warning(
+                "Lost the lease on task %s (now held by %s): its release changes nothing",
+                task_id,
+                holders[task_id],
+                extra={"task_id": task_id, "store": alias},
+            )
+    return [row["task_id"] for row in updates if row["task_id"] not in holders]

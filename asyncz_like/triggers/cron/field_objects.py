@@ -30,17 +30,35 @@ __all__ = [
 ]
 
 MIN_VALUES = {
-    "year": 1970, "month": 1, "day": 1, "week": 1, "day_of_week": 0, "hour": 0, "minute": 0,
+    "year": 1970,
+    "month": 1,
+    "day": 1,
+    "week": 1,
+    "day_of_week": 0,
+    "hour": 0,
+    "minute": 0,
     "second": 0,
-}  # fmt: skip
+}
 MAX_VALUES = {
-    "year": 9999, "month": 12, "day": 31, "week": 53, "day_of_week": 6, "hour": 23,
-    "minute": 59, "second": 59,
-}  # fmt: skip
+    "year": 9999,
+    "month": 12,
+    "day": 31,
+    "week": 53,
+    "day_of_week": 6,
+    "hour": 23,
+    "minute": 59,
+    "second": 59,
+}
 DEFAULT_VALUES: dict[str, int | str] = {
-    "year": "*", "month": 1, "day": 1, "week": "*", "day_of_week": "*", "hour": 0, "minute": 0,
+    "year": "*",
+    "month": 1,
+    "day": 1,
+    "week": "*",
+    "day_of_week": "*",
+    "hour": 0,
+    "minute": 0,
     "second": 0,
-}  # fmt: skip
+}
 
 
 class BaseField:

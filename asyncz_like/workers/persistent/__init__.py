@@ -13,7 +13,7 @@ from asyncz_like.runs.run import UnstoredResult
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.stores.runs import RunRow, RunStore
 from asyncz_like.workers.persistent.codec import KeptWork
-from asyncz_like.workers.persistent.history import StoredRunHistory
+from asyncz_like.workers.persistent.stored_history import StoredRunHistory
 
 __all__ = [
     "KeptWork",

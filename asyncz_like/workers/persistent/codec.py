@@ -24,17 +24,42 @@ VERSION = 1
 
 #: The fields of a run, in the order of a snapshot tuple.
 FIELDS = (
-    "id", "task_id", "name", "status", "progress", "message", "result", "error", "attempt",
-    "priority", "created_at", "scheduled_at", "started_at", "finished_at",
-)  # fmt: skip
+    "id",
+    "task_id",
+    "name",
+    "status",
+    "progress",
+    "message",
+    "result",
+    "error",
+    "attempt",
+    "priority",
+    "created_at",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+)
 Snapshot = tuple[Any, ...]
 
 
 def snapshot(run: Run) -> Snapshot:
     """The fields of ``run`` now (cheap: taken under the scheduler's run lock)."""
-    return (run.id, run.task_id, run.name, run.status, run.progress, run.message, run.result,
-            run.error, run.attempt, run.priority, run.created_at, run.scheduled_at,
-            run.started_at, run.finished_at)  # fmt: skip
+    return (
+        run.id,
+        run.task_id,
+        run.name,
+        run.status,
+        run.progress,
+        run.message,
+        run.result,
+        run.error,
+        run.attempt,
+        run.priority,
+        run.created_at,
+        run.scheduled_at,
+        run.started_at,
+        run.finished_at,
+    )
 
 
 def encode_run(fields: Snapshot, serializer: BaseSerializer) -> bytes:
@@ -91,9 +116,13 @@ class KeptWork:
 
 
 def encode_work(
-    fn: Any, reference: str | None, args: tuple[Any, ...], kwargs: dict[str, Any],
-    options: RunOptions, serializer: BaseSerializer,
-) -> bytes:  # fmt: skip
+    fn: Any,
+    reference: str | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: RunOptions,
+    serializer: BaseSerializer,
+) -> bytes:
     """The record of what a submitted run calls, so that another start can run it.
 
     TaskConfigurationError when the function (or a ``retry_on`` type) is not importable by
@@ -120,8 +149,9 @@ def encode_work(
     except SerializationError as exc:
         raise SerializationError(
             f"The arguments of a run kept in a persistent run history must be encodable by "
-            f"the store's serializer: {exc}", exc.path,
-        ) from None  # fmt: skip
+            f"the store's serializer: {exc}",
+            exc.path,
+        ) from None
 
 
 def _reference(obj: Any, argument: str, what: str) -> str:
@@ -155,10 +185,14 @@ def decode_kept(run: Run, data: bytes, serializer: BaseSerializer) -> KeptWork:
         fn = ref_to_obj(state["fn"])
         retry_on = tuple(ref_to_obj(ref) for ref in state["retry_on"])
         options = RunOptions(
-            name=state["name"], priority=state["priority"], timeout=state["timeout"],
-            max_retries=state["max_retries"], backoff=Backoff(*state["backoff"]),
-            retry_on=retry_on, executor=state["executor"],
-        )  # fmt: skip
+            name=state["name"],
+            priority=state["priority"],
+            timeout=state["timeout"],
+            max_retries=state["max_retries"],
+            backoff=Backoff(*state["backoff"]),
+            retry_on=retry_on,
+            executor=state["executor"],
+        )
         args, kwargs = tuple(state["args"]), dict(state["kwargs"])
     except BrokenRecordError as exc:
         raise BrokenRecordError(run.id, exc.reason) from exc

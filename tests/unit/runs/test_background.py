@@ -21,7 +21,7 @@ def test_decorated_function_submits_with_its_defaults(clock: FakeClock) -> None:
     run = send.submit("bob", subject="welcome")
     other = send.delay("cy", priority=TaskPriority.LOW, delay=5)  # the call's options win
     assert (run.priority, run.name, other.priority) == (10, "emails", -10)
-    assert scheduler._runs._jobs[run.id].options.max_retries == 2
+    assert scheduler._runs._submitted[run.id].options.max_retries == 2
     scheduler.process_tasks()
     assert run.result == "bob: welcome" and other.status is RunStatus.PENDING
     clock.advance(5)

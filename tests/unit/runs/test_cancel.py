@@ -103,7 +103,7 @@ def test_a_running_process_is_terminated(clock: FakeClock) -> None:
     scheduler.start()
     run = scheduler.submit(sleep_long)
     scheduler.process_tasks()
-    attempt = scheduler._runs._jobs[run.id].handle
+    attempt = scheduler._runs._submitted[run.id].handle
     assert attempt is not None
     assert scheduler.cancel_run(run.id) and run.status is RunStatus.CANCELLED
     attempt.join(30)

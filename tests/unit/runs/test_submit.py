@@ -140,6 +140,6 @@ def test_options_are_kept(clock: FakeClock) -> None:
     scheduler = manual_scheduler(clock)
     backoff = Backoff(base=2, jitter=0)
     run = scheduler.submit(double, 1, timeout=timedelta(minutes=1), retry_backoff=backoff)
-    job = scheduler._runs._jobs[run.id]
-    assert job.options.timeout == 60.0 and job.options.backoff is backoff
-    assert job.options.retry_on == (Exception,)
+    submitted = scheduler._runs._submitted[run.id]
+    assert submitted.options.timeout == 60.0 and submitted.options.backoff is backoff
+    assert submitted.options.retry_on == (Exception,)

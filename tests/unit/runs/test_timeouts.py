@@ -77,7 +77,7 @@ def test_a_process_is_terminated_at_its_deadline(clock: FakeClock) -> None:
     run = scheduler.submit(sleep_long, executor="proc", timeout=5)
     scheduler.process_tasks()
     assert run.status is RunStatus.RUNNING
-    attempt = scheduler._runs._jobs[run.id].handle
+    attempt = scheduler._runs._submitted[run.id].handle
     assert attempt is not None
     clock.advance(5)
     scheduler.process_tasks()

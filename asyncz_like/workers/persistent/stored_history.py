@@ -58,9 +58,12 @@ class StoredRunHistory:
     persistent = True
 
     def __init__(
-        self, store: RunStore, max_run_history: int = 1000,
-        run_result_ttl: float | timedelta | None = 86400.0, flush_interval: float = 1.0,
-    ) -> None:  # fmt: skip
+        self,
+        store: RunStore,
+        max_run_history: int = 1000,
+        run_result_ttl: float | timedelta | None = 86400.0,
+        flush_interval: float = 1.0,
+    ) -> None:
         if not flush_interval > 0:
             raise ValueError(f"flush_interval must be positive, got {flush_interval!r}")
         self.memory = MemoryRunHistory(max_run_history, run_result_ttl)
@@ -102,9 +105,12 @@ class StoredRunHistory:
         return self.memory.get(run_id, now)
 
     def list(
-        self, statuses: Collection[RunStatus] | None, task_id: str | None, limit: int | None,
+        self,
+        statuses: Collection[RunStatus] | None,
+        task_id: str | None,
+        limit: int | None,
         now: datetime,
-    ) -> list[Run]:  # fmt: skip
+    ) -> list[Run]:
         return self.memory.list(statuses, task_id, limit, now)
 
     def cleanup(self, now: datetime) -> int:
@@ -128,9 +134,13 @@ class StoredRunHistory:
         return None if run is None or self.memory.expired(run, now) else run
 
     def load_list(
-        self, statuses: Collection[RunStatus] | None, task_id: str | None, limit: int | None,
-        now: datetime, live: Runs,
-    ) -> Runs:  # fmt: skip
+        self,
+        statuses: Collection[RunStatus] | None,
+        task_id: str | None,
+        limit: int | None,
+        now: datetime,
+        live: Runs,
+    ) -> Runs:
         """``live`` (from memory) and the stored runs, newest first, at most ``limit``."""
         ttl = self.memory.run_result_ttl
         alive_after = None if ttl is None else now.timestamp() - ttl
@@ -161,9 +171,13 @@ class StoredRunHistory:
     # -- submitting and keeping work ------------------------------------------------------
 
     def encode_work(
-        self, fn: Any, reference: str | None, args: tuple[Any, ...], kwargs: dict[str, Any],
+        self,
+        fn: Any,
+        reference: str | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         options: RunOptions,
-    ) -> bytes:  # fmt: skip
+    ) -> bytes:
         """The record of submitted work, so that a later start can run it if it is kept;
         raises (TaskConfigurationError, SerializationError) when it cannot be kept."""
         return encode_work(fn, reference, args, kwargs, options, self.serializer)
@@ -172,14 +186,17 @@ class StoredRunHistory:
         """Write what is buffered, then keep these pending runs (and their work) in the store
         for the next start; they leave this process's memory."""
         self.flush()
-        rows = [(self._row(snapshot(run)), encode_kept(work, due, self.serializer))
-                for run, work, due in kept]  # fmt: skip
+        rows = [
+            (self._row(snapshot(run)), encode_kept(work, due, self.serializer))
+            for run, work, due in kept
+        ]
         self.store.keep([(row, work) for row, work in rows if row is not None])
         for run, _, _ in kept:
             self.memory.forget(run.id)
         if kept:
-            logger.info("Kept %d pending run(s) in %s for the next start", len(kept),
-                        self.store.name)  # fmt: skip
+            logger.info(
+                "Kept %d pending run(s) in %s for the next start", len(kept), self.store.name
+            )
 
     def claim(self) -> Claimed:
         """Take the work kept in the store (each piece goes to one scheduler only): the work
@@ -188,8 +205,9 @@ class StoredRunHistory:
         for record, work in self.store.claim():
             run = self._decode(record)
             if run is None:
-                logger.error("A kept run in %s could not be decoded; it is dropped",
-                             self.store.name)  # fmt: skip
+                logger.error(
+                    "A kept run in %s could not be decoded; it is dropped", self.store.name
+                )
                 continue
             try:
                 claimed.append(decode_kept(run, work, self.serializer))
@@ -237,8 +255,9 @@ class StoredRunHistory:
         try:
             self.flush(pace=WRITE_PACE)
         except Exception as exc:  # the store is away: the buffer waits for the next try
-            logger.warning("Could not write run records to %s (will retry): %r",
-                           self.store.name, exc)  # fmt: skip
+            logger.warning(
+                "Could not write run records to %s (will retry): %r", self.store.name, exc
+            )
 
     def flush(self, pace: float = 0.0) -> int:
         """Write the buffered changes now; apply the limits when runs finished. Returns how
@@ -289,10 +308,14 @@ class StoredRunHistory:
             logger.exception("Run %s cannot be recorded in %s", fields[0], self.store.name)
             return None
         created, finished = fields[10], fields[13]
-        return RunRow(fields[0], fields[1], fields[3].value,
-                      created.timestamp() if created is not None else 0.0,
-                      finished.timestamp() if finished is not None else None,
-                      record)  # fmt: skip
+        return RunRow(
+            fields[0],
+            fields[1],
+            fields[3].value,
+            created.timestamp() if created is not None else 0.0,
+            finished.timestamp() if finished is not None else None,
+            record,
+        )
 
     def __repr__(self) -> str:
         return f"<StoredRunHistory in {self.store.name}>"
