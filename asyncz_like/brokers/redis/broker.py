@@ -159,7 +159,7 @@ class RedisBroker(BaseBroker):
             firsts.append(envelope.run_id not in seen)
             if firsts[-1]:
                 seen.add(envelope.run_id)
-                rows.append(self._row_of(envelope, now))
+                rows.append(_row_of(envelope, now, self.serializer))
         added: list[bool] = []
         batch, now_next = secrets.token_hex(8), next_time_hex(now)
         for start in range(0, len(rows), ENQUEUE_CHUNK):
@@ -169,15 +169,6 @@ class RedisBroker(BaseBroker):
             added.extend(answer == 1 for answer in self._call(self._enqueue, args))
         answers = iter(added)
         return [next(answers) if first else False for first in firsts]
-
-    def _row_of(self, envelope: Envelope, now: datetime) -> list[Any]:
-        created = envelope.created_at or now
-        return [
-            envelope.run_id, envelope.queue, str(envelope.priority),
-            priority_hex(envelope.priority), time_hex(envelope.due or created),
-            time_hex(created), str(envelope.max_deliveries), envelope.task_id or "",
-            envelope.name or "", encode_work(envelope, self.serializer),
-        ]  # fmt: skip
 
     def claim(
         self,
@@ -346,20 +337,8 @@ class RedisBroker(BaseBroker):
         return runs
 
     def stats(self, now: datetime) -> dict[str, QueueStats]:
-        counts: dict[str, QueueStats] = {}
-        for row in self._call(self._stats, [time_hex(check_aware(now, "now"))]):
-            queue, *numbers = row
-            stats = QueueStats(
-                running=numbers[0], retrying=numbers[1], completed=numbers[2],
-                failed=numbers[3], cancelled=numbers[4], timeout=numbers[5],
-                scheduled=numbers[6],
-            )  # fmt: skip
-            pairs = numbers[7:]
-            for index in range(0, len(pairs), 2):
-                stats.pending[int(pairs[index])] = int(pairs[index + 1])
-            if any(numbers[:7]) or stats.pending:
-                counts[queue.decode()] = stats
-        return counts
+        rows = self._call(self._stats, [time_hex(check_aware(now, "now"))])
+        return {queue: stats for queue, stats in map(_stats_of, rows) if stats is not None}
 
     def cleanup(self, finished_before: datetime) -> int:
         before = time_hex(check_aware(finished_before, "finished_before"))
@@ -377,3 +356,28 @@ class RedisBroker(BaseBroker):
     def _next_work_at(self, queues: tuple[str, ...]) -> bytes | str | None:
         found: bytes | None = self._call(self._next_work, list(queues))
         return found
+
+
+def _row_of(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> list[Any]:
+    """The enqueue script's arguments for one run."""
+    created = envelope.created_at or now
+    return [
+        envelope.run_id, envelope.queue, str(envelope.priority),
+        priority_hex(envelope.priority), time_hex(envelope.due or created),
+        time_hex(created), str(envelope.max_deliveries), envelope.task_id or "",
+        envelope.name or "", encode_work(envelope, serializer),
+    ]  # fmt: skip
+
+
+def _stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
+    """One queue's row of the stats script: its name and counts (None when all are zero)."""
+    queue, *numbers = row
+    stats = QueueStats(
+        running=numbers[0], retrying=numbers[1], completed=numbers[2],
+        failed=numbers[3], cancelled=numbers[4], timeout=numbers[5],
+        scheduled=numbers[6],
+    )  # fmt: skip
+    pairs = numbers[7:]
+    for index in range(0, len(pairs), 2):
+        stats.pending[int(pairs[index])] = int(pairs[index + 1])
+    return queue.decode(), stats if any(numbers[:7]) or stats.pending else None
