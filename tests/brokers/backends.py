@@ -131,13 +131,16 @@ class RedisBackend(BrokerBackend):
     def cleanup(self) -> None:
         super().cleanup()
         if self.made:
-            import redis
+            self.delete_keys()
 
-            client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
-            keys = list(client.scan_iter(f"{self.prefix}:*", count=1000))
-            for start in range(0, len(keys), 1000):
-                client.delete(*keys[start : start + 1000])
-            client.close()
+    def delete_keys(self) -> None:
+        import redis
+
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+        keys = list(client.scan_iter(f"{self.prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+        client.close()
 
 
 class RabbitMQBackend(RedisBackend):
@@ -171,6 +174,7 @@ class RabbitMQBackend(RedisBackend):
             last = RabbitMQBroker(RABBITMQ_URL, state=self.config()["state"], prefix=self.prefix)
             last.wakeups.delete_queues(queues)
             last.shutdown()
+            self.delete_keys()  # the broker made to delete the queues wrote to its state
 
 
 BACKENDS: dict[str, Callable[[Path], BrokerBackend]] = {
