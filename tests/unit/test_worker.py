@@ -106,18 +106,22 @@ class Events:
     def __init__(self, worker: Worker) -> None:
         self.seen: list[RunEvent] = []
         self._changed: asyncio.Event | None = None
+        # Known before the event is made: an Event binds its loop only at its first wait(),
+        # so an event seen between the scan and that wait would otherwise be lost.
+        self._loop: asyncio.AbstractEventLoop | None = None
         worker.add_listener(self.listener)
 
     def listener(self, event: RunEvent) -> None:
         self.seen.append(event)
-        changed = self._changed
-        if changed is not None:
-            changed._loop.call_soon_threadsafe(changed.set)  # type: ignore[attr-defined]
+        changed, loop = self._changed, self._loop
+        if changed is not None and loop is not None:
+            loop.call_soon_threadsafe(changed.set)
 
     def codes(self, run_id: str) -> list[int]:
         return [event.code for event in self.seen if event.run_id == run_id]
 
     async def until(self, code: int, run_id: str, within: float = 5.0) -> RunEvent:
+        self._loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
         deadline = time.monotonic() + within
         while True:
