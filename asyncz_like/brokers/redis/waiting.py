@@ -15,13 +15,13 @@ it polls every ``poll_interval`` seconds.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.brokers.redis.layout import from_time_hex
+from asyncz_like.brokers.waiting import ConnectionWaiter
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 NextWork = Callable[[tuple[str, ...]], bytes | str | None]
 
 
-class PubSubWaiter:
+class PubSubWaiter(ConnectionWaiter):
     """Waits for a message about its queues on ``channel``, or for the next due time."""
 
     def __init__(
@@ -46,27 +46,10 @@ class PubSubWaiter:
         self.next_work = next_work
         self.poll_interval = poll_interval
         self.logger = logger
-        self._lock = threading.Lock()
+        super().__init__()
         self._pubsub: Any = None
 
-    def wait(self, queues: tuple[str, ...], timeout: float) -> bool:
-        """True when work may be waiting in ``queues``, False after ``timeout`` seconds."""
-        if not self._lock.acquire(timeout=timeout):  # another thread waits: it will claim
-            return False
-        try:
-            return self._wait(queues, timeout)
-        except Exception as error:  # Redis is away: the caller claims (and retries) at once
-            self.logger.warning(
-                "Waiting for work on channel %s failed: %r", self.channel, error,
-                extra={"channel": self.channel},
-            )  # fmt: skip
-            self._close()
-            time.sleep(min(timeout, self.poll_interval))
-            return True
-        finally:
-            self._lock.release()
-
-    def _wait(self, queues: tuple[str, ...], timeout: float) -> bool:
+    def _wait_connected(self, queues: tuple[str, ...], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         if self._pubsub is None:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
@@ -112,7 +95,3 @@ class PubSubWaiter:
                 pubsub.close()
             except Exception:  # already broken
                 self.logger.debug("Closing a broken subscription failed", exc_info=True)
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()

@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from asyncz_like.brokers.waiting import ConnectionWaiter
+
 #: A NOTIFY payload naming more queues than this many characters says "any queue".
 _MAX_PAYLOAD = 4000
 ANY_QUEUE = "*"
@@ -72,7 +74,7 @@ class Waiter:
         """Nothing to close."""
 
 
-class ListenWaiter(Waiter):
+class ListenWaiter(ConnectionWaiter, Waiter):
     """LISTENs on a PostgreSQL connection of its own (opened on the first wait)."""
 
     def __init__(
@@ -83,30 +85,16 @@ class ListenWaiter(Waiter):
         channel: str,
         logger: logging.Logger,
     ) -> None:
-        super().__init__(has_work, poll_interval)
+        Waiter.__init__(self, has_work, poll_interval)
+        ConnectionWaiter.__init__(self)
         self.engine = engine
         self.channel = channel
         self.logger = logger
-        self._lock = threading.Lock()
         self._connection: Any = None
 
-    def wait(self, queues: tuple[str, ...], timeout: float) -> bool:
-        if not self._lock.acquire(timeout=timeout):  # another thread listens
-            return False
-        try:
-            return self._listen(queues, timeout)
-        except Exception as error:  # the listening connection is lost: poll this time
-            self.logger.warning(
-                "Lost the LISTEN connection of channel %s: %s", self.channel, error,
-                extra={"channel": self.channel},
-            )  # fmt: skip
-            self._close()
-            time.sleep(min(timeout, self.poll_interval))
-            return True
-        finally:
-            self._lock.release()
+    failure_message = "Lost the LISTEN connection of channel %s: %s"
 
-    def _listen(self, queues: tuple[str, ...], timeout: float) -> bool:
+    def _wait_connected(self, queues: tuple[str, ...], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         if self._connection is None:
             self._connection = self._connect()
@@ -135,7 +123,3 @@ class ListenWaiter(Waiter):
                 connection.close()
             except Exception:  # already broken
                 self.logger.debug("Closing a broken LISTEN connection failed", exc_info=True)
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()
