@@ -24,7 +24,7 @@ from tests.integration.worker_tasks import record, slow
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "redis", "rabbitmq"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerBackend]:
     with made_backend(request.param, tmp_path) as made:
         made.make()  # so that the clean-up drops the table the web scheduler writes to

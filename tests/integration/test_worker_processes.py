@@ -1,4 +1,4 @@
-"""Real ``asyncz-like worker`` processes on one shared broker (SQLite, PostgreSQL, MariaDB):
+"""Real ``asyncz-like worker`` processes on one shared broker (SQLite, PostgreSQL, MariaDB, Redis, RabbitMQ):
 queues routed, priorities honoured, each run once; SIGTERM gives a busy worker's runs back;
 a SIGKILLed worker's runs are delivered again after their lease."""
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TASKS = "tests.integration.worker_tasks"
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb", "rabbitmq"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb", "redis", "rabbitmq"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BrokerBackend]:
     with made_backend(request.param, tmp_path) as made:
         yield made
