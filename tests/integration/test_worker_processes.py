@@ -1,6 +1,6 @@
-"""Real ``asyncz-like worker`` processes on one shared broker (SQLite, PostgreSQL, MariaDB, Redis, RabbitMQ):
-queues routed, priorities honoured, each run once; SIGTERM gives a busy worker's runs back;
-a SIGKILLed worker's runs are delivered again after their lease."""
+"""Real ``asyncz-like worker`` processes on one shared broker (SQLite, PostgreSQL, MariaDB,
+Redis, RabbitMQ): queues routed, priorities honoured, each run once; SIGTERM gives a busy
+worker's runs back; a SIGKILLed worker's runs are delivered again after their lease."""
 
 from __future__ import annotations
 
