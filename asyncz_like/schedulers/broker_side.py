@@ -25,7 +25,8 @@ from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.schedulers.config import as_bool
-from asyncz_like.schedulers.queue_fires import QUEUE_PREFIX, QueueExecutor
+from asyncz_like.schedulers.queue_fires import QueueExecutor
+from asyncz_like.tasks.task import QUEUE_PREFIX
 from asyncz_like.utils import get_callable_name, obj_to_ref
 from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.worker import Worker

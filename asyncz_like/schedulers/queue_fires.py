@@ -18,10 +18,8 @@ from typing import Any
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.records import MAX_ID_LENGTH, Envelope, check_name
 from asyncz_like.executors.base import BaseExecutor
-from asyncz_like.tasks.task import Task
+from asyncz_like.tasks.task import QUEUE_PREFIX, Task
 from asyncz_like.utils import obj_to_ref
-
-QUEUE_PREFIX = "queue:"
 
 
 def queue_executor_alias(queue: Any, executor: str | None, has_broker: bool) -> str:

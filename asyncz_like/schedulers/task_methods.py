@@ -150,7 +150,14 @@ class TaskMethods:
         return self._task_registry.lookup(task_id, store)
 
     def update_task(self, /, task_id: str | Task, store: str | None = None, **changes: Any) -> Task:
-        """Change a task's attributes (all but its id)."""
+        """Change a task's attributes (all but its id); ``queue="name"`` sends its fires to
+        that broker queue from now on (as add_task's ``queue``)."""
+        if "queue" in changes:
+            changes["executor"] = queue_executor_alias(
+                changes.pop("queue"),
+                changes.get("executor"),
+                self._run_side.brokers.broker is not None,
+            )
         return self._task_registry.update(task_id, store, changes)
 
     def reschedule_task(

@@ -34,7 +34,10 @@ from asyncz_like.utils import get_callable_name
 if TYPE_CHECKING:
     from asyncz_like.tasks.base import TaskScheduler
 
-__all__ = ["MAX_RUN_TIMES", "Task", "TaskRecord", "TaskSnapshot", "call_kwargs"]
+__all__ = ["MAX_RUN_TIMES", "QUEUE_PREFIX", "Task", "TaskRecord", "TaskSnapshot", "call_kwargs"]
+
+#: The executor alias ``"queue:<name>"`` of a task whose fires go to a broker queue.
+QUEUE_PREFIX = "queue:"
 
 
 #: The slots that hold a task's values as they are read and written.
@@ -230,6 +233,15 @@ class Task(TaskActions, TaskSchedule):
     def store(self) -> str | None:
         """The alias of the store this task lives in."""
         return self.store_alias
+
+    @property
+    def queue(self) -> str | None:
+        """The broker queue this task's fires are sent to (``add_task(queue=...)``), or None
+        when they run in the scheduler's own executors."""
+        executor = self.executor
+        if executor is not None and executor.startswith(QUEUE_PREFIX):
+            return executor[len(QUEUE_PREFIX) :]
+        return None
 
     @property
     def scheduler(self) -> TaskScheduler | None:

@@ -170,3 +170,35 @@ def test_the_queue_survives_a_restart_and_is_compared_on_conflict(tmp_path: Path
         assert fired(broker, "other") == [fire_run_id("beat", START + timedelta(seconds=10))]
     finally:
         again.shutdown()
+
+
+def test_a_task_tells_its_queue_and_update_task_moves_it() -> None:
+    clock, broker = FakeClock(), MemoryBroker()
+    scheduler = manual_scheduler(clock, broker=broker, worker=False)
+    scheduler.start()
+    beat = scheduler.add_task(report, "interval", seconds=10, args=("a",), id="beat",
+                               queue="reports")  # fmt: skip
+    here = scheduler.add_task(report, "interval", seconds=10, args=("b",), id="here")
+    assert (beat.queue, here.queue) == ("reports", None)
+    moved = scheduler.update_task("here", queue="urgent")
+    assert (moved.queue, moved.executor) == ("urgent", "queue:urgent")
+    assert scheduler.get_task("here").queue == "urgent"
+    with pytest.raises(TypeError, match="queue or executor"):
+        scheduler.update_task("beat", queue="other", executor="default")
+    with pytest.raises(TypeError, match="queue must be a nonempty string"):
+        scheduler.update_task("beat", queue="")
+    assert scheduler.get_task("beat").queue == "reports"  # a refused change writes nothing
+    clock.advance(10)
+    scheduler.process_tasks()
+    assert fired(broker, "urgent") == [fire_run_id("here", START + timedelta(seconds=10))]
+    scheduler.shutdown()
+
+
+def test_update_task_to_a_queue_needs_a_broker() -> None:
+    scheduler = manual_scheduler(FakeClock())
+    scheduler.start()
+    scheduler.add_task(report, "interval", seconds=10, args=("b",), id="here")
+    with pytest.raises(ValueError, match="needs a broker"):
+        scheduler.update_task("here", queue="reports")
+    assert scheduler.get_task("here").queue is None
+    scheduler.shutdown()
