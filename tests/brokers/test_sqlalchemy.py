@@ -96,6 +96,17 @@ def test_a_bad_table_name_or_source_is_refused(tmp_path: Path) -> None:
         SQLAlchemyBroker(f"sqlite:///{tmp_path}/x.db", poll_interval="1s")
 
 
+def test_bad_urls_and_options_name_the_broker() -> None:
+    with pytest.raises(ValueError, match=r"^SQLAlchemyBroker: database='runs.db' is not"):
+        SQLAlchemyBroker("runs.db")
+    with pytest.raises(ValueError, match=r"^SQLAlchemyBroker: the driver 'nosuchdriver'"):
+        SQLAlchemyBroker("postgresql+nosuchdriver://host/db")
+    with pytest.raises(ValueError, match=r"^SQLAlchemyBroker: 'postgresql\+psycopg_async' is an"):
+        SQLAlchemyBroker("postgresql+psycopg_async://host/db")
+    with pytest.raises(TypeError, match=r"^SQLAlchemyBroker got unexpected option"):
+        SQLAlchemyBroker("sqlite://", engine_options={"no_such_option": 1})
+
+
 def test_a_url_builds_a_sql_broker(tmp_path: Path) -> None:
     broker = make_broker(f"sqlite:///{tmp_path}/runs.db")
     assert isinstance(broker, SQLAlchemyBroker) and "runs.db" in repr(broker)

@@ -85,7 +85,7 @@ class SQLAlchemyBroker(BaseBroker):
         self.serializer = get_serializer(serializer, secret_key)
         owns = engine is None
         if engine is None:
-            engine = make_engine(database or "", dict(engine_options or {}))
+            engine = make_engine(database or "", dict(engine_options or {}), type(self).__name__)
         self.db = Database(engine, tablename, owns, logger)
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)

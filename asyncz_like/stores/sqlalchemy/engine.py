@@ -26,29 +26,32 @@ _EXAMPLES = (
 _DRIVER_EXTRAS = {"psycopg": ("psycopg", "postgres"), "pymysql": ("pymysql", "mysql")}
 
 
-def parse_url(database: str | URL) -> URL:
-    """The URL, or ValueError naming the examples that work."""
+def parse_url(database: str | URL, owner: str = "SQLAlchemyStore") -> URL:
+    """The URL, or ValueError naming the examples that work; ``owner`` (the class the URL was
+    given to) begins the message."""
     try:
         url = make_url(database)
     except (exc.ArgumentError, ValueError) as error:
         raise ValueError(
-            f"SQLAlchemyStore: database={str(database)!r} is not a SQLAlchemy URL ({error}); "
+            f"{owner}: database={str(database)!r} is not a SQLAlchemy URL ({error}); "
             f"expected e.g. {_EXAMPLES}"
         ) from None
     if url.get_backend_name() not in SUPPORTED:
         raise ValueError(
-            f"SQLAlchemyStore: the {url.get_backend_name()!r} dialect of "
+            f"{owner}: the {url.get_backend_name()!r} dialect of "
             f"{url.render_as_string(hide_password=True)!r} is not supported; use SQLite, "
             f"PostgreSQL (psycopg) or MariaDB/MySQL (pymysql), e.g. {_EXAMPLES}"
         )
     return url
 
 
-def make_engine(database: str | URL, options: dict[str, Any]) -> sa.Engine:
+def make_engine(
+    database: str | URL, options: dict[str, Any], owner: str = "SQLAlchemyStore"
+) -> sa.Engine:
     """An engine for ``database``: a server's pooled connections pinged when they were idle
     (:func:`ping_idle_connections`, unless ``pool_pre_ping`` is given); SQLite set up by
-    :func:`prepare`."""
-    url = parse_url(database)
+    :func:`prepare`. Errors name ``owner``, the class ``database`` was given to."""
+    url = parse_url(database, owner)
     backend = url.get_backend_name()
     ping_idle = backend != "sqlite" and "pool_pre_ping" not in options
     if backend in ("mysql", "mariadb"):
@@ -59,14 +62,14 @@ def make_engine(database: str | URL, options: dict[str, Any]) -> sa.Engine:
     try:
         engine = sa.create_engine(url, **options)
     except (ModuleNotFoundError, exc.NoSuchModuleError) as error:
-        raise _missing_driver(url, error) from error
+        raise _missing_driver(url, error, owner) from error
     except TypeError as error:
-        raise TypeError(f"SQLAlchemyStore got unexpected option(s): {error}") from None
+        raise TypeError(f"{owner} got unexpected option(s): {error}") from None
     if engine.dialect.is_async:
         engine.dispose()
         raise ValueError(
-            f"SQLAlchemyStore: {url.drivername!r} is an asyncio driver; the store runs in a "
-            f"thread and needs a blocking one, e.g. {_EXAMPLES}"
+            f"{owner}: {url.drivername!r} is an asyncio driver; it runs in a thread and "
+            f"needs a blocking one, e.g. {_EXAMPLES}"
         )
     prepare(engine)
     if ping_idle:
@@ -104,13 +107,13 @@ def ping_idle_connections(engine: sa.Engine) -> None:
     event.listen(engine, "checkout", checked_out)
 
 
-def _missing_driver(url: URL, error: Exception) -> Exception:
+def _missing_driver(url: URL, error: Exception, owner: str) -> Exception:
     driver = url.get_driver_name()
     if isinstance(error, ModuleNotFoundError) and driver in _DRIVER_EXTRAS:
         return MissingDependencyError(*_DRIVER_EXTRAS[driver])
     problem = f"is not installed ({error})" if isinstance(error, ImportError) else "is unknown"
     return ValueError(
-        f"SQLAlchemyStore: the driver {driver!r} of {url.drivername!r} {problem}; "
+        f"{owner}: the driver {driver!r} of {url.drivername!r} {problem}; "
         f"the supported drivers are those of these URLs: {_EXAMPLES}"
     )
 
@@ -167,7 +170,7 @@ def ensure_table(engine: sa.Engine, table: sa.Table) -> None:
     once: a duplicate error from the loser is caught, then the objects are checked again."""
     _create_once(engine, lambda: table.create(engine, checkfirst=True))
     if not sa.inspect(engine).has_table(table.name):
-        raise RuntimeError(f"SQLAlchemyStore: table {table.name!r} could not be created")
+        raise RuntimeError(f"table {table.name!r} could not be created in {engine.url!r}")
     for index in table.indexes:  # MariaDB commits each DDL: the creator may not be done yet
         _create_once(engine, lambda index=index: index.create(engine, checkfirst=True))
 
