@@ -40,6 +40,8 @@ def mypy_errors() -> set[tuple[int, str]]:
     return found
 
 
+@pytest.mark.typing
+@pytest.mark.timeout(240)  # without mypy's cache (make typecheck fills it) mypy reads it all
 def test_the_decorators_keep_the_function_types(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # mypy finds this checkout's asyncz_like, not an installed one
     assert expected_errors()  # the sample marks errors: a checker that sees none fails
