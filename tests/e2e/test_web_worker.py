@@ -76,6 +76,9 @@ def test_the_web_process_submits_and_the_worker_process_runs(
         seen = follow(client, submitted["url"], seconds=30)
         assert client.get("/runs/nope").status_code == 404
         assert client.post("/thumbnails", json={"size": 3}).status_code == 400
+        # an ended run (and an unknown one) cannot be cancelled any more
+        assert client.delete(submitted["url"]).json() == {"cancelled": False}
+        assert client.delete("/runs/nope").json() == {"cancelled": False}
     done = seen[-1]
     assert done["status"] == "completed", (done, (tmp_path / "worker.log").read_text())
     assert done["queue"] == "images" and done["progress"] == 100.0
