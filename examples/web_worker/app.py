@@ -42,13 +42,20 @@ def create_app(broker: Any) -> Any:
     async def submit_thumbnail(request: Request) -> JSONResponse:
         try:
             body = await request.json()
-            photo, size = str(body["photo"]), int(body.get("size", 128))
+            photo, size, steps = (
+                str(body["photo"]),
+                int(body.get("size", 128)),
+                int(body.get("steps", 5)),
+            )
         except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": 'expected {"photo": str, "size": int}'}, 400)
+            return JSONResponse(
+                {"error": 'expected {"photo": str, "size": int, "steps": int}'}, 400
+            )
         # the broker call is I/O: off the event loop
         run = await asyncio.to_thread(
-            scheduler.submit, tasks.make_thumbnail, photo, size, queue="images", max_retries=2
-        )
+            scheduler.submit, tasks.make_thumbnail, photo, size, steps, queue="images",
+            max_retries=2,
+        )  # fmt: skip
         url = request.url_for("run", run_id=run.id).path
         return JSONResponse({"id": run.id, "status": run.status.value, "url": url}, 202,
                             headers={"Location": url})  # fmt: skip

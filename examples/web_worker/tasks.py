@@ -13,9 +13,9 @@ from asyncz_like.runs import update_progress
 SECONDS_PER_STEP = float(os.environ.get("THUMBNAIL_SECONDS_PER_STEP", "0.2"))
 
 
-async def make_thumbnail(photo: str, size: int) -> dict[str, Any]:
-    """Stands for a slow image job: five steps, each reported as progress."""
-    for step in range(1, 6):
+async def make_thumbnail(photo: str, size: int, steps: int = 5) -> dict[str, Any]:
+    """Stands for a slow image job: ``steps`` steps, each reported as progress."""
+    for step in range(1, steps + 1):
         await asyncio.sleep(SECONDS_PER_STEP)
-        update_progress(20 * step, f"{photo}: step {step}/5")
+        update_progress(100 * step / steps, f"{photo}: step {step}/{steps}")
     return {"photo": photo, "thumbnail": f"{photo}.{size}px.jpg", "worker_pid": os.getpid()}

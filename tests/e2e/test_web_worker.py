@@ -87,3 +87,18 @@ def test_the_web_process_submits_and_the_worker_process_runs(
     assert done["result"]["worker_pid"] == worker.pid != os.getpid()
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(15) == 0
+
+
+def test_the_web_process_cancels_a_run_the_worker_process_is_running(
+    backend: BrokerBackend, worker: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    with TestClient(create_app(backend.config())) as client:
+        submitted = client.post("/thumbnails", json={"photo": "big.tif", "steps": 1000}).json()
+        deadline = time.monotonic() + 30
+        while client.get(submitted["url"]).json()["status"] != "running":
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.02)
+        assert client.delete(submitted["url"]).json() == {"cancelled": True}
+        seen = follow(client, submitted["url"], seconds=10)  # the worker stops it within 1 s
+    assert seen[-1]["status"] == "cancelled", seen[-1]
+    assert seen[-1]["progress"] < 100.0
