@@ -17,12 +17,10 @@ from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.engine import RunEngine
 
 P = ParamSpec("P")
+R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 #: ``background()`` options besides those of an in-process run: its queue and wait.
 _BROKER_BACKGROUND = frozenset({"queue", "delay", "schedule_at"})
-
-
-R = TypeVar("R")
 
 
 class BackgroundFunction(Protocol[P, R_co]):
@@ -204,7 +202,8 @@ class RunMethods:
     ) -> BackgroundFunction[P, R] | Callable[[Callable[P, R]], BackgroundFunction[P, R]]:
         """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
         submits it with these ``options`` (those of :meth:`submit`; a call's own win). With
-        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too."""
+        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too. The
+        function keeps its parameter and return types (a ``BackgroundFunction``)."""
         # with a broker, a decorated function may also name its queue and wait
         extra = _BROKER_BACKGROUND if self._run_side.brokers.broker is not None else frozenset()
         unknown = set(options) - BACKGROUND_OPTION_NAMES - extra
