@@ -8,6 +8,7 @@ from asyncz_like.schedulers import (
 )
 from asyncz_like.tasks import Task
 
+#: The version of this package.
 __version__ = "0.1.0"
 
 __all__ = [

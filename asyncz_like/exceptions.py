@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "AsynczException",
+    "AsynczLikeError",
+    "BrokenRecordError",
+    "ConflictIdError",
+    "InvalidRunTransitionError",
+    "MaximumInstancesError",
+    "MissingDependencyError",
+    "RunLookupError",
+    "SchedulerAlreadyRunningError",
+    "SchedulerNotRunningError",
+    "SerializationError",
+    "TaskConfigurationError",
+    "TaskLookupError",
+    "UnknownAliasError",
+]
+
 
 class AsynczLikeError(Exception):
     """Root of every error this library raises."""

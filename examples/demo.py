@@ -1,9 +1,12 @@
 """`make demo`: a scheduler with an interval task, a cron task, a task that fails every other
-run and a shutdown task; each fire is printed as it ends, then a summary.
+run and a shutdown task; each fire is printed as it ends. Beside them, background work
+(`@scheduler.background`) goes through a broker, and its progress is printed as it moves.
+Then a summary, and the command that shows all of it in the dashboard.
 
-The periodic tasks live in a SQLite file (DEMO_DB, default demo_tasks.db): run the demo twice
-and the second run finds them there, with the schedule they had. DEMO_SECONDS (default 15)
-sets how long it runs; DEMO_RESET=1 starts from an empty database.
+The periodic tasks live in a SQLite file (DEMO_DB, default demo_tasks.db), the runs in
+another (DEMO_RUNS_DB, default demo_runs.db): run the demo twice and the second run finds the
+tasks there, with the schedule they had. DEMO_SECONDS (default 15) sets how long it runs (at
+least until the background runs end); DEMO_RESET=1 starts from empty databases.
 """
 
 from __future__ import annotations
@@ -16,9 +19,23 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from asyncz_like.events import TASK_ERROR, TASK_EXECUTED, TASK_MISSED, TaskExecutionEvent
+from asyncz_like.runs import FINAL_STATUSES, Run, update_progress
 from asyncz_like.schedulers import AsyncIOScheduler
 
-counter = {"flaky": 0}
+DATABASE = os.environ.get("DEMO_DB", "demo_tasks.db")
+RUNS_DATABASE = os.environ.get("DEMO_RUNS_DB", "demo_runs.db")
+
+# Module level, so that another process (the dashboard) finds the same stores and broker
+# with `--app demo:scheduler`.
+scheduler = AsyncIOScheduler(
+    timezone="UTC",
+    stores={
+        "default": {"type": "sqlalchemy", "database": f"sqlite:///{DATABASE}"},
+        "memory": {"type": "memory"},
+    },
+    broker=f"sqlite:///{RUNS_DATABASE}",
+)
+counter = {"flaky": 0, "upload": 0}
 
 
 async def heartbeat() -> str:
@@ -39,6 +56,51 @@ def flaky() -> str:
 def goodbye() -> str:
     print("shutdown task: flushing and saying goodbye")
     return "bye"
+
+
+@scheduler.background(max_retries=1, retry_backoff=0.2)
+async def resize(photo: str, steps: int) -> str:
+    """Background work that reports its progress; the first upload attempt fails."""
+    for step in range(1, steps + 1):
+        await asyncio.sleep(0.25)
+        update_progress(100 * step / steps, f"{photo}: step {step}/{steps}")
+    if photo == "upload.png" and counter["upload"] == 0:
+        counter["upload"] += 1
+        raise ConnectionError("the storage did not answer (retried once)")
+    return f"{photo} resized"
+
+
+def progress_bar(run: Run, width: int = 20) -> str:
+    filled = round(width * run.progress / 100)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {run.progress:5.1f}%"
+
+
+def about(run: Run) -> str:
+    if run.status.value == "running":
+        return run.message or ""
+    if run.error is not None:
+        return f"{run.error.type}: {run.error.message}"
+    return repr(run.result) if run.result is not None else ""
+
+
+async def follow_runs(run_ids: list[str]) -> dict[str, Run]:
+    """Print a line whenever a run's status or progress moves; return the runs once ended."""
+    seen: dict[str, tuple[str, float]] = {}
+    latest: dict[str, Run] = {}
+    while len(latest) < len(run_ids) or any(
+        run.status not in FINAL_STATUSES for run in latest.values()
+    ):
+        for run_id in run_ids:
+            run = await asyncio.to_thread(scheduler.get_run, run_id)
+            if run is None:
+                continue
+            latest[run_id] = run
+            state = (run.status.value, run.progress)
+            if seen.get(run_id) != state:
+                seen[run_id] = state
+                print(f"run {run_id[:8]}  {progress_bar(run)}  {run.status.value:<9} {about(run)}")
+        await asyncio.sleep(0.1)
+    return latest
 
 
 class FireLog:
@@ -91,15 +153,16 @@ def add_missing_tasks(scheduler: AsyncIOScheduler) -> None:
             print(f"added:                 {task_id}")
 
 
-async def main(seconds: float, database: str) -> None:
+def dashboard_command() -> str:
+    """The command that shows this demo's tasks and runs in the web dashboard."""
+    examples = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.relpath(examples).startswith(".."):
+        examples = os.path.relpath(examples)
+    return f"PYTHONPATH={examples} asyncz-like dashboard --app demo:scheduler"
+
+
+async def main(seconds: float) -> None:
     log = FireLog()
-    scheduler = AsyncIOScheduler(
-        timezone="UTC",
-        stores={
-            "default": {"type": "sqlalchemy", "database": f"sqlite:///{database}"},
-            "memory": {"type": "memory"},
-        },
-    )
     scheduler.add_listener(log, TASK_EXECUTED | TASK_ERROR | TASK_MISSED)  # type: ignore[arg-type]
     scheduler.add_task(goodbye, "shutdown", id="goodbye", store="memory")
     scheduler.start(paused=True)
@@ -107,17 +170,32 @@ async def main(seconds: float, database: str) -> None:
     print(f"\nrunning for {seconds:g} s (DEMO_SECONDS to change)\n")
     started = time.monotonic()
     scheduler.resume()
+    runs = [resize.submit(photo, steps) for photo, steps in PHOTOS]
+    print(f"submitted {len(runs)} background runs through the broker ({RUNS_DATABASE})\n")
     try:
-        await asyncio.sleep(seconds)
+        # the background runs take about 2 s: the demo waits for them however short it is
+        ended = await asyncio.wait_for(follow_runs([run.id for run in runs]), 30)
+        await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
     finally:
         await scheduler.shutdown_async()
     print(log.summary())
-    print(f"ran {time.monotonic() - started:.1f} s; the tasks stay in {database} for the next run")
+    for run in ended.values():
+        print(f"run {run.id[:8]}  {run.status.value:<9} attempts {run.attempt}  {run.result!r}")
+    print(f"ran {time.monotonic() - started:.1f} s; the tasks stay in {DATABASE} for the next run")
+    print(f"\nsee the tasks and runs in the web dashboard:\n  {dashboard_command()}")
+
+
+PHOTOS = [("cat.jpg", 4), ("upload.png", 3), ("map.webp", 6)]
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.CRITICAL)  # the fire log above already shows errors
-    database = os.environ.get("DEMO_DB", "demo_tasks.db")
-    if os.environ.get("DEMO_RESET") and os.path.exists(database):
-        os.remove(database)
-    asyncio.run(main(float(os.environ.get("DEMO_SECONDS", "15")), database))
+    if os.environ.get("DEMO_RESET"):
+        for path in (DATABASE, RUNS_DATABASE):
+            if os.path.exists(path):
+                os.remove(path)
+    # Run the module under its own name, not __main__, so that what it stores refers to
+    # `demo:heartbeat` and the like, which another process (the dashboard) can import.
+    import demo
+
+    asyncio.run(demo.main(float(os.environ.get("DEMO_SECONDS", "15"))))

@@ -34,7 +34,7 @@ from asyncz_like.schedulers.config import (
     wait_option,
 )
 from asyncz_like.schedulers.context_methods import ContextMethods
-from asyncz_like.schedulers.decorators import task_decorator
+from asyncz_like.schedulers.decorators import TaskFunction, task_decorator
 from asyncz_like.schedulers.loggers import ClassicLogging, build_loggers
 from asyncz_like.schedulers.loop import SchedulerLoop
 from asyncz_like.schedulers.plugin_methods import PluginMethods
@@ -356,7 +356,7 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, Conte
 
     def task(
         self, interval: Any = None, cron: str | None = None, **options: Any
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    ) -> Callable[[TaskFunction], TaskFunction]:
         """Decorator: run the function every ``interval`` or on a ``cron`` line.
 
         The trigger is validated here, at decoration time. The function stays callable as is.

@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers.base import BaseTrigger
+
+#: A function decorated with ``@scheduler.task``: returned as it was, types and all.
+TaskFunction = TypeVar("TaskFunction", bound=Callable[..., Any])
 
 
 def module_reference(fn: Any) -> str | None:
@@ -51,14 +54,14 @@ def remember_task(fn: Any, task: Any) -> None:
 
 def task_decorator(
     add_task: Callable[..., Any], interval: Any, cron: str | None, options: dict[str, Any]
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[TaskFunction], TaskFunction]:
     """``@scheduler.task(...)``: the trigger checked now, the function added with
     ``add_task`` when decorated (its ``module:qualname`` as id, replacing the stored one)."""
     trigger = build_decorator_trigger(
         interval, cron, options.pop("timezone", None), options.pop("jitter", None)
     )
 
-    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(fn: TaskFunction) -> TaskFunction:
         task_options = dict(options)
         reference = module_reference(fn)
         if reference is not None and "id" not in task_options:

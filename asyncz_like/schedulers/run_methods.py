@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from asyncz_like.clock import Clock
 from asyncz_like.runs.history import RunHistory
@@ -17,13 +17,20 @@ from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.engine import RunEngine
 
 P = ParamSpec("P")
+R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 #: ``background()`` options besides those of an in-process run: its queue and wait.
 _BROKER_BACKGROUND = frozenset({"queue", "delay", "schedule_at"})
 
 
 class BackgroundFunction(Protocol[P, R_co]):
-    """A function decorated with ``@scheduler.background``: still callable as it was."""
+    """A function decorated with ``@scheduler.background``: still callable as it was, with
+    its own parameter and return types.
+
+    ``submit`` and ``delay`` also take the options of :meth:`RunMethods.submit` (a call's
+    own win over the decorator's), so a type checker cannot hold their arguments to the
+    function's parameters: they are typed loosely.
+    """
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
     def submit(self, *args: Any, **kwargs: Any) -> Run: ...
@@ -183,10 +190,20 @@ class RunMethods:
         """An executor could not run what it was given (the run of ``task_id``)."""
         self._run_side.engine.executor_failed(task_id, error)
 
-    def background(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    @overload
+    def background(self, fn: Callable[P, R], /) -> BackgroundFunction[P, R]: ...
+    @overload
+    def background(
+        self, fn: None = None, /, **options: Any
+    ) -> Callable[[Callable[P, R]], BackgroundFunction[P, R]]: ...
+
+    def background(
+        self, fn: Callable[P, R] | None = None, /, **options: Any
+    ) -> BackgroundFunction[P, R] | Callable[[Callable[P, R]], BackgroundFunction[P, R]]:
         """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
         submits it with these ``options`` (those of :meth:`submit`; a call's own win). With
-        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too."""
+        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too. The
+        function keeps its parameter and return types (a ``BackgroundFunction``)."""
         # with a broker, a decorated function may also name its queue and wait
         extra = _BROKER_BACKGROUND if self._run_side.brokers.broker is not None else frozenset()
         unknown = set(options) - BACKGROUND_OPTION_NAMES - extra
@@ -194,7 +211,7 @@ class RunMethods:
             raise TypeError(f"background() got unexpected option(s): {sorted(unknown)}")
         parse_options(**{k: v for k, v in options.items() if k not in _BROKER_BACKGROUND})
 
-        def decorate(function: Callable[P, R_co]) -> BackgroundFunction[P, R_co]:
+        def decorate(function: Callable[P, R]) -> BackgroundFunction[P, R]:
             def submit(*args: Any, **kwargs: Any) -> Run:
                 return self.submit(function, *args, **{**options, **kwargs})
 
@@ -203,6 +220,6 @@ class RunMethods:
                 function.delay = submit  # type: ignore[attr-defined]
             except AttributeError:
                 raise TypeError(f"background() cannot decorate {function!r}") from None
-            return cast(BackgroundFunction[P, R_co], function)
+            return cast(BackgroundFunction[P, R], function)
 
         return decorate if fn is None else decorate(fn)
