@@ -18,6 +18,7 @@ from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.plugins import make_broker
 from asyncz_like.brokers.records import DEFAULT_QUEUE, CancelOutcome, Envelope, check_queues
 from asyncz_like.clock import Clock
+from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_count, check_timeout
 from asyncz_like.runs.options import parse_options, resolve_due
@@ -41,6 +42,7 @@ MAX_POLL_SECONDS = 0.1
 
 class BrokerHost(Protocol):
     timezone: tzinfo
+    dispatcher: EventDispatcher
 
     @property
     def clock(self) -> Clock: ...
@@ -120,8 +122,13 @@ class BrokerSide:
         self._broker_started = True
         if not self.run_worker:
             return
-        worker = self.worker = Worker(broker, self.queues, self.worker_concurrency,
-                                      clock=self.host.clock)  # fmt: skip
+        worker = self.worker = Worker(
+            broker,
+            self.queues,
+            self.worker_concurrency,
+            clock=self.host.clock,
+            events=self.host.dispatcher,  # the scheduler's listeners hear its worker's runs
+        )
         self._thread = threading.Thread(
             target=worker.run_sync, args=(False,), name="asyncz_like-worker", daemon=True
         )

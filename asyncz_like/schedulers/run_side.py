@@ -13,6 +13,7 @@ from datetime import tzinfo
 from typing import Any, Protocol
 
 from asyncz_like.enums import SchedulerState
+from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.exceptions import SchedulerNotRunningError, SerializationError
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
@@ -41,6 +42,7 @@ class RunSideHost(RunHost, Protocol):
     state: SchedulerState
     timezone: tzinfo
     logger: logging.Logger
+    dispatcher: EventDispatcher
 
 
 class RunSide:

@@ -45,7 +45,9 @@ class Worker:
     finish within ``grace_seconds`` and gives the others back to their queue. Every
     ``cleanup_interval_hours`` it deletes the runs finished more than ``retain_days`` ago.
     Run events (RUN_STARTED, RUN_COMPLETED, ...) go to the worker's own listeners
-    (:meth:`add_listener`). ``clock`` (tests) gives the times recorded on the broker.
+    (:meth:`add_listener`), or to ``events`` when given: a scheduler passes its own
+    dispatcher, so that its listeners hear the runs of its embedded worker. ``clock`` (tests)
+    gives the times recorded on the broker.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class Worker:
         retain_days: float = DEFAULT_RETAIN_DAYS,
         worker_id: str | None = None,
         clock: Clock | None = None,
+        events: EventDispatcher | None = None,
     ) -> None:
         self.settings: WorkerSettings = make_settings(
             queues=queues,
@@ -75,7 +78,7 @@ class Worker:
         host = socket.gethostname()[:100]
         self.worker_id = worker_id or f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
         self.clock: Clock = clock or SystemClock()
-        self._events = EventDispatcher(logger)
+        self._events = events or EventDispatcher(logger)
         self._session: WorkerLoop | None = None
         self._last_session: WorkerLoop | None = None
         self._stop_first: bool | None = None  # a stop asked before run() got going

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from asyncz_like.brokers import BaseBroker, Envelope, MemoryBroker
+from asyncz_like.events.constants import ALL_RUN_EVENTS, RUN_COMPLETED, RUN_STARTED
 from asyncz_like.runs import RunStatus
 from asyncz_like.schedulers.base import BaseScheduler
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
@@ -61,6 +63,21 @@ def test_a_submitted_run_is_run_by_the_schedulers_worker(clock: FakeClock) -> No
         stored = scheduler.get_run(run.id)
         assert stored is not None and stored.status is RunStatus.COMPLETED
         assert [r.id for r in scheduler.list_runs(status="completed")] == [run.id]
+    finally:
+        scheduler.shutdown()
+
+
+def test_the_schedulers_listeners_hear_its_workers_runs(clock: FakeClock) -> None:
+    heard: list[tuple[int, str]] = []
+    scheduler = started(clock, broker=MemoryBroker())
+    scheduler.add_listener(lambda event: heard.append((event.code, event.run_id)), ALL_RUN_EVENTS)
+    try:
+        run = scheduler.submit(add, 2, 3)
+        scheduler.wait_for_sync(run.id, timeout=10)
+        deadline = time.monotonic() + 10
+        while (RUN_COMPLETED, run.id) not in heard and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker's thread dispatches RUN_COMPLETED after recording it
+        assert (RUN_STARTED, run.id) in heard and (RUN_COMPLETED, run.id) in heard
     finally:
         scheduler.shutdown()
 
