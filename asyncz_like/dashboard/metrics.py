@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from asyncz_like.events.base import RunEvent, TaskExecutionEvent, TaskSubmissionEvent
@@ -55,7 +55,8 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One value per minute of the last hour, oldest first (None: nothing to measure)."""
+    """One value per minute of the last hour, oldest first (None: nothing to measure, or a
+    minute before the collector started)."""
 
     fires: list[float | None]
     runs: list[float | None]
@@ -82,6 +83,7 @@ class MetricsCollector:
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
+        self._first = _minute_key(now())
         self._lock = threading.Lock()
         self._minutes: dict[int, Minute] = {}
         self.outcomes: dict[str, Outcome] = {}
@@ -146,36 +148,39 @@ class MetricsCollector:
         last = _minute_key(self._now())
         with self._lock:
             minutes = [
-                self._minutes.get(key, Minute()) for key in range(last - MINUTES + 1, last + 1)
+                self._minutes.get(key, Minute()) if key >= self._first else None
+                for key in range(last - MINUTES + 1, last + 1)
             ]
-            lateness = [value for m in minutes for value in m.lateness]
-            durations = [value for m in minutes for value in m.durations]
-            executed = sum(m.executed for m in minutes)
-            errors = sum(m.errors for m in minutes)
-            return Series(
-                fires=[float(m.fires) for m in minutes],
-                runs=[float(m.runs) for m in minutes],
-                error_rate=[m.errors / m.executed if m.executed else None for m in minutes],
-                lateness_p50=[percentile(m.lateness, 0.5) for m in minutes],
-                lateness_p99=[percentile(m.lateness, 0.99) for m in minutes],
-                duration_p50=[percentile(m.durations, 0.5) for m in minutes],
-                duration_p99=[percentile(m.durations, 0.99) for m in minutes],
-                totals={
-                    "fires": float(sum(m.fires for m in minutes)),
-                    "runs": float(sum(m.runs for m in minutes)),
-                    "error_rate": errors / executed if executed else None,
-                    "lateness_p50": percentile(lateness, 0.5),
-                    "lateness_p99": percentile(lateness, 0.99),
-                    "duration_p50": percentile(durations, 0.5),
-                    "duration_p99": percentile(durations, 0.99),
-                },
-            )
+            return _series(minutes, [m for m in minutes if m is not None])
 
-    def minute_starts(self) -> list[datetime]:
-        last = _minute_key(self._now())
-        return [
-            datetime.fromtimestamp(key * 60, UTC) for key in range(last - MINUTES + 1, last + 1)
-        ]
+
+def _series(minutes: list[Minute | None], known: list[Minute]) -> Series:
+    """``minutes`` (None: before the collector started) as series; totals over ``known``."""
+
+    def each(figure: Callable[[Minute], float | None]) -> list[float | None]:
+        return [figure(m) if m is not None else None for m in minutes]
+
+    lateness = [value for m in known for value in m.lateness]
+    durations = [value for m in known for value in m.durations]
+    executed = sum(m.executed for m in known)
+    return Series(
+        fires=each(lambda m: float(m.fires)),
+        runs=each(lambda m: float(m.runs)),
+        error_rate=each(lambda m: m.errors / m.executed if m.executed else None),
+        lateness_p50=each(lambda m: percentile(m.lateness, 0.5)),
+        lateness_p99=each(lambda m: percentile(m.lateness, 0.99)),
+        duration_p50=each(lambda m: percentile(m.durations, 0.5)),
+        duration_p99=each(lambda m: percentile(m.durations, 0.99)),
+        totals={
+            "fires": float(sum(m.fires for m in known)),
+            "runs": float(sum(m.runs for m in known)),
+            "error_rate": sum(m.errors for m in known) / executed if executed else None,
+            "lateness_p50": percentile(lateness, 0.5),
+            "lateness_p99": percentile(lateness, 0.99),
+            "duration_p50": percentile(durations, 0.5),
+            "duration_p99": percentile(durations, 0.99),
+        },
+    )
 
 
 def _minute_key(now: datetime) -> int:
