@@ -37,9 +37,8 @@ def _log(request: Request, action: str, **fields: str | None) -> None:
     logger.info("Dashboard action %s", action, extra={"user": request.state.user.name, **fields})
 
 
-async def _task_change(request: Request, action: str) -> Response:
+def _task_change(request: Request, form: FormData, action: str) -> Response:
     dashboard = _dashboard(request)
-    form = await request.form()
     task_id, store = _field(form, "task_id"), _field(form, "store")
     if task_id is None:
         return dashboard.pages.message(request, "task_id is required", 400)
@@ -60,27 +59,27 @@ async def _task_change(request: Request, action: str) -> Response:
 
 
 @allow("operator")
-async def pause_task(request: Request) -> Response:
-    return await _task_change(request, "pause")
+def pause_task(request: Request, form: FormData) -> Response:
+    return _task_change(request, form, "pause")
 
 
 @allow("operator")
-async def resume_task(request: Request) -> Response:
-    return await _task_change(request, "resume")
+def resume_task(request: Request, form: FormData) -> Response:
+    return _task_change(request, form, "resume")
 
 
 @allow("operator")
-async def run_task(request: Request) -> Response:
-    return await _task_change(request, "run")
+def run_task(request: Request, form: FormData) -> Response:
+    return _task_change(request, form, "run")
 
 
 @allow("operator")
-async def remove_task(request: Request) -> Response:
-    return await _task_change(request, "remove")
+def remove_task(request: Request, form: FormData) -> Response:
+    return _task_change(request, form, "remove")
 
 
 @allow("operator")
-async def confirm_remove_task(request: Request) -> Response:
+def confirm_remove_task(request: Request, form: FormData) -> Response:
     params = request.query_params
     context = {
         "what": f"remove the task {params.get('task_id')!r}",
@@ -92,9 +91,9 @@ async def confirm_remove_task(request: Request) -> Response:
 
 
 @allow("operator")
-async def cancel_run(request: Request) -> Response:
+def cancel_run(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
-    run_id = _field(await request.form(), "run_id")
+    run_id = _field(form, "run_id")
     if run_id is None:
         return dashboard.pages.message(request, "run_id is required", 400)
     cancelled = bool(dashboard.scheduler.cancel_run(run_id))
@@ -106,11 +105,11 @@ async def cancel_run(request: Request) -> Response:
 
 
 @allow("operator")
-async def retry_run(request: Request) -> Response:
+def retry_run(request: Request, form: FormData) -> Response:
     """Run again: a fired run's task runs now, once (submitted work cannot be retried: its
     function and arguments are not readable back from the run record)."""
     dashboard = _dashboard(request)
-    run_id = _field(await request.form(), "run_id")
+    run_id = _field(form, "run_id")
     run = dashboard.scheduler.get_run(run_id) if run_id is not None else None
     if run is None or not run.finished:
         return dashboard.pages.message(request, "Only a finished run can be retried.", 409)
@@ -123,9 +122,8 @@ async def retry_run(request: Request) -> Response:
 
 
 @allow("operator")
-async def delete_broken(request: Request) -> Response:
+def delete_broken(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
-    form = await request.form()
     task_id, store = _field(form, "task_id"), _field(form, "store")
     if task_id is None or store is None:
         return dashboard.pages.message(request, "task_id and store are required", 400)
@@ -139,7 +137,7 @@ async def delete_broken(request: Request) -> Response:
 
 
 @allow("operator")
-async def confirm_delete_broken(request: Request) -> Response:
+def confirm_delete_broken(request: Request, form: FormData) -> Response:
     params = request.query_params
     context = {
         "what": f"delete the broken record {params.get('task_id')!r} of {params.get('store')!r}",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncz_like.dashboard.auth import User
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[[Request, FormData], Response]
+AsyncEndpoint = Callable[[Request], Awaitable[Response]]
 
 #: Sent with every response. Scripts and styles come only from the dashboard's own files.
 SECURITY_HEADERS = {
@@ -63,10 +65,9 @@ def csrf_token(session: MutableMapping[str, Any]) -> str:
     return token
 
 
-async def csrf_ok(request: Request) -> bool:
-    """Whether the form posted carries the session's CSRF token."""
-    expected = request.session.get("csrf")
-    given = (await request.form()).get(CSRF_FIELD)
+def csrf_matches(session: MutableMapping[str, Any], form: FormData) -> bool:
+    """Whether ``form`` carries the session's CSRF token."""
+    expected, given = session.get("csrf"), form.get(CSRF_FIELD)
     return (
         isinstance(expected, str)
         and isinstance(given, str)
@@ -80,27 +81,32 @@ def current_user(request: Request) -> User | None:
     return user
 
 
-def allow(role: str) -> Callable[[Endpoint], Endpoint]:
+def allow(role: str) -> Callable[[Endpoint], AsyncEndpoint]:
     """Let only users with ``role`` (or stronger) call the endpoint: 401 for nobody logged
-    in, 403 for a weaker role or a change (not GET) without the CSRF token."""
+    in, 403 for a weaker role or a change (not GET) without the CSRF token.
 
-    def decorate(endpoint: Endpoint) -> Endpoint:
-        @functools.wraps(endpoint)
+    The endpoint is a plain function of the request and its form, run in a worker thread:
+    the scheduler's methods may do a store's or a broker's I/O, never on the event loop.
+    """
+
+    def decorate(endpoint: Endpoint) -> AsyncEndpoint:
         async def guarded(request: Request) -> Response:
             user = current_user(request)
             pages = request.app.state.dashboard.pages
+            form = await request.form()
             response: Response
             if user is None:
                 response = pages.login(request, status_code=401)
             elif not user.may(role):
                 response = pages.refused(request, "your role")
-            elif request.method != "GET" and not await csrf_ok(request):
+            elif request.method != "GET" and not csrf_matches(request.session, form):
                 response = pages.refused(request, "a missing CSRF token")
             else:
                 request.state.user = user
-                response = await endpoint(request)
+                response = await run_in_threadpool(endpoint, request, form)
             return response
 
+        guarded.__name__, guarded.__doc__ = endpoint.__name__, endpoint.__doc__
         guarded.required_role = role  # type: ignore[attr-defined]  # read by the route tests
         return guarded
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import logging
 
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from asyncz_like.dashboard.context import Dashboard
-from asyncz_like.dashboard.security import allow, csrf_ok
+from asyncz_like.dashboard.security import allow, csrf_matches
 
 logger = logging.getLogger(__name__)
 
 
 async def login(request: Request) -> Response:
-    """GET: the form. POST: check the CSRF token, the throttle, then the password."""
+    """GET: the form. POST: check the CSRF token, the throttle, then the password (argon2
+    takes tens of milliseconds on purpose: in a worker thread, not on the event loop)."""
     dashboard: Dashboard = request.app.state.dashboard
     pages = dashboard.pages
     if request.method == "GET":
         return pages.login(request)
-    if not await csrf_ok(request):
-        return pages.refused(request, "a missing CSRF token (reload the page)")
     form = await request.form()
+    if not csrf_matches(request.session, form):
+        return pages.refused(request, "a missing CSRF token (reload the page)")
     name, password = str(form.get("username", "")), str(form.get("password", ""))
     client = request.client.host if request.client else "unknown"
     keys = (f"ip:{client}", f"user:{name}")
@@ -30,7 +33,7 @@ async def login(request: Request) -> Response:
         response = pages.login(request, 429, "Too many failed attempts: try again later.")
         response.headers["retry-after"] = str(int(wait) + 1)
         return response
-    user = dashboard.users.verify(name, password)
+    user = await run_in_threadpool(dashboard.users.verify, name, password)
     if user is None:
         dashboard.throttle.failed(*keys)
         logger.warning("Dashboard login failed", extra={"user": name, "client": client})
@@ -43,6 +46,6 @@ async def login(request: Request) -> Response:
 
 
 @allow("viewer")
-async def logout(request: Request) -> Response:
+def logout(request: Request, form: FormData) -> Response:
     request.session.clear()
     return RedirectResponse(request.url_for("login"), status_code=303)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,7 +37,7 @@ class TaskRow:
 
 
 @allow("viewer")
-async def overview(request: Request) -> Response:
+def overview(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
     series = dashboard.collector.series()
     charts = [
@@ -57,7 +58,7 @@ async def overview(request: Request) -> Response:
 
 
 @allow("viewer")
-async def tasks(request: Request) -> Response:
+def tasks(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
     rows = [
         TaskRow(
@@ -76,7 +77,7 @@ async def tasks(request: Request) -> Response:
 
 
 @allow("viewer")
-async def runs(request: Request) -> Response:
+def runs(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
     status = request.query_params.get("status") or None
     if status is not None and status not in RunStatus.__members__.values():
@@ -87,7 +88,7 @@ async def runs(request: Request) -> Response:
 
 
 @allow("viewer")
-async def run_detail(request: Request) -> Response:
+def run_detail(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
     run = dashboard.scheduler.get_run(request.path_params["run_id"])
     if run is None:
@@ -99,7 +100,7 @@ async def run_detail(request: Request) -> Response:
 
 
 @allow("viewer")
-async def queues(request: Request) -> Response:
+def queues(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
     scheduler = dashboard.scheduler
     context: dict[str, Any] = {
@@ -111,7 +112,7 @@ async def queues(request: Request) -> Response:
 
 
 @allow("viewer")
-async def broken(request: Request) -> Response:
+def broken(request: Request, form: FormData) -> Response:
     dashboard = _dashboard(request)
     records = [
         (store, task_id, reason)

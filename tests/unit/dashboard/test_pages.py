@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from starlette.applications import Starlette
 
 from asyncz_like.dashboard import create_dashboard
@@ -173,3 +176,29 @@ def test_overview_draws_the_last_hour(
     assert page.count('<svg class="chart"') == 4
     assert "Fires and runs per minute" in page and "<polyline" in page
     assert "<dt>Fires, last hour</dt><dd>12</dd>" in page
+
+
+def test_names_are_escaped(app: Starlette, scheduler: ManualScheduler) -> None:
+    scheduler.add_task(noop, "interval", seconds=10, id="x", name="<script>alert(1)</script>")
+    page = logged_in(app, "vera").get("/tasks").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_scheduler_is_called_off_the_event_loop(
+    app: Starlette, scheduler: ManualScheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loops: list[bool] = []
+    get_tasks = scheduler.get_tasks
+
+    def watched(store: str | None = None) -> list[Any]:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:  # a worker thread: no loop runs here
+            loops.append(False)
+        return get_tasks(store)
+
+    monkeypatch.setattr(scheduler, "get_tasks", watched)
+    logged_in(app, "vera").get("/tasks")
+    assert loops == [False]
