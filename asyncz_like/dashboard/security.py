@@ -31,6 +31,8 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 CSRF_FIELD = "csrf_token"
+#: Methods that change nothing, so need no CSRF token.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 class SecurityHeaders:
@@ -83,7 +85,7 @@ def current_user(request: Request) -> User | None:
 
 def allow(role: str) -> Callable[[Endpoint], AsyncEndpoint]:
     """Let only users with ``role`` (or stronger) call the endpoint: 401 for nobody logged
-    in, 403 for a weaker role or a change (not GET) without the CSRF token.
+    in, 403 for a weaker role or a change (not GET or HEAD) without the CSRF token.
 
     The endpoint is a plain function of the request and its form, run in a worker thread:
     the scheduler's methods may do a store's or a broker's I/O, never on the event loop.
@@ -99,7 +101,7 @@ def allow(role: str) -> Callable[[Endpoint], AsyncEndpoint]:
                 response = pages.login(request, status_code=401)
             elif not user.may(role):
                 response = pages.refused(request, "your role")
-            elif request.method != "GET" and not csrf_matches(request.session, form):
+            elif request.method not in SAFE_METHODS and not csrf_matches(request.session, form):
                 response = pages.refused(request, "a missing CSRF token")
             else:
                 request.state.user = user

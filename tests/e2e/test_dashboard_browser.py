@@ -117,6 +117,7 @@ def login(browser: Any, base_url: str) -> Iterator[Callable[[str], Any]]:
         page = context.new_page()
         page.goto(base_url + "/")
         assert page.locator("h1").inner_text() == "Log in"
+        _screenshot(page, "login")
         page.fill("input[name=username]", name)
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
@@ -195,6 +196,7 @@ def test_submitted_work_moves_its_progress_bar_live(
     failed = scheduler.list_runs(task_id="send-mail", limit=1)[0]
     page.goto(f"{base_url}/runs/{failed.id}")
     assert "RuntimeError" in page.locator(".traceback").inner_text()
+    _screenshot(page, "run")
 
 
 def test_a_viewer_is_refused_a_change(
