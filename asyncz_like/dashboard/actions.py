@@ -10,16 +10,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from asyncz_like.dashboard.context import Dashboard
+from asyncz_like.dashboard.context import dashboard_of
 from asyncz_like.dashboard.security import allow
 from asyncz_like.exceptions import TaskLookupError
 
 logger = logging.getLogger(__name__)
-
-
-def _dashboard(request: Request) -> Dashboard:
-    dashboard: Dashboard = request.app.state.dashboard
-    return dashboard
 
 
 def _field(form: FormData, name: str) -> str | None:
@@ -38,7 +33,7 @@ def _log(request: Request, action: str, **fields: str | None) -> None:
 
 
 def _task_change(request: Request, form: FormData, action: str) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     task_id, store = _field(form, "task_id"), _field(form, "store")
     if task_id is None:
         return dashboard.pages.message(request, "task_id is required", 400)
@@ -87,12 +82,12 @@ def confirm_remove_task(request: Request, form: FormData) -> Response:
         "fields": {"task_id": params.get("task_id", ""), "store": params.get("store", "")},
         "back": request.url_for("tasks"),
     }
-    return _dashboard(request).pages.render(request, "confirm.html", context)
+    return dashboard_of(request).pages.render(request, "confirm.html", context)
 
 
 @allow("operator")
 def cancel_run(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     run_id = _field(form, "run_id")
     if run_id is None:
         return dashboard.pages.message(request, "run_id is required", 400)
@@ -108,7 +103,7 @@ def cancel_run(request: Request, form: FormData) -> Response:
 def retry_run(request: Request, form: FormData) -> Response:
     """Run again: a fired run's task runs now, once (submitted work cannot be retried: its
     function and arguments are not readable back from the run record)."""
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     run_id = _field(form, "run_id")
     run = dashboard.scheduler.get_run(run_id) if run_id is not None else None
     if run is None or not run.finished:
@@ -123,7 +118,7 @@ def retry_run(request: Request, form: FormData) -> Response:
 
 @allow("operator")
 def delete_broken(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     task_id, store = _field(form, "task_id"), _field(form, "store")
     if task_id is None or store is None:
         return dashboard.pages.message(request, "task_id and store are required", 400)
@@ -146,4 +141,4 @@ def confirm_delete_broken(request: Request, form: FormData) -> Response:
         "typed": params.get("task_id", ""),
         "back": request.url_for("broken"),
     }
-    return _dashboard(request).pages.render(request, "confirm.html", context)
+    return dashboard_of(request).pages.render(request, "confirm.html", context)

@@ -25,7 +25,7 @@ _HASHER = PasswordHasher()
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """One user: a name, a role and the argon2 hash of the password."""
+    """One user who may log in: a name and a role (the hash stays in :class:`Users`)."""
 
     name: str
     role: str

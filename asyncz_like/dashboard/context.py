@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from starlette.requests import Request
+
 from asyncz_like.dashboard.auth import Users
 from asyncz_like.dashboard.metrics import MetricsCollector
 from asyncz_like.dashboard.rendering import Pages
@@ -20,3 +22,9 @@ class Dashboard:
     throttle: LoginThrottle
     collector: MetricsCollector
     pages: Pages
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    """The dashboard a request came to."""
+    dashboard: Dashboard = request.app.state.dashboard
+    return dashboard

@@ -11,18 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from asyncz_like.dashboard.charts import line_chart
-from asyncz_like.dashboard.context import Dashboard
+from asyncz_like.dashboard.context import Dashboard, dashboard_of
 from asyncz_like.dashboard.metrics import Outcome
 from asyncz_like.dashboard.security import allow
 from asyncz_like.dashboard.words import trigger_words
 from asyncz_like.runs.status import RunStatus
 
 RUNS_SHOWN = 100
-
-
-def _dashboard(request: Request) -> Dashboard:
-    dashboard: Dashboard = request.app.state.dashboard
-    return dashboard
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +33,7 @@ class TaskRow:
 
 @allow("viewer")
 def overview(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     series = dashboard.collector.series()
     charts = [
         line_chart("Fires and runs per minute", {"fires": series.fires, "runs": series.runs}),
@@ -59,7 +54,7 @@ def overview(request: Request, form: FormData) -> Response:
 
 @allow("viewer")
 def tasks(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     rows = [
         TaskRow(
             task.id,
@@ -78,7 +73,7 @@ def tasks(request: Request, form: FormData) -> Response:
 
 @allow("viewer")
 def runs(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     status = request.query_params.get("status") or None
     if status is not None and status not in RunStatus.__members__.values():
         return dashboard.pages.message(request, f"status must be one of {_statuses()}", 400)
@@ -89,7 +84,7 @@ def runs(request: Request, form: FormData) -> Response:
 
 @allow("viewer")
 def run_detail(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     run = dashboard.scheduler.get_run(request.path_params["run_id"])
     if run is None:
         return dashboard.pages.message(request, "No run has this id (or it expired).", 404)
@@ -101,7 +96,7 @@ def run_detail(request: Request, form: FormData) -> Response:
 
 @allow("viewer")
 def queues(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     scheduler = dashboard.scheduler
     context: dict[str, Any] = {
         "stats": scheduler.stats(),
@@ -113,7 +108,7 @@ def queues(request: Request, form: FormData) -> Response:
 
 @allow("viewer")
 def broken(request: Request, form: FormData) -> Response:
-    dashboard = _dashboard(request)
+    dashboard = dashboard_of(request)
     records = [
         (store, task_id, reason)
         for store, found in sorted(dashboard.scheduler.get_broken_records().items())
