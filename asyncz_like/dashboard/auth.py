@@ -16,6 +16,8 @@ try:
 except ImportError as error:  # pragma: no cover - the extra is installed in the tests
     raise MissingDependencyError("argon2-cffi", "dashboard") from error
 
+__all__ = ["ROLES", "User", "Users", "hash_password", "user_line"]
+
 #: The roles, weakest first: a viewer reads, an operator also changes things.
 ROLES = ("viewer", "operator")
 MIN_PASSWORD_LENGTH = 8

@@ -60,11 +60,15 @@ PAGES = (
          "store, and the ASGI lifespan wrapper.",
          ("asyncz_like.exceptions", "asyncz_like.utils", "asyncz_like.locks", "asyncz_like.asgi",
           "asyncz_like.contrib.asgi")),
+    Page("dashboard", "Dashboard",
+         "The web dashboard: an ASGI app to mount, or a server to run; users and roles.",
+         ("asyncz_like.dashboard", "asyncz_like.dashboard.auth")),
 )  # fmt: skip
 
 #: Modules without ``__init__`` whose ``__all__`` is public too.
 PUBLIC_MODULES = ("asyncz_like.exceptions", "asyncz_like.utils", "asyncz_like.locks",
-                  "asyncz_like.asgi", "asyncz_like.contrib.asgi")  # fmt: skip
+                  "asyncz_like.asgi", "asyncz_like.contrib.asgi",
+                  "asyncz_like.dashboard.auth")  # fmt: skip
 
 
 def exported(modname: str) -> list[tuple[str, Any]]:
