@@ -39,3 +39,17 @@ def test_no_class_over_300_lines() -> None:
                 if lines > MAX_CLASS_LINES:
                     too_long[f"{path.relative_to(PACKAGE)}:{node.name}"] = lines
     assert too_long == {}
+
+
+def test_no_merge_markers_left_in_the_text() -> None:
+    root = PACKAGE.parent
+    texts = [root / "README.md", root / "CHANGELOG.md", *sorted((root / "docs").rglob("*.md"))]
+    texts += _modules()
+    markers = ("<<<<<<< ", ">>>>>>> ")
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in texts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.startswith(markers)
+    ]
+    assert len(texts) > 60 and found == []
