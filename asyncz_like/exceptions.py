@@ -132,8 +132,8 @@ class InvalidRunTransitionError(AsynczLikeError, ValueError):
 
 
 class StoreNotFoundError(AsynczLikeError, LookupError):
-    """A store opened with ``attach`` holds nothing where it points (no file, table or
-    directory): nothing was created."""
+    """A store (or broker) opened with ``attach`` holds nothing where it points (no file,
+    table or directory): nothing was created."""
 
     def __init__(self, store: str, missing: str) -> None:
         super().__init__(f"{store}: {missing} (nothing was created)")

@@ -27,8 +27,8 @@ __all__ = ["runs", "stats"]
 @contextmanager
 def opened_broker(ctx: click.Context, broker: str | None) -> Iterator[BaseBroker]:
     found = make_broker(app_broker(ctx, broker, None), "--broker")
-    found.start()
     try:
+        found.attach()  # creates nothing
         yield found
     finally:
         found.shutdown()

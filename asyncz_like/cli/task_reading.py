@@ -3,6 +3,7 @@ need no task's function: a function defined in ``__main__`` is shown by its refe
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,12 +56,14 @@ def all_tasks(target: Target) -> list[tuple[str, Task]]:
 
 
 def broken_records(target: Target) -> list[tuple[str, str, str]]:
-    """``(store, task id, reason)`` of every record that cannot be read."""
+    """``(store, task id, reason)`` of every record that cannot be read (a function that
+    does not import here is no reason: every read is in the same mode)."""
     found = []
     for alias, store in target.stores.items():
         with functions_not_imported():
             store.get_all_tasks()  # reads every record, so that all broken ones are known
-        found += [(alias, task_id, why) for task_id, why in store.get_broken_records().items()]
+            broken = store.get_broken_records()
+        found += [(alias, task_id, why) for task_id, why in broken.items()]
     return sorted(found)
 
 
@@ -68,14 +71,11 @@ def find_task(target: Target, task_id: str, lenient: bool = True) -> tuple[str, 
     """The store holding ``task_id`` and its task. ``lenient``: its function need not import
     (enough to look at it or change its schedule, not to run it)."""
     for alias, store in target.stores.items():
-        if lenient:
-            with functions_not_imported():
-                task = store.lookup_task(task_id)
-        else:
+        with functions_not_imported() if lenient else nullcontext():
             task = store.lookup_task(task_id)
+            reason = None if task is not None else store.get_broken_records().get(task_id)
         if task is not None:
             return alias, store, task
-        reason = store.get_broken_records().get(task_id)
         if reason is not None:
             raise BrokenTaskError(task_id, alias, reason)
     raise TaskLookupError(task_id)

@@ -4,7 +4,8 @@ A tool that only looks at records, or changes their schedule (the command line),
 function: a function defined in a script's ``__main__`` or in a module the tool cannot
 import is then no reason to call the record broken. Within :func:`functions_not_imported`,
 such a record decodes to a Task whose ``fn`` is an :class:`UnresolvedFunction`; its
-``fn_reference`` is the record's, so a task written back keeps its reference.
+``fn_reference`` is the record's, so a task written back keeps its reference. Stores remember
+what a record decoded to: read a store instance in one mode only.
 """
 
 from __future__ import annotations

@@ -58,3 +58,11 @@ def test_the_broker_of_the_app(tmp_path: Path, app_module: str) -> None:
     assert result.exit_code == 2 and "has no broker" in result.stderr
     assert invoke("runs").exit_code == 2
     sys.modules.pop("with_broker", None)
+
+
+def test_reading_runs_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "none.db"
+    for command in ("runs", "stats"):
+        result = invoke(command, "--broker", f"sqlite:///{path}")
+        assert result.exit_code == 1 and "no SQLite file" in result.stderr
+    assert not path.exists()

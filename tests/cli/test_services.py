@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +111,22 @@ def test_redis_read_creates_no_key(redis_client: Any, token: str) -> None:
         assert invoke(command, *where).exit_code == 0
     assert invoke("pause", "nope", *where).exit_code == 1
     assert list(redis_client.scan_iter(f"test.{token}.*")) == []
+
+
+def test_reading_a_broker_creates_nothing(
+    postgres_table: str, redis_client: Any, token: str, tmp_path: Path
+) -> None:
+    postgres = tmp_path / "pg.json"
+    postgres.write_text(
+        json.dumps({"type": "sqlalchemy", "database": POSTGRES_URL, "tablename": postgres_table})
+    )
+    result = invoke("runs", "--broker", f"@{postgres}")
+    assert result.exit_code == 1 and f"no table '{postgres_table}'" in result.stderr
+    assert not has_table(postgres_table)
+    redis_broker = tmp_path / "redis.json"
+    redis_broker.write_text(
+        json.dumps({"type": "redis", "url": REDIS_URL, "prefix": f"test.{token}"})
+    )
+    assert invoke("runs", "--broker", f"@{redis_broker}", "--json").stdout.strip() == "[]"
+    assert invoke("stats", "--broker", f"@{redis_broker}").exit_code == 0
+    assert list(redis_client.scan_iter(f"test.{token}*")) == []

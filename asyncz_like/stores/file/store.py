@@ -104,12 +104,11 @@ class FileStore(BaseStore):
             self._records.refresh()
 
     def attach(self, scheduler: StoreScheduler, alias: str) -> None:
-        """Start on an existing directory, creating and removing nothing."""
+        """Start on an existing directory, creating and removing nothing (the records are
+        read by the first call that needs them)."""
         if not self.directory.is_dir():
             raise StoreNotFoundError(f"FileStore at {self.directory}", "no such directory")
         BaseStore.start(self, scheduler, alias)
-        with self._locked():
-            self._records.refresh()
 
     def _repr_details(self) -> list[tuple[str, Any]]:
         return [("directory", self.directory)]

@@ -6,7 +6,6 @@ Nothing here knows about tasks beyond ids, run times and bytes; decoding is the 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
@@ -19,7 +18,6 @@ import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc
 
-from asyncz_like.exceptions import StoreNotFoundError
 from asyncz_like.stores.base import RETAKE_OWN_CLAIMS_AFTER
 from asyncz_like.stores.sqlalchemy import engine as engines
 from asyncz_like.stores.sqlalchemy.statements import (
@@ -156,15 +154,8 @@ class Database:
                 )
 
     def check_exists(self, store: str) -> None:
-        """StoreNotFoundError unless the task table exists; on SQLite the file is looked
-        for first, as connecting would create it."""
-        url = self.engine.url
-        where = f"{store} at {url.render_as_string(hide_password=True)}"
-        on_disk = self.is_sqlite and not engines.is_memory_sqlite(self.engine)
-        if on_disk and url.database and not os.path.exists(url.database):
-            raise StoreNotFoundError(where, f"no SQLite file {url.database}")
-        if not sa.inspect(self.engine).has_table(self.table.name):
-            raise StoreNotFoundError(where, f"no table {self.table.name!r}")
+        """StoreNotFoundError unless the task table exists (creating nothing)."""
+        engines.check_table(self.engine, self.table.name, store)
 
     def _skip_locked_supported(self) -> bool:
         with self.engine.connect():  # the dialect reads the server version on first connect
