@@ -106,7 +106,7 @@ def run(ctx: click.Context, task_id: str, seconds: float | None) -> None:
         run_scheduler(ctx, task_id, seconds)
         return
     try:
-        alias, _, task = find_task(open_target(ctx), task_id, lenient=False)
+        alias, _, task = find_task(open_target(ctx), task_id, lenient=False, pending=True)
     except BrokenTaskError as exc:
         raise CommandError(f"task {task_id} cannot run in this process: {exc.reason}") from exc
     try:

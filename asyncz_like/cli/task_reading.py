@@ -30,7 +30,7 @@ def task_row(alias: str, task: Task) -> dict[str, Any]:
         "function": reference_of(task),
         "trigger": str(task.trigger),
         "next_run_time": next_time.isoformat() if next_time else None,
-        "state": "scheduled" if next_time else "paused",
+        "state": "pending" if task.pending else "scheduled" if next_time else "paused",
         "store": alias,
         "executor": task.executor,
         "max_instances": task.max_instances,
@@ -55,6 +55,19 @@ def all_tasks(target: Target) -> list[tuple[str, Task]]:
         ]
 
 
+def pending_tasks(target: Target, stored: list[tuple[str, Task]]) -> list[tuple[str, Task]]:
+    """Tasks ``--app`` adds when it starts (``@scheduler.task``, ``add_task`` before the
+    start), but not those already in a store."""
+    held = {task.id for _, task in stored}
+    with functions_not_imported():
+        found = target.scheduler.get_tasks()
+    return [
+        (task.store_alias or "default", task)
+        for task in found
+        if task.pending and task.id not in held
+    ]
+
+
 def broken_records(target: Target) -> list[tuple[str, str, str]]:
     """``(store, task id, reason)`` of every record that cannot be read (a function that
     does not import here is no reason: every read is in the same mode)."""
@@ -67,9 +80,12 @@ def broken_records(target: Target) -> list[tuple[str, str, str]]:
     return sorted(found)
 
 
-def find_task(target: Target, task_id: str, lenient: bool = True) -> tuple[str, BaseStore, Task]:
+def find_task(
+    target: Target, task_id: str, lenient: bool = True, pending: bool = False
+) -> tuple[str, BaseStore, Task]:
     """The store holding ``task_id`` and its task. ``lenient``: its function need not import
-    (enough to look at it or change its schedule, not to run it)."""
+    (enough to look at it or change its schedule, not to run it). ``pending``: a task that
+    ``--app`` adds when it starts will do too (to look at it or run it)."""
     for alias, store in target.stores.items():
         with functions_not_imported() if lenient else nullcontext():
             task = store.lookup_task(task_id)
@@ -78,6 +94,14 @@ def find_task(target: Target, task_id: str, lenient: bool = True) -> tuple[str, 
             return alias, store, task
         if reason is not None:
             raise BrokenTaskError(task_id, alias, reason)
+    for alias, task in pending_tasks(target, []):
+        if task.id == task_id and alias in target.stores:
+            if pending:
+                return alias, target.stores[alias], task
+            raise LookupError(
+                f"task {task_id} is not stored yet: the scheduler adds it when it starts "
+                "(change it in your code)"
+            )
     raise TaskLookupError(task_id)
 
 
@@ -96,12 +120,14 @@ class BrokenTaskError(LookupError):
 def list_tasks(ctx: click.Context) -> None:
     """List the tasks: id, name, function, trigger, next run, store."""
     target = open_target(ctx)
-    rows = [task_row(alias, task) for alias, task in all_tasks(target)]
+    stored = all_tasks(target)
+    listed = stored + pending_tasks(target, stored)
+    rows = [task_row(alias, task) for alias, task in listed]
     broken = broken_records(target)
     if as_json(ctx):
         show_json(rows)
         return
-    cells = [{**row, "next_run_time": row["next_run_time"] or "paused"} for row in rows]
+    cells = [{**row, "next_run_time": _when(row)} for row in rows]
     keys = ["id", "name", "function", "trigger", "next_run_time", "store"]
     emit(False, cells, ["id", "name", "function", "trigger", "next run", "store"], keys)
     if broken:
@@ -109,12 +135,21 @@ def list_tasks(ctx: click.Context) -> None:
     _hint_keys(target, rows)
 
 
+def _when(row: dict[str, Any]) -> str:
+    if row["state"] == "pending":
+        return "when the scheduler starts"
+    return str(row["next_run_time"] or "paused")
+
+
 def _hint_keys(target: Target, rows: list[dict[str, Any]]) -> None:
     """Redis keeps run times under a key of their own: every task paused may mean that the
     scheduler uses another key than the one read here."""
     for alias, store in target.stores.items():
         key = getattr(store, "run_times_key", None)
-        mine = [row for row in rows if row["store"] == alias]
+        mine = [row for row in rows if row["store"] == alias and row["state"] != "pending"]
+        tasks_key = getattr(store, "tasks_key", None)
+        if key and not mine and not store.client.exists(tasks_key):  # type: ignore[attr-defined]
+            click.echo(f"\nstore {alias!r}: no key {tasks_key!r} on this server", err=True)
         if key and mine and all(row["state"] == "paused" for row in mine):
             click.echo(
                 f"\nevery task of store {alias!r} is paused (no run time under {key!r}): if "
@@ -130,7 +165,7 @@ def _hint_keys(target: Target, rows: list[dict[str, Any]]) -> None:
 @click.pass_context
 def inspect(ctx: click.Context, task_id: str) -> None:
     """Show everything about one task."""
-    alias, _, task = find_task(open_target(ctx), task_id)
+    alias, _, task = find_task(open_target(ctx), task_id, pending=True)
     row = task_row(alias, task) | {
         "args": list(task.args),
         "kwargs": dict(task.kwargs),
@@ -152,7 +187,7 @@ def inspect(ctx: click.Context, task_id: str) -> None:
 def preview(ctx: click.Context, task_id: str, count: int) -> None:
     """The next COUNT fire times of a task (nothing is changed)."""
     target = open_target(ctx)
-    _, _, task = find_task(target, task_id)
+    _, _, task = find_task(target, task_id, pending=True)
     if task.trigger is None:
         raise click.UsageError(f"task {task_id!r} has no trigger")
     start = task.next_run_time or datetime.now(UTC)

@@ -125,3 +125,28 @@ def test_where_the_tasks_are_must_be_said(sqlite_url: str) -> None:
 def test_log_level_is_taken_before_or_after_the_command(sqlite_url: str, level: str) -> None:
     assert invoke("--log-level", level, "list", "--store", sqlite_url).exit_code == 0
     assert invoke("list", "--store", sqlite_url, "--log-level", level).exit_code == 0
+
+
+def test_tasks_the_app_adds_at_its_start_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"cli_memory_{tmp_path.name[-6:]}".replace("-", "_")
+    (tmp_path / f"{name}.py").write_text(
+        "from asyncz_like.schedulers import AsyncIOScheduler\n"
+        "scheduler = AsyncIOScheduler(timezone='UTC')\n"
+        "@scheduler.task(cron='0 2 * * *')\n"
+        "def nightly():\n"
+        "    return 'done'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    try:
+        [row] = json.loads(invoke("list", "--app", name, "--json").stdout)
+        assert (row["id"], row["state"]) == (f"{name}:nightly", "pending")
+        assert "when the scheduler starts" in invoke("list", "--app", name).stdout
+        assert invoke("run", f"{name}:nightly", "--app", name).stdout.endswith("'done'\n")
+        assert invoke("preview", f"{name}:nightly", "--app", name).exit_code == 0
+        paused = invoke("pause", f"{name}:nightly", "--app", name)
+        assert paused.exit_code == 1 and "adds it when it starts" in paused.stderr
+    finally:
+        sys.modules.pop(name, None)

@@ -109,6 +109,7 @@ def test_redis_read_creates_no_key(redis_client: Any, token: str) -> None:
     where += ("--run-times-key", f"test.{token}.run_times")
     for command in ("list", "broken", "status"):
         assert invoke(command, *where).exit_code == 0
+    assert f"no key 'test.{token}.tasks'" in invoke("list", *where).stderr
     assert invoke("pause", "nope", *where).exit_code == 1
     assert list(redis_client.scan_iter(f"test.{token}.*")) == []
 
