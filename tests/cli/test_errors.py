@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,29 @@ def test_doctor_checks_the_store(sqlite_url: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("argv", [["nonsense"], ["list", "--bogus"], ["preview", "x", "-n", "0"]])
 def test_bad_usage_exits_with_2(argv: list[str]) -> None:
     assert invoke(*argv).exit_code == 2
+
+
+def test_without_click_the_extra_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from asyncz_like.cli import main
+
+    for name in [name for name in sys.modules if name.startswith("asyncz_like.cli.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "click", None)  # as if not installed
+    assert main(["list"]) == 1
+    assert capsys.readouterr().err == "asyncz-like needs click: pip install 'asyncz_like[cli]'\n"
+
+
+def test_main_returns_the_exit_status(sqlite_url: str) -> None:
+    from asyncz_like.cli import main
+
+    assert main(["list", "--store", sqlite_url]) == 0
+    assert main(["inspect", "nope", "--store", sqlite_url]) == 1
+    assert main(["list", "--bogus"]) == 2
+
+
+def test_a_worker_needs_a_broker(app_module: str) -> None:
+    result = invoke("worker", "--app", app_module)
+    assert result.exit_code == 2 and "has no broker" in result.stderr
+    assert invoke("worker").exit_code == 2
