@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from asyncz_like.cli.errors import CommandError
-from asyncz_like.cli.options import common_options, configure_logging, option, store_options
+from asyncz_like.cli.options import app_option, common_options, configure_logging, option
 from asyncz_like.cli.targets import load_app
 
 __all__ = ["dashboard", "dashboard_user"]
@@ -45,7 +45,7 @@ def _bind(value: str) -> tuple[str, int]:
     type=click.Path(dir_okay=False),
     help="Users file (lines from `asyncz-like dashboard-user`).",
 )
-@store_options
+@app_option
 @common_options
 @click.pass_context
 def dashboard(ctx: click.Context, bind: str, users_file: str | None) -> None:

@@ -56,15 +56,22 @@ def common_options(fn: F) -> F:
     )(fn)
 
 
+def app_option(fn: F) -> F:
+    """``--app module:attr``: the user's scheduler, its stores and broker."""
+    return click.option(
+        "--app",
+        expose_value=False,
+        callback=_keep("app"),
+        envvar="ASYNCZ_LIKE_APP",
+        help="module:attr of your scheduler (or of a function returning one): its stores "
+        "and broker are used [env ASYNCZ_LIKE_APP]",
+    )(fn)
+
+
 def store_options(fn: F) -> F:
     """``--app`` or ``--store`` (with its table or keys): where the tasks are."""
     for name, help_text in reversed(
         (
-            (
-                "--app",
-                "module:attr of your scheduler (or of a function returning one): its stores "
-                "and broker are used [env ASYNCZ_LIKE_APP]",
-            ),
             (
                 "--store",
                 "sqlite:///tasks.db, postgresql+psycopg://..., mysql+pymysql://..., "
@@ -77,11 +84,11 @@ def store_options(fn: F) -> F:
         )
     ):
         key = name.removeprefix("--").replace("-", "_")
-        envvar = {"app": "ASYNCZ_LIKE_APP", "store": "ASYNCZ_LIKE_STORE"}.get(key)
+        envvar = "ASYNCZ_LIKE_STORE" if key == "store" else None
         fn = click.option(
             name, expose_value=False, callback=_keep(key), envvar=envvar, help=help_text
         )(fn)
-    return fn
+    return app_option(fn)
 
 
 def _log_level(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

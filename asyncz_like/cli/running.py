@@ -8,7 +8,7 @@ import time
 
 import click
 
-from asyncz_like.cli.options import common_options, configure_logging, option, store_options
+from asyncz_like.cli.options import app_option, common_options, configure_logging, option
 from asyncz_like.cli.targets import load_app
 from asyncz_like.schedulers.base import BaseScheduler
 
@@ -19,7 +19,7 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 @click.command()
 @click.option("--seconds", type=click.FloatRange(min=0), help="Stop after this many seconds.")
-@store_options
+@app_option
 @common_options
 @click.pass_context
 def start(ctx: click.Context, seconds: float | None) -> None:

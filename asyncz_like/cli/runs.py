@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.plugins import make_broker
-from asyncz_like.cli.options import as_json, common_options, store_options
+from asyncz_like.cli.options import app_option, as_json, common_options
 from asyncz_like.cli.output import console, emit, show_json
 from asyncz_like.cli.worker import BROKER_HELP, app_broker
 from asyncz_like.runs.run import Run
@@ -66,7 +66,7 @@ def run_row(run: Run) -> dict[str, Any]:
     help="Seconds between looks (--follow).",
 )
 @click.option("--seconds", type=click.FloatRange(min=0), help="Stop following after this long.")
-@store_options
+@app_option
 @common_options
 @click.pass_context
 def runs(
@@ -129,7 +129,7 @@ def _draw(progress: Progress, bars: dict[str, TaskID], run: Run) -> None:
 
 @click.command()
 @click.option("--broker", help=BROKER_HELP)
-@store_options
+@app_option
 @common_options
 @click.pass_context
 def stats(ctx: click.Context, broker: str | None) -> None:

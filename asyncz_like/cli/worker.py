@@ -12,7 +12,13 @@ from typing import Any
 import click
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS
-from asyncz_like.cli.options import common_options, configure_logging, importable_here, option
+from asyncz_like.cli.options import (
+    app_option,
+    common_options,
+    configure_logging,
+    importable_here,
+    option,
+)
 from asyncz_like.cli.targets import load_app
 from asyncz_like.workers import Worker
 from asyncz_like.workers.settings import DEFAULT_GRACE_SECONDS, DEFAULT_POLLING_INTERVAL
@@ -59,13 +65,7 @@ def app_broker(ctx: click.Context, broker: str | None, tablename: str | None) ->
 
 @click.command()
 @click.option("--broker", help=BROKER_HELP)
-@click.option(
-    "--app",
-    expose_value=False,
-    envvar="ASYNCZ_LIKE_APP",
-    callback=lambda c, p, v: c.meta.__setitem__("asyncz_like.app", v) if v else None,
-    help="module:attr of a scheduler whose broker to use",
-)
+@app_option
 @click.option("--tablename", help="SQL table of the runs (default: the broker's)")
 @click.option("--queues", default="default", show_default=True, help="Queues to claim from: a,b,c")
 @click.option(
