@@ -146,3 +146,13 @@ class InvalidRunTransitionError(AsynczLikeError, ValueError):
         self.run_id = run_id
         self.old = old
         self.new = new
+
+
+class StoreNotFoundError(AsynczLikeError, LookupError):
+    """A store (or broker) opened with ``attach`` holds nothing where it points (no file,
+    table or directory): nothing was created."""
+
+    def __init__(self, store: str, missing: str) -> None:
+        super().__init__(f"{store}: {missing} (nothing was created)")
+        self.store = store
+        self.missing = missing

@@ -58,6 +58,12 @@ class BaseBroker(ABC):
     def start(self) -> None:  # noqa: B027  # optional hook
         """Open connections, create tables. Idempotent."""
 
+    def attach(self) -> None:
+        """Open the broker to read its runs, creating nothing (no table, queue or key), for
+        a tool such as the command line; StoreNotFoundError when nothing is where it points.
+        This default is :meth:`start`: a broker that creates something there overrides it."""
+        self.start()
+
     def shutdown(self) -> None:  # noqa: B027  # optional hook
         """Close connections. The runs stay where they are."""
 

@@ -2,109 +2,128 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import sys
 from importlib import import_module
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+import click
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS
+from asyncz_like.cli.options import (
+    app_option,
+    common_options,
+    configure_logging,
+    importable_here,
+    option,
+)
+from asyncz_like.cli.targets import load_app
 from asyncz_like.workers import Worker
 from asyncz_like.workers.settings import DEFAULT_GRACE_SECONDS, DEFAULT_POLLING_INTERVAL
 
-_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+__all__ = ["broker_config", "worker"]
+
+BROKER_HELP = (
+    "sqlite:///runs.db, postgresql+psycopg://..., mysql+pymysql://..., redis://..., "
+    "amqp://..., an alias, or @config.json (a JSON object with 'type' and the broker's options)"
+)
 
 
-def add_parser(sub: Any) -> None:
-    """The ``worker`` command's arguments."""
-    worker = sub.add_parser("worker", help="claim and run the runs of a broker's queues")
-    worker.add_argument(
-        "--broker",
-        required=True,
-        help="sqlite:///runs.db, postgresql+psycopg://..., mysql+pymysql://..., redis://..., "
-        "an alias, or @config.json (a JSON object with 'type' and the broker's options)",
-    )
-    worker.add_argument("--tablename", help="SQL table of the runs (default: the broker's)")
-    worker.add_argument("--queues", default="default", help="queues to claim from: a,b,c")
-    worker.add_argument(
-        "--concurrency", "--concurrent", type=int, default=10, help="runs at a time (default 10)"
-    )
-    worker.add_argument(
-        "--interval",
-        type=float,
-        default=DEFAULT_POLLING_INTERVAL,
-        help="longest wait between claims when idle, in seconds",
-    )
-    worker.add_argument(
-        "--lease",
-        type=float,
-        default=DEFAULT_LEASE_SECONDS,
-        help="seconds a claim holds (renewed as a run goes on)",
-    )
-    worker.add_argument(
-        "--grace",
-        type=float,
-        default=DEFAULT_GRACE_SECONDS,
-        help="seconds running runs get to finish after SIGTERM",
-    )
-    worker.add_argument(
-        "--import",
-        dest="imports",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import these modules first (repeat, or a,b)",
-    )
-    worker.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
-
-
-def broker_config(spec: str, tablename: str | None) -> str | dict[str, Any]:
+def broker_config(spec: str, tablename: str | None = None) -> str | dict[str, Any]:
     """What ``--broker`` names: a JSON config file, or a URL/alias (with ``--tablename``)."""
     if spec.startswith("@"):
         try:
             config = json.loads(Path(spec[1:]).read_text())
         except (OSError, ValueError) as exc:
-            raise ValueError(f"--broker {spec}: cannot read a JSON config: {exc}") from exc
+            raise click.BadParameter(
+                f"{spec}: cannot read a JSON config: {exc}", param_hint="--broker"
+            ) from None
         if not isinstance(config, dict) or "type" not in config:
-            raise ValueError(f"--broker {spec}: the JSON must be an object with a 'type'")
+            raise click.BadParameter(
+                f"{spec}: the JSON must be an object with a 'type'", param_hint="--broker"
+            )
         return config
     if tablename:
         return {"type": "sqlalchemy", "database": spec, "tablename": tablename}
     return spec
 
 
-def run_worker(args: argparse.Namespace, out: TextIO) -> int:
-    """Import the modules named, then work until SIGTERM/SIGINT (a second one: at once)."""
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # `--import myapp.tasks` from the project directory
-    _configure_logging(args.log_level)
-    for name in (part.strip() for value in args.imports for part in value.split(",")):
+def app_broker(ctx: click.Context, broker: str | None, tablename: str | None) -> Any:
+    """``--broker``, or the broker of ``--app``'s scheduler."""
+    if broker:
+        return broker_config(broker, tablename)
+    reference = option(ctx, "app")
+    if not reference:
+        raise click.UsageError("give --broker URL, or --app module:scheduler with a broker")
+    found = load_app(reference).broker
+    if found is None:
+        raise click.UsageError(f"the scheduler of --app {reference} has no broker")
+    return found
+
+
+@click.command()
+@click.option("--broker", help=BROKER_HELP)
+@app_option
+@click.option("--tablename", help="SQL table of the runs (default: the broker's)")
+@click.option("--queues", default="default", show_default=True, help="Queues to claim from: a,b,c")
+@click.option(
+    "--concurrency", "--concurrent", type=int, default=10, show_default=True, help="Runs at a time."
+)
+@click.option(
+    "--interval",
+    type=float,
+    default=DEFAULT_POLLING_INTERVAL,
+    show_default=True,
+    help="Longest wait between claims when idle, in seconds.",
+)
+@click.option(
+    "--lease",
+    type=float,
+    default=DEFAULT_LEASE_SECONDS,
+    show_default=True,
+    help="Seconds a claim holds (renewed as a run goes on).",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=DEFAULT_GRACE_SECONDS,
+    show_default=True,
+    help="Seconds running runs get to finish after SIGTERM.",
+)
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Import these modules first (repeat, or a,b).",
+)
+@common_options
+@click.pass_context
+def worker(
+    ctx: click.Context, broker: str | None, tablename: str | None, queues: str, concurrency: int,
+    interval: float, lease: float, grace: float, imports: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Claim and run the runs of a broker's queues until SIGTERM (a second one: at once)."""
+    importable_here()  # `--import myapp.tasks` from the project directory
+    configure_logging(ctx, "info")
+    for name in (part.strip() for value in imports for part in value.split(",")):
         if name:
             import_module(name)
-    worker = Worker(
-        broker_config(args.broker, args.tablename),
-        queues=args.queues,
-        concurrency=args.concurrency,
-        polling_interval=args.interval,
-        lease_seconds=args.lease,
-        grace_seconds=args.grace,
+    running = Worker(
+        app_broker(ctx, broker, tablename),
+        queues=queues,
+        concurrency=concurrency,
+        polling_interval=interval,
+        lease_seconds=lease,
+        grace_seconds=grace,
     )
-    worker.run_sync()
-    if worker.stranded_threads:
+    running.run_sync()
+    if running.stranded_threads:
         # Threads cannot be stopped, and the interpreter would wait for them at exit; their
         # runs were given back (or ended), so leaving now loses nothing.
-        out.write(f"worker stopped; {worker.stranded_threads} thread(s) still busy: exiting\n")
-        out.flush()
+        click.echo(f"worker stopped; {running.stranded_threads} thread(s) still busy: exiting")
         logging.shutdown()
         os._exit(0)
-    out.write("worker stopped\n")
-    return 0
-
-
-def _configure_logging(level: str) -> None:
-    """Log to stderr, unless the process configured logging itself."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=level.upper(), format=_FORMAT)
+    click.echo("worker stopped")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
+from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.clock import Clock
 from asyncz_like.runs.history import RunHistory
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options
@@ -47,6 +48,11 @@ class RunMethods:
     @property
     def _runs(self) -> RunEngine:
         return self._run_side.engine
+
+    @property
+    def broker(self) -> BaseBroker | None:
+        """The broker runs go through (``broker=...``); None: they stay in this process."""
+        return self._run_side.brokers.broker
 
     def submit(
         self,

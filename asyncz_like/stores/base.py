@@ -104,6 +104,14 @@ class BaseStore(ABC):
         self.logger = logging.getLogger(f"asyncz_like.stores.{alias}")
         self.lock = self.create_lock()
 
+    def attach(self, scheduler: StoreScheduler, alias: str) -> None:
+        """Start the store on what already exists, creating nothing (no file, table,
+        directory or key), for a tool that looks at a store or changes its tasks while no
+        scheduler of its own runs (the command line). Raises StoreNotFoundError when there
+        is nothing where the store points. This default is :meth:`start`: a store that
+        creates something when it starts overrides it."""
+        self.start(scheduler, alias)
+
     def create_lock(self) -> LockProtected:
         """The per-store file lock when the scheduler has a ``lock_path``, else a no-op lock."""
         path = self.scheduler.lock_path if self.scheduler else None

@@ -11,6 +11,7 @@ from typing import Any
 from asyncz_like.callable_cache import CallableCache, Shape, call_key
 from asyncz_like.exceptions import TaskConfigurationError
 from asyncz_like.limits import check_count, check_seconds
+from asyncz_like.tasks.unresolved import UnresolvedFunction, unresolved_allowed
 from asyncz_like.triggers.base import BaseTrigger
 from asyncz_like.utils import check_callable_args, get_callable_name, ref_to_obj, to_datetime
 
@@ -299,20 +300,32 @@ def _check_stored_call(values: dict[str, Any]) -> None:
         raise ValueError(
             f"fn_reference must be a 'module:qualname' string, got {_short(reference)}"
         )
+    bind = True
     try:
         values["fn"] = resolve_callable(reference)[0]
     except (TypeError, ValueError) as exc:
-        if isinstance(exc.__cause__, LookupError):  # gone since the record was written
-            reason = f"fn_reference {reference!r} cannot be imported: {exc.__cause__}"
-            raise ValueError(reason) from None
-        raise ValueError(f"fn_reference: {str(exc).removeprefix('fn: ')}") from None
+        cause = exc.__cause__
+        if not isinstance(cause, LookupError):
+            raise ValueError(f"fn_reference: {str(exc).removeprefix('fn: ')}") from None
+        reason = _import_failure(cause)
+        if not unresolved_allowed():  # gone since the record was written
+            raise ValueError(f"fn_reference {reference!r} cannot be imported: {reason}") from None
+        values["fn"], bind = UnresolvedFunction(reference, reason), False
     values["args"] = _checked("args", values.get("args"), lambda value, _: _as_args(value))
     kwargs = _checked("kwargs", values.get("kwargs"), lambda value, _: _as_kwargs(value))
     values["kwargs"] = kwargs
+    if not bind:
+        return
     try:
         check_callable_args(values["fn"], values["args"], kwargs)
     except ValueError as exc:
         raise ValueError(f"args, kwargs: {exc}") from None
+
+
+def _import_failure(error: LookupError) -> str:
+    """The lookup error, with the import error under it (the module that is missing)."""
+    cause = error.__cause__
+    return f"{error} ({type(cause).__name__}: {cause})" if cause is not None else str(error)
 
 
 def _checked(field: str, value: Any, check: Callable[[Any, tzinfo | None], Any]) -> Any:

@@ -130,6 +130,9 @@ class RedisBroker(BaseBroker):
                 self.client, f"{self.prefix}:wake", self._next_work_at, self.poll_interval, logger
             )
 
+    def attach(self) -> None:  # reads create no key; no waiter: nothing waits
+        self.client.ping()
+
     def shutdown(self) -> None:
         if self._waiter is not None:
             self._waiter.close()

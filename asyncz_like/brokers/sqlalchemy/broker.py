@@ -43,7 +43,7 @@ from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.serializers.choice import get_serializer
-from asyncz_like.stores.sqlalchemy.engine import make_engine
+from asyncz_like.stores.sqlalchemy.engine import check_table, make_engine
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
@@ -107,6 +107,10 @@ class SQLAlchemyBroker(BaseBroker):
                 )
             else:
                 self._waiter = Waiter(self._has_work, self.poll_interval)
+
+    def attach(self) -> None:
+        """Open on an existing table, creating nothing (no waiter either: nothing waits)."""
+        check_table(self.db.engine, self.db.table.name, type(self).__name__)
 
     def shutdown(self) -> None:
         if self._waiter is not None:

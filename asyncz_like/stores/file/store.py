@@ -19,7 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asyncz_like.exceptions import BrokenRecordError, ConflictIdError, TaskLookupError
+from asyncz_like.exceptions import (
+    BrokenRecordError,
+    ConflictIdError,
+    StoreNotFoundError,
+    TaskLookupError,
+)
 from asyncz_like.serializers import encode_task, get_serializer
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.stores.base import (
@@ -97,6 +102,13 @@ class FileStore(BaseStore):
             for folder in (self.directory, self.directory / LEASES):
                 _disk.remove_stale(folder)
             self._records.refresh()
+
+    def attach(self, scheduler: StoreScheduler, alias: str) -> None:
+        """Start on an existing directory, creating and removing nothing (the records are
+        read by the first call that needs them)."""
+        if not self.directory.is_dir():
+            raise StoreNotFoundError(f"FileStore at {self.directory}", "no such directory")
+        BaseStore.start(self, scheduler, alias)
 
     def _repr_details(self) -> list[tuple[str, Any]]:
         return [("directory", self.directory)]

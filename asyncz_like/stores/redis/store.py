@@ -15,6 +15,7 @@ from asyncz_like.stores.base import (
     DEFAULT_LEASE_SECONDS,
     RETAKE_OWN_CLAIMS_AFTER,
     BaseStore,
+    StoreScheduler,
     TakeoverHold,
     check_lease_options,
     lost_claim_start,
@@ -319,6 +320,10 @@ class RedisStore(BaseStore):
         self._slots.renew_many(slots, now)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def attach(self, scheduler: StoreScheduler, alias: str) -> None:  # fails fast: no retry
+        BaseStore.start(self, scheduler, alias)
+        self.client.ping()
 
     def _retry(self, call: Callable[[int], T]) -> T:
         return call_with_retries(

@@ -153,6 +153,10 @@ class Database:
                     extra={"table": self.table.name},
                 )
 
+    def check_exists(self, store: str) -> None:
+        """StoreNotFoundError unless the task table exists (creating nothing)."""
+        engines.check_table(self.engine, self.table.name, store)
+
     def _skip_locked_supported(self) -> bool:
         with self.engine.connect():  # the dialect reads the server version on first connect
             return engines.skip_locked_supported(self.engine)

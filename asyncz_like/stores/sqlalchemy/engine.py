@@ -3,6 +3,7 @@ processes, the table created once however many processes start together."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
-from asyncz_like.exceptions import MissingDependencyError
+from asyncz_like.exceptions import MissingDependencyError, StoreNotFoundError
 
 #: Dialects the store knows how to claim rows on.
 SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb")
@@ -163,6 +164,18 @@ def skip_locked_supported(engine: sa.Engine) -> bool:
     if getattr(engine.dialect, "is_mariadb", False):
         return version >= (10, 6)
     return version >= (8, 0)
+
+
+def check_table(engine: sa.Engine, tablename: str, what: str) -> None:
+    """StoreNotFoundError unless the table exists, creating nothing: on SQLite the file is
+    looked for first, as connecting would create it."""
+    url = engine.url
+    where = f"{what} at {url.render_as_string(hide_password=True)}"
+    on_disk = engine.dialect.name == "sqlite" and not is_memory_sqlite(engine)
+    if on_disk and url.database and not os.path.exists(url.database):
+        raise StoreNotFoundError(where, f"no SQLite file {url.database}")
+    if not sa.inspect(engine).has_table(tablename):
+        raise StoreNotFoundError(where, f"no table {tablename!r}")
 
 
 def ensure_table(engine: sa.Engine, table: sa.Table) -> None:

@@ -102,6 +102,13 @@ class SQLAlchemyStore(BaseStore):
         self._db.logger = self.logger
         self._db.start()
 
+    def attach(self, scheduler: StoreScheduler, alias: str) -> None:
+        """Start on an existing table, creating nothing: StoreNotFoundError when the table
+        (or the SQLite file) is missing. Connection errors are raised at once, not retried."""
+        BaseStore.start(self, scheduler, alias)
+        self._db.logger = self.logger
+        self._db.check_exists(self.__class__.__name__)
+
     def shutdown(self) -> None:
         self._db.dispose()
         super().shutdown()

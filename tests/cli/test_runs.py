@@ -1,0 +1,68 @@
+"""``runs`` and ``stats`` on a SQLite broker, from --broker or from the app's scheduler."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from asyncz_like.schedulers import BackgroundScheduler
+from tests.cli.conftest import invoke, tick
+
+
+def submitted(tmp_path: Path, count: int) -> tuple[str, list[str]]:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    scheduler = BackgroundScheduler(broker=url, timezone="UTC")
+    ids = [scheduler.submit(tick, queue="mail" if n % 2 else "default").id for n in range(count)]
+    assert scheduler.broker is not None
+    scheduler.broker.shutdown()
+    return url, ids
+
+
+def test_runs_lists_the_runs_of_a_broker(tmp_path: Path) -> None:
+    url, ids = submitted(tmp_path, 3)
+    rows = json.loads(invoke("runs", "--broker", url, "--json").stdout)
+    assert sorted(row["id"] for row in rows) == sorted(ids)
+    assert {row["status"] for row in rows} == {"pending"}
+    mail = json.loads(invoke("runs", "--broker", url, "--queue", "mail", "--json").stdout)
+    assert [row["queue"] for row in mail] == ["mail"]
+    table = invoke("runs", "--broker", url).stdout
+    assert table.split()[:4] == ["id", "name", "queue", "status"] and ids[0] in table
+    assert json.loads(invoke("runs", "--broker", url, "--status", "failed", "--json").stdout) == []
+
+
+def test_stats_counts_by_queue(tmp_path: Path) -> None:
+    url, _ = submitted(tmp_path, 3)
+    rows = {
+        row["queue"]: row for row in json.loads(invoke("stats", "--broker", url, "--json").stdout)
+    }
+    assert (rows["default"]["waiting"], rows["mail"]["waiting"]) == (2, 1)
+
+
+def test_runs_follow_draws_a_bar_per_unfinished_run(tmp_path: Path) -> None:
+    url, _ = submitted(tmp_path, 2)
+    result = invoke("runs", "--broker", url, "--follow", "--seconds", "0.2", "--interval", "0.05")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("tick [pending]") >= 2
+
+
+def test_the_broker_of_the_app(tmp_path: Path, app_module: str) -> None:
+    url, ids = submitted(tmp_path, 1)
+    (tmp_path / "with_broker.py").write_text(
+        "from asyncz_like.schedulers import BackgroundScheduler\n"
+        f"scheduler = BackgroundScheduler(broker={url!r})\n"
+    )
+    rows = json.loads(invoke("runs", "--app", "with_broker", "--json").stdout)
+    assert [row["id"] for row in rows] == ids
+    result = invoke("runs", "--app", f"{app_module}:scheduler")
+    assert result.exit_code == 2 and "has no broker" in result.stderr
+    assert invoke("runs").exit_code == 2
+    sys.modules.pop("with_broker", None)
+
+
+def test_reading_runs_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "none.db"
+    for command in ("runs", "stats"):
+        result = invoke(command, "--broker", f"sqlite:///{path}")
+        assert result.exit_code == 1 and "no SQLite file" in result.stderr
+    assert not path.exists()
