@@ -154,11 +154,16 @@ def add_missing_tasks(scheduler: AsyncIOScheduler) -> None:
 
 
 def dashboard_command() -> str:
-    """The command that shows this demo's tasks and runs in the web dashboard."""
+    """The commands that make a dashboard user and show this demo's tasks and runs in the web
+    dashboard (it refuses to start without users)."""
     examples = os.path.dirname(os.path.abspath(__file__))
     if not os.path.relpath(examples).startswith(".."):
         examples = os.path.relpath(examples)
-    return f"PYTHONPATH={examples} asyncz-like dashboard --app demo:scheduler"
+    return (
+        "asyncz-like dashboard-user admin --role operator >> dashboard-users.txt\n"
+        f"  PYTHONPATH={examples} asyncz-like dashboard --app demo:scheduler "
+        "--users dashboard-users.txt"
+    )
 
 
 async def main(seconds: float) -> None:

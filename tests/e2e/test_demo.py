@@ -44,7 +44,11 @@ def test_the_demo_shows_fires_background_progress_and_the_dashboard(tmp_path: Pa
     assert len(re.findall(r"^run \w{8}  completed attempts", out, re.MULTILINE)) == 3, out
     assert re.search(r"completed attempts 2  'upload.png resized'", out), out  # retried
     assert "retrying  ConnectionError: the storage did not answer" in out, out
-    assert "PYTHONPATH=examples asyncz-like dashboard --app demo:scheduler" in out, out
+    assert "asyncz-like dashboard-user admin --role operator >> dashboard-users.txt" in out, out
+    assert (
+        "PYTHONPATH=examples asyncz-like dashboard --app demo:scheduler "
+        "--users dashboard-users.txt" in out
+    ), out
 
 
 def test_a_second_run_finds_the_tasks_it_stored(tmp_path: Path) -> None:
