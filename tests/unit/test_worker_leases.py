@@ -1,0 +1,118 @@
+"""A worker keeps the lease of a run whose attempt is over while its end is being recorded, so
+that a slow finish does not get the run delivered again (found by
+tests/faults/test_worker_kills.py on SQLite, where finishes waited longer than the lease)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime
+from typing import Any
+
+from asyncz_like.brokers import Envelope, MemoryBroker, Renewal
+from asyncz_like.runs import RunStatus
+from asyncz_like.workers import Worker
+from tests.helpers import START, FakeClock
+from tests.unit.test_worker import in_loop
+
+HERE = "tests.unit.test_worker_leases"
+
+
+def quick() -> str:
+    return "ok"
+
+
+class SlowFinishes(MemoryBroker):
+    """Each ``finish_many`` waits for its own gate (a slow round trip); renewals and the
+    tokens they carried are noted; ``renew_fails`` makes them fail (the server away)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[threading.Event] = [threading.Event(), threading.Event()]
+        self.finishing = 0
+        self.renewed: list[tuple[datetime, dict[str, int]]] = []
+        self.renew_fails = False
+
+    def finish_many(self, finishes: Any) -> list[bool]:
+        finishes = list(finishes)
+        gate = self.gates[min(self.finishing, len(self.gates) - 1)]
+        self.finishing += 1
+        gate.wait(10)
+        return super().finish_many(finishes)
+
+    def renew(
+        self, worker_id: str, tokens: Any, now: datetime, lease_seconds: float = 30.0
+    ) -> Renewal:
+        if self.renew_fails:
+            raise ConnectionError("server away")
+        self.renewed.append((now, dict(tokens)))
+        return super().renew(worker_id, tokens, now, lease_seconds)
+
+
+async def until(condition: Any, within: float = 5.0) -> None:
+    for _ in range(int(within / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never came true")
+
+
+@in_loop
+async def test_a_run_whose_end_is_being_recorded_keeps_its_lease(clock: FakeClock) -> None:
+    broker = SlowFinishes()
+    broker.enqueue([Envelope("q", f"{HERE}:quick")], now=START)
+    worker = Worker(broker, lease_seconds=3, polling_interval=0.05, clock=clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await until(lambda: broker.finishing == 1)  # the attempt is over, its end on the way
+        clock.advance(2)
+        await until(lambda: any(now == clock.now() and "q" in t for now, t in broker.renewed))
+        clock.advance(2)  # past the first lease: the renewal above carried it on
+        assert broker.claim("other", ["default"], 1, clock.now()) == []
+        broker.gates[0].set()
+        await until(lambda: status(broker, "q") is RunStatus.COMPLETED)
+    finally:
+        broker.gates[0].set()
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+    run = broker.get_run("q")
+    assert run is not None and run.deliveries == 1 and run.result == "ok"
+
+
+@in_loop
+async def test_a_run_delivered_again_to_the_same_worker_is_held_until_it_ends(
+    clock: FakeClock,
+) -> None:
+    """The lease ran out while the first end was being recorded (renewals failed): the same
+    worker claims the run again. When the first, refused, end is through, the worker still
+    holds the second delivery: it renews it and counts its slot."""
+    broker = SlowFinishes()
+    broker.renew_fails = True
+    broker.enqueue([Envelope("q", f"{HERE}:quick")], now=START)
+    worker = Worker(broker, lease_seconds=3, polling_interval=0.05, clock=clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await until(lambda: broker.finishing == 1)
+        clock.advance(4)  # the lease has expired: the next claim hands the run out again
+        await until(lambda: broker.get_run("q").deliveries == 2)  # type: ignore[union-attr]
+        broker.gates[0].set()  # the first end: refused (a stale token)
+        session = worker._session
+        assert session is not None
+        await until(lambda: broker.finishing == 2)  # the second end is on its way
+        assert session.held["q"].token == 2
+        broker.renew_fails = False
+        await until(lambda: any(t == {"q": 2} for _, t in broker.renewed))
+        broker.gates[1].set()
+        await until(lambda: status(broker, "q") is RunStatus.COMPLETED)
+        assert "q" not in session.held and not session.ending
+    finally:
+        for gate in broker.gates:
+            gate.set()
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
+def status(broker: MemoryBroker, run_id: str) -> RunStatus:
+    run = broker.get_run(run_id)
+    assert run is not None
+    return run.status
