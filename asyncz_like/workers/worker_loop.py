@@ -85,8 +85,11 @@ class WorkerLoop:
     # -- claiming ---------------------------------------------------------------------------
 
     def free_slots(self) -> int:
-        held = len(self.held) - len(self.ending)
-        return self.settings.concurrency - held - len(self.stranded)
+        # At most ``concurrency`` ends being recorded free their slot: when the broker records
+        # ends more slowly than the runs end, claiming on would grow a backlog of runs held
+        # (and run again if this worker dies) without draining any faster.
+        recording = min(len(self.ending), self.settings.concurrency)
+        return self.settings.concurrency - (len(self.held) - recording) - len(self.stranded)
 
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():

@@ -116,3 +116,29 @@ def status(broker: MemoryBroker, run_id: str) -> RunStatus:
     run = broker.get_run(run_id)
     assert run is not None
     return run.status
+
+
+@in_loop
+async def test_ends_waiting_to_be_recorded_stop_the_claims_at_concurrency(
+    clock: FakeClock,
+) -> None:
+    """Runs that end faster than the broker records them: the worker claims on while at most
+    ``concurrency`` ends wait, then waits for them (the held runs, all lost with the worker if
+    it dies, stay bounded)."""
+    broker = SlowFinishes()
+    broker.enqueue([Envelope(f"q{i}", f"{HERE}:quick") for i in range(12)], now=START)
+    worker = Worker(broker, concurrency=2, polling_interval=0.05, clock=clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await until(lambda: broker.finishing == 1)
+        await asyncio.sleep(0.3)  # time to claim more, were it allowed to
+        running = broker.list_runs(status=RunStatus.RUNNING, limit=20)
+        assert len(running) == 4  # two ends waiting, two more runs ended or running
+        for gate in broker.gates:
+            gate.set()
+        await until(lambda: len(broker.list_runs(status=RunStatus.COMPLETED, limit=20)) == 12)
+    finally:
+        for gate in broker.gates:
+            gate.set()
+        worker.stop()
+        await asyncio.wait_for(task, 10)
