@@ -1,17 +1,21 @@
-"""A worker keeps the lease of a run whose attempt is over while its end is being recorded, so
-that a slow finish does not get the run delivered again (found by
-tests/faults/test_worker_kills.py on SQLite, where finishes waited longer than the lease)."""
+"""The ends of runs a worker has yet to record: their leases are kept while they wait (found by
+tests/faults/test_worker_kills.py on SQLite, where finishes waited longer than the lease), at
+most ``concurrency`` of them free their slot, and an end the broker could not take is sent
+again when it is back."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from asyncz_like.brokers import Envelope, MemoryBroker, Renewal
 from asyncz_like.runs import RunStatus
-from asyncz_like.workers import Worker
+from asyncz_like.workers import Worker, recording
 from tests.helpers import START, FakeClock
 from tests.unit.test_worker import in_loop
 
@@ -142,3 +146,58 @@ async def test_ends_waiting_to_be_recorded_stop_the_claims_at_concurrency(
             gate.set()
         worker.stop()
         await asyncio.wait_for(task, 10)
+
+
+class AwayForFinishes(MemoryBroker):
+    """Its first ``failures`` finishes fail, as when its server is away."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def finish_many(self, finishes: Any) -> list[bool]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("server away")
+        return super().finish_many(finishes)
+
+
+@in_loop
+async def test_an_end_the_broker_could_not_take_is_sent_again_when_it_is_back(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by tests/faults/test_broker_outage.py: the ends of the runs that finished during
+    an outage were dropped, and the runs ran again once their lease ran out."""
+    monkeypatch.setattr(recording, "RECORD_RETRY_FIRST", 0.01)
+    caplog.set_level(logging.INFO, "asyncz_like.workers")
+    broker = AwayForFinishes(failures=3)
+    broker.enqueue([Envelope("q", f"{HERE}:quick")], now=START)
+    worker = Worker(broker, lease_seconds=3, polling_interval=0.05, clock=clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await until(lambda: status(broker, "q") is RunStatus.COMPLETED)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+    run = broker.get_run("q")
+    assert run is not None and run.deliveries == 1 and broker.failures == 0
+    assert "trying again for up to 120.0 s" in caplog.text
+    assert "Recorded the end of run q after 3 failed tries" in caplog.text
+
+
+@in_loop
+async def test_an_end_not_taken_for_record_retry_seconds_is_given_up(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "RECORD_RETRY_FIRST", 0.01)
+    monkeypatch.setattr(recording, "RECORD_RETRY_SECONDS", 0.1)
+    broker = AwayForFinishes(failures=1000)
+    broker.enqueue([Envelope("q", f"{HERE}:quick")], now=START)
+    worker = Worker(broker, lease_seconds=3, polling_interval=0.05, clock=clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await until(lambda: "will be delivered again after its lease" in caplog.text)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+    assert status(broker, "q") is RunStatus.RUNNING  # its lease runs out; then another worker
