@@ -1,9 +1,10 @@
 """A broker outage under running workers: three ``asyncz-like worker`` processes reach the
 broker (PostgreSQL, Redis, or RabbitMQ and its Redis state) through TCP proxies
-(tests/proxy.py) that the test cuts for 10 s, resetting every connection, while a submitting
-process (the test, straight to the server) keeps enqueuing. The workers must log the outage,
-retry, and resume: every run ends COMPLETED once, none fails, and none runs twice (no worker
-died, and the 30 s lease outlasts the outage). The real servers are never touched."""
+(tests/proxy.py) that the test cuts for 10 s, resetting every connection or moving no byte
+(calls hang), while a submitting process (the test, straight to the server) keeps enqueuing.
+The workers must log the outage, retry, and resume: every run ends COMPLETED once, none fails,
+and none runs twice (no worker died, and the 30 s lease outlasts the outage). The real
+servers are never touched."""
 
 from __future__ import annotations
 
@@ -62,8 +63,27 @@ def _proxied(backend: BrokerBackend, proxies: list[TcpProxy]) -> dict[str, Any]:
     return {**config, "database": _through(config["database"], proxy.port)}
 
 
+def _cut(proxies: list[TcpProxy], mode: str) -> None:
+    """``reset``: every connection closed, new ones refused; ``blackhole``: no byte moves
+    (calls hang) until the end of the cut."""
+    for proxy in proxies:
+        if mode == "reset":
+            proxy.stop()
+        else:
+            proxy.blackhole()
+
+
+def _restore(proxies: list[TcpProxy], mode: str) -> None:
+    for proxy in proxies:
+        if mode == "reset":
+            proxy.start()
+        else:
+            proxy.flow()
+
+
+@pytest.mark.parametrize("mode", ["reset", "blackhole"])
 def test_a_10_s_outage_loses_no_run_and_repeats_none(
-    backend: BrokerBackend, tmp_path: Path
+    backend: BrokerBackend, mode: str, tmp_path: Path
 ) -> None:
     began = time.monotonic()
     broker = backend.make()  # the server is there (CI=true: fails rather than skips)
@@ -88,12 +108,10 @@ def test_a_10_s_outage_loses_no_run_and_repeats_none(
         while (now := time.monotonic() - begun) < SUBMITTING:
             if phase == "before" and now >= CUT_AT:
                 done_before_cut = queue_stats(broker, QUEUE).completed
-                for proxy in proxies:
-                    proxy.stop()
+                _cut(proxies, mode)
                 phase = "during"
             elif phase == "during" and now >= CUT_AT + OUTAGE:
-                for proxy in proxies:
-                    proxy.start()
+                _restore(proxies, mode)
                 phase = "after"
             items = [(noop, (str(book), RUN_SECONDS)) for _ in range(BATCH)]
             run_ids += [run.id for run in web.submit_many(items, queue=QUEUE)]
@@ -106,7 +124,7 @@ def test_a_10_s_outage_loses_no_run_and_repeats_none(
             proxy.stop()
     starts, ends = read_book(book)
     result = RunBook(
-        f"{backend.name}: {WORKERS} workers x {CONCURRENCY}, broker cut {OUTAGE:g} s",
+        f"{backend.name}: {WORKERS} workers x {CONCURRENCY}, broker cut {OUTAGE:g} s ({mode})",
         run_ids, read_runs(broker, QUEUE, run_ids), starts, ends, set(),
         time.monotonic() - began,
     )  # fmt: skip
