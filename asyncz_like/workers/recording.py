@@ -31,6 +31,10 @@ from asyncz_like.workers.finishing import Finisher
 from asyncz_like.workers.held import Ending, HeldRun, Outcome, Stop
 
 logger = logging.getLogger("asyncz_like.workers")
+#: While the broker is away, the end of a run is sent again after RECORD_RETRY_FIRST seconds,
+#: then waits doubling up to RECORD_RETRY_MAX, for up to RECORD_RETRY_SECONDS in all (then
+#: the lease runs out and the run is delivered again).
+RECORD_RETRY_FIRST, RECORD_RETRY_MAX, RECORD_RETRY_SECONDS = 0.25, 2.0, 120.0
 T = TypeVar("T")
 
 
@@ -89,20 +93,42 @@ class Recorder:
         self.announce(RUN_PROGRESS, held.run)
 
     async def record(self, held: HeldRun, outcome: Outcome) -> None:
-        """Tell the broker how the attempt ended (unless the lease was lost)."""
-        try:
-            if held.stop_reason is not None:
-                await self._stopped(held, held.stop_reason)
-            elif outcome.ending is Ending.RETURNED:
-                await self._completed(held, outcome.value)
-            elif outcome.ending is Ending.TIMED_OUT:
-                await self._failed(held, outcome, RunStatus.TIMEOUT)
-            else:
-                await self._raised(held, outcome)
-        except Exception:  # the broker is away: the lease expires, the run comes back
-            logger.exception("Could not record the end of run %s on the broker; it will be "
-                             "delivered again after its lease", held.run_id,
-                             extra=log_extra(held))  # fmt: skip
+        """Tell the broker how the attempt ended (unless the lease was lost). While the broker
+        is away the end is sent again, the lease renewed meanwhile, for up to
+        RECORD_RETRY_SECONDS: an outage does not get a finished run delivered again."""
+        wait, given_up_at = RECORD_RETRY_FIRST, time.monotonic() + RECORD_RETRY_SECONDS
+        tries = 0
+        while True:
+            try:
+                await self._record_once(held, outcome)
+            except Exception as exc:
+                tries += 1
+                if time.monotonic() + wait > given_up_at:
+                    logger.exception("Could not record the end of run %s on the broker in %d "
+                                     "tries; it will be delivered again after its lease",
+                                     held.run_id, tries, extra=log_extra(held))  # fmt: skip
+                    return
+                if tries == 1:
+                    logger.warning("Could not record the end of run %s on the broker (%r); "
+                                   "trying again for up to %s s", held.run_id, exc,
+                                   RECORD_RETRY_SECONDS, extra=log_extra(held))  # fmt: skip
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RECORD_RETRY_MAX)
+                continue
+            if tries:
+                logger.info("Recorded the end of run %s after %d failed tries", held.run_id,
+                            tries, extra=log_extra(held))  # fmt: skip
+            return
+
+    async def _record_once(self, held: HeldRun, outcome: Outcome) -> None:
+        if held.stop_reason is not None:
+            await self._stopped(held, held.stop_reason)
+        elif outcome.ending is Ending.RETURNED:
+            await self._completed(held, outcome.value)
+        elif outcome.ending is Ending.TIMED_OUT:
+            await self._failed(held, outcome, RunStatus.TIMEOUT)
+        else:
+            await self._raised(held, outcome)
 
     async def _stopped(self, held: HeldRun, reason: Stop) -> None:
         run = held.run

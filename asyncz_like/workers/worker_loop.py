@@ -85,8 +85,11 @@ class WorkerLoop:
     # -- claiming ---------------------------------------------------------------------------
 
     def free_slots(self) -> int:
-        held = len(self.held) - len(self.ending)
-        return self.settings.concurrency - held - len(self.stranded)
+        # At most ``concurrency`` ends being recorded free their slot: when the broker records
+        # ends more slowly than the runs end, claiming on would grow a backlog of runs held
+        # (and run again if this worker dies) without draining any faster.
+        recording = min(len(self.ending), self.settings.concurrency)
+        return self.settings.concurrency - (len(self.held) - recording) - len(self.stranded)
 
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():
@@ -150,7 +153,8 @@ class WorkerLoop:
 
     def start(self, delivery: Delivery) -> None:
         held = HeldRun.of(delivery, self.clock.now())
-        self.held[held.run_id] = held
+        self.held[held.run_id] = held  # a later delivery of a run still being recorded: ours
+        self.ending.discard(held.run_id)
         task = self.loop.create_task(self._supervise(held))
         self.supervisors.add(task)
         task.add_done_callback(self.supervisors.discard)
@@ -169,8 +173,9 @@ class WorkerLoop:
             outcome = Outcome(Ending.STOPPED) if task.cancelled() else task.result()
             await recorder.record(held, outcome)
         finally:
-            del self.held[held.run_id]
-            self.ending.discard(held.run_id)
+            if self.held.get(held.run_id) is held:  # not a later delivery of the same run
+                del self.held[held.run_id]
+                self.ending.discard(held.run_id)
             if held.thread_busy():
                 self._strand(held)
             self.changed.set()
@@ -200,10 +205,12 @@ class WorkerLoop:
 
     async def renew(self) -> None:
         """Renew the leases held; stop the runs lost and those asked to cancel."""
+        # Runs whose attempt is over but whose end is not yet recorded are renewed too: a
+        # slow finish must not let the lease expire and the run be delivered again.
         tokens = {
             run_id: held.token
             for run_id, held in self.held.items()
-            if held.stop_reason is not Stop.LOST and not held.attempt_ended()
+            if held.stop_reason is not Stop.LOST
         }
         if not tokens:
             return
