@@ -16,6 +16,7 @@ import pytest
 from asyncz_like.brokers import make_broker
 from asyncz_like.brokers.rabbitmq import RabbitMQBroker
 from asyncz_like.brokers.rabbitmq.broker import split_state
+from asyncz_like.brokers.records import Finish
 from asyncz_like.brokers.redis import RedisBroker
 from asyncz_like.runs import RunStatus
 from tests.brokers.backends import RabbitMQBackend, made_backend
@@ -103,6 +104,46 @@ def test_a_run_ending_failed_is_dead_lettered(backend: RabbitMQBackend) -> None:
     while not dead and time.monotonic() < deadline:  # RabbitMQ dead-letters on its own time
         dead = take(broker, f"{backend.prefix}.dead")
     assert dead == ["bad"]
+
+
+def test_a_batch_of_ends_acks_and_dead_letters_as_single_ends_do(
+    backend: RabbitMQBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, other = make(backend), make(backend)
+    batches: list[int] = []
+    state_finish_many = broker.state.finish_many
+
+    def counted(finishes: Any) -> list[bool]:
+        finishes = list(finishes)
+        batches.append(len(finishes))
+        return state_finish_many(finishes)
+
+    monkeypatch.setattr(broker.state, "finish_many", counted)
+    broker.enqueue([envelope(name) for name in ("ok", "bad", "later", "left")])
+    assert broker.wait_for_work(["default"], 5) is True
+    deliveries = {d.run_id: d for d in broker.claim("w", ["default"], 3, at(0))}
+    assert sorted(deliveries) == ["bad", "later", "ok"]
+    token = {run_id: delivery.token for run_id, delivery in deliveries.items()}
+    answers = broker.finish_many(
+        [
+            Finish.completed("ok", token["ok"], 1, at(1)),
+            Finish.failed("bad", token["bad"], ERROR, at(1)),
+            Finish.retried("later", token["later"], ERROR, at(60)),
+            Finish.completed("ok", token["ok"] + 1, 1, at(1)),  # a stale token: refused
+        ]
+    )
+    assert answers == [True, True, True, False]
+    assert batches == [4]  # one round trip to the state broker
+    assert [broker.get_run(run_id).status for run_id in ("ok", "bad", "later")] == [  # type: ignore[union-attr]
+        RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.RETRYING,
+    ]  # fmt: skip
+    dead: list[str] = []
+    deadline = time.monotonic() + 5
+    while not dead and time.monotonic() < deadline:  # RabbitMQ dead-letters on its own time
+        dead = take(broker, f"{backend.prefix}.dead")
+    assert dead == ["bad"]
+    broker.shutdown()  # what it held was settled; wake-ups it never took stay for others
+    assert "ok" not in take(other, f"{backend.prefix}.default")
 
 
 def test_the_state_comes_from_the_url_or_is_asked_for(backend: RabbitMQBackend) -> None:

@@ -24,6 +24,7 @@ from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
     Envelope,
+    Finish,
     QueueStats,
     Renewal,
     check_aware,
@@ -213,6 +214,17 @@ class RabbitMQBroker(BaseBroker):
         done = self.state.retry(run_id, token, error, at)
         self.wakeups.ended(run_id, failed=False)  # the retry waits in the state broker
         return done
+
+    def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:
+        """The state broker's batch, then the wake-ups settled in one call: a run per round
+        trip let a busy worker's ends pile up behind its runs."""
+        finishes = list(finishes)
+        answers = self.state.finish_many(finishes)
+        self.wakeups.ended_many(
+            (finish.run_id, done and finish.status is RunStatus.FAILED)
+            for finish, done in zip(finishes, answers, strict=True)
+        )
+        return answers
 
     def give_back(self, run_id: str, token: int) -> bool:
         done = self.state.give_back(run_id, token)

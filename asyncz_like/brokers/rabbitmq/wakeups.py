@@ -170,24 +170,29 @@ class Wakeups:
 
     def ended(self, run_id: str, failed: bool) -> None:
         """The run ended here (or left this worker): ack its wake-up, or dead-letter it."""
-        with self._condition:
-            tag = self._held.pop(run_id, None)
-            generation = self._generation
-        if tag is not None:
+        self.ended_many([(run_id, failed)])
 
-            def settle(channel: Any) -> None:
-                if generation == self._generation:
+    def ended_many(self, ends: Iterable[tuple[str, bool]]) -> None:
+        """:meth:`ended` for many runs, settled in one call on the connection."""
+        with self._condition:
+            generation = self._generation
+            settled = [(self._held.pop(run_id, None), run_id, failed) for run_id, failed in ends]
+        if not settled:
+            return
+
+        def settle(channel: Any) -> None:
+            for tag, run_id, failed in settled:
+                if tag is None:
+                    if failed:  # its wake-up is gone: publish the dead letter ourselves
+                        channel.basic_publish(self.dead_letters, "", run_id.encode())
+                elif generation == self._generation:  # a tag of an older channel is void
                     if failed:
                         channel.basic_reject(tag, requeue=False)  # into the dead letters
                     else:
                         channel.basic_ack(tag)
 
-            self._guarded("settling a wake-up", settle)
-        elif failed:
-            self._guarded(
-                "dead-lettering",
-                lambda channel: channel.basic_publish(self.dead_letters, "", run_id.encode()),
-            )
+        if any(tag is not None or failed for tag, _, failed in settled):
+            self._guarded("settling wake-ups", settle)
 
     def _settle_tags(self, generation: int, tags: list[int], requeue: bool) -> None:
         def settle(channel: Any) -> None:
