@@ -56,6 +56,9 @@ class HeldRun:
     stop_reason: Stop | None = None
     attempt_task: asyncio.Task[Outcome] | None = None
     thread_future: Future[Any] | None = None
+    #: The latest progress sent to the broker: the end waits for it, or a message sent just
+    #: before the end would arrive after it and be refused.
+    progress_sent: Future[Any] | None = None
 
     @classmethod
     def of(cls, delivery: Delivery, now: datetime) -> HeldRun:

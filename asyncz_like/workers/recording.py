@@ -35,6 +35,8 @@ logger = logging.getLogger("asyncz_like.workers")
 #: then waits doubling up to RECORD_RETRY_MAX, for up to RECORD_RETRY_SECONDS in all (then
 #: the lease runs out and the run is delivered again).
 RECORD_RETRY_FIRST, RECORD_RETRY_MAX, RECORD_RETRY_SECONDS = 0.25, 2.0, 120.0
+#: How long the end of a run waits for its latest progress to reach the broker.
+PROGRESS_WAIT_SECONDS = 5.0
 T = TypeVar("T")
 
 
@@ -87,7 +89,7 @@ class Recorder:
         """From the run's own thread or task: keep it on the record, send it to the broker."""
         held.run.progress, held.run.message = percent, message
         if held.stop_reason is None:
-            self.calls.progress_thread.submit(
+            held.progress_sent = self.calls.progress_thread.submit(
                 self.broker.progress, held.run_id, held.token, percent, message
             )
         self.announce(RUN_PROGRESS, held.run)
@@ -121,6 +123,9 @@ class Recorder:
             return
 
     async def _record_once(self, held: HeldRun, outcome: Outcome) -> None:
+        sent = held.progress_sent
+        if sent is not None and not sent.done():
+            await asyncio.wait([asyncio.wrap_future(sent)], timeout=PROGRESS_WAIT_SECONDS)
         if held.stop_reason is not None:
             await self._stopped(held, held.stop_reason)
         elif outcome.ending is Ending.RETURNED:

@@ -275,6 +275,35 @@ async def test_progress_reaches_the_broker_and_the_listeners(clock: FakeClock) -
     assert events.codes("p") == [RUN_STARTED, RUN_PROGRESS, RUN_PROGRESS, RUN_COMPLETED]
 
 
+def last_words() -> str:
+    update_progress(90, "almost")
+    update_progress(99, "done")
+    return "ok"
+
+
+@in_loop
+async def test_the_last_progress_reaches_the_broker_before_the_end(clock: FakeClock) -> None:
+    broker = MemoryBroker()
+    put(broker, [envelope("w", "last_words")])
+    worker = make_worker(broker, clock)
+    events = Events(worker)
+    progress = MemoryBroker.progress
+
+    def slow(self: MemoryBroker, run_id: str, token: int, percent: float, message: Any) -> bool:
+        time.sleep(0.1)  # a broker round trip: the end must not overtake it
+        return progress(self, run_id, token, percent, message)
+
+    broker.progress = slow.__get__(broker)  # type: ignore[method-assign]
+
+    async def body() -> None:
+        await events.until(RUN_COMPLETED, "w")
+
+    await asyncio.wait_for(working(worker, body), 10)
+    run = broker.get_run("w")
+    assert run is not None and run.status is RunStatus.COMPLETED
+    assert (run.progress, run.message, run.result) == (100.0, "done", "ok")
+
+
 @in_loop
 async def test_a_cancel_request_stops_a_coroutine_within_a_second(clock: FakeClock) -> None:
     broker = MemoryBroker()
