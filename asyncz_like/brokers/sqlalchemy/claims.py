@@ -4,7 +4,9 @@ A claim first puts back the runs of its queues whose lease expired (their worker
 back in line as PENDING, or ended when a cancel was asked or when they reach
 ``max_deliveries``. Then it leases the best due runs:
 
-* PostgreSQL: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``;
+* PostgreSQL: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``
+  in autocommit, unless a lease of the queues expired: the sweep, a transaction of its
+  own, is made only then;
 * MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, then ``UPDATE`` by id;
 * SQLite: the same inside ``BEGIN IMMEDIATE`` (one writer at a time on the file).
 """
@@ -38,41 +40,104 @@ def claim_rows(
     now: datetime,
     lease_until: datetime,
 ) -> list[Any]:
-    """Lease up to ``limit`` due rows of ``queues``; the rows (ENVELOPE_COLUMNS) as they are
-    after the claim, best first."""
+    """MariaDB/MySQL, SQLite: lease up to ``limit`` due rows of ``queues`` in the
+    transaction of ``connection``; the rows (ENVELOPE_COLUMNS) as they are after the claim,
+    best first."""
     t = db.table
     moment = to_micros(now)
     sweep(db, connection, queues, moment)
     if limit == 0:
         return []
-    columns = [t.c[name] for name in ENVELOPE_COLUMNS]
-    candidates = (
-        sa.select(*columns, t.c.due)
+    candidates = _candidates(db, queues, limit, moment)
+    if db.skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    found = list(connection.execute(candidates))
+    if not found:
+        return []
+    values = _leased(db, worker_id, moment, lease_until)
+    connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
+    return sorted((_Claimed(row) for row in found), key=_in_line)
+
+
+def claim_postgresql(
+    db: Database,
+    worker_id: str,
+    queues: tuple[str, ...],
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Any]:
+    """PostgreSQL: lease up to ``limit`` due rows of ``queues`` with one statement in
+    autocommit, which claims nothing while a lease of these queues has expired (an InitPlan:
+    one index probe); then, and only then, a sweep is made (a transaction of its own) and
+    the claim tried again, so a run put back keeps its place in line. The rows as
+    :func:`claim_rows`."""
+    moment = to_micros(now)
+
+    def lease() -> tuple[list[Any], bool]:
+        return db.run_alone(
+            lambda connection: _lease(db, connection, worker_id, queues, limit, moment,
+                                      lease_until)
+        )  # fmt: skip
+
+    rows, expired = lease()
+    if expired:
+        db.run(lambda connection: sweep(db, connection, queues, moment), relaxed=True)
+        rows = lease()[0]
+    return sorted(rows, key=_in_line)
+
+
+def _lease(
+    db: Database,
+    connection: sa.Connection,
+    worker_id: str,
+    queues: tuple[str, ...],
+    limit: int,
+    moment: int,
+    lease_until: datetime,
+) -> tuple[list[Any], bool]:
+    t = db.table
+    other = t.alias("expired")  # not the updated row: a query of its own
+    # (the unqualified status of is_running() is the nearest table's: this alias)
+    expired = sa.exists().where(
+        is_running(), other.c.lease_until <= moment, among(other.c.queue, queues)
+    )
+    if limit > 0:
+        chosen = _candidates(db, queues, limit, moment).with_only_columns(t.c.id)
+        statement = (
+            sa.update(t)
+            .where(t.c.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()),
+                   ~expired, sa.text(db.relaxed()))
+            .values(_leased(db, worker_id, moment, lease_until))
+            .returning(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
+        )  # fmt: skip
+        rows = list(connection.execute(statement))
+        if rows:
+            return rows, False
+    return [], bool(connection.scalar(sa.select(expired)))
+
+
+def _candidates(db: Database, queues: tuple[str, ...], limit: int, moment: int) -> sa.Select[Any]:
+    """The best ``limit`` due rows of ``queues``, in the order of the ready index."""
+    t = db.table
+    return (
+        sa.select(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
         .where(is_waiting(), among(t.c.queue, queues), t.c.due <= moment)
         .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
         .limit(limit)
     )
-    values = {
+
+
+def _leased(db: Database, worker_id: str, moment: int, lease_until: datetime) -> dict[str, Any]:
+    t = db.table
+    return {
         "status": _RUNNING, "token": t.c.token + 1, "attempt": t.c.attempt + 1,
         "worker_id": worker_id, "lease_until": to_micros(lease_until), "started_at": moment,
     }  # fmt: skip
-    if db.is_postgresql:
-        chosen = candidates.with_only_columns(t.c.id).with_for_update(skip_locked=True)
-        statement = (
-            sa.update(t).where(t.c.id.in_(chosen.scalar_subquery())).values(values)
-            .returning(*columns, t.c.due)
-        )  # fmt: skip
-        rows: list[Any] = list(connection.execute(statement))
-    else:
-        if db.skip_locked:
-            candidates = candidates.with_for_update(skip_locked=True)
-        found = list(connection.execute(candidates))
-        if not found:
-            return []
-        connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
-        rows = [_Claimed(row) for row in found]
-    rows.sort(key=lambda row: (-row.priority, row.due, row.created_at, row.id))
-    return rows
+
+
+def _in_line(row: Any) -> tuple[int, int, int, str]:
+    return (-row.priority, row.due, row.created_at, row.id)
 
 
 class _Claimed:
