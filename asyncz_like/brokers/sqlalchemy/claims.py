@@ -7,7 +7,8 @@ back in line as PENDING, or ended when a cancel was asked or when they reach
 * PostgreSQL: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``
   in autocommit, unless a lease of the queues expired: the sweep, a transaction of its
   own, is made only then;
-* MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, then ``UPDATE`` by id;
+* MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` (one per waiting status, in one
+  ``UNION ALL``), then ``UPDATE`` by id;
 * SQLite: the same inside ``BEGIN IMMEDIATE`` (one writer at a time on the file).
 """
 
@@ -48,10 +49,11 @@ def claim_rows(
     sweep(db, connection, queues, moment)
     if limit == 0:
         return []
-    candidates = _candidates(db, queues, limit, moment)
-    if db.skip_locked:
-        candidates = candidates.with_for_update(skip_locked=True)
-    found = list(connection.execute(candidates))
+    if db.is_sqlite:
+        found = list(connection.execute(_candidates(db, queues, limit, moment)))
+    else:
+        found = sorted(connection.execute(_by_status(db, queues, limit, moment)), key=_in_line)
+        found = found[:limit]  # the others were locked for the claim's short transaction
     if not found:
         return []
     values = _leased(db, worker_id, moment, lease_until)
@@ -126,6 +128,26 @@ def _candidates(db: Database, queues: tuple[str, ...], limit: int, moment: int) 
         .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
         .limit(limit)
     )
+
+
+def _by_status(
+    db: Database, queues: tuple[str, ...], limit: int, moment: int
+) -> sa.CompoundSelect[Any]:
+    """MariaDB/MySQL: the best ``limit`` due rows of each waiting status, locked. Their
+    ready index is led by status, so one status is one range read in the claim's order and
+    its LIMIT stops the scan; both statuses at once were two ranges, read whole and sorted:
+    49 ms a claim of 20 with 10,000 runs waiting (MariaDB 10.11, ANALYZE)."""
+    t = db.table
+    parts = [
+        sa.select(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
+        .where(sa.text(f"status = '{status.value}'"), among(t.c.queue, queues),
+               t.c.due <= moment)
+        .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=db.skip_locked)
+        for status in (RunStatus.PENDING, RunStatus.RETRYING)
+    ]  # fmt: skip
+    return sa.union_all(*parts)
 
 
 def _leased(db: Database, worker_id: str, moment: int, lease_until: datetime) -> dict[str, Any]:

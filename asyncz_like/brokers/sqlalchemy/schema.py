@@ -83,7 +83,8 @@ def build_table(name: str, dialect: str) -> sa.Table:
     )
     c = table.c
     if dialect in ("mysql", "mariadb"):  # no partial indexes: status leads
-        sa.Index(f"{name}_ready", c.status, c.queue, c.priority, c.due)
+        sa.Index(f"{name}_ready", c.status, c.queue, c.priority.desc(), c.due, c.created_at,
+                 c.id)  # fmt: skip
         sa.Index(f"{name}_lease", c.status, c.lease_until)
     else:
         # the claim's whole order: read in index order, its LIMIT stops the scan; with due
