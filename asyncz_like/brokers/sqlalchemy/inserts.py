@@ -4,7 +4,8 @@
   (with the NOTIFY of its queues) for any number of rows: nine array parameters, not nine
   per row (a statement of ten thousand rows' parameters costs more to build than to run);
 * SQLite: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``;
-* MariaDB/MySQL: ``INSERT IGNORE``, then the ids of this batch's mark.
+* MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row, the ids of this
+  batch's mark.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ def insert_rows(db: Database, connection: sa.Connection, rows: list[dict[str, An
     if db.is_sqlite:
         returning = sqlite.insert(t).on_conflict_do_nothing(index_elements=["id"])
         return set(connection.scalars(returning.returning(t.c.id), rows))
-    connection.execute(sa.insert(t).prefix_with("IGNORE"), rows)
-    added: set[str] = set()
     ids = [row["id"] for row in rows]
+    if connection.execute(sa.insert(t).prefix_with("IGNORE"), rows).rowcount == len(rows):
+        return set(ids)  # all new (the usual case): no round trip to ask which
+    added: set[str] = set()
     for start in range(0, len(ids), CHUNK):
         mine = sa.select(t.c.id).where(among(t.c.id, ids[start : start + CHUNK]),
                                        t.c.batch == batch)  # fmt: skip
