@@ -14,6 +14,7 @@ back in line as PENDING, or ended when a cancel was asked or when they reach
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -99,7 +100,7 @@ def _lease(
     lease_until: datetime,
 ) -> tuple[list[Any], bool]:
     t = db.table
-    other = t.alias("expired")  # not the updated row: a query of its own
+    other = _other(t)  # not the updated row: a query of its own
     # (the unqualified status of is_running() is the nearest table's: this alias)
     expired = sa.exists().where(
         is_running(), other.c.lease_until <= moment, among(other.c.queue, queues)
@@ -117,6 +118,14 @@ def _lease(
         if rows:
             return rows, False
     return [], bool(connection.scalar(sa.select(expired)))
+
+
+@functools.cache
+def _other(table: sa.Table) -> sa.Alias:
+    """The run table under another name, made once: an alias builds a proxy of each of its
+    25 columns, which made a tenth of a claim's CPU (cProfile: 5,025 ``Column`` objects
+    for 201 claims)."""
+    return table.alias("expired")
 
 
 def _candidates(db: Database, queues: tuple[str, ...], limit: int, moment: int) -> sa.Select[Any]:
