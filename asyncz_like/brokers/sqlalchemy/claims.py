@@ -51,13 +51,13 @@ def claim_rows(
     if limit == 0:
         return []
     if db.is_sqlite:
-        found = list(connection.execute(_candidates(db, queues, limit, moment)))
+        found = list(connection.execute(_candidates(t, queues, limit, moment)))
     else:
         found = sorted(connection.execute(_by_status(db, queues, limit, moment)), key=_in_line)
         found = found[:limit]  # the others were locked for the claim's short transaction
     if not found:
         return []
-    values = _leased(db, worker_id, moment, lease_until)
+    values = _leased(t, worker_id, moment, to_micros(lease_until))
     connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
     return sorted((_Claimed(row) for row in found), key=_in_line)
 
@@ -99,38 +99,48 @@ def _lease(
     moment: int,
     lease_until: datetime,
 ) -> tuple[list[Any], bool]:
-    t = db.table
-    other = _other(t)  # not the updated row: a query of its own
-    # (the unqualified status of is_running() is the nearest table's: this alias)
-    expired = sa.exists().where(
-        is_running(), other.c.lease_until <= moment, among(other.c.queue, queues)
-    )
-    if limit > 0:
-        chosen = _candidates(db, queues, limit, moment).with_only_columns(t.c.id)
-        statement = (
-            sa.update(t)
-            .where(t.c.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()),
-                   ~expired, sa.text(db.relaxed()))
-            .values(_leased(db, worker_id, moment, lease_until))
-            .returning(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
-        )  # fmt: skip
-        rows = list(connection.execute(statement))
+    update, probe = _lease_statements(db.table, queues, limit, db.relaxed())
+    params = {"at": moment, "holder": worker_id, "until": to_micros(lease_until)}
+    if update is not None:
+        rows = list(connection.execute(update, params))
         if rows:
             return rows, False
-    return [], bool(connection.scalar(sa.select(expired)))
+    return [], bool(connection.scalar(probe, params))
 
 
-@functools.cache
-def _other(table: sa.Table) -> sa.Alias:
-    """The run table under another name, made once: an alias builds a proxy of each of its
-    25 columns, which made a tenth of a claim's CPU (cProfile: 5,025 ``Column`` objects
-    for 201 claims)."""
-    return table.alias("expired")
+@functools.lru_cache(maxsize=256)
+def _lease_statements(
+    table: sa.Table, queues: tuple[str, ...], limit: int, relaxed: str
+) -> tuple[sa.Update | None, sa.Select[Any]]:
+    """The claim's UPDATE (None for a limit of 0) and the probe of expired leases, with
+    parameters ``at``, ``holder`` and ``until``: built once per queues and limit. Built on
+    every claim (an alias proxies 25 columns; SQLAlchemy coerces every clause), they made
+    much of the broker's CPU: per run claimed (20 a claim) and finished in one thread,
+    medians of 3 in alternation (load 3.9), 359 us when built every time, 249 us with the
+    alias made once, 198 us with both statements made once."""
+    at = sa.bindparam("at", type_=sa.BigInteger())
+    other = table.alias("expired")  # not the updated row: a query of its own
+    # (the unqualified status of is_running() is the nearest table's: this alias)
+    expired = sa.exists().where(
+        is_running(), other.c.lease_until <= at, among(other.c.queue, queues)
+    )
+    probe = sa.select(expired)
+    if limit == 0:
+        return None, probe
+    chosen = _candidates(table, queues, limit, at).with_only_columns(table.c.id)
+    values = _leased(table, sa.bindparam("holder"), at, sa.bindparam("until"))
+    update = (
+        sa.update(table)
+        .where(table.c.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()),
+               ~expired, sa.text(relaxed))
+        .values(values)
+        .returning(*[table.c[name] for name in ENVELOPE_COLUMNS], table.c.due)
+    )  # fmt: skip
+    return update, probe
 
 
-def _candidates(db: Database, queues: tuple[str, ...], limit: int, moment: int) -> sa.Select[Any]:
+def _candidates(t: sa.Table, queues: tuple[str, ...], limit: int, moment: Any) -> sa.Select[Any]:
     """The best ``limit`` due rows of ``queues``, in the order of the ready index."""
-    t = db.table
     return (
         sa.select(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
         .where(is_waiting(), among(t.c.queue, queues), t.c.due <= moment)
@@ -159,11 +169,12 @@ def _by_status(
     return sa.union_all(*parts)
 
 
-def _leased(db: Database, worker_id: str, moment: int, lease_until: datetime) -> dict[str, Any]:
-    t = db.table
+def _leased(table: sa.Table, worker_id: Any, moment: Any, lease_until: Any) -> dict[str, Any]:
+    """What a claim writes (``lease_until`` in microseconds)."""
+    t = table
     return {
         "status": _RUNNING, "token": t.c.token + 1, "attempt": t.c.attempt + 1,
-        "worker_id": worker_id, "lease_until": to_micros(lease_until), "started_at": moment,
+        "worker_id": worker_id, "lease_until": lease_until, "started_at": moment,
     }  # fmt: skip
 
 
