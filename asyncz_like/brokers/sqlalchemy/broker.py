@@ -43,11 +43,22 @@ from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.serializers.choice import get_serializer
-from asyncz_like.stores.sqlalchemy.engine import check_table, make_engine
+from asyncz_like.stores.sqlalchemy.engine import check_table, make_engine, parse_url
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
 _RUNNING = RunStatus.RUNNING.value
+
+
+def _engine_options(database: str, given: Mapping[str, Any] | None, owner: str) -> dict[str, Any]:
+    options = dict(given or {})
+    if parse_url(database, owner).get_backend_name() in ("mysql", "mariadb"):
+        # Every call ends its transaction itself (Database.transaction commits or rolls
+        # back; nothing else checks out a connection), but the pool rolled back again at
+        # check-in, and PyMySQL sends that ROLLBACK whatever the state: one round trip in
+        # five of a claim, one in four of a finish or an enqueue (benchmarks/round_trips.py).
+        options.setdefault("pool_reset_on_return", None)
+    return options
 
 
 class SQLAlchemyBroker(BaseBroker):
@@ -85,7 +96,9 @@ class SQLAlchemyBroker(BaseBroker):
         self.serializer = get_serializer(serializer, secret_key)
         owns = engine is None
         if engine is None:
-            engine = make_engine(database or "", dict(engine_options or {}), type(self).__name__)
+            owner = type(self).__name__
+            options = _engine_options(database or "", engine_options, owner)
+            engine = make_engine(database or "", options, owner)
         self.db = Database(engine, tablename, owns, logger)
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)
@@ -133,7 +146,10 @@ class SQLAlchemyBroker(BaseBroker):
                 rows.append(row_of(envelope, now, batch, self.serializer))
         if not rows:
             return []
-        added = self.db.run(lambda connection: self._insert(connection, rows, batch))
+        if self._unnest is not None:  # PostgreSQL: one statement, alone
+            added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
+        else:
+            added = self.db.run(lambda connection: self._insert(connection, rows, batch))
         queues = {row["queue"] for row in rows if row["id"] in added}
         if queues and self._waiter is not None:
             self._waiter.wake(queues)
@@ -143,10 +159,7 @@ class SQLAlchemyBroker(BaseBroker):
     def _insert(
         self, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
     ) -> set[str]:
-        added = insert_rows(self.db, connection, rows, batch, self._unnest)
-        if added and self.db.is_postgresql:
-            notify(connection, self.channel, {row["queue"] for row in rows if row["id"] in added})
-        return added
+        return insert_rows(self.db, connection, rows, batch, self._unnest, self.channel)
 
     def claim(
         self,
@@ -158,22 +171,37 @@ class SQLAlchemyBroker(BaseBroker):
     ) -> list[Delivery]:
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
+        if self.db.is_postgresql:
+            rows = claims.claim_postgresql(self.db, worker_id, names, limit, now, lease_until)
+        else:
+            rows = self.db.run(
+                lambda connection: claims.claim_rows(
+                    self.db, connection, worker_id, names, limit, now, lease_until
+                ),
+                relaxed=True,
+            )
+        return self._delivered(rows, now, lease_until)
 
-        def operation(connection: sa.Connection) -> list[Delivery]:
-            rows = claims.claim_rows(self.db, connection, worker_id, names, limit, now, lease_until)
-            deliveries = []
-            for row in rows:
-                try:
-                    envelope = envelope_of(row, self.serializer)
-                except BrokenRecordError as error:
-                    logger.error("Run %s cannot be read; failed: %s", row.id, error.reason,
-                                 extra={"run_id": row.id})  # fmt: skip
+    def _delivered(self, rows: list[Any], now: datetime, lease_until: datetime) -> list[Delivery]:
+        """The deliveries of the rows claimed; a row whose work cannot be read is failed."""
+        deliveries, broken = [], []
+        for row in rows:
+            try:
+                envelope = envelope_of(row, self.serializer)
+            except BrokenRecordError as error:
+                logger.error("Run %s cannot be read; failed: %s", row.id, error.reason,
+                             extra={"run_id": row.id})  # fmt: skip
+                broken.append((row, error))
+                continue
+            deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))
+        if broken:
+
+            def fail(connection: sa.Connection) -> None:
+                for row, error in broken:
                     claims.fail_broken(self.db, connection, row, error, to_micros(now))
-                    continue
-                deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))
-            return deliveries
 
-        return self.db.run(operation, relaxed=True)
+            self.db.run(fail)
+        return deliveries
 
     # -- the holder's calls ----------------------------------------------------------------
 
@@ -202,6 +230,9 @@ class SQLAlchemyBroker(BaseBroker):
             .where(t.c.id == run_id, t.c.token == token, t.c.status == _RUNNING)
             .values(values)
         )
+        if self.db.is_postgresql:  # one statement: alone, its commit relaxed inside it
+            statement = statement.where(sa.text(self.db.relaxed()))
+            return self.db.run_alone(lambda connection: connection.execute(statement).rowcount == 1)
         return self.db.run(
             lambda connection: connection.execute(statement).rowcount == 1, relaxed=True
         )
@@ -238,9 +269,7 @@ class SQLAlchemyBroker(BaseBroker):
         kinds = [finishing.finish_params(finish, self.serializer) for finish in finishes]
         if not kinds:
             return []
-        return self.db.run(
-            lambda connection: finishing.finish_rows(self.db, connection, kinds), relaxed=True
-        )
+        return finishing.finish_all(self.db, kinds)
 
     def give_back(self, run_id: str, token: int) -> bool:
         t = self.db.table

@@ -4,13 +4,17 @@ A claim first puts back the runs of its queues whose lease expired (their worker
 back in line as PENDING, or ended when a cancel was asked or when they reach
 ``max_deliveries``. Then it leases the best due runs:
 
-* PostgreSQL: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``;
-* MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED``, then ``UPDATE`` by id;
+* PostgreSQL: one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``
+  in autocommit, unless a lease of the queues expired: the sweep, a transaction of its
+  own, is made only then;
+* MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` (one per waiting status, in one
+  ``UNION ALL``), then ``UPDATE`` by id;
 * SQLite: the same inside ``BEGIN IMMEDIATE`` (one writer at a time on the file).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -38,41 +42,144 @@ def claim_rows(
     now: datetime,
     lease_until: datetime,
 ) -> list[Any]:
-    """Lease up to ``limit`` due rows of ``queues``; the rows (ENVELOPE_COLUMNS) as they are
-    after the claim, best first."""
+    """MariaDB/MySQL, SQLite: lease up to ``limit`` due rows of ``queues`` in the
+    transaction of ``connection``; the rows (ENVELOPE_COLUMNS) as they are after the claim,
+    best first."""
     t = db.table
     moment = to_micros(now)
     sweep(db, connection, queues, moment)
     if limit == 0:
         return []
-    columns = [t.c[name] for name in ENVELOPE_COLUMNS]
-    candidates = (
-        sa.select(*columns, t.c.due)
+    if db.is_sqlite:
+        found = list(connection.execute(_candidates(t, queues, limit, moment)))
+    else:
+        found = sorted(connection.execute(_by_status(db, queues, limit, moment)), key=_in_line)
+        found = found[:limit]  # the others were locked for the claim's short transaction
+    if not found:
+        return []
+    values = _leased(t, worker_id, moment, to_micros(lease_until))
+    connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
+    return sorted((_Claimed(row) for row in found), key=_in_line)
+
+
+def claim_postgresql(
+    db: Database,
+    worker_id: str,
+    queues: tuple[str, ...],
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Any]:
+    """PostgreSQL: lease up to ``limit`` due rows of ``queues`` with one statement in
+    autocommit, which claims nothing while a lease of these queues has expired (an InitPlan:
+    one index probe); then, and only then, a sweep is made (a transaction of its own) and
+    the claim tried again, so a run put back keeps its place in line. The rows as
+    :func:`claim_rows`."""
+    moment = to_micros(now)
+
+    def lease() -> tuple[list[Any], bool]:
+        return db.run_alone(
+            lambda connection: _lease(db, connection, worker_id, queues, limit, moment,
+                                      lease_until)
+        )  # fmt: skip
+
+    rows, expired = lease()
+    if expired:
+        db.run(lambda connection: sweep(db, connection, queues, moment), relaxed=True)
+        rows = lease()[0]
+    return sorted(rows, key=_in_line)
+
+
+def _lease(
+    db: Database,
+    connection: sa.Connection,
+    worker_id: str,
+    queues: tuple[str, ...],
+    limit: int,
+    moment: int,
+    lease_until: datetime,
+) -> tuple[list[Any], bool]:
+    update, probe = _lease_statements(db.table, queues, limit, db.relaxed())
+    params = {"at": moment, "holder": worker_id, "until": to_micros(lease_until)}
+    if update is not None:
+        rows = list(connection.execute(update, params))
+        if rows:
+            return rows, False
+    return [], bool(connection.scalar(probe, params))
+
+
+@functools.lru_cache(maxsize=256)
+def _lease_statements(
+    table: sa.Table, queues: tuple[str, ...], limit: int, relaxed: str
+) -> tuple[sa.Update | None, sa.Select[Any]]:
+    """The claim's UPDATE (None for a limit of 0) and the probe of expired leases, with
+    parameters ``at``, ``holder`` and ``until``: built once per queues and limit. Built on
+    every claim (an alias proxies 25 columns; SQLAlchemy coerces every clause), they made
+    much of the broker's CPU: per run claimed (20 a claim) and finished in one thread,
+    medians of 3 in alternation (load 3.9), 359 us when built every time, 249 us with the
+    alias made once, 198 us with both statements made once."""
+    at = sa.bindparam("at", type_=sa.BigInteger())
+    other = table.alias("expired")  # not the updated row: a query of its own
+    # (the unqualified status of is_running() is the nearest table's: this alias)
+    expired = sa.exists().where(
+        is_running(), other.c.lease_until <= at, among(other.c.queue, queues)
+    )
+    probe = sa.select(expired)
+    if limit == 0:
+        return None, probe
+    chosen = _candidates(table, queues, limit, at).with_only_columns(table.c.id)
+    values = _leased(table, sa.bindparam("holder"), at, sa.bindparam("until"))
+    update = (
+        sa.update(table)
+        .where(table.c.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()),
+               ~expired, sa.text(relaxed))
+        .values(values)
+        .returning(*[table.c[name] for name in ENVELOPE_COLUMNS], table.c.due)
+    )  # fmt: skip
+    return update, probe
+
+
+def _candidates(t: sa.Table, queues: tuple[str, ...], limit: int, moment: Any) -> sa.Select[Any]:
+    """The best ``limit`` due rows of ``queues``, in the order of the ready index."""
+    return (
+        sa.select(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
         .where(is_waiting(), among(t.c.queue, queues), t.c.due <= moment)
         .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
         .limit(limit)
     )
-    values = {
+
+
+def _by_status(
+    db: Database, queues: tuple[str, ...], limit: int, moment: int
+) -> sa.CompoundSelect[Any]:
+    """MariaDB/MySQL: the best ``limit`` due rows of each waiting status, locked. Their
+    ready index is led by status, so one status is one range read in the claim's order and
+    its LIMIT stops the scan; both statuses at once were two ranges, read whole and sorted:
+    49 ms a claim of 20 with 10,000 runs waiting (MariaDB 10.11, ANALYZE)."""
+    t = db.table
+    parts = [
+        sa.select(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
+        .where(sa.text(f"status = '{status.value}'"), among(t.c.queue, queues),
+               t.c.due <= moment)
+        .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=db.skip_locked)
+        for status in (RunStatus.PENDING, RunStatus.RETRYING)
+    ]  # fmt: skip
+    return sa.union_all(*parts)
+
+
+def _leased(table: sa.Table, worker_id: Any, moment: Any, lease_until: Any) -> dict[str, Any]:
+    """What a claim writes (``lease_until`` in microseconds)."""
+    t = table
+    return {
         "status": _RUNNING, "token": t.c.token + 1, "attempt": t.c.attempt + 1,
-        "worker_id": worker_id, "lease_until": to_micros(lease_until), "started_at": moment,
+        "worker_id": worker_id, "lease_until": lease_until, "started_at": moment,
     }  # fmt: skip
-    if db.is_postgresql:
-        chosen = candidates.with_only_columns(t.c.id).with_for_update(skip_locked=True)
-        statement = (
-            sa.update(t).where(t.c.id.in_(chosen.scalar_subquery())).values(values)
-            .returning(*columns, t.c.due)
-        )  # fmt: skip
-        rows: list[Any] = list(connection.execute(statement))
-    else:
-        if db.skip_locked:
-            candidates = candidates.with_for_update(skip_locked=True)
-        found = list(connection.execute(candidates))
-        if not found:
-            return []
-        connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
-        rows = [_Claimed(row) for row in found]
-    rows.sort(key=lambda row: (-row.priority, row.due, row.created_at, row.id))
-    return rows
+
+
+def _in_line(row: Any) -> tuple[int, int, int, str]:
+    return (-row.priority, row.due, row.created_at, row.id)
 
 
 class _Claimed:

@@ -1,7 +1,8 @@
 """Many deliveries of the SQL broker ended in one transaction.
 
 * PostgreSQL: one ``UPDATE ... FROM unnest(arrays) ... RETURNING id`` per kind of ending
-  (completed, failed, retrying), whatever the number of runs;
+  (completed, failed, retrying), whatever the number of runs; a batch of one kind in
+  autocommit (no BEGIN and COMMIT round trips);
 * MariaDB/MySQL, SQLite: the rows still held with the tokens given are locked and read in one
   ``SELECT``, then updated with one ``executemany`` per kind of ending.
 """
@@ -52,10 +53,20 @@ def finish_params(finish: Finish, serializer: BaseSerializer) -> tuple[str, dict
     return "failed", {**params, **errors, "b_finished_at": at, "b_status": status}
 
 
+def finish_all(db: Database, kinds: Sequence[tuple[str, dict[str, Any]]]) -> list[bool]:
+    """End the rows of ``kinds`` (from :func:`finish_params`) still held with their token:
+    on PostgreSQL, ends of one kind (a busy worker's usual batch: all completed) are one
+    statement in autocommit; else one transaction."""
+    if db.is_postgresql and len({kind for kind, _ in kinds}) == 1:
+        return db.run_alone(lambda connection: _finish_unnest(db, connection, kinds))
+    return db.run(lambda connection: finish_rows(db, connection, kinds), relaxed=True)
+
+
 def finish_rows(
     db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[bool]:
-    """End the rows of ``kinds`` (from :func:`finish_params`) still held with their token."""
+    """End the rows of ``kinds`` (from :func:`finish_params`) still held with their token,
+    in the transaction of ``connection``."""
     if db.is_postgresql:
         return _finish_unnest(db, connection, kinds)
     t = db.table
@@ -149,6 +160,7 @@ def _finish_unnest(
             f"UPDATE {table} AS t SET {sets}, worker_id = NULL, lease_until = NULL "
             f"FROM unnest({arrays}) AS v({', '.join(names)}) "
             f"WHERE t.id = v.id AND t.token = v.token AND t.status = '{_RUNNING}' "
+            f"AND {db.relaxed()} "
             "RETURNING t.id, t.token"
         )
         rows = [kinds[place][1] for place in places.values()]

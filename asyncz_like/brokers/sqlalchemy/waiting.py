@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from asyncz_like.brokers.waiting import ConnectionWaiter
 
 #: A NOTIFY payload naming more queues than this many characters says "any queue".
-_MAX_PAYLOAD = 4000
+MAX_PAYLOAD = 4000
 ANY_QUEUE = "*"
 
 
@@ -31,7 +31,7 @@ def channel_of(tablename: str) -> str:
 
 def notify_payload(queues: set[str]) -> str:
     payload = "\n".join(sorted(queues))
-    return payload if len(payload) <= _MAX_PAYLOAD else ANY_QUEUE
+    return payload if len(payload) <= MAX_PAYLOAD else ANY_QUEUE
 
 
 def notify(connection: sa.Connection, channel: str, queues: set[str]) -> None:
