@@ -197,7 +197,7 @@ def test_claims_read_only_unfinished_rows_on_postgresql(postgres: BrokerBackend)
                 )
             )
         )
-    assert f"{table}_ready" in plan
+    assert f"{table}_claim" in plan
 
 
 @pytest.mark.parametrize("name", ["postgresql", "mariadb"])
@@ -224,3 +224,21 @@ def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
                 sql(broker).drop_table_for_tests()
                 broker.shutdown()
                 backend.made.clear()
+
+
+def test_a_table_with_the_first_claim_index_gets_the_new_one(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/runs.db"
+    first = SQLAlchemyBroker(url, tablename="runs")
+    first.start()
+    with first.db.engine.begin() as connection:  # the index as the first version named it
+        connection.execute(sa.text("DROP INDEX runs_claim"))
+        connection.execute(sa.text("CREATE INDEX runs_ready ON runs (queue, priority, due)"))
+    first.shutdown()
+    again = SQLAlchemyBroker(url, tablename="runs")
+    again.start()
+    try:
+        names = {index["name"] for index in sa.inspect(again.db.engine).get_indexes("runs")}
+        assert {"runs_claim", "runs_ready"} <= names
+        assert again.enqueue([envelope("a")]) == [True]
+    finally:
+        again.shutdown()
