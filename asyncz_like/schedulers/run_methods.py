@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from asyncz_like.clock import Clock
 from asyncz_like.runs.history import RunHistory
+from asyncz_like.runs.observers import RunObserver
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options
+from asyncz_like.runs.rss import process_rss
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.run_side import RunSide
@@ -168,12 +171,33 @@ class RunMethods:
         return CancelResult(run_id, engine, engine.cancel(run_id))
 
     def stats(self) -> RunStats:
-        """Counts by status, queue and workers, throughput, execution times, error rate.
-        With a broker, the broker's counts: by status, and per queue in ``queues``."""
+        """Counts by status, queue and workers, throughput, execution times, error rate,
+        the lateness of the latest fires and this process's resident memory. With a broker,
+        the broker's counts: by status, and per queue in ``queues``."""
         brokers = self._run_side.brokers
+        engine = self._run_side.engine
         if brokers.broker is not None:
-            return brokers.stats()
-        return reading.snapshot_stats(self._run_side.engine)
+            lateness = reading.fire_lateness(engine)
+            return replace(brokers.stats(), fire_lateness=lateness, memory_rss=process_rss())
+        return reading.snapshot_stats(engine)
+
+    def add_run_observer(self, observer: RunObserver) -> None:
+        """Tell ``observer`` of every run this scheduler counts as ended (fires and runs of
+        background work in this process), in batches: see
+        :class:`~asyncz_like.runs.observers.RunObserver`. Metrics adapters use it."""
+        engine = self._run_side.engine
+        with engine.lock:
+            stats = engine.ledger.stats
+            stats.observers = (*stats.observers, observer)
+
+    def remove_run_observer(self, observer: RunObserver) -> None:
+        """Stop telling ``observer``; KeyError when it was not added."""
+        engine = self._run_side.engine
+        with engine.lock:
+            stats = engine.ledger.stats
+            if observer not in stats.observers:
+                raise KeyError("This observer was not added")
+            stats.observers = tuple(o for o in stats.observers if o is not observer)
 
     @property
     def run_history(self) -> RunHistory:

@@ -21,10 +21,12 @@ from asyncz_like.clock import Clock, SystemClock
 from asyncz_like.events.constants import RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED
 from asyncz_like.runs.context import ProgressSink
 from asyncz_like.runs.fires import FireRecord, Stamp, status_of
+from asyncz_like.runs.observers import EndedRuns
 from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
 
 if TYPE_CHECKING:
+    from asyncz_like.runs.stats import StatsCollector
     from asyncz_like.tasks.task import Task
     from asyncz_like.workers.ledger import Ledger
 
@@ -220,6 +222,7 @@ class FireRecorder:
             stats.executed((ended - begun).total_seconds(), ended)
         if durations:
             stats.executed_many(durations, seconds)
+        _observe(stats, items)
 
     def _build(self, items: list[FireRecord]) -> None:
         ledger = self._ledger
@@ -245,6 +248,32 @@ class FireRecorder:
                 error = RunError.from_exception(error)
             _finish(run, status, value, error)
             ledger.move(run, status, _as_datetime(finished))
+
+
+def _observe(stats: StatsCollector, items: list[FireRecord]) -> None:
+    """Keep the lateness of counted fires (only of those the window keeps, unless observers
+    want to hear of each) and tell the observers."""
+    observers = stats.observers
+    kept = items if observers else items[-(stats.lateness.maxlen or len(items)) :]
+    lateness = [_late(run_time, started) for _, _, run_time, started, _, _, _, _ in kept]
+    stats.lateness.extend(lateness)
+    if observers:
+        durations = [_took(started, finished) for _, _, _, started, finished, _, _, _ in items]
+        names = [item[1] for item in items]
+        stats.tell(EndedRuns(None, names, [item[5] for item in items], durations, lateness))
+
+
+def _late(run_time: datetime, started: Stamp) -> float:
+    """Seconds from a fire's scheduled time to its start."""
+    if isinstance(started, float):
+        return started - run_time.timestamp()
+    return (started - run_time).total_seconds()
+
+
+def _took(started: Stamp, finished: Stamp) -> float:
+    if isinstance(started, float) and isinstance(finished, float):
+        return finished - started
+    return (_as_datetime(finished) - _as_datetime(started)).total_seconds()
 
 
 def _finish(run: Run, status: RunStatus, value: Any, error: RunError | None) -> None:
