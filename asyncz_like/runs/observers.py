@@ -15,14 +15,16 @@ class EndedRuns:
     """Runs that ended (COMPLETED, FAILED, TIMEOUT or CANCELLED), as columns of equal length,
     one entry per run in the order they ended.
 
-    ``queue`` is the broker queue of them all (None: they ran in this process). ``tasks`` is
-    the name of the task that fired each run (None for submitted work); ``durations`` the
-    seconds of its latest attempt (None when it never started); ``lateness`` the seconds from
-    a fire's scheduled time to its start (None for submitted work and runs never started).
+    ``queue`` is the broker queue of them all (None: they ran in this process). ``task_ids``
+    is the id of the task that fired each run (None for submitted work); ``names`` the run's
+    name (the task's, or the function's); ``durations`` the seconds of its latest attempt
+    (None when it never started); ``lateness`` the seconds from a fire's scheduled time to its
+    start (None for submitted work and runs never started).
     """
 
     queue: str | None = None
-    tasks: Sequence[str | None] = field(default_factory=list)
+    task_ids: Sequence[str | None] = field(default_factory=list)
+    names: Sequence[str | None] = field(default_factory=list)
     statuses: Sequence[RunStatus] = field(default_factory=list)
     durations: Sequence[float | None] = field(default_factory=list)
     lateness: Sequence[float | None] = field(default_factory=list)

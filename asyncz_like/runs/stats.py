@@ -108,8 +108,10 @@ class StatsCollector:
             lateness = (started - scheduled).total_seconds()
             self.lateness.append(lateness)
         if self.observers:
-            names = [run.name if fired else None]
-            self.tell(EndedRuns(run.queue, names, [run.status], [run.duration], [lateness]))
+            ended = EndedRuns(
+                run.queue, [run.task_id], [run.name], [run.status], [run.duration], [lateness]
+            )
+            self.tell(ended)
 
     def tell(self, ended: EndedRuns) -> None:
         for observer in self.observers:

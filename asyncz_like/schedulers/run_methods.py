@@ -6,7 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
+from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.clock import Clock
+from asyncz_like.events.constants import ALL_RUN_EVENTS
+from asyncz_like.events.dispatcher import Listener
 from asyncz_like.runs.history import RunHistory
 from asyncz_like.runs.observers import RunObserver
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options
@@ -18,6 +21,7 @@ from asyncz_like.schedulers.submit_items import SUBMIT_OPTION_NAMES, submit_item
 from asyncz_like.workers import reading
 from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.engine import RunEngine
+from asyncz_like.workers.worker import Worker
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
@@ -180,6 +184,41 @@ class RunMethods:
             lateness = reading.fire_lateness(engine)
             return replace(brokers.stats(), fire_lateness=lateness, memory_rss=process_rss())
         return reading.snapshot_stats(engine)
+
+    @property
+    def broker(self) -> BaseBroker | None:
+        """The broker that submitted runs go to (None without the ``broker`` option)."""
+        return self._run_side.brokers.broker
+
+    @property
+    def worker(self) -> Worker | None:
+        """The worker this scheduler runs on its broker (None: not started, no broker, or
+        ``worker=False``)."""
+        return self._run_side.brokers.worker
+
+    def add_worker_listener(self, callback: Listener, mask: int = ALL_RUN_EVENTS) -> None:
+        """Listen to the run events (RUN_STARTED, RUN_COMPLETED, ...) of the worker this
+        scheduler runs on its broker, from its next start on: see ``Worker.add_listener``.
+        The scheduler's own listeners hear of the runs it runs without a broker."""
+        brokers = self._run_side.brokers
+        brokers.worker_listeners.append((callback, mask))
+        if brokers.worker is not None:
+            brokers.worker.add_listener(callback, mask)
+
+    def remove_worker_listener(self, callback: Listener) -> None:
+        """Undo :meth:`add_worker_listener`; KeyError when it was not added."""
+        brokers = self._run_side.brokers
+        kept = [item for item in brokers.worker_listeners if item[0] != callback]
+        if len(kept) == len(brokers.worker_listeners):
+            raise KeyError("This callback is not registered as a worker listener")
+        brokers.worker_listeners = kept
+        if brokers.worker is not None:
+            brokers.worker.remove_listener(callback)
+
+    def flush_run_records(self) -> None:
+        """Count the fires recorded since runs were last read, now (reading runs or stats
+        does it first): the run observers hear of them."""
+        self._run_side.engine.drain_fires()
 
     def add_run_observer(self, observer: RunObserver) -> None:
         """Tell ``observer`` of every run this scheduler counts as ended (fires and runs of

@@ -259,8 +259,9 @@ def _observe(stats: StatsCollector, items: list[FireRecord]) -> None:
     stats.lateness.extend(lateness)
     if observers:
         durations = [_took(started, finished) for _, _, _, started, finished, _, _, _ in items]
-        names = [item[1] for item in items]
-        stats.tell(EndedRuns(None, names, [item[5] for item in items], durations, lateness))
+        ids, names = [item[0] for item in items], [item[1] for item in items]
+        statuses = [item[5] for item in items]
+        stats.tell(EndedRuns(None, ids, names, statuses, durations, lateness))
 
 
 def _late(run_time: datetime, started: Stamp) -> float:

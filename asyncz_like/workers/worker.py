@@ -9,6 +9,7 @@ import secrets
 import signal
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -122,6 +123,14 @@ class Worker:
     @property
     def running(self) -> bool:
         return self._session is not None
+
+    def runs_in_progress(self) -> dict[str, int]:
+        """How many runs this worker holds now, by queue (empty when it is not running).
+        Callable from any thread."""
+        session = self._session
+        if session is None:
+            return {}
+        return dict(Counter(held.run.queue or "" for held in list(session.held.values())))
 
     @property
     def stranded_threads(self) -> int:

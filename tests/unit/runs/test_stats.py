@@ -144,7 +144,7 @@ class Observed:
             for batch in self.batches
             for row in zip(
                 [batch.queue] * len(batch),
-                batch.tasks,
+                batch.names,
                 batch.statuses,
                 batch.durations,
                 batch.lateness,
@@ -157,7 +157,7 @@ def test_observers_hear_of_every_ended_run(clock: FakeClock) -> None:
     scheduler = manual_scheduler(clock, max_run_history=1)
     observed = Observed()
     scheduler.add_run_observer(observed)
-    scheduler.add_task(double, "interval", seconds=1, args=[1], name="ticker")
+    scheduler.add_task(double, "interval", seconds=1, args=[1], id="tick", name="ticker")
     scheduler.start()
     scheduler.submit(double, 3)
     scheduler.process_tasks()
@@ -166,7 +166,9 @@ def test_observers_hear_of_every_ended_run(clock: FakeClock) -> None:
         scheduler.process_tasks()
     scheduler.stats()  # reading counts the fires in the inbox
     rows = observed.rows()
-    assert rows[0] == (None, None, COMPLETED, 0.0, None)  # the submitted run
+    assert rows[0] == (None, "double", COMPLETED, 0.0, None)  # the submitted run
+    # two counted in one batch, the newest built (max_run_history=1) and told alone
+    assert [list(batch.task_ids) for batch in observed.batches] == [[None], ["tick"] * 2, ["tick"]]
     assert sorted(rows[1:], key=lambda row: row[4]) == [  # fires at 1.25, 2.5, 3.75 s
         (None, "ticker", COMPLETED, 0.0, 0.25),
         (None, "ticker", COMPLETED, 0.0, 0.5),
