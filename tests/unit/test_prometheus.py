@@ -68,8 +68,8 @@ def test_fires_runs_lateness_and_durations(clock: FakeClock) -> None:
     assert value(registry, "queue_depth", queue="", priority="5") == 1
     assert value(registry, "runs_in_progress", queue="") == 0
     assert value(registry, "broken_records", store="default") == 0
-    calls = value(registry, "store_call_seconds_count", store="default", call="acquire_due_tasks")
-    assert calls is not None and calls >= 3
+    # the memory store's calls are not timed: microseconds each, made per fire
+    assert value(registry, "store_call_seconds_count", store="default", call="add_task") is None
 
 
 def test_queue_depth_is_read_at_most_once_per_cache_seconds(clock: FakeClock) -> None:
@@ -96,11 +96,13 @@ def test_broken_records_are_counted_per_store(clock: FakeClock, tmp_path: Any) -
     scheduler.process_tasks()
     broken = scheduler.get_broken_records()
     assert value(registry, "broken_records", store="files") == len(broken.get("files", {})) == 1
+    timed = value(registry, "store_call_seconds_count", store="files", call="acquire_due_tasks")
+    assert timed is not None and timed >= 1
 
 
-def test_uninstrument_undoes_everything(clock: FakeClock) -> None:
+def test_uninstrument_undoes_everything(clock: FakeClock, tmp_path: Any) -> None:
     registry = CollectorRegistry()
-    scheduler = manual_scheduler(clock)
+    scheduler = manual_scheduler(clock, stores={"default": {"type": "file", "directory": tmp_path}})
     store = scheduler.stores["default"]
     metrics = instrument(scheduler, registry)
     assert "acquire_due_tasks" in vars(store)

@@ -108,8 +108,11 @@ class RunAggregates:
                 runs[queue, status] += n
             self._histogram(self.durations, queue).observe_many(_known(ended.durations))
             self.lateness.observe_many(_known(ended.lateness))
-            pairs = zip(ended.task_ids, statuses, strict=True)
-            self.fires.update((task, status) for task, status in pairs if task is not None)
+            fires = self.fires
+            pairs = Counter(zip(ended.task_ids, statuses, strict=True))
+            for (task, status), n in pairs.items():
+                if task is not None:  # submitted work is not a fire
+                    fires[task, status] += n
 
     def task_event(self, event: TaskEvent) -> None:
         """A listener of TASK_MISSED and TASK_MAX_INSTANCES: fires that did not run."""
