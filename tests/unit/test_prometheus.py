@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from asyncz_like.brokers import MemoryBroker
 from asyncz_like.contrib.prometheus import instrument, metrics_app
+from asyncz_like.contrib.prometheus.aggregates import Histogram
 from asyncz_like.events import RUN_COMPLETED, RUN_FAILED
 from asyncz_like.exceptions import MissingDependencyError
 from tests.helpers import START, FakeClock, manual_scheduler
@@ -173,3 +174,20 @@ def test_the_endpoint_serves_the_registry(clock: FakeClock) -> None:
     body = b"".join(message.get("body", b"") for message in sent[1:]).decode()
     assert "# TYPE asyncz_like_fire_lateness_seconds histogram" in body
     assert "asyncz_like_runs_in_progress" in body
+
+
+def test_a_batch_lands_in_the_same_buckets_as_values_one_by_one() -> None:
+    values = [0.0, 0.0005, 0.0006, 0.001, 0.3, 0.25, 1.0, 299.0, 300.0, 301.0, 1e9, 0.0005]
+    one_by_one, batch = Histogram(), Histogram()
+    for item in values:
+        one_by_one.observe(item)
+    batch.observe_many(values)
+    assert batch.counts == one_by_one.counts and batch.sum == pytest.approx(one_by_one.sum)
+    buckets = dict(batch.buckets())
+    # le is inclusive: 0.0005 holds 0, 0.0005 and 0.0005; +Inf holds them all
+    assert (buckets["0.0005"], buckets["0.001"], buckets["300.0"], buckets["+Inf"]) == (
+        3,
+        5,
+        10,
+        12,
+    )

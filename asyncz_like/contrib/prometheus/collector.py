@@ -70,7 +70,13 @@ class RunCollector(Collector):
     def _past(self) -> Iterator[Any]:
         aggregates = self.aggregates
         with aggregates.lock:  # copies: the scrape formats them after the lock is let go
-            fires, runs = dict(aggregates.fires), dict(aggregates.runs)
+            fires = {
+                (task, outcome): n
+                for outcome, counts in aggregates.fires.items()
+                for task, n in counts.items()
+                if task is not None
+            }
+            runs = dict(aggregates.runs)
             durations = {queue: _copy(h) for queue, h in aggregates.durations.items()}
             lateness = _copy(aggregates.lateness)
             calls = {labels: _copy(h) for labels, h in aggregates.calls.items()}
