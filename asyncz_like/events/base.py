@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -60,12 +61,14 @@ class BrokenRecordEvent(SchedulerEvent):
 @dataclass(slots=True, repr=False)
 class RunEvent(SchedulerEvent):
     """A run moved (RUN_* codes). ``run`` is the live record; ``exception`` is what the attempt
-    raised, for RUN_FAILED and RUN_RETRYING of work that ran in this process."""
+    raised, for RUN_FAILED and RUN_RETRYING of work that ran in this process. ``headers``:
+    those the run was enqueued with, for the events of a worker (trace context, ...)."""
 
     run_id: str | None = None
     task_id: str | None = None
     run: Run | None = None
     exception: BaseException | None = None
+    headers: Mapping[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"<RunEvent (code={self.code} run_id={self.run_id})>"

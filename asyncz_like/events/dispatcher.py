@@ -70,3 +70,19 @@ class EventDispatcher:
                     self._logger.exception(
                         "Error notifying listener", extra={"event_code": event.code}
                     )
+
+
+class ForwardingDispatcher(EventDispatcher):
+    """A dispatcher whose events also go to ``also``'s listeners: a scheduler's embedded
+    worker keeps listeners of its own, and the scheduler's listeners hear its runs too."""
+
+    def __init__(self, logger: logging.Logger, also: EventDispatcher) -> None:
+        super().__init__(logger)
+        self._also = also
+
+    def wants(self, code: int) -> bool:
+        return bool(self._mask & code) or self._also.wants(code)
+
+    def dispatch(self, event: SchedulerEvent) -> None:
+        super().dispatch(event)
+        self._also.dispatch(event)

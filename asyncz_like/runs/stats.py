@@ -7,9 +7,13 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from asyncz_like.runs.observers import EndedRuns, RunObserver
 from asyncz_like.runs.status import RunStatus
+
+if TYPE_CHECKING:
+    from asyncz_like.runs.run import Run
 
 #: Statuses whose runs count as executed (for throughput, execution times and error rate).
 EXECUTED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT)
@@ -31,7 +35,8 @@ class WorkerStats:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionTimes:
-    """Seconds, over the latest executed runs (nearest-rank percentiles); None without runs."""
+    """Seconds, over the latest runs (nearest-rank percentiles); None without runs. Used for
+    execution times (executed runs) and fire lateness (fires started)."""
 
     count: int = 0
     avg: float | None = None
@@ -54,15 +59,23 @@ class RunStats:
     uptime: float = 0.0
     #: Per broker queue, its :class:`~asyncz_like.brokers.QueueStats` (with a broker only).
     queues: Mapping[str, Any] = field(default_factory=dict)
+    #: Seconds from a fire's scheduled time to its start, over the latest fires of tasks.
+    fire_lateness: ExecutionTimes = field(default_factory=ExecutionTimes)
+    #: Bytes of this process's resident memory (None where it cannot be read).
+    memory_rss: int | None = None
 
 
 class StatsCollector:
     """Counts by status (a final status is never left, so those counts are totals), the
-    execution times of the latest ``window`` executed runs, and executed runs per second."""
+    execution times of the latest ``window`` executed runs, the lateness of the latest
+    ``window`` fires, and executed runs per second. ``observers`` are told of every run that
+    ends (:class:`~asyncz_like.runs.observers.RunObserver`)."""
 
     def __init__(self, window: int = 1000) -> None:
         self.counts: dict[RunStatus, int] = dict.fromkeys(RunStatus, 0)
         self.durations: deque[float] = deque(maxlen=window)
+        self.lateness: deque[float] = deque(maxlen=window)
+        self.observers: tuple[RunObserver, ...] = ()
         self._seconds = [-1] * RATE_WINDOW
         self._hits = [0] * RATE_WINDOW
         self._second = -1  # the second the current slot counts, and when it ends:
@@ -85,6 +98,24 @@ class StatsCollector:
             self._hits[self._second % RATE_WINDOW] += 1
         else:
             self.executed_in(None, math.floor(now.timestamp()))
+
+    def ended(self, run: Run) -> None:
+        """``run`` reached a final status: keep a fire's lateness, tell the observers."""
+        started, scheduled = run.started_at, run.scheduled_at
+        lateness = None
+        fired = run.task_id is not None
+        if fired and started is not None and scheduled is not None:
+            lateness = (started - scheduled).total_seconds()
+            self.lateness.append(lateness)
+        if self.observers:
+            ended = EndedRuns(
+                run.queue, [run.task_id], [run.name], [run.status], [run.duration], [lateness]
+            )
+            self.tell(ended)
+
+    def tell(self, ended: EndedRuns) -> None:
+        for observer in self.observers:
+            observer.runs_ended(ended)
 
     def executed_in(self, duration: float | None, second: int, count: int = 1) -> None:
         """Like :meth:`executed`, given the POSIX second it ended in; ``count`` runs ended

@@ -18,7 +18,7 @@ from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.plugins import make_broker
 from asyncz_like.brokers.records import DEFAULT_QUEUE, CancelOutcome, Envelope, check_queues
 from asyncz_like.clock import Clock
-from asyncz_like.events.dispatcher import EventDispatcher
+from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_count, check_timeout
 from asyncz_like.runs.options import parse_options, resolve_due
@@ -77,6 +77,8 @@ class BrokerSide:
         self.worker: Worker | None = None
         self._thread: threading.Thread | None = None
         self._broker_started = False
+        #: ``(callback, mask)`` added to each worker made at a start.
+        self.worker_listeners: list[tuple[Listener, int]] = []
 
     def configure(self, options: Mapping[str, Any]) -> None:
         """Read ``broker``, ``worker``, ``queues`` and ``worker_concurrency``."""
@@ -122,13 +124,16 @@ class BrokerSide:
         self._broker_started = True
         if not self.run_worker:
             return
-        worker = self.worker = Worker(
+        worker = Worker(
             broker,
             self.queues,
             self.worker_concurrency,
             clock=self.host.clock,
             events=self.host.dispatcher,  # the scheduler's listeners hear its worker's runs
         )
+        for callback, mask in self.worker_listeners:
+            worker.add_listener(callback, mask)
+        self.worker = worker
         self._thread = threading.Thread(
             target=worker.run_sync, args=(False,), name="asyncz_like-worker", daemon=True
         )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.clock import Clock
+from asyncz_like.events.constants import ALL_RUN_EVENTS
+from asyncz_like.events.dispatcher import Listener
 from asyncz_like.runs.history import RunHistory
+from asyncz_like.runs.observers import RunObserver
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options
+from asyncz_like.runs.rss import process_rss
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats
 from asyncz_like.schedulers.run_side import RunSide
@@ -16,6 +21,7 @@ from asyncz_like.schedulers.submit_items import SUBMIT_OPTION_NAMES, submit_item
 from asyncz_like.workers import reading
 from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.engine import RunEngine
+from asyncz_like.workers.worker import Worker
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -181,12 +187,63 @@ class RunMethods:
         return CancelResult(run_id, engine, engine.cancel(run_id))
 
     def stats(self) -> RunStats:
-        """Counts by status, queue and workers, throughput, execution times, error rate.
-        With a broker, the broker's counts: by status, and per queue in ``queues``."""
+        """Counts by status, queue and workers, throughput, execution times, error rate,
+        the lateness of the latest fires and this process's resident memory. With a broker,
+        the broker's counts: by status, and per queue in ``queues``."""
         brokers = self._run_side.brokers
+        engine = self._run_side.engine
         if brokers.broker is not None:
-            return brokers.stats()
-        return reading.snapshot_stats(self._run_side.engine)
+            lateness = reading.fire_lateness(engine)
+            return replace(brokers.stats(), fire_lateness=lateness, memory_rss=process_rss())
+        return reading.snapshot_stats(engine)
+
+    @property
+    def worker(self) -> Worker | None:
+        """The worker this scheduler runs on its broker (None: not started, no broker, or
+        ``worker=False``)."""
+        return self._run_side.brokers.worker
+
+    def add_worker_listener(self, callback: Listener, mask: int = ALL_RUN_EVENTS) -> None:
+        """Listen to the run events (RUN_STARTED, RUN_COMPLETED, ...) of the worker this
+        scheduler runs on its broker, from its next start on: see ``Worker.add_listener``.
+        The scheduler's own listeners hear of the runs it runs without a broker."""
+        brokers = self._run_side.brokers
+        brokers.worker_listeners.append((callback, mask))
+        if brokers.worker is not None:
+            brokers.worker.add_listener(callback, mask)
+
+    def remove_worker_listener(self, callback: Listener) -> None:
+        """Undo :meth:`add_worker_listener`; KeyError when it was not added."""
+        brokers = self._run_side.brokers
+        kept = [item for item in brokers.worker_listeners if item[0] != callback]
+        if len(kept) == len(brokers.worker_listeners):
+            raise KeyError("This callback is not registered as a worker listener")
+        brokers.worker_listeners = kept
+        if brokers.worker is not None:
+            brokers.worker.remove_listener(callback)
+
+    def flush_run_records(self) -> None:
+        """Count the fires recorded since runs were last read, now (reading runs or stats
+        does it first): the run observers hear of them."""
+        self._run_side.engine.drain_fires()
+
+    def add_run_observer(self, observer: RunObserver) -> None:
+        """Tell ``observer`` of every run this scheduler counts as ended (fires and runs of
+        background work in this process), in batches: see
+        :class:`~asyncz_like.runs.observers.RunObserver`. Metrics adapters use it."""
+        engine = self._run_side.engine
+        with engine.lock:
+            stats = engine.ledger.stats
+            stats.observers = (*stats.observers, observer)
+
+    def remove_run_observer(self, observer: RunObserver) -> None:
+        """Stop telling ``observer``; KeyError when it was not added."""
+        engine = self._run_side.engine
+        with engine.lock:
+            stats = engine.ledger.stats
+            if observer not in stats.observers:
+                raise KeyError("This observer was not added")
+            stats.observers = tuple(o for o in stats.observers if o is not observer)
 
     @property
     def run_history(self) -> RunHistory:

@@ -15,16 +15,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import itemgetter, sub
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.clock import Clock, SystemClock
 from asyncz_like.events.constants import RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED
 from asyncz_like.runs.context import ProgressSink
 from asyncz_like.runs.fires import FireRecord, Stamp, status_of
+from asyncz_like.runs.observers import EndedRuns
 from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
 
 if TYPE_CHECKING:
+    from asyncz_like.runs.stats import StatsCollector
     from asyncz_like.tasks.task import Task
     from asyncz_like.workers.ledger import Ledger
 
@@ -220,6 +224,7 @@ class FireRecorder:
             stats.executed((ended - begun).total_seconds(), ended)
         if durations:
             stats.executed_many(durations, seconds)
+        _observe(stats, items)
 
     def _build(self, items: list[FireRecord]) -> None:
         ledger = self._ledger
@@ -245,6 +250,52 @@ class FireRecorder:
                 error = RunError.from_exception(error)
             _finish(run, status, value, error)
             ledger.move(run, status, _as_datetime(finished))
+
+
+def _observe(stats: StatsCollector, items: list[FireRecord]) -> None:
+    """Keep the lateness of counted fires (only of those the window keeps, unless observers
+    want to hear of each) and tell the observers. In C where it can (map over the columns):
+    a burst counts thousands of fires here."""
+    observers = stats.observers
+    kept = items if observers else items[-(stats.lateness.maxlen or len(items)) :]
+    if not kept:
+        return
+    late: list[float]
+    took: list[float] = []
+    try:  # the system clock's stamps are POSIX times: one subtraction each
+        late = _late_posix(list(map(itemgetter(2), kept)), list(map(itemgetter(3), kept)))
+        if observers:
+            took = list(map(sub, map(itemgetter(4), kept), map(itemgetter(3), kept)))
+    except TypeError:  # another clock's datetimes
+        late = [_late(at, started) for _, _, at, started, _, _, _, _ in kept]
+        if observers:
+            took = [_took(started, end) for _, _, _, started, end, _, _, _ in kept]
+    stats.lateness.extend(late)
+    if observers:
+        ids, names, statuses = (list(map(itemgetter(k), items)) for k in (0, 1, 5))
+        stats.tell(EndedRuns(None, ids, names, statuses, took, late))
+
+
+def _late_posix(run_times: list[datetime], starts: list[Any]) -> list[float]:
+    """Seconds from each run time to its POSIX start (TypeError for datetimes). A burst's
+    fires share one run time: its ``timestamp()`` (costly) is taken once."""
+    first = run_times[0]
+    if run_times.count(first) == len(run_times):
+        return list(map(sub, starts, repeat(first.timestamp(), len(starts))))
+    return [start - at.timestamp() for at, start in zip(run_times, starts, strict=True)]
+
+
+def _late(run_time: datetime, started: Stamp) -> float:
+    """Seconds from a fire's scheduled time to its start."""
+    if isinstance(started, float):
+        return started - run_time.timestamp()
+    return (started - run_time).total_seconds()
+
+
+def _took(started: Stamp, finished: Stamp) -> float:
+    if isinstance(started, float) and isinstance(finished, float):
+        return finished - started
+    return (_as_datetime(finished) - _as_datetime(started)).total_seconds()
 
 
 def _finish(run: Run, status: RunStatus, value: Any, error: RunError | None) -> None:

@@ -67,8 +67,10 @@ class Ledger:
             self.history.changed(run)
             return None
         run.finished_at = now
+        stats = self.stats
         if new in EXECUTED:
-            self.stats.executed(run.duration, now)
+            stats.executed(run.duration, now)
+        stats.ended(run)
         self.history.finished(run)
         return self._waiters.pop(run.id, None) if self._waiters else None
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_timeout
-from asyncz_like.runs.stats import RunStats, WorkerStats
+from asyncz_like.runs.rss import process_rss
+from asyncz_like.runs.stats import ExecutionTimes, RunStats, StatsCollector, WorkerStats
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers.persistent.stored_history import StoredRunHistory
 
@@ -140,6 +141,7 @@ def snapshot_stats(engine: RunEngine) -> RunStats:
         rate = collector.runs_per_second(now)
         error_rate = collector.error_rate()
         durations = list(collector.durations)
+        lateness = list(collector.lateness)
     return RunStats(
         by_status={status.value: n for status, n in counts.items()},
         queued_by_priority=dict(sorted(queued.items(), reverse=True)),
@@ -149,4 +151,14 @@ def snapshot_stats(engine: RunEngine) -> RunStats:
         execution_time=collector.times_of(durations),
         error_rate=error_rate,
         uptime=(now - started).total_seconds() if started is not None else 0.0,
+        fire_lateness=collector.times_of(lateness),
+        memory_rss=process_rss(),
     )
+
+
+def fire_lateness(engine: RunEngine) -> ExecutionTimes:
+    """The lateness of the latest fires (the figure a broker's stats lack)."""
+    engine.drain_fires()
+    with engine.lock:
+        lateness = list(engine.ledger.stats.lateness)
+    return StatsCollector.times_of(lateness)

@@ -75,15 +75,16 @@ class Recorder:
         self.finish = Finisher(self.broker, calls)  # the ends of runs, sent in batches
         self.counts: Counter[str] = Counter()  # outcomes recorded, for the stop's log line
 
-    def announce(self, code: int, run: Run, exception: BaseException | None = None) -> None:
+    def announce(self, code: int, held: HeldRun, exception: BaseException | None = None) -> None:
         if self.events.wants(code):
-            self.events.dispatch(RunEvent(code, None, run.id, run.task_id, run, exception))
+            run, headers = held.run, held.delivery.envelope.headers
+            self.events.dispatch(RunEvent(code, None, run.id, run.task_id, run, exception, headers))
 
     def started(self, held: HeldRun) -> None:
         run = held.run
         logger.info("Run %s (%s) claimed and started: attempt %d on queue %s", run.id,
                     run.name, run.attempt, run.queue, extra=log_extra(held))  # fmt: skip
-        self.announce(RUN_STARTED, held.run)
+        self.announce(RUN_STARTED, held)
 
     def report_progress(self, held: HeldRun, percent: float, message: str | None) -> None:
         """From the run's own thread or task: keep it on the record, send it to the broker."""
@@ -92,7 +93,7 @@ class Recorder:
             held.progress_sent = self.calls.progress_thread.submit(
                 self.broker.progress, held.run_id, held.token, percent, message
             )
-        self.announce(RUN_PROGRESS, held.run)
+        self.announce(RUN_PROGRESS, held)
 
     async def record(self, held: HeldRun, outcome: Outcome) -> None:
         """Tell the broker how the attempt ended (unless the lease was lost). While the broker
@@ -162,7 +163,7 @@ class Recorder:
         self.counts["completed"] += 1
         logger.info("Run %s (%s) completed in %.3f s", run.id, run.name, self._took(held),
                     extra=log_extra(held))  # fmt: skip
-        self.announce(RUN_COMPLETED, run)
+        self.announce(RUN_COMPLETED, held)
 
     async def _raised(self, held: HeldRun, outcome: Outcome) -> None:
         assert outcome.exception is not None
@@ -181,7 +182,7 @@ class Recorder:
         logger.warning("Run %s (%s) attempt %d raised %s: %s; retrying at %s", run.id,
                        run.name, run.attempt, error.type, error.message, retry_at.isoformat(),
                        extra=log_extra(held))  # fmt: skip
-        self.announce(RUN_RETRYING, run, outcome.exception)
+        self.announce(RUN_RETRYING, held, outcome.exception)
 
     async def _failed(self, held: HeldRun, outcome: Outcome, status: RunStatus) -> None:
         assert outcome.exception is not None
@@ -211,7 +212,7 @@ class Recorder:
         log = logger.warning if status is RunStatus.CANCELLED else logger.error
         log("Run %s (%s) ended %s after %.3f s: %s: %s", run.id, run.name, status.value,
             self._took(held), error.type, error.message, extra=log_extra(held))  # fmt: skip
-        self.announce(code, run, exception)
+        self.announce(code, held, exception)
 
     def _refused(self, held: HeldRun) -> None:
         logger.warning("Run %s (%s): the broker refused its outcome (the lease was lost and "

@@ -9,6 +9,7 @@ import secrets
 import signal
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
 from asyncz_like.brokers.plugins import make_broker
 from asyncz_like.clock import Clock, SystemClock
 from asyncz_like.events.constants import ALL_RUN_EVENTS
-from asyncz_like.events.dispatcher import EventDispatcher, Listener
+from asyncz_like.events.dispatcher import EventDispatcher, ForwardingDispatcher, Listener
 from asyncz_like.workers.recording import logger
 from asyncz_like.workers.settings import (
     DEFAULT_CLEANUP_INTERVAL_HOURS,
@@ -45,7 +46,7 @@ class Worker:
     finish within ``grace_seconds`` and gives the others back to their queue. Every
     ``cleanup_interval_hours`` it deletes the runs finished more than ``retain_days`` ago.
     Run events (RUN_STARTED, RUN_COMPLETED, ...) go to the worker's own listeners
-    (:meth:`add_listener`), or to ``events`` when given: a scheduler passes its own
+    (:meth:`add_listener`), and also to ``events`` when given: a scheduler passes its own
     dispatcher, so that its listeners hear the runs of its embedded worker. ``clock`` (tests)
     gives the times recorded on the broker.
     """
@@ -78,7 +79,9 @@ class Worker:
         host = socket.gethostname()[:100]
         self.worker_id = worker_id or f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
         self.clock: Clock = clock or SystemClock()
-        self._events = events or EventDispatcher(logger)
+        self._events = (
+            EventDispatcher(logger) if events is None else ForwardingDispatcher(logger, events)
+        )
         self._session: WorkerLoop | None = None
         self._last_session: WorkerLoop | None = None
         self._stop_first: bool | None = None  # a stop asked before run() got going
@@ -125,6 +128,14 @@ class Worker:
     @property
     def running(self) -> bool:
         return self._session is not None
+
+    def runs_in_progress(self) -> dict[str, int]:
+        """How many runs this worker holds now, by queue (empty when it is not running).
+        Callable from any thread."""
+        session = self._session
+        if session is None:
+            return {}
+        return dict(Counter(held.run.queue or "" for held in list(session.held.values())))
 
     @property
     def stranded_threads(self) -> int:

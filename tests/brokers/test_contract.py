@@ -74,6 +74,22 @@ def test_a_claimed_envelope_is_the_enqueued_one(broker: BaseBroker) -> None:
     assert (delivery.token, delivery.attempt, delivery.lease_until) == (1, 1, at(12))
 
 
+def test_headers_come_back_with_every_delivery(broker: BaseBroker) -> None:
+    """The trace context rides in the headers: a retry, a give-back and an expired lease
+    deliver the run again with them, as enqueued."""
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    headers = {"traceparent": traceparent, "tracestate": "k=v", "idempotency-key": "é/1"}
+    broker.enqueue([envelope("a", max_retries=1, headers=headers)], now=START)
+    (first,) = broker.claim("w1", ["default"], 1, at(0), 10)
+    assert broker.retry("a", first.token, ERROR, at(1)) is True
+    (second,) = broker.claim("w1", ["default"], 1, at(1), 10)
+    assert broker.give_back("a", second.token) is True
+    (third,) = broker.claim("w1", ["default"], 1, at(2), 10)
+    (fourth,) = broker.claim("w2", ["default"], 1, at(13), 10)  # the lease of third expired
+    for delivery in (first, second, third, fourth):
+        assert delivery.envelope.headers == headers
+
+
 # -- order and delays ---------------------------------------------------------------------
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from asyncz_like.runs import RunStatus
-from tests.helpers import FakeClock, manual_scheduler
+from asyncz_like.runs.observers import EndedRuns
+from tests.helpers import START, FakeClock, manual_scheduler
 from tests.unit.runs.helpers import double
+
+COMPLETED = RunStatus.COMPLETED
 
 
 def test_figures_against_hand_computed_values(clock: FakeClock) -> None:
@@ -81,3 +89,91 @@ def test_fires_count_in_the_stats(clock: FakeClock) -> None:
         scheduler.process_tasks()
     stats = scheduler.stats()
     assert stats.by_status["completed"] == 3 and stats.execution_time.count == 3
+
+
+def test_fire_lateness_is_from_the_scheduled_time_to_the_start(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock)
+    scheduler.add_task(double, "interval", seconds=1, args=[1], id="tick")
+    scheduler.start()
+    scheduler.submit(double, 2, delay=0.5)  # submitted work has no lateness of a fire
+    for step in (1.5, 0.75, 1.0):  # fires due at 1, 2, 3 s start at 1.5, 2.25, 3.25 s
+        clock.advance(step)
+        scheduler.process_tasks()
+    lateness = scheduler.stats().fire_lateness
+    assert lateness.count == 3
+    assert (lateness.p50, lateness.p99) == (0.25, 0.5)
+    assert lateness.avg == pytest.approx(1 / 3)
+
+
+def test_counted_fires_keep_their_lateness(clock: FakeClock) -> None:
+    """Fires the history drops at once are only counted; their lateness is kept all the same,
+    from POSIX stamps (the system clock) and from datetimes alike."""
+    scheduler = manual_scheduler(clock, max_run_history=1)
+    fires = scheduler._runs.fires
+    assert fires is not None
+    due = START.timestamp()
+    for late in (0.5, 0.125, 2.0):
+        fires.inbox.append(("f", None, START, due + late, due + late + 1, COMPLETED, None, None))
+    begun = START + timedelta(seconds=4)
+    fires.inbox.append(("f", None, START, begun, begun, COMPLETED, None, None))
+    fires.compact()
+    assert len(fires.inbox) == 1  # the newest is built when read: lateness 4 s
+    lateness = scheduler.stats().fire_lateness
+    assert lateness.count == 4 and (lateness.p50, lateness.p99) == (0.5, 4.0)
+
+
+def test_stats_give_the_resident_memory(clock: FakeClock) -> None:
+    rss = manual_scheduler(clock).stats().memory_rss
+    assert rss is not None and 1_000_000 < rss < 100_000_000_000
+    statm = Path("/proc/self/statm")
+    if statm.exists():  # the figure is now's, not a peak
+        pages = int(statm.read_text().split()[1])
+        assert abs(rss - pages * os.sysconf("SC_PAGE_SIZE")) < 50_000_000
+
+
+class Observed:
+    def __init__(self) -> None:
+        self.batches: list[EndedRuns] = []
+
+    def runs_ended(self, ended: EndedRuns) -> None:
+        self.batches.append(ended)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [
+            row
+            for batch in self.batches
+            for row in zip(
+                [batch.queue] * len(batch),
+                batch.names,
+                batch.statuses,
+                batch.durations,
+                batch.lateness,
+                strict=True,
+            )
+        ]
+
+
+def test_observers_hear_of_every_ended_run(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, max_run_history=1)
+    observed = Observed()
+    scheduler.add_run_observer(observed)
+    scheduler.add_task(double, "interval", seconds=1, args=[1], id="tick", name="ticker")
+    scheduler.start()
+    scheduler.submit(double, 3)
+    scheduler.process_tasks()
+    for _ in range(3):
+        clock.advance(1.25)
+        scheduler.process_tasks()
+    scheduler.stats()  # reading counts the fires in the inbox
+    rows = observed.rows()
+    assert rows[0] == (None, "double", COMPLETED, 0.0, None)  # the submitted run
+    # two counted in one batch, the newest built (max_run_history=1) and told alone
+    assert [list(batch.task_ids) for batch in observed.batches] == [[None], ["tick"] * 2, ["tick"]]
+    assert sorted(rows[1:], key=lambda row: row[4]) == [  # fires at 1.25, 2.5, 3.75 s
+        (None, "ticker", COMPLETED, 0.0, 0.25),
+        (None, "ticker", COMPLETED, 0.0, 0.5),
+        (None, "ticker", COMPLETED, 0.0, 0.75),
+    ]
+    scheduler.remove_run_observer(observed)
+    with pytest.raises(KeyError):
+        scheduler.remove_run_observer(observed)

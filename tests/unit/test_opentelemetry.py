@@ -1,0 +1,161 @@
+"""asyncz_like.contrib.opentelemetry: a producer span per enqueued run, its context carried in
+the run's headers to the worker, and a consumer span there that the work runs inside."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from asyncz_like.brokers import MemoryBroker
+from asyncz_like.contrib.opentelemetry import instrument
+from asyncz_like.events import RUN_COMPLETED, RUN_FAILED
+from asyncz_like.exceptions import MissingDependencyError
+from asyncz_like.runs import RunStatus
+from tests.helpers import FakeClock, manual_scheduler
+from tests.unit.test_worker import Events, make_worker, working
+
+SEEN: dict[str, Any] = {}
+
+
+async def traced_coroutine(key: str) -> str:
+    SEEN[key] = trace.get_current_span().get_span_context()
+    return key
+
+
+def traced_function(key: str) -> str:
+    assert threading.current_thread() is not threading.main_thread()
+    SEEN[key] = trace.get_current_span().get_span_context()
+    return key
+
+
+def broken(key: str) -> None:
+    raise ValueError(f"bad {key}")
+
+
+@pytest.fixture
+def spans() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    SEEN.clear()
+    yield provider, exporter
+    provider.shutdown()
+
+
+def named(exporter: InMemorySpanExporter, kind: SpanKind) -> dict[str, ReadableSpan]:
+    """The finished spans of ``kind``, by run id."""
+    return {
+        str(span.attributes["messaging.message.id"]): span  # type: ignore[index]
+        for span in exporter.get_finished_spans()
+        if span.kind is kind
+    }
+
+
+def test_a_run_is_traced_from_the_submit_into_the_work(clock: FakeClock, spans: Any) -> None:
+    provider, exporter = spans
+    broker = MemoryBroker()
+    scheduler = manual_scheduler(clock, broker=broker, worker=False)
+    instrument(scheduler, provider)
+    coroutine = scheduler.submit(traced_coroutine, "c", queue="mail")
+    function = scheduler.submit(traced_function, "f", queue="mail")
+    failing = scheduler.submit(broken, "b", queue="mail")
+
+    producers = named(exporter, SpanKind.PRODUCER)
+    assert set(producers) == {coroutine.id, function.id, failing.id}
+    sent = producers[coroutine.id]
+    assert sent.name == "send mail"
+    assert dict(sent.attributes or {}) == {
+        "messaging.system": "asyncz_like",
+        "messaging.destination.name": "mail",
+        "messaging.message.id": coroutine.id,
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "enqueue",
+        "asyncz_like.run.name": "traced_coroutine",
+        "asyncz_like.broker": "MemoryBroker",
+    }
+    (delivery,) = broker.claim("peek", ["mail"], 1, clock.now(), 1)
+    context = sent.get_span_context()
+    trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
+    traceparent = delivery.envelope.headers["traceparent"]  # version, ids, then flags
+    assert traceparent.startswith(f"00-{trace_id}-{span_id}-")
+    assert broker.give_back(delivery.run_id, delivery.token)
+
+    worker = make_worker(broker, clock, queues=["mail"])
+    instrument(worker, provider)
+    events = Events(worker)
+
+    async def body() -> None:
+        for run in (coroutine, function):
+            await events.until(RUN_COMPLETED, run.id)
+        await events.until(RUN_FAILED, failing.id)
+
+    asyncio.run(working(worker, body))
+    consumers = named(exporter, SpanKind.CONSUMER)
+    for run, key in ((coroutine, "c"), (function, "f")):
+        process, producer = consumers[run.id], producers[run.id]
+        assert process.name == "process mail"
+        assert process.parent is not None
+        assert process.parent.span_id == producer.get_span_context().span_id
+        assert process.context.trace_id == producer.get_span_context().trace_id
+        assert SEEN[key] == process.get_span_context()  # the work ran inside the span
+        attributes = dict(process.attributes or {})
+        assert attributes["messaging.operation.type"] == "process"
+        assert attributes["asyncz_like.run.status"] == RunStatus.COMPLETED.value
+        assert attributes["asyncz_like.run.attempt"] == 1
+        assert process.status.status_code is StatusCode.UNSET
+    failed = consumers[failing.id]
+    assert failed.status.status_code is StatusCode.ERROR
+    assert failed.status.description == "ValueError: bad b"
+    assert [event.name for event in failed.events] == ["exception"]
+    assert trace.get_current_span() is trace.INVALID_SPAN  # nothing left attached here
+
+
+def test_the_schedulers_own_worker_is_traced(clock: FakeClock, spans: Any) -> None:
+    provider, exporter = spans
+    scheduler = manual_scheduler(clock, broker=MemoryBroker())
+    instrument(scheduler, provider)
+    scheduler.start()
+    try:
+        run = scheduler.submit(traced_coroutine, "own")
+        assert scheduler.wait_for_sync(run.id, timeout=10).status is RunStatus.COMPLETED
+    finally:
+        scheduler.shutdown()
+    producer = named(exporter, SpanKind.PRODUCER)[run.id]
+    process = named(exporter, SpanKind.CONSUMER)[run.id]
+    assert process.parent is not None
+    assert process.parent.span_id == producer.get_span_context().span_id
+    assert SEEN["own"] == process.get_span_context()
+
+
+def test_uninstrument_stops_tracing(clock: FakeClock, spans: Any) -> None:
+    provider, exporter = spans
+    broker = MemoryBroker()
+    scheduler = manual_scheduler(clock, broker=broker, worker=False)
+    tracing = instrument(scheduler, provider)
+    instrument(scheduler, provider).uninstrument()  # a second instrument wraps nothing twice
+    tracing.uninstrument()
+    assert "enqueue" not in vars(broker)
+    run = scheduler.submit(traced_coroutine, "x")
+    assert exporter.get_finished_spans() == ()
+    (delivery,) = broker.claim("w", ["default"], 1, clock.now(), 1)
+    assert delivery.run_id == run.id and delivery.envelope.headers == {}
+
+
+def test_bad_target_and_missing_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(TypeError, match="target"):
+        instrument(object())  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    monkeypatch.delitem(sys.modules, "asyncz_like.contrib.opentelemetry")
+    with pytest.raises(MissingDependencyError, match=r"asyncz_like\[otel\]"):
+        importlib.import_module("asyncz_like.contrib.opentelemetry")
