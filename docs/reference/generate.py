@@ -60,6 +60,9 @@ PAGES = (
          "store, and the ASGI lifespan wrapper.",
          ("asyncz_like.exceptions", "asyncz_like.utils", "asyncz_like.locks", "asyncz_like.asgi",
           "asyncz_like.contrib.asgi")),
+    Page("observability", "Metrics and traces",
+         "Prometheus metrics and OpenTelemetry traces of a scheduler or a worker.",
+         ("asyncz_like.contrib.prometheus", "asyncz_like.contrib.opentelemetry")),
     Page("dashboard", "Dashboard",
          "The web dashboard: an ASGI app to mount, or a server to run; users and roles.",
          ("asyncz_like.dashboard", "asyncz_like.dashboard.auth")),
@@ -68,7 +71,7 @@ PAGES = (
 #: Modules without ``__init__`` whose ``__all__`` is public too.
 PUBLIC_MODULES = ("asyncz_like.exceptions", "asyncz_like.utils", "asyncz_like.locks",
                   "asyncz_like.asgi", "asyncz_like.contrib.asgi",
-                  "asyncz_like.dashboard.auth")  # fmt: skip
+                  "asyncz_like.dashboard.auth", "asyncz_like.contrib.opentelemetry")  # fmt: skip
 
 
 def exported(modname: str) -> list[tuple[str, Any]]:
