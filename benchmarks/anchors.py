@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_venv(library)
     drain.CONFIGS.setdefault("rabbitmq", made_our_rabbitmq)
     started, load = time.time(), {"before": os.getloadavg()}
-    print(f"load average {load['before']}; {os.cpu_count()} CPUs; {args.runs:,} no-op runs, "
+    print(f"load average {load['before'][0]:.2f}; {os.cpu_count()} CPUs; {args.runs:,} no-op runs, "
           f"concurrency {drain.CONCURRENCY}", flush=True)  # fmt: skip
     figures: Figures = {}
     failures: list[str] = []
