@@ -1,4 +1,7 @@
-"""The three virtualenvs the benchmark runs in, made once under ``benchmarks/.venvs/``."""
+"""The virtualenvs the benchmarks run in, made once under ``benchmarks/.venvs/``.
+
+``LIBRARIES``: the schedulers of ``run.py``; ``QUEUE_ANCHORS``: the job queues of ``anchors.py``.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +47,24 @@ LIBRARIES: tuple[Library, ...] = (
     Library("asyncz_like", "asyncz_like", ("-e", f"{REPO_DIR}[all]", *STORE_DRIVERS)),
     Library("apscheduler3", "APS3", ("apscheduler==3.11.3", *STORE_DRIVERS)),
     Library("asyncz", "asyncz", ("asyncz==0.17.2", *STORE_DRIVERS)),
+)
+
+#: The job queues that ``anchors.py`` runs beside our brokers, each in a venv of its own.
+QUEUE_ANCHORS: tuple[Library, ...] = (
+    Library(
+        "procrastinate", "procrastinate", ("procrastinate==3.10.0", "psycopg[binary,pool]==3.3.9")
+    ),
+    Library(
+        "saq",
+        "saq",
+        (
+            "saq[postgres,hiredis]==0.26.4",
+            "redis==8.1.0",
+            "hiredis==3.5.0",
+            "psycopg[binary,pool]==3.3.9",
+        ),
+    ),
+    Library("dramatiq", "dramatiq", ("dramatiq[rabbitmq]==2.2.1", "pika==1.4.4")),
 )
 
 
