@@ -40,6 +40,15 @@ _LOCAL_ONLY = ("retry_on", "executor")
 MAX_POLL_SECONDS = 0.1
 
 
+def _broker_only(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``max_deliveries`` and ``headers`` of an envelope when given (the envelope checks
+    them, naming each)."""
+    given = {name: options.get(name) for name in ("max_deliveries", "headers")}
+    if isinstance(given["headers"], Mapping):
+        given["headers"] = dict(given["headers"])
+    return {name: value for name, value in given.items() if value is not None}
+
+
 class BrokerHost(Protocol):
     timezone: tzinfo
     dispatcher: EventDispatcher
@@ -180,7 +189,7 @@ class BrokerSide:
             kwargs=dict(kwargs), queue=options.get("queue") or DEFAULT_QUEUE,
             priority=parsed.priority, due=due, max_retries=parsed.max_retries,
             retry_backoff=parsed.backoff, timeout=parsed.timeout,
-            name=parsed.name or fn_name, created_at=now,
+            name=parsed.name or fn_name, created_at=now, **_broker_only(options),
         )  # fmt: skip
 
     def enqueue(self, envelopes: list[Envelope], now: datetime) -> list[Run]:

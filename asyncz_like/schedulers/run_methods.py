@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
@@ -27,7 +27,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 #: ``background()`` options besides those of an in-process run: its queue and wait.
-_BROKER_BACKGROUND = frozenset({"queue", "delay", "schedule_at"})
+_BROKER_BACKGROUND = frozenset({"queue", "delay", "schedule_at", "max_deliveries", "headers"})
 
 
 class BackgroundFunction(Protocol[P, R_co]):
@@ -75,6 +75,8 @@ class RunMethods:
         schedule_at: Any = None,
         executor: str | None = None,
         queue: str | None = None,
+        max_deliveries: int | None = None,
+        headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> Run:
         """Run ``fn(*args, **kwargs)`` in the background; return its record at once (PENDING).
@@ -91,17 +93,25 @@ class RunMethods:
         in any process attached to it; ``fn`` must then be importable by reference (not a
         lambda or closure), and the Run returned is a snapshot (read it again with
         :meth:`get_run`). ``retry_on`` and ``executor`` are for in-process runs only.
+        ``max_deliveries`` (default 3) bounds how many workers may die holding the run
+        before it ends FAILED; ``headers`` (strings) travel with the run to the worker (an
+        idempotency key, a trace context): both need a broker.
         """
         brokers = self._run_side.brokers
         if brokers.broker is not None:
             options = {"name": name, "priority": priority, "timeout": timeout,
                        "max_retries": max_retries, "retry_backoff": retry_backoff,
                        "retry_on": retry_on, "delay": delay, "schedule_at": schedule_at,
-                       "executor": executor, "queue": queue}  # fmt: skip
+                       "executor": executor, "queue": queue, "max_deliveries": max_deliveries,
+                       "headers": headers}  # fmt: skip
             now = self.clock.now()
             return brokers.enqueue([brokers.envelope(fn, args, kwargs, options, now)], now)[0]
-        if queue is not None:
-            raise ValueError(f"queue={queue!r} needs a broker: give the scheduler broker=...")
+        for option, value in (("queue", queue), ("max_deliveries", max_deliveries),
+                              ("headers", headers)):  # fmt: skip
+            if value is not None:
+                raise ValueError(
+                    f"{option}={value!r} needs a broker: give the scheduler broker=..."
+                )
         return self._run_side.submit(
             fn, tuple(args), dict(kwargs), name, priority, timeout, max_retries,
             retry_backoff, retry_on, delay, schedule_at, executor,
@@ -265,7 +275,8 @@ class RunMethods:
     ) -> BackgroundFunction[P, R] | Callable[[Callable[P, R]], BackgroundFunction[P, R]]:
         """Decorator: give a function ``.submit(*args, **kwargs)`` (alias ``.delay``) that
         submits it with these ``options`` (those of :meth:`submit`; a call's own win). With
-        a broker, ``queue``, ``delay`` and ``schedule_at`` may be given here too. The
+        a broker, ``queue``, ``delay``, ``schedule_at``, ``max_deliveries`` and ``headers``
+        may be given here too. The
         function keeps its parameter and return types (a ``BackgroundFunction``)."""
         # with a broker, a decorated function may also name its queue and wait
         extra = _BROKER_BACKGROUND if self._run_side.brokers.broker is not None else frozenset()

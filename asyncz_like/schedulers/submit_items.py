@@ -8,7 +8,7 @@ from typing import Any
 from asyncz_like.runs.options import OPTION_NAMES
 
 #: The options of ``submit`` (``queue``: with a broker).
-SUBMIT_OPTION_NAMES = OPTION_NAMES | {"queue"}
+SUBMIT_OPTION_NAMES = OPTION_NAMES | {"queue", "max_deliveries", "headers"}
 
 Call = tuple[Any, tuple[Any, ...], dict[str, Any], dict[str, Any]]
 

@@ -217,6 +217,42 @@ def test_envelopes_are_what_submit_was_given(clock: FakeClock) -> None:
     scheduler.shutdown()
 
 
+def test_max_deliveries_and_headers_travel_in_the_envelope(clock: FakeClock) -> None:
+    broker = MemoryBroker()
+    scheduler: BaseScheduler = started(clock, broker=broker, worker=False)
+    scheduler.submit(add, 1, 2, max_deliveries=5, headers={"idempotency-key": "order-7"})
+    scheduler.submit_many([(add, (3, 4))], headers={"k": "v"})
+    background = scheduler.background(max_deliveries=1)(add)
+    background.submit(5, 6)
+    scheduler.submit(add, 7, 8)
+    deliveries = broker.claim("w", ["default"], 4, clock.now())
+    seen = {d.envelope.args: (d.envelope.max_deliveries, d.envelope.headers) for d in deliveries}
+    assert seen == {
+        (1, 2): (5, {"idempotency-key": "order-7"}),
+        (3, 4): (3, {"k": "v"}),
+        (5, 6): (1, {}),
+        (7, 8): (3, {}),
+    }
+    with pytest.raises(TypeError, match="max_deliveries"):
+        scheduler.submit(add, 1, 2, max_deliveries=0.5)
+    with pytest.raises(ValueError, match="max_deliveries"):
+        scheduler.submit(add, 1, 2, max_deliveries=0)
+    with pytest.raises(TypeError, match="headers"):
+        scheduler.submit(add, 1, 2, headers={"k": 1})
+    assert len(broker.list_runs(None, None, 10)) == 4  # the refused ones were not enqueued
+    scheduler.shutdown()
+
+
+def test_max_deliveries_and_headers_need_a_broker(clock: FakeClock) -> None:
+    scheduler = started(clock)
+    with pytest.raises(ValueError, match="max_deliveries=2 needs a broker"):
+        scheduler.submit(add, 1, 2, max_deliveries=2)
+    with pytest.raises(ValueError, match=r"headers=.* needs a broker"):
+        scheduler.submit(add, 1, 2, headers={"k": "v"})
+    assert scheduler.list_runs() == []
+    scheduler.shutdown()
+
+
 def test_a_scheduler_not_started_submits_and_reads(clock: FakeClock, tmp_path: Path) -> None:
     scheduler = manual_scheduler(clock, broker=_sqlite(tmp_path), queues="default, urgent")
     assert scheduler._run_side.brokers.queues == ("default", "urgent")
