@@ -178,7 +178,9 @@ def test_submitted_work_moves_its_progress_bar_live(
     while time.monotonic() < deadline and (not seen or seen[-1] < 100):
         if bar.count():
             seen.append(float(bar.get_attribute("value") or 0))
-            if len(seen) == 8:
+            if len(seen) == 8 and os.environ.get("ASYNCZ_LIKE_SCREENSHOTS"):
+                # only for the docs' picture: the list replaces its rows every second, so the
+                # row may be detached mid-scroll (a flake when it ran in every test run)
                 bar.scroll_into_view_if_needed()
                 _screenshot(page, "runs")  # the export halfway
         time.sleep(0.2)
