@@ -62,6 +62,21 @@ def load_app(reference: str) -> BaseScheduler:
     return target
 
 
+def json_config(spec: str, option: str) -> dict[str, Any]:
+    """The ``{"type": ...}`` object of the JSON file ``@path`` given to ``option``."""
+    try:
+        config = json.loads(Path(spec[1:]).read_text())
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(
+            f"{spec}: cannot read a JSON config: {exc}", param_hint=option
+        ) from None
+    if not isinstance(config, dict) or "type" not in config:
+        raise click.BadParameter(
+            f"{spec}: the JSON must be an object with a 'type'", param_hint=option
+        )
+    return config
+
+
 def store_config(
     spec: str, tablename: str | None, tasks_key: str | None, run_times_key: str | None
 ) -> dict[str, Any]:
@@ -69,17 +84,7 @@ def store_config(
     ``file:///dir`` or an existing directory, or ``@config.json``. Redis keys not given are
     the store's own defaults, as in a scheduler that sets only some of them."""
     if spec.startswith("@"):
-        try:
-            config = json.loads(Path(spec[1:]).read_text())
-        except (OSError, ValueError) as exc:
-            raise click.BadParameter(
-                f"{spec}: cannot read a JSON config: {exc}", param_hint="--store"
-            ) from None
-        if not isinstance(config, dict) or "type" not in config:
-            raise click.BadParameter(
-                f"{spec}: the JSON must be an object with a 'type'", param_hint="--store"
-            )
-        return config
+        return json_config(spec, "--store")
     if spec.startswith(("redis://", "rediss://", "unix://")):
         keys = {"tasks_key": tasks_key, "run_times_key": run_times_key}
         return {"type": "redis", "url": spec} | {k: v for k, v in keys.items() if v}

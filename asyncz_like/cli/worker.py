@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +17,7 @@ from asyncz_like.cli.options import (
     importable_here,
     option,
 )
-from asyncz_like.cli.targets import load_app
+from asyncz_like.cli.targets import json_config, load_app
 from asyncz_like.workers import Worker
 from asyncz_like.workers.settings import DEFAULT_GRACE_SECONDS, DEFAULT_POLLING_INTERVAL
 
@@ -34,17 +32,7 @@ BROKER_HELP = (
 def broker_config(spec: str, tablename: str | None = None) -> str | dict[str, Any]:
     """What ``--broker`` names: a JSON config file, or a URL/alias (with ``--tablename``)."""
     if spec.startswith("@"):
-        try:
-            config = json.loads(Path(spec[1:]).read_text())
-        except (OSError, ValueError) as exc:
-            raise click.BadParameter(
-                f"{spec}: cannot read a JSON config: {exc}", param_hint="--broker"
-            ) from None
-        if not isinstance(config, dict) or "type" not in config:
-            raise click.BadParameter(
-                f"{spec}: the JSON must be an object with a 'type'", param_hint="--broker"
-            )
-        return config
+        return json_config(spec, "--broker")
     if tablename:
         return {"type": "sqlalchemy", "database": spec, "tablename": tablename}
     return spec

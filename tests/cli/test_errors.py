@@ -80,3 +80,17 @@ def test_a_worker_needs_a_broker(app_module: str) -> None:
     result = invoke("worker", "--app", app_module)
     assert result.exit_code == 2 and "has no broker" in result.stderr
     assert invoke("worker").exit_code == 2
+
+
+@pytest.mark.parametrize("command", [("list", "--store"), ("worker", "--broker")])
+def test_a_bad_json_config_names_its_option(command: tuple[str, str], tmp_path: Path) -> None:
+    verb, option = command
+    missing = tmp_path / "missing.json"
+    result = invoke(verb, option, f"@{missing}")
+    assert result.exit_code == 2 and "cannot read a JSON config" in result.stderr
+    assert option in result.stderr
+    untyped = tmp_path / "untyped.json"
+    untyped.write_text(json.dumps({"url": "redis://localhost"}))
+    result = invoke(verb, option, f"@{untyped}")
+    assert result.exit_code == 2 and "must be an object with a 'type'" in result.stderr
+    assert option in result.stderr
