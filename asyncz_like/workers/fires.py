@@ -97,26 +97,7 @@ class FireRecorder:
         """The live run of a fire begun with ``record`` (made now when it was a stamp)."""
         if record.__class__ is Run:
             return record
-        started = _as_datetime(record)
-        run = Run(
-            new_run_id(),
-            task.id,
-            task.name,
-            RunStatus.RUNNING,
-            0.0,
-            None,
-            None,
-            None,
-            1,
-            0,
-            started,
-            run_time,
-            started,
-        )
-        ledger = self._ledger
-        with ledger.lock:
-            ledger.enter(run)
-        return run
+        return self._enter(task, run_time, _as_datetime(record))
 
     @property
     def sink(self) -> ProgressSink:
@@ -129,27 +110,18 @@ class FireRecorder:
     # -- recorded as they go (somebody listens) ---------------------------------------------
 
     def _begin_live(self, task: Task, run_time: datetime) -> Run:
-        now = self._now()
-        run = Run(
-            new_run_id(),
-            task.id,
-            task.name,
-            RunStatus.RUNNING,
-            0.0,
-            None,
-            None,
-            None,
-            1,
-            0,
-            now,
-            run_time,
-            now,
-        )
+        run = self._enter(task, run_time, self._now())
+        if self._wants(RUN_STARTED):
+            self._ledger.announce(RUN_STARTED, run)
+        return run
+
+    def _enter(self, task: Task, run_time: datetime, started: datetime) -> Run:
+        """The RUNNING run of a fire that started at ``started``, entered in the ledger."""
+        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None,
+                  1, 0, started, run_time, started)  # fmt: skip
         ledger = self._ledger
         with ledger.lock:
             ledger.enter(run)
-        if self._wants(RUN_STARTED):
-            ledger.announce(RUN_STARTED, run)
         return run
 
     def _end_live(
