@@ -7,9 +7,10 @@ from asyncz_like.schedulers import (
     NativeAsyncIOScheduler,
 )
 from asyncz_like.tasks import Task
+from asyncz_like.version import VERSION
 
 #: The version of this package.
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "AsyncIOScheduler",

@@ -45,3 +45,19 @@ def utc_timestamp_to_datetime(timestamp: float | None) -> datetime | None:
 def timedelta_seconds(delta: timedelta) -> float:
     """The length of ``delta`` in seconds."""
     return delta.total_seconds()
+
+
+def age_words(seconds: float) -> str:
+    """How long ago, for people: ``3 s ago``, ``4 min ago``, ``2 h 5 min ago``, ``3 d ago``
+    (``in 2 s`` for a time ahead: another host's clock)."""
+    whole = round(abs(seconds))
+    if whole < 60:
+        amount = f"{whole} s"
+    elif whole < 3600:
+        amount = f"{whole // 60} min"
+    elif whole < 86400:
+        hours, minutes = divmod(whole // 60, 60)
+        amount = f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    else:
+        amount = f"{whole // 86400} d"
+    return f"in {amount}" if seconds < 0 and whole else f"{amount} ago"

@@ -7,7 +7,7 @@ wake-ups over a SQL or Redis broker). :func:`make_broker` builds one from an ins
 ``{"type": alias, ...}`` config or a URL.
 """
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
 from asyncz_like.brokers.memory import MemoryBroker
 from asyncz_like.brokers.plugins import BROKERS, make_broker
 from asyncz_like.brokers.records import (
@@ -19,6 +19,7 @@ from asyncz_like.brokers.records import (
     Finish,
     QueueStats,
     Renewal,
+    WorkerInfo,
 )
 
 __all__ = [
@@ -34,5 +35,7 @@ __all__ = [
     "MemoryBroker",
     "QueueStats",
     "Renewal",
+    "WorkerInfo",
+    "WorkerRegistry",
     "make_broker",
 ]

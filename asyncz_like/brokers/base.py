@@ -20,12 +20,17 @@ keeps (``tests/brokers/test_contract.py`` holds each plugin to them):
   counting toward ``max_deliveries``.
 * **Results.** A result the serializer cannot encode is kept as an
   :class:`~asyncz_like.runs.UnstoredResult` saying why; finishing never fails for it.
+* **Workers known.** A worker registers itself, sends a heartbeat with how many runs it
+  holds, and unregisters at a clean stop; any process attached lists them, each alive or
+  gone by the age of its last heartbeat. A gone worker stays listed until ``cleanup`` passes
+  its last heartbeat. The registry is informational: no claim or lease depends on it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -36,13 +41,42 @@ from asyncz_like.brokers.records import (
     Finish,
     QueueStats,
     Renewal,
+    WorkerInfo,
+    check_aware,
+    check_name,
 )
+from asyncz_like.limits import check_count
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 
 #: The statuses ``fail`` may end a run with.
 FAIL_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED})
 DEFAULT_LEASE_SECONDS = 30.0
+
+
+class WorkerRegistry(ABC):
+    """Where a broker keeps the workers known to it (one record per worker id). The broker's
+    own methods check the arguments and compute ``alive``; a registry only keeps records."""
+
+    @abstractmethod
+    def put(self, info: WorkerInfo) -> None:
+        """Keep ``info``, replacing any record of its worker id."""
+
+    @abstractmethod
+    def beat(self, worker_id: str, busy: int, now: datetime) -> bool:
+        """Set the worker's ``busy`` and ``last_heartbeat``; False when it is not known."""
+
+    @abstractmethod
+    def remove(self, worker_id: str) -> bool:
+        """Forget the worker; False when it was not known."""
+
+    @abstractmethod
+    def all(self) -> list[WorkerInfo]:
+        """Every record kept, in any order (``alive`` as kept)."""
+
+    @abstractmethod
+    def forget(self, before: datetime) -> int:
+        """Forget the workers whose last heartbeat is before ``before``; how many."""
 
 
 class BaseBroker(ABC):
@@ -170,7 +204,39 @@ class BaseBroker(ABC):
     @abstractmethod
     def cleanup(self, finished_before: datetime) -> int:
         """Delete the runs that finished before ``finished_before``; return how many.
-        Unfinished runs are never deleted."""
+        Unfinished runs are never deleted. The workers whose last heartbeat is before
+        ``finished_before`` are forgotten too (not counted)."""
+
+    # -- the workers known ----------------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def worker_registry(self) -> WorkerRegistry:
+        """Where this broker keeps its workers' records."""
+
+    def register_worker(self, info: WorkerInfo, now: datetime) -> None:
+        """Make the worker known, its last heartbeat ``now`` (a record of the same id is
+        replaced: a worker registers again when a heartbeat finds it forgotten)."""
+        if not isinstance(info, WorkerInfo):
+            raise TypeError(f"info must be a WorkerInfo, got info={info!r}")
+        self.worker_registry.put(replace(info, last_heartbeat=check_aware(now, "now")))
+
+    def heartbeat_worker(self, worker_id: str, busy: int, now: datetime) -> bool:
+        """Record that the worker is there at ``now``, holding ``busy`` runs; False when it
+        is not known (never registered, unregistered or cleaned up): register it again."""
+        check_name(worker_id, "worker_id")
+        check_count(busy, "busy", minimum=0)
+        return self.worker_registry.beat(worker_id, busy, check_aware(now, "now"))
+
+    def unregister_worker(self, worker_id: str) -> bool:
+        """Forget the worker (at its clean stop); False when it was not known."""
+        return self.worker_registry.remove(check_name(worker_id, "worker_id"))
+
+    def list_workers(self, now: datetime) -> list[WorkerInfo]:
+        """The workers known, by host, pid and id, each ``alive`` or not at ``now``."""
+        check_aware(now, "now")
+        found = [replace(info, alive=info.is_alive(now)) for info in self.worker_registry.all()]
+        return sorted(found, key=lambda info: (info.hostname, info.pid, info.worker_id))
 
     @abstractmethod
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
@@ -192,4 +258,6 @@ __all__ = [
     "Finish",
     "QueueStats",
     "Renewal",
+    "WorkerInfo",
+    "WorkerRegistry",
 ]

@@ -23,8 +23,10 @@ from asyncz_like.brokers.base import (
     Envelope,
     QueueStats,
     Renewal,
+    WorkerRegistry,
 )
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
+from asyncz_like.brokers.memory_workers import MemoryWorkerRegistry
 from asyncz_like.brokers.records import check_aware, check_queues, lost_reason
 from asyncz_like.limits import check_count, shifted
 from asyncz_like.runs.run import Run, RunError
@@ -83,6 +85,11 @@ class MemoryBroker(BaseBroker):
         self._queues: dict[str, _Queue] = {}
         self._running: dict[str, _Entry] = {}
         self._seq = itertools.count()
+        self._workers = MemoryWorkerRegistry()
+
+    @property
+    def worker_registry(self) -> WorkerRegistry:
+        return self._workers
 
     # -- adding and handing out ------------------------------------------------------------
 
@@ -338,7 +345,8 @@ class MemoryBroker(BaseBroker):
             ]  # fmt: skip
             for run_id in old:
                 del self._runs[run_id]
-            return len(old)
+        self._workers.forget(finished_before)
+        return len(old)
 
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
         check_queues(list(queues))

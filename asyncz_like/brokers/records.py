@@ -1,11 +1,11 @@
 """The plain data a broker takes and hands out: envelopes, deliveries, finishes, renewals,
-counts."""
+counts, workers."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +19,9 @@ from asyncz_like.runs.status import RunStatus
 MAX_ID_LENGTH = 191
 DEFAULT_QUEUE = "default"
 DEFAULT_MAX_DELIVERIES = 3
+#: A worker is listed alive while its last heartbeat is at most this many of its heartbeat
+#: intervals old: one late or lost heartbeat does not make it look gone.
+GONE_AFTER_HEARTBEATS = 3
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.<>]*$")
 
 
@@ -221,3 +224,53 @@ def lost_reason(deliveries: int) -> str:
         f"its worker stopped during each of {deliveries} deliveries (max_deliveries="
         f"{deliveries}); not delivered again"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """One worker known to a broker: where it runs, what it claims, how busy it was at its
+    last heartbeat. ``busy`` counts the runs it held; ``heartbeat_seconds`` is how often it
+    sends a heartbeat. ``alive`` is computed by
+    :meth:`~asyncz_like.brokers.base.BaseBroker.list_workers`: the last heartbeat is at
+    most :data:`GONE_AFTER_HEARTBEATS` intervals old. Bad values raise TypeError/ValueError
+    naming the field."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    queues: tuple[str, ...]
+    concurrency: int
+    started_at: datetime
+    last_heartbeat: datetime
+    busy: int = 0
+    heartbeat_seconds: float = 5.0
+    version: str = ""
+    alive: bool = True
+
+    def __post_init__(self) -> None:
+        check_name(self.worker_id, "worker_id")
+        for argument in ("hostname", "version"):
+            if not isinstance(getattr(self, argument), str):
+                raise TypeError(f"{argument} must be a string, got {getattr(self, argument)!r}")
+        check_count(self.pid, "pid", minimum=0)
+        queues = [self.queues] if isinstance(self.queues, str) else self.queues
+        if not isinstance(queues, list | tuple) or not queues:
+            raise TypeError(f"queues must be a nonempty list of names, got queues={queues!r}")
+        object.__setattr__(self, "queues", tuple(check_name(name, "queues") for name in queues))
+        check_count(self.concurrency, "concurrency")
+        check_count(self.busy, "busy", minimum=0)
+        check_aware(self.started_at, "started_at")
+        check_aware(self.last_heartbeat, "last_heartbeat")
+        seconds = check_seconds(self.heartbeat_seconds, "heartbeat_seconds", positive=True)
+        object.__setattr__(self, "heartbeat_seconds", float(seconds))
+
+    @property
+    def idle(self) -> int:
+        """The free slots at the last heartbeat."""
+        return max(self.concurrency - self.busy, 0)
+
+    def is_alive(self, now: datetime) -> bool:
+        """Whether the last heartbeat is recent enough at ``now`` for the worker to be
+        counted alive."""
+        gone_after = timedelta(seconds=self.heartbeat_seconds * GONE_AFTER_HEARTBEATS)
+        return now - self.last_heartbeat <= gone_after

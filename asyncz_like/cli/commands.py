@@ -11,11 +11,12 @@ from asyncz_like.cli.task_adding import add, update
 from asyncz_like.cli.task_changes import pause, remove, resume, run
 from asyncz_like.cli.task_reading import broken, inspect, list_tasks, preview
 from asyncz_like.cli.worker import worker
+from asyncz_like.cli.worker_list import workers
 
 __all__ = ["cli"]
 
 for _command in (
     list_tasks, inspect, preview, add, update, pause, resume, remove, run, start, status,
-    doctor, version, broken, runs, stats, worker, dashboard, dashboard_user,
+    doctor, version, broken, runs, stats, worker, workers, dashboard, dashboard_user,
 ):  # fmt: skip
     cli.add_command(_command)

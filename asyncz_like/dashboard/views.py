@@ -10,6 +10,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from asyncz_like.brokers.records import WorkerInfo
+from asyncz_like.conversions import age_words
 from asyncz_like.dashboard.charts import line_chart
 from asyncz_like.dashboard.context import Dashboard, dashboard_of
 from asyncz_like.dashboard.metrics import Outcome
@@ -94,12 +96,28 @@ def run_detail(request: Request, form: FormData) -> Response:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """A worker the broker knows, and how long ago its last heartbeat came."""
+
+    info: WorkerInfo
+    heartbeat: str
+
+
 @allow("viewer")
 def queues(request: Request, form: FormData) -> Response:
     dashboard = dashboard_of(request)
     scheduler = dashboard.scheduler
+    now = scheduler.clock.now()
+    workers = [
+        WorkerRow(info, age_words((now - info.last_heartbeat).total_seconds()))
+        for info in scheduler.list_workers()
+    ]
+    workers.sort(key=lambda row: not row.info.alive)  # alive first, each by host, pid, id
     context: dict[str, Any] = {
         "stats": scheduler.stats(),
+        "broker": scheduler.broker is not None,
+        "workers": workers,
         "running": scheduler.list_runs(status=RunStatus.RUNNING, limit=RUNS_SHOWN),
         "failed": scheduler.list_runs(status=[RunStatus.FAILED, RunStatus.TIMEOUT], limit=20),
     }

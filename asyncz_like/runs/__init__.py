@@ -10,7 +10,7 @@ from asyncz_like.runs.backoff import Backoff
 from asyncz_like.runs.context import current_run, update_progress
 from asyncz_like.runs.history import MemoryRunHistory, RunHistory
 from asyncz_like.runs.run import Run, RunError, UnstoredResult
-from asyncz_like.runs.stats import ExecutionTimes, RunStats, WorkerStats
+from asyncz_like.runs.stats import ExecutionTimes, RunStats, WorkerCounts, WorkerStats
 from asyncz_like.runs.status import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -32,6 +32,7 @@ __all__ = [
     "RunStatus",
     "TaskPriority",
     "UnstoredResult",
+    "WorkerCounts",
     "WorkerStats",
     "check_transition",
     "current_run",

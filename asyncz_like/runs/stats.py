@@ -34,6 +34,18 @@ class WorkerStats:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerCounts:
+    """The workers a broker knows: ``alive`` and ``gone`` ones (see
+    :meth:`~asyncz_like.brokers.base.BaseBroker.list_workers`), and the runs the alive ones
+    held (``busy``) of their ``slots`` (their concurrency, summed) at their last heartbeat."""
+
+    alive: int = 0
+    gone: int = 0
+    busy: int = 0
+    slots: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionTimes:
     """Seconds, over the latest runs (nearest-rank percentiles); None without runs. Used for
     execution times (executed runs) and fire lateness (fires started)."""
@@ -63,6 +75,8 @@ class RunStats:
     fire_lateness: ExecutionTimes = field(default_factory=ExecutionTimes)
     #: Bytes of this process's resident memory (None where it cannot be read).
     memory_rss: int | None = None
+    #: The workers the broker knows, in any process (with a broker only).
+    broker_workers: WorkerCounts | None = None
 
 
 class StatsCollector:

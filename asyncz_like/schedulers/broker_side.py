@@ -16,14 +16,20 @@ from typing import Any, Protocol
 
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.plugins import make_broker
-from asyncz_like.brokers.records import DEFAULT_QUEUE, CancelOutcome, Envelope, check_queues
+from asyncz_like.brokers.records import (
+    DEFAULT_QUEUE,
+    CancelOutcome,
+    Envelope,
+    WorkerInfo,
+    check_queues,
+)
 from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_count, check_timeout
 from asyncz_like.runs.options import parse_options, resolve_due
 from asyncz_like.runs.run import Run
-from asyncz_like.runs.stats import RunStats
+from asyncz_like.runs.stats import RunStats, WorkerCounts
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.schedulers.config import as_bool
 from asyncz_like.schedulers.queue_fires import QueueExecutor
@@ -212,8 +218,12 @@ class BrokerSide:
             runs = [run for run in runs if run.task_id == task_id]
         return runs if limit is None else runs[:limit]
 
+    def list_workers(self) -> list[WorkerInfo]:
+        return self.require("list_workers").list_workers(self.host.clock.now())
+
     def stats(self) -> RunStats:
-        """The broker's counts: by status and by priority over all queues, and per queue."""
+        """The broker's counts: by status and by priority over all queues, and per queue;
+        the workers it knows."""
         queues = self.require("stats").stats(self.host.clock.now())
         counts = dict.fromkeys((status.value for status in RunStatus), 0)
         queued: dict[int, int] = {}
@@ -225,7 +235,8 @@ class BrokerSide:
             for status in ("running", "retrying", "completed", "failed", "cancelled", "timeout"):
                 counts[status] += getattr(stats, status)
             counts["pending"] += sum(stats.pending.values()) + stats.scheduled
-        return RunStats(counts, queued, running, {}, 0.0, queues=queues)
+        workers = _counts_of(self.list_workers())
+        return RunStats(counts, queued, running, {}, 0.0, queues=queues, broker_workers=workers)
 
     def _finished(self, run_id: str) -> Run | None:
         run = self.require("wait_for").get_run(run_id)
@@ -281,6 +292,16 @@ class BrokerCancelResult(CancelResult):
         if self.outcome is CancelOutcome.REQUESTED:
             self._side.wait_blocking(self.run_id, timeout)
         return self.cancelled
+
+
+def _counts_of(workers: list[WorkerInfo]) -> WorkerCounts:
+    alive = [info for info in workers if info.alive]
+    return WorkerCounts(
+        alive=len(alive),
+        gone=len(workers) - len(alive),
+        busy=sum(info.busy for info in alive),
+        slots=sum(info.concurrency for info in alive),
+    )
 
 
 def _capped(pause: float, deadline: float | None) -> float:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from asyncz_like.brokers.base import BaseBroker
+from asyncz_like.brokers.records import WorkerInfo
 from asyncz_like.clock import Clock
 from asyncz_like.events.constants import ALL_RUN_EVENTS
 from asyncz_like.events.dispatcher import Listener
@@ -196,10 +197,20 @@ class RunMethods:
         engine = self._run_side.engine
         return CancelResult(run_id, engine, engine.cancel(run_id))
 
+    def list_workers(self) -> list[WorkerInfo]:
+        """The workers the broker knows, in any process on any host attached to it: each
+        one's host, pid, queues, runs held of its concurrency, last heartbeat, and whether
+        it is ``alive`` (see :meth:`~asyncz_like.brokers.base.BaseBroker.list_workers`).
+        Empty without a broker: runs then go to this process's executors (their lanes are
+        in :meth:`stats`)."""
+        brokers = self._run_side.brokers
+        return brokers.list_workers() if brokers.broker is not None else []
+
     def stats(self) -> RunStats:
         """Counts by status, queue and workers, throughput, execution times, error rate,
         the lateness of the latest fires and this process's resident memory. With a broker,
-        the broker's counts: by status, and per queue in ``queues``."""
+        the broker's counts: by status, per queue in ``queues``, and the workers it knows
+        in ``broker_workers``."""
         brokers = self._run_side.brokers
         engine = self._run_side.engine
         if brokers.broker is not None:

@@ -44,7 +44,10 @@ class Worker:
     requested cancel stops the run within a second). When idle, the worker waits for new
     work, at most ``polling_interval`` seconds between claims. A stop lets the running runs
     finish within ``grace_seconds`` and gives the others back to their queue. Every
-    ``cleanup_interval_hours`` it deletes the runs finished more than ``retain_days`` ago.
+    ``cleanup_interval_hours`` it deletes the runs finished more than ``retain_days`` ago
+    (and forgets the workers gone as long). It registers itself with the broker as
+    ``worker_id`` (see :meth:`~asyncz_like.brokers.base.BaseBroker.list_workers`), sends a
+    heartbeat with the runs it holds every few seconds and unregisters at a clean stop.
     Run events (RUN_STARTED, RUN_COMPLETED, ...) go to the worker's own listeners
     (:meth:`add_listener`), and also to ``events`` when given: a scheduler passes its own
     dispatcher, so that its listeners hear the runs of its embedded worker. ``clock`` (tests)

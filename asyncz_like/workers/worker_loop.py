@@ -17,6 +17,7 @@ from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.limits import shifted
 from asyncz_like.workers.held import Ending, HeldRun, Outcome, Stop, attempt
+from asyncz_like.workers.presence import Presence
 from asyncz_like.workers.recording import (
     BrokerCalls,
     HeldProgress,
@@ -52,6 +53,7 @@ class WorkerLoop:
         self.calls = BrokerCalls(broker)
         self.threads = ThreadPoolExecutor(settings.concurrency, "asyncz-like-run")
         self.recorder = Recorder(self.calls, events, clock.now)
+        self.presence = Presence(broker, self.calls, settings, worker_id, clock)
         self.held: dict[str, HeldRun] = {}
         self.stranded: set[HeldRun] = set()  # ended runs whose thread still runs
         # runs whose attempt is over and whose outcome is being recorded: their slot is free,
@@ -72,10 +74,12 @@ class WorkerLoop:
         heartbeat = self.loop.create_task(self._heartbeat())
         try:
             await self.calls(self.broker.start)
+            await self.presence.register()
             on_started()
             await self.cleanup_if_due()
             await self._claim_until_stopped()
             await self._finish_or_give_back()
+            await self.presence.unregister()
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
@@ -202,6 +206,7 @@ class WorkerLoop:
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             await self.renew()
+            await self.presence.tick(len(self.held))
 
     async def renew(self) -> None:
         """Renew the leases held; stop the runs lost and those asked to cancel."""

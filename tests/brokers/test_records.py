@@ -13,6 +13,7 @@ from asyncz_like.brokers import (
     Envelope,
     MemoryBroker,
     QueueStats,
+    WorkerInfo,
     make_broker,
 )
 from asyncz_like.exceptions import UnknownAliasError
@@ -121,3 +122,37 @@ def test_an_aware_time_in_any_zone_is_taken() -> None:
 
     due = datetime(2026, 3, 1, 9, tzinfo=ZoneInfo("Europe/Paris"))
     assert Envelope("r", TARGET, due=due).due == due.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "match"),
+    [
+        ({"worker_id": ""}, TypeError, "worker_id"),
+        ({"hostname": None}, TypeError, "hostname"),
+        ({"pid": -1}, ValueError, "pid"),
+        ({"queues": ()}, TypeError, "queues"),
+        ({"queues": ("ok", "")}, TypeError, "queues"),
+        ({"concurrency": 0}, ValueError, "concurrency"),
+        ({"busy": -1}, ValueError, "busy"),
+        ({"started_at": datetime(2026, 1, 1)}, TypeError, "started_at"),
+        ({"last_heartbeat": "now"}, TypeError, "last_heartbeat"),
+        ({"heartbeat_seconds": 0}, ValueError, "heartbeat_seconds"),
+        ({"version": 1}, TypeError, "version"),
+    ],
+)
+def test_a_bad_worker_record_names_the_field(
+    fields: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    values: dict[str, Any] = {
+        "worker_id": "w", "hostname": "h", "pid": 1, "queues": ("default",), "concurrency": 2,
+        "started_at": START, "last_heartbeat": START,
+    }  # fmt: skip
+    with pytest.raises(error, match=match):
+        WorkerInfo(**{**values, **fields})
+
+
+def test_a_worker_record_takes_one_queue_name_and_counts_idle_slots() -> None:
+    worker = WorkerInfo("w", "h", 1, "default", 4, START, START, busy=6)  # type: ignore[arg-type]
+    assert worker.queues == ("default",) and worker.idle == 0
+    assert worker.is_alive(START + timedelta(seconds=15)) is True
+    assert worker.is_alive(START + timedelta(seconds=15.001)) is False

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from asyncz_like.brokers import make_broker
+from asyncz_like.brokers import WorkerInfo, make_broker
 from asyncz_like.brokers.records import lost_reason
 from asyncz_like.brokers.redis import RedisBroker
 from asyncz_like.brokers.redis.layout import from_time_hex, priority_hex, time_hex
@@ -119,6 +119,14 @@ def test_finished_runs_leave_no_key_behind_after_cleanup(broker: RedisBroker) ->
     assert broker.cleanup(at(5)) == 6
     left = {key.decode() for key in broker.client.scan_iter(f"{broker.prefix}:*")}
     assert left == {f"{broker.prefix}:{name}" for name in ("queues", "seq")}
+
+
+def test_workers_unregistered_or_cleaned_up_leave_no_key_behind(broker: RedisBroker) -> None:
+    for worker_id in ("stops", "dies"):
+        broker.register_worker(WorkerInfo(worker_id, "h", 1, ("q",), 2, at(0), at(0)), at(0))
+    assert broker.unregister_worker("stops") is True
+    broker.cleanup(at(1))
+    assert list(broker.client.scan_iter(f"{broker.prefix}:worker*")) == []
 
 
 class _LoseReplies:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from asyncz_like.brokers import Envelope, make_broker
+from asyncz_like.brokers import Envelope, WorkerInfo, make_broker
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.runs import RunStatus
@@ -242,3 +242,22 @@ def test_a_table_with_the_first_claim_index_gets_the_new_one(tmp_path: Path) -> 
         assert again.enqueue([envelope("a")]) == [True]
     finally:
         again.shutdown()
+
+
+def test_a_database_made_before_the_workers_table_gets_it(sql_backend: BrokerBackend) -> None:
+    """A reader attached to a database of an older version lists no workers, without an
+    error; the start of a worker of this version creates the table; then it lists them."""
+    first = sql(sql_backend.make())
+    first.db.workers_table.drop(first.db.engine)  # as an older version left it
+    reader = SQLAlchemyBroker(first.db.engine.url.render_as_string(hide_password=False),
+                              tablename=first.db.table.name)  # fmt: skip
+    try:
+        reader.attach()
+        assert reader.list_workers(at(0)) == []
+        assert reader.cleanup(at(0)) == 0
+        worker = sql(sql_backend.make())  # started: creates what is missing
+        assert sa.inspect(worker.db.engine).has_table(worker.db.workers_table.name)
+        worker.register_worker(WorkerInfo("w", "h", 1, ("default",), 1, at(0), at(0)), at(1))
+        assert [info.worker_id for info in reader.list_workers(at(1))] == ["w"]
+    finally:
+        reader.shutdown()

@@ -1,13 +1,18 @@
-"""``runs`` and ``stats`` on a SQLite broker, from --broker or from the app's scheduler."""
+"""``runs``, ``stats`` and ``workers`` on a SQLite broker, from --broker or from the app's
+scheduler."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from asyncz_like.brokers import WorkerInfo, make_broker
 from asyncz_like.schedulers import BackgroundScheduler
 from tests.cli.conftest import invoke, tick
+
+HOUR = timedelta(hours=1)
 
 
 def submitted(tmp_path: Path, count: int) -> tuple[str, list[str]]:
@@ -62,7 +67,38 @@ def test_the_broker_of_the_app(tmp_path: Path, app_module: str) -> None:
 
 def test_reading_runs_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "none.db"
-    for command in ("runs", "stats"):
+    for command in ("runs", "stats", "workers"):
         result = invoke(command, "--broker", f"sqlite:///{path}")
         assert result.exit_code == 1 and "no SQLite file" in result.stderr
     assert not path.exists()
+
+
+def test_workers_lists_the_workers_of_a_broker(tmp_path: Path) -> None:
+    url, _ = submitted(tmp_path, 1)
+    broker = make_broker(url)
+    broker.start()
+    now = datetime.now(UTC)
+    try:
+        for worker_id, host, seen in [("w-alive", "a", now), ("w-gone", "b", now - HOUR)]:
+            info = WorkerInfo(worker_id, host, 42, ("default", "mail"), 8, now - HOUR, seen,
+                              busy=3)  # fmt: skip
+            broker.register_worker(info, seen)
+        broker.heartbeat_worker("w-alive", 3, now)
+    finally:
+        broker.shutdown()
+    rows = json.loads(invoke("workers", "--broker", url, "--json").stdout)
+    assert [(row["worker_id"], row["alive"], row["busy"]) for row in rows] == [
+        ("w-alive", True, 3), ("w-gone", False, 3)]  # fmt: skip
+    assert rows[0]["queues"] == ["default", "mail"] and rows[0]["concurrency"] == 8
+    assert rows[1]["heartbeat_age"] >= 3600
+    lines = invoke("workers", "--broker", url).stdout.splitlines()
+    assert lines[0].split()[:3] == ["worker", "state", "host"]
+    assert lines[1].split()[:6] == ["w-alive", "alive", "a", "42", "default,mail", "3/8"]
+    assert lines[2].split()[:7] == ["w-gone", "gone", "b", "42", "default,mail", "3/8", "1"]
+    assert "h ago" in lines[2]
+
+
+def test_workers_of_a_broker_no_worker_ever_used(tmp_path: Path) -> None:
+    url, _ = submitted(tmp_path, 1)
+    assert json.loads(invoke("workers", "--broker", url, "--json").stdout) == []
+    assert invoke("workers", "--broker", url).stdout.strip() == "(none)"

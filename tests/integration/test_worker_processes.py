@@ -1,6 +1,7 @@
 """Real ``asyncz-like worker`` processes on one shared broker (SQLite, PostgreSQL, MariaDB,
 Redis, RabbitMQ): queues routed, priorities honoured, each run once; SIGTERM gives a busy
-worker's runs back; a SIGKILLed worker's runs are delivered again after their lease."""
+worker's runs back and leaves the list of workers; a SIGKILLed worker's runs are delivered
+again after their lease, and it stays listed, gone once its heartbeats are missed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,9 +146,12 @@ def test_sigterm_gives_a_busy_workers_runs_back_to_another_worker(
     busy = workers.start("--concurrency", "3", "--grace", "0.5")
     run_ids = [e.run_id for e in runs]
     wait_until(lambda: len(ledger(book)) == 3, 20, "three runs started", workers)
+    (listed,) = broker.list_workers(datetime.now(UTC))
+    assert (listed.pid, listed.concurrency, listed.alive) == (busy.pid, 3, True)
     busy.send_signal(signal.SIGTERM)
     assert busy.wait(10) == 0
     assert statuses(broker, run_ids) == {RunStatus.PENDING: 3}  # given back, not failed
+    assert broker.list_workers(datetime.now(UTC)) == []  # a clean stop unregisters
     workers.start("--concurrency", "3")
     wait_until(all_completed(broker, run_ids), 30, "the given-back runs completed", workers)
 
@@ -170,6 +175,9 @@ def test_a_sigkilled_workers_runs_are_delivered_again_after_the_lease(
     doomed.kill()
     doomed.wait()
     killed_at = time.monotonic()
+    (listed,) = broker.list_workers(datetime.now(UTC))  # no clean stop: still listed,
+    later = datetime.now(UTC) + timedelta(seconds=3 * listed.heartbeat_seconds + 1)
+    assert listed.pid == doomed.pid and broker.list_workers(later)[0].alive is False  # gone
     workers.start("--concurrency", "2", "--lease", "2")
     wait_until(all_completed(broker, run_ids), 2 + 5 + 10, "the runs delivered again", workers)
     assert time.monotonic() - killed_at < 2 + 5 + 1 + 5  # lease + 5 s, the run, start-up

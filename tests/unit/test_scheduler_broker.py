@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from asyncz_like.brokers import BaseBroker, Envelope, MemoryBroker
+from asyncz_like.brokers import BaseBroker, Envelope, MemoryBroker, WorkerInfo
 from asyncz_like.events.constants import ALL_RUN_EVENTS, RUN_COMPLETED, RUN_STARTED
-from asyncz_like.runs import RunStatus
+from asyncz_like.runs import RunStatus, WorkerCounts
 from asyncz_like.schedulers.base import BaseScheduler
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler
 
@@ -279,3 +279,36 @@ def test_a_native_asyncio_scheduler_runs_its_worker_beside_its_loop() -> None:
         return done.result, worker is not None and not worker.running
 
     assert asyncio.run(go()) == ("X!", True)
+
+
+def test_list_workers_shows_the_workers_of_every_process_on_the_broker(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    """The scheduler's own worker and one registered by another process, in list_workers
+    and in stats(); none and no summary without a broker."""
+    web = started(clock, broker=_sqlite(tmp_path), worker=False)
+    busy = started(clock, broker=_sqlite(tmp_path))
+    try:
+        deadline = time.monotonic() + 5
+        while not web.list_workers() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        worker = busy.worker
+        assert worker is not None
+        (info,) = web.list_workers()
+        assert (info.worker_id, info.alive, info.busy) == (worker.worker_id, True, 0)
+        other = WorkerInfo("elsewhere", "host-b", 7, ("slow",), 4, clock.now(), clock.now(),
+                           busy=3)  # fmt: skip
+        broker: BaseBroker = web._run_side.brokers.broker  # type: ignore[assignment]
+        broker.register_worker(other, clock.now() - timedelta(seconds=60))  # gone since
+        assert {info.worker_id: info.alive for info in web.list_workers()} == {
+            worker.worker_id: True, "elsewhere": False}  # fmt: skip
+        counts = web.stats().broker_workers
+        assert counts == WorkerCounts(alive=1, gone=1, busy=0, slots=worker.settings.concurrency)
+    finally:
+        busy.shutdown()
+        web.shutdown()
+    alone = started(clock)
+    try:
+        assert alone.list_workers() == [] and alone.stats().broker_workers is None
+    finally:
+        alone.shutdown()

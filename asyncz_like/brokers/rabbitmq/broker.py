@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
 from asyncz_like.brokers.checks import check_claim
 from asyncz_like.brokers.rabbitmq.wakeups import Wakeups
 from asyncz_like.brokers.records import (
@@ -104,6 +104,11 @@ class RabbitMQBroker(BaseBroker):
     def __repr__(self) -> str:
         where = urlsplit(self.url)
         return f"RabbitMQBroker({where.hostname}:{where.port or 5672}, state={self.state!r})"
+
+    @property
+    def worker_registry(self) -> WorkerRegistry:
+        """The state broker's: RabbitMQ keeps no records."""
+        return self.state.worker_registry
 
     def start(self) -> None:
         self.state.start()

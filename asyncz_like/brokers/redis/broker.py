@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
 from asyncz_like.brokers.codec import decode_work, encode_result, encode_work
 from asyncz_like.brokers.records import (
@@ -31,9 +31,11 @@ from asyncz_like.brokers.redis.layout import (
     next_time_hex,
     priority_hex,
     run_of,
+    stats_of,
     time_hex,
 )
 from asyncz_like.brokers.redis.waiting import PubSubWaiter
+from asyncz_like.brokers.redis.workers import RedisWorkerRegistry
 from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.limits import check_count, check_wait, shifted
 from asyncz_like.runs.run import Run, RunError
@@ -118,11 +120,16 @@ class RedisBroker(BaseBroker):
         self._cleanup = RunnableScript(register(scripts.CLEANUP), self._runner)
         self._next_work = RunnableScript(register(scripts.NEXT_WORK), self._runner)
         self._waiter: PubSubWaiter | None = None
+        self._workers = RedisWorkerRegistry(self.client, self._runner, self._call)
 
     def __repr__(self) -> str:
         kwargs = self.client.get_connection_kwargs()
         where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
         return f"RedisBroker({where!r}, db={kwargs.get('db', 0)}, prefix={self.prefix!r})"
+
+    @property
+    def worker_registry(self) -> WorkerRegistry:
+        return self._workers
 
     def start(self) -> None:
         if self._waiter is None:
@@ -341,13 +348,14 @@ class RedisBroker(BaseBroker):
 
     def stats(self, now: datetime) -> dict[str, QueueStats]:
         rows = self._call(self._stats, [time_hex(check_aware(now, "now"))])
-        return {queue: stats for queue, stats in map(_stats_of, rows) if stats is not None}
+        return {queue: stats for queue, stats in map(stats_of, rows) if stats is not None}
 
     def cleanup(self, finished_before: datetime) -> int:
         before = time_hex(check_aware(finished_before, "finished_before"))
         deleted = 0
         while count := int(self._call(self._cleanup, [before, CLEANUP_CHUNK])):
             deleted += count
+        self._workers.forget(finished_before)
         return deleted
 
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
@@ -370,17 +378,3 @@ def _row_of(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> li
         time_hex(created), str(envelope.max_deliveries), envelope.task_id or "",
         envelope.name or "", encode_work(envelope, serializer),
     ]  # fmt: skip
-
-
-def _stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
-    """One queue's row of the stats script: its name and counts (None when all are zero)."""
-    queue, *numbers = row
-    stats = QueueStats(
-        running=numbers[0], retrying=numbers[1], completed=numbers[2],
-        failed=numbers[3], cancelled=numbers[4], timeout=numbers[5],
-        scheduled=numbers[6],
-    )  # fmt: skip
-    pairs = numbers[7:]
-    for index in range(0, len(pairs), 2):
-        stats.pending[int(pairs[index])] = int(pairs[index + 1])
-    return queue.decode(), stats if any(numbers[:7]) or stats.pending else None

@@ -18,6 +18,8 @@ Keys, under a prefix ``P`` (``queue`` and ``id`` last, so no two names meet):
 * ``P:leases:<queue>`` running runs: members ``lease end|id``;
 * ``P:status:<status>:<queue>`` every run by status: members ``created|seq|id``;
 * ``P:finished`` finished runs: members ``finished|id``, for cleanup;
+* ``P:worker:<id>`` a hash per worker known, ``P:workers`` their ids by last heartbeat
+  (see ``workers.py``);
 * ``P:queues`` the set of queue names; ``P:seq`` the enqueue counter; ``P:wake`` the
   channel an enqueue publishes its queue names on.
 """
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncz_like.brokers.codec import decode_result
+from asyncz_like.brokers.records import QueueStats
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
@@ -93,3 +96,17 @@ def error_fields(error: RunError) -> tuple[dict[str, str], list[str]]:
     if error.traceback is None:
         return values, ["etb"]
     return {**values, "etb": error.traceback}, []
+
+
+def stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
+    """One queue's row of the stats script: its name and counts (None when all are zero)."""
+    queue, *numbers = row
+    stats = QueueStats(
+        running=numbers[0], retrying=numbers[1], completed=numbers[2],
+        failed=numbers[3], cancelled=numbers[4], timeout=numbers[5],
+        scheduled=numbers[6],
+    )  # fmt: skip
+    pairs = numbers[7:]
+    for index in range(0, len(pairs), 2):
+        stats.pending[int(pairs[index])] = int(pairs[index + 1])
+    return queue.decode(), stats if any(numbers[:7]) or stats.pending else None

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
 from asyncz_like.brokers.codec import encode_result
 from asyncz_like.brokers.records import (
@@ -37,6 +37,7 @@ from asyncz_like.brokers.sqlalchemy.rows import (
 )
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
 from asyncz_like.brokers.sqlalchemy.waiting import ListenWaiter, Waiter, channel_of, notify
+from asyncz_like.brokers.sqlalchemy.workers import SQLWorkerRegistry
 from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.limits import check_count, check_wait, shifted
 from asyncz_like.runs.run import Run, RunError
@@ -102,6 +103,7 @@ class SQLAlchemyBroker(BaseBroker):
         self.db = Database(engine, tablename, owns, logger)
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)
+        self._workers = SQLWorkerRegistry(self.db)
         self._waiter: Waiter | None = None
         self._unnest = None
         if self.db.is_postgresql:
@@ -111,8 +113,13 @@ class SQLAlchemyBroker(BaseBroker):
         url = self.db.engine.url.render_as_string(hide_password=True)
         return f"SQLAlchemyBroker({url!r}, tablename={self.db.table.name!r})"
 
+    @property
+    def worker_registry(self) -> WorkerRegistry:
+        return self._workers
+
     def start(self) -> None:
         self.db.start()
+        self._workers.exists = True
         if self._waiter is None:
             if self.db.is_postgresql:
                 self._waiter = ListenWaiter(
@@ -332,7 +339,9 @@ class SQLAlchemyBroker(BaseBroker):
 
     def cleanup(self, finished_before: datetime) -> int:
         moment = to_micros(check_aware(finished_before, "finished_before"))
-        return reads.delete_finished(self.db, moment)
+        deleted = reads.delete_finished(self.db, moment)
+        self._workers.forget(finished_before)
+        return deleted
 
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
         names = check_queues(list(queues) if not isinstance(queues, str) else queues)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc
 
-from asyncz_like.brokers.sqlalchemy.schema import build_table
+from asyncz_like.brokers.sqlalchemy.schema import build_table, build_workers_table
 from asyncz_like.stores.sqlalchemy import engine as engines
 
 T = TypeVar("T")
@@ -35,6 +35,7 @@ class Database:
         self.logger = logger
         self.dialect = engine.dialect.name
         self.table = build_table(tablename, self.dialect)
+        self.workers_table = build_workers_table(f"{tablename}_workers")
         self.is_sqlite = self.dialect == "sqlite"
         self.is_postgresql = self.dialect == "postgresql"
         self.skip_locked = not self.is_sqlite
@@ -58,8 +59,10 @@ class Database:
         )
 
     def start(self) -> None:
-        """Create the table and its indexes unless they exist; learn about SKIP LOCKED."""
+        """Create the tables and their indexes unless they exist (a database made before
+        the workers' table gets it here); learn about SKIP LOCKED."""
         self.retry(engines.ensure_table, self.engine, self.table)
+        self.retry(engines.ensure_table, self.engine, self.workers_table)
         if not self.is_sqlite:
             self.skip_locked = self.retry(self._skip_locked_supported)
             if not self.skip_locked:
@@ -143,5 +146,6 @@ class Database:
         return _RELAXED if self.fast_commits else "TRUE"
 
     def drop(self) -> None:
-        """Drop the table (tests clean up with it)."""
+        """Drop the tables (tests clean up with it)."""
         self.table.drop(self.engine, checkfirst=True)
+        self.workers_table.drop(self.engine, checkfirst=True)

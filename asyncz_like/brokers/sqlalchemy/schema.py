@@ -100,5 +100,25 @@ def build_table(name: str, dialect: str) -> sa.Table:
     return table
 
 
+def build_workers_table(name: str) -> sa.Table:
+    """The table ``name`` of the workers known (a few rows: no index but its key)."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        sa.Column("id", _KEY, primary_key=True),
+        sa.Column("hostname", sa.String(255), nullable=False),
+        sa.Column("pid", sa.BigInteger(), nullable=False),
+        sa.Column("queues", sa.Text(), nullable=False),  # a JSON list of names
+        sa.Column("concurrency", sa.Integer(), nullable=False),
+        sa.Column("busy", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.BigInteger(), nullable=False),
+        sa.Column("last_heartbeat", sa.BigInteger(), nullable=False),
+        sa.Column("heartbeat_seconds", sa.Double(), nullable=False),
+        sa.Column("version", sa.String(64), nullable=False),
+        mysql_engine="InnoDB",
+        mysql_charset="utf8mb4",
+    )
+
+
 def _partial(where: str) -> dict[str, Any]:
     return {"postgresql_where": sa.text(where), "sqlite_where": sa.text(where)}

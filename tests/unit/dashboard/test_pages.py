@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
+from asyncz_like.brokers import WorkerInfo
 from asyncz_like.dashboard import create_dashboard
 from asyncz_like.runs import RunStatus, update_progress
 from asyncz_like.stores.file import FileStore
@@ -121,7 +123,7 @@ def test_queues_page_without_a_broker_shows_the_lanes_and_running_runs(
     page = logged_in(app, "vera").get("/queues").text
     assert "In-process queue" in page and "Nothing runs now." in page
     assert "ZeroDivisionError" in page  # among the latest failed runs
-    assert "no worker registry" in page
+    assert "Worker lanes of this process" in page and "Workers (" not in page
 
 
 def test_queues_page_with_the_memory_broker_shows_each_queue(clock: FakeClock) -> None:
@@ -136,6 +138,41 @@ def test_queues_page_with_the_memory_broker_shows_each_queue(clock: FakeClock) -
     assert '<tr data-queue="mail"><td>mail</td>\n<td>10: 1, 0: 1</td>' in page
     assert '<tr data-queue="reports"><td>reports</td>\n<td>0</td>\n<td>1</td>' in page
     scheduler.shutdown()
+
+
+def test_queues_page_lists_the_workers_the_broker_knows(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, broker={"type": "memory"}, worker=False)
+    scheduler.start()
+    broker = scheduler.broker
+    assert broker is not None
+    now = clock.now()
+    for worker_id, host, seen, busy in [
+        ("w-gone", "a", now - timedelta(seconds=40), 1),
+        ("w-busy", "b", now - timedelta(seconds=3), 7),
+    ]:
+        info = WorkerInfo(worker_id, host, 42, ("mail", "reports"), 10, now, seen, busy,
+                          version="9.9")  # fmt: skip
+        broker.register_worker(info, seen)
+    app = create_dashboard(scheduler, users(), secret_key="s" * 32)
+    page = logged_in(app, "vera").get("/queues").text
+    scheduler.shutdown()
+    assert "Workers (1 alive, 1 gone)" in page
+    assert page.index('data-worker="w-busy"') < page.index('data-worker="w-gone"')
+    busy = page[page.index('data-worker="w-busy"') :].split("</tr>")[0]
+    cells = [cell.split(">", 1)[-1] for cell in busy.split("</td>")]
+    assert [cells[1].split(">")[1].split("<")[0], *cells[2:7]] == [
+        "alive", "b", "42", "mail, reports", "7/10", "3 s ago"]  # fmt: skip
+    gone = page[page.index('data-worker="w-gone"') :].split("</tr>")[0]
+    assert '<span class="status gone">gone</span>' in gone and "40 s ago" in gone
+
+
+def test_queues_page_of_a_broker_without_workers_says_so(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, broker={"type": "memory"}, worker=False)
+    scheduler.start()
+    app = create_dashboard(scheduler, users(), secret_key="s" * 32)
+    page = logged_in(app, "vera").get("/queues").text
+    scheduler.shutdown()
+    assert "Workers (0 alive, 0 gone)" in page and "No worker has registered" in page
 
 
 def test_a_broken_record_is_shown_and_deleted_only_when_confirmed(
