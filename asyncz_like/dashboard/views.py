@@ -34,6 +34,7 @@ class TaskRow:
 @allow("viewer")
 def overview(request: Request, form: FormData) -> Response:
     dashboard = dashboard_of(request)
+    dashboard.scheduler.flush_run_records()  # the collector hears of the latest fires
     series = dashboard.collector.series()
     charts = [
         line_chart("Fires and runs per minute", {"fires": series.fires, "runs": series.runs}),
@@ -55,6 +56,7 @@ def overview(request: Request, form: FormData) -> Response:
 @allow("viewer")
 def tasks(request: Request, form: FormData) -> Response:
     dashboard = dashboard_of(request)
+    dashboard.scheduler.flush_run_records()  # the latest outcomes
     rows = [
         TaskRow(
             task.id,
