@@ -157,6 +157,13 @@ class BaseBroker(ABC):
     def get_run(self, run_id: str) -> Run | None:
         """The run's record now, or None for an unknown id."""
 
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        """The envelope the run was enqueued with (its call: function reference, arguments,
+        queue, options, headers), for a retry; None for an unknown id, or when this broker
+        no longer keeps it (Redis drops the call of a run that ended; this default keeps
+        none). BrokenRecordError when it is kept but cannot be read back."""
+        return None
+
     @abstractmethod
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100

@@ -301,6 +301,11 @@ class MemoryBroker(BaseBroker):
             entry = self._runs.get(run_id)
             return None if entry is None else entry.to_run()
 
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        with self._lock:
+            entry = self._runs.get(run_id)
+            return None if entry is None else entry.envelope
+
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
     ) -> list[Run]:

@@ -246,6 +246,9 @@ class RabbitMQBroker(BaseBroker):
     def get_run(self, run_id: str) -> Run | None:
         return self.state.get_run(run_id)
 
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        return self.state.get_envelope(run_id)
+
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
     ) -> list[Run]:

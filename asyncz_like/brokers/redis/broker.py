@@ -26,10 +26,12 @@ from asyncz_like.brokers.redis import claiming, finishing, scripts
 from asyncz_like.brokers.redis.layout import (
     DEFAULT_PREFIX,
     RUN_FIELDS,
+    envelope_of,
     error_fields,
     from_time_hex,
     next_time_hex,
     priority_hex,
+    read_call,
     run_of,
     time_hex,
 )
@@ -325,6 +327,11 @@ class RedisBroker(BaseBroker):
         key = f"{self.prefix}:run:{run_id}"
         values = self._retry(lambda _: self.client.hmget(key, RUN_FIELDS))
         return run_of(run_id, values, self.serializer)
+
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        """The envelope of a run that has not ended (the call of an ended run is dropped)."""
+        fields, work = self._retry(lambda _: read_call(self.client, self.prefix, run_id))
+        return envelope_of(run_id, fields, work, self.serializer)
 
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100

@@ -314,6 +314,12 @@ class SQLAlchemyBroker(BaseBroker):
         row = self.db.run(lambda connection: connection.execute(query).first(), write=False)
         return None if row is None else run_of(row, self.serializer)
 
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        t = self.db.table
+        query = sa.select(t).where(t.c.id == run_id)
+        row = self.db.run(lambda connection: connection.execute(query).first(), write=False)
+        return None if row is None else envelope_of(row, self.serializer)
+
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
     ) -> list[Run]:
