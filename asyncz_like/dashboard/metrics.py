@@ -132,9 +132,12 @@ class MetricsCollector:
             first, last = _minute_key(min(ends)), _minute_key(max(ends))
             if first == last:  # the usual: a burst ends within one minute
                 self._add(self._minute(first), ended)
-            else:
+            else:  # told late (nobody read the runs for a while): split by minute
+                by_minute: dict[int, list[int]] = {}
                 for index, end in enumerate(ends):
-                    self._add(self._minute(_minute_key(end)), _one(ended, index))
+                    by_minute.setdefault(_minute_key(end), []).append(index)
+                for key, indices in by_minute.items():
+                    self._add(self._minute(key), _some(ended, indices))
             self._remember(ended.task_ids, statuses, ends)
 
     def task_event(self, event: TaskEvent) -> None:
@@ -265,11 +268,11 @@ def _copy(minute: Minute | None) -> Minute:
                   list(minute.lateness), list(minute.durations))  # fmt: skip
 
 
-def _one(ended: EndedRuns, index: int) -> EndedRuns:
-    """The ``index``-th run of a batch, as a batch of its own."""
+def _some(ended: EndedRuns, indices: list[int]) -> EndedRuns:
+    """The runs at ``indices`` of a batch, as a batch of their own."""
 
     def column(values: Sequence[Any]) -> list[Any]:
-        return list(values[index : index + 1])
+        return [values[index] for index in indices] if values else []
 
     return EndedRuns(
         ended.queue, column(ended.task_ids), column(ended.names), column(ended.statuses),
