@@ -75,6 +75,7 @@ class MemoryBroker(BaseBroker):
     itself) of this process share it; nothing survives the process."""
 
     alias = "memory"
+    keeps_ended_calls = True
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -73,6 +73,7 @@ class SQLAlchemyBroker(BaseBroker):
     repeats (the run is delivered again). Enqueues and cancels always wait for the disk."""
 
     alias = "sqlalchemy"
+    keeps_ended_calls = True
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
+from asyncz_like.brokers import MemoryBroker
 from asyncz_like.dashboard import create_dashboard
 from asyncz_like.runs import RunError, RunStatus, update_progress
 from asyncz_like.stores.file import FileStore
@@ -138,6 +139,24 @@ def test_an_operator_retries_a_failed_run_through_the_broker(clock: FakeClock) -
     assert "Retry of" in detail and f"/runs/{failed.id}" in detail
     assert post(operator, "/runs/retry", run_id="no-such-run").status_code == 404
     assert post(operator, "/runs/retry").status_code == 400
+    scheduler.shutdown()
+
+
+class ForgettingBroker(MemoryBroker):
+    """Drops the call of a run that ended, as the Redis broker does."""
+
+    keeps_ended_calls = False
+
+
+def test_no_retry_button_when_the_broker_drops_ended_calls(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, broker=ForgettingBroker(), worker=False)
+    scheduler.start()
+    app = create_dashboard(scheduler, users(), secret_key="s" * 32)
+    run = scheduler.submit(noop)
+    assert scheduler.cancel_run(run.id)
+    client = logged_in(app, "olga")
+    assert run.id in client.get("/runs").text and "/runs/retry" not in client.get("/runs").text
+    assert "/runs/retry" not in client.get(f"/runs/{run.id}").text
     scheduler.shutdown()
 
 
