@@ -13,6 +13,7 @@ __all__ = [
     "MaximumInstancesError",
     "MissingDependencyError",
     "RunLookupError",
+    "RunNotRetryableError",
     "SchedulerAlreadyRunningError",
     "SchedulerNotRunningError",
     "SerializationError",
@@ -136,6 +137,19 @@ class RunLookupError(AsynczLikeError, LookupError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"No run by the id of {run_id!r} was found")
         self.run_id = run_id
+
+
+class RunNotRetryableError(AsynczLikeError, ValueError):
+    """A run cannot be retried: it has not ended, it completed, or its call is not kept or
+    not importable. ``reason`` says which."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(f"{reason} (run {run_id!r})")
+        self.run_id = run_id
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.run_id, self.reason))
 
 
 class InvalidRunTransitionError(AsynczLikeError, ValueError):

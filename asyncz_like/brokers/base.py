@@ -88,6 +88,9 @@ class BaseBroker(ABC):
     """
 
     alias: str = "broker"
+    #: Whether :meth:`get_envelope` still gives the call of a run that ended (what a retry
+    #: needs).
+    keeps_ended_calls: bool = False
 
     def start(self) -> None:  # noqa: B027  # optional hook
         """Open connections, create tables. Idempotent."""
@@ -190,6 +193,14 @@ class BaseBroker(ABC):
     @abstractmethod
     def get_run(self, run_id: str) -> Run | None:
         """The run's record now, or None for an unknown id."""
+
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        """The envelope the run was enqueued with (its call: function reference, arguments,
+        queue, options, headers), for a retry; None for an unknown id, or when this broker
+        no longer keeps it (see :attr:`keeps_ended_calls`: Redis drops the call of a run
+        that ended; this default keeps none). BrokenRecordError when it is kept but cannot
+        be read back."""
+        return None
 
     @abstractmethod
     def list_runs(

@@ -77,6 +77,7 @@ class MemoryBroker(BaseBroker):
     itself) of this process share it; nothing survives the process."""
 
     alias = "memory"
+    keeps_ended_calls = True
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -307,6 +308,11 @@ class MemoryBroker(BaseBroker):
         with self._lock:
             entry = self._runs.get(run_id)
             return None if entry is None else entry.to_run()
+
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        with self._lock:
+            entry = self._runs.get(run_id)
+            return None if entry is None else entry.envelope
 
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100

@@ -1,4 +1,5 @@
-"""``runs`` (with ``--follow``: live progress bars) and ``stats``: the runs of a broker."""
+"""``runs`` (with ``--follow``: live progress bars), ``stats`` and ``retry``: the runs of a
+broker."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.plugins import make_broker
+from asyncz_like.brokers.retrying import retry_run
 from asyncz_like.cli.options import app_option, as_json, common_options
 from asyncz_like.cli.output import console, emit, show_json
 from asyncz_like.cli.worker import BROKER_HELP, app_broker
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import RunStatus
 
-__all__ = ["runs", "stats"]
+__all__ = ["retry", "runs", "stats"]
 
 
 @contextmanager
@@ -152,3 +154,20 @@ def stats(ctx: click.Context, broker: str | None) -> None:
         "timeout",
     ]
     emit(as_json(ctx), rows, keys, keys)
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--broker", help=BROKER_HELP)
+@app_option
+@common_options
+@click.pass_context
+def retry(ctx: click.Context, run_id: str, broker: str | None) -> None:
+    """Retry a run that ended failed, timed out or cancelled: a new run of the same call
+    (header retry_of: RUN_ID); the ended run stays as it was."""
+    with opened_broker(ctx, broker) as opened:
+        again = retry_run(opened, run_id, datetime.now(UTC))
+    if as_json(ctx):
+        show_json({**run_row(again), "retry_of": run_id})
+    else:
+        click.echo(f"retried {run_id} as {again.id} on queue {again.queue}")

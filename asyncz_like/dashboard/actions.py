@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from asyncz_like.dashboard.context import dashboard_of
 from asyncz_like.dashboard.security import allow
-from asyncz_like.exceptions import TaskLookupError
+from asyncz_like.exceptions import RunLookupError, RunNotRetryableError, TaskLookupError
 
 logger = logging.getLogger(__name__)
 
@@ -101,19 +101,20 @@ def cancel_run(request: Request, form: FormData) -> Response:
 
 @allow("operator")
 def retry_run(request: Request, form: FormData) -> Response:
-    """Run again: a fired run's task runs now, once (submitted work cannot be retried: its
-    function and arguments are not readable back from the run record)."""
+    """A new run from the call of a run that ended failed, timed out or cancelled
+    (``scheduler.retry_run``: needs a broker); the ended run stays as it was."""
     dashboard = dashboard_of(request)
     run_id = _field(form, "run_id")
-    run = dashboard.scheduler.get_run(run_id) if run_id is not None else None
-    if run is None or not run.finished:
-        return dashboard.pages.message(request, "Only a finished run can be retried.", 409)
-    if run.task_id is None or dashboard.scheduler.get_task(run.task_id) is None:
-        text = "Only the run of a task that still exists can be retried (its task runs again)."
-        return dashboard.pages.message(request, text, 409)
-    dashboard.scheduler.run_task(run.task_id)
-    _log(request, "retry_run", run_id=run.id, task_id=run.task_id)
-    return _back(request, "runs", f"Task {run.task_id} of run {run.id} started again.")
+    if run_id is None:
+        return dashboard.pages.message(request, "run_id is required", 400)
+    try:
+        again = dashboard.scheduler.retry_run(run_id)
+    except RunLookupError:
+        return dashboard.pages.message(request, f"No run has the id {run_id!r}.", 404)
+    except RunNotRetryableError as exc:
+        return dashboard.pages.message(request, f"Run {run_id}: {exc.reason}.", 409)
+    _log(request, "retry_run", run_id=run_id, retry_id=again.id)
+    return _back(request, "runs", f"Run {run_id} retried as {again.id}.")
 
 
 @allow("operator")

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from asyncz_like.dashboard import actions, sessions, views
 from asyncz_like.dashboard.auth import Users
 from asyncz_like.dashboard.context import Dashboard
-from asyncz_like.dashboard.metrics import EVENT_MASK, MetricsCollector
+from asyncz_like.dashboard.metrics import MetricsCollector
 from asyncz_like.dashboard.rendering import Pages
 from asyncz_like.dashboard.security import SecurityHeaders
 from asyncz_like.dashboard.throttle import LoginThrottle
@@ -99,5 +99,5 @@ def create_dashboard(
     ]
     app = Starlette(routes=routes(), middleware=middleware)
     app.state.dashboard = dashboard
-    scheduler.add_listener(collector.listen, EVENT_MASK)
+    collector.install(scheduler)
     return app

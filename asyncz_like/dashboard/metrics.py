@@ -1,4 +1,11 @@
-"""Per-minute figures of the last hour, collected from the scheduler's events."""
+"""Per-minute figures of the last hour, from the batches of ended runs the scheduler tells.
+
+The collector is a run observer (:class:`~asyncz_like.runs.observers.RunObserver`): the
+scheduler tells it of its ended fires and runs in batches, off the fire's path, so that a
+mounted dashboard does not make the scheduler record each fire as a live run. Each batch is
+added to the minute each run ended in (a burst lands in one minute: counted with C-level
+list methods, not a Python step per fire); percentiles are computed only when a page asks.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +13,34 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from itertools import islice, repeat
+from typing import TYPE_CHECKING, Any, cast
 
-from asyncz_like.events.base import RunEvent, TaskExecutionEvent, TaskSubmissionEvent
+from asyncz_like.events.base import RunEvent, TaskEvent, TaskExecutionEvent
 from asyncz_like.events.constants import (
     RUN_CANCELLED,
     RUN_COMPLETED,
     RUN_FAILED,
     RUN_TIMEOUT,
     TASK_ERROR,
-    TASK_EXECUTED,
     TASK_MISSED,
-    TASK_SUBMITTED,
 )
+from asyncz_like.runs.observers import EndedRuns
+from asyncz_like.runs.status import RunStatus
 
-#: The events the collector listens to.
-EVENT_MASK = (
-    TASK_SUBMITTED | TASK_EXECUTED | TASK_ERROR | TASK_MISSED
-    | RUN_COMPLETED | RUN_FAILED | RUN_TIMEOUT | RUN_CANCELLED
-)  # fmt: skip
+if TYPE_CHECKING:
+    from asyncz_like.schedulers.base import BaseScheduler
+
+#: The scheduler events the collector listens to: rare ones (a fire's error, a missed fire).
+EVENT_MASK = TASK_ERROR | TASK_MISSED
+#: The events of the scheduler's embedded worker it listens to: runs from a broker that end.
+WORKER_EVENT_MASK = RUN_COMPLETED | RUN_FAILED | RUN_TIMEOUT | RUN_CANCELLED
 MINUTES = 60
 #: Samples kept per minute for the percentiles (the latest ones).
 MAX_SAMPLES = 2000
-_MAX_OUTCOMES = 10_000
+MAX_OUTCOMES = 10_000
+_ERRORS = (RunStatus.FAILED, RunStatus.TIMEOUT)
 
 
 @dataclass(slots=True)
@@ -77,81 +88,147 @@ def percentile(values: Sequence[float], share: float) -> float | None:
 
 
 class MetricsCollector:
-    """A listener (``listen``) that counts fires, finished runs and errors per minute and
-    keeps samples of fire lateness and run duration. Thread-safe: events come from the
-    scheduler's threads. ``now`` is the scheduler's clock."""
+    """Counts fires, ended runs and errors per minute and keeps samples of fire lateness
+    and run duration, and each task's latest outcome. Thread-safe (the scheduler tells it
+    from its threads). ``now`` is the scheduler's clock: the runs' end times come from it
+    too. Hook it to a scheduler with :meth:`install`."""
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
-        self._first = _minute_key(now())
+        self._first = _minute_key(now().timestamp())
         self._lock = threading.Lock()
         self._minutes: dict[int, Minute] = {}
-        self.outcomes: dict[str, Outcome] = {}
+        #: task id -> the status of its latest ended fire, and when it ended (POSIX)
+        self._status: dict[str | None, RunStatus] = {}
+        self._ended: dict[str | None, float] = {}
+        #: task id -> (when, text) of its latest error, and when it was last missed
+        self._errors: dict[str, tuple[float, str]] = {}
+        self._missed: dict[str, float] = {}
 
-    def listen(self, event: Any) -> None:
-        now = self._now()
+    def install(self, scheduler: BaseScheduler) -> None:
+        """Be told by ``scheduler``: a run observer, a listener of :data:`EVENT_MASK` and a
+        listener of its embedded worker's :data:`WORKER_EVENT_MASK`."""
+        scheduler.add_run_observer(self)
+        scheduler.add_listener(self.task_event, EVENT_MASK)
+        scheduler.add_worker_listener(self.run_event, WORKER_EVENT_MASK)
+
+    def uninstall(self, scheduler: BaseScheduler) -> None:
+        """Undo :meth:`install`."""
+        scheduler.remove_run_observer(self)
+        scheduler.remove_listener(self.task_event)
+        scheduler.remove_worker_listener(self.run_event)
+
+    # -- told by the scheduler ---------------------------------------------------------------
+
+    def runs_ended(self, ended: EndedRuns) -> None:
+        """A batch of ended runs (fires and submitted work of this process)."""
+        statuses = ended.statuses
+        if not statuses:
+            return
+        ends = ended.ended_at
+        if len(ends) != len(statuses):  # a batch without end times: they end now
+            ends = list(repeat(self._now().timestamp(), len(statuses)))
         with self._lock:
-            minute = self._minute(now)
-            if isinstance(event, TaskSubmissionEvent):
-                self._fired(minute, event, now)
-            elif isinstance(event, TaskExecutionEvent):
-                self._executed(minute, event, now)
-            elif isinstance(event, RunEvent) and event.run is not None:
-                self._finished(minute, event)
+            first, last = _minute_key(min(ends)), _minute_key(max(ends))
+            if first == last:  # the usual: a burst ends within one minute
+                self._add(self._minute(first), ended)
+            else:  # told late (nobody read the runs for a while): split by minute
+                by_minute: dict[int, list[int]] = {}
+                for index, end in enumerate(ends):
+                    by_minute.setdefault(_minute_key(end), []).append(index)
+                for key, indices in by_minute.items():
+                    self._add(self._minute(key), _some(ended, indices))
+            self._remember(ended.task_ids, statuses, ends)
 
-    def _minute(self, now: datetime) -> Minute:
-        key = _minute_key(now)
+    def task_event(self, event: TaskEvent) -> None:
+        """A listener of TASK_ERROR (the error of a fire, for its outcome) and TASK_MISSED."""
+        task_id = event.task_id
+        if task_id is None:
+            return
+        now = self._now().timestamp()
+        with self._lock:
+            if len(self._missed) + len(self._errors) >= 2 * MAX_OUTCOMES:
+                self._missed.clear()
+                self._errors.clear()
+            if event.code == TASK_MISSED:
+                self._missed[task_id] = now
+            elif isinstance(event, TaskExecutionEvent) and event.exception is not None:
+                error = event.exception
+                self._errors[task_id] = (now, f"{type(error).__name__}: {error}")
+
+    def run_event(self, event: RunEvent) -> None:
+        """A listener of the embedded worker's ending run events (runs from a broker)."""
+        run = event.run
+        if run is None or not run.finished:
+            return
+        end = run.finished_at or self._now()
+        lateness = None
+        if run.task_id is not None and run.started_at and run.scheduled_at is not None:
+            lateness = (run.started_at - run.scheduled_at).total_seconds()
+        one = EndedRuns(
+            run.queue, [run.task_id], [run.name], [run.status], [run.duration], [lateness],
+            [end.timestamp()],
+        )  # fmt: skip
+        self.runs_ended(one)
+
+    def _minute(self, key: int) -> Minute:
         minute = self._minutes.get(key)
         if minute is None:
             minute = self._minutes[key] = Minute()
-            for old in [k for k in self._minutes if k <= key - MINUTES]:
+            newest = max(self._minutes)
+            for old in [k for k in self._minutes if k <= newest - MINUTES]:
                 del self._minutes[old]
         return minute
 
-    def _fired(self, minute: Minute, event: TaskSubmissionEvent, now: datetime) -> None:
-        for run_time in event.scheduled_run_times:
-            minute.fires += 1
-            _sample(minute.lateness, max((now - run_time).total_seconds(), 0.0))
+    def _add(self, minute: Minute, ended: EndedRuns) -> None:
+        statuses = ended.statuses
+        total = len(statuses)
+        minute.runs += total
+        minute.fires += total - ended.task_ids.count(None)
+        cancelled = statuses.count(RunStatus.CANCELLED)
+        minute.executed += total - cancelled
+        minute.errors += statuses.count(RunStatus.FAILED) + statuses.count(RunStatus.TIMEOUT)
+        _sample(minute.lateness, ended.lateness)
+        _sample(minute.durations, ended.durations)
 
-    def _executed(self, minute: Minute, event: TaskExecutionEvent, now: datetime) -> None:
-        if event.task_id is None:
-            return
-        if event.code == TASK_MISSED:
-            outcome = Outcome("missed", now)
-        else:
-            minute.executed += 1
-            if event.code == TASK_ERROR:
-                minute.errors += 1
-                error = event.exception
-                detail = f"{type(error).__name__}: {error}" if error is not None else ""
-                outcome = Outcome("error", now, detail)
-            else:
-                outcome = Outcome("ok", now)
-        if len(self.outcomes) < _MAX_OUTCOMES or event.task_id in self.outcomes:
-            self.outcomes[event.task_id] = outcome
+    def _remember(
+        self, ids: Sequence[str | None], statuses: Sequence[RunStatus], ends: Sequence[float]
+    ) -> None:
+        """Each task's latest status (dict updates in C: a burst of thousands of fires)."""
+        self._status.update(zip(ids, statuses, strict=True))
+        self._ended.update(zip(ids, ends, strict=True))
+        self._status.pop(None, None)
+        self._ended.pop(None, None)
+        excess = len(self._status) - MAX_OUTCOMES
+        if excess > 0:  # the tasks seen first go first
+            for task_id in list(islice(self._status, excess)):
+                del self._status[task_id], self._ended[task_id]
 
-    def _finished(self, minute: Minute, event: RunEvent) -> None:
-        run = event.run
-        assert run is not None
-        minute.runs += 1
-        if run.duration is not None:
-            _sample(minute.durations, run.duration)
-        if run.task_id is None and event.code != RUN_CANCELLED:  # a fire counts as executed
-            minute.executed += 1
-            minute.errors += event.code in (RUN_FAILED, RUN_TIMEOUT)
+    # -- read by the pages -------------------------------------------------------------------
 
     def outcome(self, task_id: str) -> Outcome | None:
-        return self.outcomes.get(task_id)
+        """How the latest fire of ``task_id`` ended (None: none seen)."""
+        with self._lock:
+            status, ended = self._status.get(task_id), self._ended.get(task_id)
+            missed, error = self._missed.get(task_id), self._errors.get(task_id)
+        if missed is not None and (ended is None or missed >= ended):
+            return Outcome("missed", _datetime(missed))
+        if status is None or ended is None:
+            return None
+        if status not in _ERRORS:
+            return Outcome("ok", _datetime(ended))
+        detail = error[1] if error is not None else f"the run ended {status.value}"
+        return Outcome("error", _datetime(ended), detail)
 
     def series(self) -> Series:
         """The last hour, one entry per minute, the current minute last."""
-        last = _minute_key(self._now())
+        last = _minute_key(self._now().timestamp())
         with self._lock:
             minutes = [
-                self._minutes.get(key, Minute()) if key >= self._first else None
+                _copy(self._minutes.get(key)) if key >= self._first else None
                 for key in range(last - MINUTES + 1, last + 1)
             ]
-            return _series(minutes, [m for m in minutes if m is not None])
+        return _series(minutes, [m for m in minutes if m is not None])
 
 
 def _series(minutes: list[Minute | None], known: list[Minute]) -> Series:
@@ -183,14 +260,49 @@ def _series(minutes: list[Minute | None], known: list[Minute]) -> Series:
     )
 
 
-def _minute_key(now: datetime) -> int:
-    return math.floor(now.timestamp() / 60)
+def _copy(minute: Minute | None) -> Minute:
+    """A minute to read outside the lock (its samples are appended to meanwhile)."""
+    if minute is None:
+        return Minute()
+    return Minute(minute.fires, minute.runs, minute.errors, minute.executed,
+                  list(minute.lateness), list(minute.durations))  # fmt: skip
 
 
-def _sample(samples: list[float], value: float) -> None:
-    if len(samples) >= MAX_SAMPLES:
-        del samples[0]
-    samples.append(value)
+def _some(ended: EndedRuns, indices: list[int]) -> EndedRuns:
+    """The runs at ``indices`` of a batch, as a batch of their own."""
+
+    def column(values: Sequence[Any]) -> list[Any]:
+        return [values[index] for index in indices] if values else []
+
+    return EndedRuns(
+        ended.queue, column(ended.task_ids), column(ended.names), column(ended.statuses),
+        column(ended.durations), column(ended.lateness), column(ended.ended_at),
+    )  # fmt: skip
 
 
-__all__ = ["EVENT_MASK", "MetricsCollector", "Outcome", "Series", "percentile"]
+def _minute_key(posix: float) -> int:
+    return math.floor(posix / 60)
+
+
+def _datetime(posix: float) -> datetime:
+    return datetime.fromtimestamp(posix, UTC)
+
+
+def _sample(samples: list[float], values: Sequence[float | None]) -> None:
+    """Add the known ``values``, keeping the latest MAX_SAMPLES."""
+    if None in values:
+        samples.extend([value for value in values if value is not None])
+    else:
+        samples.extend(cast(Sequence[float], values))
+    if len(samples) > MAX_SAMPLES:
+        del samples[: len(samples) - MAX_SAMPLES]
+
+
+__all__ = [
+    "EVENT_MASK",
+    "WORKER_EVENT_MASK",
+    "MetricsCollector",
+    "Outcome",
+    "Series",
+    "percentile",
+]

@@ -11,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from asyncz_like.brokers.records import WorkerInfo
+from asyncz_like.brokers.retrying import RETRY_OF, RETRYABLE
 from asyncz_like.conversions import age_words
 from asyncz_like.dashboard.charts import line_chart
 from asyncz_like.dashboard.context import Dashboard, dashboard_of
 from asyncz_like.dashboard.metrics import Outcome
 from asyncz_like.dashboard.security import allow
 from asyncz_like.dashboard.words import trigger_words
+from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.runs.status import RunStatus
 
 RUNS_SHOWN = 100
@@ -36,6 +38,7 @@ class TaskRow:
 @allow("viewer")
 def overview(request: Request, form: FormData) -> Response:
     dashboard = dashboard_of(request)
+    dashboard.scheduler.flush_run_records()  # the collector hears of the latest fires
     series = dashboard.collector.series()
     charts = [
         line_chart("Fires and runs per minute", {"fires": series.fires, "runs": series.runs}),
@@ -57,6 +60,7 @@ def overview(request: Request, form: FormData) -> Response:
 @allow("viewer")
 def tasks(request: Request, form: FormData) -> Response:
     dashboard = dashboard_of(request)
+    dashboard.scheduler.flush_run_records()  # the latest outcomes
     rows = [
         TaskRow(
             task.id,
@@ -80,7 +84,12 @@ def runs(request: Request, form: FormData) -> Response:
     if status is not None and status not in RunStatus.__members__.values():
         return dashboard.pages.message(request, f"status must be one of {_statuses()}", 400)
     listed = dashboard.scheduler.list_runs(status=status, limit=RUNS_SHOWN)
-    context = {"runs": listed, "status": status, "statuses": [s.value for s in RunStatus]}
+    context = {
+        "runs": listed,
+        "status": status,
+        "statuses": [s.value for s in RunStatus],
+        "retryable": _retryable(dashboard),
+    }
     return dashboard.pages.render(request, "runs.html", context, live=True)
 
 
@@ -90,10 +99,13 @@ def run_detail(request: Request, form: FormData) -> Response:
     run = dashboard.scheduler.get_run(request.path_params["run_id"])
     if run is None:
         return dashboard.pages.message(request, "No run has this id (or it expired).", 404)
-    may_retry = _may_retry(dashboard, run.task_id)
-    return dashboard.pages.render(
-        request, "run.html", {"run": run, "may_retry": may_retry}, live=True
-    )
+    context = {
+        "run": run,
+        "retryable": _retryable(dashboard),
+        "retry_of": _retry_of(dashboard, run.id),
+        "task_exists": _task_exists(dashboard, run.task_id),
+    }
+    return dashboard.pages.render(request, "run.html", context, live=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +153,29 @@ def _task_order(row: TaskRow) -> tuple[bool, float, str]:
     return (due is None, due.timestamp() if due is not None else 0.0, row.id)
 
 
-def _may_retry(dashboard: Dashboard, task_id: str | None) -> bool:
+def _retryable(dashboard: Dashboard) -> frozenset[str]:
+    """The statuses a run may be retried from: those of RETRYABLE with a broker that keeps
+    the calls of ended runs; none otherwise (a run of this process keeps no call once it
+    ends, a Redis broker drops it)."""
+    broker = dashboard.scheduler.broker
+    if broker is None or not broker.keeps_ended_calls:
+        return frozenset()
+    return frozenset(status.value for status in RETRYABLE)
+
+
+def _retry_of(dashboard: Dashboard, run_id: str) -> str | None:
+    """The id of the run that ``run_id`` retries, when the broker still keeps its call."""
+    broker = dashboard.scheduler.broker
+    if broker is None:
+        return None
+    try:
+        call = broker.get_envelope(run_id)
+    except BrokenRecordError:
+        return None
+    return None if call is None else call.headers.get(RETRY_OF)
+
+
+def _task_exists(dashboard: Dashboard, task_id: str | None) -> bool:
     return task_id is not None and dashboard.scheduler.get_task(task_id) is not None
 
 

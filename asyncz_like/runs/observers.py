@@ -19,7 +19,8 @@ class EndedRuns:
     is the id of the task that fired each run (None for submitted work); ``names`` the run's
     name (the task's, or the function's); ``durations`` the seconds of its latest attempt
     (None when it never started); ``lateness`` the seconds from a fire's scheduled time to its
-    start (None for submitted work and runs never started).
+    start (None for submitted work and runs never started); ``ended_at`` when each run ended,
+    in POSIX seconds (empty when the teller does not say: a batch built by hand).
     """
 
     queue: str | None = None
@@ -28,6 +29,7 @@ class EndedRuns:
     statuses: Sequence[RunStatus] = field(default_factory=list)
     durations: Sequence[float | None] = field(default_factory=list)
     lateness: Sequence[float | None] = field(default_factory=list)
+    ended_at: Sequence[float] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.statuses)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 EXECUTED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.TIMEOUT)
 RATE_WINDOW = 60  # seconds
 _ONE_SECOND = timedelta(seconds=1)
+#: An ended run for the observers: queue, task id, name, status, duration, lateness, end.
+_Row = tuple[str | None, str | None, str | None, RunStatus, float | None, float | None, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ class StatsCollector:
         self.durations: deque[float] = deque(maxlen=window)
         self.lateness: deque[float] = deque(maxlen=window)
         self.observers: tuple[RunObserver, ...] = ()
+        #: Runs ended since :meth:`gather`, told as one batch at its end (None: at once).
+        self._gathered: list[_Row] | None = None
         self._seconds = [-1] * RATE_WINDOW
         self._hits = [0] * RATE_WINDOW
         self._second = -1  # the second the current slot counts, and when it ends:
@@ -122,10 +127,33 @@ class StatsCollector:
             lateness = (started - scheduled).total_seconds()
             self.lateness.append(lateness)
         if self.observers:
-            ended = EndedRuns(
-                run.queue, [run.task_id], [run.name], [run.status], [run.duration], [lateness]
+            end = run.finished_at
+            ended_at = end.timestamp() if end is not None else time.time()
+            row: _Row = (
+                run.queue,
+                run.task_id,
+                run.name,
+                run.status,
+                run.duration,
+                lateness,
+                ended_at,
             )
-            self.tell(ended)
+            if self._gathered is not None:
+                self._gathered.append(row)
+                return
+            self.tell(_batch(run.queue, [row]))
+
+    def gather(self) -> None:
+        """From now on, keep the runs that end for :meth:`tell_gathered` instead of telling
+        the observers one by one: a drain builds thousands of fire records at once."""
+        if self.observers and self._gathered is None:
+            self._gathered = []
+
+    def tell_gathered(self) -> None:
+        """Tell the observers of the runs kept since :meth:`gather`: one batch per queue."""
+        rows, self._gathered = self._gathered, None
+        for queue in dict.fromkeys(row[0] for row in rows or ()):
+            self.tell(_batch(queue, [row for row in rows or () if row[0] == queue]))
 
     def tell(self, ended: EndedRuns) -> None:
         for observer in self.observers:
@@ -187,6 +215,14 @@ class StatsCollector:
         if not executed:
             return 0.0
         return (counts[RunStatus.FAILED] + counts[RunStatus.TIMEOUT]) / executed
+
+
+def _batch(queue: str | None, rows: list[_Row]) -> EndedRuns:
+    """The ``rows`` (of one queue) as the columns of a batch."""
+    return EndedRuns(
+        queue, [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
+        [row[4] for row in rows], [row[5] for row in rows], [row[6] for row in rows],
+    )  # fmt: skip
 
 
 def _nearest_rank(ordered: list[float], percent: float) -> float:

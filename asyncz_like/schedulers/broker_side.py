@@ -23,6 +23,7 @@ from asyncz_like.brokers.records import (
     WorkerInfo,
     check_queues,
 )
+from asyncz_like.brokers.retrying import pending_run, retry_run
 from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.exceptions import RunLookupError
@@ -201,7 +202,7 @@ class BrokerSide:
     def enqueue(self, envelopes: list[Envelope], now: datetime) -> list[Run]:
         """Enqueue in one round trip; the runs as they are now (PENDING)."""
         self.require("submit").enqueue(envelopes, now)
-        return [_pending_run(envelope) for envelope in envelopes]
+        return [pending_run(envelope) for envelope in envelopes]
 
     # -- reading, waiting, cancelling -------------------------------------------------------
 
@@ -266,6 +267,9 @@ class BrokerSide:
             pause = min(pause * 2, MAX_POLL_SECONDS)
         return run
 
+    def retry(self, run_id: str) -> Run:
+        return retry_run(self.require("retry_run"), run_id, self.host.clock.now())
+
     def cancel(self, run_id: str) -> BrokerCancelResult:
         outcome = self.require("cancel_run").cancel(run_id, self.host.clock.now())
         return BrokerCancelResult(run_id, self, outcome)
@@ -306,11 +310,3 @@ def _counts_of(workers: list[WorkerInfo]) -> WorkerCounts:
 
 def _capped(pause: float, deadline: float | None) -> float:
     return pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic()))
-
-
-def _pending_run(envelope: Envelope) -> Run:
-    return Run(
-        envelope.run_id, envelope.task_id, envelope.name, RunStatus.PENDING,
-        priority=envelope.priority, created_at=envelope.created_at,
-        scheduled_at=envelope.due or envelope.created_at, queue=envelope.queue,
-    )  # fmt: skip

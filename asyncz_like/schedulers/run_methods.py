@@ -8,9 +8,11 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.records import WorkerInfo
+from asyncz_like.brokers.retrying import check_retryable
 from asyncz_like.clock import Clock
 from asyncz_like.events.constants import ALL_RUN_EVENTS
 from asyncz_like.events.dispatcher import Listener
+from asyncz_like.exceptions import RunNotRetryableError
 from asyncz_like.runs.history import RunHistory
 from asyncz_like.runs.observers import RunObserver
 from asyncz_like.runs.options import BACKGROUND_OPTION_NAMES, parse_options
@@ -205,6 +207,23 @@ class RunMethods:
         in :meth:`stats`)."""
         brokers = self._run_side.brokers
         return brokers.list_workers() if brokers.broker is not None else []
+
+    def retry_run(self, run_id: str) -> Run:
+        """Submit a run that ended FAILED, TIMEOUT or CANCELLED again: a new run (returned,
+        PENDING) from its stored call (function, arguments, queue, priority, retries,
+        timeout, headers), with the header ``retry_of`` naming it; the ended run's record is
+        left as it was. Needs a broker, which keeps the call (a run of this process keeps
+        none once it ends; a Redis broker drops it too). RunLookupError for an unknown id;
+        RunNotRetryableError for a run still pending or running, a completed one, a call
+        no longer kept, or a function that cannot be imported here.
+        """
+        brokers = self._run_side.brokers
+        if brokers.broker is not None:
+            return brokers.retry(run_id)
+        check_retryable(run_id, reading.get_run(self._run_side.engine, run_id))
+        raise RunNotRetryableError(
+            run_id, "retry_run needs a broker: a run of this process keeps no call once it ends"
+        )
 
     def stats(self) -> RunStats:
         """Counts by status, queue and workers, throughput, execution times, error rate,

@@ -148,16 +148,22 @@ class FireRecorder:
         offered between slices: a drain of thousands of fires (a persistent history's thread
         does one every second) must not hold the scheduler's loop and passes for long."""
         capacity = self._capacity()
+        ledger = self._ledger
         with self._draining:  # one drain at a time; fires go on appending meanwhile
-            with self._ledger.lock:
+            with ledger.lock:
                 items = self._pop(len(self.inbox))
                 skip = 0 if capacity is None else max(len(items) - capacity, 0)
                 self._count(items[:skip])
-            for start in range(skip, len(items), DRAIN_SLICE):
-                if start > skip:
-                    time.sleep(0)  # let a waiting thread take the GIL now, not in 5 ms
-                with self._ledger.lock:
-                    self._build(items[start : start + DRAIN_SLICE])
+                ledger.stats.gather()  # the observers hear of the built ones in one batch
+            try:
+                for start in range(skip, len(items), DRAIN_SLICE):
+                    if start > skip:
+                        time.sleep(0)  # let a waiting thread take the GIL now, not in 5 ms
+                    with ledger.lock:
+                        self._build(items[start : start + DRAIN_SLICE])
+            finally:
+                with ledger.lock:
+                    ledger.stats.tell_gathered()
 
     def compact(self) -> None:
         """Count the fires the history would drop at once and keep only the newest in the
@@ -234,18 +240,21 @@ def _observe(stats: StatsCollector, items: list[FireRecord]) -> None:
         return
     late: list[float]
     took: list[float] = []
+    ends: list[float] = []
     try:  # the system clock's stamps are POSIX times: one subtraction each
         late = _late_posix(list(map(itemgetter(2), kept)), list(map(itemgetter(3), kept)))
         if observers:
-            took = list(map(sub, map(itemgetter(4), kept), map(itemgetter(3), kept)))
+            ends = list(map(itemgetter(4), kept))
+            took = list(map(sub, ends, map(itemgetter(3), kept)))
     except TypeError:  # another clock's datetimes
         late = [_late(at, started) for _, _, at, started, _, _, _, _ in kept]
         if observers:
             took = [_took(started, end) for _, _, _, started, end, _, _, _ in kept]
+            ends = [_as_datetime(end).timestamp() for _, _, _, _, end, _, _, _ in kept]
     stats.lateness.extend(late)
     if observers:
         ids, names, statuses = (list(map(itemgetter(k), items)) for k in (0, 1, 5))
-        stats.tell(EndedRuns(None, ids, names, statuses, took, late))
+        stats.tell(EndedRuns(None, ids, names, statuses, took, late, ends))
 
 
 def _late_posix(run_times: list[datetime], starts: list[Any]) -> list[float]:

@@ -74,6 +74,27 @@ def test_a_claimed_envelope_is_the_enqueued_one(broker: BaseBroker) -> None:
     assert (delivery.token, delivery.attempt, delivery.lease_until) == (1, 1, at(12))
 
 
+def test_get_envelope_gives_the_enqueued_call(broker: BaseBroker) -> None:
+    sent = envelope(
+        "a", args=(1, "two"), kwargs={"k": [1.5]}, queue="q", priority=3, max_retries=2,
+        timeout=30.0, max_deliveries=5, task_id="t", name="job", headers={"key": "v"},
+    )  # fmt: skip
+    broker.enqueue([sent])
+    got = broker.get_envelope("a")
+    assert got is not None
+    assert (got.run_id, got.target, got.args, got.kwargs) == ("a", TARGET, (1, "two"), {"k": [1.5]})
+    assert (got.queue, got.priority, got.max_retries, got.timeout) == ("q", 3, 2, 30.0)
+    assert (got.max_deliveries, got.task_id, got.name, got.headers) == (5, "t", "job", {"key": "v"})
+    assert broker.get_envelope("unknown") is None
+    (delivery,) = broker.claim("w", ["q"], 1, at(1))
+    broker.fail("a", delivery.token, ERROR, at(2))
+    ended = broker.get_envelope("a")  # kept after the end, or no longer (Redis), as it says
+    if broker.keeps_ended_calls:
+        assert ended is not None and (ended.target, ended.args) == (TARGET, (1, "two"))
+    else:
+        assert ended is None
+
+
 def test_headers_come_back_with_every_delivery(broker: BaseBroker) -> None:
     """The trace context rides in the headers: a retry, a give-back and an expired lease
     deliver the run again with them, as enqueued."""

@@ -1,5 +1,5 @@
-"""``runs``, ``stats`` and ``workers`` on a SQLite broker, from --broker or from the app's
-scheduler."""
+"""``runs``, ``stats``, ``workers`` and ``retry`` on a SQLite broker, from --broker or from
+the app's scheduler."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from asyncz_like.brokers import WorkerInfo, make_broker
+from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+from asyncz_like.runs import RunError
 from asyncz_like.schedulers import BackgroundScheduler
 from tests.cli.conftest import invoke, tick
 
@@ -102,3 +104,31 @@ def test_workers_of_a_broker_no_worker_ever_used(tmp_path: Path) -> None:
     url, _ = submitted(tmp_path, 1)
     assert json.loads(invoke("workers", "--broker", url, "--json").stdout) == []
     assert invoke("workers", "--broker", url).stdout.strip() == "(none)"
+
+
+def test_retry_submits_an_ended_run_again(tmp_path: Path) -> None:
+    url, (first, second) = submitted(tmp_path, 2)
+    broker = SQLAlchemyBroker(database=url)
+    broker.start()
+    try:
+        (delivery,) = broker.claim("w", ["default"], 1, datetime.now(UTC))
+        assert delivery.run_id == first
+        broker.fail(first, delivery.token, RunError("ValueError", "boom"), datetime.now(UTC))
+        result = invoke("retry", first, "--broker", url, "--json")
+        assert result.exit_code == 0, result.output
+        row = json.loads(result.stdout)
+        assert row["retry_of"] == first and row["status"] == "pending" and row["id"] != first
+        assert row["name"] == "tick" and row["queue"] == "default"
+        call = broker.get_envelope(row["id"])
+        assert call is not None and call.headers == {"retry_of": first}
+        assert call.target == "tests.cli.conftest:tick"
+        again = invoke("retry", first, "--broker", url)
+        assert again.exit_code == 0 and again.stdout.startswith(f"retried {first} as ")
+        refused = invoke("retry", second, "--broker", url)
+        assert refused.exit_code == 1
+        assert "cannot retry a run that is pending" in refused.stderr
+        unknown = invoke("retry", "no-such-run", "--broker", url)
+        assert unknown.exit_code == 1 and "RunLookupError" in unknown.stderr
+        assert len(broker.list_runs()) == 4  # two retries; the refusals added nothing
+    finally:
+        broker.shutdown()

@@ -251,6 +251,13 @@ class RabbitMQBroker(BaseBroker):
     def get_run(self, run_id: str) -> Run | None:
         return self.state.get_run(run_id)
 
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        return self.state.get_envelope(run_id)
+
+    @property
+    def keeps_ended_calls(self) -> bool:  # type: ignore[override]  # read from the state
+        return self.state.keeps_ended_calls
+
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100
     ) -> list[Run]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
-from asyncz_like.brokers.codec import decode_work, encode_result, encode_work
+from asyncz_like.brokers.codec import encode_result, encode_work
 from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
@@ -26,10 +26,12 @@ from asyncz_like.brokers.redis import claiming, finishing, scripts
 from asyncz_like.brokers.redis.layout import (
     DEFAULT_PREFIX,
     RUN_FIELDS,
+    claimed_envelope,
+    envelope_of,
     error_fields,
-    from_time_hex,
     next_time_hex,
     priority_hex,
+    read_call,
     run_of,
     stats_of,
     time_hex,
@@ -207,22 +209,16 @@ class RedisBroker(BaseBroker):
         return deliveries
 
     def _delivery_of(self, row: list[Any], lease_until: datetime, now: datetime) -> Delivery | None:
-        raw_id, queue, token, attempt, priority, max_deliveries, task_id, name, created, work = row
-        run_id = raw_id.decode()
+        run_id, token, attempt = row[0].decode(), int(row[2]), int(row[3])
         try:
-            envelope = decode_work(
-                work, self.serializer, run_id=run_id, queue=queue.decode(),
-                priority=int(priority), max_deliveries=int(max_deliveries),
-                task_id=None if task_id is None else task_id.decode(),
-                name=None if name is None else name.decode(), created_at=from_time_hex(created),
-            )  # fmt: skip
+            envelope = claimed_envelope(row, self.serializer)
         except BrokenRecordError as error:
             logger.error("Run %s cannot be read; failed: %s", run_id, error.reason,
                          extra={"run_id": run_id})  # fmt: skip
             broken = RunError(type(error).__name__, str(error))
-            self.fail(run_id, int(token), broken, now)
+            self.fail(run_id, token, broken, now)
             return None
-        return Delivery(envelope, int(token), int(attempt), lease_until)
+        return Delivery(envelope, token, attempt, lease_until)
 
     # -- the holder's calls ----------------------------------------------------------------
 
@@ -332,6 +328,11 @@ class RedisBroker(BaseBroker):
         key = f"{self.prefix}:run:{run_id}"
         values = self._retry(lambda _: self.client.hmget(key, RUN_FIELDS))
         return run_of(run_id, values, self.serializer)
+
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        """The envelope of a run that has not ended (the call of an ended run is dropped)."""
+        fields, work = self._retry(lambda _: read_call(self.client, self.prefix, run_id))
+        return envelope_of(run_id, fields, work, self.serializer)
 
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100

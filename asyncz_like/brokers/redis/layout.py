@@ -29,8 +29,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from asyncz_like.brokers.codec import decode_result
-from asyncz_like.brokers.records import QueueStats
+from asyncz_like.brokers.codec import decode_result, decode_work
+from asyncz_like.brokers.records import Envelope, QueueStats
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
@@ -44,6 +44,8 @@ _TOP = (1 << 63) - 1
 #: The fields of a run hash a Run is read from, in this order.
 RUN_FIELDS = ("q", "pr", "st", "due", "cr", "sa", "fa", "tok", "att", "pg", "msg", "tid", "nm",
               "res", "et", "em", "etb")  # fmt: skip
+#: The fields of a run hash an envelope is read from (with its work), in this order.
+ENVELOPE_FIELDS = ("q", "pr", "maxd", "tid", "nm", "cr")
 
 
 def time_hex(moment: datetime) -> str:
@@ -88,6 +90,30 @@ def run_of(run_id: str, values: list[Any], serializer: BaseSerializer) -> Run | 
     )  # fmt: skip
 
 
+def read_call(client: Any, prefix: str, run_id: str) -> tuple[list[Any], bytes | None]:
+    """The ENVELOPE_FIELDS of a run's hash and its work, read in one round trip."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hmget(f"{prefix}:run:{run_id}", ENVELOPE_FIELDS)
+    pipe.get(f"{prefix}:work:{run_id}")
+    fields, work = pipe.execute()
+    return list(fields), work
+
+
+def envelope_of(
+    run_id: str, values: list[Any], work: bytes | None, serializer: BaseSerializer
+) -> Envelope | None:
+    """The envelope of the ENVELOPE_FIELDS ``values`` of a run hash and its ``work``; None
+    when either is gone (the work goes when the run ends)."""
+    queue, priority, max_deliveries, task_id, name, created = values
+    if queue is None or work is None:
+        return None
+    return decode_work(
+        work, serializer, run_id=run_id, queue=queue.decode(), priority=int(priority),
+        max_deliveries=int(max_deliveries), task_id=text(task_id), name=text(name),
+        created_at=from_time_hex(created),
+    )  # fmt: skip
+
+
 def error_fields(error: RunError) -> tuple[dict[str, str], list[str]]:
     """The run hash fields to set for ``error``, and those to delete."""
     if not isinstance(error, RunError):
@@ -110,3 +136,13 @@ def stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
     for index in range(0, len(pairs), 2):
         stats.pending[int(pairs[index])] = int(pairs[index + 1])
     return queue.decode(), stats if any(numbers[:7]) or stats.pending else None
+
+
+def claimed_envelope(row: list[Any], serializer: BaseSerializer) -> Envelope:
+    """The run of one row the claim script returns (BrokenRecordError if unreadable)."""
+    raw_id, queue, _token, _attempt, priority, max_deliveries, task_id, name, created, work = row
+    return decode_work(
+        work, serializer, run_id=raw_id.decode(), queue=queue.decode(), priority=int(priority),
+        max_deliveries=int(max_deliveries), task_id=None if task_id is None else task_id.decode(),
+        name=None if name is None else name.decode(), created_at=from_time_hex(created),
+    )  # fmt: skip

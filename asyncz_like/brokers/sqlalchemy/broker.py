@@ -74,6 +74,7 @@ class SQLAlchemyBroker(BaseBroker):
     repeats (the run is delivered again). Enqueues and cancels always wait for the disk."""
 
     alias = "sqlalchemy"
+    keeps_ended_calls = True
 
     def __init__(
         self,
@@ -320,6 +321,12 @@ class SQLAlchemyBroker(BaseBroker):
         query = sa.select(t).where(t.c.id == run_id)
         row = self.db.run(lambda connection: connection.execute(query).first(), write=False)
         return None if row is None else run_of(row, self.serializer)
+
+    def get_envelope(self, run_id: str) -> Envelope | None:
+        t = self.db.table
+        query = sa.select(t).where(t.c.id == run_id)
+        row = self.db.run(lambda connection: connection.execute(query).first(), write=False)
+        return None if row is None else envelope_of(row, self.serializer)
 
     def list_runs(
         self, queue: str | None = None, status: RunStatus | str | None = None, limit: int = 100

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from asyncz_like.brokers import WorkerInfo
+from asyncz_like.brokers import MemoryBroker, WorkerInfo
 from asyncz_like.dashboard import create_dashboard
-from asyncz_like.runs import RunStatus, update_progress
+from asyncz_like.runs import RunError, RunStatus, update_progress
 from asyncz_like.stores.file import FileStore
 from tests.helpers import FakeClock, ManualScheduler, manual_scheduler, noop
 from tests.unit.dashboard.helpers import logged_in, post, users
@@ -98,21 +98,67 @@ def test_an_operator_cancels_a_waiting_run(app: Starlette, scheduler: ManualSche
     assert "was not cancelled" in client.get(again.headers["location"]).text
 
 
-def test_retry_runs_the_task_of_a_fired_run_again(
+def test_without_a_broker_a_fired_run_offers_its_task_not_a_retry(
     app: Starlette, scheduler: ManualScheduler, clock: FakeClock
 ) -> None:
     scheduler.add_task(crash, "interval", seconds=10, id="flaky")
     clock.advance(10)
     scheduler.process_tasks()
     failed = scheduler.list_runs(task_id="flaky")[0]
-    submitted = scheduler.submit(crash)
-    scheduler.process_tasks()
     client = logged_in(app, "olga")
-    assert post(client, "/runs/retry", run_id=failed.id).status_code == 303
-    scheduler.process_tasks()
-    assert len(scheduler.list_runs(task_id="flaky")) == 2
-    refused = post(client, "/runs/retry", run_id=submitted.id)
-    assert refused.status_code == 409 and "still exists" in refused.text
+    assert "/runs/retry" not in client.get("/runs").text  # nothing to retry from
+    detail = client.get(f"/runs/{failed.id}").text
+    assert "Run its task now" in detail and "/runs/retry" not in detail
+    refused = post(client, "/runs/retry", run_id=failed.id)
+    assert refused.status_code == 409 and "needs a broker" in refused.text
+
+
+def test_an_operator_retries_a_failed_run_through_the_broker(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, broker={"type": "memory"}, worker=False)
+    scheduler.start()
+    app = create_dashboard(scheduler, users(), secret_key="s" * 32)
+    broker = scheduler.broker
+    assert broker is not None
+    failed = scheduler.submit(crash, queue="mail", priority=3)
+    (delivery,) = broker.claim("w", ["mail"], 1, clock.now())
+    broker.fail(failed.id, delivery.token, RunError("ZeroDivisionError", "no rows"), clock.now())
+    waiting = scheduler.submit(noop)
+    viewer, operator = logged_in(app, "vera"), logged_in(app, "olga")
+    assert "/runs/retry" not in viewer.get("/runs").text
+    assert post(viewer, "/runs/retry", run_id=failed.id).status_code == 403
+    page = operator.get("/runs").text
+    row = page[page.index(f'<tr data-run="{failed.id}">') :]
+    assert "/runs/retry" in row[: row.index("</tr>")]
+    assert post(operator, "/runs/retry", run_id=waiting.id).status_code == 409
+    done = post(operator, "/runs/retry", run_id=failed.id)
+    assert done.status_code == 303
+    (again,) = [run for run in scheduler.list_runs() if run.id not in (failed.id, waiting.id)]
+    assert (again.status, again.queue, again.priority) == (RunStatus.PENDING, "mail", 3)
+    assert scheduler.get_run(failed.id).status is RunStatus.FAILED  # type: ignore[union-attr]
+    assert f"retried as {again.id}" in operator.get(done.headers["location"]).text
+    detail = operator.get(f"/runs/{again.id}").text
+    assert "Retry of" in detail and f"/runs/{failed.id}" in detail
+    assert post(operator, "/runs/retry", run_id="no-such-run").status_code == 404
+    assert post(operator, "/runs/retry").status_code == 400
+    scheduler.shutdown()
+
+
+class ForgettingBroker(MemoryBroker):
+    """Drops the call of a run that ended, as the Redis broker does."""
+
+    keeps_ended_calls = False
+
+
+def test_no_retry_button_when_the_broker_drops_ended_calls(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, broker=ForgettingBroker(), worker=False)
+    scheduler.start()
+    app = create_dashboard(scheduler, users(), secret_key="s" * 32)
+    run = scheduler.submit(noop)
+    assert scheduler.cancel_run(run.id)
+    client = logged_in(app, "olga")
+    assert run.id in client.get("/runs").text and "/runs/retry" not in client.get("/runs").text
+    assert "/runs/retry" not in client.get(f"/runs/{run.id}").text
+    scheduler.shutdown()
 
 
 def test_queues_page_without_a_broker_shows_the_lanes_and_running_runs(

@@ -177,3 +177,22 @@ def test_observers_hear_of_every_ended_run(clock: FakeClock) -> None:
     scheduler.remove_run_observer(observed)
     with pytest.raises(KeyError):
         scheduler.remove_run_observer(observed)
+
+
+def test_fires_built_by_a_drain_are_told_in_one_batch_with_end_times(clock: FakeClock) -> None:
+    scheduler = manual_scheduler(clock, max_run_history=100)
+    observed = Observed()
+    scheduler.add_run_observer(observed)
+    for index in range(40):  # more than one slice of a drain
+        scheduler.add_task(double, "interval", seconds=1, args=[1], id=f"t{index}")
+    scheduler.start()
+    clock.advance(1)
+    scheduler.process_tasks()
+    scheduler.flush_run_records()
+    assert [len(batch) for batch in observed.batches] == [40]
+    assert list(observed.batches[0].ended_at) == [clock.now().timestamp()] * 40
+    assert len(scheduler.list_runs(limit=None)) == 40  # built, not only counted
+    scheduler.submit(double, 3)
+    scheduler.process_tasks()
+    assert list(observed.batches[-1].task_ids) == [None]  # told at once, outside a drain
+    assert list(observed.batches[-1].ended_at) == [clock.now().timestamp()]
