@@ -35,6 +35,15 @@ def check_name(value: Any, argument: str) -> str:
     return value
 
 
+def check_target(value: Any) -> str:
+    """A ``"module:qualname"`` reference to a function; TypeError otherwise."""
+    if not isinstance(value, str) or not _TARGET.match(value):
+        raise TypeError(
+            f"target must be a 'module:qualname' reference to a function, got {value!r}"
+        )
+    return value
+
+
 def check_queues(queues: Any) -> tuple[str, ...]:
     """The queue names of a claim or a wait: a nonempty list of names."""
     if isinstance(queues, str):
@@ -81,10 +90,7 @@ class Envelope:
 
     def __post_init__(self) -> None:
         check_name(self.run_id, "run_id")
-        if not isinstance(self.target, str) or not _TARGET.match(self.target):
-            raise TypeError(
-                f"target must be a 'module:qualname' reference to a function, got {self.target!r}"
-            )
+        check_target(self.target)
         if not isinstance(self.args, tuple):
             if not isinstance(self.args, list):
                 raise TypeError(f"args must be a tuple or a list, got args={self.args!r}")
