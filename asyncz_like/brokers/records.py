@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, check_time, shifted
-from asyncz_like.runs.backoff import Backoff, as_backoff
+from asyncz_like.runs.backoff import Backoff, as_backoff, default_backoff
 from asyncz_like.runs.run import RunError
 from asyncz_like.runs.status import RunStatus
 
@@ -80,7 +80,7 @@ class Envelope:
     priority: int = 0
     due: datetime | None = None
     max_retries: int = 0
-    retry_backoff: Backoff = field(default_factory=Backoff)
+    retry_backoff: Backoff = field(default_factory=default_backoff)
     timeout: float | None = None
     max_deliveries: int = DEFAULT_MAX_DELIVERIES
     task_id: str | None = None

@@ -54,6 +54,11 @@ def as_backoff(value: Any) -> Backoff:
     return _backoff_of(float(check_seconds(value, "retry_backoff")))
 
 
+def default_backoff() -> Backoff:
+    """The default Backoff (``Backoff()``), one shared instance."""
+    return _backoff_of(1.0)
+
+
 @functools.lru_cache(maxsize=64)
 def _backoff_of(base: float) -> Backoff:
     """One Backoff per base (it is immutable): every submit gives one, and building and
