@@ -255,6 +255,14 @@ class BaseBroker(ABC):
         in ``queues`` (an enqueue from this or another process), False on timeout. A worker
         calls it when a claim came back empty, then claims again."""
 
+    def interrupt_wait(self) -> None:  # noqa: B027  # optional hook
+        """End the :meth:`wait_for_work` going on in this broker object at once: it returns
+        False. When none is going on, the next one returns False at once. A worker calls it
+        when asked to stop, so that an idle worker stops without waiting out its wait.
+        Callable from any thread; it may send one message to the server (a NOTIFY, a
+        PUBLISH) to wake a wait blocked on its connection. This default does nothing: a
+        worker waits in slices, so a stop then waits for the slice to end."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 

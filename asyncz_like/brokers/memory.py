@@ -87,6 +87,7 @@ class MemoryBroker(BaseBroker):
         self._running: dict[str, _Entry] = {}
         self._seq = itertools.count()
         self._workers = MemoryWorkerRegistry()
+        self._interrupted = False  # interrupt_wait: the wait going on (or the next) ends
 
     @property
     def worker_registry(self) -> WorkerRegistry:
@@ -357,4 +358,13 @@ class MemoryBroker(BaseBroker):
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
         check_queues(list(queues))
         with self._work:
-            return self._work.wait(timeout)
+            woken = self._interrupted or self._work.wait(timeout)
+            if self._interrupted:
+                self._interrupted = False
+                return False
+            return woken
+
+    def interrupt_wait(self) -> None:
+        with self._work:
+            self._interrupted = True
+            self._work.notify_all()

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, check_time, shifted
-from asyncz_like.runs.backoff import Backoff, as_backoff
+from asyncz_like.runs.backoff import Backoff, as_backoff, default_backoff
 from asyncz_like.runs.run import RunError
 from asyncz_like.runs.status import RunStatus
 
@@ -32,6 +32,15 @@ def check_name(value: Any, argument: str) -> str:
         raise TypeError(f"{argument} must be a nonempty string, got {argument}={value!r}")
     if len(value) > MAX_ID_LENGTH:
         raise ValueError(f"{argument} is longer than {MAX_ID_LENGTH} characters: {value[:40]!r}...")
+    return value
+
+
+def check_target(value: Any) -> str:
+    """A ``"module:qualname"`` reference to a function; TypeError otherwise."""
+    if not isinstance(value, str) or not _TARGET.match(value):
+        raise TypeError(
+            f"target must be a 'module:qualname' reference to a function, got {value!r}"
+        )
     return value
 
 
@@ -71,7 +80,7 @@ class Envelope:
     priority: int = 0
     due: datetime | None = None
     max_retries: int = 0
-    retry_backoff: Backoff = field(default_factory=Backoff)
+    retry_backoff: Backoff = field(default_factory=default_backoff)
     timeout: float | None = None
     max_deliveries: int = DEFAULT_MAX_DELIVERIES
     task_id: str | None = None
@@ -81,10 +90,7 @@ class Envelope:
 
     def __post_init__(self) -> None:
         check_name(self.run_id, "run_id")
-        if not isinstance(self.target, str) or not _TARGET.match(self.target):
-            raise TypeError(
-                f"target must be a 'module:qualname' reference to a function, got {self.target!r}"
-            )
+        check_target(self.target)
         if not isinstance(self.args, tuple):
             if not isinstance(self.args, list):
                 raise TypeError(f"args must be a tuple or a list, got args={self.args!r}")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, later
-from asyncz_like.runs.backoff import Backoff, as_backoff
+from asyncz_like.runs.backoff import Backoff, as_backoff, default_backoff
 from asyncz_like.utils import to_datetime
 
 #: The keyword arguments of ``submit`` that are options, not arguments of the function.
@@ -36,7 +36,7 @@ class RunOptions:
     priority: int = 0
     timeout: float | None = None
     max_retries: int = 0
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = field(default_factory=default_backoff)
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     executor: str = "default"
 

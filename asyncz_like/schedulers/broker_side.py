@@ -22,6 +22,7 @@ from asyncz_like.brokers.records import (
     Envelope,
     WorkerInfo,
     check_queues,
+    check_target,
 )
 from asyncz_like.brokers.retrying import pending_run, retry_run
 from asyncz_like.clock import Clock
@@ -68,7 +69,7 @@ def reference_of(fn: Callable[..., Any] | str) -> tuple[str, str]:
     """The ``module:qualname`` a worker in another process imports, and a name for the
     run; a lambda, closure, partial or bound method raises ValueError naming ``fn``."""
     if isinstance(fn, str):
-        Envelope(run_id="x", target=fn)  # checks the form; the worker imports it
+        check_target(fn)  # the form only: the worker imports it
         return fn, fn.rsplit(":", 1)[-1]
     if not callable(fn):
         raise TypeError(f"fn must be a callable or a 'module:qualname' string, got {fn!r}")

@@ -5,6 +5,7 @@ rest."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ from asyncz_like.workers.recording import (
 from asyncz_like.workers.settings import WorkerSettings
 
 #: An idle worker waits for work in slices this long, so that a stop is never kept waiting
-#: by a thread blocked in the broker.
+#: long by a thread blocked in a broker whose wait cannot be interrupted (``interrupt_wait``).
 WAIT_SLICE = 1.0
 #: While runs are going on, a claim waits up to this long for a quarter of the slots to be
 #: free, so that a busy worker claims in batches rather than one run per round trip.
@@ -69,6 +70,10 @@ class WorkerLoop:
         self.stopping.set()
         if now:
             self.immediate.set()
+        # An idle wait ends now rather than at the end of its slice. In a thread of its own:
+        # the broker may send a message to wake its waiting connection.
+        threading.Thread(target=_interrupt_wait, args=(self.broker,), daemon=True,
+                         name="asyncz-like-interrupt").start()  # fmt: skip
 
     async def run(self, on_started: Callable[[], None]) -> None:
         heartbeat = self.loop.create_task(self._heartbeat())
@@ -136,7 +141,7 @@ class WorkerLoop:
             )  # fmt: skip
             await self._first(waiting)
             if not waiting.done():
-                return  # stopping (the thread ends with its slice)
+                return  # stopping: request_stop ends the wait (else it ends with its slice)
             if waiting.exception() is not None:
                 logger.warning("Waiting for work failed: %r", waiting.exception())
                 await self._first(asyncio.sleep(min(left, WAIT_SLICE)))
@@ -272,3 +277,10 @@ class WorkerLoop:
             held.stop(Stop.GIVE_BACK)
         if self.supervisors:
             await asyncio.wait(set(self.supervisors), timeout=GIVE_BACK_SECONDS)
+
+
+def _interrupt_wait(broker: BaseBroker) -> None:
+    try:
+        broker.interrupt_wait()
+    except Exception as exc:  # the wait then ends with its slice
+        logger.warning("Interrupting the wait for work of %r failed: %r", broker, exc)

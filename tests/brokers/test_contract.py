@@ -431,6 +431,60 @@ def test_wait_for_work_wakes_on_an_enqueue_elsewhere(backend: BrokerBackend) -> 
     assert woke and woke[0] < 10  # generous: a polling backend wakes within its interval
 
 
+def waiting_in_a_thread(broker: BaseBroker, ended: list[tuple[bool, float]]) -> threading.Thread:
+    """A thread in ``broker.wait_for_work(["calm"], 30)``, which notes its answer and when."""
+
+    def wait() -> None:
+        ended.append((broker.wait_for_work(["calm"], 30), time.monotonic()))
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    thread.join(0.3)  # it is waiting by now
+    assert thread.is_alive() and not ended
+    return thread
+
+
+def test_interrupt_wait_ends_a_wait_going_on(broker: BaseBroker) -> None:
+    assert broker.wait_for_work(["calm"], 0.05) is False  # connected, listening
+    ended: list[tuple[bool, float]] = []
+    thread = waiting_in_a_thread(broker, ended)
+    asked = time.monotonic()
+    broker.interrupt_wait()
+    thread.join(10)
+    assert ended and ended[0][0] is False
+    assert ended[0][1] - asked < 0.2
+
+
+def test_interrupt_wait_before_a_wait_ends_the_next_one_only(broker: BaseBroker) -> None:
+    broker.interrupt_wait()
+    started = time.monotonic()
+    assert broker.wait_for_work(["calm"], 30) is False
+    assert time.monotonic() - started < 0.2
+    started = time.monotonic()
+    assert broker.wait_for_work(["calm"], 0.2) is False
+    assert time.monotonic() - started > 0.15  # the interrupt was used up
+
+
+def test_interrupt_wait_leaves_the_waits_of_other_brokers_alone(backend: BrokerBackend) -> None:
+    if not backend.shared:
+        pytest.skip("one broker object per process: no other broker shares its storage")
+    mine, other = backend.make(poll_interval=0.2), backend.make(poll_interval=0.2)
+    for broker in (mine, other):
+        assert broker.wait_for_work(["calm"], 0.05) is False  # connected, listening
+    mine_ended: list[tuple[bool, float]] = []
+    other_ended: list[tuple[bool, float]] = []
+    mine_thread = waiting_in_a_thread(mine, mine_ended)
+    other_thread = waiting_in_a_thread(other, other_ended)
+    mine.interrupt_wait()  # its message (if any) reaches the other's connection too
+    mine_thread.join(10)
+    assert mine_ended and mine_ended[0][0] is False
+    other_thread.join(0.3)
+    assert other_thread.is_alive() and not other_ended  # still waiting
+    other.enqueue([envelope("new", queue="calm", created_at=None)])
+    other_thread.join(25)
+    assert other_ended and other_ended[0][0] is True
+
+
 def test_wait_for_work_times_out_without_work(broker: BaseBroker) -> None:
     started = time.monotonic()
     assert broker.wait_for_work(["quiet"], 0.2) is False

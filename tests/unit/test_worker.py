@@ -439,6 +439,30 @@ def test_settings_fail_where_given() -> None:
     assert "concurrency=20" in repr(worker)
 
 
+class WatchedBroker(MemoryBroker):
+    """Says when a wait for work begins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait_for_work(self, queues: Any, timeout: float) -> bool:
+        self.waiting.set()
+        return super().wait_for_work(queues, timeout)
+
+
+@in_loop
+async def test_an_idle_worker_stops_at_once(clock: FakeClock) -> None:
+    broker = WatchedBroker()
+    worker = make_worker(broker, clock, polling_interval=30)
+    task = asyncio.create_task(worker.run())
+    assert await asyncio.to_thread(broker.waiting.wait, 5)  # idle: in a slice of 1 s
+    asked = time.monotonic()
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    assert time.monotonic() - asked < 0.3
+
+
 def test_run_sync_stops_gracefully_on_sigterm(clock: FakeClock) -> None:
     broker = MemoryBroker()
     put(broker, [envelope("n", "note", "n")])

@@ -100,6 +100,7 @@ class RabbitMQBroker(BaseBroker):
         self._watch_until = 0.0  # time.monotonic() until which the state broker is watched
         self._due_now = False
         self._closing = False
+        self._interrupts = 0  # a watch ends when this changes
 
     def __repr__(self) -> str:
         where = urlsplit(self.url)
@@ -115,6 +116,7 @@ class RabbitMQBroker(BaseBroker):
 
     def shutdown(self) -> None:
         self._closing = True
+        self.state.interrupt_wait()  # a watch going on ends now
         if self._watcher is not None:
             self._watcher.shutdown(wait=False, cancel_futures=True)
         self.wakeups.close()  # the wake-ups still held go back to their queues
@@ -159,6 +161,15 @@ class RabbitMQBroker(BaseBroker):
         self._due_now = False
         return woken
 
+    def interrupt_wait(self) -> None:
+        """End the wait going on (RabbitMQ's, or the state broker's while RabbitMQ is away)
+        and the watch of the state broker's due times."""
+        with self._watch_lock:
+            self._interrupts += 1
+            self._watch_until = 0.0  # the next wait needs a watch of its own
+        self.wakeups.interrupt()
+        self.state.interrupt_wait()
+
     def _watch_due_times(self, names: tuple[str, ...], wait: float) -> None:
         """Meanwhile, the state broker's own wait, in a thread: it ends when a delayed run
         or a retry falls due, or a lease expires (no wake-up message says so)."""
@@ -169,12 +180,13 @@ class RabbitMQBroker(BaseBroker):
             if self._watcher is None:
                 self._watcher = ThreadPoolExecutor(1, "asyncz-like-amqp-due")
             self._watch_until = deadline
-            self._watcher.submit(self._watch, names, deadline)
+            self._watcher.submit(self._watch, names, deadline, self._interrupts)
 
-    def _watch(self, names: tuple[str, ...], deadline: float) -> None:
+    def _watch(self, names: tuple[str, ...], deadline: float, interrupts: int) -> None:
         due = False
         try:  # in slices, so that a shutdown is not kept waiting by a long wait
-            while not due and not self._closing and (left := deadline - time.monotonic()) > 0:
+            while (not due and not self._closing and interrupts == self._interrupts
+                   and (left := deadline - time.monotonic()) > 0):  # fmt: skip
                 due = self.state.wait_for_work(names, min(left, WATCH_SLICE))
         except Exception:  # the claim that follows reports the state broker's trouble
             due = False

@@ -47,6 +47,7 @@ class Wakeups:
         self._declared: set[str] = set()
         self._named: set[str] = set()  # every queue declared since the start
         self._qos_applied = False
+        self._interrupted = False  # interrupt: the wait going on (or the next) ends
         self.connection = OwnedConnection(url, self._opened, f"asyncz-like-amqp-{prefix}")
 
     def queue_name(self, queue: str) -> str:
@@ -135,14 +136,24 @@ class Wakeups:
 
     def wait(self, queues: tuple[str, ...], timeout: float, also: Callable[[], bool]) -> bool:
         """Block up to ``timeout`` s until a wake-up of ``queues`` is waiting to be claimed,
-        or ``also()`` is true (checked when :meth:`nudge` is called)."""
+        or ``also()`` is true (checked when :meth:`nudge` is called); False at once when
+        interrupted."""
         wanted = set(queues)
 
         def waiting() -> bool:
-            return also() or any(queue in wanted for queue, _ in self._inbox.values())
+            return (self._interrupted or also()
+                    or any(queue in wanted for queue, _ in self._inbox.values()))  # fmt: skip
 
         with self._condition:
-            return self._condition.wait_for(waiting, timeout)
+            woken = self._condition.wait_for(waiting, timeout)
+            interrupted, self._interrupted = self._interrupted, False
+        return woken and not interrupted
+
+    def interrupt(self) -> None:
+        """End the wait going on (or the next) at once: it returns False."""
+        with self._condition:
+            self._interrupted = True
+            self._condition.notify_all()
 
     def nudge(self) -> None:
         """Make the waits look again."""

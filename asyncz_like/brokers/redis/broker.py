@@ -6,6 +6,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
@@ -135,8 +136,9 @@ class RedisBroker(BaseBroker):
 
     def start(self) -> None:
         if self._waiter is None:
+            next_work = partial(self._call, self._next_work)  # its list of queues: a tuple
             self._waiter = PubSubWaiter(
-                self.client, f"{self.prefix}:wake", self._next_work_at, self.poll_interval, logger
+                self.client, f"{self.prefix}:wake", next_work, self.poll_interval, logger
             )
 
     def attach(self) -> None:  # reads create no key; no waiter: nothing waits
@@ -150,7 +152,7 @@ class RedisBroker(BaseBroker):
         if self._owns_client:
             self.client.close()
 
-    def _call(self, script: RunnableScript, args: list[Any]) -> Any:
+    def _call(self, script: RunnableScript, args: Iterable[Any]) -> Any:
         return self._retry(lambda _: script(keys=[], args=[self.prefix, *args]))
 
     def _retry(self, call: Callable[[int], T]) -> T:
@@ -365,9 +367,9 @@ class RedisBroker(BaseBroker):
             raise RuntimeError("RedisBroker: call start() before wait_for_work()")
         return self._waiter.wait(names, timeout)
 
-    def _next_work_at(self, queues: tuple[str, ...]) -> bytes | str | None:
-        found: bytes | None = self._call(self._next_work, list(queues))
-        return found
+    def interrupt_wait(self) -> None:
+        if self._waiter is not None:
+            self._waiter.interrupt()
 
 
 def _row_of(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> list[Any]:

@@ -57,6 +57,8 @@ class PubSubWaiter(ConnectionWaiter):
             self._pubsub = pubsub
         wanted = {queue.encode() for queue in queues}
         while True:
+            if self.take_interrupt():
+                return False
             due_in = self._due_in(queues)
             if due_in is not None and due_in <= 0:
                 return True
@@ -65,7 +67,10 @@ class PubSubWaiter(ConnectionWaiter):
                 return False
             if due_in is not None and due_in < remaining:
                 self._message_about(wanted, due_in)  # then look again: it may be due
-            elif not self._message_about(wanted, remaining):
+            elif self._message_about(wanted, remaining):
+                return True
+            else:  # the time is up, or interrupted
+                self.take_interrupt()
                 return False
 
     def _due_in(self, queues: tuple[str, ...]) -> float | None:
@@ -80,13 +85,21 @@ class PubSubWaiter(ConnectionWaiter):
         return (due - datetime.now(UTC)).total_seconds()
 
     def _message_about(self, wanted: set[bytes], seconds: float) -> bool:
-        """Read messages for up to ``seconds``; True at the first about ``wanted``."""
+        """Read messages for up to ``seconds``; True at the first about ``wanted``, False
+        at the end or at an interrupt."""
         end = time.monotonic() + seconds
         while (remaining := end - time.monotonic()) > 0:
             message = self._pubsub.get_message(timeout=remaining)
-            if message is not None and message.get("data") in wanted:
+            if message is None:
+                continue
+            if message.get("data") in wanted:
                 return True
+            if self.interrupt_pending():  # its message is empty: it names no queue
+                return False
         return False
+
+    def _send_interrupt(self) -> None:
+        self.client.publish(self.channel, b"")
 
     def _close(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

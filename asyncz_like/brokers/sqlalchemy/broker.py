@@ -36,7 +36,7 @@ from asyncz_like.brokers.sqlalchemy.rows import (
     run_of,
 )
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
-from asyncz_like.brokers.sqlalchemy.waiting import ListenWaiter, Waiter, channel_of, notify
+from asyncz_like.brokers.sqlalchemy.waiting import Waiter, channel_of, make_waiter, notify
 from asyncz_like.brokers.sqlalchemy.workers import SQLWorkerRegistry
 from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.limits import check_count, check_wait, shifted
@@ -122,12 +122,7 @@ class SQLAlchemyBroker(BaseBroker):
         self.db.start()
         self._workers.exists = True
         if self._waiter is None:
-            if self.db.is_postgresql:
-                self._waiter = ListenWaiter(
-                    self._has_work, self.poll_interval, self.db.engine, self.channel, logger
-                )
-            else:
-                self._waiter = Waiter(self._has_work, self.poll_interval)
+            self._waiter = make_waiter(self._has_work, self.poll_interval, self.db, self.channel)
 
     def attach(self) -> None:
         """Open on an existing table, creating nothing (no waiter either: nothing waits)."""
@@ -355,6 +350,10 @@ class SQLAlchemyBroker(BaseBroker):
         if self._waiter is None:
             raise RuntimeError("SQLAlchemyBroker: call start() before wait_for_work()")
         return self._waiter.wait(names, timeout)
+
+    def interrupt_wait(self) -> None:
+        if self._waiter is not None:
+            self._waiter.interrupt()
 
     def _has_work(self, queues: tuple[str, ...]) -> bool:
         return reads.has_due_work(self.db, queues, to_micros(datetime.now(UTC)))

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.waiting import ConnectionWaiter
 
 #: A NOTIFY payload naming more queues than this many characters says "any queue".
@@ -40,13 +41,15 @@ def notify(connection: sa.Connection, channel: str, queues: set[str]) -> None:
 
 
 class Waiter:
-    """Polls for due work; wakes at once on an enqueue made through the same broker."""
+    """Polls for due work; wakes at once on an enqueue made through the same broker, and
+    ends at once (False) when interrupted."""
 
     def __init__(self, has_work: Callable[[tuple[str, ...]], bool], poll_interval: float) -> None:
         self.has_work = has_work
         self.poll_interval = poll_interval
         self._condition = threading.Condition()
         self._generation = 0
+        self._stop_wait = False  # interrupt: the wait going on (or the next) ends
 
     def wake(self, queues: set[str]) -> None:
         """Work was added to ``queues`` in this process."""
@@ -54,20 +57,35 @@ class Waiter:
             self._generation += 1
             self._condition.notify_all()
 
+    def interrupt(self) -> None:
+        """End the wait going on (or the next) at once: it returns False."""
+        with self._condition:
+            self._stop_wait = True
+            self._condition.notify_all()
+
+    def _take_stop(self) -> bool:
+        with self._condition:
+            stop, self._stop_wait = self._stop_wait, False
+        return stop
+
     def wait(self, queues: tuple[str, ...], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self._condition:
             seen = self._generation
         while True:
+            if self._take_stop():
+                return False
             if self.has_work(queues):
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             with self._condition:
-                if self._condition.wait_for(
-                    lambda: self._generation != seen, min(remaining, self.poll_interval)
-                ):
+                self._condition.wait_for(
+                    lambda: self._generation != seen or self._stop_wait,
+                    min(remaining, self.poll_interval),
+                )
+                if self._generation != seen and not self._stop_wait:
                     return True
 
     def close(self) -> None:
@@ -98,15 +116,23 @@ class ListenWaiter(ConnectionWaiter, Waiter):
         deadline = time.monotonic() + timeout
         if self._connection is None:
             self._connection = self._connect()
+            if self.take_interrupt():
+                return False
             if self.has_work(queues):  # enqueued before we listened
                 return True
         wanted = set(queues)
         while (remaining := deadline - time.monotonic()) > 0:
             for note in self._connection.notifies(timeout=remaining, stop_after=1):
+                if self.take_interrupt():  # its NOTIFY has an empty payload: no queue
+                    return False
                 names = note.payload.split("\n")
                 if note.payload == ANY_QUEUE or wanted.intersection(names):
                     return True
         return False
+
+    def _send_interrupt(self) -> None:
+        with self.engine.begin() as connection:
+            notify(connection, self.channel, set())
 
     def _connect(self) -> Any:
         dialect = self.engine.dialect
@@ -123,3 +149,12 @@ class ListenWaiter(ConnectionWaiter, Waiter):
                 connection.close()
             except Exception:  # already broken
                 self.logger.debug("Closing a broken LISTEN connection failed", exc_info=True)
+
+
+def make_waiter(
+    has_work: Callable[[tuple[str, ...]], bool], poll_interval: float, db: Database, channel: str
+) -> Waiter:
+    """On PostgreSQL a waiter LISTENing on ``channel``, elsewhere one that polls."""
+    if not db.is_postgresql:
+        return Waiter(has_work, poll_interval)
+    return ListenWaiter(has_work, poll_interval, db.engine, channel, db.logger)
