@@ -48,13 +48,20 @@ class Outcome:
 @dataclass(slots=True, eq=False)
 class HeldRun:
     """One delivery being worked on: its record (for events and ``current_run()``), the
-    asyncio task of its attempt, and the thread running it, if any."""
+    asyncio task that runs its attempt and then records the outcome, and the thread running
+    it, if any."""
 
     delivery: Delivery
     run: Run
     started: float = field(default_factory=time.monotonic)
     stop_reason: Stop | None = None
-    attempt_task: asyncio.Task[Outcome] | None = None
+    #: The task supervising the run. Its attempt runs in it rather than in a task of its own:
+    #: one task per run instead of two cut the worker's CPU per no-op run (see
+    #: docs/performance.md, "The worker's own cost"). ``stop`` cancels it only during the
+    #: attempt, which turns the cancel into a STOPPED outcome.
+    task: asyncio.Task[None] | None = None
+    attempting: bool = False
+    attempted: bool = False
     thread_future: Future[Any] | None = None
     #: The latest progress sent to the broker: the end waits for it, or a message sent just
     #: before the end would arrive after it and be refused.
@@ -97,13 +104,13 @@ class HeldRun:
         if self.stop_reason is not None:
             return False
         self.stop_reason = reason
-        if self.attempt_task is not None:
-            self.attempt_task.cancel()
+        if self.attempting and self.task is not None:
+            self.task.cancel()
         return True
 
     def attempt_ended(self) -> bool:
         """Whether the attempt is over (its outcome is being recorded: too late to stop)."""
-        return self.attempt_task is not None and self.attempt_task.done()
+        return self.attempted
 
     def thread_busy(self) -> bool:
         """Whether a thread still runs this attempt's function."""
@@ -111,11 +118,13 @@ class HeldRun:
 
 
 async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outcome:
-    """One attempt of ``held``'s run, in a context where ``current_run()`` is its record.
-    Never raises: what the work raised is in the outcome."""
+    """One attempt of ``held``'s run, in ``held.task``, whose context ``current_run()`` then
+    reads as this run's record. Never raises but a cancel not made by ``held.stop`` (the
+    loop closing): what the work raised is in the outcome."""
     envelope = held.delivery.envelope
-    CURRENT_RUN.set((held.run, sink))  # this task runs in a context of its own
+    CURRENT_RUN.set((held.run, sink))  # each task runs in a context of its own
     try:
+        held.attempting = True
         async with asyncio.timeout(envelope.timeout) as scope:
             fn = ref_to_obj(envelope.target)
             if is_coroutine_callable(fn):
@@ -123,12 +132,19 @@ async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outco
             else:
                 value = await _in_thread(held, threads, fn)
     except asyncio.CancelledError:
+        if held.stop_reason is None:
+            raise
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # the cancel was held.stop's, and is handled here
         return Outcome(Ending.STOPPED)
     except TimeoutError as exc:
         ending = Ending.TIMED_OUT if scope.expired() else Ending.RAISED
         return Outcome(ending, exception=exc)
     except BaseException as exc:  # the work's own exception, whatever it is, is its outcome
         return Outcome(Ending.RAISED, exception=exc)
+    finally:
+        held.attempting, held.attempted = False, True
     return Outcome(Ending.RETURNED, value)
 
 

@@ -16,7 +16,7 @@ from asyncz_like.brokers.records import Delivery
 from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.limits import shifted
-from asyncz_like.workers.held import Ending, HeldRun, Outcome, Stop, attempt
+from asyncz_like.workers.held import HeldRun, Stop, attempt
 from asyncz_like.workers.presence import Presence
 from asyncz_like.workers.recording import (
     BrokerCalls,
@@ -159,7 +159,7 @@ class WorkerLoop:
         held = HeldRun.of(delivery, self.clock.now())
         self.held[held.run_id] = held  # a later delivery of a run still being recorded: ours
         self.ending.discard(held.run_id)
-        task = self.loop.create_task(self._supervise(held))
+        task = held.task = self.loop.create_task(self._supervise(held))
         self.supervisors.add(task)
         task.add_done_callback(self.supervisors.discard)
 
@@ -167,14 +167,10 @@ class WorkerLoop:
         recorder = self.recorder
         try:
             recorder.started(held)
-            work = attempt(held, self.threads, HeldProgress(recorder, held))
-            held.attempt_task = self.loop.create_task(work)
-            await asyncio.wait({held.attempt_task})
+            outcome = await attempt(held, self.threads, HeldProgress(recorder, held))
             if not held.thread_busy():
                 self.ending.add(held.run_id)
                 self.changed.set()
-            task = held.attempt_task
-            outcome = Outcome(Ending.STOPPED) if task.cancelled() else task.result()
             await recorder.record(held, outcome)
         finally:
             if self.held.get(held.run_id) is held:  # not a later delivery of the same run
