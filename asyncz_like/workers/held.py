@@ -123,14 +123,14 @@ async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outco
     loop closing): what the work raised is in the outcome."""
     envelope = held.delivery.envelope
     CURRENT_RUN.set((held.run, sink))  # each task runs in a context of its own
+    scope = None
     try:
         held.attempting = True
-        async with asyncio.timeout(envelope.timeout) as scope:
-            fn = ref_to_obj(envelope.target)
-            if is_coroutine_callable(fn):
-                value = await fn(*envelope.args, **envelope.kwargs)
-            else:
-                value = await _in_thread(held, threads, fn)
+        if envelope.timeout is None:  # entering asyncio.timeout(None) costs 1.9 µs a run
+            value = await _call(held, threads)
+        else:
+            async with asyncio.timeout(envelope.timeout) as scope:
+                value = await _call(held, threads)
     except asyncio.CancelledError:
         if held.stop_reason is None:
             raise
@@ -139,13 +139,21 @@ async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outco
             current.uncancel()  # the cancel was held.stop's, and is handled here
         return Outcome(Ending.STOPPED)
     except TimeoutError as exc:
-        ending = Ending.TIMED_OUT if scope.expired() else Ending.RAISED
+        ending = Ending.TIMED_OUT if scope is not None and scope.expired() else Ending.RAISED
         return Outcome(ending, exception=exc)
     except BaseException as exc:  # the work's own exception, whatever it is, is its outcome
         return Outcome(Ending.RAISED, exception=exc)
     finally:
         held.attempting, held.attempted = False, True
     return Outcome(Ending.RETURNED, value)
+
+
+async def _call(held: HeldRun, threads: Executor) -> Any:
+    envelope = held.delivery.envelope
+    fn = ref_to_obj(envelope.target)
+    if is_coroutine_callable(fn):
+        return await fn(*envelope.args, **envelope.kwargs)
+    return await _in_thread(held, threads, fn)
 
 
 async def _in_thread(held: HeldRun, threads: Executor, fn: Any) -> Any:
