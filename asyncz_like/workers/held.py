@@ -8,7 +8,7 @@ import asyncio
 import contextvars
 import functools
 import time
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +19,7 @@ from asyncz_like.runs.context import CURRENT_RUN, ProgressSink
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.utils import is_coroutine_callable, ref_to_obj
+from asyncz_like.workers.handoff import ThreadHandoff
 
 
 class Stop(StrEnum):
@@ -62,7 +63,8 @@ class HeldRun:
     task: asyncio.Task[None] | None = None
     attempting: bool = False
     attempted: bool = False
-    thread_future: Future[Any] | None = None
+    thread_future: Future[None] | None = None
+    thread_returned: bool = False  # the function run in a thread returned or raised
     #: The latest progress sent to the broker: the end waits for it, or a message sent just
     #: before the end would arrive after it and be refused.
     progress_sent: Future[Any] | None = None
@@ -114,10 +116,11 @@ class HeldRun:
 
     def thread_busy(self) -> bool:
         """Whether a thread still runs this attempt's function."""
-        return self.thread_future is not None and not self.thread_future.done()
+        future = self.thread_future
+        return future is not None and not (self.thread_returned or future.done())
 
 
-async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outcome:
+async def attempt(held: HeldRun, threads: ThreadHandoff, sink: ProgressSink) -> Outcome:
     """One attempt of ``held``'s run, in ``held.task``, whose context ``current_run()`` then
     reads as this run's record. Never raises but a cancel not made by ``held.stop`` (the
     loop closing): what the work raised is in the outcome."""
@@ -148,7 +151,7 @@ async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outco
     return Outcome(Ending.RETURNED, value)
 
 
-async def _call(held: HeldRun, threads: Executor) -> Any:
+async def _call(held: HeldRun, threads: ThreadHandoff) -> Any:
     envelope = held.delivery.envelope
     fn = ref_to_obj(envelope.target)
     if is_coroutine_callable(fn):
@@ -156,8 +159,17 @@ async def _call(held: HeldRun, threads: Executor) -> Any:
     return await _in_thread(held, threads, fn)
 
 
-async def _in_thread(held: HeldRun, threads: Executor, fn: Any) -> Any:
+async def _in_thread(held: HeldRun, threads: ThreadHandoff, fn: Any) -> Any:
     envelope = held.delivery.envelope
     call = functools.partial(contextvars.copy_context().run, fn, *envelope.args, **envelope.kwargs)
-    held.thread_future = threads.submit(call)
-    return await asyncio.wrap_future(held.thread_future)
+    answer, held.thread_future = threads.submit(call)
+    try:
+        value = await answer
+    except asyncio.CancelledError:  # stopped or timed out: if not started, it never starts
+        held.thread_future.cancel()
+        raise
+    except BaseException:
+        held.thread_returned = True
+        raise
+    held.thread_returned = True
+    return value

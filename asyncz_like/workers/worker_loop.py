@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from asyncz_like.brokers.records import Delivery
 from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher
 from asyncz_like.limits import shifted
+from asyncz_like.workers.handoff import ThreadHandoff
 from asyncz_like.workers.held import HeldRun, Stop, attempt
 from asyncz_like.workers.presence import Presence
 from asyncz_like.workers.recording import (
@@ -51,7 +51,7 @@ class WorkerLoop:
         self.broker, self.settings, self.worker_id, self.clock = broker, settings, worker_id, clock
         self.loop = asyncio.get_running_loop()
         self.calls = BrokerCalls(broker)
-        self.threads = ThreadPoolExecutor(settings.concurrency, "asyncz-like-run")
+        self.threads = ThreadHandoff(self.loop, settings.concurrency)
         self.recorder = Recorder(self.calls, events, clock.now)
         self.presence = Presence(broker, self.calls, settings, worker_id, clock)
         self.held: dict[str, HeldRun] = {}
@@ -83,7 +83,7 @@ class WorkerLoop:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-            self.threads.shutdown(wait=False, cancel_futures=True)
+            self.threads.shutdown()
             await self.loop.run_in_executor(None, self.calls.close)
 
     # -- claiming ---------------------------------------------------------------------------
