@@ -8,7 +8,8 @@ Run it from the repository with its venv::
 For each broker (memory, redis, postgresql, rabbitmq) it enqueues ``--runs`` no-op runs
 (coroutines, or plain functions with ``--sync``), then drains them with one ``Worker`` of
 concurrency 20 in this process, and prints the process's CPU time (user + system, all its
-threads: the worker's loop, its broker threads and the driver) per run, and the runs per
+threads: the worker's loop, its broker threads and the driver) per run, the part of it spent
+in the event loop's thread, and the runs per
 second from the worker's start to the last RUN_COMPLETED. Unlike the wall-clock rates of
 ``drain.py``, the CPU per run barely moves with the machine's load: compare two commits with
 it, alternating them (``PYTHONPATH=<other checkout>``). The load average is printed beside.
@@ -57,15 +58,16 @@ def cpu_seconds() -> float:
 
 def drain(
     broker: BaseBroker, runs: int, target: str, profiler: cProfile.Profile | None
-) -> tuple[float, float]:
-    """CPU µs per run and runs per second of one Worker draining ``runs`` runs."""
+) -> tuple[float, float, float]:
+    """CPU µs per run (the process; the event loop's thread), runs per second: one Worker
+    draining ``runs`` runs."""
     prefix = uuid.uuid4().hex[:8]
     sent = [Envelope(f"{prefix}-{index}", target, args=(index,)) for index in range(runs)]
     for start in range(0, runs, BATCH):
         broker.enqueue(sent[start : start + BATCH])
     worker = Worker(broker, concurrency=CONCURRENCY)
 
-    async def main() -> tuple[float, float]:
+    async def main() -> tuple[float, float, float]:
         done = asyncio.Event()
         counted = [0]
 
@@ -75,24 +77,25 @@ def drain(
                 done.set()
 
         worker.add_listener(count, RUN_COMPLETED)
-        cpu, wall = cpu_seconds(), time.monotonic()
+        cpu, wall, loop = cpu_seconds(), time.monotonic(), time.thread_time()
         if profiler is not None:
             profiler.enable()
         task = asyncio.create_task(worker.run())
         await done.wait()
         if profiler is not None:
             profiler.disable()
-        cpu, wall = cpu_seconds() - cpu, time.monotonic() - wall
+        loop, cpu = time.thread_time() - loop, cpu_seconds() - cpu
+        wall = time.monotonic() - wall
         worker.stop()
         await task
-        return cpu / runs * 1e6, runs / wall
+        return cpu / runs * 1e6, loop / runs * 1e6, runs / wall
 
     return asyncio.run(main())
 
 
 def measure(
     name: str, runs: int, target: str, tmp: str, profiler: cProfile.Profile | None
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     config = config_of(name, tmp, uuid.uuid4().hex[:8])
     broker = make_broker(dict(config))
     broker.start()
@@ -122,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.only or NAMES:
             for _ in range(args.repetitions):
                 load = os.getloadavg()[0]
-                cpu, rate = measure(name, args.runs, target, tmp, profiler)
-                print(f"{name:<10} {cpu:8.0f} µs CPU/run {rate:9,.0f} runs/s  "
-                      f"(load {load:.2f})", flush=True)  # fmt: skip
+                cpu, loop, rate = measure(name, args.runs, target, tmp, profiler)
+                print(f"{name:<10} {cpu:5.0f} µs CPU/run ({loop:3.0f} in the loop) "
+                      f"{rate:7,.0f} runs/s (load {load:.2f})", flush=True)  # fmt: skip
     if profiler is not None:
         profiler.dump_stats(args.profile)
     return 0
