@@ -8,6 +8,7 @@ so finishing a run never fails for it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from asyncz_like.brokers.records import Envelope
@@ -52,7 +53,7 @@ def decode_work(data: bytes, serializer: BaseSerializer, **columns: Any) -> Enve
             raise ValueError(f"unknown work record version {state.get('v')!r}")
         return Envelope(
             target=state["target"], args=tuple(state["args"]), kwargs=dict(state["kwargs"]),
-            max_retries=state["max_retries"], retry_backoff=Backoff(*state["backoff"]),
+            max_retries=state["max_retries"], retry_backoff=_backoff(state["backoff"]),
             timeout=state["timeout"], headers=dict(state["headers"]), due=state["due"],
             **columns,
         )  # fmt: skip
@@ -60,6 +61,20 @@ def decode_work(data: bytes, serializer: BaseSerializer, **columns: Any) -> Enve
         raise BrokenRecordError(columns.get("run_id"), exc.reason) from exc
     except Exception as exc:
         raise BrokenRecordError(columns.get("run_id"), f"not a work record: {exc!r}") from exc
+
+
+def _backoff(fields: Any) -> Backoff:
+    """The Backoff of a work record: most runs share a few, so each is built (and checked)
+    once, not once per run read."""
+    try:
+        return _shared_backoff(*fields)
+    except TypeError:  # an unhashable field: Backoff names what is wrong with it
+        return Backoff(*fields)
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _shared_backoff(*fields: Any) -> Backoff:
+    return Backoff(*fields)
 
 
 def encode_result(result: Any, serializer: BaseSerializer) -> bytes:

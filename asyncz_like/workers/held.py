@@ -8,7 +8,7 @@ import asyncio
 import contextvars
 import functools
 import time
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +19,7 @@ from asyncz_like.runs.context import CURRENT_RUN, ProgressSink
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.utils import is_coroutine_callable, ref_to_obj
+from asyncz_like.workers.handoff import ThreadHandoff
 
 
 class Stop(StrEnum):
@@ -48,14 +49,22 @@ class Outcome:
 @dataclass(slots=True, eq=False)
 class HeldRun:
     """One delivery being worked on: its record (for events and ``current_run()``), the
-    asyncio task of its attempt, and the thread running it, if any."""
+    asyncio task that runs its attempt and then records the outcome, and the thread running
+    it, if any."""
 
     delivery: Delivery
     run: Run
     started: float = field(default_factory=time.monotonic)
     stop_reason: Stop | None = None
-    attempt_task: asyncio.Task[Outcome] | None = None
-    thread_future: Future[Any] | None = None
+    #: The task supervising the run. Its attempt runs in it rather than in a task of its own:
+    #: one task per run instead of two cut the worker's CPU per no-op run (see
+    #: docs/performance.md, "The worker's own cost"). ``stop`` cancels it only during the
+    #: attempt, which turns the cancel into a STOPPED outcome.
+    task: asyncio.Task[None] | None = None
+    attempting: bool = False
+    attempted: bool = False
+    thread_future: Future[None] | None = None
+    thread_returned: bool = False  # the function run in a thread returned or raised
     #: The latest progress sent to the broker: the end waits for it, or a message sent just
     #: before the end would arrive after it and be refused.
     progress_sent: Future[Any] | None = None
@@ -97,43 +106,70 @@ class HeldRun:
         if self.stop_reason is not None:
             return False
         self.stop_reason = reason
-        if self.attempt_task is not None:
-            self.attempt_task.cancel()
+        if self.attempting and self.task is not None:
+            self.task.cancel()
         return True
 
     def attempt_ended(self) -> bool:
         """Whether the attempt is over (its outcome is being recorded: too late to stop)."""
-        return self.attempt_task is not None and self.attempt_task.done()
+        return self.attempted
 
     def thread_busy(self) -> bool:
         """Whether a thread still runs this attempt's function."""
-        return self.thread_future is not None and not self.thread_future.done()
+        future = self.thread_future
+        return future is not None and not (self.thread_returned or future.done())
 
 
-async def attempt(held: HeldRun, threads: Executor, sink: ProgressSink) -> Outcome:
-    """One attempt of ``held``'s run, in a context where ``current_run()`` is its record.
-    Never raises: what the work raised is in the outcome."""
+async def attempt(held: HeldRun, threads: ThreadHandoff, sink: ProgressSink) -> Outcome:
+    """One attempt of ``held``'s run, in ``held.task``, whose context ``current_run()`` then
+    reads as this run's record. Never raises but a cancel not made by ``held.stop`` (the
+    loop closing): what the work raised is in the outcome."""
     envelope = held.delivery.envelope
-    CURRENT_RUN.set((held.run, sink))  # this task runs in a context of its own
+    CURRENT_RUN.set((held.run, sink))  # each task runs in a context of its own
+    scope = None
     try:
-        async with asyncio.timeout(envelope.timeout) as scope:
-            fn = ref_to_obj(envelope.target)
-            if is_coroutine_callable(fn):
-                value = await fn(*envelope.args, **envelope.kwargs)
-            else:
-                value = await _in_thread(held, threads, fn)
+        held.attempting = True
+        if envelope.timeout is None:  # entering asyncio.timeout(None) costs 1.9 µs a run
+            value = await _call(held, threads)
+        else:
+            async with asyncio.timeout(envelope.timeout) as scope:
+                value = await _call(held, threads)
     except asyncio.CancelledError:
+        if held.stop_reason is None:
+            raise
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # the cancel was held.stop's, and is handled here
         return Outcome(Ending.STOPPED)
     except TimeoutError as exc:
-        ending = Ending.TIMED_OUT if scope.expired() else Ending.RAISED
+        ending = Ending.TIMED_OUT if scope is not None and scope.expired() else Ending.RAISED
         return Outcome(ending, exception=exc)
     except BaseException as exc:  # the work's own exception, whatever it is, is its outcome
         return Outcome(Ending.RAISED, exception=exc)
+    finally:
+        held.attempting, held.attempted = False, True
     return Outcome(Ending.RETURNED, value)
 
 
-async def _in_thread(held: HeldRun, threads: Executor, fn: Any) -> Any:
+async def _call(held: HeldRun, threads: ThreadHandoff) -> Any:
+    envelope = held.delivery.envelope
+    fn = ref_to_obj(envelope.target)
+    if is_coroutine_callable(fn):
+        return await fn(*envelope.args, **envelope.kwargs)
+    return await _in_thread(held, threads, fn)
+
+
+async def _in_thread(held: HeldRun, threads: ThreadHandoff, fn: Any) -> Any:
     envelope = held.delivery.envelope
     call = functools.partial(contextvars.copy_context().run, fn, *envelope.args, **envelope.kwargs)
-    held.thread_future = threads.submit(call)
-    return await asyncio.wrap_future(held.thread_future)
+    answer, held.thread_future = threads.submit(call)
+    try:
+        value = await answer
+    except asyncio.CancelledError:  # stopped or timed out: if not started, it never starts
+        held.thread_future.cancel()
+        raise
+    except BaseException:
+        held.thread_returned = True
+        raise
+    held.thread_returned = True
+    return value

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from asyncz_like.brokers import WorkerInfo, make_broker
-from asyncz_like.brokers.records import lost_reason
+from asyncz_like.brokers.records import Finish, lost_reason
 from asyncz_like.brokers.redis import RedisBroker
+from asyncz_like.brokers.redis.broker import FINISH_CHUNK
 from asyncz_like.brokers.redis.layout import from_time_hex, priority_hex, time_hex
 from asyncz_like.runs import RunStatus
 from tests.brokers.backends import RedisBackend, made_backend
@@ -161,6 +162,37 @@ def test_a_retried_finish_whose_first_try_went_through_is_true(broker: RedisBrok
     run = broker.get_run("a")
     assert run is not None and run.status is RunStatus.COMPLETED and run.result == "ok"
     assert broker.complete("a", first.token, "again", at(2)) is False  # not a retry: refused
+
+
+def test_a_retried_batch_of_finishes_whose_first_try_went_through_is_true(
+    broker: RedisBroker,
+) -> None:
+    broker.retry_first_wait = 0.001
+    broker.enqueue([envelope("a"), envelope("b", max_retries=1), envelope("c")])
+    first, second, third = broker.claim("w", ["default"], 3, at(0))
+    _lose_replies(broker, "_finish_many")
+    answers = broker.finish_many([
+        Finish.completed("a", first.token, "ok", at(1)),
+        Finish.retried("b", second.token, ERROR, at(5)),
+        Finish.completed("c", third.token + 1, "stale", at(1)),
+    ])  # fmt: skip
+    assert answers == [True, True, False]
+    statuses = [broker.get_run(run_id) for run_id in "abc"]
+    assert [run.status if run else None for run in statuses] == [
+        RunStatus.COMPLETED, RunStatus.RETRYING, RunStatus.RUNNING,
+    ]  # fmt: skip
+    assert ids(broker.claim("w", ["default"], 3, at(5))) == ["b"]
+
+
+def test_finish_many_ends_more_runs_than_one_script_call_takes(broker: RedisBroker) -> None:
+    count = FINISH_CHUNK + 3
+    broker.enqueue([envelope(f"r{i}") for i in range(count)])
+    deliveries = broker.claim("w", ["default"], count, at(0))
+    finishes = [Finish.completed(d.run_id, d.token, i, at(1)) for i, d in enumerate(deliveries)]
+    assert broker.finish_many(finishes) == [True] * count
+    assert broker.stats(at(2))["default"].completed == count
+    last = broker.get_run(deliveries[-1].run_id)
+    assert last is not None and last.result == count - 1
 
 
 def test_a_retried_enqueue_whose_first_try_went_through_is_true(broker: RedisBroker) -> None:

@@ -67,6 +67,8 @@ MAX_CLAIM = 10_000
 #: Per queue and claim, at most: expired leases taken back, delayed runs moved to ready.
 SWEEP_LIMIT = 100
 MOVE_LIMIT = 1_000
+#: Runs ended per finish_many script.
+FINISH_CHUNK = 500
 #: Finished runs deleted per cleanup script.
 CLEANUP_CHUNK = 500
 _LOST_REASON = lost_reason(987654321).replace("987654321", "%d")
@@ -115,6 +117,7 @@ class RedisBroker(BaseBroker):
         self._renew = RunnableScript(register(claiming.RENEW), self._runner)
         self._finish = RunnableScript(register(scripts.FINISH), self._runner)
         self._retry_script = RunnableScript(register(scripts.RETRY), self._runner)
+        self._finish_many = RunnableScript(register(scripts.FINISH_MANY), self._runner)
         self._give_back = RunnableScript(register(scripts.GIVE_BACK), self._runner)
         self._progress = RunnableScript(register(scripts.PROGRESS), self._runner)
         self._cancel = RunnableScript(register(scripts.CANCEL), self._runner)
@@ -295,15 +298,16 @@ class RedisBroker(BaseBroker):
 
     def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:
         calls = [self._finish_call(finish) for finish in finishes]
-        if not calls:
-            return []
-        replies = self._retry(
-            lambda attempt: finishing.pipelined(self.client, self.prefix, calls, attempt)
-        )
-        return [
-            self._held_call(*call) if isinstance(reply, Exception) else reply == 1
-            for call, reply in zip(calls, replies, strict=True)
-        ]
+        answers: list[bool] = []
+        for start in range(0, len(calls), FINISH_CHUNK):
+            chunk = calls[start : start + FINISH_CHUNK]
+
+            def call(attempt: int, chunk: list[finishing.HeldCall] = chunk) -> Any:
+                args = finishing.batch_args(self.prefix, chunk, attempt, self._retry_script)
+                return self._finish_many(keys=[], args=args)
+
+            answers.extend(reply == 1 for reply in self._retry(call))
+        return answers
 
     def give_back(self, run_id: str, token: int) -> bool:
         return self._held_call(self._give_back, [run_id, str(token)], {})

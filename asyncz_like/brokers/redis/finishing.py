@@ -1,5 +1,5 @@
-"""Many deliveries of the Redis broker ended in one round trip: their scripts' ``EVALSHA``
-calls sent in one pipeline (not a transaction: each script is atomic on its own)."""
+"""Many deliveries of the Redis broker ended in one round trip: the arguments of one
+``FINISH_MANY`` script call for what the ``FINISH`` and ``RETRY`` scripts do one at a time."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from redis import Redis
-
     from asyncz_like.stores.redis.scripts import RunnableScript
 
 #: One held-run call: the script, its head (id, token, then the rest), fields to write and
@@ -29,10 +27,19 @@ def held_args(
     return args
 
 
-def pipelined(client: Redis, prefix: str, calls: Sequence[HeldCall], attempt: int) -> list[Any]:
-    """The replies of ``calls`` sent in one pipeline; an error reply is in the list (a script
-    the server lost after a restart: the caller runs that call on its own)."""
-    pipe = client.pipeline(transaction=False)
+def batch_args(
+    prefix: str, calls: Sequence[HeldCall], attempt: int, retry: RunnableScript
+) -> list[Any]:
+    """``FINISH_MANY``'s ARGV for ``calls`` (each a ``FINISH`` call or a ``retry`` one)."""
+    args: list[Any] = [prefix, "1" if attempt > 1 else "0"]
     for script, head, values, deleted in calls:
-        pipe.evalsha(script.script.sha, 0, *held_args(prefix, head, values, deleted, attempt))
-    return list(pipe.execute(raise_on_error=False))
+        if script is retry:  # head: id, token, at
+            args.extend(("r", head[0], head[1], "", head[2], len(values)))
+        else:  # head: id, token, status, at
+            args.extend(("f", *head, len(values)))
+        for field, value in values.items():
+            args.extend((field, value))
+        deleted = list(deleted)
+        args.append(len(deleted))
+        args.extend(deleted)
+    return args
