@@ -122,12 +122,17 @@ class MemoryBroker(BaseBroker):
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
         with self._lock:
-            self._take_back_expired(names, now)
+            failed = self._take_back_expired(names, now)
             candidates = self._pop_ready(names, now, limit)
-            return [self._deliver(entry, worker_id, now, lease_until) for entry in candidates]
+            deliveries = [self._deliver(entry, worker_id, now, lease_until) for entry in candidates]
+        self._ended_failed(failed)
+        return deliveries
 
-    def _take_back_expired(self, names: tuple[str, ...], now: datetime) -> None:
-        """Put the runs whose lease expired back in line, or end them."""
+    def _take_back_expired(
+        self, names: tuple[str, ...], now: datetime
+    ) -> list[tuple[str, RunError]]:
+        """Put the runs whose lease expired back in line, or end them; the runs ended FAILED."""
+        failed = []
         expired = [
             entry
             for entry in self._running.values()
@@ -141,8 +146,10 @@ class MemoryBroker(BaseBroker):
             elif entry.lost >= entry.envelope.max_deliveries:
                 error = RunError("WorkerLost", lost_reason(entry.lost))
                 self._finish(entry, RunStatus.FAILED, now, error=error)
+                failed.append((entry.envelope.run_id, error))
             else:
                 self._release(entry, RunStatus.PENDING, entry.due)
+        return failed
 
     def _pop_ready(self, names: tuple[str, ...], now: datetime, limit: int) -> list[_Entry]:
         heaps = [self._queues[name] for name in names if name in self._queues]

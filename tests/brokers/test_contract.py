@@ -195,6 +195,23 @@ def test_max_deliveries_ends_a_run_that_keeps_losing_its_worker(broker: BaseBrok
     assert run.deliveries == 2
 
 
+def test_a_run_ended_for_losing_its_worker_is_told_to_failure_listeners(
+    broker: BaseBroker,
+) -> None:
+    told: list[list[tuple[str, RunError]]] = []
+    broker.add_failure_listener(told.append)
+    broker.enqueue([envelope("crash", max_deliveries=1), envelope("fine")])
+    assert ids(broker.claim("w", ["default"], 1, at(0), 10)) == ["crash"]
+    assert ids(broker.claim("w", ["default"], 1, at(5), 10)) == ["fine"]
+    assert told == []  # a lease that holds ends nothing
+    assert broker.claim("w", ["default"], 5, at(10), 10) == []  # "fine" still leased
+    ((run_id, error),) = [failure for batch in told for failure in batch]
+    assert run_id == "crash" and error.type == "WorkerLost"
+    assert "each of 1 deliveries" in error.message
+    run = broker.get_run("crash")
+    assert run is not None and run.status is RunStatus.FAILED and run.error == error
+
+
 def test_a_run_whose_lease_expired_goes_back_in_line(broker: BaseBroker) -> None:
     broker.enqueue([envelope("old", priority=-5)])
     broker.claim("w1", ["default"], 1, at(0), 10)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from asyncz_like.brokers import Envelope, make_broker
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.exceptions import SerializationError
-from asyncz_like.runs import RunStatus
+from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
 from tests.brokers.test_contract import TARGET, at, envelope, ids
 
@@ -57,6 +57,8 @@ def test_a_run_whose_work_cannot_be_read_fails_and_the_claim_goes_on(
     sql_backend: BrokerBackend,
 ) -> None:
     broker = sql(sql_backend.make())
+    told: list[list[tuple[str, RunError]]] = []
+    broker.add_failure_listener(told.append)
     broker.enqueue([envelope("broken", priority=5), envelope("fine")])
     table = broker.db.table
     with broker.db.engine.begin() as connection:
@@ -66,6 +68,7 @@ def test_a_run_whose_work_cannot_be_read_fails_and_the_claim_goes_on(
     run = broker.get_run("broken")
     assert run is not None and run.status is RunStatus.FAILED and run.error is not None
     assert "cannot be decoded" in run.error.message
+    assert told == [[("broken", RunError(run.error.type, run.error.message))]]
 
 
 def test_cleanup_deletes_in_chunks(sql_backend: BrokerBackend) -> None:

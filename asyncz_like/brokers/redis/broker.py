@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, Failures
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
 from asyncz_like.brokers.codec import decode_work, encode_result, encode_work
 from asyncz_like.brokers.records import (
@@ -192,14 +192,17 @@ class RedisBroker(BaseBroker):
         def call(attempt: int) -> Any:  # a retry replays what a lost first try leased
             return self._claim(keys=[], args=[*head, "1" if attempt > 1 else "0", *names])
 
-        deliveries = []
-        for row in self._retry(call):
-            delivery = self._delivery_of(row, lease_until, now)
-            if delivery is not None:
-                deliveries.append(delivery)
+        leased, lost = self._retry(call)
+        failed = claiming.lost_runs(lost)
+        deliveries = [
+            d for row in leased if (d := self._delivery_of(row, lease_until, now, failed))
+        ]
+        self._ended_failed(failed)
         return deliveries
 
-    def _delivery_of(self, row: list[Any], lease_until: datetime, now: datetime) -> Delivery | None:
+    def _delivery_of(
+        self, row: list[Any], lease_until: datetime, now: datetime, failed: Failures
+    ) -> Delivery | None:
         raw_id, queue, token, attempt, priority, max_deliveries, task_id, name, created, work = row
         run_id = raw_id.decode()
         try:
@@ -213,7 +216,8 @@ class RedisBroker(BaseBroker):
             logger.error("Run %s cannot be read; failed: %s", run_id, error.reason,
                          extra={"run_id": run_id})  # fmt: skip
             broken = RunError(type(error).__name__, str(error))
-            self.fail(run_id, int(token), broken, now)
+            if self.fail(run_id, int(token), broken, now):
+                failed.append((run_id, broken))
             return None
         return Delivery(envelope, int(token), int(attempt), lease_until)
 

@@ -172,18 +172,29 @@ class SQLAlchemyBroker(BaseBroker):
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
         if self.db.is_postgresql:
-            rows = claims.claim_postgresql(self.db, worker_id, names, limit, now, lease_until)
+            rows, failed = claims.claim_postgresql(
+                self.db, worker_id, names, limit, now, lease_until
+            )
         else:
-            rows = self.db.run(
+            rows, failed = self.db.run(
                 lambda connection: claims.claim_rows(
                     self.db, connection, worker_id, names, limit, now, lease_until
                 ),
                 relaxed=True,
             )
-        return self._delivered(rows, now, lease_until)
+        deliveries = self._delivered(rows, now, lease_until, failed)
+        self._ended_failed(failed)
+        return deliveries
 
-    def _delivered(self, rows: list[Any], now: datetime, lease_until: datetime) -> list[Delivery]:
-        """The deliveries of the rows claimed; a row whose work cannot be read is failed."""
+    def _delivered(
+        self,
+        rows: list[Any],
+        now: datetime,
+        lease_until: datetime,
+        failed: list[tuple[str, RunError]],
+    ) -> list[Delivery]:
+        """The deliveries of the rows claimed; a row whose work cannot be read is failed
+        (and added to ``failed``)."""
         deliveries, broken = [], []
         for row in rows:
             try:
@@ -201,6 +212,9 @@ class SQLAlchemyBroker(BaseBroker):
                     claims.fail_broken(self.db, connection, row, error, to_micros(now))
 
             self.db.run(fail)
+            failed.extend(
+                (row.id, RunError(type(error).__name__, str(error))) for row, error in broken
+            )
         return deliveries
 
     # -- the holder's calls ----------------------------------------------------------------

@@ -26,10 +26,13 @@ from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.sqlalchemy.rows import ENVELOPE_COLUMNS, among, released
 from asyncz_like.brokers.sqlalchemy.schema import is_running, is_waiting, to_micros
 from asyncz_like.exceptions import BrokenRecordError
+from asyncz_like.runs.run import RunError
 from asyncz_like.runs.status import RunStatus
 
 #: Expired leases put back per claim, at most (the rest by the next claims).
 SWEEP_LIMIT = 100
+#: The rows a claim leased, and the ``(run_id, error)`` of the runs its sweep ended FAILED.
+Claimed = tuple[list[Any], list[tuple[str, RunError]]]
 _RUNNING = RunStatus.RUNNING.value
 
 
@@ -41,25 +44,25 @@ def claim_rows(
     limit: int,
     now: datetime,
     lease_until: datetime,
-) -> list[Any]:
+) -> Claimed:
     """MariaDB/MySQL, SQLite: lease up to ``limit`` due rows of ``queues`` in the
     transaction of ``connection``; the rows (ENVELOPE_COLUMNS) as they are after the claim,
-    best first."""
+    best first, and the runs its sweep ended FAILED."""
     t = db.table
     moment = to_micros(now)
-    sweep(db, connection, queues, moment)
+    failed = sweep(db, connection, queues, moment)
     if limit == 0:
-        return []
+        return [], failed
     if db.is_sqlite:
         found = list(connection.execute(_candidates(t, queues, limit, moment)))
     else:
         found = sorted(connection.execute(_by_status(db, queues, limit, moment)), key=_in_line)
         found = found[:limit]  # the others were locked for the claim's short transaction
     if not found:
-        return []
+        return [], failed
     values = _leased(t, worker_id, moment, to_micros(lease_until))
     connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
-    return sorted((_Claimed(row) for row in found), key=_in_line)
+    return sorted((_Claimed(row) for row in found), key=_in_line), failed
 
 
 def claim_postgresql(
@@ -69,7 +72,7 @@ def claim_postgresql(
     limit: int,
     now: datetime,
     lease_until: datetime,
-) -> list[Any]:
+) -> Claimed:
     """PostgreSQL: lease up to ``limit`` due rows of ``queues`` with one statement in
     autocommit, which claims nothing while a lease of these queues has expired (an InitPlan:
     one index probe); then, and only then, a sweep is made (a transaction of its own) and
@@ -84,10 +87,11 @@ def claim_postgresql(
         )  # fmt: skip
 
     rows, expired = lease()
+    failed: list[tuple[str, RunError]] = []
     if expired:
-        db.run(lambda connection: sweep(db, connection, queues, moment), relaxed=True)
+        failed = db.run(lambda connection: sweep(db, connection, queues, moment), relaxed=True)
         rows = lease()[0]
-    return sorted(rows, key=_in_line)
+    return sorted(rows, key=_in_line), failed
 
 
 def _lease(
@@ -191,8 +195,11 @@ class _Claimed:
         self.attempt = row.attempt + 1
 
 
-def sweep(db: Database, connection: sa.Connection, queues: tuple[str, ...], moment: int) -> None:
-    """Put back (or end) the runs of ``queues`` whose lease expired at ``moment``."""
+def sweep(
+    db: Database, connection: sa.Connection, queues: tuple[str, ...], moment: int
+) -> list[tuple[str, RunError]]:
+    """Put back (or end) the runs of ``queues`` whose lease expired at ``moment``; the runs
+    ended FAILED (lost ``max_deliveries`` times), with their error."""
     t = db.table
     expired = (
         sa.select(t.c.id, t.c.lost, t.c.max_deliveries, t.c.cancel_requested)
@@ -203,7 +210,7 @@ def sweep(db: Database, connection: sa.Connection, queues: tuple[str, ...], mome
         expired = expired.with_for_update(skip_locked=True)
     rows = list(connection.execute(expired))
     if not rows:
-        return
+        return []
     back: list[str] = []
     cancelled: list[str] = []
     failed: dict[int, list[str]] = {}
@@ -221,12 +228,16 @@ def sweep(db: Database, connection: sa.Connection, queues: tuple[str, ...], mome
     if cancelled:
         ended = {"status": RunStatus.CANCELLED.value, "finished_at": moment, **lost}
         connection.execute(sa.update(t).where(among(t.c.id, cancelled)).values(ended))
+    ended_failed: list[tuple[str, RunError]] = []
     for deliveries, ids in failed.items():
+        error = RunError("WorkerLost", lost_reason(deliveries))
         ended = {
-            "status": RunStatus.FAILED.value, "finished_at": moment, "error_type": "WorkerLost",
-            "error_message": lost_reason(deliveries), "error_traceback": None, **lost,
+            "status": RunStatus.FAILED.value, "finished_at": moment, "error_type": error.type,
+            "error_message": error.message, "error_traceback": None, **lost,
         }  # fmt: skip
         connection.execute(sa.update(t).where(among(t.c.id, ids)).values(ended))
+        ended_failed.extend((run_id, error) for run_id in ids)
+    return ended_failed
 
 
 def fail_broken(
