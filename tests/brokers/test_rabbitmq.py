@@ -20,6 +20,7 @@ from asyncz_like.brokers.records import Finish
 from asyncz_like.brokers.redis import RedisBroker
 from asyncz_like.runs import RunStatus
 from tests.brokers.backends import RabbitMQBackend, made_backend
+from tests.brokers.cleanup import abort_connection
 from tests.brokers.test_contract import ERROR, at, envelope, ids
 from tests.services import RABBITMQ_URL, REDIS_HOST, REDIS_PORT
 
@@ -100,7 +101,7 @@ def test_a_killed_connections_runs_come_back(backend: RabbitMQBackend) -> None:
     (held,) = first.claim("w1", ["default"], 5, now, lease_seconds=10)
     second.wakeups.listen(["default"], 5)
     assert second.wait_for_work(["default"], 0.2) is False  # held unacked by the first
-    first.wakeups.connection.abort_for_tests()  # as a SIGKILL would
+    abort_connection(first)  # as a SIGKILL would
     assert second.wait_for_work(["default"], 5) is True  # RabbitMQ handed it over
     (again,) = second.claim("w2", ["default"], 5, now + timedelta(seconds=11))  # lease ended
     assert again.run_id == "a" and again.token == held.token + 1

@@ -16,6 +16,7 @@ from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
+from tests.brokers.cleanup import drop_table
 from tests.brokers.test_contract import TARGET, at, envelope, ids
 
 SQL_BACKENDS = ["sqlite", "postgresql", "mariadb"]
@@ -117,7 +118,7 @@ def test_a_url_builds_a_sql_broker(tmp_path: Path) -> None:
     try:
         assert broker.enqueue([envelope("a")]) == [True]
     finally:
-        broker.drop_table_for_tests()
+        drop_table(broker)
         broker.shutdown()
 
 
@@ -224,7 +225,7 @@ def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
                 (delivery,) = broker.claim("w", ["default"], 1, at(1))
                 assert broker.complete("a", delivery.token, 1, at(2))
             finally:
-                sql(broker).drop_table_for_tests()
+                drop_table(broker)
                 broker.shutdown()
                 backend.made.clear()
 

@@ -283,7 +283,3 @@ class RabbitMQBroker(BaseBroker):
 
     def cleanup(self, finished_before: datetime) -> int:
         return self.state.cleanup(finished_before)
-
-    def delete_queues_for_tests(self) -> None:
-        """Delete the RabbitMQ queues this broker declared, and its dead letters."""
-        self.wakeups.delete_queues(self.wakeups.known_queues())

@@ -73,7 +73,6 @@ class Wakeups:
         self._finished: OrderedDict[str, None] = OrderedDict()  # ended for good here
         self._consuming: set[str] = set()
         self._declared: set[str] = set()
-        self._named: set[str] = set()  # every queue declared since the start
         self._qos_applied = False
         self.connection = OwnedConnection(url, self._opened, f"asyncz-like-amqp-{prefix}")
 
@@ -105,7 +104,6 @@ class Wakeups:
             }
             channel.queue_declare(self.queue_name(queue), durable=True, arguments=arguments)
             self._declared.add(queue)
-            self._named.add(queue)
 
     def _consume(self, channel: Any, queues: Iterable[str]) -> None:
         if not self._qos_applied:  # before the first consumer: it applies to later ones
@@ -261,20 +259,6 @@ class Wakeups:
                            doing, error)  # fmt: skip
             return False
         return True
-
-    def delete_queues(self, queues: Iterable[str]) -> None:
-        """Delete the queues of these broker queues and the dead letters (tests)."""
-
-        def delete(channel: Any) -> None:
-            for queue in queues:
-                channel.queue_delete(self.queue_name(queue))
-            channel.queue_delete(self.dead_letters)
-            channel.exchange_delete(self.dead_letters)
-
-        self.connection.call(delete)
-
-    def known_queues(self) -> set[str]:
-        return set(self._named)
 
     def close(self) -> None:
         self.connection.close()

@@ -356,7 +356,3 @@ class SQLAlchemyBroker(BaseBroker):
 
     def _has_work(self, queues: tuple[str, ...]) -> bool:
         return reads.has_due_work(self.db, queues, to_micros(datetime.now(UTC)))
-
-    def drop_table_for_tests(self) -> None:
-        """Drop the run table (test clean-up)."""
-        self.db.drop()
