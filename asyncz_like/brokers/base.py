@@ -10,7 +10,9 @@ keeps (``tests/brokers/test_contract.py`` holds each plugin to them):
   due time, then age. A run due later is not handed out before its time.
 * **One holder at a time.** A claim is a lease until ``lease_until``; two claims never get
   the same run while its lease holds. A lease that is not renewed in time expires: the run
-  goes back in line and a later claim hands it out again with a bigger ``token``.
+  goes back in line and a later claim hands it out again with a bigger ``token`` (on
+  MariaDB and SQLite, a claim made at most a second after the lease's end: they look for
+  expired leases at most once a second).
 * **Fencing.** Every call about a delivery passes its token; a stale token (a lease lost and
   taken over) is refused: the call returns False and records nothing.
 * **No crash loop.** A run whose deliveries end ``max_deliveries`` times with its worker gone

@@ -102,6 +102,7 @@ class SQLAlchemyBroker(BaseBroker):
         self.db = Database(engine, tablename, owns, logger)
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)
+        self.sweeps = claims.SweepSchedule()
         self._waiter: Waiter | None = None
         self._unnest = None
         if self.db.is_postgresql:
@@ -176,9 +177,10 @@ class SQLAlchemyBroker(BaseBroker):
                 self.db, worker_id, names, limit, now, lease_until
             )
         else:
+            swept = self.sweeps.due(names, now, lease_seconds)
             rows, failed = self.db.run(
                 lambda connection: claims.claim_rows(
-                    self.db, connection, worker_id, names, limit, now, lease_until
+                    self.db, connection, worker_id, names, limit, now, lease_until, swept
                 ),
                 relaxed=True,
             )

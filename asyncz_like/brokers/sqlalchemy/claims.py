@@ -10,13 +10,17 @@ back in line as PENDING, or ended when a cancel was asked or when they reach
 * MariaDB/MySQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` (one per waiting status, in one
   ``UNION ALL``), then ``UPDATE`` by id;
 * SQLite: the same inside ``BEGIN IMMEDIATE`` (one writer at a time on the file).
+
+On MariaDB and SQLite the sweep is a statement of the claim's transaction: it is made at most
+once per :class:`SweepSchedule` interval (1 s, or a quarter of the lease when shorter) per
+set of queues, not on every claim; an expired lease waits that much longer at most.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +40,27 @@ Claimed = tuple[list[Any], list[tuple[str, RunError]]]
 _RUNNING = RunStatus.RUNNING.value
 
 
+class SweepSchedule:
+    """When a MariaDB/SQLite claim sweeps expired leases: at most once per ``interval``
+    seconds (a quarter of the claim's lease when shorter) per set of queues, by the claims'
+    own ``now`` (the clock a worker injects). A sweep is a locking read of the lease index in
+    the claim's transaction; made on every claim, it was one statement in four of a busy
+    worker's claim+complete. A ``now`` before the last sweep (a clock stepped back) sweeps.
+    Two threads may both sweep at one time: harmless, each puts back what it finds."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._last: dict[tuple[str, ...], datetime] = {}
+
+    def due(self, queues: tuple[str, ...], now: datetime, lease_seconds: float) -> bool:
+        last = self._last.get(queues)
+        every = timedelta(seconds=min(self.interval, lease_seconds / 4))
+        if last is not None and last <= now < last + every:
+            return False
+        self._last[queues] = now
+        return True
+
+
 def claim_rows(
     db: Database,
     connection: sa.Connection,
@@ -44,13 +69,14 @@ def claim_rows(
     limit: int,
     now: datetime,
     lease_until: datetime,
+    swept: bool = True,
 ) -> Claimed:
     """MariaDB/MySQL, SQLite: lease up to ``limit`` due rows of ``queues`` in the
-    transaction of ``connection``; the rows (ENVELOPE_COLUMNS) as they are after the claim,
-    best first, and the runs its sweep ended FAILED."""
+    transaction of ``connection``, after a sweep when ``swept``; the rows (ENVELOPE_COLUMNS)
+    as they are after the claim, best first, and the runs its sweep ended FAILED."""
     t = db.table
     moment = to_micros(now)
-    failed = sweep(db, connection, queues, moment)
+    failed = sweep(db, connection, queues, moment) if swept else []
     if limit == 0:
         return [], failed
     if db.is_sqlite:
