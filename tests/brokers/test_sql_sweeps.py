@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker, claims
 from asyncz_like.brokers.sqlalchemy.claims import SweepSchedule
 from tests.brokers.backends import BrokerBackend, made_backend
 from tests.brokers.test_contract import at, envelope, ids
@@ -54,6 +54,20 @@ def test_a_claim_within_the_interval_does_not_sweep_and_one_after_does(
     assert sweeps.count == 3 and again.run_id == "lost" and again.token == 2
     assert broker.claim("w3", ["other"], 1, at(10.6), lease_seconds=10) == []
     assert sweeps.count == 4  # each set of queues has its own schedule
+
+
+def test_a_sweep_that_hit_its_limit_is_followed_by_another_at_once(
+    broker: SQLAlchemyBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims, "SWEEP_LIMIT", 3)
+    sweeps = Sweeps(broker.db.engine)
+    broker.enqueue([envelope(f"r{index}") for index in range(5)])
+    assert len(broker.claim("dead", ["default"], 5, at(0), lease_seconds=10)) == 5
+    assert len(broker.claim("w", ["default"], 5, at(10), lease_seconds=10)) == 3
+    assert len(broker.claim("w", ["default"], 5, at(10.1), lease_seconds=10)) == 2
+    assert sweeps.count == 3  # the second found 3 (the limit): the third swept at once
+    assert broker.claim("w", ["default"], 5, at(10.2), lease_seconds=10) == []
+    assert sweeps.count == 3  # the third found fewer: back to once a second
 
 
 def test_the_interval_is_a_quarter_of_a_short_lease_and_a_step_back_sweeps() -> None:

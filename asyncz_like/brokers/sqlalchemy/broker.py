@@ -177,13 +177,13 @@ class SQLAlchemyBroker(BaseBroker):
                 self.db, worker_id, names, limit, now, lease_until
             )
         else:
-            swept = self.sweeps.due(names, now, lease_seconds)
             rows, failed = self.db.run(
                 lambda connection: claims.claim_rows(
-                    self.db, connection, worker_id, names, limit, now, lease_until, swept
+                    self.db, connection, worker_id, names, limit, now, lease_until,
+                    self.sweeps, lease_seconds,
                 ),
                 relaxed=True,
-            )
+            )  # fmt: skip
         deliveries = self._delivered(rows, now, lease_until, failed)
         self._ended_failed(failed)
         return deliveries
