@@ -75,7 +75,7 @@ def drop_our_rabbitmq() -> None:
     while OUR_RABBITMQ_TOKENS:
         config = our_rabbitmq(OUR_RABBITMQ_TOKENS.pop())
         broker = make_broker(dict(config))
-        broker.wakeups.delete_queues({"default"})  # type: ignore[attr-defined]
+        drain.delete_queues(broker, {"default"})
         broker.shutdown()
         drain.dropped(make_broker(dict(config["state"])))
 

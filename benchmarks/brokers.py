@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from asyncz_like.brokers import Envelope
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from benchmarks.drain import drop_table
 
 TARGET = "benchmarks.brokers:noop"
 URLS: dict[str, Callable[[str], str]] = {
@@ -132,7 +133,7 @@ def compare_claims(name: str, url: str, empty: SQLAlchemyBroker, args: argparse.
               f"{statistics.median(times['empty']):.2f} ms with no finished run, "
               f"{statistics.median(times['full']):.2f} ms with {args.finished:,} kept")  # fmt: skip
     finally:
-        full.drop_table_for_tests()
+        drop_table(full)
         full.shutdown()
 
 
@@ -148,7 +149,7 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
         if args.finished:
             compare_claims(name, url, broker, args)
     finally:
-        broker.drop_table_for_tests()
+        drop_table(broker)
         broker.shutdown()
 
 

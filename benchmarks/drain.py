@@ -134,10 +134,29 @@ def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+def drop_table(broker: BaseBroker) -> None:
+    """Drop a SQL broker's run and worker tables."""
+    db = broker.db  # type: ignore[attr-defined]
+    db.table.drop(db.engine, checkfirst=True)
+    db.workers_table.drop(db.engine, checkfirst=True)
+
+
+def delete_queues(broker: BaseBroker, queues: set[str]) -> None:
+    """Delete a RabbitMQ broker's queues of these broker queues, and its dead letters."""
+    wakeups = broker.wakeups  # type: ignore[attr-defined]
+
+    def delete(channel: Any) -> None:
+        for queue in queues:
+            channel.queue_delete(wakeups.queue_name(queue))
+        channel.queue_delete(wakeups.dead_letters)
+        channel.exchange_delete(wakeups.dead_letters)
+
+    wakeups.connection.call(delete)
+
+
 def dropped(broker: BaseBroker) -> None:
-    drop = getattr(broker, "drop_table_for_tests", None)
-    if drop is not None:
-        drop()
+    if hasattr(broker, "db"):
+        drop_table(broker)
     elif hasattr(broker, "client"):
         keys = list(broker.client.scan_iter(f"{broker.prefix}:*", count=1000))  # type: ignore[attr-defined]
         for start in range(0, len(keys), 1000):

@@ -10,11 +10,16 @@ keeps (``tests/brokers/test_contract.py`` holds each plugin to them):
   due time, then age. A run due later is not handed out before its time.
 * **One holder at a time.** A claim is a lease until ``lease_until``; two claims never get
   the same run while its lease holds. A lease that is not renewed in time expires: the run
-  goes back in line and a later claim hands it out again with a bigger ``token``.
+  goes back in line and a later claim hands it out again with a bigger ``token`` (on
+  MariaDB and SQLite, a claim made at most a second after the lease's end: they look for
+  expired leases at most once a second).
 * **Fencing.** Every call about a delivery passes its token; a stale token (a lease lost and
   taken over) is refused: the call returns False and records nothing.
 * **No crash loop.** A run whose deliveries end ``max_deliveries`` times with its worker gone
   (the lease expired) ends FAILED with a reason saying so, instead of being delivered again.
+* **Failures it ends itself are told.** A run the broker ends FAILED on its own (lost
+  ``max_deliveries`` times, a work record that cannot be read), not through :meth:`fail`, is
+  passed to the listeners of :meth:`add_failure_listener` once recorded.
 * **Waits live in the broker.** A delay or a retry is a due time kept by the broker; no
   worker holds it in memory. ``give_back`` (a graceful stop) returns a run to the queue without
   counting toward ``max_deliveries``.
@@ -28,8 +33,9 @@ keeps (``tests/brokers/test_contract.py`` holds each plugin to them):
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -52,6 +58,11 @@ from asyncz_like.runs.status import RunStatus
 #: The statuses ``fail`` may end a run with.
 FAIL_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.CANCELLED})
 DEFAULT_LEASE_SECONDS = 30.0
+#: ``(run_id, error)`` of runs a broker ended FAILED on its own.
+Failures = list[tuple[str, RunError]]
+#: Called with the :data:`Failures` of a claim.
+FailureListener = Callable[[Failures], None]
+logger = logging.getLogger(__name__)
 
 
 class WorkerRegistry(ABC):
@@ -91,6 +102,7 @@ class BaseBroker(ABC):
     #: Whether :meth:`get_envelope` still gives the call of a run that ended (what a retry
     #: needs).
     keeps_ended_calls: bool = False
+    _failure_listeners: tuple[FailureListener, ...] = ()
 
     def start(self) -> None:  # noqa: B027  # optional hook
         """Open connections, create tables. Idempotent."""
@@ -103,6 +115,25 @@ class BaseBroker(ABC):
 
     def shutdown(self) -> None:  # noqa: B027  # optional hook
         """Close connections. The runs stay where they are."""
+
+    def add_failure_listener(self, listener: FailureListener) -> None:
+        """Call ``listener([(run_id, error), ...])`` with the runs this broker ends FAILED on
+        its own, not through :meth:`fail`: lost ``max_deliveries`` times, or unreadable. It
+        runs in the claiming thread after the ends are recorded; what it raises is logged."""
+        if not callable(listener):
+            raise TypeError(f"listener must be callable, got listener={listener!r}")
+        self._failure_listeners = (*self._failure_listeners, listener)
+
+    def _ended_failed(self, failures: Failures) -> None:
+        """Tell the failure listeners about runs this broker ended FAILED on its own."""
+        if not failures:
+            return
+        for listener in self._failure_listeners:
+            try:
+                listener(list(failures))
+            except Exception:
+                logger.exception("A failure listener of %r raised", self,
+                                 extra={"run_ids": [run_id for run_id, _ in failures]})  # fmt: skip
 
     @abstractmethod
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
@@ -274,6 +305,8 @@ __all__ = [
     "CancelOutcome",
     "Delivery",
     "Envelope",
+    "FailureListener",
+    "Failures",
     "Finish",
     "QueueStats",
     "Renewal",

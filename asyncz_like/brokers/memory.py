@@ -131,12 +131,17 @@ class MemoryBroker(BaseBroker):
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
         with self._lock:
-            self._take_back_expired(names, now)
+            failed = self._take_back_expired(names, now)
             candidates = self._pop_ready(names, now, limit)
-            return [self._deliver(entry, worker_id, now, lease_until) for entry in candidates]
+            deliveries = [self._deliver(entry, worker_id, now, lease_until) for entry in candidates]
+        self._ended_failed(failed)
+        return deliveries
 
-    def _take_back_expired(self, names: tuple[str, ...], now: datetime) -> None:
-        """Put the runs whose lease expired back in line, or end them."""
+    def _take_back_expired(
+        self, names: tuple[str, ...], now: datetime
+    ) -> list[tuple[str, RunError]]:
+        """Put the runs whose lease expired back in line, or end them; the runs ended FAILED."""
+        failed = []
         expired = [
             entry
             for entry in self._running.values()
@@ -150,8 +155,10 @@ class MemoryBroker(BaseBroker):
             elif entry.lost >= entry.envelope.max_deliveries:
                 error = RunError("WorkerLost", lost_reason(entry.lost))
                 self._finish(entry, RunStatus.FAILED, now, error=error)
+                failed.append((entry.envelope.run_id, error))
             else:
                 self._release(entry, RunStatus.PENDING, entry.due)
+        return failed
 
     def _pop_ready(self, names: tuple[str, ...], now: datetime, limit: int) -> list[_Entry]:
         heaps = [self._queues[name] for name in names if name in self._queues]
@@ -333,15 +340,7 @@ class MemoryBroker(BaseBroker):
         counts: dict[str, QueueStats] = {}
         with self._lock:
             for entry in self._runs.values():
-                stats = counts.setdefault(entry.envelope.queue, QueueStats())
-                if entry.status is RunStatus.PENDING and entry.due > now:
-                    stats.scheduled += 1
-                elif entry.status is RunStatus.PENDING:
-                    priority = entry.envelope.priority
-                    stats.pending[priority] = stats.pending.get(priority, 0) + 1
-                else:
-                    name = entry.status.value
-                    setattr(stats, name, getattr(stats, name) + 1)
+                _count(counts.setdefault(entry.envelope.queue, QueueStats()), entry, now)
         return counts
 
     def cleanup(self, finished_before: datetime) -> int:
@@ -368,3 +367,15 @@ class MemoryBroker(BaseBroker):
         with self._work:
             self._interrupted = True
             self._work.notify_all()
+
+
+def _count(stats: QueueStats, entry: _Entry, now: datetime) -> None:
+    """Count ``entry`` in its queue's ``stats``."""
+    if entry.status is RunStatus.PENDING and entry.due > now:
+        stats.scheduled += 1
+    elif entry.status is RunStatus.PENDING:
+        priority = entry.envelope.priority
+        stats.pending[priority] = stats.pending.get(priority, 0) + 1
+    else:
+        name = entry.status.value
+        setattr(stats, name, getattr(stats, name) + 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncz_like.brokers import BaseBroker, MemoryBroker
+from tests.brokers.cleanup import delete_queues, drop_table
 from tests.services import (
     MARIADB_URL,
     POSTGRES_URL,
@@ -80,12 +81,8 @@ class SQLBackend(BrokerBackend):
                 **options}  # fmt: skip
 
     def cleanup(self) -> None:
-        from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
-
         if self.made:
-            first = self.made[0]
-            assert isinstance(first, SQLAlchemyBroker)
-            first.drop_table_for_tests()
+            drop_table(self.made[0])
         super().cleanup()
 
 
@@ -148,6 +145,10 @@ class RabbitMQBackend(RedisBackend):
 
     name = "rabbitmq"
 
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self.queues: set[str] = set()  # the broker queues whose RabbitMQ queues to delete
+
     def _build(self, **options: Any) -> BaseBroker:
         from asyncz_like.brokers.rabbitmq import RabbitMQBroker
 
@@ -155,7 +156,15 @@ class RabbitMQBackend(RedisBackend):
         require_service("redis")
         options = self.config(**options)
         del options["type"]
-        return RabbitMQBroker(**options)
+        broker = RabbitMQBroker(**options)
+        name_of = broker.wakeups.queue_name
+
+        def recorded(queue: str) -> str:  # every queue it declares or publishes to
+            self.queues.add(queue)
+            return name_of(queue)
+
+        broker.wakeups.queue_name = recorded  # type: ignore[method-assign]
+        return broker
 
     def config(self, **options: Any) -> dict[str, Any]:
         state = super().config(poll_interval=options.pop("poll_interval", 1.0))
@@ -165,14 +174,10 @@ class RabbitMQBackend(RedisBackend):
     def cleanup(self) -> None:
         from asyncz_like.brokers.rabbitmq import RabbitMQBroker
 
-        queues: set[str] = set()
-        for broker in self.made:
-            assert isinstance(broker, RabbitMQBroker)
-            queues |= broker.wakeups.known_queues()
         super().cleanup()
         if self.made:
             last = RabbitMQBroker(RABBITMQ_URL, state=self.config()["state"], prefix=self.prefix)
-            last.wakeups.delete_queues(queues)
+            delete_queues(last, self.queues)
             last.shutdown()
             self.delete_keys()  # the broker made to delete the queues wrote to its state
 

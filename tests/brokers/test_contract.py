@@ -161,7 +161,8 @@ def test_a_lease_holds_until_it_expires_then_another_worker_gets_a_bigger_token(
     broker.enqueue([envelope("a")])
     (first,) = broker.claim("w1", ["default"], 1, at(0), lease_seconds=10)
     assert broker.claim("w2", ["default"], 1, at(9.9), lease_seconds=10) == []
-    (second,) = broker.claim("w2", ["default"], 1, at(10), lease_seconds=10)
+    # (a second after the last sweep: MariaDB and SQLite sweep at most once a second)
+    (second,) = broker.claim("w2", ["default"], 1, at(10.9), lease_seconds=10)
     assert second.run_id == "a" and second.token > first.token and second.attempt == 2
     assert broker.complete("a", first.token, "late", at(11)) is False
     run = broker.get_run("a")
@@ -169,7 +170,7 @@ def test_a_lease_holds_until_it_expires_then_another_worker_gets_a_bigger_token(
     assert broker.complete("a", second.token, "done", at(12)) is True
     run = broker.get_run("a")
     assert run is not None and run.status is RunStatus.COMPLETED and run.result == "done"
-    assert run.deliveries == 2 and run.finished_at == at(12) and run.started_at == at(10)
+    assert run.deliveries == 2 and run.finished_at == at(12) and run.started_at == at(10.9)
 
 
 def test_a_stale_token_records_nothing(broker: BaseBroker) -> None:
@@ -214,6 +215,23 @@ def test_max_deliveries_ends_a_run_that_keeps_losing_its_worker(broker: BaseBrok
     assert run is not None and run.status is RunStatus.FAILED and run.error is not None
     assert "each of 2 deliveries" in run.error.message and run.finished_at == at(20)
     assert run.deliveries == 2
+
+
+def test_a_run_ended_for_losing_its_worker_is_told_to_failure_listeners(
+    broker: BaseBroker,
+) -> None:
+    told: list[list[tuple[str, RunError]]] = []
+    broker.add_failure_listener(told.append)
+    broker.enqueue([envelope("crash", max_deliveries=1), envelope("fine")])
+    assert ids(broker.claim("w", ["default"], 1, at(0), 10)) == ["crash"]
+    assert ids(broker.claim("w", ["default"], 1, at(5), 10)) == ["fine"]
+    assert told == []  # a lease that holds ends nothing
+    assert broker.claim("w", ["default"], 5, at(10), 10) == []  # "fine" still leased
+    ((run_id, error),) = [failure for batch in told for failure in batch]
+    assert run_id == "crash" and error.type == "WorkerLost"
+    assert "each of 1 deliveries" in error.message
+    run = broker.get_run("crash")
+    assert run is not None and run.status is RunStatus.FAILED and run.error == error
 
 
 def test_a_run_whose_lease_expired_goes_back_in_line(broker: BaseBroker) -> None:

@@ -20,6 +20,7 @@ from asyncz_like.brokers.records import Finish
 from asyncz_like.brokers.redis import RedisBroker
 from asyncz_like.runs import RunStatus
 from tests.brokers.backends import RabbitMQBackend, made_backend
+from tests.brokers.cleanup import abort_connection
 from tests.brokers.test_contract import ERROR, at, envelope, ids
 from tests.services import RABBITMQ_URL, REDIS_HOST, REDIS_PORT
 
@@ -52,6 +53,30 @@ def take(broker: RabbitMQBroker, queue: str) -> list[str]:
     return broker.wakeups.connection.call(get_all)
 
 
+def dead_letters(broker: RabbitMQBroker, prefix: str, count: int) -> dict[str, dict[str, str]]:
+    """The dead letters of ``prefix`` by run id, with their headers (read and acked): waits
+    up to 5 s for ``count`` of them, as RabbitMQ publishes on its own time."""
+    found: dict[str, dict[str, str]] = {}
+
+    def get_all(channel: Any) -> None:
+        while True:
+            method, properties, body = channel.basic_get(f"{prefix}.dead")
+            if method is None:
+                return
+            channel.basic_ack(method.delivery_tag)
+            headers = {key: _text(value) for key, value in (properties.headers or {}).items()}
+            found[body.decode()] = headers
+
+    deadline = time.monotonic() + 5
+    while len(found) < count and time.monotonic() < deadline:
+        broker.wakeups.connection.call(get_all)
+    return found
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def test_wakeups_come_out_by_priority(backend: RabbitMQBackend) -> None:
     broker = make(backend)
     broker.enqueue([envelope("low"), envelope("mid", priority=3), envelope("high", priority=50)])
@@ -76,7 +101,7 @@ def test_a_killed_connections_runs_come_back(backend: RabbitMQBackend) -> None:
     (held,) = first.claim("w1", ["default"], 5, now, lease_seconds=10)
     second.wakeups.listen(["default"], 5)
     assert second.wait_for_work(["default"], 0.2) is False  # held unacked by the first
-    first.wakeups.connection.abort_for_tests()  # as a SIGKILL would
+    abort_connection(first)  # as a SIGKILL would
     assert second.wait_for_work(["default"], 5) is True  # RabbitMQ handed it over
     (again,) = second.claim("w2", ["default"], 5, now + timedelta(seconds=11))  # lease ended
     assert again.run_id == "a" and again.token == held.token + 1
@@ -99,11 +124,29 @@ def test_a_run_ending_failed_is_dead_lettered(backend: RabbitMQBackend) -> None:
     deliveries = {d.run_id: d for d in broker.claim("w", ["default"], 5, at(0))}
     assert broker.fail("bad", deliveries["bad"].token, ERROR, at(1))
     assert broker.fail("other", deliveries["other"].token, ERROR, at(1), RunStatus.CANCELLED)
-    dead: list[str] = []
-    deadline = time.monotonic() + 5
-    while not dead and time.monotonic() < deadline:  # RabbitMQ dead-letters on its own time
-        dead = take(broker, f"{backend.prefix}.dead")
-    assert dead == ["bad"]
+    assert dead_letters(broker, backend.prefix, 2) == {
+        "bad": {"run_id": "bad", "status": "failed", "error_type": "ValueError", "reason": "boom"}
+    }  # a cancel was asked for: no dead letter
+    broker.shutdown()  # nothing was left unacked: nothing goes back
+    assert take(make(backend), f"{backend.prefix}.default") == []
+
+
+def test_a_run_the_state_broker_fails_is_dead_lettered(backend: RabbitMQBackend) -> None:
+    """Lost ``max_deliveries`` times: the state broker ends it in a claim's sweep, while no
+    worker holds its wake-up; the broker that claimed publishes the dead letter."""
+    first, second = make(backend), make(backend)
+    first.enqueue([envelope("crash", max_deliveries=1)])
+    assert first.wait_for_work(["default"], 5) is True
+    (held,) = first.claim("w1", ["default"], 5, at(0), lease_seconds=10)
+    assert second.claim("w2", ["default"], 5, at(10)) == []  # the lease ended: FAILED
+    headers = dead_letters(second, backend.prefix, 1)["crash"]
+    assert headers["status"] == "failed" and headers["error_type"] == "WorkerLost"
+    assert "each of 1 deliveries" in headers["reason"] and headers["run_id"] == "crash"
+    assert first.renew("w1", {"crash": held.token}, at(11)).lost == {"crash"}  # acked
+    first.shutdown()
+    second.shutdown()
+    assert take(make(backend), f"{backend.prefix}.default") == []
+    assert dead_letters(make(backend), backend.prefix, 1) == {}  # one dead letter only
 
 
 def test_a_batch_of_ends_acks_and_dead_letters_as_single_ends_do(
@@ -137,11 +180,7 @@ def test_a_batch_of_ends_acks_and_dead_letters_as_single_ends_do(
     assert [broker.get_run(run_id).status for run_id in ("ok", "bad", "later")] == [  # type: ignore[union-attr]
         RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.RETRYING,
     ]  # fmt: skip
-    dead: list[str] = []
-    deadline = time.monotonic() + 5
-    while not dead and time.monotonic() < deadline:  # RabbitMQ dead-letters on its own time
-        dead = take(broker, f"{backend.prefix}.dead")
-    assert dead == ["bad"]
+    assert list(dead_letters(broker, backend.prefix, 2)) == ["bad"]
     broker.shutdown()  # what it held was settled; wake-ups it never took stay for others
     assert "ok" not in take(other, f"{backend.prefix}.default")
 

@@ -17,7 +17,7 @@ from asyncz_like.brokers.records import Finish, lost_reason
 from asyncz_like.brokers.redis import RedisBroker
 from asyncz_like.brokers.redis.broker import FINISH_CHUNK
 from asyncz_like.brokers.redis.layout import from_time_hex, priority_hex, time_hex
-from asyncz_like.runs import RunStatus
+from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import RedisBackend, made_backend
 from tests.brokers.test_contract import ERROR, at, envelope, ids
 
@@ -203,12 +203,15 @@ def test_a_retried_enqueue_whose_first_try_went_through_is_true(broker: RedisBro
 
 
 def test_a_run_whose_work_cannot_be_read_is_failed_not_delivered(broker: RedisBroker) -> None:
+    told: list[list[tuple[str, RunError]]] = []
+    broker.add_failure_listener(told.append)
     broker.enqueue([envelope("bad"), envelope("good")])
     broker.client.set(f"{broker.prefix}:work:bad", b"not json")
     assert ids(broker.claim("w", ["default"], 5, at(0))) == ["good"]
     run = broker.get_run("bad")
     assert run is not None and run.status is RunStatus.FAILED and run.error is not None
     assert run.error.type == "BrokenRecordError"
+    assert told == [[("bad", RunError(run.error.type, run.error.message))]]
 
 
 def test_list_runs_merges_queues_newest_first(broker: RedisBroker) -> None:

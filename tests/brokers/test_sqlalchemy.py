@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from asyncz_like.brokers import Envelope, WorkerInfo, make_broker
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.exceptions import SerializationError
-from asyncz_like.runs import RunStatus
+from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
+from tests.brokers.cleanup import drop_table
 from tests.brokers.test_contract import TARGET, at, envelope, ids
 
 SQL_BACKENDS = ["sqlite", "postgresql", "mariadb"]
@@ -57,6 +58,8 @@ def test_a_run_whose_work_cannot_be_read_fails_and_the_claim_goes_on(
     sql_backend: BrokerBackend,
 ) -> None:
     broker = sql(sql_backend.make())
+    told: list[list[tuple[str, RunError]]] = []
+    broker.add_failure_listener(told.append)
     broker.enqueue([envelope("broken", priority=5), envelope("fine")])
     table = broker.db.table
     with broker.db.engine.begin() as connection:
@@ -66,6 +69,7 @@ def test_a_run_whose_work_cannot_be_read_fails_and_the_claim_goes_on(
     run = broker.get_run("broken")
     assert run is not None and run.status is RunStatus.FAILED and run.error is not None
     assert "cannot be decoded" in run.error.message
+    assert told == [[("broken", RunError(run.error.type, run.error.message))]]
 
 
 def test_cleanup_deletes_in_chunks(sql_backend: BrokerBackend) -> None:
@@ -114,7 +118,7 @@ def test_a_url_builds_a_sql_broker(tmp_path: Path) -> None:
     try:
         assert broker.enqueue([envelope("a")]) == [True]
     finally:
-        broker.drop_table_for_tests()
+        drop_table(broker)
         broker.shutdown()
 
 
@@ -221,7 +225,7 @@ def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
                 (delivery,) = broker.claim("w", ["default"], 1, at(1))
                 assert broker.complete("a", delivery.token, 1, at(2))
             finally:
-                sql(broker).drop_table_for_tests()
+                drop_table(broker)
                 broker.shutdown()
                 backend.made.clear()
 

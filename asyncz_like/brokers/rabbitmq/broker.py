@@ -17,9 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
+from asyncz_like.brokers.base import (
+    DEFAULT_LEASE_SECONDS,
+    BaseBroker,
+    FailureListener,
+    WorkerRegistry,
+)
 from asyncz_like.brokers.checks import check_claim
-from asyncz_like.brokers.rabbitmq.wakeups import Wakeups
+from asyncz_like.brokers.rabbitmq.wakeups import Death, End, Wakeups
 from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
@@ -41,6 +46,18 @@ WATCH_SLACK = 0.05
 WATCH_SLICE = 0.5
 
 
+#: The ends that get a dead letter: failures for good (not a cancel, which was asked for).
+DEAD_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT})
+FAILED = RunStatus.FAILED.value
+
+
+def death_of(done: bool, status: RunStatus | str, error: RunError | None) -> Death | None:
+    """What a recorded end says in its dead letter, or None when it gets none."""
+    if not done or error is None or RunStatus(status) not in DEAD_STATUSES:
+        return None
+    return RunStatus(status).value, error
+
+
 def split_state(url: str) -> tuple[str, str | None]:
     """The AMQP URL without its ``state`` query parameter, and that parameter."""
     parts = urlsplit(url)
@@ -56,8 +73,10 @@ class RabbitMQBroker(BaseBroker):
 
     ``state`` may also come in the URL as a percent-encoded query parameter:
     ``amqp://guest:guest@host/?state=redis%3A%2F%2Fhost%3A6379%2F0``. Each broker queue is
-    the RabbitMQ queue ``<prefix>.<queue>``; runs that end FAILED are dead-lettered into the
-    exchange and queue ``<prefix>.dead``. ``prefetch``: how many wake-ups a worker holds
+    the RabbitMQ queue ``<prefix>.<queue>``; each run that ends FAILED or TIMEOUT (here, or
+    in the state broker: lost ``max_deliveries`` times, unreadable) gets a dead letter in the
+    exchange and queue ``<prefix>.dead``, with headers ``run_id``, ``status``,
+    ``error_type`` and ``reason``. ``prefetch``: how many wake-ups a worker holds
     unacked at once; by default the limit of its first claim (the worker's concurrency).
     A state broker given as an instance is started but not shut down by this broker.
     """
@@ -95,6 +114,7 @@ class RabbitMQBroker(BaseBroker):
             )
         self.url, self.prefix = url, prefix
         self.wakeups = Wakeups(url, prefix, prefetch)
+        self.state.add_failure_listener(self._state_failed)
         self._watch_lock = threading.Lock()
         self._watcher: ThreadPoolExecutor | None = None
         self._watch_until = 0.0  # time.monotonic() until which the state broker is watched
@@ -113,6 +133,14 @@ class RabbitMQBroker(BaseBroker):
 
     def start(self) -> None:
         self.state.start()
+
+    def add_failure_listener(self, listener: FailureListener) -> None:
+        """Listen to the state broker, which ends the runs."""
+        self.state.add_failure_listener(listener)
+
+    def _state_failed(self, failures: list[tuple[str, RunError]]) -> None:
+        """Dead letters for the runs the state broker ended FAILED on its own."""
+        self.wakeups.ended_many(End(run_id, True, (FAILED, error)) for run_id, error in failures)
 
     def shutdown(self) -> None:
         self._closing = True
@@ -207,12 +235,12 @@ class RabbitMQBroker(BaseBroker):
     ) -> Renewal:
         renewal = self.state.renew(worker_id, tokens, now, lease_seconds)
         for run_id in renewal.lost:
-            self.wakeups.ended(run_id, failed=False)
+            self.wakeups.ended(End(run_id))
         return renewal
 
     def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
         done = self.state.complete(run_id, token, result, now)
-        self.wakeups.ended(run_id, failed=False)
+        self.wakeups.ended(End(run_id, final=done))
         return done
 
     def fail(
@@ -224,12 +252,12 @@ class RabbitMQBroker(BaseBroker):
         status: RunStatus = RunStatus.FAILED,
     ) -> bool:
         done = self.state.fail(run_id, token, error, now, status)
-        self.wakeups.ended(run_id, failed=done and RunStatus(status) is RunStatus.FAILED)
+        self.wakeups.ended(End(run_id, done, death_of(done, status, error)))
         return done
 
     def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
         done = self.state.retry(run_id, token, error, at)
-        self.wakeups.ended(run_id, failed=False)  # the retry waits in the state broker
+        self.wakeups.ended(End(run_id))  # the retry waits in the state broker
         return done
 
     def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:
@@ -238,14 +266,18 @@ class RabbitMQBroker(BaseBroker):
         finishes = list(finishes)
         answers = self.state.finish_many(finishes)
         self.wakeups.ended_many(
-            (finish.run_id, done and finish.status is RunStatus.FAILED)
+            End(
+                finish.run_id,
+                done and finish.status is not RunStatus.RETRYING,
+                death_of(done, finish.status, finish.error),
+            )
             for finish, done in zip(finishes, answers, strict=True)
         )
         return answers
 
     def give_back(self, run_id: str, token: int) -> bool:
         done = self.state.give_back(run_id, token)
-        self.wakeups.ended(run_id, failed=False)
+        self.wakeups.ended(End(run_id))
         if done:
             run = self.state.get_run(run_id)
             if run is not None and run.queue is not None:  # wake another worker for it
@@ -280,7 +312,3 @@ class RabbitMQBroker(BaseBroker):
 
     def cleanup(self, finished_before: datetime) -> int:
         return self.state.cleanup(finished_before)
-
-    def delete_queues_for_tests(self) -> None:
-        """Delete the RabbitMQ queues this broker declared, and its dead letters."""
-        self.wakeups.delete_queues(self.wakeups.known_queues())

@@ -106,11 +106,6 @@ class OwnedConnection:
         finally:
             _close(connection)
 
-    def abort_for_tests(self) -> None:
-        """Drop the socket without closing the AMQP session, as a killed process would."""
-        if self._connection is not None:
-            self.call(lambda _: self._connection._impl._transport.abort())  # noqa: SLF001
-
     def close(self) -> None:
         """Close the connection (its unacked messages go back to their queues)."""
         with self._lock:

@@ -3,20 +3,25 @@ per broker queue, held unacked by the worker that runs it until the run ends.
 
 A message says only "run <id> is due"; the run itself is in the state broker. Consumers
 take messages in priority order (``x-max-priority``), at most ``prefetch`` unacked at a time.
-A message whose run this worker claimed is held until the run ends: acked, or rejected into
-the dead-letter exchange when it ended FAILED; a worker that dies leaves it unacked, so
-RabbitMQ hands it to another consumer, which wakes up and claims the run once its lease
-expired. A message whose run another worker claimed is acked at once.
+A message whose run this worker claimed is held until the run ends, then acked; a worker that
+dies leaves it unacked, so RabbitMQ hands it to another consumer, which wakes up and claims
+the run once its lease expired. A message whose run another worker claimed is acked at once.
+A run that ends for good as a failure (FAILED or TIMEOUT, here or in the state broker) gets a
+dead letter: a persistent message published to the dead-letter exchange, the run id as its
+body and in its headers with the status and the reason (a rejected message could carry no
+reason, and a run the state broker fails has no message held anywhere).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncz_like.brokers.rabbitmq.connection import OwnedConnection, StillUnreachable
+from asyncz_like.runs.run import RunError
 
 logger = logging.getLogger("asyncz_like.brokers.rabbitmq")
 
@@ -26,6 +31,28 @@ MAX_PRIORITY = 9
 DEFAULT_PREFETCH = 10
 #: The dead-letter queue keeps the newest this many messages of runs that ended FAILED.
 DEAD_LETTER_MAX = 10_000
+#: A dead letter's ``reason`` header keeps at most this many characters of the error message.
+REASON_MAX = 4_000
+#: How many runs ended for good are remembered, to ack a late wake-up of theirs at once.
+FINISHED_KEPT = 4_096
+#: Why a run gets a dead letter: its final status ("failed", "timeout") and its last error.
+Death = tuple[str, RunError]
+
+
+class End(NamedTuple):
+    """A run that ended here or left this worker: ``final`` when it ended for good (it gets
+    no new wake-up), ``death`` when it gets a dead letter."""
+
+    run_id: str
+    final: bool = False
+    death: Death | None = None
+
+
+def dead_letter_headers(run_id: str, death: Death) -> dict[str, str]:
+    """The headers of a run's dead letter: ``run_id``, ``status``, ``error_type``, ``reason``."""
+    status, error = death
+    return {"run_id": run_id, "status": status, "error_type": error.type,
+            "reason": error.message[:REASON_MAX]}  # fmt: skip
 
 
 def message_priority(priority: int) -> int:
@@ -43,9 +70,9 @@ class Wakeups:
         self._generation = 0  # a new channel's delivery tags start over
         self._inbox: dict[str, tuple[str, int]] = {}  # run id -> (queue, tag): not yet claimed
         self._held: dict[str, int] = {}  # run id -> tag: claimed here, not yet ended
+        self._finished: OrderedDict[str, None] = OrderedDict()  # ended for good here
         self._consuming: set[str] = set()
         self._declared: set[str] = set()
-        self._named: set[str] = set()  # every queue declared since the start
         self._qos_applied = False
         self._interrupted = False  # interrupt: the wait going on (or the next) ends
         self.connection = OwnedConnection(url, self._opened, f"asyncz-like-amqp-{prefix}")
@@ -72,13 +99,12 @@ class Wakeups:
 
     def _declare(self, channel: Any, queue: str) -> None:
         if queue not in self._declared:
-            arguments = {
+            arguments = {  # (a message rejected by another client still lands in the DLQ)
                 "x-max-priority": MAX_PRIORITY,
                 "x-dead-letter-exchange": self.dead_letters,
             }
             channel.queue_declare(self.queue_name(queue), durable=True, arguments=arguments)
             self._declared.add(queue)
-            self._named.add(queue)
 
     def _consume(self, channel: Any, queues: Iterable[str]) -> None:
         if not self._qos_applied:  # before the first consumer: it applies to later ones
@@ -94,8 +120,8 @@ class Wakeups:
         def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
             run_id = body.decode("utf-8", "replace")
             with self._condition:
-                if run_id in self._inbox or run_id in self._held:
-                    duplicate = True  # a second wake-up of one run: one is enough
+                if run_id in self._inbox or run_id in self._held or run_id in self._finished:
+                    duplicate = True  # a second wake-up of one run, or one come in too late
                 else:
                     duplicate = False
                     self._inbox[run_id] = (queue, method.delivery_tag)
@@ -113,6 +139,10 @@ class Wakeups:
         if not wakeups:
             return
         import pika
+
+        with self._condition:  # a run enqueued again under its id wants its wake-up
+            for _, run_id, _ in wakeups:
+                self._finished.pop(run_id, None)
 
         def publish(channel: Any) -> None:
             for queue, run_id, priority in wakeups:
@@ -179,31 +209,44 @@ class Wakeups:
         if others:
             self._settle_tags(generation, others, requeue=full)
 
-    def ended(self, run_id: str, failed: bool) -> None:
-        """The run ended here (or left this worker): ack its wake-up, or dead-letter it."""
-        self.ended_many([(run_id, failed)])
+    def ended(self, end: End) -> None:
+        """The run ended here (or left this worker): ack its wake-up if one is here, and
+        publish its dead letter when it has a ``death``."""
+        self.ended_many([end])
 
-    def ended_many(self, ends: Iterable[tuple[str, bool]]) -> None:
+    def ended_many(self, ends: Iterable[End]) -> None:
         """:meth:`ended` for many runs, settled in one call on the connection."""
+        import pika
+
         with self._condition:
             generation = self._generation
-            settled = [(self._held.pop(run_id, None), run_id, failed) for run_id, failed in ends]
-        if not settled:
+            settled = [(self._take_tag(end), end.run_id, end.death) for end in ends]
+        if not any(tag is not None or death is not None for tag, _, death in settled):
             return
 
         def settle(channel: Any) -> None:
-            for tag, run_id, failed in settled:
-                if tag is None:
-                    if failed:  # its wake-up is gone: publish the dead letter ourselves
-                        channel.basic_publish(self.dead_letters, "", run_id.encode())
-                elif generation == self._generation:  # a tag of an older channel is void
-                    if failed:
-                        channel.basic_reject(tag, requeue=False)  # into the dead letters
-                    else:
-                        channel.basic_ack(tag)
+            for tag, run_id, death in settled:
+                if death is not None:  # first: a wake-up acked, its dead letter lost, is worse
+                    headers = dead_letter_headers(run_id, death)
+                    properties = pika.BasicProperties(delivery_mode=2, headers=headers)
+                    channel.basic_publish(self.dead_letters, "", run_id.encode(), properties)
+                if tag is not None and generation == self._generation:  # older tags are void
+                    channel.basic_ack(tag)
 
-        if any(tag is not None or failed for tag, _, failed in settled):
-            self._guarded("settling wake-ups", settle)
+        self._guarded("settling wake-ups", settle)
+
+    def _take_tag(self, end: End) -> int | None:
+        """The tag of the run's wake-up, held, or come in after the claim that got the run
+        (acked with the run's end, not left unacked until the next claim); the lock held."""
+        run_id = end.run_id
+        if end.final:
+            self._finished[run_id] = None
+            if len(self._finished) > FINISHED_KEPT:
+                self._finished.popitem(last=False)
+        tag = self._held.pop(run_id, None)
+        if tag is None and run_id in self._inbox:
+            tag = self._inbox.pop(run_id)[1]
+        return tag
 
     def _settle_tags(self, generation: int, tags: list[int], requeue: bool) -> None:
         def settle(channel: Any) -> None:
@@ -227,20 +270,6 @@ class Wakeups:
                            doing, error)  # fmt: skip
             return False
         return True
-
-    def delete_queues(self, queues: Iterable[str]) -> None:
-        """Delete the queues of these broker queues and the dead letters (tests)."""
-
-        def delete(channel: Any) -> None:
-            for queue in queues:
-                channel.queue_delete(self.queue_name(queue))
-            channel.queue_delete(self.dead_letters)
-            channel.exchange_delete(self.dead_letters)
-
-        self.connection.call(delete)
-
-    def known_queues(self) -> set[str]:
-        return set(self._named)
 
     def close(self) -> None:
         self.connection.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, Failures, WorkerRegistry
 from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
 from asyncz_like.brokers.codec import encode_result, encode_work
 from asyncz_like.brokers.records import (
@@ -167,16 +167,7 @@ class RedisBroker(BaseBroker):
 
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
-        rows: list[list[Any]] = []
-        firsts: list[bool] = []
-        seen: set[str] = set()
-        for envelope in envelopes:
-            if not isinstance(envelope, Envelope):
-                raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
-            firsts.append(envelope.run_id not in seen)
-            if firsts[-1]:
-                seen.add(envelope.run_id)
-                rows.append(_row_of(envelope, now, self.serializer))
+        rows, firsts = _rows_of(envelopes, now, self.serializer)
         added: list[bool] = []
         batch, now_next = secrets.token_hex(8), next_time_hex(now)
         for start in range(0, len(rows), ENQUEUE_CHUNK):
@@ -206,14 +197,17 @@ class RedisBroker(BaseBroker):
         def call(attempt: int) -> Any:  # a retry replays what a lost first try leased
             return self._claim(keys=[], args=[*head, "1" if attempt > 1 else "0", *names])
 
-        deliveries = []
-        for row in self._retry(call):
-            delivery = self._delivery_of(row, lease_until, now)
-            if delivery is not None:
-                deliveries.append(delivery)
+        leased, lost = self._retry(call)
+        failed = claiming.lost_runs(lost)
+        deliveries = [
+            d for row in leased if (d := self._delivery_of(row, lease_until, now, failed))
+        ]
+        self._ended_failed(failed)
         return deliveries
 
-    def _delivery_of(self, row: list[Any], lease_until: datetime, now: datetime) -> Delivery | None:
+    def _delivery_of(
+        self, row: list[Any], lease_until: datetime, now: datetime, failed: Failures
+    ) -> Delivery | None:
         run_id, token, attempt = row[0].decode(), int(row[2]), int(row[3])
         try:
             envelope = claimed_envelope(row, self.serializer)
@@ -221,7 +215,8 @@ class RedisBroker(BaseBroker):
             logger.error("Run %s cannot be read; failed: %s", run_id, error.reason,
                          extra={"run_id": run_id})  # fmt: skip
             broken = RunError(type(error).__name__, str(error))
-            self.fail(run_id, token, broken, now)
+            if self.fail(run_id, token, broken, now):
+                failed.append((run_id, broken))
             return None
         return Delivery(envelope, token, attempt, lease_until)
 
@@ -374,6 +369,24 @@ class RedisBroker(BaseBroker):
     def interrupt_wait(self) -> None:
         if self._waiter is not None:
             self._waiter.interrupt()
+
+
+def _rows_of(
+    envelopes: Iterable[Envelope], now: datetime, serializer: BaseSerializer
+) -> tuple[list[list[Any]], list[bool]]:
+    """The enqueue script's arguments for each run, the first of each run id only; and, for
+    each envelope, whether it is the first of its run id."""
+    rows: list[list[Any]] = []
+    firsts: list[bool] = []
+    seen: set[str] = set()
+    for envelope in envelopes:
+        if not isinstance(envelope, Envelope):
+            raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
+        firsts.append(envelope.run_id not in seen)
+        if firsts[-1]:
+            seen.add(envelope.run_id)
+            rows.append(_row_of(envelope, now, serializer))
+    return rows, firsts
 
 
 def _row_of(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> list[Any]:

@@ -10,12 +10,17 @@ claim costs the same however many of them are kept.
 
 from __future__ import annotations
 
+from typing import Any
+
+from asyncz_like.brokers.records import lost_reason
 from asyncz_like.brokers.redis.scripts import PRELUDE
+from asyncz_like.runs.run import RunError
 
 # ARGV: prefix, worker, now, now_next, lease until, the time after it, limit, sweep, move,
-# lost reason template ('%d' for the deliveries), claim nonce, retried, queues... Returns per
-# run leased, best first: {id, queue, token, attempt, priority, max_deliveries, task_id,
-# name, created, work}. A retried claim whose first try went through returns what it leased.
+# lost reason template ('%d' for the deliveries), claim nonce, retried, queues... Returns
+# {leased, failed}: per run leased, best first, {id, queue, token, attempt, priority,
+# max_deliveries, task_id, name, created, work}; per run the sweep ended FAILED, {id, lost}.
+# A retried claim whose first try went through returns what it leased.
 CLAIM = (
     PRELUDE
     + """
@@ -54,9 +59,10 @@ end
 
 if retried then
   local out = replay()
-  if #out > 0 then return out end
+  if #out > 0 then return {out, {}} end
 end
 
+local failed = {}
 local function take_back(q)
   local leases = qkey('leases', q)
   for _, member in ipairs(redis.call('ZRANGEBYLEX', leases, '-', '(' .. now_next,
@@ -74,6 +80,7 @@ local function take_back(q)
         finish(key, id, q, f[7], f[8], 'running', 'failed', now)
         redis.call('HSET', key, 'et', 'WorkerLost', 'em', string.format(reason, lost, lost))
         redis.call('HDEL', key, 'etb')
+        failed[#failed + 1] = {id, lost}
       else
         set_status(key, id, q, f[7], f[8], 'running', 'pending')
         place(id, q, f[5], f[6], f[7], f[8], now_next)
@@ -150,7 +157,7 @@ while #out < limit do
   local leased = lease_run(queues[best], member)
   if leased then out[#out + 1] = leased end
 end
-return out
+return {out, failed}
 """
 )
 
@@ -177,3 +184,8 @@ end
 return {lost, cancel}
 """
 )
+
+
+def lost_runs(pairs: list[Any]) -> list[tuple[str, RunError]]:
+    """The runs a claim's sweep ended FAILED, from the ``{id, lost}`` pairs CLAIM returns."""
+    return [(raw.decode(), RunError("WorkerLost", lost_reason(int(n)))) for raw, n in pairs]

@@ -38,7 +38,6 @@ from asyncz_like.brokers.sqlalchemy.rows import (
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
 from asyncz_like.brokers.sqlalchemy.waiting import Waiter, channel_of, make_waiter, notify
 from asyncz_like.brokers.sqlalchemy.workers import SQLWorkerRegistry
-from asyncz_like.exceptions import BrokenRecordError
 from asyncz_like.limits import check_count, check_wait, shifted
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
@@ -105,6 +104,7 @@ class SQLAlchemyBroker(BaseBroker):
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)
         self._workers = SQLWorkerRegistry(self.db)
+        self.sweeps = claims.SweepSchedule()
         self._waiter: Waiter | None = None
         self._unnest = None
         if self.db.is_postgresql:
@@ -175,35 +175,19 @@ class SQLAlchemyBroker(BaseBroker):
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
         if self.db.is_postgresql:
-            rows = claims.claim_postgresql(self.db, worker_id, names, limit, now, lease_until)
+            rows, failed = claims.claim_postgresql(
+                self.db, worker_id, names, limit, now, lease_until
+            )
         else:
-            rows = self.db.run(
+            rows, failed = self.db.run(
                 lambda connection: claims.claim_rows(
-                    self.db, connection, worker_id, names, limit, now, lease_until
+                    self.db, connection, worker_id, names, limit, now, lease_until,
+                    self.sweeps, lease_seconds,
                 ),
                 relaxed=True,
-            )
-        return self._delivered(rows, now, lease_until)
-
-    def _delivered(self, rows: list[Any], now: datetime, lease_until: datetime) -> list[Delivery]:
-        """The deliveries of the rows claimed; a row whose work cannot be read is failed."""
-        deliveries, broken = [], []
-        for row in rows:
-            try:
-                envelope = envelope_of(row, self.serializer)
-            except BrokenRecordError as error:
-                logger.error("Run %s cannot be read; failed: %s", row.id, error.reason,
-                             extra={"run_id": row.id})  # fmt: skip
-                broken.append((row, error))
-                continue
-            deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))
-        if broken:
-
-            def fail(connection: sa.Connection) -> None:
-                for row, error in broken:
-                    claims.fail_broken(self.db, connection, row, error, to_micros(now))
-
-            self.db.run(fail)
+            )  # fmt: skip
+        deliveries = claims.deliveries_of(self.db, self.serializer, rows, now, lease_until, failed)
+        self._ended_failed(failed)
         return deliveries
 
     # -- the holder's calls ----------------------------------------------------------------
@@ -357,7 +341,3 @@ class SQLAlchemyBroker(BaseBroker):
 
     def _has_work(self, queues: tuple[str, ...]) -> bool:
         return reads.has_due_work(self.db, queues, to_micros(datetime.now(UTC)))
-
-    def drop_table_for_tests(self) -> None:
-        """Drop the run table (test clean-up)."""
-        self.db.drop()

@@ -144,8 +144,3 @@ class Database:
         the round trip of a ``SET LOCAL``. Measured: 1,000 autocommit UPDATEs made 835 WAL
         flushes without it, 4 with it, and took 0.42 ms each against 3.8 ms."""
         return _RELAXED if self.fast_commits else "TRUE"
-
-    def drop(self) -> None:
-        """Drop the tables (tests clean up with it)."""
-        self.table.drop(self.engine, checkfirst=True)
-        self.workers_table.drop(self.engine, checkfirst=True)
