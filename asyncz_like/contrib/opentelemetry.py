@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import threading
 import weakref
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
@@ -79,7 +78,6 @@ class Tracing:
         self.target = target
         self.tracer = tracer
         self.options = options  # what instrument() was given, to compare a second call's
-        self.lock = threading.Lock()
         #: The spans of the attempts running in the scheduler's process, by run id.
         self.local: dict[str, Span] = {}
 
@@ -159,15 +157,15 @@ class Tracing:
         if run is None:
             return
         if event.code == RUN_STARTED:
-            attributes = {**_local_attributes(run), "asyncz_like.run.attempt": run.attempt}
             span = self.tracer.start_span(
-                f"run {run.name}", context=_ROOT, kind=SpanKind.INTERNAL, attributes=attributes
+                f"run {run.name}",
+                context=_ROOT,
+                kind=SpanKind.INTERNAL,
+                attributes=_local_attributes(run),
             )
-            with self.lock:
-                self.local[run.id] = span
+            self.local[run.id] = span  # a dict's set and pop are atomic: no lock
             return
-        with self.lock:
-            started = self.local.pop(run.id, None)
+        started = self.local.pop(run.id, None)
         if started is not None:
             _ended(started, event)
 
@@ -268,7 +266,10 @@ def _ended(span: Span, event: RunEvent) -> None:
 
 
 def _local_attributes(run: Run) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"asyncz_like.run.id": run.id}
+    attributes: dict[str, Any] = {
+        "asyncz_like.run.id": run.id,
+        "asyncz_like.run.attempt": run.attempt,
+    }
     if run.name is not None:
         attributes["asyncz_like.run.name"] = run.name
     if run.task_id is not None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter, sub
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
     from asyncz_like.workers.ledger import Ledger
 
+_SECONDS = timedelta.total_seconds
 #: Fires turned into run records per hold of the run lock, in a drain.
 DRAIN_SLICE = 32
 _FIRE_CODES = RUN_STARTED | RUN_COMPLETED | RUN_FAILED | RUN_CANCELLED
@@ -247,10 +248,7 @@ def _observe(stats: StatsCollector, items: list[FireRecord]) -> None:
             ends = list(map(itemgetter(4), kept))
             took = list(map(sub, ends, map(itemgetter(3), kept)))
     except TypeError:  # another clock's datetimes
-        late = [_late(at, started) for _, _, at, started, _, _, _, _ in kept]
-        if observers:
-            took = [_took(started, end) for _, _, _, started, end, _, _, _ in kept]
-            ends = [_as_datetime(end).timestamp() for _, _, _, _, end, _, _, _ in kept]
+        late, took, ends = _late_took_ends(kept, bool(observers))
     stats.lateness.extend(late)
     if observers:
         ids, names, statuses = (list(map(itemgetter(k), items)) for k in (0, 1, 5))
@@ -264,6 +262,29 @@ def _late_posix(run_times: list[datetime], starts: list[Any]) -> list[float]:
     if run_times.count(first) == len(run_times):
         return list(map(sub, starts, repeat(first.timestamp(), len(starts))))
     return [start - at.timestamp() for at, start in zip(run_times, starts, strict=True)]
+
+
+def _late_took_ends(
+    kept: list[FireRecord], observed: bool
+) -> tuple[list[float], list[float], list[float]]:
+    """Lateness (and, ``observed``, durations and POSIX ends) of fires stamped with datetimes:
+    in C (map over the columns), or one by one when the stamps are mixed (fires replayed from
+    a worker process)."""
+    starts = list(map(itemgetter(3), kept))
+    try:
+        late = list(map(_SECONDS, map(sub, starts, map(itemgetter(2), kept))))
+        if not observed:
+            return late, [], []
+        finished = list(map(itemgetter(4), kept))
+        took = list(map(_SECONDS, map(sub, finished, starts)))
+        return late, took, list(map(datetime.timestamp, finished))
+    except TypeError:
+        late = [_late(at, started) for _, _, at, started, _, _, _, _ in kept]
+        if not observed:
+            return late, [], []
+        took = [_took(started, end) for _, _, _, started, end, _, _, _ in kept]
+        ends = [_as_datetime(end).timestamp() for _, _, _, _, end, _, _, _ in kept]
+        return late, took, ends
 
 
 def _late(run_time: datetime, started: Stamp) -> float:
