@@ -170,8 +170,8 @@ class Tracing:
             _ended(started, event)
 
     def uninstrument(self) -> None:
-        """Stop tracing (runs being traced end their spans as usual; a second call does
-        nothing)."""
+        """Stop tracing (a second call does nothing). A worker's runs being traced end their
+        spans as usual; the spans of attempts running in the scheduler's process end now."""
         target = self.target
         if _INSTRUMENTED.get(target) is not self:
             return
@@ -185,6 +185,8 @@ class Tracing:
         target.remove_worker_listener(self.run_event)
         if self.options[1]:
             target.remove_listener(self.local_run_event)
+            while self.local:  # their ends will not be heard of: end them now
+                self.local.popitem()[1].end()
 
 
 def instrument(

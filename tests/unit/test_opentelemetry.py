@@ -19,9 +19,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from asyncz_like.brokers import MemoryBroker
 from asyncz_like.contrib.opentelemetry import GIVEN_BACK, LEASE_LOST, instrument
-from asyncz_like.events import RUN_COMPLETED, RUN_FAILED, RUN_STARTED
+from asyncz_like.events import RUN_COMPLETED, RUN_FAILED, RUN_STARTED, RunEvent
 from asyncz_like.exceptions import MissingDependencyError
-from asyncz_like.runs import RunStatus
+from asyncz_like.runs import Run, RunStatus
 from tests.helpers import START, FakeClock, manual_scheduler
 from tests.unit.test_worker import GATE, Events, envelope, make_worker, put, working
 
@@ -286,3 +286,16 @@ def test_in_process_false_leaves_fires_untraced(clock: FakeClock, spans: Any) ->
     scheduler.submit(traced_coroutine, "after")
     scheduler.process_tasks()
     assert len(exporter.get_finished_spans()) == 1
+
+
+def test_uninstrument_ends_the_spans_of_attempts_running_here(clock: FakeClock, spans: Any) -> None:
+    provider, exporter = spans
+    scheduler = manual_scheduler(clock)
+    tracing = instrument(scheduler, provider)
+    run = Run("r1", name="job", status=RunStatus.RUNNING, attempt=1)
+    started = RunEvent(RUN_STARTED, None, "r1", None, run)
+    tracing.local_run_event(started)  # as the scheduler tells it when an attempt starts
+    assert exporter.get_finished_spans() == ()
+    tracing.uninstrument()
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "run job" and span.attributes["asyncz_like.run.id"] == "r1"  # type: ignore[index]
