@@ -154,7 +154,7 @@ class Tracing:
         Not current while the function runs: a fire's start is told outside the context its
         function runs in, so its function's own spans are not its children."""
         run = event.run
-        if run is None:
+        if run is None or run.queue is not None:  # its worker's run: a consumer span has it
             return
         if event.code == RUN_STARTED:
             span = self.tracer.start_span(
