@@ -143,19 +143,25 @@ async def noop() -> None:
 
 # -- CPU instructions (callgrind) -------------------------------------------------------------
 
-#: ``instructions.py``'s script, with both instrumentations when ASYNCZ_LIKE_OBSERVE=1, and
-#: the fires counted at the end (as a scrape or a stats() would) in both variants.
+#: ``instructions.py``'s script, instrumented as ASYNCZ_LIKE_OBSERVE says (a variant of
+#: INSTRUCTION_VARIANTS), with the fires counted at the end (as a scrape or a stats() would).
 _OBSERVE = """
 import os
 def observe(scheduler):
-    if os.environ.get("ASYNCZ_LIKE_OBSERVE") != "1":
+    variant = os.environ.get("ASYNCZ_LIKE_OBSERVE", "off")
+    if variant == "off":
         return
     from opentelemetry.sdk.trace import TracerProvider
     from prometheus_client import CollectorRegistry
     from asyncz_like.contrib import opentelemetry, prometheus
     prometheus.instrument(scheduler, CollectorRegistry())
-    opentelemetry.instrument(scheduler, TracerProvider())
+    if variant != "metrics":
+        in_process = variant == "on"
+        opentelemetry.instrument(scheduler, TracerProvider(), in_process=in_process)
 """
+#: off; both instrumentations as instrument() sets them up; traces without in-process spans
+#: (``in_process=False``: nothing traced in a burst without a broker); metrics alone.
+INSTRUCTION_VARIANTS = ("off", "on", "on-no-in-process", "metrics")
 
 
 def instruction_script() -> str:
@@ -169,8 +175,10 @@ def instruction_script() -> str:
     return script.replace("OPERATION, COUNT =", _OBSERVE + "OPERATION, COUNT =", 1)
 
 
-def instructions_per_fire(small: int, large: int) -> dict[str, float]:
-    """Instructions per burst fire, adds included, without and with both instrumentations."""
+def instructions_per_fire(
+    small: int, large: int, variants: tuple[str, ...] = INSTRUCTION_VARIANTS
+) -> dict[str, float]:
+    """Instructions per burst fire, adds included, per variant of INSTRUCTION_VARIANTS."""
     sys.path.insert(0, str(HERE))
     from instructions import count_instructions
 
@@ -179,8 +187,8 @@ def instructions_per_fire(small: int, large: int) -> dict[str, float]:
     script.write_text(instruction_script())
     per: dict[str, float] = {}
     try:
-        for variant in VARIANTS:
-            os.environ["ASYNCZ_LIKE_OBSERVE"] = "1" if variant == "on" else "0"
+        for variant in variants:
+            os.environ["ASYNCZ_LIKE_OBSERVE"] = variant
             low = count_instructions(Path(sys.executable), ROOT, script, "fire", small)
             high = count_instructions(Path(sys.executable), ROOT, script, "fire", large)
             per[variant] = (high - low) / (large - small)
@@ -225,6 +233,12 @@ def main() -> int:
         metavar=("SMALL", "LARGE"),
         help="burst sizes of the callgrind count (0 0: none)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        choices=INSTRUCTION_VARIANTS,
+        help="variants of the callgrind count (repeat; default: all)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -261,12 +275,15 @@ def main() -> int:
         )
         _table(cases, figures)
     if shutil.which("valgrind") and args.instructions[0] < args.instructions[1]:
-        per = instructions_per_fire(*args.instructions)
+        per = instructions_per_fire(*args.instructions, tuple(args.variant or INSTRUCTION_VARIANTS))
         print(
             f"\nCPU instructions per burst fire, add included (callgrind, "
-            f"{args.instructions[0]:,} and {args.instructions[1]:,} tasks): off "
-            f"{per['off']:,.0f}, on {per['on']:,.0f}, on/off {per['on'] / per['off']:.3f}"
+            f"{args.instructions[0]:,} and {args.instructions[1]:,} tasks; load average "
+            f"{os.getloadavg()[0]:.2f}):"
         )
+        for variant, count in per.items():
+            ratio = f", /off {count / per['off']:.3f}" if "off" in per else ""
+            print(f"  {variant:<18} {count:>10,.0f}{ratio}")
     return 0
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 import click
 
+from asyncz_like.cli.observing import Observing, observe, observing_options
 from asyncz_like.cli.options import app_option, common_options, configure_logging, option
 from asyncz_like.cli.targets import load_app
 from asyncz_like.schedulers.base import BaseScheduler
@@ -20,21 +22,35 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @click.command()
 @click.option("--seconds", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @app_option
+@observing_options
 @common_options
 @click.pass_context
-def start(ctx: click.Context, seconds: float | None) -> None:
+def start(
+    ctx: click.Context,
+    seconds: float | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    otel: bool,
+) -> None:
     """Run the scheduler of --app until SIGINT or SIGTERM (shutdown tasks run)."""
     reference = option(ctx, "app")
     if not reference:
         raise click.UsageError("start needs --app module:scheduler")
-    run_scheduler(ctx, reference, seconds)
+    run_scheduler(ctx, reference, seconds, lambda s: observe(s, metrics_port, metrics_host, otel))
 
 
-def run_scheduler(ctx: click.Context, reference: str, seconds: float | None) -> None:
+def run_scheduler(
+    ctx: click.Context,
+    reference: str,
+    seconds: float | None,
+    instrument: Callable[[BaseScheduler], Observing] | None = None,
+) -> None:
     """Import ``module:attr`` (a scheduler, or a function returning one) and run it until
-    SIGINT/SIGTERM, or for ``seconds``. Logs at info unless ``--log-level`` says otherwise."""
+    SIGINT/SIGTERM, or for ``seconds``. Logs at info unless ``--log-level`` says otherwise.
+    ``instrument`` is called with the scheduler before it starts."""
     configure_logging(ctx, "info")
     scheduler = load_app(reference)
+    observing = instrument(scheduler) if instrument is not None else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _SIGNALS}
     try:
@@ -42,6 +58,8 @@ def run_scheduler(ctx: click.Context, reference: str, seconds: float | None) -> 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if observing is not None:
+            observing.close()
     click.echo("scheduler stopped")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS
+from asyncz_like.cli.observing import observe, observing_options
 from asyncz_like.cli.options import (
     app_option,
     common_options,
@@ -87,11 +88,13 @@ def app_broker(ctx: click.Context, broker: str | None, tablename: str | None) ->
     metavar="MODULE",
     help="Import these modules first (repeat, or a,b).",
 )
+@observing_options
 @common_options
 @click.pass_context
 def worker(
     ctx: click.Context, broker: str | None, tablename: str | None, queues: str, concurrency: int,
     interval: float, lease: float, grace: float, imports: tuple[str, ...],
+    metrics_port: int | None, metrics_host: str, otel: bool,
 ) -> None:  # fmt: skip
     """Claim and run the runs of a broker's queues until SIGTERM (a second one: at once)."""
     importable_here()  # `--import myapp.tasks` from the project directory
@@ -107,7 +110,11 @@ def worker(
         lease_seconds=lease,
         grace_seconds=grace,
     )
-    running.run_sync()
+    observing = observe(running, metrics_port, metrics_host, otel)
+    try:
+        running.run_sync()
+    finally:
+        observing.close()
     if running.stranded_threads:
         # Threads cannot be stopped, and the interpreter would wait for them at exit; their
         # runs were given back (or ended), so leaving now loses nothing.

@@ -30,6 +30,8 @@ class TaskEvent(SchedulerEvent):
     store: str | None = None
     #: The ``identity`` of the scheduler that dispatched the event (set when dispatched).
     scheduler_identity: str | None = field(default=None, kw_only=True)
+    #: The task's name, on the events of its fires (executed, error, missed, max instances).
+    task_name: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(slots=True, repr=False)

@@ -134,6 +134,7 @@ def _event(code: int, task: Task, context: RunContext, run_time: datetime) -> Ta
         task_id=task.id,
         store=context.store_alias,
         scheduled_run_time=run_time,
+        task_name=task.name,
     )
 
 

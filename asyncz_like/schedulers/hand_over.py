@@ -66,6 +66,7 @@ class HandOver:
                     store=store_alias,
                     scheduled_run_time=scheduled,
                     exception=exc,
+                    task_name=task.name,
                 )
             )
 
@@ -162,6 +163,10 @@ class HandOver:
     def _announce(self, code: int, store_alias: str, task: Task, run_times: list[datetime]) -> None:
         self.scheduler.dispatch_event(
             TaskSubmissionEvent(
-                code=code, task_id=task.id, store=store_alias, scheduled_run_times=run_times
+                code=code,
+                task_id=task.id,
+                store=store_alias,
+                scheduled_run_times=run_times,
+                task_name=task.name,
             )
         )

@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter, sub
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from asyncz_like.clock import Clock, SystemClock
 from asyncz_like.events.constants import RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from asyncz_like.tasks.task import Task
     from asyncz_like.workers.ledger import Ledger
 
+_SECONDS = timedelta.total_seconds
 #: Fires turned into run records per hold of the run lock, in a drain.
 DRAIN_SLICE = 32
 _FIRE_CODES = RUN_STARTED | RUN_COMPLETED | RUN_FAILED | RUN_CANCELLED
@@ -240,17 +241,14 @@ def _observe(stats: StatsCollector, items: list[FireRecord]) -> None:
         return
     late: list[float]
     took: list[float] = []
-    ends: list[float] = []
+    ends: Sequence[float] = []
     try:  # the system clock's stamps are POSIX times: one subtraction each
         late = _late_posix(list(map(itemgetter(2), kept)), list(map(itemgetter(3), kept)))
         if observers:
             ends = list(map(itemgetter(4), kept))
             took = list(map(sub, ends, map(itemgetter(3), kept)))
     except TypeError:  # another clock's datetimes
-        late = [_late(at, started) for _, _, at, started, _, _, _, _ in kept]
-        if observers:
-            took = [_took(started, end) for _, _, _, started, end, _, _, _ in kept]
-            ends = [_as_datetime(end).timestamp() for _, _, _, _, end, _, _, _ in kept]
+        late, took, ends = _late_took_ends(kept, bool(observers))
     stats.lateness.extend(late)
     if observers:
         ids, names, statuses = (list(map(itemgetter(k), items)) for k in (0, 1, 5))
@@ -264,6 +262,60 @@ def _late_posix(run_times: list[datetime], starts: list[Any]) -> list[float]:
     if run_times.count(first) == len(run_times):
         return list(map(sub, starts, repeat(first.timestamp(), len(starts))))
     return [start - at.timestamp() for at, start in zip(run_times, starts, strict=True)]
+
+
+def _late_took_ends(
+    kept: list[FireRecord], observed: bool
+) -> tuple[list[float], list[float], Sequence[float]]:
+    """Lateness (and, ``observed``, durations and POSIX ends) of fires stamped with datetimes:
+    in C (map over the columns), or one by one when the stamps are mixed (fires replayed from
+    a worker process)."""
+    starts = list(map(itemgetter(3), kept))
+    try:
+        late = list(map(_SECONDS, map(sub, starts, map(itemgetter(2), kept))))
+        if not observed:
+            return late, [], []
+        finished = list(map(itemgetter(4), kept))
+        took = list(map(_SECONDS, map(sub, finished, starts)))
+    except TypeError:
+        late = [_late(at, started) for _, _, at, started, _, _, _, _ in kept]
+        if not observed:
+            return late, [], []
+        finished = list(map(itemgetter(4), kept))
+        took = [_took(started, end) for _, _, _, started, end, _, _, _ in kept]
+    return late, took, PosixEnds(finished)
+
+
+class PosixEnds(Sequence[float]):
+    """The ends of fires stamped with datetimes, in POSIX seconds, made on first use: an
+    observer that never reads ``ended_at`` (the Prometheus one) does not pay for them."""
+
+    __slots__ = ("_stamps", "_values")
+
+    def __init__(self, stamps: list[Stamp]) -> None:
+        self._stamps = stamps
+        self._values: list[float] | None = None
+
+    def _made(self) -> list[float]:
+        values = self._values
+        if values is None:
+            values = self._values = [_as_datetime(end).timestamp() for end in self._stamps]
+        return values
+
+    def __len__(self) -> int:
+        return len(self._stamps)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | Sequence[float]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._made())
 
 
 def _late(run_time: datetime, started: Stamp) -> float:

@@ -144,6 +144,8 @@ class Recorder:
         elif reason is Stop.GIVE_BACK:
             given = await self.calls(self.broker.give_back, run.id, held.token)
             self.counts["given back"] += given
+            if given:  # back in its queue; the record says so (a tracer reads it)
+                run.status = RunStatus.PENDING
             logger.info("Run %s (%s) given back to queue %s%s", run.id, run.name, run.queue,
                         "" if given else " (refused: no longer ours)",
                         extra=log_extra(held))  # fmt: skip

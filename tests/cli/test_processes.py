@@ -40,6 +40,11 @@ scheduler.add_task(ping, "interval", seconds=0.2, id="ping", replace_existing=Tr
 """
 
 
+def pong() -> str:
+    """What the worker's run calls."""
+    return "pong"
+
+
 def cli(cwd: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the project directory: not on the path
     command = [sys.executable, "-m", "asyncz_like.cli", *argv]
@@ -126,3 +131,42 @@ def test_the_console_script_is_installed(tmp_path: Path) -> None:
         [script, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0 and "run a scheduler" in result.stdout
+
+
+def test_a_worker_serves_metrics_of_the_runs_it_ran(tmp_path: Path) -> None:
+    from asyncz_like.schedulers import BackgroundScheduler
+    from tests.cli.test_observing import free_port, scrape
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    submitter = BackgroundScheduler(broker=url, worker=False, timezone="UTC")
+    submitter.start()
+    run = submitter.submit(f"{__name__}:pong")
+    submitter.shutdown()
+    port = free_port()
+    command = [sys.executable, "-m", "asyncz_like.cli", "worker", "--broker", url,
+               "--interval", "0.2", "--metrics-port", str(port),
+               "--metrics-host", "127.0.0.1"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "worker.log"
+    completed = 'asyncz_like_runs_total{queue="default",status="completed"} 1.0'
+    body = ""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=out)
+        try:
+            deadline = time.monotonic() + 40  # a loaded machine takes seconds to import
+            while completed not in body and time.monotonic() < deadline:
+                time.sleep(0.2)
+                try:
+                    body = scrape(port)
+                except OSError:
+                    continue  # not listening yet
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert completed in body, log.read_text()
+    assert 'asyncz_like_run_duration_seconds_count{queue="default"} 1.0' in body
+    assert process.returncode == 0, log.read_text()
+    assert run.id in log.read_text()  # it ran in that process

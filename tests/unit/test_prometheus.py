@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from asyncz_like.brokers import MemoryBroker
-from asyncz_like.contrib.prometheus import instrument, metrics_app
+from asyncz_like.contrib.prometheus import OTHER_TASKS, instrument, metrics_app
 from asyncz_like.contrib.prometheus.aggregates import Histogram
 from asyncz_like.events import RUN_COMPLETED, RUN_FAILED
 from asyncz_like.exceptions import MissingDependencyError
@@ -107,15 +107,97 @@ def test_uninstrument_undoes_everything(clock: FakeClock, tmp_path: Any) -> None
     store = scheduler.stores["default"]
     metrics = instrument(scheduler, registry)
     assert "acquire_due_tasks" in vars(store)
-    again = instrument(scheduler, CollectorRegistry())  # a second time: each call timed once
-    again.uninstrument()
     metrics.uninstrument()
+    metrics.uninstrument()  # a second time: nothing left to undo
     assert "acquire_due_tasks" not in vars(store)
     assert list(registry.collect()) == []
     scheduler.start()
     scheduler.submit(double, 1)
     scheduler.process_tasks()
     assert sum(metrics.aggregates.runs.values()) == 0
+
+
+def test_instrumenting_twice_keeps_one_instrumentation(clock: FakeClock) -> None:
+    registry = CollectorRegistry()
+    scheduler = manual_scheduler(clock)
+    metrics = instrument(scheduler, registry)
+    assert instrument(scheduler, registry) is metrics  # no duplicated series, one count
+    with pytest.raises(ValueError, match="another registry"):
+        instrument(scheduler, CollectorRegistry())
+    with pytest.raises(ValueError, match="task_label"):
+        instrument(scheduler, registry, task_label="name")
+    scheduler.start()
+    scheduler.submit(double, 1)
+    scheduler.process_tasks()
+    assert value(registry, "runs_total", queue="", status="completed") == 1
+    metrics.uninstrument()
+    again = instrument(scheduler, registry)  # instrument, uninstrument, instrument again
+    assert again is not metrics
+    scheduler.submit(double, 2)
+    scheduler.process_tasks()
+    assert value(registry, "runs_total", queue="", status="completed") == 1  # counted once
+    assert sum(metrics.aggregates.runs.values()) == 1  # the first one heard no more
+
+
+def test_a_worker_is_instrumented_once(clock: FakeClock) -> None:
+    registry = CollectorRegistry()
+    worker = make_worker(MemoryBroker(), clock)
+    metrics = instrument(worker, registry)
+    assert instrument(worker, registry) is metrics
+    metrics.uninstrument()
+    assert "claim" not in vars(worker.broker)
+    assert instrument(worker, registry) is not metrics
+
+
+def fire_dated(scheduler: Any, ids: list[str], name: str = "report") -> None:
+    for task_id in ids:
+        scheduler.add_task(double, "date", run_at=START, args=[1], id=task_id, name=name)
+
+
+def test_task_labels_are_ids_names_or_nothing() -> None:
+    registries = {mode: CollectorRegistry() for mode in ("id", "name", None)}
+    for mode, registry in registries.items():
+        clock = FakeClock()
+        scheduler = manual_scheduler(clock)
+        instrument(scheduler, registry, task_label=mode)  # type: ignore[arg-type]
+        scheduler.start()
+        fire_dated(scheduler, ["a1", "a2"], name="report")
+        fire_dated(scheduler, ["b1"], name="backup")
+        scheduler.add_task(double, "date", run_at=START, args=[1], id="m1", name="late",
+                           mistrigger_grace_time=0.5)  # fmt: skip
+        scheduler.submit(double, 5)  # submitted work: never in fires_total
+        clock.advance(1)  # m1 is missed by 1 s; the others run late (no grace time)
+        scheduler.process_tasks()
+    by_id, by_name, none = registries["id"], registries["name"], registries[None]
+    assert value(by_id, "fires_total", task="a1", outcome="completed") == 1
+    assert value(by_id, "fires_total", task="report", outcome="completed") is None
+    assert value(by_name, "fires_total", task="report", outcome="completed") == 2
+    assert value(by_name, "fires_total", task="backup", outcome="completed") == 1
+    assert value(by_name, "fires_total", task="a1", outcome="completed") is None
+    assert value(none, "fires_total", task="", outcome="completed") == 3
+    assert value(by_id, "fires_total", task="m1", outcome="missed") == 1
+    assert value(by_name, "fires_total", task="late", outcome="missed") == 1
+    assert value(none, "fires_total", task="", outcome="missed") == 1
+
+
+def test_task_labels_beyond_the_cap_go_to_other(clock: FakeClock) -> None:
+    registry = CollectorRegistry()
+    scheduler = manual_scheduler(clock)
+    instrument(scheduler, registry, max_task_labels=2)
+    scheduler.start()
+    fire_dated(scheduler, ["t1", "t2"])
+    scheduler.process_tasks()
+    fire_dated(scheduler, ["t3", "t4", "t5"])
+    scheduler.add_task(double, "date", run_at=START, args=[1], id="t1", replace_existing=True)
+    scheduler.process_tasks()
+    fires = {
+        sample.labels["task"]: sample.value
+        for family in registry.collect()
+        if family.name == "asyncz_like_fires"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+    assert fires == {"t1": 2, "t2": 1, OTHER_TASKS: 3}
 
 
 def test_bad_arguments_are_named(clock: FakeClock) -> None:
@@ -126,6 +208,10 @@ def test_bad_arguments_are_named(clock: FakeClock) -> None:
         instrument(scheduler, CollectorRegistry(), cache_seconds=-1)
     with pytest.raises(ValueError, match="buckets"):
         instrument(scheduler, CollectorRegistry(), buckets=[1, 0.5])
+    with pytest.raises(ValueError, match="task_label"):
+        instrument(scheduler, CollectorRegistry(), task_label="uuid")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_task_labels"):
+        instrument(scheduler, CollectorRegistry(), max_task_labels=0)
 
 
 def test_a_missing_prometheus_client_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

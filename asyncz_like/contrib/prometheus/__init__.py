@@ -7,6 +7,7 @@ a user's app or the dashboard to mount. See docs/observability.md.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,47 +18,57 @@ except ImportError:  # pragma: no cover - the extra is installed in the test ven
 
     raise MissingDependencyError("prometheus_client", "prometheus") from None
 
-from asyncz_like.contrib.prometheus.aggregates import BUCKETS, ENDING_EVENTS, RunAggregates
+from asyncz_like.contrib.prometheus.aggregates import (
+    BUCKETS,
+    ENDING_EVENTS,
+    OTHER_TASKS,
+    TASK_LABELS,
+    RunAggregates,
+    TaskLabel,
+)
 from asyncz_like.contrib.prometheus.collector import Now, RunCollector
 from asyncz_like.contrib.prometheus.timing import BROKER_CALLS, STORE_CALLS, time_calls, untime
 from asyncz_like.events.constants import TASK_MAX_INSTANCES, TASK_MISSED
 from asyncz_like.schedulers.base import BaseScheduler
 from asyncz_like.workers.worker import Worker
 
-__all__ = ["BUCKETS", "Metrics", "instrument", "metrics_app"]
+__all__ = ["BUCKETS", "OTHER_TASKS", "Metrics", "instrument", "metrics_app"]
 
 _CALL_LABELS = {"store": ("store",), "broker": ()}
+#: The instrumentation of each target: one at a time (a second would time each call twice
+#: and register the same series twice).
+_INSTRUMENTED: weakref.WeakKeyDictionary[Any, Metrics] = weakref.WeakKeyDictionary()
 
 
 class Metrics:
     """What :func:`instrument` set up: ``collector`` on ``registry``, fed by ``aggregates``.
     :meth:`uninstrument` undoes it all."""
 
-    def __init__(self, target: BaseScheduler | Worker, registry: Any, collector: RunCollector):
+    def __init__(
+        self,
+        target: BaseScheduler | Worker,
+        registry: Any,
+        collector: RunCollector,
+        options: tuple[Any, ...] = (),
+    ):
         self.target = target
         self.registry = registry
         self.collector = collector
         self.aggregates = collector.aggregates
+        self.options = options  # what instrument() was given, to compare a second call's
 
     def asgi_app(self) -> Any:
         """An ASGI app serving this registry in Prometheus's text format."""
         return metrics_app(self.registry)
 
     def uninstrument(self) -> None:
-        """Unregister the collector, stop listening, stop timing calls."""
-        self.registry.unregister(self.collector)
-        target, aggregates = self.target, self.aggregates
-        if isinstance(target, Worker):
-            target.remove_listener(aggregates.run_event)
-            untime(target.broker, BROKER_CALLS)
+        """Unregister the collector, stop listening, stop timing calls (a second call does
+        nothing)."""
+        if _INSTRUMENTED.get(self.target) is not self:
             return
-        target.remove_run_observer(aggregates)
-        target.remove_listener(aggregates.task_event)
-        target.remove_worker_listener(aggregates.run_event)
-        for store in target.stores.values():
-            untime(store, STORE_CALLS)
-        if target.broker is not None:
-            untime(target.broker, BROKER_CALLS)
+        del _INSTRUMENTED[self.target]
+        self.registry.unregister(self.collector)
+        _unhook(self.target, self.aggregates)
 
 
 def instrument(
@@ -66,6 +77,8 @@ def instrument(
     *,
     cache_seconds: float = 5.0,
     buckets: Sequence[float] = BUCKETS,
+    task_label: TaskLabel = "id",
+    max_task_labels: int = 1000,
 ) -> Metrics:
     """Collect the metrics of a scheduler (its fires, its runs, its stores' calls, its broker
     and the worker it runs on it) or of a :class:`~asyncz_like.workers.Worker`, into
@@ -75,8 +88,17 @@ def instrument(
     are on the fire's path and take microseconds) and the broker are timed as they are now.
     ``cache_seconds``: queue depth and broken records are read at most this often (a broker
     or a persistent store is asked, the rest is counted as runs end). ``buckets``: the
-    histograms' bounds in seconds.
+    histograms' bounds in seconds. ``task_label``: what the ``task`` label of
+    ``asyncz_like_fires_total`` holds, the task's ``"id"``, its ``"name"``, or nothing
+    (None); the fires of tasks beyond the first ``max_task_labels`` labels are counted
+    under :data:`OTHER_TASKS`.
+
+    Instrumenting a target again into the same registry with the same options returns the
+    :class:`Metrics` already made; anything else raises ValueError (``uninstrument()``
+    first).
     """
+    if not isinstance(target, BaseScheduler | Worker):
+        raise TypeError(f"target must be a scheduler or a Worker, got {target!r}")
     if isinstance(cache_seconds, bool) or not isinstance(cache_seconds, int | float):
         raise TypeError(f"cache_seconds must be a number of seconds, got {cache_seconds!r}")
     if not cache_seconds >= 0:
@@ -84,17 +106,59 @@ def instrument(
     bounds = tuple(float(bound) for bound in buckets)
     if not bounds or list(bounds) != sorted(set(bounds)):
         raise ValueError(f"buckets must be increasing numbers, got {buckets!r}")
+    if task_label not in TASK_LABELS:
+        raise ValueError(f"task_label must be 'id', 'name' or None, got {task_label!r}")
+    if isinstance(max_task_labels, bool) or not isinstance(max_task_labels, int):
+        raise TypeError(f"max_task_labels must be an int, got {max_task_labels!r}")
+    if max_task_labels < 1:
+        raise ValueError(f"max_task_labels must be >= 1, got {max_task_labels!r}")
     if registry is None:
         registry = prometheus_client.REGISTRY
-    aggregates = RunAggregates(bounds)
+    options = (cache_seconds, bounds, task_label, max_task_labels)
+    existing = _INSTRUMENTED.get(target)
+    if existing is not None:
+        return _same(existing, registry, options)
+    aggregates = RunAggregates(bounds, task_label, max_task_labels)
     if isinstance(target, Worker):
         collector = _instrument_worker(target, aggregates, cache_seconds)
-    elif isinstance(target, BaseScheduler):
-        collector = _instrument_scheduler(target, aggregates, cache_seconds)
     else:
-        raise TypeError(f"target must be a scheduler or a Worker, got {target!r}")
-    registry.register(collector)
-    return Metrics(target, registry, collector)
+        collector = _instrument_scheduler(target, aggregates, cache_seconds)
+    try:
+        registry.register(collector)
+    except ValueError:  # the registry holds these series already (another collector's)
+        _unhook(target, aggregates)
+        raise
+    metrics = _INSTRUMENTED[target] = Metrics(target, registry, collector, options)
+    return metrics
+
+
+def _same(existing: Metrics, registry: Any, options: tuple[Any, ...]) -> Metrics:
+    if existing.registry is not registry:
+        raise ValueError(
+            f"{existing.target!r} is instrumented into another registry already: "
+            "call uninstrument() on its Metrics first"
+        )
+    if existing.options != options:
+        raise ValueError(
+            f"{existing.target!r} is instrumented already with other options (cache_seconds, "
+            "buckets, task_label, max_task_labels): call uninstrument() on its Metrics first"
+        )
+    return existing
+
+
+def _unhook(target: BaseScheduler | Worker, aggregates: RunAggregates) -> None:
+    """Stop listening and stop timing calls."""
+    if isinstance(target, Worker):
+        target.remove_listener(aggregates.run_event)
+        untime(target.broker, BROKER_CALLS)
+        return
+    target.remove_run_observer(aggregates)
+    target.remove_listener(aggregates.task_event)
+    target.remove_worker_listener(aggregates.run_event)
+    for store in target.stores.values():
+        untime(store, STORE_CALLS)
+    if target.broker is not None:
+        untime(target.broker, BROKER_CALLS)
 
 
 def metrics_app(registry: Any = None) -> Any:

@@ -7,7 +7,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from asyncz_like.events.base import RunEvent, TaskEvent
 from asyncz_like.events.constants import (
@@ -46,6 +46,12 @@ BUCKETS = (
 ENDING_EVENTS = RUN_COMPLETED | RUN_FAILED | RUN_TIMEOUT | RUN_CANCELLED | RUN_RETRYING
 #: The task events counted as fires that did not run, and their outcome label.
 SKIPPED_FIRES = {TASK_MISSED: "missed", TASK_MAX_INSTANCES: "max_instances"}
+#: What the ``task`` label of ``asyncz_like_fires_total`` holds: the task's id, its name, or
+#: nothing (``""``: fires counted by outcome only).
+TaskLabel = Literal["id", "name"] | None
+TASK_LABELS = ("id", "name", None)
+#: The ``task`` label of the fires of the tasks beyond ``max_task_labels``.
+OTHER_TASKS = "__other__"
 
 
 class Histogram:
@@ -91,11 +97,20 @@ class RunAggregates:
     scheduler and a listener of its (or a worker's) events. One lock guards every write
     (observers, listeners and timed calls come from several threads)."""
 
-    def __init__(self, bounds: Sequence[float] = BUCKETS) -> None:
+    def __init__(
+        self,
+        bounds: Sequence[float] = BUCKETS,
+        task_label: TaskLabel = "id",
+        max_task_labels: int = 1000,
+    ) -> None:
         self.bounds = tuple(bounds)
         self.lock = threading.Lock()
-        #: outcome -> task id -> fires (None: submitted work, counted here, never reported)
+        self.task_label = task_label
+        self.max_task_labels = max_task_labels
+        #: outcome -> task label -> fires (None: submitted work, counted here, never reported)
         self.fires: dict[str, Counter[str | None]] = {}
+        #: The task labels given out so far (at most max_task_labels, and None).
+        self.labels: set[str | None] = {None}
         self.runs: Counter[tuple[str, str]] = Counter()
         self.durations: dict[str, Histogram] = {}
         self.lateness = Histogram(self.bounds)
@@ -107,9 +122,10 @@ class RunAggregates:
         # Counted in C (Counter.update of an iterable, list.count): a burst's thousands of
         # fires without a Python step each. A RunStatus hashes in Python: a batch of one
         # status (the usual) is not hashed per run.
-        queue, statuses, ids = ended.queue or "", list(ended.statuses), ended.task_ids
+        queue, statuses = ended.queue or "", list(ended.statuses)
         if not statuses:
             return
+        ids = self._labels_of(ended)
         first = statuses[0]
         uniform = statuses.count(first) == len(statuses)
         with self.lock:
@@ -128,8 +144,9 @@ class RunAggregates:
         """A listener of TASK_MISSED and TASK_MAX_INSTANCES: fires that did not run."""
         outcome = SKIPPED_FIRES.get(event.code)
         if event.task_id is not None and outcome is not None:
+            label = self._label(event.task_id, event.task_name)
             with self.lock:
-                self._fires_of(outcome)[event.task_id] += 1
+                self._fires_of(outcome)[self._admit(label)] += 1
 
     # -- told by a worker --------------------------------------------------------------------
 
@@ -146,7 +163,8 @@ class RunAggregates:
             if duration is not None:
                 self._histogram(self.durations, queue).observe(duration)
             if run.task_id is not None:  # a task's fire sent to a queue
-                self._fires_of(status)[run.task_id] += 1
+                label = self._label(run.task_id, run.name)
+                self._fires_of(status)[self._admit(label)] += 1
 
     # -- timed calls -------------------------------------------------------------------------
 
@@ -157,6 +175,41 @@ class RunAggregates:
     def observe_call(self, histogram: Histogram, seconds: float) -> None:
         with self.lock:
             histogram.observe(seconds)
+
+    # -- task labels -------------------------------------------------------------------------
+
+    def _label(self, task_id: str, name: str | None) -> str:
+        mode = self.task_label
+        if mode == "id":
+            return task_id
+        return (name or task_id) if mode == "name" else ""
+
+    def _labels_of(self, ended: EndedRuns) -> Sequence[str | None]:
+        """The task label of each run (None: submitted work), within max_task_labels."""
+        ids, mode = ended.task_ids, self.task_label
+        if mode == "name":
+            labels: Sequence[str | None] = [
+                None if task is None else (name or task)
+                for task, name in zip(ids, ended.names, strict=True)
+            ]
+        elif mode is None:
+            labels = [None if task is None else "" for task in ids]
+        else:
+            labels = ids
+        if self.labels.issuperset(labels):  # in C: the usual case, no step per run
+            return labels
+        with self.lock:
+            return [self._admit(label) for label in labels]
+
+    def _admit(self, label: str | None) -> str | None:
+        """``label``, or OTHER_TASKS once max_task_labels labels were given out (lock held)."""
+        labels = self.labels
+        if label in labels:
+            return label
+        if len(labels) > self.max_task_labels:  # None is in it too
+            return OTHER_TASKS
+        labels.add(label)
+        return label
 
     def _fires_of(self, outcome: str) -> Counter[str | None]:
         fires = self.fires.get(outcome)

@@ -81,7 +81,7 @@ class RunCollector(Collector):
             lateness = _copy(aggregates.lateness)
             calls = {labels: _copy(h) for labels, h in aggregates.calls.items()}
         family = CounterMetricFamily(
-            PREFIX + "fires", "Fires of tasks by task id and outcome", labels=["task", "outcome"]
+            PREFIX + "fires", "Fires of tasks by task and outcome", labels=["task", "outcome"]
         )
         for (task, outcome), n in sorted(fires.items()):
             family.add_metric([task, outcome], n)
