@@ -28,8 +28,8 @@ def observing_options(command: F) -> F:
     command = click.option(
         "--otel",
         is_flag=True,
-        help="Trace runs with OpenTelemetry's global tracer provider (set it up with the "
-        "OTEL_* variables under opentelemetry-instrument).",
+        help="Trace runs (and a started scheduler's fires) with OpenTelemetry's global "
+        "tracer provider (set it up with the OTEL_* variables under opentelemetry-instrument).",
     )(command)
     command = click.option(
         "--metrics-host",
@@ -87,7 +87,8 @@ def observe(
         click.echo(f"metrics on http://{metrics_host}:{observing.port}/metrics")
     if otel:
         opentelemetry = _extra("asyncz_like.contrib.opentelemetry")
-        observing.tracing = opentelemetry.instrument(target)
+        # asked for on the command line: a started scheduler traces its own fires too
+        observing.tracing = opentelemetry.instrument(target, in_process=True)
         provider = import_module("opentelemetry.trace").get_tracer_provider()
         if type(provider).__name__ in ("ProxyTracerProvider", "NoOpTracerProvider"):
             logger.warning(

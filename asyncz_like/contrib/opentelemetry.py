@@ -190,10 +190,11 @@ class Tracing:
 
 
 def instrument(
-    target: BaseScheduler | Worker, tracer_provider: Any = None, *, in_process: bool = True
+    target: BaseScheduler | Worker, tracer_provider: Any = None, *, in_process: bool = False
 ) -> Tracing:
     """Trace the runs a scheduler enqueues on its broker, those its worker runs and (with
-    ``in_process``) the fires and runs it runs itself; or those a
+    ``in_process=True``, off by default: a span per fire costs a burst of no-op fires about
+    3x its instructions) the fires and runs it runs itself; or those a
     :class:`~asyncz_like.workers.Worker` runs (and enqueues: its broker is traced too).
 
     ``tracer_provider``: an OpenTelemetry TracerProvider (the global one when None). The trace

@@ -177,7 +177,7 @@ def test_instrumenting_twice_keeps_one_tracing(clock: FakeClock, spans: Any) -> 
     with pytest.raises(ValueError, match="tracer_provider"):
         instrument(scheduler, TracerProvider())
     with pytest.raises(ValueError, match="in_process"):
-        instrument(scheduler, provider, in_process=False)
+        instrument(scheduler, provider, in_process=True)
     first = scheduler.submit(traced_coroutine, "1")
     tracing.uninstrument()
     again = instrument(scheduler, provider)  # instrument, uninstrument, instrument again
@@ -240,7 +240,7 @@ def test_a_run_whose_lease_is_lost_ends_its_span(clock: FakeClock, spans: Any) -
 def test_fires_and_runs_in_process_get_a_span_each(clock: FakeClock, spans: Any) -> None:
     provider, exporter = spans
     scheduler = manual_scheduler(clock)  # no broker: submitted runs run here too
-    instrument(scheduler, provider)
+    instrument(scheduler, provider, in_process=True)
     scheduler.start()
     scheduler.add_task(
         traced_function_anywhere, "date", run_at=START, args=["t"], id="tick", name="ticker"
@@ -270,17 +270,17 @@ def test_fires_and_runs_in_process_get_a_span_each(clock: FakeClock, spans: Any)
     assert trace.get_current_span() is trace.INVALID_SPAN
 
 
-def test_in_process_false_leaves_fires_untraced(clock: FakeClock, spans: Any) -> None:
+def test_fires_are_untraced_unless_in_process(clock: FakeClock, spans: Any) -> None:
     provider, exporter = spans
     scheduler = manual_scheduler(clock)
-    tracing = instrument(scheduler, provider, in_process=False)
+    tracing = instrument(scheduler, provider)  # in_process=False by default
     scheduler.start()
     scheduler.add_task(traced_function_anywhere, "date", run_at=START, args=["t"], id="tick")
     scheduler.submit(traced_coroutine, "s")
     scheduler.process_tasks()
     assert exporter.get_finished_spans() == ()
     tracing.uninstrument()
-    traced = instrument(scheduler, provider)
+    traced = instrument(scheduler, provider, in_process=True)
     scheduler.submit(traced_coroutine, "again")
     scheduler.process_tasks()
     assert len(exporter.get_finished_spans()) == 1
@@ -293,7 +293,7 @@ def test_in_process_false_leaves_fires_untraced(clock: FakeClock, spans: Any) ->
 def test_uninstrument_ends_the_spans_of_attempts_running_here(clock: FakeClock, spans: Any) -> None:
     provider, exporter = spans
     scheduler = manual_scheduler(clock)
-    tracing = instrument(scheduler, provider)
+    tracing = instrument(scheduler, provider, in_process=True)
     run = Run("r1", name="job", status=RunStatus.RUNNING, attempt=1)
     started = RunEvent(RUN_STARTED, None, "r1", None, run)
     tracing.local_run_event(started)  # as the scheduler tells it when an attempt starts
