@@ -229,7 +229,7 @@ class BaseBroker(ABC):
         """The envelope the run was enqueued with (its call: function reference, arguments,
         queue, options, headers), for a retry; None for an unknown id, or when this broker
         no longer keeps it (see :attr:`keeps_ended_calls`: Redis drops the call of a run
-        that ended; this default keeps none). BrokenRecordError when it is kept but cannot
+        that completed; this default keeps none). BrokenRecordError when it is kept but cannot
         be read back."""
         return None
 

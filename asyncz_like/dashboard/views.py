@@ -156,7 +156,7 @@ def _task_order(row: TaskRow) -> tuple[bool, float, str]:
 def _retryable(dashboard: Dashboard) -> frozenset[str]:
     """The statuses a run may be retried from: those of RETRYABLE with a broker that keeps
     the calls of ended runs; none otherwise (a run of this process keeps no call once it
-    ends, a Redis broker drops it)."""
+    ends)."""
     broker = dashboard.scheduler.broker
     if broker is None or not broker.keeps_ended_calls:
         return frozenset()

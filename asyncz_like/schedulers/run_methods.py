@@ -213,7 +213,7 @@ class RunMethods:
         PENDING) from its stored call (function, arguments, queue, priority, retries,
         timeout, headers), with the header ``retry_of`` naming it; the ended run's record is
         left as it was. Needs a broker, which keeps the call (a run of this process keeps
-        none once it ends; a Redis broker drops it too). RunLookupError for an unknown id;
+        none once it ends). RunLookupError for an unknown id;
         RunNotRetryableError for a run still pending or running, a completed one, a call
         no longer kept, or a function that cannot be imported here.
         """

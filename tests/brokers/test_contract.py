@@ -88,11 +88,13 @@ def test_get_envelope_gives_the_enqueued_call(broker: BaseBroker) -> None:
     assert broker.get_envelope("unknown") is None
     (delivery,) = broker.claim("w", ["q"], 1, at(1))
     broker.fail("a", delivery.token, ERROR, at(2))
-    ended = broker.get_envelope("a")  # kept after the end, or no longer (Redis), as it says
+    ended = broker.get_envelope("a")  # kept after a failure, or not, as the broker says
     if broker.keeps_ended_calls:
         assert ended is not None and (ended.target, ended.args) == (TARGET, (1, "two"))
     else:
         assert ended is None
+    assert broker.cleanup(at(3)) == 1
+    assert broker.get_envelope("a") is None  # cleanup takes the call with the run
 
 
 def test_headers_come_back_with_every_delivery(broker: BaseBroker) -> None:

@@ -117,6 +117,9 @@ def test_finished_runs_leave_no_key_behind_after_cleanup(broker: RedisBroker) ->
         broker.retry(delivery.run_id, delivery.token, ERROR, at(3))
     for delivery in broker.claim("w", ["q0", "q1"], 6, at(3)):
         broker.fail(delivery.run_id, delivery.token, ERROR, at(4))
+    # a completed run's work is gone at once; a failed run's waits for cleanup (a retry)
+    works = {key.decode() for key in broker.client.scan_iter(f"{broker.prefix}:work:*")}
+    assert works == {f"{broker.prefix}:work:{d.run_id}" for d in done[3:]}
     assert broker.cleanup(at(5)) == 6
     left = {key.decode() for key in broker.client.scan_iter(f"{broker.prefix}:*")}
     assert left == {f"{broker.prefix}:{name}" for name in ("queues", "seq")}

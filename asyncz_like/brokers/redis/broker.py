@@ -88,6 +88,7 @@ class RedisBroker(BaseBroker):
     """
 
     alias = "redis"
+    keeps_ended_calls = True
     retry_attempts = 5
     retry_first_wait = 0.1
     retry_max_wait = 2.0
@@ -331,7 +332,8 @@ class RedisBroker(BaseBroker):
         return run_of(run_id, values, self.serializer)
 
     def get_envelope(self, run_id: str) -> Envelope | None:
-        """The envelope of a run that has not ended (the call of an ended run is dropped)."""
+        """The envelope of a run until it completes (a run that ended otherwise keeps it until
+        ``cleanup``, for a retry)."""
         fields, work = self._retry(lambda _: read_call(self.client, self.prefix, run_id))
         return envelope_of(run_id, fields, work, self.serializer)
 

@@ -11,7 +11,8 @@ Keys, under a prefix ``P`` (``queue`` and ``id`` last, so no two names meet):
 * ``P:run:<id>`` a hash per run (its fields are :data:`RUN_FIELDS` and those the scripts
   use), all short: Redis keeps such a hash compact (a listpack, while every value is at most
   ``hash-max-listpack-value``, 64 bytes): 408 bytes for a finished run, 1,408 as a hash table;
-* ``P:work:<id>`` the encoded work of a run (a string), deleted when the run ends;
+* ``P:work:<id>`` the encoded work of a run (a string), deleted when the run completes (kept
+  until cleanup when it ends otherwise, for a retry);
 * ``P:ready:<queue>`` runs due now: members ``priority|due|created|seq|id`` (fixed widths,
   no separators), all of score 0, so the first member is the best run;
 * ``P:later:<queue>`` runs due later: members ``due|id``;

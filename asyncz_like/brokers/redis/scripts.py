@@ -53,12 +53,13 @@ local function release(key, id, q, lease)
   redis.call('HDEL', key, 'w', 'ls')
 end
 
--- an ended run needs its work no more
+-- a run that failed, timed out or was cancelled keeps its work until cleanup, for a retry
+-- of the same call; a completed run, which is not retried, needs it no more
 local function finish(key, id, q, cr, sq, old, new, at)
   set_status(key, id, q, cr, sq, old, new)
   redis.call('HSET', key, 'fa', at)
   redis.call('ZADD', P .. ':finished', 0, at .. id)
-  redis.call('DEL', P .. ':work:' .. id)
+  if new == 'completed' then redis.call('DEL', P .. ':work:' .. id) end
 end
 
 -- field, value pairs from ARGV[first] on (their count at ARGV[first - 1]), then fields to delete
