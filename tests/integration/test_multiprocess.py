@@ -124,21 +124,22 @@ class Workers:
     def finish(self, expected: set[Fire]) -> None:
         """Let the workers run until the end of the window and its margin, and on until
         every ``expected`` fire has run (or the deadline); then stop them."""
-        try:
-            wait_until(self.start + WINDOW + END_MARGIN)
-            deadline = self.start + WINDOW + DEADLINE
-            while time.time() < deadline and not expected <= {f[:2] for f in self.fires()}:
-                time.sleep(0.2)
-            for proc in self.procs:
-                if proc.poll() is None:
-                    proc.terminate()  # a clean shutdown: its runs end
-            for proc in self.procs:
-                proc.wait(timeout=30)
-        finally:
-            for proc in self.procs:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        wait_until(self.start + WINDOW + END_MARGIN)
+        deadline = self.start + WINDOW + DEADLINE
+        while time.time() < deadline and not expected <= {f[:2] for f in self.fires()}:
+            time.sleep(0.2)
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()  # a clean shutdown: its runs end
+        for proc in self.procs:
+            proc.wait(timeout=30)
+
+    def kill_all(self) -> None:
+        """Kill the workers still running (the test failed, or they did not stop)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def run_workers(backend: Backend, tmp_path: Path, kill_one_after: float | None):  # type: ignore[no-untyped-def]
@@ -151,8 +152,9 @@ def run_workers(backend: Backend, tmp_path: Path, kill_one_after: float | None):
             wait_until(workers.start + kill_one_after)
             killed_pid = workers.procs[0].pid
             os.kill(killed_pid, signal.SIGKILL)
-    finally:
         workers.finish(expected_fires())
+    finally:
+        workers.kill_all()
     return expected_fires(), workers.fires(), killed_pid
 
 
@@ -218,8 +220,9 @@ def test_a_scheduler_stopped_holding_claims_loses_nothing(
         wait_until(lease_end + LEASE)  # the others take over while it is still stopped
         os.kill(stopped, signal.SIGKILL)
         killed_at = time.time()
-    finally:
         workers.finish(expected)
+    finally:
+        workers.kill_all()
     fires = workers.fires()
     _, missing = summarize(f"{shared_backend.name} (one SIGSTOPped)", expected, fires)
     claimed = {
