@@ -132,8 +132,11 @@ class BaseBroker(ABC):
             try:
                 listener(list(failures))
             except Exception:
-                logger.exception("A failure listener of %r raised", self,
-                                 extra={"run_ids": [run_id for run_id, _ in failures]})  # fmt: skip
+                logger.exception(
+                    "A failure listener of %r raised",
+                    self,
+                    extra={"run_ids": [run_id for run_id, _ in failures]},
+                )
 
     @abstractmethod
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:

@@ -52,11 +52,16 @@ def decode_work(data: bytes, serializer: BaseSerializer, **columns: Any) -> Enve
         if state.get("v") != VERSION:
             raise ValueError(f"unknown work record version {state.get('v')!r}")
         return Envelope(
-            target=state["target"], args=tuple(state["args"]), kwargs=dict(state["kwargs"]),
-            max_retries=state["max_retries"], retry_backoff=_backoff(state["backoff"]),
-            timeout=state["timeout"], headers=dict(state["headers"]), due=state["due"],
+            target=state["target"],
+            args=tuple(state["args"]),
+            kwargs=dict(state["kwargs"]),
+            max_retries=state["max_retries"],
+            retry_backoff=_backoff(state["backoff"]),
+            timeout=state["timeout"],
+            headers=dict(state["headers"]),
+            due=state["due"],
             **columns,
-        )  # fmt: skip
+        )
     except BrokenRecordError as exc:
         raise BrokenRecordError(columns.get("run_id"), exc.reason) from exc
     except Exception as exc:

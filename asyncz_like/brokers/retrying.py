@@ -79,7 +79,12 @@ def retry_run(broker: BaseBroker, run_id: str, now: datetime) -> Run:
 def pending_run(envelope: Envelope) -> Run:
     """The record of a run just enqueued from ``envelope``."""
     return Run(
-        envelope.run_id, envelope.task_id, envelope.name, RunStatus.PENDING,
-        priority=envelope.priority, created_at=envelope.created_at,
-        scheduled_at=envelope.due or envelope.created_at, queue=envelope.queue,
-    )  # fmt: skip
+        envelope.run_id,
+        envelope.task_id,
+        envelope.name,
+        RunStatus.PENDING,
+        priority=envelope.priority,
+        created_at=envelope.created_at,
+        scheduled_at=envelope.due or envelope.created_at,
+        queue=envelope.queue,
+    )

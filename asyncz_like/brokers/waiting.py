@@ -53,8 +53,9 @@ class ConnectionWaiter(ABC):
             try:
                 self._send_interrupt()
             except Exception as error:  # the wait ends with its connection's failure
-                self.logger.debug("Interrupting the wait on channel %s failed: %r",
-                                  self.channel, error)  # fmt: skip
+                self.logger.debug(
+                    "Interrupting the wait on channel %s failed: %r", self.channel, error
+                )
 
     def take_interrupt(self) -> bool:
         """Whether the wait was interrupted (consuming the interrupt)."""

@@ -16,7 +16,26 @@ from asyncz_like.cli.worker_list import workers
 __all__ = ["cli"]
 
 for _command in (
-    list_tasks, inspect, preview, add, update, pause, resume, remove, run, start, status,
-    doctor, version, broken, runs, stats, retry, worker, workers, dashboard, dashboard_user,
-):  # fmt: skip
+    list_tasks,
+    inspect,
+    preview,
+    add,
+    update,
+    pause,
+    resume,
+    remove,
+    run,
+    start,
+    status,
+    doctor,
+    version,
+    broken,
+    runs,
+    stats,
+    retry,
+    worker,
+    workers,
+    dashboard,
+    dashboard_user,
+):
     cli.add_command(_command)

@@ -72,9 +72,15 @@ def run_row(run: Run) -> dict[str, Any]:
 @common_options
 @click.pass_context
 def runs(
-    ctx: click.Context, broker: str | None, queue: str | None, status: str | None, limit: int,
-    follow: bool, interval: float, seconds: float | None,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    broker: str | None,
+    queue: str | None,
+    status: str | None,
+    limit: int,
+    follow: bool,
+    interval: float,
+    seconds: float | None,
+) -> None:
     """List the runs of a broker, newest first (--follow: watch them until they end)."""
     with opened_broker(ctx, broker) as opened:
         if follow:

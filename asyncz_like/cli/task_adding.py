@@ -96,10 +96,19 @@ def _zone(scheduler: Any, timezone: str | None) -> tzinfo:
 @common_options
 @click.pass_context
 def add(
-    ctx: click.Context, function: str, task_id: str | None, name: str | None, cron: str | None,
-    interval: str | None, at: str | None, timezone: str | None, args_json: str | None,
-    kwargs_json: str | None, store_alias: str, replace: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    function: str,
+    task_id: str | None,
+    name: str | None,
+    cron: str | None,
+    interval: str | None,
+    at: str | None,
+    timezone: str | None,
+    args_json: str | None,
+    kwargs_json: str | None,
+    store_alias: str,
+    replace: bool,
+) -> None:
     """Add a task that calls FUNCTION (module:qualname, importable by the schedulers)."""
     target = open_target(ctx, create=True)
     zone = _zone(target.scheduler, timezone)
@@ -137,10 +146,18 @@ def add(
 @common_options
 @click.pass_context
 def update(
-    ctx: click.Context, task_id: str, name: str | None, cron: str | None, interval: str | None,
-    at: str | None, timezone: str | None, args_json: str | None, kwargs_json: str | None,
-    max_instances: int | None, coalesce: bool | None,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    task_id: str,
+    name: str | None,
+    cron: str | None,
+    interval: str | None,
+    at: str | None,
+    timezone: str | None,
+    args_json: str | None,
+    kwargs_json: str | None,
+    max_instances: int | None,
+    coalesce: bool | None,
+) -> None:
     """Change a task: its name, arguments, limits, or trigger (a paused one stays paused)."""
     target = open_target(ctx)
     alias, store, task = find_task(target, task_id)

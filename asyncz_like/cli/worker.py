@@ -92,10 +92,19 @@ def app_broker(ctx: click.Context, broker: str | None, tablename: str | None) ->
 @common_options
 @click.pass_context
 def worker(
-    ctx: click.Context, broker: str | None, tablename: str | None, queues: str, concurrency: int,
-    interval: float, lease: float, grace: float, imports: tuple[str, ...],
-    metrics_port: int | None, metrics_host: str, otel: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    broker: str | None,
+    tablename: str | None,
+    queues: str,
+    concurrency: int,
+    interval: float,
+    lease: float,
+    grace: float,
+    imports: tuple[str, ...],
+    metrics_port: int | None,
+    metrics_host: str,
+    otel: bool,
+) -> None:
     """Claim and run the runs of a broker's queues until SIGTERM (a second one: at once)."""
     importable_here()  # `--import myapp.tasks` from the project directory
     configure_logging(ctx, "info")

@@ -25,19 +25,28 @@ _HEADER = ["worker", "state", "host", "pid", "queues", "busy", "last heartbeat",
 def worker_row(info: WorkerInfo, now: datetime) -> dict[str, Any]:
     """A worker as JSON: its record, and its last heartbeat's age in seconds."""
     return {
-        "worker_id": info.worker_id, "alive": info.alive, "hostname": info.hostname,
-        "pid": info.pid, "queues": list(info.queues), "busy": info.busy,
-        "concurrency": info.concurrency, "last_heartbeat": info.last_heartbeat,
+        "worker_id": info.worker_id,
+        "alive": info.alive,
+        "hostname": info.hostname,
+        "pid": info.pid,
+        "queues": list(info.queues),
+        "busy": info.busy,
+        "concurrency": info.concurrency,
+        "last_heartbeat": info.last_heartbeat,
         "heartbeat_age": round((now - info.last_heartbeat).total_seconds(), 3),
-        "started_at": info.started_at, "version": info.version,
-    }  # fmt: skip
+        "started_at": info.started_at,
+        "version": info.version,
+    }
 
 
 def _table_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        **row, "state": "alive" if row["alive"] else "gone", "queues": ",".join(row["queues"]),
-        "busy": f"{row['busy']}/{row['concurrency']}", "heartbeat": age_words(row["heartbeat_age"]),
-    }  # fmt: skip
+        **row,
+        "state": "alive" if row["alive"] else "gone",
+        "queues": ",".join(row["queues"]),
+        "busy": f"{row['busy']}/{row['concurrency']}",
+        "heartbeat": age_words(row["heartbeat_age"]),
+    }
 
 
 @click.command()

@@ -166,9 +166,14 @@ class MetricsCollector:
         if run.task_id is not None and run.started_at and run.scheduled_at is not None:
             lateness = (run.started_at - run.scheduled_at).total_seconds()
         one = EndedRuns(
-            run.queue, [run.task_id], [run.name], [run.status], [run.duration], [lateness],
+            run.queue,
+            [run.task_id],
+            [run.name],
+            [run.status],
+            [run.duration],
+            [lateness],
             [end.timestamp()],
-        )  # fmt: skip
+        )
         self.runs_ended(one)
 
     def _minute(self, key: int) -> Minute:
@@ -264,8 +269,14 @@ def _copy(minute: Minute | None) -> Minute:
     """A minute to read outside the lock (its samples are appended to meanwhile)."""
     if minute is None:
         return Minute()
-    return Minute(minute.fires, minute.runs, minute.errors, minute.executed,
-                  list(minute.lateness), list(minute.durations))  # fmt: skip
+    return Minute(
+        minute.fires,
+        minute.runs,
+        minute.errors,
+        minute.executed,
+        list(minute.lateness),
+        list(minute.durations),
+    )
 
 
 def _some(ended: EndedRuns, indices: list[int]) -> EndedRuns:
@@ -275,9 +286,14 @@ def _some(ended: EndedRuns, indices: list[int]) -> EndedRuns:
         return [values[index] for index in indices] if values else []
 
     return EndedRuns(
-        ended.queue, column(ended.task_ids), column(ended.names), column(ended.statuses),
-        column(ended.durations), column(ended.lateness), column(ended.ended_at),
-    )  # fmt: skip
+        ended.queue,
+        column(ended.task_ids),
+        column(ended.names),
+        column(ended.statuses),
+        column(ended.durations),
+        column(ended.lateness),
+        column(ended.ended_at),
+    )
 
 
 def _minute_key(posix: float) -> int:

@@ -48,9 +48,13 @@ class Pages:
         self.templates.env.filters.update(when=when, seconds=seconds, share=share)
 
     def render(
-        self, request: Request, name: str, context: dict[str, Any] | None = None,
-        status_code: int = 200, live: bool = False,
-    ) -> Response:  # fmt: skip
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        status_code: int = 200,
+        live: bool = False,
+    ) -> Response:
         """The page ``name``; ``?fragment=1`` renders only its live part, which a ``live``
         page's script fetches every :data:`LIVE_EVERY_MS`."""
         fragment = request.query_params.get("fragment") == "1"

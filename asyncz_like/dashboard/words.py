@@ -39,8 +39,11 @@ def cron_words(fields: dict[str, str], given: dict[str, str]) -> str:
         when = f"at {int(hour):02d}:{int(minute):02d}"
         when += f":{int(second):02d}" if second != "0" else ""
     else:
-        pieces = [f"{name} {fields[name]}" for name in ("second", "minute", "hour")
-                  if name in given or (name == "second" and second != "0")]  # fmt: skip
+        pieces = [
+            f"{name} {fields[name]}"
+            for name in ("second", "minute", "hour")
+            if name in given or (name == "second" and second != "0")
+        ]
         when = "at " + ", ".join(pieces) if pieces else "every minute"
         if hour == "*" and "minute" in given and "hour" not in given:
             when += " of every hour"

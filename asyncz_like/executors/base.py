@@ -170,17 +170,22 @@ class BaseExecutor(ABC):
         scheduler = self.scheduler
         # A scheduler that has not been set up (asyncz code hands over a mock of its
         # BaseScheduler) has no clock: the run reads the system clock and reports every event.
-        if scheduler is None or getattr(scheduler, "clock", None) is None:
+        # Read without getattr(), a builtin call per fire.
+        try:
+            clock = None if scheduler is None else scheduler.clock
+        except AttributeError:
+            clock = None
+        if clock is None or scheduler is None:
             return RunContext(task.store_alias, self.logger.name, _system_now)
         if task.is_background_run:  # reports to the run engine itself
-            return RunContext(None, self.logger.name, scheduler.clock.now, no_events)
+            return RunContext(None, self.logger.name, clock.now, no_events)
         # One context per store, made again when the scheduler's recorder changes (setup()).
         context = self._contexts.get(task.store_alias)
         if context is None or context.recorder is not scheduler.fire_recorder:
             context = self._contexts[task.store_alias] = RunContext(
                 task.store_alias,
                 self.logger.name,
-                scheduler.clock.now,
+                clock.now,
                 scheduler.wants_event,
                 scheduler.fire_recorder,
             )
@@ -223,8 +228,12 @@ class BaseExecutor(ABC):
     def _release(self, task_id: str) -> None:
         self._ended.append(task_id)  # counted by the next send_task (or read of instances)
         # A slot in a shared store, when the run took one (a scheduler that has not been set
-        # up, as asyncz's tests mock one, has no slots).
-        run_slots = getattr(self.scheduler, "run_slots", None)
+        # up, as asyncz's tests mock one, has no slots). Read without getattr(), once per run.
+        scheduler = self.scheduler
+        try:
+            run_slots = None if scheduler is None else scheduler.run_slots
+        except AttributeError:
+            return
         if run_slots is not None:
             run_slots.release(task_id)
 

@@ -220,9 +220,14 @@ class StatsCollector:
 def _batch(queue: str | None, rows: list[_Row]) -> EndedRuns:
     """The ``rows`` (of one queue) as the columns of a batch."""
     return EndedRuns(
-        queue, [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
-        [row[4] for row in rows], [row[5] for row in rows], [row[6] for row in rows],
-    )  # fmt: skip
+        queue,
+        [row[1] for row in rows],
+        [row[2] for row in rows],
+        [row[3] for row in rows],
+        [row[4] for row in rows],
+        [row[5] for row in rows],
+        [row[6] for row in rows],
+    )
 
 
 def _nearest_rank(ordered: list[float], percent: float) -> float:

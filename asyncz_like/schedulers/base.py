@@ -113,9 +113,11 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, Conte
     # -- configuration ----------------------------------------------------------------------
 
     def setup(
-        self, global_config: Mapping[str, Any] | None = None, prefix: str = "asyncz_like.",
+        self,
+        global_config: Mapping[str, Any] | None = None,
+        prefix: str = "asyncz_like.",
         **options: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Configure from keyword options and/or ``prefix``-ed keys of ``global_config``."""
         if self.state != SchedulerState.STATE_STOPPED:
             raise SchedulerAlreadyRunningError()
@@ -128,9 +130,10 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, Conte
         if unknown:
             raise TypeError(f"Unknown scheduler option(s): {', '.join(sorted(unknown))}")
         self.identity = str(
-            merged.get("identity") or getattr(self, "identity", None)
+            merged.get("identity")
+            or getattr(self, "identity", None)
             or f"{type(self).__name__}-{uuid.uuid4().hex[:12]}"
-        )  # fmt: skip
+        )
         self.logger_name: str = logger_name(merged.get("logger_name"))
         self.loggers = build_loggers(merged.get("loggers_class"), default_loggers_class)
         self.logger = self.loggers[self.logger_name]

@@ -179,26 +179,41 @@ class BrokerSide:
     # -- submitting -------------------------------------------------------------------------
 
     def envelope(
-        self, fn: Callable[..., Any] | str, args: Iterable[Any], kwargs: Mapping[str, Any],
-        options: Mapping[str, Any], now: datetime,
-    ) -> Envelope:  # fmt: skip
+        self,
+        fn: Callable[..., Any] | str,
+        args: Iterable[Any],
+        kwargs: Mapping[str, Any],
+        options: Mapping[str, Any],
+        now: datetime,
+    ) -> Envelope:
         """The envelope of one submitted run; bad input raises naming the argument."""
         for name in _LOCAL_ONLY:
             if options.get(name) is not None:
                 raise TypeError(f"{name} is not supported for runs sent through a broker")
         target, fn_name = reference_of(fn)
-        parsed = parse_options(options.get("name"), options.get("priority", 0),
-                               options.get("timeout"), options.get("max_retries", 0),
-                               options.get("retry_backoff", 1.0))  # fmt: skip
-        due = resolve_due(options.get("delay"), options.get("schedule_at"), now,
-                          self.host.timezone)  # fmt: skip
+        parsed = parse_options(
+            options.get("name"),
+            options.get("priority", 0),
+            options.get("timeout"),
+            options.get("max_retries", 0),
+            options.get("retry_backoff", 1.0),
+        )
+        due = resolve_due(options.get("delay"), options.get("schedule_at"), now, self.host.timezone)
         return Envelope(
-            run_id=options.get("run_id") or uuid.uuid4().hex, target=target, args=tuple(args),
-            kwargs=dict(kwargs), queue=options.get("queue") or DEFAULT_QUEUE,
-            priority=parsed.priority, due=due, max_retries=parsed.max_retries,
-            retry_backoff=parsed.backoff, timeout=parsed.timeout,
-            name=parsed.name or fn_name, created_at=now, **_broker_only(options),
-        )  # fmt: skip
+            run_id=options.get("run_id") or uuid.uuid4().hex,
+            target=target,
+            args=tuple(args),
+            kwargs=dict(kwargs),
+            queue=options.get("queue") or DEFAULT_QUEUE,
+            priority=parsed.priority,
+            due=due,
+            max_retries=parsed.max_retries,
+            retry_backoff=parsed.backoff,
+            timeout=parsed.timeout,
+            name=parsed.name or fn_name,
+            created_at=now,
+            **_broker_only(options),
+        )
 
     def enqueue(self, envelopes: list[Envelope], now: datetime) -> list[Run]:
         """Enqueue in one round trip; the runs as they are now (PENDING)."""
@@ -207,13 +222,13 @@ class BrokerSide:
 
     # -- reading, waiting, cancelling -------------------------------------------------------
 
-    def list_runs(self, status: Any, task_id: str | None, limit: int | None,
-                  queue: str | None) -> list[Run]:  # fmt: skip
+    def list_runs(
+        self, status: Any, task_id: str | None, limit: int | None, queue: str | None
+    ) -> list[Run]:
         broker = self.require("list_runs")
         if isinstance(status, list | tuple | set | frozenset):
             wanted = {RunStatus(value) for value in status}
-            runs = [run for run in broker.list_runs(queue, None, 1_000_000)
-                    if run.status in wanted]  # fmt: skip
+            runs = [run for run in broker.list_runs(queue, None, 1_000_000) if run.status in wanted]
         else:
             runs = broker.list_runs(queue, status, 1_000_000 if limit is None or task_id else limit)
         if task_id is not None:

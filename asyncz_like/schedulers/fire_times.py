@@ -76,15 +76,3 @@ def recovered(task: Task, lost_claim_at: datetime, now: datetime) -> Task:
     copy = task.clone(attached=True)
     copy.mistrigger_grace_time = grace + max(0.0, (now - lost_claim_at).total_seconds())
     return copy
-
-
-def planned_fires(
-    task: Task, timezone: tzinfo, now: datetime, horizon: datetime, lost_at: datetime | None
-) -> tuple[list[datetime], datetime | None, Task]:
-    """The run times of ``task`` to hand over (coalesced when it says so), its next run
-    time, and the task to hand them over with."""
-    run_times, next_time = due_run_times(task, timezone, horizon)
-    if task.coalesce and len(run_times) > 1:
-        run_times = coalesced(run_times, now)
-    sent = task if lost_at is None or not run_times else recovered(task, lost_at, now)
-    return run_times, next_time, sent

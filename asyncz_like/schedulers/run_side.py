@@ -61,9 +61,11 @@ class RunSide:
         return engine
 
     def configure(
-        self, options: Mapping[str, Any], default_store: BaseStore | None,
+        self,
+        options: Mapping[str, Any],
+        default_store: BaseStore | None,
         wants: Callable[[int], bool],
-    ) -> FireRecorder | None:  # fmt: skip
+    ) -> FireRecorder | None:
         """Read the run options (history, limits); return the recorder of fires (None when
         ``record_task_runs`` is off). ``wants``: whether a listener wants an event code."""
         interval = wait_option(options.get("run_cleanup_interval", 60.0), "run_cleanup_interval")
@@ -86,13 +88,24 @@ class RunSide:
         return engine.fires
 
     def submit(
-        self, fn: Callable[..., Any] | str, args: tuple[Any, ...], kwargs: dict[str, Any],
-        name: str | None, priority: int, timeout: Any, max_retries: int, retry_backoff: Any,
-        retry_on: Any, delay: Any, schedule_at: Any, executor: str | None,
-    ) -> Run:  # fmt: skip
+        self,
+        fn: Callable[..., Any] | str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str | None,
+        priority: int,
+        timeout: Any,
+        max_retries: int,
+        retry_backoff: Any,
+        retry_on: Any,
+        delay: Any,
+        schedule_at: Any,
+        executor: str | None,
+    ) -> Run:
         """The scheduler's ``submit`` (see there): checked, then handed to the engine."""
-        options = parse_options(name, priority, timeout, max_retries, retry_backoff, retry_on,
-                                executor)  # fmt: skip
+        options = parse_options(
+            name, priority, timeout, max_retries, retry_backoff, retry_on, executor
+        )
         target, reference = resolve_callable(fn)
         check_callable_args(target, args, kwargs)
         runner = self.host.lookup_executor(options.executor)
@@ -107,10 +120,16 @@ class RunSide:
         if isinstance(history, StoredRunHistory):  # the work may be kept for the next start
             record = history.encode_work(target, reference, args, kwargs, options)
         return engine.submit(
-            target, args, kwargs, options, due, coroutine,
-            ((options.executor, lane_kind), capacity), options.name or get_callable_name(target),
+            target,
+            args,
+            kwargs,
+            options,
+            due,
+            coroutine,
+            ((options.executor, lane_kind), capacity),
+            options.name or get_callable_name(target),
             record,
-        )  # fmt: skip
+        )
 
     def check_waitable(self, run_id: str) -> None:
         """SchedulerNotRunningError when a wait could not end: stopped, run not finished."""
@@ -153,9 +172,16 @@ class RunSide:
         assert isinstance(history, StoredRunHistory)
         record = history.encode_work(work.fn, None, work.args, work.kwargs, work.options)
         engine.restore(
-            work.run, work.fn, work.args, work.kwargs, work.options, work.due, coroutine,
-            ((work.options.executor, lane_kind), capacity), record,
-        )  # fmt: skip
+            work.run,
+            work.fn,
+            work.args,
+            work.kwargs,
+            work.options,
+            work.due,
+            coroutine,
+            ((work.options.executor, lane_kind), capacity),
+            record,
+        )
 
     def stop(self, wait: bool) -> None:
         """Stop the engine; a persistent history keeps the runs not started for a restart."""

@@ -25,9 +25,12 @@ class TaskScheduler(Protocol):
         ...
 
     def reschedule_task(
-        self, task_id: str, store: str | None = None, trigger: Any = None,
+        self,
+        task_id: str,
+        store: str | None = None,
+        trigger: Any = None,
         **trigger_args: Any,
-    ) -> object:  # fmt: skip
+    ) -> object:
         """Give a task a new trigger."""
         ...
 

@@ -112,9 +112,17 @@ def record_from_state(state: dict[str, Any]) -> TaskRecord:
         fn = ref_to_obj(fn_reference)
     kwargs = value("kwargs")
     values: TaskValues = (
-        value("id"), value("next_run_time"), None, value("args"),
-        tuple(kwargs.items()) if kwargs else None, value("name"), fn_reference,
-        value("executor"), value("store_alias"), value("coalesce"),
-        value("mistrigger_grace_time"), value("max_instances"),
-    )  # fmt: skip
+        value("id"),
+        value("next_run_time"),
+        None,
+        value("args"),
+        tuple(kwargs.items()) if kwargs else None,
+        value("name"),
+        fn_reference,
+        value("executor"),
+        value("store_alias"),
+        value("coalesce"),
+        value("mistrigger_grace_time"),
+        value("max_instances"),
+    )
     return values, fn, value("trigger")

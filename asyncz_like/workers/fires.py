@@ -118,8 +118,21 @@ class FireRecorder:
 
     def _enter(self, task: Task, run_time: datetime, started: datetime) -> Run:
         """The RUNNING run of a fire that started at ``started``, entered in the ledger."""
-        run = Run(new_run_id(), task.id, task.name, RunStatus.RUNNING, 0.0, None, None, None,
-                  1, 0, started, run_time, started)  # fmt: skip
+        run = Run(
+            new_run_id(),
+            task.id,
+            task.name,
+            RunStatus.RUNNING,
+            0.0,
+            None,
+            None,
+            None,
+            1,
+            0,
+            started,
+            run_time,
+            started,
+        )
         ledger = self._ledger
         with ledger.lock:
             ledger.enter(run)

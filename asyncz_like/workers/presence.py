@@ -50,10 +50,17 @@ class Presence:
         """This worker's record at ``now``."""
         settings = self.settings
         return WorkerInfo(
-            self.worker_id, socket.gethostname()[:255], os.getpid(), settings.queues,
-            settings.concurrency, self.started_at or now, now, busy, self.seconds,
+            self.worker_id,
+            socket.gethostname()[:255],
+            os.getpid(),
+            settings.queues,
+            settings.concurrency,
+            self.started_at or now,
+            now,
+            busy,
+            self.seconds,
             VERSION,
-        )  # fmt: skip
+        )
 
     async def register(self, busy: int = 0) -> None:
         now = self.clock.now()
@@ -81,8 +88,11 @@ class Presence:
             self._failed("Sending the heartbeat of", exc)
             return
         if not known:  # cleaned up after a long pause, or the broker lost its records
-            logger.info("Worker %s was not known to the broker; registering it again",
-                        self.worker_id, extra={"worker_id": self.worker_id})  # fmt: skip
+            logger.info(
+                "Worker %s was not known to the broker; registering it again",
+                self.worker_id,
+                extra={"worker_id": self.worker_id},
+            )
             await self.register(busy)
 
     async def unregister(self) -> None:
@@ -96,6 +106,10 @@ class Presence:
         self.registered = False
 
     def _failed(self, doing: str, exc: Exception) -> None:
-        logger.warning("%s worker %s failed (it works on; only the list of workers misses "
-                       "it): %r", doing, self.worker_id, exc,
-                       extra={"worker_id": self.worker_id})  # fmt: skip
+        logger.warning(
+            "%s worker %s failed (it works on; only the list of workers misses it): %r",
+            doing,
+            self.worker_id,
+            exc,
+            extra={"worker_id": self.worker_id},
+        )

@@ -82,8 +82,14 @@ class Recorder:
 
     def started(self, held: HeldRun) -> None:
         run = held.run
-        logger.info("Run %s (%s) claimed and started: attempt %d on queue %s", run.id,
-                    run.name, run.attempt, run.queue, extra=log_extra(held))  # fmt: skip
+        logger.info(
+            "Run %s (%s) claimed and started: attempt %d on queue %s",
+            run.id,
+            run.name,
+            run.attempt,
+            run.queue,
+            extra=log_extra(held),
+        )
         self.announce(RUN_STARTED, held)
 
     def report_progress(self, held: HeldRun, percent: float, message: str | None) -> None:
@@ -107,20 +113,33 @@ class Recorder:
             except Exception as exc:
                 tries += 1
                 if time.monotonic() + wait > given_up_at:
-                    logger.exception("Could not record the end of run %s on the broker in %d "
-                                     "tries; it will be delivered again after its lease",
-                                     held.run_id, tries, extra=log_extra(held))  # fmt: skip
+                    logger.exception(
+                        "Could not record the end of run %s on the broker in %d "
+                        "tries; it will be delivered again after its lease",
+                        held.run_id,
+                        tries,
+                        extra=log_extra(held),
+                    )
                     return
                 if tries == 1:
-                    logger.warning("Could not record the end of run %s on the broker (%r); "
-                                   "trying again for up to %s s", held.run_id, exc,
-                                   RECORD_RETRY_SECONDS, extra=log_extra(held))  # fmt: skip
+                    logger.warning(
+                        "Could not record the end of run %s on the broker (%r); "
+                        "trying again for up to %s s",
+                        held.run_id,
+                        exc,
+                        RECORD_RETRY_SECONDS,
+                        extra=log_extra(held),
+                    )
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, RECORD_RETRY_MAX)
                 continue
             if tries:
-                logger.info("Recorded the end of run %s after %d failed tries", held.run_id,
-                            tries, extra=log_extra(held))  # fmt: skip
+                logger.info(
+                    "Recorded the end of run %s after %d failed tries",
+                    held.run_id,
+                    tries,
+                    extra=log_extra(held),
+                )
             return
 
     async def _record_once(self, held: HeldRun, outcome: Outcome) -> None:
@@ -139,16 +158,25 @@ class Recorder:
     async def _stopped(self, held: HeldRun, reason: Stop) -> None:
         run = held.run
         if reason is Stop.LOST:
-            logger.warning("Run %s (%s): lease lost; its outcome is dropped", run.id, run.name,
-                           extra=log_extra(held))  # fmt: skip
+            logger.warning(
+                "Run %s (%s): lease lost; its outcome is dropped",
+                run.id,
+                run.name,
+                extra=log_extra(held),
+            )
         elif reason is Stop.GIVE_BACK:
             given = await self.calls(self.broker.give_back, run.id, held.token)
             self.counts["given back"] += given
             if given:  # back in its queue; the record says so (a tracer reads it)
                 run.status = RunStatus.PENDING
-            logger.info("Run %s (%s) given back to queue %s%s", run.id, run.name, run.queue,
-                        "" if given else " (refused: no longer ours)",
-                        extra=log_extra(held))  # fmt: skip
+            logger.info(
+                "Run %s (%s) given back to queue %s%s",
+                run.id,
+                run.name,
+                run.queue,
+                "" if given else " (refused: no longer ours)",
+                extra=log_extra(held),
+            )
         else:
             error = RunError("CancelledError", "cancelled on request")
             await self._end(held, RunStatus.CANCELLED, error, RUN_CANCELLED, None)
@@ -160,11 +188,19 @@ class Recorder:
             self._refused(held)
             return
         run.status, run.result, run.progress, run.finished_at = (
-            RunStatus.COMPLETED, value, 100.0, now
-        )  # fmt: skip
+            RunStatus.COMPLETED,
+            value,
+            100.0,
+            now,
+        )
         self.counts["completed"] += 1
-        logger.info("Run %s (%s) completed in %.3f s", run.id, run.name, self._took(held),
-                    extra=log_extra(held))  # fmt: skip
+        logger.info(
+            "Run %s (%s) completed in %.3f s",
+            run.id,
+            run.name,
+            self._took(held),
+            extra=log_extra(held),
+        )
         self.announce(RUN_COMPLETED, held)
 
     async def _raised(self, held: HeldRun, outcome: Outcome) -> None:
@@ -181,9 +217,16 @@ class Recorder:
             return
         run.status, run.error = RunStatus.RETRYING, error
         self.counts["retried"] += 1
-        logger.warning("Run %s (%s) attempt %d raised %s: %s; retrying at %s", run.id,
-                       run.name, run.attempt, error.type, error.message, retry_at.isoformat(),
-                       extra=log_extra(held))  # fmt: skip
+        logger.warning(
+            "Run %s (%s) attempt %d raised %s: %s; retrying at %s",
+            run.id,
+            run.name,
+            run.attempt,
+            error.type,
+            error.message,
+            retry_at.isoformat(),
+            extra=log_extra(held),
+        )
         self.announce(RUN_RETRYING, held, outcome.exception)
 
     async def _failed(self, held: HeldRun, outcome: Outcome, status: RunStatus) -> None:
@@ -212,14 +255,26 @@ class Recorder:
         run.status, run.error, run.finished_at = status, error, now
         self.counts[status.value] += 1
         log = logger.warning if status is RunStatus.CANCELLED else logger.error
-        log("Run %s (%s) ended %s after %.3f s: %s: %s", run.id, run.name, status.value,
-            self._took(held), error.type, error.message, extra=log_extra(held))  # fmt: skip
+        log(
+            "Run %s (%s) ended %s after %.3f s: %s: %s",
+            run.id,
+            run.name,
+            status.value,
+            self._took(held),
+            error.type,
+            error.message,
+            extra=log_extra(held),
+        )
         self.announce(code, held, exception)
 
     def _refused(self, held: HeldRun) -> None:
-        logger.warning("Run %s (%s): the broker refused its outcome (the lease was lost and "
-                       "the run taken over); dropped", held.run_id, held.run.name,
-                       extra=log_extra(held))  # fmt: skip
+        logger.warning(
+            "Run %s (%s): the broker refused its outcome (the lease was lost and "
+            "the run taken over); dropped",
+            held.run_id,
+            held.run.name,
+            extra=log_extra(held),
+        )
 
     @staticmethod
     def _took(held: HeldRun) -> float:

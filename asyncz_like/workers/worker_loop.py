@@ -72,8 +72,9 @@ class WorkerLoop:
             self.immediate.set()
         # An idle wait ends now rather than at the end of its slice. In a thread of its own:
         # the broker may send a message to wake its waiting connection.
-        threading.Thread(target=_interrupt_wait, args=(self.broker,), daemon=True,
-                         name="asyncz-like-interrupt").start()  # fmt: skip
+        threading.Thread(
+            target=_interrupt_wait, args=(self.broker,), daemon=True, name="asyncz-like-interrupt"
+        ).start()
 
     async def run(self, on_started: Callable[[], None]) -> None:
         heartbeat = self.loop.create_task(self._heartbeat())
@@ -120,12 +121,19 @@ class WorkerLoop:
         settings = self.settings
         try:
             deliveries = await self.calls(
-                self.broker.claim, self.worker_id, settings.queues, limit, self.clock.now(),
+                self.broker.claim,
+                self.worker_id,
+                settings.queues,
+                limit,
+                self.clock.now(),
                 settings.lease_seconds,
-            )  # fmt: skip
+            )
         except Exception:
-            logger.exception("Claiming from %r failed; trying again in %s s", self.broker,
-                             settings.polling_interval)  # fmt: skip
+            logger.exception(
+                "Claiming from %r failed; trying again in %s s",
+                self.broker,
+                settings.polling_interval,
+            )
             return []
         for delivery in deliveries:
             self.start(delivery)
@@ -136,9 +144,11 @@ class WorkerLoop:
         deadline = time.monotonic() + self.settings.polling_interval
         while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
             waiting = self.loop.run_in_executor(
-                self.calls.threads, self.broker.wait_for_work, self.settings.queues,
+                self.calls.threads,
+                self.broker.wait_for_work,
+                self.settings.queues,
                 min(left, WAIT_SLICE),
-            )  # fmt: skip
+            )
             await self._first(waiting)
             if not waiting.done():
                 return  # stopping: request_stop ends the wait (else it ends with its slice)
@@ -190,9 +200,12 @@ class WorkerLoop:
     def _strand(self, held: HeldRun) -> None:
         """The run has ended but its thread runs on (a thread cannot be stopped): its slot
         stays taken until the function returns."""
-        logger.warning("Run %s (%s) ended but its function still runs in a thread; its result "
-                       "will be dropped", held.run_id, held.run.name,
-                       extra=log_extra(held))  # fmt: skip
+        logger.warning(
+            "Run %s (%s) ended but its function still runs in a thread; its result will be dropped",
+            held.run_id,
+            held.run.name,
+            extra=log_extra(held),
+        )
         self.stranded.add(held)
         assert held.thread_future is not None
         held.thread_future.add_done_callback(
@@ -224,8 +237,9 @@ class WorkerLoop:
             return
         settings = self.settings
         try:
-            renewal = await self.calls(self.broker.renew, self.worker_id, tokens,
-                                       self.clock.now(), settings.lease_seconds)  # fmt: skip
+            renewal = await self.calls(
+                self.broker.renew, self.worker_id, tokens, self.clock.now(), settings.lease_seconds
+            )
         except Exception as exc:
             logger.warning("Renewing %d leases failed: %r", len(tokens), exc)
             return
@@ -239,8 +253,14 @@ class WorkerLoop:
         if held is None or held.attempt_ended() or not held.stop(reason):
             return
         thread = " (a thread cannot be stopped: its result will be dropped)"
-        logger.warning("Run %s (%s): %s%s", run_id, held.run.name, text,
-                       thread if held.thread_busy() else "", extra=log_extra(held))  # fmt: skip
+        logger.warning(
+            "Run %s (%s): %s%s",
+            run_id,
+            held.run.name,
+            text,
+            thread if held.thread_busy() else "",
+            extra=log_extra(held),
+        )
 
     async def cleanup_if_due(self) -> None:
         """Delete the runs finished more than ``retain_days`` ago, every ``interval_hours``."""
@@ -263,12 +283,18 @@ class WorkerLoop:
     async def _finish_or_give_back(self) -> None:
         running = set(self.supervisors)
         if running and not self.immediate.is_set():
-            logger.info("Stopping: waiting up to %s s for %d running runs",
-                        self.settings.grace_seconds, len(running))  # fmt: skip
+            logger.info(
+                "Stopping: waiting up to %s s for %d running runs",
+                self.settings.grace_seconds,
+                len(running),
+            )
             finished = self.loop.create_task(asyncio.wait(running))
             immediate = self.loop.create_task(self.immediate.wait())
-            await asyncio.wait({finished, immediate}, timeout=self.settings.grace_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            await asyncio.wait(
+                {finished, immediate},
+                timeout=self.settings.grace_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             finished.cancel()
             immediate.cancel()
         for held in list(self.held.values()):

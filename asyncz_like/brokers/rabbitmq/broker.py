@@ -157,11 +157,13 @@ class RabbitMQBroker(BaseBroker):
         envelopes = list(envelopes)
         added = self.state.enqueue(envelopes, now)
         moment = check_aware(now, "now") if now is not None else datetime.now(UTC)
-        self.wakeups.publish([
-            (envelope.queue, envelope.run_id, envelope.priority)
-            for envelope, first in zip(envelopes, added, strict=True)
-            if first and (envelope.due is None or envelope.due <= moment)
-        ])  # fmt: skip
+        self.wakeups.publish(
+            [
+                (envelope.queue, envelope.run_id, envelope.priority)
+                for envelope, first in zip(envelopes, added, strict=True)
+                if first and (envelope.due is None or envelope.due <= moment)
+            ]
+        )
         return added
 
     def claim(
@@ -213,8 +215,12 @@ class RabbitMQBroker(BaseBroker):
     def _watch(self, names: tuple[str, ...], deadline: float, interrupts: int) -> None:
         due = False
         try:  # in slices, so that a shutdown is not kept waiting by a long wait
-            while (not due and not self._closing and interrupts == self._interrupts
-                   and (left := deadline - time.monotonic()) > 0):  # fmt: skip
+            while (
+                not due
+                and not self._closing
+                and interrupts == self._interrupts
+                and (left := deadline - time.monotonic()) > 0
+            ):
                 due = self.state.wait_for_work(names, min(left, WATCH_SLICE))
         except Exception:  # the claim that follows reports the state broker's trouble
             due = False

@@ -51,8 +51,12 @@ class End(NamedTuple):
 def dead_letter_headers(run_id: str, death: Death) -> dict[str, str]:
     """The headers of a run's dead letter: ``run_id``, ``status``, ``error_type``, ``reason``."""
     status, error = death
-    return {"run_id": run_id, "status": status, "error_type": error.type,
-            "reason": error.message[:REASON_MAX]}  # fmt: skip
+    return {
+        "run_id": run_id,
+        "status": status,
+        "error_type": error.type,
+        "reason": error.message[:REASON_MAX],
+    }
 
 
 def message_priority(priority: int) -> int:
@@ -171,8 +175,11 @@ class Wakeups:
         wanted = set(queues)
 
         def waiting() -> bool:
-            return (self._interrupted or also()
-                    or any(queue in wanted for queue, _ in self._inbox.values()))  # fmt: skip
+            return (
+                self._interrupted
+                or also()
+                or any(queue in wanted for queue, _ in self._inbox.values())
+            )
 
         with self._condition:
             woken = self._condition.wait_for(waiting, timeout)
@@ -266,8 +273,9 @@ class Wakeups:
         except StillUnreachable:
             return False
         except Exception as error:
-            logger.warning("RabbitMQ: %s failed (%r); the state broker still has the runs",
-                           doing, error)  # fmt: skip
+            logger.warning(
+                "RabbitMQ: %s failed (%r); the state broker still has the runs", doing, error
+            )
             return False
         return True
 

@@ -15,9 +15,12 @@ HeldCall = tuple["RunnableScript", list[Any], Mapping[str, Any], Iterable[str]]
 
 
 def held_args(
-    prefix: str, head: Sequence[Any], values: Mapping[str, Any], deleted: Iterable[str],
+    prefix: str,
+    head: Sequence[Any],
+    values: Mapping[str, Any],
+    deleted: Iterable[str],
     attempt: int,
-) -> list[Any]:  # fmt: skip
+) -> list[Any]:
     """A held-run script's ARGV: ``retried`` goes after the token (a retry of a call whose
     answer was lost must not be refused for having been done)."""
     args = [prefix, *head[:2], "1" if attempt > 1 else "0", *head[2:], len(values)]

@@ -84,11 +84,23 @@ def run_of(run_id: str, values: list[Any], serializer: BaseSerializer) -> Run | 
     if error_type is not None:
         error = RunError(error_type.decode(), text(error_message) or "", text(traceback))
     return Run(
-        run_id, text(task_id), text(name), RunStatus(status.decode()), float(progress or 0),
-        text(message), decode_result(result, serializer), error, int(attempt or 0),
-        int(priority), from_time_hex(created), from_time_hex(due), from_time_hex(started),
-        from_time_hex(finished), text(queue), int(token or 0),
-    )  # fmt: skip
+        run_id,
+        text(task_id),
+        text(name),
+        RunStatus(status.decode()),
+        float(progress or 0),
+        text(message),
+        decode_result(result, serializer),
+        error,
+        int(attempt or 0),
+        int(priority),
+        from_time_hex(created),
+        from_time_hex(due),
+        from_time_hex(started),
+        from_time_hex(finished),
+        text(queue),
+        int(token or 0),
+    )
 
 
 def read_call(client: Any, prefix: str, run_id: str) -> tuple[list[Any], bytes | None]:
@@ -109,10 +121,16 @@ def envelope_of(
     if queue is None or work is None:
         return None
     return decode_work(
-        work, serializer, run_id=run_id, queue=queue.decode(), priority=int(priority),
-        max_deliveries=int(max_deliveries), task_id=text(task_id), name=text(name),
+        work,
+        serializer,
+        run_id=run_id,
+        queue=queue.decode(),
+        priority=int(priority),
+        max_deliveries=int(max_deliveries),
+        task_id=text(task_id),
+        name=text(name),
         created_at=from_time_hex(created),
-    )  # fmt: skip
+    )
 
 
 def error_fields(error: RunError) -> tuple[dict[str, str], list[str]]:
@@ -129,10 +147,14 @@ def stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
     """One queue's row of the stats script: its name and counts (None when all are zero)."""
     queue, *numbers = row
     stats = QueueStats(
-        running=numbers[0], retrying=numbers[1], completed=numbers[2],
-        failed=numbers[3], cancelled=numbers[4], timeout=numbers[5],
+        running=numbers[0],
+        retrying=numbers[1],
+        completed=numbers[2],
+        failed=numbers[3],
+        cancelled=numbers[4],
+        timeout=numbers[5],
         scheduled=numbers[6],
-    )  # fmt: skip
+    )
     pairs = numbers[7:]
     for index in range(0, len(pairs), 2):
         stats.pending[int(pairs[index])] = int(pairs[index + 1])
@@ -143,7 +165,13 @@ def claimed_envelope(row: list[Any], serializer: BaseSerializer) -> Envelope:
     """The run of one row the claim script returns (BrokenRecordError if unreadable)."""
     raw_id, queue, _token, _attempt, priority, max_deliveries, task_id, name, created, work = row
     return decode_work(
-        work, serializer, run_id=raw_id.decode(), queue=queue.decode(), priority=int(priority),
-        max_deliveries=int(max_deliveries), task_id=None if task_id is None else task_id.decode(),
-        name=None if name is None else name.decode(), created_at=from_time_hex(created),
-    )  # fmt: skip
+        work,
+        serializer,
+        run_id=raw_id.decode(),
+        queue=queue.decode(),
+        priority=int(priority),
+        max_deliveries=int(max_deliveries),
+        task_id=None if task_id is None else task_id.decode(),
+        name=None if name is None else name.decode(),
+        created_at=from_time_hex(created),
+    )

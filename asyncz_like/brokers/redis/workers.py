@@ -97,10 +97,16 @@ class RedisWorkerRegistry(WorkerRegistry):
 
     def put(self, info: WorkerInfo) -> None:
         values = (
-            info.hostname, info.pid, json.dumps(list(info.queues)), info.concurrency,
-            time_hex(info.started_at), time_hex(info.last_heartbeat), info.busy,
-            repr(info.heartbeat_seconds), info.version,
-        )  # fmt: skip
+            info.hostname,
+            info.pid,
+            json.dumps(list(info.queues)),
+            info.concurrency,
+            time_hex(info.started_at),
+            time_hex(info.last_heartbeat),
+            info.busy,
+            repr(info.heartbeat_seconds),
+            info.version,
+        )
         pairs: list[Any] = []
         for field, value in zip(FIELDS, values, strict=True):
             pairs.extend((field, value))
@@ -133,6 +139,14 @@ def _info_of(worker_id: str, values: list[Any]) -> WorkerInfo | None:
     if started_at is None or last_heartbeat is None:
         return None
     return WorkerInfo(
-        worker_id, text(host) or "", int(pid), tuple(json.loads(queues)), int(concurrency),
-        started_at, last_heartbeat, int(busy), float(seconds), text(version) or "",
-    )  # fmt: skip
+        worker_id,
+        text(host) or "",
+        int(pid),
+        tuple(json.loads(queues)),
+        int(concurrency),
+        started_at,
+        last_heartbeat,
+        int(busy),
+        float(seconds),
+        text(version) or "",
+    )

@@ -181,11 +181,18 @@ class SQLAlchemyBroker(BaseBroker):
         else:
             rows, failed = self.db.run(
                 lambda connection: claims.claim_rows(
-                    self.db, connection, worker_id, names, limit, now, lease_until,
-                    self.sweeps, lease_seconds,
+                    self.db,
+                    connection,
+                    worker_id,
+                    names,
+                    limit,
+                    now,
+                    lease_until,
+                    self.sweeps,
+                    lease_seconds,
                 ),
                 relaxed=True,
-            )  # fmt: skip
+            )
         deliveries = claims.deliveries_of(self.db, self.serializer, rows, now, lease_until, failed)
         self._ended_failed(failed)
         return deliveries
@@ -226,9 +233,12 @@ class SQLAlchemyBroker(BaseBroker):
 
     def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
         values = {
-            "status": RunStatus.COMPLETED.value, "result": encode_result(result, self.serializer),
-            "progress": 100.0, "finished_at": to_micros(check_aware(now, "now")), **released(),
-        }  # fmt: skip
+            "status": RunStatus.COMPLETED.value,
+            "result": encode_result(result, self.serializer),
+            "progress": 100.0,
+            "finished_at": to_micros(check_aware(now, "now")),
+            **released(),
+        }
         return self._update_held(run_id, token, values)
 
     def fail(
@@ -240,16 +250,20 @@ class SQLAlchemyBroker(BaseBroker):
         status: RunStatus = RunStatus.FAILED,
     ) -> bool:
         values = {
-            "status": check_fail_status(status).value, **error_values(error),
-            "finished_at": to_micros(check_aware(now, "now")), **released(),
-        }  # fmt: skip
+            "status": check_fail_status(status).value,
+            **error_values(error),
+            "finished_at": to_micros(check_aware(now, "now")),
+            **released(),
+        }
         return self._update_held(run_id, token, values)
 
     def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
         values = {
-            "status": RunStatus.RETRYING.value, "due": to_micros(check_aware(at, "at")),
-            **error_values(error), **released(),
-        }  # fmt: skip
+            "status": RunStatus.RETRYING.value,
+            "due": to_micros(check_aware(at, "at")),
+            **error_values(error),
+            **released(),
+        }
         return self._update_held(run_id, token, values)
 
     def finish_many(self, finishes: Iterable[Finish]) -> list[bool]:

@@ -124,15 +124,13 @@ def claim_postgresql(
 
     def lease() -> tuple[list[Any], bool]:
         return db.run_alone(
-            lambda connection: _lease(db, connection, worker_id, queues, limit, moment,
-                                      lease_until)
-        )  # fmt: skip
+            lambda connection: _lease(db, connection, worker_id, queues, limit, moment, lease_until)
+        )
 
     rows, expired = lease()
     failed: list[tuple[str, RunError]] = []
     if expired:
-        failed = db.run(lambda connection: sweep(db, connection, queues, moment)[0],
-                        relaxed=True)  # fmt: skip
+        failed = db.run(lambda connection: sweep(db, connection, queues, moment)[0], relaxed=True)
         rows = lease()[0]
     return sorted(rows, key=_in_line), failed
 
@@ -178,11 +176,14 @@ def _lease_statements(
     values = _leased(table, sa.bindparam("holder"), at, sa.bindparam("until"))
     update = (
         sa.update(table)
-        .where(table.c.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()),
-               ~expired, sa.text(relaxed))
+        .where(
+            table.c.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()),
+            ~expired,
+            sa.text(relaxed),
+        )
         .values(values)
         .returning(*[table.c[name] for name in ENVELOPE_COLUMNS], table.c.due)
-    )  # fmt: skip
+    )
     return update, probe
 
 
@@ -206,13 +207,12 @@ def _by_status(
     t = db.table
     parts = [
         sa.select(*[t.c[name] for name in ENVELOPE_COLUMNS], t.c.due)
-        .where(sa.text(f"status = '{status.value}'"), among(t.c.queue, queues),
-               t.c.due <= moment)
+        .where(sa.text(f"status = '{status.value}'"), among(t.c.queue, queues), t.c.due <= moment)
         .order_by(t.c.priority.desc(), t.c.due, t.c.created_at, t.c.id)
         .limit(limit)
         .with_for_update(skip_locked=db.skip_locked)
         for status in (RunStatus.PENDING, RunStatus.RETRYING)
-    ]  # fmt: skip
+    ]
     return sa.union_all(*parts)
 
 
@@ -220,9 +220,13 @@ def _leased(table: sa.Table, worker_id: Any, moment: Any, lease_until: Any) -> d
     """What a claim writes (``lease_until`` in microseconds)."""
     t = table
     return {
-        "status": _RUNNING, "token": t.c.token + 1, "attempt": t.c.attempt + 1,
-        "worker_id": worker_id, "lease_until": lease_until, "started_at": moment,
-    }  # fmt: skip
+        "status": _RUNNING,
+        "token": t.c.token + 1,
+        "attempt": t.c.attempt + 1,
+        "worker_id": worker_id,
+        "lease_until": lease_until,
+        "started_at": moment,
+    }
 
 
 def _in_line(row: Any) -> tuple[int, int, int, str]:
@@ -276,9 +280,13 @@ def sweep(
     for deliveries, ids in failed.items():
         error = RunError("WorkerLost", lost_reason(deliveries))
         ended = {
-            "status": RunStatus.FAILED.value, "finished_at": moment, "error_type": error.type,
-            "error_message": error.message, "error_traceback": None, **lost,
-        }  # fmt: skip
+            "status": RunStatus.FAILED.value,
+            "finished_at": moment,
+            "error_type": error.type,
+            "error_message": error.message,
+            "error_traceback": None,
+            **lost,
+        }
         connection.execute(sa.update(t).where(among(t.c.id, ids)).values(ended))
         ended_failed.extend((run_id, error) for run_id in ids)
     return ended_failed, len(rows) < SWEEP_LIMIT
@@ -290,9 +298,13 @@ def fail_broken(
     """End a claimed run whose work record cannot be read: it could never run."""
     t = db.table
     values = {
-        "status": RunStatus.FAILED.value, "finished_at": moment, **released(),
-        "error_type": type(error).__name__, "error_message": str(error), "error_traceback": None,
-    }  # fmt: skip
+        "status": RunStatus.FAILED.value,
+        "finished_at": moment,
+        **released(),
+        "error_type": type(error).__name__,
+        "error_message": str(error),
+        "error_traceback": None,
+    }
     connection.execute(sa.update(t).where(t.c.id == row.id).values(values))
 
 
@@ -337,8 +349,9 @@ def deliveries_of(
         try:
             envelope = envelope_of(row, serializer)
         except BrokenRecordError as error:
-            logger.error("Run %s cannot be read; failed: %s", row.id, error.reason,
-                         extra={"run_id": row.id})  # fmt: skip
+            logger.error(
+                "Run %s cannot be read; failed: %s", row.id, error.reason, extra={"run_id": row.id}
+            )
             broken.append((row, error))
             continue
         deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))

@@ -97,9 +97,11 @@ class Database:
         lines = str(error).strip().splitlines()
         self.logger.warning(
             "Transient database error on broker table %s, retrying: %s: %s",
-            self.table.name, type(error).__name__, lines[0] if lines else "",
+            self.table.name,
+            type(error).__name__,
+            lines[0] if lines else "",
             extra={"table": self.table.name},
-        )  # fmt: skip
+        )
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[sa.Connection]:

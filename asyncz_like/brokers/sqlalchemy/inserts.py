@@ -50,8 +50,14 @@ def unnest_insert(tablename: str, quote: Any) -> sa.TextClause:
     )
 
 
-def insert_rows(db: Database, connection: sa.Connection, rows: list[dict[str, Any]], batch: str,
-                statement: sa.TextClause | None, channel: str) -> set[str]:  # fmt: skip
+def insert_rows(
+    db: Database,
+    connection: sa.Connection,
+    rows: list[dict[str, Any]],
+    batch: str,
+    statement: sa.TextClause | None,
+    channel: str,
+) -> set[str]:
     """Insert ``rows`` (made by ``row_of`` with the mark ``batch``) unless their id exists;
     the ids added. ``statement`` is :func:`unnest_insert`'s on PostgreSQL, which notifies
     ``channel``."""
@@ -67,8 +73,9 @@ def insert_rows(db: Database, connection: sa.Connection, rows: list[dict[str, An
         return set(ids)  # all new (the usual case): no round trip to ask which
     added: set[str] = set()
     for start in range(0, len(ids), CHUNK):
-        mine = sa.select(t.c.id).where(among(t.c.id, ids[start : start + CHUNK]),
-                                       t.c.batch == batch)  # fmt: skip
+        mine = sa.select(t.c.id).where(
+            among(t.c.id, ids[start : start + CHUNK]), t.c.batch == batch
+        )
         added.update(connection.scalars(mine))
     return added
 

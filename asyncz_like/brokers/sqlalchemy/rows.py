@@ -16,8 +16,18 @@ from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 
 #: The columns a delivery is built from.
-ENVELOPE_COLUMNS = ("id", "queue", "priority", "max_deliveries", "task_id", "name",
-                    "created_at", "payload", "token", "attempt")  # fmt: skip
+ENVELOPE_COLUMNS = (
+    "id",
+    "queue",
+    "priority",
+    "max_deliveries",
+    "task_id",
+    "name",
+    "created_at",
+    "payload",
+    "token",
+    "attempt",
+)
 
 
 def new_batch() -> str:
@@ -47,10 +57,16 @@ def row_of(
 def envelope_of(row: Any, serializer: BaseSerializer) -> Envelope:
     """The envelope kept in a row with ENVELOPE_COLUMNS."""
     return decode_work(
-        row.payload, serializer, run_id=row.id, queue=row.queue, priority=row.priority,
-        max_deliveries=row.max_deliveries, task_id=row.task_id, name=row.name,
+        row.payload,
+        serializer,
+        run_id=row.id,
+        queue=row.queue,
+        priority=row.priority,
+        max_deliveries=row.max_deliveries,
+        task_id=row.task_id,
+        name=row.name,
         created_at=from_micros(row.created_at),
-    )  # fmt: skip
+    )
 
 
 def run_of(row: Any, serializer: BaseSerializer) -> Run:
@@ -59,11 +75,23 @@ def run_of(row: Any, serializer: BaseSerializer) -> Run:
     if row.error_type is not None:
         error = RunError(row.error_type, row.error_message or "", row.error_traceback)
     return Run(
-        row.id, row.task_id, row.name, RunStatus(row.status), float(row.progress),
-        row.message, decode_result(row.result, serializer), error, row.attempt, row.priority,
-        from_micros(row.created_at), from_micros(row.due), from_micros(row.started_at),
-        from_micros(row.finished_at), row.queue, row.token,
-    )  # fmt: skip
+        row.id,
+        row.task_id,
+        row.name,
+        RunStatus(row.status),
+        float(row.progress),
+        row.message,
+        decode_result(row.result, serializer),
+        error,
+        row.attempt,
+        row.priority,
+        from_micros(row.created_at),
+        from_micros(row.due),
+        from_micros(row.started_at),
+        from_micros(row.finished_at),
+        row.queue,
+        row.token,
+    )
 
 
 def error_values(error: RunError | None) -> dict[str, Any]:
@@ -72,8 +100,11 @@ def error_values(error: RunError | None) -> dict[str, Any]:
         return {"error_type": None, "error_message": None, "error_traceback": None}
     if not isinstance(error, RunError):
         raise TypeError(f"error must be a RunError, got error={error!r}")
-    return {"error_type": error.type, "error_message": error.message,
-            "error_traceback": error.traceback}  # fmt: skip
+    return {
+        "error_type": error.type,
+        "error_message": error.message,
+        "error_traceback": error.traceback,
+    }
 
 
 def released() -> dict[str, Any]:

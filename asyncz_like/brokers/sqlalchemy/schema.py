@@ -85,8 +85,7 @@ def build_table(name: str, dialect: str) -> sa.Table:
     # "_claim", not the first version's "_ready": a table made before the claim's whole order
     # was indexed gets the new index at its next start (the old one is left in place)
     if dialect in ("mysql", "mariadb"):  # no partial indexes: status leads
-        sa.Index(f"{name}_claim", c.status, c.queue, c.priority.desc(), c.due, c.created_at,
-                 c.id)  # fmt: skip
+        sa.Index(f"{name}_claim", c.status, c.queue, c.priority.desc(), c.due, c.created_at, c.id)
         sa.Index(f"{name}_lease", c.status, c.lease_until)
     else:
         # the claim's whole order: read in index order, its LIMIT stops the scan; with due

@@ -76,18 +76,31 @@ class SQLWorkerRegistry(WorkerRegistry):
 
 def _row_of(info: WorkerInfo) -> dict[str, Any]:
     return {
-        "id": info.worker_id, "hostname": info.hostname[:255], "pid": info.pid,
-        "queues": json.dumps(list(info.queues)), "concurrency": info.concurrency,
-        "busy": info.busy, "started_at": to_micros(info.started_at),
+        "id": info.worker_id,
+        "hostname": info.hostname[:255],
+        "pid": info.pid,
+        "queues": json.dumps(list(info.queues)),
+        "concurrency": info.concurrency,
+        "busy": info.busy,
+        "started_at": to_micros(info.started_at),
         "last_heartbeat": to_micros(info.last_heartbeat),
-        "heartbeat_seconds": info.heartbeat_seconds, "version": info.version[:64],
-    }  # fmt: skip
+        "heartbeat_seconds": info.heartbeat_seconds,
+        "version": info.version[:64],
+    }
 
 
 def _info_of(row: Any) -> WorkerInfo:
     started, last = from_micros(row.started_at), from_micros(row.last_heartbeat)
     assert started is not None and last is not None  # NOT NULL columns
     return WorkerInfo(
-        row.id, row.hostname, row.pid, tuple(json.loads(row.queues)), row.concurrency,
-        started, last, row.busy, float(row.heartbeat_seconds), row.version,
-    )  # fmt: skip
+        row.id,
+        row.hostname,
+        row.pid,
+        tuple(json.loads(row.queues)),
+        row.concurrency,
+        started,
+        last,
+        row.busy,
+        float(row.heartbeat_seconds),
+        row.version,
+    )

@@ -10,7 +10,6 @@ from asyncz_like.exceptions import ConflictIdError, TaskLookupError
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.stores.memory.held import HeldTasks
 from asyncz_like.stores.memory.rows import (
-    VALUES,
     Row,
     SharedObjects,
     drop_row,
@@ -78,7 +77,7 @@ class MemoryStore(BaseStore):
         next_run_time = task.next_run_time
         if task_id in self._claimed:
             self._claimed.discard(task_id)
-        elif next_run_time is not None and next_run_time == previous[VALUES][NEXT_RUN_TIME]:
+        elif next_run_time is not None and next_run_time == previous[NEXT_RUN_TIME]:
             return  # its live entry is in the heap already
         if next_run_time is not None:
             self._push(task_id, next_run_time)
@@ -90,7 +89,7 @@ class MemoryStore(BaseStore):
         row = self._rows.get(task_id)
         if row is None:
             raise TaskLookupError(task_id)
-        if task_id not in self._claimed and row[VALUES][NEXT_RUN_TIME] != task.next_run_time:
+        if task_id not in self._claimed and row[NEXT_RUN_TIME] != task.next_run_time:
             return
         if next_run_time is None:
             self.delete_task(task_id)
@@ -121,14 +120,14 @@ class MemoryStore(BaseStore):
 
     def get_all_tasks(self) -> list[Task]:
         rows = self._rows.values()
-        scheduled = [row for row in rows if row[VALUES][NEXT_RUN_TIME] is not None]
+        scheduled = [row for row in rows if row[NEXT_RUN_TIME] is not None]
         scheduled.sort(key=_run_time_key)
-        paused = [row for row in rows if row[VALUES][NEXT_RUN_TIME] is None]
+        paused = [row for row in rows if row[NEXT_RUN_TIME] is None]
         return [self._handed_out(row) for row in scheduled + paused]
 
     def get_paused_tasks(self) -> list[Task]:
         rows = self._rows.values()
-        return [self._handed_out(row) for row in rows if row[VALUES][NEXT_RUN_TIME] is None]
+        return [self._handed_out(row) for row in rows if row[NEXT_RUN_TIME] is None]
 
     def get_due_tasks(self, now: datetime) -> list[Task]:
         entries = self._pop_due(now.timestamp(), len(self._rows))
@@ -156,7 +155,7 @@ class MemoryStore(BaseStore):
     def _handed_out(self, row: Row) -> Task:
         """The task of ``row``: the object given for it when something still holds that, else
         a new one built from the row (a copy, as the persistent stores hand out)."""
-        return self._held.held(row[VALUES][ID]) or from_row(row, self._shared.objects)
+        return self._held.held(row[ID]) or from_row(row, self._shared.objects)
 
     def _is_live(self, entry: _Entry) -> bool:
         """Its task is stored, not claimed, and has this run time (the same object, as a
@@ -165,7 +164,7 @@ class MemoryStore(BaseStore):
         row = self._rows.get(task_id)
         if row is None or task_id in self._claimed:
             return False
-        next_run_time = row[VALUES][NEXT_RUN_TIME]
+        next_run_time = row[NEXT_RUN_TIME]
         return next_run_time is run_time or (
             next_run_time is not None and next_run_time.timestamp() == timestamp
         )
@@ -180,7 +179,7 @@ class MemoryStore(BaseStore):
             task_id, row = entry[2], rows.get(entry[2])
             if row is None or task_id in claimed:
                 continue
-            next_run_time = row[VALUES][NEXT_RUN_TIME]
+            next_run_time = row[NEXT_RUN_TIME]
             if next_run_time is entry[3] or (
                 next_run_time is not None and next_run_time.timestamp() == entry[0]
             ):
@@ -201,4 +200,4 @@ class MemoryStore(BaseStore):
 
 def _run_time_key(row: Row) -> datetime:
     """The sort key of a scheduled task's row (one with a run time)."""
-    return cast(datetime, row[VALUES][NEXT_RUN_TIME])
+    return cast(datetime, row[NEXT_RUN_TIME])
