@@ -332,8 +332,7 @@ class RedisBroker(BaseBroker):
         return run_of(run_id, values, self.serializer)
 
     def get_envelope(self, run_id: str) -> Envelope | None:
-        """The envelope of a run until it completes (a run that ended otherwise keeps it until
-        ``cleanup``, for a retry)."""
+        """The envelope of a run until it completes or, having failed, until ``cleanup``."""
         fields, work = self._retry(lambda _: read_call(self.client, self.prefix, run_id))
         return envelope_of(run_id, fields, work, self.serializer)
 
@@ -376,8 +375,7 @@ class RedisBroker(BaseBroker):
 def _rows_of(
     envelopes: Iterable[Envelope], now: datetime, serializer: BaseSerializer
 ) -> tuple[list[list[Any]], list[bool]]:
-    """The enqueue script's arguments for each run, the first of each run id only; and, for
-    each envelope, whether it is the first of its run id."""
+    """The enqueue script's rows (a run id's first envelope only); which envelopes are firsts."""
     rows: list[list[Any]] = []
     firsts: list[bool] = []
     seen: set[str] = set()
