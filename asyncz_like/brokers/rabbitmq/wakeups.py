@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from asyncz_like.brokers.rabbitmq.acks import Acks
 from asyncz_like.brokers.rabbitmq.connection import OwnedConnection, StillUnreachable
 from asyncz_like.runs.run import RunError
 
@@ -75,7 +76,10 @@ class Wakeups:
         self._declared: set[str] = set()
         self._qos_applied = False
         self._interrupted = False  # interrupt: the wait going on (or the next) ends
-        self.connection = OwnedConnection(url, self._opened, f"asyncz-like-amqp-{prefix}")
+        self._acks = Acks()  # the connection's thread's only
+        self.connection = OwnedConnection(
+            url, self._opened, f"asyncz-like-amqp-{prefix}", after_events=self._acks.flush
+        )
 
     def queue_name(self, queue: str) -> str:
         return f"{self.prefix}.{queue}"
@@ -90,6 +94,7 @@ class Wakeups:
             self._declared.clear()
             self._qos_applied = False
             consuming, self._consuming = set(self._consuming), set()
+        self._acks.reset()
         channel.exchange_declare(self.dead_letters, exchange_type="fanout", durable=True)
         arguments = {"x-max-length": DEAD_LETTER_MAX}
         channel.queue_declare(self.dead_letters, durable=True, arguments=arguments)
@@ -126,8 +131,8 @@ class Wakeups:
                     duplicate = False
                     self._inbox[run_id] = (queue, method.delivery_tag)
                     self._condition.notify_all()
-            if duplicate:
-                channel.basic_ack(method.delivery_tag)
+            # a duplicate is acked with the burst it came in (after it, or with a settle)
+            self._acks.delivered(method.delivery_tag, ack_later=duplicate)
 
         return on_message
 
@@ -225,13 +230,13 @@ class Wakeups:
             return
 
         def settle(channel: Any) -> None:
-            for tag, run_id, death in settled:
+            for _, run_id, death in settled:
                 if death is not None:  # first: a wake-up acked, its dead letter lost, is worse
                     headers = dead_letter_headers(run_id, death)
                     properties = pika.BasicProperties(delivery_mode=2, headers=headers)
                     channel.basic_publish(self.dead_letters, "", run_id.encode(), properties)
-                if tag is not None and generation == self._generation:  # older tags are void
-                    channel.basic_ack(tag)
+            if generation == self._generation:  # older tags are void
+                self._acks.ack(channel, [tag for tag, _, _ in settled if tag is not None])
 
         self._guarded("settling wake-ups", settle)
 
@@ -252,11 +257,10 @@ class Wakeups:
         def settle(channel: Any) -> None:
             if generation != self._generation:
                 return
-            for tag in tags:
-                if requeue:
-                    channel.basic_nack(tag, requeue=True)
-                else:
-                    channel.basic_ack(tag)
+            if requeue:
+                self._acks.requeue(channel, tags)
+            else:
+                self._acks.ack(channel, tags)
 
         self._guarded("settling wake-ups", settle)
 
