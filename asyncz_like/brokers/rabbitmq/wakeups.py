@@ -71,6 +71,7 @@ class Wakeups:
         self._generation = 0  # a new channel's delivery tags start over
         self._inbox: dict[str, tuple[str, int]] = {}  # run id -> (queue, tag): not yet claimed
         self._held: dict[str, int] = {}  # run id -> tag: claimed here, not yet ended
+        self._running: set[str] = set()  # claimed here, not yet ended, no wake-up held
         self._finished: OrderedDict[str, None] = OrderedDict()  # ended for good here
         self._consuming: set[str] = set()
         self._declared: set[str] = set()
@@ -90,6 +91,7 @@ class Wakeups:
         with self._condition:
             self._generation += 1
             self._inbox.clear()  # their tags died with the old channel; RabbitMQ requeued them
+            self._running.update(self._held)  # RabbitMQ hands their wake-ups back
             self._held.clear()
             self._declared.clear()
             self._qos_applied = False
@@ -125,7 +127,11 @@ class Wakeups:
         def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
             run_id = body.decode("utf-8", "replace")
             with self._condition:
-                if run_id in self._inbox or run_id in self._held or run_id in self._finished:
+                if run_id in self._running:  # held till the run ends, not requeued by a claim
+                    duplicate = False
+                    self._running.discard(run_id)
+                    self._held[run_id] = method.delivery_tag
+                elif run_id in self._inbox or run_id in self._held or run_id in self._finished:
                     duplicate = True  # a second wake-up of one run, or one come in too late
                 else:
                     duplicate = False
@@ -196,9 +202,10 @@ class Wakeups:
             self._condition.notify_all()
 
     def claimed(self, queues: tuple[str, ...], run_ids: set[str], full: bool) -> None:
-        """After a claim: hold the wake-ups of the runs it got; the others of ``queues`` are
-        acked (someone else has the run, or it ended), or, when the claim was ``full``,
-        requeued for another worker (the run may still be waiting)."""
+        """After a claim: hold the wake-ups of the runs it got (also those that come in
+        later); the others of ``queues`` are acked (someone else has the run, or it ended),
+        or, when the claim was ``full``, requeued for another worker (the run may still be
+        waiting)."""
         wanted = set(queues)
         with self._condition:
             generation = self._generation
@@ -211,6 +218,7 @@ class Wakeups:
                     self._held[run_id] = tag
                 else:
                     others.append(tag)
+            self._running.update(run_ids - self._held.keys())
         if others:
             self._settle_tags(generation, others, requeue=full)
 
@@ -248,6 +256,7 @@ class Wakeups:
             self._finished[run_id] = None
             if len(self._finished) > FINISHED_KEPT:
                 self._finished.popitem(last=False)
+        self._running.discard(run_id)
         tag = self._held.pop(run_id, None)
         if tag is None and run_id in self._inbox:
             tag = self._inbox.pop(run_id)[1]
