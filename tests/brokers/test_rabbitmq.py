@@ -117,6 +117,21 @@ def test_a_wakeup_is_acked_when_its_run_ends(backend: RabbitMQBackend) -> None:
     assert take(second, f"{backend.prefix}.default") == ["b"]
 
 
+def test_a_wakeup_come_in_after_its_claim_is_held_till_the_run_ends(
+    backend: RabbitMQBackend,
+) -> None:
+    broker, other = make(backend), make(backend)
+    broker.state.enqueue([envelope("a")])  # no wake-up yet: as when a claim outruns it
+    now = datetime.now(UTC)  # a wait looks at the real clock
+    (held,) = broker.claim("w1", ["default"], 1, now)
+    broker.wakeups.publish([("default", "a", 0)])
+    assert broker.wait_for_work(["default"], 0.5) is False  # held: nothing to claim
+    assert broker.claim("w1", ["default"], 1, now) == []  # and not requeued by a claim
+    assert broker.complete("a", held.token, 1, now)
+    broker.shutdown()  # acked with the run's end: nothing goes back
+    assert take(other, f"{backend.prefix}.default") == []
+
+
 def test_a_run_ending_failed_is_dead_lettered(backend: RabbitMQBackend) -> None:
     broker = make(backend)
     broker.enqueue([envelope("bad"), envelope("other")])

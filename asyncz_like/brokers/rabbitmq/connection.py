@@ -34,16 +34,25 @@ class StillUnreachable(ConnectionError):
 class OwnedConnection:
     """An AMQP connection and its channel, used only by their own thread.
 
-    ``on_open(channel)`` runs in that thread after each connect (declare, consume again).
+    ``on_open(channel)`` runs in that thread after each connect (declare, consume again),
+    ``after_events(channel)`` after each round of events (the consumers' callbacks and the
+    calls handed in).
     """
 
-    def __init__(self, url: str, on_open: Callable[[Any], None], name: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_open: Callable[[Any], None],
+        name: str,
+        after_events: Callable[[Any], None] | None = None,
+    ) -> None:
         try:
             import pika
         except ImportError:
             raise MissingDependencyError("pika", "rabbitmq") from None
         self._parameters = pika.URLParameters(url)
         self._on_open = on_open
+        self._after_events = after_events
         self._name = name
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -101,6 +110,8 @@ class OwnedConnection:
         try:
             while not self._closing and connection.is_open:
                 connection.process_data_events(time_limit=SPIN_SECONDS)
+                if self._after_events is not None:
+                    self._after_events(self._channel)
         except Exception:  # a lost connection: the next call opens a new one
             return
         finally:

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from asyncz_like.brokers.rabbitmq.acks import Acks
 from asyncz_like.brokers.rabbitmq.connection import OwnedConnection, StillUnreachable
 from asyncz_like.runs.run import RunError
 
@@ -74,12 +75,16 @@ class Wakeups:
         self._generation = 0  # a new channel's delivery tags start over
         self._inbox: dict[str, tuple[str, int]] = {}  # run id -> (queue, tag): not yet claimed
         self._held: dict[str, int] = {}  # run id -> tag: claimed here, not yet ended
+        self._running: set[str] = set()  # claimed here, not yet ended, no wake-up held
         self._finished: OrderedDict[str, None] = OrderedDict()  # ended for good here
         self._consuming: set[str] = set()
         self._declared: set[str] = set()
         self._qos_applied = False
         self._interrupted = False  # interrupt: the wait going on (or the next) ends
-        self.connection = OwnedConnection(url, self._opened, f"asyncz-like-amqp-{prefix}")
+        self._acks = Acks()  # the connection's thread's only
+        self.connection = OwnedConnection(
+            url, self._opened, f"asyncz-like-amqp-{prefix}", after_events=self._acks.flush
+        )
 
     def queue_name(self, queue: str) -> str:
         return f"{self.prefix}.{queue}"
@@ -90,10 +95,12 @@ class Wakeups:
         with self._condition:
             self._generation += 1
             self._inbox.clear()  # their tags died with the old channel; RabbitMQ requeued them
+            self._running.update(self._held)  # RabbitMQ hands their wake-ups back
             self._held.clear()
             self._declared.clear()
             self._qos_applied = False
             consuming, self._consuming = set(self._consuming), set()
+        self._acks.reset()
         channel.exchange_declare(self.dead_letters, exchange_type="fanout", durable=True)
         arguments = {"x-max-length": DEAD_LETTER_MAX}
         channel.queue_declare(self.dead_letters, durable=True, arguments=arguments)
@@ -124,14 +131,18 @@ class Wakeups:
         def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
             run_id = body.decode("utf-8", "replace")
             with self._condition:
-                if run_id in self._inbox or run_id in self._held or run_id in self._finished:
+                if run_id in self._running:  # held till the run ends, not requeued by a claim
+                    duplicate = False
+                    self._running.discard(run_id)
+                    self._held[run_id] = method.delivery_tag
+                elif run_id in self._inbox or run_id in self._held or run_id in self._finished:
                     duplicate = True  # a second wake-up of one run, or one come in too late
                 else:
                     duplicate = False
                     self._inbox[run_id] = (queue, method.delivery_tag)
                     self._condition.notify_all()
-            if duplicate:
-                channel.basic_ack(method.delivery_tag)
+            # a duplicate is acked with the burst it came in (after it, or with a settle)
+            self._acks.delivered(method.delivery_tag, ack_later=duplicate)
 
         return on_message
 
@@ -198,9 +209,10 @@ class Wakeups:
             self._condition.notify_all()
 
     def claimed(self, queues: tuple[str, ...], run_ids: set[str], full: bool) -> None:
-        """After a claim: hold the wake-ups of the runs it got; the others of ``queues`` are
-        acked (someone else has the run, or it ended), or, when the claim was ``full``,
-        requeued for another worker (the run may still be waiting)."""
+        """After a claim: hold the wake-ups of the runs it got (also those that come in
+        later); the others of ``queues`` are acked (someone else has the run, or it ended),
+        or, when the claim was ``full``, requeued for another worker (the run may still be
+        waiting)."""
         wanted = set(queues)
         with self._condition:
             generation = self._generation
@@ -213,6 +225,7 @@ class Wakeups:
                     self._held[run_id] = tag
                 else:
                     others.append(tag)
+            self._running.update(run_ids - self._held.keys())
         if others:
             self._settle_tags(generation, others, requeue=full)
 
@@ -232,13 +245,13 @@ class Wakeups:
             return
 
         def settle(channel: Any) -> None:
-            for tag, run_id, death in settled:
+            for _, run_id, death in settled:
                 if death is not None:  # first: a wake-up acked, its dead letter lost, is worse
                     headers = dead_letter_headers(run_id, death)
                     properties = pika.BasicProperties(delivery_mode=2, headers=headers)
                     channel.basic_publish(self.dead_letters, "", run_id.encode(), properties)
-                if tag is not None and generation == self._generation:  # older tags are void
-                    channel.basic_ack(tag)
+            if generation == self._generation:  # older tags are void
+                self._acks.ack(channel, [tag for tag, _, _ in settled if tag is not None])
 
         self._guarded("settling wake-ups", settle)
 
@@ -250,6 +263,7 @@ class Wakeups:
             self._finished[run_id] = None
             if len(self._finished) > FINISHED_KEPT:
                 self._finished.popitem(last=False)
+        self._running.discard(run_id)
         tag = self._held.pop(run_id, None)
         if tag is None and run_id in self._inbox:
             tag = self._inbox.pop(run_id)[1]
@@ -259,11 +273,10 @@ class Wakeups:
         def settle(channel: Any) -> None:
             if generation != self._generation:
                 return
-            for tag in tags:
-                if requeue:
-                    channel.basic_nack(tag, requeue=True)
-                else:
-                    channel.basic_ack(tag)
+            if requeue:
+                self._acks.requeue(channel, tags)
+            else:
+                self._acks.ack(channel, tags)
 
         self._guarded("settling wake-ups", settle)
 
