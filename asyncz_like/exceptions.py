@@ -17,6 +17,7 @@ __all__ = [
     "SchedulerAlreadyRunningError",
     "SchedulerNotRunningError",
     "SerializationError",
+    "StoreNotFoundError",
     "TaskConfigurationError",
     "TaskLookupError",
     "UnknownAliasError",
