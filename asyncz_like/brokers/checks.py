@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from asyncz_like.brokers.base import FAIL_STATUSES
-from asyncz_like.brokers.records import check_aware, check_name, check_queues
+from asyncz_like.brokers.records import Envelope, check_aware, check_name, check_queues
 from asyncz_like.limits import check_count, check_wait
 from asyncz_like.runs.run import check_percent
 from asyncz_like.runs.status import RunStatus
@@ -36,3 +36,19 @@ def check_percent_message(percent: float, message: str | None) -> float:
     if message is not None and not isinstance(message, str):
         raise TypeError(f"message must be a string or None, got message={message!r}")
     return check_percent(percent, "percent")
+
+
+def firsts_of(envelopes: Iterable[Envelope]) -> tuple[list[Envelope], list[bool]]:
+    """The first envelope of each run id, in order; and, for each envelope given, whether it
+    is the first of its run id (a repeat within one enqueue is not added: False)."""
+    unique: list[Envelope] = []
+    firsts: list[bool] = []
+    seen: set[str] = set()
+    for envelope in envelopes:
+        if not isinstance(envelope, Envelope):
+            raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
+        firsts.append(envelope.run_id not in seen)
+        if firsts[-1]:
+            seen.add(envelope.run_id)
+            unique.append(envelope)
+    return unique, firsts

@@ -10,7 +10,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, Failures, WorkerRegistry
-from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
+from asyncz_like.brokers.checks import (
+    check_claim,
+    check_fail_status,
+    check_percent_message,
+    firsts_of,
+)
 from asyncz_like.brokers.codec import encode_result, encode_work
 from asyncz_like.brokers.records import (
     CancelOutcome,
@@ -168,7 +173,8 @@ class RedisBroker(BaseBroker):
 
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
-        rows, firsts = _rows_of(envelopes, now, self.serializer)
+        unique, firsts = firsts_of(envelopes)
+        rows = [_row_of(envelope, now, self.serializer) for envelope in unique]
         added: list[bool] = []
         batch, now_next = secrets.token_hex(8), next_time_hex(now)
         for start in range(0, len(rows), ENQUEUE_CHUNK):
@@ -370,23 +376,6 @@ class RedisBroker(BaseBroker):
     def interrupt_wait(self) -> None:
         if self._waiter is not None:
             self._waiter.interrupt()
-
-
-def _rows_of(
-    envelopes: Iterable[Envelope], now: datetime, serializer: BaseSerializer
-) -> tuple[list[list[Any]], list[bool]]:
-    """The enqueue script's rows (a run id's first envelope only); which envelopes are firsts."""
-    rows: list[list[Any]] = []
-    firsts: list[bool] = []
-    seen: set[str] = set()
-    for envelope in envelopes:
-        if not isinstance(envelope, Envelope):
-            raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
-        firsts.append(envelope.run_id not in seen)
-        if firsts[-1]:
-            seen.add(envelope.run_id)
-            rows.append(_row_of(envelope, now, serializer))
-    return rows, firsts
 
 
 def _row_of(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> list[Any]:

@@ -11,7 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
-from asyncz_like.brokers.checks import check_claim, check_fail_status, check_percent_message
+from asyncz_like.brokers.checks import (
+    check_claim,
+    check_fail_status,
+    check_percent_message,
+    firsts_of,
+)
 from asyncz_like.brokers.codec import encode_result
 from asyncz_like.brokers.records import (
     CancelOutcome,
@@ -139,14 +144,8 @@ class SQLAlchemyBroker(BaseBroker):
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         batch = new_batch()
-        rows, firsts, seen = [], [], set()
-        for envelope in envelopes:
-            if not isinstance(envelope, Envelope):
-                raise TypeError(f"enqueue takes Envelopes, got {envelope!r}")
-            firsts.append(envelope.run_id not in seen)
-            if firsts[-1]:
-                seen.add(envelope.run_id)
-                rows.append(row_of(envelope, now, batch, self.serializer))
+        unique, firsts = firsts_of(envelopes)
+        rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
         if self._unnest is not None:  # PostgreSQL: one statement, alone
