@@ -50,8 +50,9 @@ from asyncz_like.brokers.records import (
     WorkerInfo,
     check_aware,
     check_name,
+    check_queues,
 )
-from asyncz_like.limits import check_count
+from asyncz_like.limits import check_count, check_wait
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 
@@ -201,6 +202,36 @@ class BaseBroker(ABC):
                 raise TypeError(f"finish_many takes Finishes, got {finish!r}")
             answers.append(self._finish_one(finish))
         return answers
+
+    def finish_and_claim(
+        self,
+        finishes: Iterable[Finish],
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> tuple[list[bool], list[Delivery]]:
+        """:meth:`finish_many` then :meth:`claim`, in one round trip where the transport
+        allows: a busy worker ends the runs that ended and fills their slots at once. The
+        ends are recorded first (a run just ended may be claimed again at once); each keeps
+        every promise of its own call. When the claim fails after the ends were recorded,
+        their answers come back with no deliveries (the next claim takes the slots). This
+        default calls the two in turn."""
+        names = list(queues) if not isinstance(queues, str) else queues
+        check_name(worker_id, "worker_id")
+        check_count(limit, "limit", minimum=0)
+        check_aware(now, "now")
+        check_wait(lease_seconds, "lease_seconds")
+        check_queues(names)
+        answers = self.finish_many(finishes)  # bad arguments raise before anything is done
+        try:
+            deliveries = self.claim(worker_id, names, limit, now, lease_seconds)
+        except Exception as exc:  # the ends are recorded: their answers must not be lost
+            logger.warning("Claiming from %r after recording %d ends failed: %r", self,
+                           len(answers), exc)  # fmt: skip
+            deliveries = []
+        return answers, deliveries
 
     def _finish_one(self, finish: Finish) -> bool:
         if finish.status is RunStatus.COMPLETED:

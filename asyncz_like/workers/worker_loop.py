@@ -65,6 +65,9 @@ class WorkerLoop:
         self.immediate = asyncio.Event()
         self.changed = asyncio.Event()  # a slot was freed
         self.next_cleanup: datetime | None = None
+        self.claiming = False  # a claim is under way (its own, or along with ends)
+        if type(broker).finish_and_claim is not BaseBroker.finish_and_claim:
+            self.recorder.finish.along = self  # one round trip for both: worth waiting for
 
     def request_stop(self, now: bool) -> None:
         self.stopping.set()
@@ -106,19 +109,27 @@ class WorkerLoop:
             await self.cleanup_if_due()
             self.changed.clear()
             free = self.free_slots()
-            if free <= 0:
+            if not self._may_claim(free):
                 await self._first(self.changed.wait())
                 continue
             if free < self.settings.concurrency // 4 and self.held:
                 await asyncio.sleep(BATCH_WINDOW)
                 free = self.free_slots()
+                if not self._may_claim(free):
+                    continue
             deliveries = await self.claim(free)
             if len(deliveries) < free:
                 await self._idle()
 
+    def _may_claim(self, free: int) -> bool:
+        # ends waiting to be sent claim the free slots along with them (then set `changed`)
+        finish = self.recorder.finish
+        return free > 0 and not self.claiming and not (finish.along and finish.waiting)
+
     async def claim(self, limit: int) -> list[Delivery]:
         """Claim up to ``limit`` runs and start them."""
         settings = self.settings
+        self.claiming = True
         try:
             deliveries = await self.calls(
                 self.broker.claim,
@@ -135,9 +146,26 @@ class WorkerLoop:
                 settings.polling_interval,
             )
             return []
+        finally:
+            self.claiming = False
         for delivery in deliveries:
             self.start(delivery)
         return deliveries
+
+    def begin_claim(self) -> tuple[Any, ...] | None:
+        """A claim for the free slots, sent along with a batch of ends (``ClaimAlong``)."""
+        free = self.free_slots()
+        if self.claiming or self.stopping.is_set() or free <= 0:
+            return None
+        self.claiming = True
+        settings = self.settings
+        return self.worker_id, settings.queues, free, self.clock.now(), settings.lease_seconds
+
+    def end_claim(self, deliveries: list[Delivery]) -> None:
+        self.claiming = False
+        for delivery in deliveries:
+            self.start(delivery)
+        self.changed.set()
 
     async def _idle(self) -> None:
         """Wait for new work, a stop, or the polling interval to pass."""
@@ -281,6 +309,9 @@ class WorkerLoop:
     # -- stopping ---------------------------------------------------------------------------
 
     async def _finish_or_give_back(self) -> None:
+        while self.claiming:  # a claim along with ends: its runs are ours to finish or give back
+            self.changed.clear()
+            await self.changed.wait()
         running = set(self.supervisors)
         if running and not self.immediate.is_set():
             logger.info(

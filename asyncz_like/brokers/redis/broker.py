@@ -16,7 +16,6 @@ from asyncz_like.brokers.checks import (
     check_percent_message,
     firsts_of,
 )
-from asyncz_like.brokers.codec import encode_result, encode_work
 from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
@@ -26,17 +25,14 @@ from asyncz_like.brokers.records import (
     Renewal,
     check_aware,
     check_queues,
-    lost_reason,
 )
-from asyncz_like.brokers.redis import claiming, finishing, scripts
+from asyncz_like.brokers.redis import claiming, enqueuing, finishing, scripts
 from asyncz_like.brokers.redis.layout import (
     DEFAULT_PREFIX,
     RUN_FIELDS,
     claimed_envelope,
     envelope_of,
-    error_fields,
     next_time_hex,
-    priority_hex,
     read_call,
     run_of,
     stats_of,
@@ -76,7 +72,6 @@ MOVE_LIMIT = 1_000
 FINISH_CHUNK = 500
 #: Finished runs deleted per cleanup script.
 CLEANUP_CHUNK = 500
-_LOST_REASON = lost_reason(987654321).replace("987654321", "%d")
 
 
 class RedisBroker(BaseBroker):
@@ -174,7 +169,7 @@ class RedisBroker(BaseBroker):
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         unique, firsts = firsts_of(envelopes)
-        rows = [_row_of(envelope, now, self.serializer) for envelope in unique]
+        rows = [enqueuing.row_of(envelope, now, self.serializer) for envelope in unique]
         added: list[bool] = []
         batch, now_next = secrets.token_hex(8), next_time_hex(now)
         for start in range(0, len(rows), ENQUEUE_CHUNK):
@@ -193,24 +188,47 @@ class RedisBroker(BaseBroker):
         now: datetime,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> list[Delivery]:
+        return self._ended_and_claimed([], worker_id, queues, limit, now, lease_seconds)[1]
+
+    def finish_and_claim(
+        self,
+        finishes: Iterable[Finish],
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> tuple[list[bool], list[Delivery]]:
+        """``FINISH_MANY`` and ``CLAIM`` sent together: one round trip."""
+        finishes = list(finishes)
+        ends = [self._finish_call(finish) for finish in finishes]
+        if len(ends) > FINISH_CHUNK:  # more than one script's worth: one call after the other
+            return super().finish_and_claim(finishes, worker_id, queues, limit, now, lease_seconds)
+        return self._ended_and_claimed(ends, worker_id, queues, limit, now, lease_seconds)
+
+    def _ended_and_claimed(self, ends: list[finishing.HeldCall], worker_id: str,
+                           queues: Iterable[str], limit: int, now: datetime,
+                           lease_seconds: float) -> tuple[list[bool], list[Delivery]]:  # fmt: skip
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         lease_until = shifted(now, lease_seconds)
-        head = [
-            self.prefix, worker_id, time_hex(now), next_time_hex(now), time_hex(lease_until),
-            next_time_hex(lease_until), min(limit, MAX_CLAIM), SWEEP_LIMIT, MOVE_LIMIT,
-            _LOST_REASON, secrets.token_hex(8),
-        ]  # fmt: skip
+        head = claiming.claim_head(self.prefix, worker_id, now, lease_until,
+                                   min(limit, MAX_CLAIM), SWEEP_LIMIT, MOVE_LIMIT)  # fmt: skip
 
-        def call(attempt: int) -> Any:  # a retry replays what a lost first try leased
-            return self._claim(keys=[], args=[*head, "1" if attempt > 1 else "0", *names])
+        def call(attempt: int) -> Any:  # a retry replays what a lost first try did
+            claim = (self._claim.script, (), [*head, "1" if attempt > 1 else "0", *names])
+            if not ends:
+                return [self._claim(keys=[], args=claim[2])]
+            args = finishing.batch_args(self.prefix, ends, attempt, self._retry_script)
+            return self._runner.run_many([(self._finish_many.script, (), args), claim])
 
-        leased, lost = self._retry(call)
+        answers, claimed = _answers_and_claim(self._retry(call))
+        if claimed is None:
+            return answers, []
+        leased, lost = claimed
         failed = claiming.lost_runs(lost)
-        deliveries = [
-            d for row in leased if (d := self._delivery_of(row, lease_until, now, failed))
-        ]
+        deliveries = [self._delivery_of(row, lease_until, now, failed) for row in leased]
         self._ended_failed(failed)
-        return deliveries
+        return answers, [delivery for delivery in deliveries if delivery is not None]
 
     def _delivery_of(
         self, row: list[Any], lease_until: datetime, now: datetime, failed: Failures
@@ -265,21 +283,7 @@ class RedisBroker(BaseBroker):
         return bool(self._retry(call) == 1)
 
     def _finish_call(self, finish: Finish) -> finishing.HeldCall:
-        if not isinstance(finish, Finish):
-            raise TypeError(f"finish_many takes Finishes, got {finish!r}")
-        at = time_hex(
-            check_aware(finish.at, "at" if finish.status is RunStatus.RETRYING else "now")
-        )
-        if finish.status is RunStatus.COMPLETED:
-            done = {"res": encode_result(finish.result, self.serializer), "pg": "100.0"}
-            return self._finish, [finish.run_id, str(finish.token), "completed", at], done, ()
-        if finish.error is None:
-            raise TypeError(f"a {finish.status.value} Finish needs an error, got {finish!r}")
-        values, deleted = error_fields(finish.error)
-        if finish.status is RunStatus.RETRYING:
-            return self._retry_script, [finish.run_id, str(finish.token), at], values, deleted
-        status = check_fail_status(finish.status).value
-        return self._finish, [finish.run_id, str(finish.token), status, at], values, deleted
+        return finishing.held_call_of(finish, self.serializer, self._finish, self._retry_script)
 
     def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
         return self._held_call(*self._finish_call(Finish.completed(run_id, token, result, now)))
@@ -315,15 +319,8 @@ class RedisBroker(BaseBroker):
         return self._held_call(self._give_back, [run_id, str(token)], {})
 
     def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
-        percent = check_percent_message(percent, message)
-        values: dict[str, Any] = {"pg": repr(percent)}
-        if message is not None:
-            values["msg"] = message
-        args: list[Any] = [run_id, str(token), len(values)]
-        for field, value in values.items():
-            args.extend((field, value))
-        if message is None:
-            args.append("msg")
+        args = finishing.progress_args(run_id, token, check_percent_message(percent, message),
+                                       message)  # fmt: skip
         return bool(self._call(self._progress, args) == 1)
 
     # -- anyone's calls --------------------------------------------------------------------
@@ -378,12 +375,13 @@ class RedisBroker(BaseBroker):
             self._waiter.interrupt()
 
 
-def _row_of(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> list[Any]:
-    """The enqueue script's arguments for one run."""
-    created = envelope.created_at or now
-    return [
-        envelope.run_id, envelope.queue, str(envelope.priority),
-        priority_hex(envelope.priority), time_hex(envelope.due or created),
-        time_hex(created), str(envelope.max_deliveries), envelope.task_id or "",
-        envelope.name or "", encode_work(envelope, serializer),
-    ]  # fmt: skip
+def _answers_and_claim(replies: list[Any]) -> tuple[list[bool], Any]:
+    """The ends' answers and the claim's reply (None: an error reply, logged) of one call."""
+    *finished, claimed = replies
+    if finished and isinstance(finished[0], Exception):
+        raise finished[0]  # an error reply (the claim's runs come back after their lease)
+    answers = [reply == 1 for reply in finished[0]] if finished else []
+    if isinstance(claimed, Exception):  # the ends are recorded: their answers are kept
+        logger.warning("Claiming after recording %d ends failed: %r", len(answers), claimed)
+        return answers, None
+    return answers, claimed

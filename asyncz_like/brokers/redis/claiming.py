@@ -10,11 +10,16 @@ claim costs the same however many of them are kept.
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime
 from typing import Any
 
 from asyncz_like.brokers.records import lost_reason
+from asyncz_like.brokers.redis.layout import next_time_hex, time_hex
 from asyncz_like.brokers.redis.scripts import PRELUDE
 from asyncz_like.runs.run import RunError
+
+_LOST_REASON = lost_reason(987654321).replace("987654321", "%d")
 
 # ARGV: prefix, worker, now, now_next, lease until, the time after it, limit, sweep, move,
 # lost reason template ('%d' for the deliveries), claim nonce, retried, queues... Returns
@@ -189,3 +194,14 @@ return {lost, cancel}
 def lost_runs(pairs: list[Any]) -> list[tuple[str, RunError]]:
     """The runs a claim's sweep ended FAILED, from the ``{id, lost}`` pairs CLAIM returns."""
     return [(raw.decode(), RunError("WorkerLost", lost_reason(int(n)))) for raw, n in pairs]
+
+
+def claim_head(
+    prefix: str, worker_id: str, now: datetime, lease_until: datetime, limit: int, sweep: int,
+    move: int,
+) -> list[Any]:  # fmt: skip
+    """CLAIM's ARGV up to its ``retried`` flag, with a nonce of its own (a retry replays)."""
+    return [
+        prefix, worker_id, time_hex(now), next_time_hex(now), time_hex(lease_until),
+        next_time_hex(lease_until), limit, sweep, move, _LOST_REASON, secrets.token_hex(8),
+    ]  # fmt: skip

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from asyncz_like.brokers.checks import check_fail_status
+from asyncz_like.brokers.codec import encode_result
+from asyncz_like.brokers.records import Finish, check_aware
+from asyncz_like.brokers.redis.layout import error_fields, time_hex
+from asyncz_like.runs.status import RunStatus
+
 if TYPE_CHECKING:
+    from asyncz_like.serializers.base import BaseSerializer
     from asyncz_like.stores.redis.scripts import RunnableScript
 
 #: One held-run call: the script, its head (id, token, then the rest), fields to write and
@@ -45,4 +52,37 @@ def batch_args(
         deleted = list(deleted)
         args.append(len(deleted))
         args.extend(deleted)
+    return args
+
+
+def held_call_of(
+    finish: Finish, serializer: BaseSerializer, finish_script: RunnableScript,
+    retry_script: RunnableScript,
+) -> HeldCall:  # fmt: skip
+    """The ``FINISH`` or ``RETRY`` call that records ``finish``."""
+    if not isinstance(finish, Finish):
+        raise TypeError(f"finish_many takes Finishes, got {finish!r}")
+    at = time_hex(check_aware(finish.at, "at" if finish.status is RunStatus.RETRYING else "now"))
+    if finish.status is RunStatus.COMPLETED:
+        done = {"res": encode_result(finish.result, serializer), "pg": "100.0"}
+        return finish_script, [finish.run_id, str(finish.token), "completed", at], done, ()
+    if finish.error is None:
+        raise TypeError(f"a {finish.status.value} Finish needs an error, got {finish!r}")
+    values, deleted = error_fields(finish.error)
+    if finish.status is RunStatus.RETRYING:
+        return retry_script, [finish.run_id, str(finish.token), at], values, deleted
+    status = check_fail_status(finish.status).value
+    return finish_script, [finish.run_id, str(finish.token), status, at], values, deleted
+
+
+def progress_args(run_id: str, token: int, percent: float, message: str | None) -> list[Any]:
+    """The ``PROGRESS`` script's ARGV after the prefix: a None message deletes the last one."""
+    values: dict[str, Any] = {"pg": repr(percent)}
+    if message is not None:
+        values["msg"] = message
+    args: list[Any] = [run_id, str(token), len(values)]
+    for field, value in values.items():
+        args.extend((field, value))
+    if message is None:
+        args.append("msg")
     return args

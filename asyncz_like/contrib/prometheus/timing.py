@@ -38,6 +38,7 @@ BROKER_CALLS = (
     "fail",
     "retry",
     "finish_many",
+    "finish_and_claim",
     "give_back",
     "progress",
     "cancel",

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.commands.core import Script
 
+#: One script call of :meth:`ScriptRunner.run_many`: the script, its keys, its arguments.
+ScriptCall = tuple["Script", Sequence[Any], Sequence[Any]]
+
 
 class ScriptRunner:
     """Runs the store's Lua scripts: ``runner(script, keys, args)`` is ``script(keys, args)``.
@@ -81,6 +84,52 @@ class ScriptRunner:
         if _should_reconnect(connection):  # the server announced maintenance (redis-py 6+)
             self._give_back(disconnect=True)
         return reply
+
+    def run_many(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        """``[runner(*call) for call in calls]``, sent together in one round trip on the held
+        connection (one after the other through ``Script`` when it is busy or not held). The
+        scripts run in order; an error reply (a ``ResponseError``) comes back in its place,
+        the other scripts having run. A script the server lost is run again alone, through
+        ``Script``. Any other error is raised."""
+        if self._pool is None or not self._lock.acquire(blocking=False):
+            return [self._reply_of(script, keys, args) for script, keys, args in calls]
+        try:
+            replies = self._run_many_held(calls)
+        finally:
+            self._lock.release()
+        for index, (script, keys, args) in enumerate(calls):
+            if isinstance(replies[index], self._no_script):  # it did not run
+                replies[index] = self._reply_of(script, keys, args)
+        return replies
+
+    def _reply_of(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        try:
+            return script(keys=keys, args=args)
+        except self._error_reply as error:
+            return error
+
+    def _run_many_held(self, calls: Sequence[ScriptCall]) -> list[Any]:
+        connection = self._connection
+        if connection is None or self._pid != os.getpid():
+            connection = self._take()
+        else:
+            self._check_before_use(connection)
+        commands = [("EVALSHA", script.sha, len(keys), *keys, *args)
+                    for script, keys, args in calls]  # fmt: skip
+        replies: list[Any] = []
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            for _ in calls:
+                try:
+                    replies.append(connection.read_response())
+                except self._error_reply as error:  # the whole reply was read: read on
+                    replies.append(error)
+        except BaseException:  # the connection may hold half a reply
+            self._give_back(disconnect=True)
+            raise
+        if _should_reconnect(connection):
+            self._give_back(disconnect=True)
+        return replies
 
     def _check_before_use(self, connection: Any) -> None:
         """What the pool checks at each checkout: a connection with bytes to read (stray
