@@ -131,6 +131,16 @@ class Database:
 
         return self.retry(attempt)
 
+    def update_one(self, statement: sa.Update) -> bool:
+        """Whether ``statement``, an UPDATE of at most one row whose commit may be relaxed
+        (see :meth:`run`), changed a row; on PostgreSQL it runs alone: one round trip."""
+        if self.is_postgresql:
+            alone = statement.where(sa.text(self.relaxed()))
+            return self.run_alone(lambda connection: connection.execute(alone).rowcount == 1)
+        return self.run(
+            lambda connection: connection.execute(statement).rowcount == 1, relaxed=True
+        )
+
     def relaxed(self) -> str:
         """A condition, true, to AND into the WHERE of a statement run alone whose commit
         need not wait for the disk (``fast_commits``; see :meth:`run`): it sets
