@@ -200,3 +200,47 @@ def test_a_shared_broker_is_called_through_a_group() -> None:
     assert isinstance(getattr(call, "__self__", None), EnqueueGroups)
     assert call(envelopes("a"), START) == [True]
     assert shared.get_run("a") is not None
+
+
+def test_a_schedulers_submits_and_queue_fires_share_a_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lined_up = threading.Semaphore(0)
+    line_up = EnqueueGroups._line_up
+
+    def seen(self: EnqueueGroups, member: _Member) -> None:
+        line_up(self, member)
+        lined_up.release()
+
+    monkeypatch.setattr(EnqueueGroups, "_line_up", seen)
+
+    class Shared(MemoryBroker):
+        groups_enqueues = True
+        gate = GatedBroker()
+
+        def enqueue(self, given: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+            return super().enqueue(given, now) if self.gate.enqueue(given, now) else []
+
+    broker, clock = Shared(), FakeClock()
+    scheduler = manual_scheduler(clock, broker=broker, worker=False)
+    scheduler.start()
+    scheduler.add_task(work, "interval", seconds=10, args=(0,), id="beat", queue="reports")
+    clock.advance(10)
+    ids: dict[str, str] = {}
+    steps = [lambda: ids.update(a=scheduler.submit(TARGET, 1).id),
+             lambda: ids.update(b=scheduler.submit_many([(TARGET, (2,))])[0].id),
+             scheduler.process_tasks]  # fmt: skip
+    threads = [threading.Thread(target=step, daemon=True) for step in steps]
+    threads[0].start()
+    assert broker.gate.entered.wait(WAIT)
+    for thread in threads[1:]:
+        thread.start()
+        assert lined_up.acquire(timeout=WAIT)
+    broker.gate.release.set()
+    for thread in threads:
+        thread.join(WAIT)
+    fire = f"beat@{(START + timedelta(seconds=10)).isoformat()}"
+    assert [call[0] for call in broker.gate.calls] == [[ids["a"]], [ids["b"], fire]]
+    stored = sorted(run.id for run in broker.list_runs(None, None, 10))
+    assert stored == sorted([ids["a"], ids["b"], fire])
+    scheduler.shutdown()
