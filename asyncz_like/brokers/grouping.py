@@ -82,8 +82,8 @@ class EnqueueGroups:
                 self._sending = True
             else:
                 self._line_up(member)
-        if member.ready is not None:
-            member.ready.wait()  # for its answers, or for a group to send
+        if not leads:
+            self._wait(member)  # for its answers, or for a group to send
         if leads or member.group is not None:
             self._send(member.group or [member])
         return self._answer(member)
@@ -92,6 +92,32 @@ class EnqueueGroups:
         """Put ``member`` in line (holding the lock): a seam for tests to see it wait."""
         member.ready = threading.Event()
         self._waiting.append(member)
+
+    def _wait(self, member: _Member) -> None:
+        assert member.ready is not None  # made when it lined up
+        try:
+            member.ready.wait()
+        except BaseException:  # KeyboardInterrupt in the main thread: the line goes on
+            self._leave(member)
+            raise
+
+    def _leave(self, member: _Member) -> None:
+        """Take ``member``, whose wait was interrupted, out of the line; when a group was
+        handed to it, its next member sends the group instead (else nobody would, and every
+        later caller would wait for ever)."""
+        with self._lock:
+            if member in self._waiting:
+                self._waiting.remove(member)
+                return
+            group = member.group
+        if group is None:  # a member of a group sent by another: its answers just go unread
+            return
+        rest = [other for other in group if other is not member]
+        if not rest:
+            self._hand_over()
+            return
+        rest[0].group = rest
+        _wake(rest[0])
 
     def _answer(self, member: _Member) -> list[bool]:
         if member.alone:
@@ -123,7 +149,7 @@ class EnqueueGroups:
             while self._waiting and size + len(self._waiting[0].envelopes) <= self.max_group:
                 size += len(self._waiting[0].envelopes)
                 group.append(self._waiting.popleft())
-        group[0].group = group
+            group[0].group = group  # within the lock: _leave reads it there
         _wake(group[0])
 
 

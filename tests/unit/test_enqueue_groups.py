@@ -170,6 +170,53 @@ def test_one_run_id_from_two_callers_in_one_group_is_added_once() -> None:
     assert sorted(run.id for run in memory.list_runs(None, None, 10)) == ["first", "same"]
 
 
+class Interrupted(threading.Event):
+    """A wait that a KeyboardInterrupt ends: at once, or once the event is set (``late``)."""
+
+    def __init__(self, late: bool) -> None:
+        super().__init__()
+        self.late = late
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.late:
+            assert super().wait(WAIT)
+        raise KeyboardInterrupt
+
+
+class InterruptedGroups(SeenGroups):
+    """The second caller to line up has its wait interrupted."""
+
+    def __init__(self, enqueue: Any, late: bool) -> None:
+        super().__init__(enqueue)
+        self.late, self.lined = late, 0
+
+    def _line_up(self, member: _Member) -> None:
+        super()._line_up(member)
+        self.lined += 1
+        if self.lined == 1:
+            member.ready = Interrupted(self.late)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["in line", "handed a group"])
+def test_a_caller_interrupted_while_waiting_leaves_the_line_going(late: bool) -> None:
+    broker = GatedBroker()
+    groups = InterruptedGroups(broker.enqueue, late)
+    first = Caller(groups, envelopes("first"), START)
+    first.start()
+    assert broker.entered.wait(WAIT)
+    b, c = Caller(groups, envelopes("b"), START), Caller(groups, envelopes("c"), START)
+    for caller in (b, c):
+        caller.start()
+        assert groups.lined_up.acquire(timeout=WAIT)
+    if not late:
+        b.ended()
+    broker.release.set()
+    assert isinstance(b.ended().error, KeyboardInterrupt)
+    assert (first.ended().answer, c.ended().answer) == ([True], [True])
+    assert [call[0] for call in broker.calls] == [["first"], ["c"]]  # b's run never sent
+    assert groups.enqueue(envelopes("d"), START) == [True]  # the line is free again
+
+
 def test_bad_input_fails_in_its_callers_thread_before_reaching_the_broker() -> None:
     broker = GatedBroker()
     groups = EnqueueGroups(broker.enqueue)
