@@ -3,12 +3,14 @@
 pika's ``BlockingConnection`` is not thread-safe; its one thread-safe method is
 ``add_callback_threadsafe``. So a daemon thread owns the connection and its channel, spins
 ``process_data_events`` (which also runs the consumers' callbacks), and any thread hands it
-a function of the channel to run there and waits for the answer.
+a function of the channel to run there: ``call`` waits for the answer, ``post`` does not.
+Both run in the order handed in (pika runs its thread-safe callbacks first in, first out).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 from asyncz_like.exceptions import MissingDependencyError
 
 T = TypeVar("T")
+logger = logging.getLogger("asyncz_like.brokers.rabbitmq")
 #: How long a caller waits for the connection's thread to do its call.
 CALL_TIMEOUT = 30.0
 #: How often the owner thread looks up from the socket (a stop request is seen this fast).
@@ -77,6 +80,23 @@ class OwnedConnection:
         connection.add_callback_threadsafe(run)
         return done.result(CALL_TIMEOUT)
 
+    def post(self, work: Callable[[Any], None]) -> None:
+        """Hand ``work(channel)`` to the connection's thread and return without waiting (the
+        connection is opened first if it is not). ``work`` handles its own errors; one it
+        lets out is logged. A connection lost before ``work`` ran never runs it: what it was
+        to do must also be picked up by ``on_open`` of the next connection."""
+        if threading.current_thread() is self._thread:
+            _run_logged(work, self._channel, self._name)
+            return
+        self._ensure_open().add_callback_threadsafe(
+            lambda: _run_logged(work, self._channel, self._name)
+        )
+
+    def ensure_open(self) -> None:
+        """Open the connection if it is not (as ``call`` and ``post`` do): then its
+        ``on_open`` runs in its thread."""
+        self._ensure_open()
+
     def _ensure_open(self) -> Any:
         with self._lock:
             if self._closing:
@@ -126,6 +146,13 @@ class OwnedConnection:
             with contextlib.suppress(Exception):  # wake it from its spin
                 connection.add_callback_threadsafe(lambda: None)
             thread.join(CALL_TIMEOUT)
+
+
+def _run_logged(work: Callable[[Any], None], channel: Any, name: str) -> None:
+    try:
+        work(channel)
+    except Exception:  # raised into pika's loop, it would end the connection
+        logger.exception("%s: work handed to the connection's thread failed", name)
 
 
 def _close(connection: Any) -> None:
