@@ -39,7 +39,8 @@ class OwnedConnection:
 
     ``on_open(channel)`` runs in that thread after each connect (declare, consume again),
     ``after_events(channel)`` after each round of events (the consumers' callbacks and the
-    calls handed in).
+    calls handed in), ``before_close(channel)`` when :meth:`close` closes a connection
+    still open (what was handed in goes out first).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class OwnedConnection:
         on_open: Callable[[Any], None],
         name: str,
         after_events: Callable[[Any], None] | None = None,
+        before_close: Callable[[Any], None] | None = None,
     ) -> None:
         try:
             import pika
@@ -56,6 +58,7 @@ class OwnedConnection:
         self._parameters = pika.URLParameters(url)
         self._on_open = on_open
         self._after_events = after_events
+        self._before_close = before_close
         self._name = name
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -132,6 +135,8 @@ class OwnedConnection:
                 connection.process_data_events(time_limit=SPIN_SECONDS)
                 if self._after_events is not None:
                     self._after_events(self._channel)
+            if self._before_close is not None and connection.is_open:
+                self._before_close(self._channel)
         except Exception:  # a lost connection: the next call opens a new one
             return
         finally:

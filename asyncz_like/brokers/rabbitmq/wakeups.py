@@ -89,7 +89,11 @@ class Wakeups:
         self._acks = Acks()  # the connection's thread's only
         self._outbox: Outbox[Wakeup] = Outbox(OUTBOX_LIMIT)
         self.connection = OwnedConnection(
-            url, self._opened, f"asyncz-like-amqp-{prefix}", after_events=self._acks.flush
+            url,
+            self._opened,
+            f"asyncz-like-amqp-{prefix}",
+            after_events=self._acks.flush,
+            before_close=self._publish_waiting,
         )
 
     def queue_name(self, queue: str) -> str:
@@ -346,7 +350,5 @@ class Wakeups:
         return True
 
     def close(self) -> None:
-        """Publish the wake-ups handed in, then close the connection."""
-        if len(self._outbox):
-            self._guarded("publishing wake-ups", self._publish_waiting)
+        """Publish the wake-ups handed in (on a connection still open), then close it."""
         self.connection.close()
