@@ -49,6 +49,13 @@ def held(broker: RabbitMQBroker) -> threading.Event:
     return gate
 
 
+def connection_thread(backend: RabbitMQBackend) -> threading.Thread:
+    """The thread of the one connection open on the backend's prefix."""
+    name = f"asyncz-like-amqp-{backend.prefix}"
+    (thread,) = [thread for thread in threading.enumerate() if thread.name == name]
+    return thread
+
+
 def test_an_enqueue_returns_before_its_wakeups_go_out_and_they_go_out_in_order(
     backend: RabbitMQBackend,
 ) -> None:
@@ -79,7 +86,7 @@ def test_wakeups_handed_to_a_lost_connection_go_out_on_the_next(
 ) -> None:
     broker = make(backend)
     queue = declared(broker, backend)
-    (thread,) = [t for t in threading.enumerate() if t.name == f"asyncz-like-amqp-{backend.prefix}"]
+    thread = connection_thread(backend)
     with monkeypatch.context() as patched:
         patched.setattr(broker.wakeups.connection, "post", lambda work: None)
         broker.enqueue([envelope("a")])
@@ -160,3 +167,18 @@ def test_without_rabbitmq_an_enqueue_logs_and_returns(
         away.shutdown()
         state.shutdown()
         backend.delete_keys()  # no broker was made through the backend: its clean-up skips
+
+
+def test_work_posted_that_raises_is_logged_and_the_connection_goes_on(
+    backend: RabbitMQBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = make(backend)
+    queue = declared(broker, backend)
+    owner = connection_thread(backend)
+    with caplog.at_level(logging.ERROR):
+        broker.wakeups.connection.post(lambda channel: 1 / 0)
+        broker.enqueue([envelope("a")])
+        assert take(broker, queue) == ["a"]
+    assert connection_thread(backend) is owner  # the same connection went on
+    assert "work handed to the connection's thread failed" in caplog.text
+    assert "ZeroDivisionError" in caplog.text

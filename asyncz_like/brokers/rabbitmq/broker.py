@@ -114,7 +114,7 @@ class RabbitMQBroker(BaseBroker):
             )
         self.url, self.prefix = url, prefix
         self.wakeups = Wakeups(url, prefix, prefetch)
-        failures.listen(self.state, (url, prefix), self.wakeups)  # dead letters for its fails
+        failures.listen(self.state, (url, prefix), self.wakeups)  # its failures dead-lettered
         self._watch_lock = threading.Lock()
         self._watcher: ThreadPoolExecutor | None = None
         self._watch_until = 0.0  # time.monotonic() until which the state broker is watched

@@ -157,7 +157,9 @@ def _run_logged(work: Callable[[Any], None], channel: Any, name: str) -> None:
     try:
         work(channel)
     except Exception:  # raised into pika's loop, it would end the connection
-        logger.exception("%s: work handed to the connection's thread failed", name)
+        logger.exception(
+            "%s: work handed to the connection's thread failed", name, extra={"connection": name}
+        )
 
 
 def _close(connection: Any) -> None:
