@@ -14,6 +14,7 @@ import pytest
 
 from asyncz_like.brokers import make_broker
 from asyncz_like.brokers.rabbitmq import RabbitMQBroker
+from asyncz_like.brokers.rabbitmq.connection import StillUnreachable
 from asyncz_like.brokers.rabbitmq.wakeups import End
 from tests.brokers.backends import RabbitMQBackend, made_backend
 from tests.brokers.cleanup import abort_connection
@@ -139,16 +140,36 @@ def test_brokers_sharing_a_state_broker_dead_letter_each_of_its_failures_once(
         state.shutdown()
 
 
-def told(broker: RabbitMQBroker, deaths: list[str]) -> Callable[[Any], None]:
+def told(broker: RabbitMQBroker, deaths: list[str]) -> Callable[[Any], bool]:
     """The broker's ``ended_many``, noting the runs it is told to dead-letter."""
     ended_many = broker.wakeups.ended_many
 
-    def noted(ends: Any) -> None:
+    def noted(ends: Any) -> bool:
         ends = list(ends)
         deaths.extend(end.run_id for end in ends if isinstance(end, End) and end.death)
-        ended_many(ends)
+        return ended_many(ends)
 
     return noted
+
+
+def test_when_one_broker_cannot_publish_a_dead_letter_the_next_on_its_queue_does(
+    backend: RabbitMQBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = make_broker(backend.config()["state"])
+    state.start()
+    try:
+        first, second = make(backend, state=state), make(backend, state=state)
+
+        def unreachable(work: Any) -> None:
+            raise StillUnreachable("RabbitMQ was unreachable just now")
+
+        first.enqueue([envelope("crash", max_deliveries=1)])
+        monkeypatch.setattr(first.wakeups.connection, "call", unreachable)
+        assert ids(second.claim("w2", ["default"], 1, at(0), lease_seconds=10)) == ["crash"]
+        assert second.claim("w2", ["default"], 1, at(10)) == []  # lost: FAILED
+        assert list(dead_letters(second, backend.prefix, 1)) == ["crash"]
+    finally:
+        state.shutdown()
 
 
 def test_without_rabbitmq_an_enqueue_logs_and_returns(

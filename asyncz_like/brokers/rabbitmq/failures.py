@@ -6,7 +6,8 @@ A state broker tells every failure listener of each run it ends FAILED on its ow
 (a scheduler's and a worker's in one process) that each listened would each publish a dead
 letter for the same run. So each state broker gets one listener, a :class:`FailureFanOut`:
 every RabbitMQ broker on it settles the wake-up it may hold for the run, and the first one
-still open per dead-letter queue (RabbitMQ URL and prefix) publishes the dead letter.
+still open per dead-letter queue (RabbitMQ URL and prefix) publishes the dead letter; when
+its publish fails (its connection away), the next one on that queue publishes it.
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ class FailureFanOut:
         dead_lettered: set[Destination] = set()
         for destination, wakeups in members:
             dead = destination not in dead_lettered
-            dead_lettered.add(destination)
-            wakeups.ended_many(
+            settled = wakeups.ended_many(
                 End(run_id, True, (FAILED, error) if dead else None) for run_id, error in failures
             )
+            if dead and settled:
+                dead_lettered.add(destination)
 
 
 _fan_outs: WeakKeyDictionary[BaseBroker, FailureFanOut] = WeakKeyDictionary()

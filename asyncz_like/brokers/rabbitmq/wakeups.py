@@ -291,15 +291,16 @@ class Wakeups:
         publish its dead letter when it has a ``death``."""
         self.ended_many([end])
 
-    def ended_many(self, ends: Iterable[End]) -> None:
-        """:meth:`ended` for many runs, settled in one call on the connection."""
+    def ended_many(self, ends: Iterable[End]) -> bool:
+        """:meth:`ended` for many runs, settled in one call on the connection; False when
+        that call failed (logged), so their dead letters were not published."""
         import pika
 
         with self._condition:
             generation = self._generation
             settled = [(self._take_tag(end), end.run_id, end.death) for end in ends]
         if not any(tag is not None or death is not None for tag, _, death in settled):
-            return
+            return True
 
         def settle(channel: Any) -> None:
             for _, run_id, death in settled:
@@ -310,7 +311,7 @@ class Wakeups:
             if generation == self._generation:  # older tags are void
                 self._acks.ack(channel, [tag for tag, _, _ in settled if tag is not None])
 
-        self._guarded("settling wake-ups", settle)
+        return self._guarded("settling wake-ups", settle)
 
     def _take_tag(self, end: End) -> int | None:
         """The tag of the run's wake-up, held, or come in after the claim that got the run
