@@ -24,6 +24,7 @@ from asyncz_like.brokers.base import (
     WorkerRegistry,
 )
 from asyncz_like.brokers.checks import check_claim
+from asyncz_like.brokers.rabbitmq import failures
 from asyncz_like.brokers.rabbitmq.wakeups import Death, End, Wakeups
 from asyncz_like.brokers.records import (
     CancelOutcome,
@@ -48,7 +49,6 @@ WATCH_SLICE = 0.5
 
 #: The ends that get a dead letter: failures for good (not a cancel, which was asked for).
 DEAD_STATUSES = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT})
-FAILED = RunStatus.FAILED.value
 
 
 def death_of(done: bool, status: RunStatus | str, error: RunError | None) -> Death | None:
@@ -114,7 +114,7 @@ class RabbitMQBroker(BaseBroker):
             )
         self.url, self.prefix = url, prefix
         self.wakeups = Wakeups(url, prefix, prefetch)
-        self.state.add_failure_listener(self._state_failed)
+        failures.listen(self.state, (url, prefix), self.wakeups)  # its failures dead-lettered
         self._watch_lock = threading.Lock()
         self._watcher: ThreadPoolExecutor | None = None
         self._watch_until = 0.0  # time.monotonic() until which the state broker is watched
@@ -138,15 +138,12 @@ class RabbitMQBroker(BaseBroker):
         """Listen to the state broker, which ends the runs."""
         self.state.add_failure_listener(listener)
 
-    def _state_failed(self, failures: list[tuple[str, RunError]]) -> None:
-        """Dead letters for the runs the state broker ended FAILED on its own."""
-        self.wakeups.ended_many(End(run_id, True, (FAILED, error)) for run_id, error in failures)
-
     def shutdown(self) -> None:
         self._closing = True
         self.state.interrupt_wait()  # a watch going on ends now
         if self._watcher is not None:
             self._watcher.shutdown(wait=False, cancel_futures=True)
+        failures.stop_listening(self.state, self.wakeups)
         self.wakeups.close()  # the wake-ups still held go back to their queues
         if self._owns_state:
             self.state.shutdown()

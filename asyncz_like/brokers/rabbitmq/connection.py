@@ -3,12 +3,14 @@
 pika's ``BlockingConnection`` is not thread-safe; its one thread-safe method is
 ``add_callback_threadsafe``. So a daemon thread owns the connection and its channel, spins
 ``process_data_events`` (which also runs the consumers' callbacks), and any thread hands it
-a function of the channel to run there and waits for the answer.
+a function of the channel to run there: ``call`` waits for the answer, ``post`` does not.
+Both run in the order handed in (pika runs its thread-safe callbacks first in, first out).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 from asyncz_like.exceptions import MissingDependencyError
 
 T = TypeVar("T")
+logger = logging.getLogger("asyncz_like.brokers.rabbitmq")
 #: How long a caller waits for the connection's thread to do its call.
 CALL_TIMEOUT = 30.0
 #: How often the owner thread looks up from the socket (a stop request is seen this fast).
@@ -36,7 +39,8 @@ class OwnedConnection:
 
     ``on_open(channel)`` runs in that thread after each connect (declare, consume again),
     ``after_events(channel)`` after each round of events (the consumers' callbacks and the
-    calls handed in).
+    calls handed in), ``before_close(channel)`` when :meth:`close` closes a connection
+    still open (what was handed in goes out first).
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class OwnedConnection:
         on_open: Callable[[Any], None],
         name: str,
         after_events: Callable[[Any], None] | None = None,
+        before_close: Callable[[Any], None] | None = None,
     ) -> None:
         try:
             import pika
@@ -53,6 +58,7 @@ class OwnedConnection:
         self._parameters = pika.URLParameters(url)
         self._on_open = on_open
         self._after_events = after_events
+        self._before_close = before_close
         self._name = name
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -76,6 +82,23 @@ class OwnedConnection:
 
         connection.add_callback_threadsafe(run)
         return done.result(CALL_TIMEOUT)
+
+    def post(self, work: Callable[[Any], None]) -> None:
+        """Hand ``work(channel)`` to the connection's thread and return without waiting (the
+        connection is opened first if it is not). ``work`` handles its own errors; one it
+        lets out is logged. A connection lost before ``work`` ran never runs it: what it was
+        to do must also be picked up by ``on_open`` of the next connection."""
+        if threading.current_thread() is self._thread:
+            _run_logged(work, self._channel, self._name)
+            return
+        self._ensure_open().add_callback_threadsafe(
+            lambda: _run_logged(work, self._channel, self._name)
+        )
+
+    def ensure_open(self) -> None:
+        """Open the connection if it is not (as ``call`` and ``post`` do): then its
+        ``on_open`` runs in its thread."""
+        self._ensure_open()
 
     def _ensure_open(self) -> Any:
         with self._lock:
@@ -112,6 +135,8 @@ class OwnedConnection:
                 connection.process_data_events(time_limit=SPIN_SECONDS)
                 if self._after_events is not None:
                     self._after_events(self._channel)
+            if self._before_close is not None and connection.is_open:
+                self._before_close(self._channel)
         except Exception:  # a lost connection: the next call opens a new one
             return
         finally:
@@ -126,6 +151,15 @@ class OwnedConnection:
             with contextlib.suppress(Exception):  # wake it from its spin
                 connection.add_callback_threadsafe(lambda: None)
             thread.join(CALL_TIMEOUT)
+
+
+def _run_logged(work: Callable[[Any], None], channel: Any, name: str) -> None:
+    try:
+        work(channel)
+    except Exception:  # raised into pika's loop, it would end the connection
+        logger.exception(
+            "%s: work handed to the connection's thread failed", name, extra={"connection": name}
+        )
 
 
 def _close(connection: Any) -> None:
