@@ -98,13 +98,13 @@ def claim_rows(
     if db.is_sqlite:
         found = list(connection.execute(_candidates(t, queues, limit, moment)))
     else:
-        found = sorted(connection.execute(_by_status(db, queues, limit, moment)), key=_in_line)
+        found = sorted(connection.execute(_by_status(db, queues, limit, moment)), key=in_line)
         found = found[:limit]  # the others were locked for the claim's short transaction
     if not found:
         return [], failed
     values = _leased(t, worker_id, moment, to_micros(lease_until))
     connection.execute(sa.update(t).where(among(t.c.id, [r.id for r in found])).values(values))
-    return sorted((_Claimed(row) for row in found), key=_in_line), failed
+    return sorted((_Claimed(row) for row in found), key=in_line), failed
 
 
 def claim_postgresql(
@@ -132,7 +132,7 @@ def claim_postgresql(
     if expired:
         failed = db.run(lambda connection: sweep(db, connection, queues, moment)[0], relaxed=True)
         rows = lease()[0]
-    return sorted(rows, key=_in_line), failed
+    return sorted(rows, key=in_line), failed
 
 
 def _lease(
@@ -144,7 +144,7 @@ def _lease(
     moment: int,
     lease_until: datetime,
 ) -> tuple[list[Any], bool]:
-    update, probe = _lease_statements(db.table, queues, limit, db.relaxed())
+    update, probe = lease_statements(db.table, queues, limit, db.relaxed())
     params = {"at": moment, "holder": worker_id, "until": to_micros(lease_until)}
     if update is not None:
         rows = list(connection.execute(update, params))
@@ -154,7 +154,7 @@ def _lease(
 
 
 @functools.lru_cache(maxsize=256)
-def _lease_statements(
+def lease_statements(
     table: sa.Table, queues: tuple[str, ...], limit: int, relaxed: str
 ) -> tuple[sa.Update | None, sa.Select[Any]]:
     """The claim's UPDATE (None for a limit of 0) and the probe of expired leases, with
@@ -229,7 +229,7 @@ def _leased(table: sa.Table, worker_id: Any, moment: Any, lease_until: Any) -> d
     }
 
 
-def _in_line(row: Any) -> tuple[int, int, int, str]:
+def in_line(row: Any) -> tuple[int, int, int, str]:
     return (-row.priority, row.due, row.created_at, row.id)
 
 
