@@ -200,8 +200,8 @@ class SQLAlchemyBroker(BaseBroker):
 
     def _delivered(self, claimed: claims.Claimed, request: claiming.ClaimRequest) -> list[Delivery]:
         rows, failed = claimed
-        deliveries = claims.deliveries_of(self.db, self.serializer, rows, request.now,
-                                          request.lease_until, failed)  # fmt: skip
+        deliveries = claiming.deliveries_of(self.db, self.serializer, rows, request.now,
+                                            request.lease_until, failed)  # fmt: skip
         self._ended_failed(failed)
         return deliveries
 

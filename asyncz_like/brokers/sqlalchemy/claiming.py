@@ -1,5 +1,7 @@
 """The SQL broker's claims as calls: a claim alone (:func:`claim_alone`), or the ends of runs
-and the next claim together (:func:`finish_and_claim_rows`, for ``finish_and_claim``).
+and the next claim together (:func:`finish_and_claim_rows`, for ``finish_and_claim``); then
+the deliveries of the rows leased (:func:`deliveries_of`). The statements are in
+:mod:`claims` and :mod:`finishing`.
 
 * PostgreSQL: one statement in autocommit, the ends' ``UPDATE ... FROM unnest`` (one per kind
   of ending) and the claim's ``UPDATE ... RETURNING`` as data-modifying CTEs: one round trip
@@ -28,10 +30,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from asyncz_like.brokers.records import Delivery
 from asyncz_like.brokers.sqlalchemy import claims, finishing
 from asyncz_like.brokers.sqlalchemy.claims import Claimed
 from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.rows import envelope_of, released
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
+from asyncz_like.exceptions import BrokenRecordError
+from asyncz_like.runs.run import RunError
+from asyncz_like.runs.status import RunStatus
+from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.stores.sqlalchemy.engine import is_transient
 
 logger = logging.getLogger(__name__)
@@ -183,3 +191,51 @@ def _statement(
         parts.append(sa.select(*row(kind, ended.cte(f"ended_{kind}"))))
     parts.append(sa.select(*row(_EXPIRED)).where(probe.scalar_subquery()))
     return sa.union_all(*parts)
+
+
+def deliveries_of(
+    db: Database,
+    serializer: BaseSerializer,
+    rows: list[Any],
+    now: datetime,
+    lease_until: datetime,
+    failed: list[tuple[str, RunError]],
+) -> list[Delivery]:
+    """The deliveries of the rows claimed; a row whose work cannot be read is failed (and
+    added to ``failed``)."""
+    deliveries, broken = [], []
+    for row in rows:
+        try:
+            envelope = envelope_of(row, serializer)
+        except BrokenRecordError as error:
+            logger.error(
+                "Run %s cannot be read; failed: %s", row.id, error.reason, extra={"run_id": row.id}
+            )
+            broken.append((row, error))
+            continue
+        deliveries.append(Delivery(envelope, row.token, row.attempt, lease_until))
+    if broken:
+
+        def fail(connection: sa.Connection) -> None:
+            for row, error in broken:
+                fail_broken(db, connection, row, error, to_micros(now))
+
+        db.run(fail)
+        failed.extend((row.id, RunError(type(error).__name__, str(error))) for row, error in broken)
+    return deliveries
+
+
+def fail_broken(
+    db: Database, connection: sa.Connection, row: Any, error: BrokenRecordError, moment: int
+) -> None:
+    """End a claimed run whose work record cannot be read: it could never run."""
+    t = db.table
+    values = {
+        "status": RunStatus.FAILED.value,
+        "finished_at": moment,
+        **released(),
+        "error_type": type(error).__name__,
+        "error_message": str(error),
+        "error_traceback": None,
+    }
+    connection.execute(sa.update(t).where(t.c.id == row.id).values(values))

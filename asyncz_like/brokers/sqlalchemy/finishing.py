@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,12 +72,9 @@ def finish_rows(
     in the transaction of ``connection``."""
     if db.is_postgresql:
         return _finish_unnest(db, connection, kinds)
-    t = db.table
     ids = [params["b_id"] for _, params in kinds]
-    query = sa.select(t.c.id, t.c.token).where(among(t.c.id, ids), t.c.status == _RUNNING)
-    if not db.is_sqlite:
-        query = query.with_for_update()  # a cancel or a claim's sweep waits for the end
-    held = {row.id: row.token for row in connection.execute(query)}
+    query = _held_query(db.table, not db.is_sqlite)
+    held = {row.id: row.token for row in connection.execute(query, {"ids": ids})}
     answers: list[bool] = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for kind, params in kinds:
@@ -86,7 +84,7 @@ def finish_rows(
             groups.setdefault(kind, []).append(params)
     for kind, rows in groups.items():
         if db.is_sqlite:  # in process: executemany costs no round trips
-            connection.execute(_statement(db, kind), rows)
+            connection.execute(_statement(db.table, kind), rows)
         else:  # PyMySQL sends an executemany of UPDATEs one by one: one statement instead
             for start in range(0, len(rows), CASE_CHUNK):
                 connection.execute(_case_statement(db, kind, rows[start : start + CASE_CHUNK]))
@@ -110,8 +108,18 @@ def _case_statement(db: Database, kind: str, rows: list[dict[str, Any]]) -> sa.U
     return sa.update(t).where(among(t.c.id, ids)).values({**values, **released()})
 
 
-def _statement(db: Database, kind: str) -> sa.Update:
-    t = db.table
+@functools.lru_cache(maxsize=64)
+def _held_query(t: sa.Table, lock: bool) -> sa.Select[Any]:
+    """The rows of ``ids`` still running, with their token; ``lock``: FOR UPDATE (a cancel
+    or a claim's sweep waits for the end). Built once, as the claim's statements are."""
+    query = sa.select(t.c.id, t.c.token).where(
+        t.c.id.in_(sa.bindparam("ids", expanding=True)), t.c.status == _RUNNING
+    )
+    return query.with_for_update() if lock else query
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(t: sa.Table, kind: str) -> sa.Update:
     values: dict[str, Any] = {name: sa.bindparam(f"b_{name}") for name in _COLUMNS[kind]}
     values["status"] = sa.bindparam("b_status") if kind == "failed" else kind
     where = (t.c.id == sa.bindparam("b_id"), t.c.token == sa.bindparam("b_token"))
