@@ -32,12 +32,14 @@ class Trips:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.statements = self.commits = 0
+        self.texts: list[str] = []
         self.engine = engine
         sa.event.listen(engine, "before_cursor_execute", self._statement)
         sa.event.listen(engine, "commit", self._commit)
 
-    def _statement(self, *args: Any) -> None:
+    def _statement(self, connection: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements += 1
+        self.texts.append(statement)
 
     def _commit(self, *args: Any) -> None:
         self.commits += 1
@@ -91,6 +93,21 @@ def test_a_retry_due_at_once_goes_apart_on_postgresql_so_the_claim_sees_it(
     with Trips(broker.db.engine) as trips:
         assert broker.finish_and_claim([later], "w", ["default"], 2, at(2)) == ([True], [])
     assert trips.statements == 1  # together, nothing due (no lease expired: no sweep)
+
+
+@pytest.mark.parametrize("fast_commits", [True, False])
+def test_on_postgresql_the_statement_waits_for_the_disk_as_the_calls_it_replaces(
+    fast_commits: bool, tmp_path: Path
+) -> None:
+    with made_backend("postgresql", tmp_path) as made:
+        broker = made.make(fast_commits=fast_commits)
+        assert isinstance(broker, SQLAlchemyBroker)
+        ends = held(broker, 2, 2)
+        with Trips(broker.db.engine) as trips:
+            answers, deliveries = broker.finish_and_claim(ends, "w", ["default"], 2, at(1))
+        assert answers == [True, True] and ids(deliveries) == ["r02", "r03"]
+        (statement,) = trips.texts
+        assert ("synchronous_commit" in statement) is fast_commits
 
 
 def test_a_claim_failing_otherwise_than_transiently_leaves_the_ends_recorded_alone(
