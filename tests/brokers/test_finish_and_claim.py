@@ -58,6 +58,51 @@ def test_a_run_retried_at_once_can_be_leased_again_in_the_same_call(broker: Base
     assert [(d.run_id, d.token, d.attempt) for d in deliveries] == [("a", first.token + 1, 2)]
 
 
+def test_a_retry_due_later_waits_and_each_kind_of_end_is_recorded(broker: BaseBroker) -> None:
+    broker.enqueue([envelope(run_id, max_retries=1) for run_id in "abcd"])
+    tokens = {d.run_id: d.token for d in broker.claim("w", ["default"], 3, at(0), 600)}
+    answers, deliveries = broker.finish_and_claim([
+        Finish.retried("a", tokens["a"], ERROR, at(60)),
+        Finish.completed("b", tokens["b"], "done", at(1)),
+        Finish.completed("b", tokens["b"], "twice", at(1)),  # one end per delivery
+        Finish.failed("c", tokens["c"] + 1, ERROR, at(1)),  # not its token
+    ], "w", ["default"], 5, at(1), 600)  # fmt: skip
+    assert answers == [True, True, False, False]
+    assert ids(deliveries) == ["d"]
+    a, b, c = (broker.get_run(run_id) for run_id in "abc")
+    assert a is not None and a.status is RunStatus.RETRYING and a.error == ERROR
+    assert b is not None and b.status is RunStatus.COMPLETED and b.result == "done"
+    assert c is not None and c.status is RunStatus.RUNNING
+    assert ids(broker.claim("w", ["default"], 5, at(59))) == []
+    assert ids(broker.claim("w", ["default"], 5, at(60))) == ["a"]
+
+
+def test_a_late_end_of_a_lease_not_yet_put_back_still_lets_the_claim_lease(
+    broker: BaseBroker,
+) -> None:
+    broker.enqueue([envelope("a"), envelope("b", priority=-1)])
+    (held,) = broker.claim("w", ["default"], 1, at(0), lease_seconds=5)
+    done = Finish.completed("a", held.token, "late", at(10))  # its lease ended at 5
+    answers, deliveries = broker.finish_and_claim([done], "w", ["default"], 5, at(10))
+    assert answers == [True] and ids(deliveries) == ["b"]
+    run = broker.get_run("a")
+    assert run is not None and run.status is RunStatus.COMPLETED and run.result == "late"
+
+
+def test_an_expired_lease_is_put_back_and_leased_again_along_with_ends(
+    broker: BaseBroker,
+) -> None:
+    broker.enqueue([envelope("a"), envelope("b", priority=-1)])
+    (lost,) = broker.claim("w1", ["default"], 1, at(0), lease_seconds=5)
+    (held,) = broker.claim("w2", ["default"], 1, at(1), lease_seconds=60)
+    done = Finish.completed(held.run_id, held.token, None, at(10))
+    answers, deliveries = broker.finish_and_claim([done], "w2", ["default"], 5, at(10))
+    assert answers == [True]
+    assert [(d.run_id, d.token) for d in deliveries] == [("a", lost.token + 1)]
+    run = broker.get_run("a")
+    assert run is not None and run.deliveries == 2
+
+
 def test_without_ends_it_claims_and_with_limit_zero_it_only_ends(broker: BaseBroker) -> None:
     broker.enqueue([envelope("a"), envelope("b")])
     answers, deliveries = broker.finish_and_claim([], "w", ["default"], 1, at(0))

@@ -28,7 +28,7 @@ from asyncz_like.brokers.records import (
     check_aware,
     check_queues,
 )
-from asyncz_like.brokers.sqlalchemy import claims, finishing, reads
+from asyncz_like.brokers.sqlalchemy import claiming, claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
 from asyncz_like.brokers.sqlalchemy.rows import (
@@ -171,28 +171,37 @@ class SQLAlchemyBroker(BaseBroker):
         now: datetime,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> list[Delivery]:
+        request = self._request(worker_id, queues, limit, now, lease_seconds)
+        return self._delivered(claiming.claim_alone(self.db, request, self.sweeps), request)
+
+    def finish_and_claim(
+        self,
+        finishes: Iterable[Finish],
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> tuple[list[bool], list[Delivery]]:
+        """The ends and the claim in one transaction: one statement on PostgreSQL, one
+        COMMIT on MariaDB and SQLite (see ``brokers/sqlalchemy/claiming.py``)."""
+        request = self._request(worker_id, queues, limit, now, lease_seconds)
+        kinds = [finishing.finish_params(finish, self.serializer) for finish in finishes]
+        if not kinds:
+            return [], self._delivered(claiming.claim_alone(self.db, request, self.sweeps), request)
+        answers, claimed = claiming.finish_and_claim_rows(self.db, kinds, request, self.sweeps)
+        return answers, self._delivered(claimed, request)
+
+    def _request(self, worker_id: str, queues: Iterable[str], limit: int, now: datetime,
+                 lease_seconds: float) -> claiming.ClaimRequest:  # fmt: skip
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
-        lease_until = shifted(now, lease_seconds)
-        if self.db.is_postgresql:
-            rows, failed = claims.claim_postgresql(
-                self.db, worker_id, names, limit, now, lease_until
-            )
-        else:
-            rows, failed = self.db.run(
-                lambda connection: claims.claim_rows(
-                    self.db,
-                    connection,
-                    worker_id,
-                    names,
-                    limit,
-                    now,
-                    lease_until,
-                    self.sweeps,
-                    lease_seconds,
-                ),
-                relaxed=True,
-            )
-        deliveries = claims.deliveries_of(self.db, self.serializer, rows, now, lease_until, failed)
+        until = shifted(now, lease_seconds)
+        return claiming.ClaimRequest(worker_id, names, limit, now, until, lease_seconds)
+
+    def _delivered(self, claimed: claims.Claimed, request: claiming.ClaimRequest) -> list[Delivery]:
+        rows, failed = claimed
+        deliveries = claiming.deliveries_of(self.db, self.serializer, rows, request.now,
+                                            request.lease_until, failed)  # fmt: skip
         self._ended_failed(failed)
         return deliveries
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 
 _RUNNING = RunStatus.RUNNING.value
+#: A delivery of a run: ``(run id, token)``.
+DeliveryKey = tuple[str, int]
 #: Rows per UPDATE ... CASE on MariaDB/MySQL.
 CASE_CHUNK = 100
 _ERROR_COLUMNS = ("error_type", "error_message", "error_traceback")
@@ -69,12 +72,9 @@ def finish_rows(
     in the transaction of ``connection``."""
     if db.is_postgresql:
         return _finish_unnest(db, connection, kinds)
-    t = db.table
     ids = [params["b_id"] for _, params in kinds]
-    query = sa.select(t.c.id, t.c.token).where(among(t.c.id, ids), t.c.status == _RUNNING)
-    if not db.is_sqlite:
-        query = query.with_for_update()  # a cancel or a claim's sweep waits for the end
-    held = {row.id: row.token for row in connection.execute(query)}
+    query = _held_query(db.table, not db.is_sqlite)
+    held = {row.id: row.token for row in connection.execute(query, {"ids": ids})}
     answers: list[bool] = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for kind, params in kinds:
@@ -84,7 +84,7 @@ def finish_rows(
             groups.setdefault(kind, []).append(params)
     for kind, rows in groups.items():
         if db.is_sqlite:  # in process: executemany costs no round trips
-            connection.execute(_statement(db, kind), rows)
+            connection.execute(_statement(db.table, kind), rows)
         else:  # PyMySQL sends an executemany of UPDATEs one by one: one statement instead
             for start in range(0, len(rows), CASE_CHUNK):
                 connection.execute(_case_statement(db, kind, rows[start : start + CASE_CHUNK]))
@@ -108,8 +108,18 @@ def _case_statement(db: Database, kind: str, rows: list[dict[str, Any]]) -> sa.U
     return sa.update(t).where(among(t.c.id, ids)).values({**values, **released()})
 
 
-def _statement(db: Database, kind: str) -> sa.Update:
-    t = db.table
+@functools.lru_cache(maxsize=64)
+def _held_query(t: sa.Table, lock: bool) -> sa.Select[Any]:
+    """The rows of ``ids`` still running, with their token; ``lock``: FOR UPDATE (a cancel
+    or a claim's sweep waits for the end). Built once, as the claim's statements are."""
+    query = sa.select(t.c.id, t.c.token).where(
+        t.c.id.in_(sa.bindparam("ids", expanding=True)), t.c.status == _RUNNING
+    )
+    return query.with_for_update() if lock else query
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(t: sa.Table, kind: str) -> sa.Update:
     values: dict[str, Any] = {name: sa.bindparam(f"b_{name}") for name in _COLUMNS[kind]}
     values["status"] = sa.bindparam("b_status") if kind == "failed" else kind
     where = (t.c.id == sa.bindparam("b_id"), t.c.token == sa.bindparam("b_token"))
@@ -141,30 +151,59 @@ def _finish_unnest(
     db: Database, connection: sa.Connection, kinds: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[bool]:
     answers = [False] * len(kinds)
-    # kind: {(run id, token): its place}, the first end of each delivery (one that matches
-    # can be only one per run: a run has one token)
-    groups: dict[str, dict[tuple[str, int], int]] = {}
-    seen: set[tuple[str, int]] = set()
+    groups = unnest_groups(kinds)
+    table, relaxed = quoted_name(db), db.relaxed()
+    for kind, places in groups.items():
+        statement = sa.text(unnest_update(table, kind, relaxed))
+        for run_id, token in connection.execute(statement, unnest_values(kinds, kind, places)):
+            answers[places[run_id, token]] = True
+    return answers
+
+
+def unnest_groups(kinds: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dict[DeliveryKey, int]]:
+    """PostgreSQL: per kind of ending, ``{(run id, token): its place in kinds}``, the first
+    end of each delivery (one that matches can be only one per run: a run has one token)."""
+    groups: dict[str, dict[DeliveryKey, int]] = {}
+    seen: set[DeliveryKey] = set()
     for place, (kind, params) in enumerate(kinds):
         delivery = (params["b_id"], params["b_token"])
         if delivery not in seen:
             seen.add(delivery)
             groups.setdefault(kind, {})[delivery] = place
-    table = db.engine.dialect.identifier_preparer.quote(db.table.name)
-    for kind, places in groups.items():
-        columns, sets = _UNNEST[kind]
-        names = ["id", "token", *(name for name, _ in columns)]
-        types = ["text", "integer", *(kind for _, kind in columns)]
-        arrays = ", ".join(f"CAST(:{n} AS {k}[])" for n, k in zip(names, types, strict=True))
-        statement = sa.text(
-            f"UPDATE {table} AS t SET {sets}, worker_id = NULL, lease_until = NULL "
-            f"FROM unnest({arrays}) AS v({', '.join(names)}) "
-            f"WHERE t.id = v.id AND t.token = v.token AND t.status = '{_RUNNING}' "
-            f"AND {db.relaxed()} "
-            "RETURNING t.id, t.token"
-        )
-        rows = [kinds[place][1] for place in places.values()]
-        values = {name: [row[f"b_{name}"] for row in rows] for name in names}
-        for run_id, token in connection.execute(statement, values):
-            answers[places[run_id, token]] = True
-    return answers
+    return groups
+
+
+def quoted_name(db: Database) -> str:
+    """The run table's name as SQL."""
+    return db.engine.dialect.identifier_preparer.quote(db.table.name)
+
+
+def unnest_update(table: str, kind: str, relaxed: str) -> str:
+    """PostgreSQL: the ``UPDATE ... FROM unnest(arrays) ... RETURNING t.id, t.token`` of the
+    ends of one kind in ``table`` (:func:`quoted_name`), ``relaxed`` ANDed into its WHERE
+    (``Database.relaxed``), its arrays bound as ``:{kind}_{column}`` (:func:`unnest_values`)."""
+    columns, sets = _UNNEST[kind]
+    names = ["id", "token", *(name for name, _ in columns)]
+    types = ["text", "integer", *(type_ for _, type_ in columns)]
+    arrays = ", ".join(
+        f"CAST(:{kind}_{name} AS {type_}[])" for name, type_ in zip(names, types, strict=True)
+    )
+    return (
+        f"UPDATE {table} AS t SET {sets}, worker_id = NULL, lease_until = NULL "
+        f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+        f"WHERE t.id = v.id AND t.token = v.token AND t.status = '{_RUNNING}' "
+        f"AND {relaxed} "
+        "RETURNING t.id, t.token"
+    )
+
+
+def unnest_values(
+    kinds: Sequence[tuple[str, dict[str, Any]]], kind: str, places: dict[DeliveryKey, int]
+) -> dict[str, list[Any]]:
+    """The arrays of :func:`unnest_update` for the ends of ``kind`` at ``places``."""
+    columns, _ = _UNNEST[kind]
+    rows = [kinds[place][1] for place in places.values()]
+    return {
+        f"{kind}_{name}": [row[f"b_{name}"] for row in rows]
+        for name in ("id", "token", *(name for name, _ in columns))
+    }
