@@ -200,6 +200,43 @@ def test_a_batch_of_ends_acks_and_dead_letters_as_single_ends_do(
     assert "ok" not in take(other, f"{backend.prefix}.default")
 
 
+def test_ends_and_a_claim_go_to_the_state_broker_in_one_call(
+    backend: RabbitMQBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy worker's ends and its next claim: one ``finish_and_claim`` of the state broker
+    (one round trip), with the wake-ups acked and dead-lettered as by the two calls."""
+    broker, other = make(backend, prefetch=2), make(backend)
+    calls: list[str] = []
+    for name in ("finish_and_claim", "finish_many", "claim"):
+        monkeypatch.setattr(broker.state, name, spied(getattr(broker.state, name), name, calls))
+    broker.enqueue([envelope(name) for name in ("ok", "bad", "next")])
+    assert broker.wait_for_work(["default"], 5) is True
+    deliveries = {d.run_id: d for d in broker.claim("w", ["default"], 2, at(0))}
+    assert sorted(deliveries) == ["bad", "ok"]
+    calls.clear()
+    answers, claimed = broker.finish_and_claim(
+        [
+            Finish.completed("ok", deliveries["ok"].token, 1, at(1)),
+            Finish.failed("bad", deliveries["bad"].token, ERROR, at(1)),
+        ],
+        "w", ["default"], 2, at(1),
+    )  # fmt: skip
+    assert answers == [True, True] and [d.run_id for d in claimed] == ["next"]
+    assert calls == ["finish_and_claim"]
+    assert list(dead_letters(broker, backend.prefix, 1)) == ["bad"]
+    assert broker.complete("next", claimed[0].token, 1, at(2))
+    broker.shutdown()  # every wake-up it took was acked with its run's end
+    assert take(other, f"{backend.prefix}.default") == []
+
+
+def spied(call: Any, name: str, calls: list[str]) -> Any:
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return call(*args, **kwargs)
+
+    return spy
+
+
 def test_the_state_comes_from_the_url_or_is_asked_for(backend: RabbitMQBackend) -> None:
     state = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
     url = f"{RABBITMQ_URL}?heartbeat=30&state={quote(state, safe='')}"

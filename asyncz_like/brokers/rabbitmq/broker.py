@@ -174,9 +174,33 @@ class RabbitMQBroker(BaseBroker):
         names = check_claim(worker_id, queues, limit, now, lease_seconds)
         self.wakeups.listen(names, limit)
         deliveries = self.state.claim(worker_id, names, limit, now, lease_seconds)
+        self._claimed(names, deliveries, limit)
+        return deliveries
+
+    def finish_and_claim(
+        self,
+        finishes: Iterable[Finish],
+        worker_id: str,
+        queues: Iterable[str],
+        limit: int,
+        now: datetime,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> tuple[list[bool], list[Delivery]]:
+        """The state broker's ``finish_and_claim`` (one round trip on Redis and SQL), then
+        the wake-ups of the ends and of the claim settled, as by the two calls in turn."""
+        names = check_claim(worker_id, queues, limit, now, lease_seconds)
+        finishes = list(finishes)
+        self.wakeups.listen(names, limit)
+        answers, deliveries = self.state.finish_and_claim(
+            finishes, worker_id, names, limit, now, lease_seconds
+        )
+        self._ended(finishes, answers)
+        self._claimed(names, deliveries, limit)
+        return answers, deliveries
+
+    def _claimed(self, names: tuple[str, ...], deliveries: list[Delivery], limit: int) -> None:
         run_ids = {delivery.run_id for delivery in deliveries}
         self.wakeups.claimed(names, run_ids, full=len(deliveries) >= limit)
-        return deliveries
 
     def wait_for_work(self, queues: Iterable[str], timeout: float) -> bool:
         names = check_queues(list(queues) if not isinstance(queues, str) else queues)
@@ -268,6 +292,10 @@ class RabbitMQBroker(BaseBroker):
         trip let a busy worker's ends pile up behind its runs."""
         finishes = list(finishes)
         answers = self.state.finish_many(finishes)
+        self._ended(finishes, answers)
+        return answers
+
+    def _ended(self, finishes: list[Finish], answers: list[bool]) -> None:
         self.wakeups.ended_many(
             End(
                 finish.run_id,
@@ -276,7 +304,6 @@ class RabbitMQBroker(BaseBroker):
             )
             for finish, done in zip(finishes, answers, strict=True)
         )
-        return answers
 
     def give_back(self, run_id: str, token: int) -> bool:
         done = self.state.give_back(run_id, token)
