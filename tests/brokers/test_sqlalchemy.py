@@ -138,6 +138,33 @@ def test_two_processes_worth_of_brokers_share_one_table(sql_backend: BrokerBacke
     assert run is not None and run.result == {"ok": True}
 
 
+def test_one_run_and_several_are_stored_alike(sql_backend: BrokerBackend) -> None:
+    """PostgreSQL inserts one run with a statement of its own (VALUES, not arrays): the row
+    it writes is the row a batch writes."""
+    broker = sql(sql_backend.make())
+    fields = {"args": (1, "two"), "kwargs": {"k": [1.5]}, "queue": "q", "priority": -3,
+              "due": at(5), "max_retries": 2, "timeout": 30.0, "max_deliveries": 5,
+              "task_id": "t", "name": "job", "headers": {"key": "v"}}  # fmt: skip
+    assert broker.enqueue([envelope("one", **fields)], now=at(0)) == [True]
+    pair = [envelope("two", **fields), envelope("three", **fields)]
+    assert broker.enqueue(pair, now=at(0)) == [True, True]
+    t = broker.db.table
+    columns = [column for column in t.c if column.name not in ("id", "batch")]
+    with broker.db.engine.connect() as connection:
+        rows = connection.execute(sa.select(t.c.id, *columns).order_by(t.c.id)).all()
+    assert [row[0] for row in rows] == ["one", "three", "two"]
+    assert rows[0][1:] == rows[1][1:] == rows[2][1:]
+
+
+def test_an_enqueue_of_existing_ids_only_adds_nothing(sql_backend: BrokerBackend) -> None:
+    broker = sql_backend.make()
+    assert broker.enqueue([envelope("a"), envelope("b")]) == [True, True]
+    assert broker.enqueue([envelope("a", priority=5)]) == [False]
+    assert broker.enqueue([envelope("b", priority=5), envelope("a", priority=5)]) == [False, False]
+    assert broker.enqueue([envelope("c"), envelope("a", priority=5)]) == [True, False]
+    assert [run.priority for run in broker.list_runs()] == [0, 0, 0]
+
+
 # -- PostgreSQL -----------------------------------------------------------------------------
 
 
@@ -162,6 +189,40 @@ def test_notify_wakes_an_idle_worker_within_milliseconds(postgres: BrokerBackend
         latencies.append(woke[0] - sent)
         sql(waiter).claim("w", ["fast"], 10, at(10**6))
     assert sorted(latencies)[2] < 0.5  # generous: about a millisecond on an idle machine
+
+
+def test_an_enqueue_notifies_the_queues_it_added_to_once(postgres: BrokerBackend) -> None:
+    """One run (its own statement) or several (the arrays): one NOTIFY each, naming the queues
+    of the runs added; none when nothing was added."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    assert isinstance(postgres, SQLBackend)
+    broker = sql(postgres.make())
+    url = make_url(postgres.url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{broker.channel}"')
+        broker.enqueue([Envelope("one", TARGET, queue="q1")])
+        broker.enqueue([Envelope("one", TARGET, queue="q1")])  # there already: no NOTIFY
+        broker.enqueue([Envelope("m1", TARGET, queue="q2"), Envelope("m2", TARGET, queue="q1")])
+        broker.enqueue([Envelope("m1", TARGET), Envelope("m2", TARGET)])  # no NOTIFY
+        broker.enqueue([Envelope("last", TARGET, queue="q3")])
+        payloads = [note.payload for note in listener.notifies(timeout=5, stop_after=3)]
+    assert payloads == ["q1", "q1\nq2", "q3"]
+
+
+def test_a_connection_used_alone_goes_back_to_the_pool_in_transactions(
+    postgres: BrokerBackend,
+) -> None:
+    """Enqueues, claims and finishes run alone in autocommit; the pool's next user of the
+    connection gets it as a transaction again."""
+    broker = sql(postgres.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+    broker.enqueue([envelope("a")])
+    with broker.db.transaction() as connection:
+        assert connection.connection.driver_connection.autocommit is False
+        connection.execute(sa.delete(broker.db.table))
+        connection.rollback()
+    assert broker.get_run("a") is not None
 
 
 def test_a_notify_for_another_queue_does_not_wake(postgres: BrokerBackend) -> None:

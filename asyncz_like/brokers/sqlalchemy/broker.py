@@ -30,7 +30,7 @@ from asyncz_like.brokers.records import (
 )
 from asyncz_like.brokers.sqlalchemy import claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
-from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
+from asyncz_like.brokers.sqlalchemy.inserts import PostgresInserts, insert_rows
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
     envelope_of,
@@ -111,9 +111,9 @@ class SQLAlchemyBroker(BaseBroker):
         self._workers = SQLWorkerRegistry(self.db)
         self.sweeps = claims.SweepSchedule()
         self._waiter: Waiter | None = None
-        self._unnest = None
+        self._inserts = None
         if self.db.is_postgresql:
-            self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
+            self._inserts = PostgresInserts.of(tablename, engine.dialect.identifier_preparer.quote)
 
     def __repr__(self) -> str:
         url = self.db.engine.url.render_as_string(hide_password=True)
@@ -148,7 +148,7 @@ class SQLAlchemyBroker(BaseBroker):
         rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
-        if self._unnest is not None:  # PostgreSQL: one statement, alone
+        if self._inserts is not None:  # PostgreSQL: one statement, alone
             added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
         else:
             added = self.db.run(lambda connection: self._insert(connection, rows, batch))
@@ -161,7 +161,7 @@ class SQLAlchemyBroker(BaseBroker):
     def _insert(
         self, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
     ) -> set[str]:
-        return insert_rows(self.db, connection, rows, batch, self._unnest, self.channel)
+        return insert_rows(self.db, connection, rows, batch, self._inserts, self.channel)
 
     def claim(
         self,
