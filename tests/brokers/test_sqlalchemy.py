@@ -225,6 +225,18 @@ def test_a_connection_used_alone_goes_back_to_the_pool_in_transactions(
     assert broker.get_run("a") is not None
 
 
+def test_a_failed_driver_statement_raises_as_sqlalchemy_and_leaves_no_autocommit(
+    postgres: BrokerBackend,
+) -> None:
+    broker = sql(postgres.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+    with pytest.raises(sa.exc.DataError) as caught:  # what retry reads: not transient
+        broker.db.driver_alone("SELECT 1 / %(zero)s", {"zero": 0})
+    assert type(caught.value.orig).__name__ == "DivisionByZero"
+    with broker.db.transaction() as connection:
+        assert connection.connection.driver_connection.autocommit is False
+    assert broker.db.driver_alone("SELECT %(one)s::int", {"one": 1}) == [(1,)]
+
+
 def test_a_notify_for_another_queue_does_not_wake(postgres: BrokerBackend) -> None:
     waiter, sender = postgres.make(poll_interval=30), postgres.make()
     assert waiter.wait_for_work(["mine"], 0.01) is False
@@ -265,10 +277,13 @@ def test_claims_read_only_unfinished_rows_on_postgresql(postgres: BrokerBackend)
     assert f"{table}_claim" in plan
 
 
+@pytest.mark.parametrize("first_call", ["claim", "enqueue"])
 @pytest.mark.parametrize("name", ["postgresql", "mariadb"])
 def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
-    name: str, tmp_path: Path
+    name: str, first_call: str, tmp_path: Path
 ) -> None:
+    """``first_call`` meets the cut connections first (a one-run enqueue on PostgreSQL: the
+    driver's own statement, outside SQLAlchemy's Connection)."""
     from sqlalchemy.engine import make_url
 
     from tests.proxy import TcpProxy
@@ -283,6 +298,8 @@ def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
             proxy.stop()  # every pooled connection is cut
             proxy.start()
             try:
+                if first_call == "enqueue":
+                    assert broker.enqueue([envelope("b")]) == [True]
                 (delivery,) = broker.claim("w", ["default"], 1, at(1))
                 assert broker.complete("a", delivery.token, 1, at(2))
             finally:

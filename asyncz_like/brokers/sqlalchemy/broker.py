@@ -30,7 +30,11 @@ from asyncz_like.brokers.records import (
 )
 from asyncz_like.brokers.sqlalchemy import claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
-from asyncz_like.brokers.sqlalchemy.inserts import PostgresInserts, insert_rows
+from asyncz_like.brokers.sqlalchemy.inserts import (
+    PostgresInserts,
+    insert_one_postgresql,
+    insert_rows,
+)
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
     envelope_of,
@@ -148,10 +152,12 @@ class SQLAlchemyBroker(BaseBroker):
         rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
-        if self._inserts is not None:  # PostgreSQL: one statement, alone
-            added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
-        else:
+        if self._inserts is None:
             added = self.db.run(lambda connection: self._insert(connection, rows, batch))
+        elif len(rows) == 1:  # PostgreSQL, one run (a submit): the driver's statement
+            added = insert_one_postgresql(self.db, self._inserts, rows[0], self.channel)
+        else:  # PostgreSQL: one statement, alone
+            added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
         queues = {row["queue"] for row in rows if row["id"] in added}
         if queues and self._waiter is not None:
             self._waiter.wake(queues)

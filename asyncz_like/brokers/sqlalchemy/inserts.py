@@ -47,12 +47,12 @@ class PostgresInserts:
 
 def values_insert(tablename: str, quote: Any) -> str:
     """The PostgreSQL statement inserting one row given as nine plain parameters (psycopg's
-    ``%(name)s``, run with ``exec_driver_sql``) and sending the NOTIFY of its queue on
+    ``%(name)s``, run by the driver itself) and sending the NOTIFY of its queue on
     ``%(channel)s`` (none when the id existed): :func:`unnest_insert` for one row without its
-    arrays. Measured on one-row enqueues (CPU of the insert, this machine, PostgreSQL 15):
-    dumping the nine arrays took 130-180 µs of 650; a ``text()`` clause instead of the
-    driver's SQL another 60-75 µs (SQLAlchemy's cache key and parameter processing). Its
-    ``id`` column has the id when added, and a NULL when it notified."""
+    arrays. Measured on one-row enqueues (CPU of the insert on the test machine): dumping the
+    nine arrays took 130-180 µs of 650; a ``text()`` clause instead of the driver's SQL
+    another 60-75 µs (SQLAlchemy's cache key and parameter processing). Its ``id`` column
+    has the id when added, and a NULL when it notified."""
     names = ", ".join(name for name, _ in _ARRAYS)
     values = ", ".join(f"%({name})s" for name, _ in _ARRAYS)
     return (
@@ -92,16 +92,12 @@ def insert_rows(
     channel: str,
 ) -> set[str]:
     """Insert ``rows`` (made by ``row_of`` with the mark ``batch``) unless their id exists;
-    the ids added. ``postgres``: the table's statements on PostgreSQL, which notify
-    ``channel``."""
+    the ids added. ``postgres``: the table's statements on PostgreSQL, whose arrays' one
+    notifies ``channel`` (one row: :func:`insert_one_postgresql`)."""
     t = db.table
     if postgres is not None:
-        if len(rows) == 1:
-            parameters = {**rows[0], "channel": channel}
-            found = connection.exec_driver_sql(postgres.one, parameters).scalars()
-        else:
-            arrays = {name: [row[name] for row in rows] for name, _ in _ARRAYS}
-            found = connection.scalars(postgres.many, {**arrays, "channel": channel})
+        arrays = {name: [row[name] for row in rows] for name, _ in _ARRAYS}
+        found = connection.scalars(postgres.many, {**arrays, "channel": channel})
         return {run_id for run_id in found if run_id is not None}  # None: the NOTIFY's row
     if db.is_sqlite:
         return set(connection.scalars(_sqlite_insert(t), rows))
@@ -118,6 +114,15 @@ def insert_rows(
         )
         added.update(connection.scalars(mine))
     return added
+
+
+def insert_one_postgresql(
+    db: Database, postgres: PostgresInserts, row: dict[str, Any], channel: str
+) -> set[str]:
+    """Insert ``row`` (made by ``row_of``) on PostgreSQL unless its id exists, notifying
+    ``channel``, in autocommit (one round trip); its id if added."""
+    found = db.driver_alone(postgres.one, {**row, "channel": channel})
+    return {run_id for (run_id,) in found if run_id is not None}  # None: the NOTIFY's row
 
 
 # The statements are built once per table: building one for each enqueue (and its cache key,
