@@ -165,6 +165,29 @@ def test_an_enqueue_of_existing_ids_only_adds_nothing(sql_backend: BrokerBackend
     assert [run.priority for run in broker.list_runs()] == [0, 0, 0]
 
 
+@pytest.mark.parametrize("name", ["postgresql", "mariadb"])
+def test_a_failed_driver_statement_raises_as_sqlalchemy_and_drops_its_connection(
+    name: str, tmp_path: Path
+) -> None:
+    """A one-run enqueue runs its statement through the driver itself: its errors are
+    SQLAlchemy's (what the retry reads) and its connection leaves the pool, never handed
+    back in autocommit or inside a transaction."""
+    with made_backend(name, tmp_path) as backend:
+        broker = sql(backend.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+        db = broker.db
+        with db.transaction() as connection:  # the pool's one connection
+            failing = connection.connection.driver_connection
+        with pytest.raises(sa.exc.ProgrammingError) as caught:  # not transient: raised
+            db.driver_alone("SELECT no_such_column FROM no_such_table", {})
+        assert type(caught.value.orig).__module__.split(".")[0] in ("psycopg", "pymysql")
+        with db.transaction() as connection:
+            assert connection.connection.driver_connection is not failing
+            if db.is_postgresql:
+                assert connection.connection.driver_connection.autocommit is False
+            connection.execute(sa.delete(db.table))
+        assert db.driver_alone("SELECT %(one)s", {"one": 1}) == ([(1,)], 1)
+
+
 # -- PostgreSQL -----------------------------------------------------------------------------
 
 
@@ -223,18 +246,6 @@ def test_a_connection_used_alone_goes_back_to_the_pool_in_transactions(
         connection.execute(sa.delete(broker.db.table))
         connection.rollback()
     assert broker.get_run("a") is not None
-
-
-def test_a_failed_driver_statement_raises_as_sqlalchemy_and_leaves_no_autocommit(
-    postgres: BrokerBackend,
-) -> None:
-    broker = sql(postgres.make(engine_options={"pool_size": 1, "max_overflow": 0}))
-    with pytest.raises(sa.exc.DataError) as caught:  # what retry reads: not transient
-        broker.db.driver_alone("SELECT 1 / %(zero)s", {"zero": 0})
-    assert type(caught.value.orig).__name__ == "DivisionByZero"
-    with broker.db.transaction() as connection:
-        assert connection.connection.driver_connection.autocommit is False
-    assert broker.db.driver_alone("SELECT %(one)s::int", {"one": 1}) == [(1,)]
 
 
 def test_a_notify_for_another_queue_does_not_wake(postgres: BrokerBackend) -> None:

@@ -30,11 +30,8 @@ from asyncz_like.brokers.records import (
 )
 from asyncz_like.brokers.sqlalchemy import claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
-from asyncz_like.brokers.sqlalchemy.inserts import (
-    PostgresInserts,
-    insert_one_postgresql,
-    insert_rows,
-)
+from asyncz_like.brokers.sqlalchemy.insert_one import insert_one, one_row_insert
+from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
     envelope_of,
@@ -115,9 +112,10 @@ class SQLAlchemyBroker(BaseBroker):
         self._workers = SQLWorkerRegistry(self.db)
         self.sweeps = claims.SweepSchedule()
         self._waiter: Waiter | None = None
-        self._inserts = None
+        self._unnest = None
         if self.db.is_postgresql:
-            self._inserts = PostgresInserts.of(tablename, engine.dialect.identifier_preparer.quote)
+            self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
+        self._one_row = one_row_insert(self.db)
 
     def __repr__(self) -> str:
         url = self.db.engine.url.render_as_string(hide_password=True)
@@ -152,12 +150,12 @@ class SQLAlchemyBroker(BaseBroker):
         rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
-        if self._inserts is None:
-            added = self.db.run(lambda connection: self._insert(connection, rows, batch))
-        elif len(rows) == 1:  # PostgreSQL, one run (a submit): the driver's statement
-            added = insert_one_postgresql(self.db, self._inserts, rows[0], self.channel)
-        else:  # PostgreSQL: one statement, alone
+        if len(rows) == 1 and self._one_row is not None:  # a submit: the driver's statement
+            added = insert_one(self.db, self._one_row, rows[0], self.channel)
+        elif self._unnest is not None:  # PostgreSQL: one statement, alone
             added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
+        else:
+            added = self.db.run(lambda connection: self._insert(connection, rows, batch))
         queues = {row["queue"] for row in rows if row["id"] in added}
         if queues and self._waiter is not None:
             self._waiter.wake(queues)
@@ -167,7 +165,7 @@ class SQLAlchemyBroker(BaseBroker):
     def _insert(
         self, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
     ) -> set[str]:
-        return insert_rows(self.db, connection, rows, batch, self._inserts, self.channel)
+        return insert_rows(self.db, connection, rows, batch, self._unnest, self.channel)
 
     def claim(
         self,

@@ -142,19 +142,20 @@ class Database:
 
         return self.retry(attempt)
 
-    def driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> list[Any]:
-        """The rows of ``statement`` (the driver's SQL and parameter style), run by psycopg
-        itself in autocommit on a connection of the pool, retried when transient
-        (PostgreSQL only). For the hottest call, a one-run enqueue: SQLAlchemy's Connection
-        around one statement (its isolation level set and reset, its execution context and
-        result) cost a third of it, about 100 µs CPU (measured per one-row insert: 332 µs
-        through ``run_alone`` and ``exec_driver_sql``, 226 µs here, 147 µs on a bare psycopg
-        connection). Errors come out as SQLAlchemy's, as from a Connection; a connection
-        that failed is dropped from the pool, never handed back in autocommit. The engine's
-        statement logging (``echo``) does not see it."""
+    def driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
+        """The rows and row count of ``statement`` (the driver's SQL and parameter style), run
+        by the driver itself on a connection of the pool as a transaction of its own, retried
+        when transient: in autocommit on PostgreSQL (one round trip); with its COMMIT on
+        MariaDB/MySQL (PyMySQL switches autocommit with a round trip each way, and SQLAlchemy
+        resets the isolation level with a third). Not on SQLite. For the hottest call, a
+        one-run enqueue: SQLAlchemy's Connection around one statement (isolation level or
+        transaction, execution context, result) was a third of its CPU (see
+        :mod:`.insert_one`). Errors come out as SQLAlchemy's, as from a Connection; a
+        connection that failed is dropped from the pool, never handed back in autocommit or
+        in a transaction. The engine's statement logging (``echo``) does not see it."""
         return self.retry(self._driver_alone, statement, parameters)
 
-    def _driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> list[Any]:
+    def _driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
         dialect = self.engine.dialect
         try:
             pooled = self.engine.raw_connection()
@@ -163,12 +164,17 @@ class Database:
             raise self._wrapped(error, statement, parameters, lost) from error
         try:
             driver: Any = pooled.driver_connection
-            driver.autocommit = True
+            if self.is_postgresql:
+                driver.autocommit = True
             with driver.cursor() as cursor:
                 cursor.execute(statement, parameters)
-                rows: list[Any] = cursor.fetchall()
-            driver.autocommit = False
-            return rows
+                rows = list(cursor.fetchall()) if cursor.description is not None else []
+                count: int = cursor.rowcount
+            if self.is_postgresql:
+                driver.autocommit = False
+            else:
+                driver.commit()
+            return rows, count
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
             pooled.invalidate(error)

@@ -2,17 +2,17 @@
 
 * PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING id``
   (with the NOTIFY of its queues) for several rows: nine array parameters, not nine per row
-  (a statement of ten thousand rows' parameters costs more to build than to run); one row,
-  the usual ``submit``, with an ``INSERT ... VALUES`` of nine plain parameters instead;
+  (a statement of ten thousand rows' parameters costs more to build than to run);
 * SQLite: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``;
-* MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row, the ids of this
-  batch's mark.
+* MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row or none, the ids of
+  this batch's mark.
+
+One row on PostgreSQL or MariaDB, the usual ``submit``, goes through :mod:`.insert_one`.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,37 +30,6 @@ _ARRAYS = (
     ("created_at", "bigint"), ("max_deliveries", "integer"), ("task_id", "text"),
     ("name", "text"), ("payload", "bytea"),
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class PostgresInserts:
-    """The two PostgreSQL statements of a run table: :func:`values_insert` for one row,
-    :func:`unnest_insert` for more."""
-
-    one: str
-    many: sa.TextClause
-
-    @classmethod
-    def of(cls, tablename: str, quote: Any) -> PostgresInserts:
-        return cls(values_insert(tablename, quote), unnest_insert(tablename, quote))
-
-
-def values_insert(tablename: str, quote: Any) -> str:
-    """The PostgreSQL statement inserting one row given as nine plain parameters (psycopg's
-    ``%(name)s``, run by the driver itself) and sending the NOTIFY of its queue on
-    ``%(channel)s`` (none when the id existed): :func:`unnest_insert` for one row without its
-    arrays. Measured on one-row enqueues (CPU of the insert on the test machine): dumping the
-    nine arrays took 130-180 µs of 650; a ``text()`` clause instead of the driver's SQL
-    another 60-75 µs (SQLAlchemy's cache key and parameter processing). Its ``id`` column
-    has the id when added, and a NULL when it notified."""
-    names = ", ".join(name for name, _ in _ARRAYS)
-    values = ", ".join(f"%({name})s" for name, _ in _ARRAYS)
-    return (
-        f"WITH added AS (INSERT INTO {quote(tablename)} ({names}) VALUES ({values}) "
-        "ON CONFLICT (id) DO NOTHING RETURNING id, queue), "
-        "told AS (SELECT pg_notify(%(channel)s, queue) FROM added) "  # a name < MAX_PAYLOAD
-        "SELECT id FROM added UNION ALL SELECT NULL FROM told"
-    )
 
 
 def unnest_insert(tablename: str, quote: Any) -> sa.TextClause:
@@ -88,16 +57,16 @@ def insert_rows(
     connection: sa.Connection,
     rows: list[dict[str, Any]],
     batch: str,
-    postgres: PostgresInserts | None,
+    unnest: sa.TextClause | None,
     channel: str,
 ) -> set[str]:
     """Insert ``rows`` (made by ``row_of`` with the mark ``batch``) unless their id exists;
-    the ids added. ``postgres``: the table's statements on PostgreSQL, whose arrays' one
-    notifies ``channel`` (one row: :func:`insert_one_postgresql`)."""
+    the ids added. ``unnest`` is :func:`unnest_insert`'s on PostgreSQL, which notifies
+    ``channel``."""
     t = db.table
-    if postgres is not None:
+    if unnest is not None:
         arrays = {name: [row[name] for row in rows] for name, _ in _ARRAYS}
-        found = connection.scalars(postgres.many, {**arrays, "channel": channel})
+        found = connection.scalars(unnest, {**arrays, "channel": channel})
         return {run_id for run_id in found if run_id is not None}  # None: the NOTIFY's row
     if db.is_sqlite:
         return set(connection.scalars(_sqlite_insert(t), rows))
@@ -114,15 +83,6 @@ def insert_rows(
         )
         added.update(connection.scalars(mine))
     return added
-
-
-def insert_one_postgresql(
-    db: Database, postgres: PostgresInserts, row: dict[str, Any], channel: str
-) -> set[str]:
-    """Insert ``row`` (made by ``row_of``) on PostgreSQL unless its id exists, notifying
-    ``channel``, in autocommit (one round trip); its id if added."""
-    found = db.driver_alone(postgres.one, {**row, "channel": channel})
-    return {run_id for (run_id,) in found if run_id is not None}  # None: the NOTIFY's row
 
 
 # The statements are built once per table: building one for each enqueue (and its cache key,
