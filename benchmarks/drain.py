@@ -180,6 +180,20 @@ def drain_processes(name: str, runs: int, processes: int, tmp: str) -> float:
         dropped(broker)
 
 
+def completions(worker: Worker, runs: int) -> asyncio.Event:
+    """An event set once ``worker`` has completed ``runs`` runs (made on the running loop)."""
+    done = asyncio.Event()
+    counted = [0]
+
+    def count(event: Any) -> None:
+        counted[0] += 1
+        if counted[0] >= runs:
+            done.set()
+
+    worker.add_listener(count, RUN_COMPLETED)
+    return done
+
+
 def drain_memory(runs: int) -> float:
     """Runs per second drained by one in-process Worker on a MemoryBroker."""
     broker = MemoryBroker()
@@ -188,15 +202,7 @@ def drain_memory(runs: int) -> float:
     worker = Worker(broker, concurrency=CONCURRENCY)
 
     async def main() -> None:
-        done = asyncio.Event()
-        counted = [0]
-
-        def count(event: Any) -> None:
-            counted[0] += 1
-            if counted[0] >= runs:
-                done.set()
-
-        worker.add_listener(count, RUN_COMPLETED)
+        done = completions(worker, runs)
         task = asyncio.create_task(worker.run())
         await done.wait()
         worker.stop()

@@ -30,9 +30,8 @@ from typing import Any
 
 from asyncz_like.brokers import BaseBroker, Envelope
 from asyncz_like.brokers.plugins import make_broker
-from asyncz_like.events.constants import RUN_COMPLETED
 from asyncz_like.workers import Worker
-from benchmarks.drain import BATCH, CONCURRENCY, CONFIGS, dropped
+from benchmarks.drain import BATCH, CONCURRENCY, CONFIGS, completions, dropped
 
 NAMES = ("memory", "redis", "postgresql", "rabbitmq")
 
@@ -68,15 +67,7 @@ def drain(
     worker = Worker(broker, concurrency=CONCURRENCY)
 
     async def main() -> tuple[float, float, float]:
-        done = asyncio.Event()
-        counted = [0]
-
-        def count(event: Any) -> None:
-            counted[0] += 1
-            if counted[0] >= runs:
-                done.set()
-
-        worker.add_listener(count, RUN_COMPLETED)
+        done = completions(worker, runs)
         cpu, wall, loop = cpu_seconds(), time.monotonic(), time.thread_time()
         if profiler is not None:
             profiler.enable()

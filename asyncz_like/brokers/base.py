@@ -49,10 +49,10 @@ from asyncz_like.brokers.records import (
     Renewal,
     WorkerInfo,
     check_aware,
+    check_claim,
     check_name,
-    check_queues,
 )
-from asyncz_like.limits import check_count, check_wait
+from asyncz_like.limits import check_count
 from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 
@@ -103,6 +103,10 @@ class BaseBroker(ABC):
     #: Whether :meth:`get_envelope` still gives the call of a run that ended (what a retry
     #: needs).
     keeps_ended_calls: bool = False
+    #: Whether concurrent callers gain from sharing one :meth:`enqueue` call (a round trip, a
+    #: commit): see :class:`~asyncz_like.brokers.grouping.EnqueueGroups`. False for a broker
+    #: in this process's memory, where a call alone costs no more.
+    groups_enqueues: bool = True
     _failure_listeners: tuple[FailureListener, ...] = ()
 
     def start(self) -> None:  # noqa: B027  # optional hook
@@ -218,12 +222,7 @@ class BaseBroker(ABC):
         every promise of its own call. When the claim fails after the ends were recorded,
         their answers come back with no deliveries (the next claim takes the slots). This
         default calls the two in turn."""
-        names = list(queues) if not isinstance(queues, str) else queues
-        check_name(worker_id, "worker_id")
-        check_count(limit, "limit", minimum=0)
-        check_aware(now, "now")
-        check_wait(lease_seconds, "lease_seconds")
-        check_queues(names)
+        names = check_claim(worker_id, queues, limit, now, lease_seconds)
         answers = self.finish_many(finishes)  # bad arguments raise before anything is done
         try:
             deliveries = self.claim(worker_id, names, limit, now, lease_seconds)

@@ -4,12 +4,20 @@ counts, workers."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from asyncz_like.limits import MAX_COUNT, check_count, check_seconds, check_time, shifted
+from asyncz_like.limits import (
+    MAX_COUNT,
+    check_count,
+    check_seconds,
+    check_time,
+    check_wait,
+    shifted,
+)
 from asyncz_like.runs.backoff import Backoff, as_backoff, default_backoff
 from asyncz_like.runs.run import RunError
 from asyncz_like.runs.status import RunStatus
@@ -58,6 +66,17 @@ def check_aware(value: Any, argument: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise TypeError(f"{argument} must be a timezone-aware datetime, got {argument}={value!r}")
     return check_time(value, argument)
+
+
+def check_claim(
+    worker_id: str, queues: Iterable[str], limit: int, now: datetime, lease_seconds: float
+) -> tuple[str, ...]:
+    """The queue names of a claim (or renew) whose arguments are all valid."""
+    check_name(worker_id, "worker_id")
+    check_count(limit, "limit", minimum=0)
+    check_aware(now, "now")
+    check_wait(lease_seconds, "lease_seconds")
+    return check_queues(list(queues) if not isinstance(queues, str) else queues)
 
 
 @dataclass(frozen=True, slots=True, eq=True)

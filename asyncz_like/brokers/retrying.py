@@ -3,8 +3,9 @@
 As rq's "requeue" and Flower's "retry": the new run has a new id and the call of the ended
 one (function reference, arguments, queue, priority, retries, timeout, max_deliveries,
 headers), due at once, with the header ``retry_of`` naming the run it retries. The ended
-run's record is left as it was, so its error and its history stay readable. The scheduler's
-``retry_run`` and ``asyncz-like retry`` call :func:`retry_run`.
+run's record is left as it was, so its error and its history stay readable.
+``asyncz-like retry`` calls :func:`retry_run`; the scheduler's ``retry_run`` enqueues
+:func:`retry_envelope` as it enqueues a submit (sharing a call with concurrent ones).
 """
 
 from __future__ import annotations

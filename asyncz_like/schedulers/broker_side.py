@@ -15,6 +15,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from asyncz_like.brokers.base import BaseBroker
+from asyncz_like.brokers.grouping import EnqueueCall, shared_enqueue
 from asyncz_like.brokers.plugins import make_broker
 from asyncz_like.brokers.records import (
     DEFAULT_QUEUE,
@@ -24,7 +25,7 @@ from asyncz_like.brokers.records import (
     check_queues,
     check_target,
 )
-from asyncz_like.brokers.retrying import pending_run, retry_run
+from asyncz_like.brokers.retrying import pending_run, retry_envelope
 from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.exceptions import RunLookupError
@@ -88,6 +89,8 @@ class BrokerSide:
     def __init__(self, host: BrokerHost) -> None:
         self.host = host
         self.broker: BaseBroker | None = None
+        #: The broker's enqueue, shared by concurrent submitters (one call for all waiting).
+        self._enqueue: EnqueueCall | None = None
         self.queues: tuple[str, ...] = (DEFAULT_QUEUE,)
         self.run_worker = True
         self.worker_concurrency = 10
@@ -101,6 +104,7 @@ class BrokerSide:
         """Read ``broker``, ``worker``, ``queues`` and ``worker_concurrency``."""
         given = options.get("broker")
         self.broker = None if given is None else make_broker(given, "broker")
+        self._enqueue = None if self.broker is None else shared_enqueue(self.broker)
         self._broker_started = False
         self.run_worker = as_bool(options.get("worker", True), "worker")
         queues = options.get("queues") or [DEFAULT_QUEUE]
@@ -118,7 +122,7 @@ class BrokerSide:
         """The executor of a task alias ``"queue:<name>"`` when there is a broker."""
         if self.broker is None or not alias.startswith(QUEUE_PREFIX):
             return None
-        return QueueExecutor(alias[len(QUEUE_PREFIX) :], lambda: self.broker)
+        return QueueExecutor(alias[len(QUEUE_PREFIX) :], lambda: self._enqueue)
 
     def require(self, what: str) -> BaseBroker:
         """The broker, started (a process may submit or read before the scheduler starts)."""
@@ -216,8 +220,11 @@ class BrokerSide:
         )
 
     def enqueue(self, envelopes: list[Envelope], now: datetime) -> list[Run]:
-        """Enqueue in one round trip; the runs as they are now (PENDING)."""
-        self.require("submit").enqueue(envelopes, now)
+        """Enqueue in one round trip, shared with other threads enqueuing at the same time;
+        the runs as they are now (PENDING)."""
+        self.require("submit")
+        assert self._enqueue is not None  # made with the broker
+        self._enqueue(envelopes, now)
         return [pending_run(envelope) for envelope in envelopes]
 
     # -- reading, waiting, cancelling -------------------------------------------------------
@@ -284,7 +291,8 @@ class BrokerSide:
         return run
 
     def retry(self, run_id: str) -> Run:
-        return retry_run(self.require("retry_run"), run_id, self.host.clock.now())
+        now = self.host.clock.now()
+        return self.enqueue([retry_envelope(self.require("retry_run"), run_id, now)], now)[0]
 
     def cancel(self, run_id: str) -> BrokerCancelResult:
         outcome = self.require("cancel_run").cancel(run_id, self.host.clock.now())

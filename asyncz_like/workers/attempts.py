@@ -22,6 +22,7 @@ from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers.lanes import Lanes
 from asyncz_like.workers.ledger import Ledger, RunHost, Wake
+from asyncz_like.workers.log_lines import log_retrying
 from asyncz_like.workers.process import RemoteError
 from asyncz_like.workers.submitted import Place, SubmittedRun
 
@@ -159,16 +160,7 @@ class AttemptTracker:
                 wakes = self.ledger.move(run, RunStatus.FAILED, now)
                 self._finish(submitted)
         if retry:
-            logger.warning(
-                "Run %s (%s) attempt %d raised %s: %s; retrying at %s",
-                run.id,
-                run.name,
-                run.attempt,
-                error.type,
-                error.message,
-                due.isoformat(),
-                extra=log_extra(run),
-            )
+            log_retrying(logger, run, error, due, log_extra(run))
             self.ledger.announce(RUN_RETRYING, run, wakes, exc)
             self.host.wake_runs_at(due)
             return

@@ -3,12 +3,12 @@ the cancelled work has really stopped."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.limits import check_timeout
+from asyncz_like.workers.waking import thread_waker
 
 if TYPE_CHECKING:
     from asyncz_like.workers.engine import RunEngine
@@ -55,13 +55,7 @@ class CancelResult:
         engine, submitted = self._engine, self._submitted
         if engine is None or submitted is None:
             return self.cancelled
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def wake() -> None:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, done)
-
+        done, wake = thread_waker()
         if engine.when_stopped(submitted, wake):
             try:
                 await done
@@ -81,8 +75,3 @@ class CancelResult:
             engine.forget_stop_waiter(submitted, stopped.set)
             raise TimeoutError(f"Run {self.run_id!r} did not stop within {timeout} s")
         return self.cancelled
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

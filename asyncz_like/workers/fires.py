@@ -47,6 +47,12 @@ def _as_datetime(stamp: Stamp) -> datetime:
     return stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)
 
 
+def _fire_run(task_id: str, name: str | None, run_time: datetime, started: datetime) -> Run:
+    """The RUNNING run of the fire of ``run_time`` that started at ``started``."""
+    return Run(new_run_id(), task_id, name, RunStatus.RUNNING, 0.0, None, None, None, 1, 0,
+               started, run_time, started)  # fmt: skip
+
+
 class FireRecorder:
     """Records the fires of a scheduler's tasks in its ledger (history, stats, events)."""
 
@@ -118,21 +124,7 @@ class FireRecorder:
 
     def _enter(self, task: Task, run_time: datetime, started: datetime) -> Run:
         """The RUNNING run of a fire that started at ``started``, entered in the ledger."""
-        run = Run(
-            new_run_id(),
-            task.id,
-            task.name,
-            RunStatus.RUNNING,
-            0.0,
-            None,
-            None,
-            None,
-            1,
-            0,
-            started,
-            run_time,
-            started,
-        )
+        run = _fire_run(task.id, task.name, run_time, started)
         ledger = self._ledger
         with ledger.lock:
             ledger.enter(run)
@@ -221,22 +213,7 @@ class FireRecorder:
     def _build(self, items: list[FireRecord]) -> None:
         ledger = self._ledger
         for task_id, name, run_time, started, finished, status, value, error in items:
-            begun = _as_datetime(started)
-            run = Run(
-                new_run_id(),
-                task_id,
-                name,
-                RunStatus.RUNNING,
-                0.0,
-                None,
-                None,
-                None,
-                1,
-                0,
-                begun,
-                run_time,
-                begun,
-            )
+            run = _fire_run(task_id, name, run_time, _as_datetime(started))
             ledger.enter(run)
             if isinstance(error, BaseException):
                 error = RunError.from_exception(error)

@@ -13,6 +13,7 @@ from asyncz_like.runs.rss import process_rss
 from asyncz_like.runs.stats import ExecutionTimes, RunStats, StatsCollector, WorkerStats
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers.persistent.stored_history import StoredRunHistory
+from asyncz_like.workers.waking import thread_waker
 
 if TYPE_CHECKING:
     from asyncz_like.runs.run import Run
@@ -79,13 +80,7 @@ def _watch(engine: RunEngine, run_id: str, wake: Wake) -> Run:
 
 async def wait_async(engine: RunEngine, run_id: str, timeout: float | None) -> Run:  # noqa: ASYNC109  # as asyncio.wait_for
     timeout = check_timeout(timeout)
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(_resolve, done)
-
+    done, wake = thread_waker()
     run = _watch(engine, run_id, wake)
     if run.finished:
         return run
@@ -96,11 +91,6 @@ async def wait_async(engine: RunEngine, run_id: str, timeout: float | None) -> R
     finally:
         engine.ledger.remove_waiter(run_id, wake)
     return run
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 def refuse_blocking_in_loop() -> None:

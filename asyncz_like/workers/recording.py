@@ -29,6 +29,7 @@ from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers.finishing import Finisher
 from asyncz_like.workers.held import Ending, HeldRun, Outcome, Stop
+from asyncz_like.workers.log_lines import log_retrying
 
 logger = logging.getLogger("asyncz_like.workers")
 #: While the broker is away, the end of a run is sent again after RECORD_RETRY_FIRST seconds,
@@ -217,16 +218,7 @@ class Recorder:
             return
         run.status, run.error = RunStatus.RETRYING, error
         self.counts["retried"] += 1
-        logger.warning(
-            "Run %s (%s) attempt %d raised %s: %s; retrying at %s",
-            run.id,
-            run.name,
-            run.attempt,
-            error.type,
-            error.message,
-            retry_at.isoformat(),
-            extra=log_extra(held),
-        )
+        log_retrying(logger, run, error, retry_at, log_extra(held))
         self.announce(RUN_RETRYING, held, outcome.exception)
 
     async def _failed(self, held: HeldRun, outcome: Outcome, status: RunStatus) -> None:

@@ -69,12 +69,25 @@ def test_without_ends_it_claims_and_with_limit_zero_it_only_ends(broker: BaseBro
     assert run is not None and run.status is RunStatus.PENDING
 
 
-def test_bad_arguments_are_refused_before_anything_is_recorded(broker: BaseBroker) -> None:
+BAD_CLAIMS = {
+    "worker_id": {"worker_id": ""},
+    "queues": {"queues": []},
+    "limit": {"limit": -1},
+    "now": {"now": at(1).replace(tzinfo=None)},
+    "lease_seconds": {"lease_seconds": -1.0},
+}
+
+
+@pytest.mark.parametrize("argument", list(BAD_CLAIMS))
+def test_bad_arguments_are_refused_before_anything_is_recorded(
+    broker: BaseBroker, argument: str
+) -> None:
     broker.enqueue([envelope("a"), envelope("b")])
     (held,) = broker.claim("w", ["default"], 1, at(0))
     done = Finish.completed("a", held.token, None, at(1))
-    with pytest.raises(ValueError, match="limit"):
-        broker.finish_and_claim([done], "w", ["default"], -1, at(1))
+    claim: dict[str, Any] = {"worker_id": "w", "queues": ["default"], "limit": 1, "now": at(1)}
+    with pytest.raises((TypeError, ValueError), match=argument):
+        broker.finish_and_claim([done], **(claim | BAD_CLAIMS[argument]))
     with pytest.raises(TypeError, match="Finish"):
         broker.finish_and_claim(["a"], "w", ["default"], 1, at(1))  # type: ignore[list-item]
     run = broker.get_run("a")

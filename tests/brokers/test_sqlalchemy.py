@@ -354,3 +354,15 @@ def test_a_database_made_before_the_workers_table_gets_it(sql_backend: BrokerBac
         assert [info.worker_id for info in reader.list_workers(at(1))] == ["w"]
     finally:
         reader.shutdown()
+
+
+def test_a_server_without_skip_locked_is_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from asyncz_like.stores.sqlalchemy import engine as engines
+
+    monkeypatch.setattr(engines, "skip_locked_supported", lambda engine: False)
+    with made_backend("mariadb", tmp_path) as backend:
+        broker = sql(backend.make())
+        assert broker.db.skip_locked is False
+        assert "claims of several workers will wait for each other" in caplog.text

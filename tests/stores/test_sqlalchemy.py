@@ -457,3 +457,21 @@ def test_retry_makes_four_attempts_with_backoff_and_says_which(
         store.database.retry(broken)
     assert len(calls) == 1
     store.database.dispose()
+
+
+def test_skip_locked_is_probed_on_a_fresh_engine_and_its_absence_told(
+    server: SQLBackend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = server.make()  # checks that the server is there
+    fresh = sa.create_engine(server.url)
+    try:
+        assert fresh.dialect.server_version_info is None  # not read before a connection
+        assert sql_engine.skip_locked_supported(fresh)  # the test servers are recent enough
+    finally:
+        fresh.dispose()
+    monkeypatch.setattr(sql_engine, "skip_locked_supported", lambda engine: False)
+    start(store)
+    assert "claims of several schedulers will wait for each other" in caplog.text
+    db = store._db  # type: ignore[attr-defined]
+    claimable = db.sql.claimable((), 1).compile(dialect=db.engine.dialect)
+    assert "SKIP LOCKED" not in str(claimable) and "FOR UPDATE" in str(claimable)

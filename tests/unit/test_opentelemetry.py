@@ -22,6 +22,7 @@ from asyncz_like.contrib.opentelemetry import GIVEN_BACK, LEASE_LOST, instrument
 from asyncz_like.events import RUN_COMPLETED, RUN_FAILED, RUN_STARTED, RunEvent
 from asyncz_like.exceptions import MissingDependencyError
 from asyncz_like.runs import Run, RunStatus
+from asyncz_like.workers import Worker
 from tests.helpers import START, FakeClock, manual_scheduler
 from tests.unit.test_worker import GATE, Events, envelope, make_worker, put, working
 
@@ -190,6 +191,17 @@ def test_instrumenting_twice_keeps_one_tracing(clock: FakeClock, spans: Any) -> 
     ]  # one span each: nothing wrapped twice
 
 
+def traced_worker(
+    clock: FakeClock, provider: TracerProvider, run_id: str, fn: str, **options: Any
+) -> tuple[MemoryBroker, Worker, Events]:
+    """A memory broker holding one run of ``fn``, and an instrumented worker for it."""
+    broker = MemoryBroker()
+    put(broker, [envelope(run_id, fn)])
+    worker = make_worker(broker, clock, **options)
+    instrument(worker, provider)
+    return broker, worker, Events(worker)
+
+
 def consumer_spans(exporter: InMemorySpanExporter, run_id: str) -> list[ReadableSpan]:
     return [
         span
@@ -200,11 +212,7 @@ def consumer_spans(exporter: InMemorySpanExporter, run_id: str) -> list[Readable
 
 def test_a_run_given_back_at_a_stop_ends_its_span(clock: FakeClock, spans: Any) -> None:
     provider, exporter = spans
-    broker = MemoryBroker()
-    put(broker, [envelope("f", "forever")])
-    worker = make_worker(broker, clock, grace_seconds=0.05)
-    instrument(worker, provider)
-    events = Events(worker)
+    broker, worker, events = traced_worker(clock, provider, "f", "forever", grace_seconds=0.05)
 
     async def body() -> None:
         await events.until(RUN_STARTED, "f")
@@ -218,11 +226,7 @@ def test_a_run_given_back_at_a_stop_ends_its_span(clock: FakeClock, spans: Any) 
 
 def test_a_run_whose_lease_is_lost_ends_its_span(clock: FakeClock, spans: Any) -> None:
     provider, exporter = spans
-    broker = MemoryBroker()
-    put(broker, [envelope("b", "blocked")])
-    worker = make_worker(broker, clock, lease_seconds=3)
-    instrument(worker, provider)
-    events = Events(worker)
+    broker, worker, events = traced_worker(clock, provider, "b", "blocked", lease_seconds=3)
 
     async def body() -> None:
         await events.until(RUN_STARTED, "b")

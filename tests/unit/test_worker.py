@@ -193,7 +193,7 @@ async def test_claims_only_its_queues_by_priority(clock: FakeClock) -> None:
 
 @in_loop
 async def test_a_failure_is_retried_after_its_backoff_through_the_broker(
-    clock: FakeClock,
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker = MemoryBroker()
     backoff = Backoff(base=10, jitter=0)
@@ -208,6 +208,13 @@ async def test_a_failure_is_retried_after_its_backoff_through_the_broker(
         assert run is not None and run.status is RunStatus.RETRYING
         assert run.scheduled_at == START + timedelta(seconds=10)
         assert run.error is not None and run.error.message == "failure 1"
+        warned = [r for r in caplog.records if "retrying at" in r.getMessage()]
+        retry_at = (START + timedelta(seconds=10)).isoformat()
+        assert [r.getMessage() for r in warned] == [
+            f"Run f ({__name__}:flaky) attempt 1 raised ValueError: failure 1;"
+            f" retrying at {retry_at}"
+        ]
+        assert warned[0].__dict__["queue"] == "default"
         clock.advance(10)
         await events.until(RUN_COMPLETED, "f")
 

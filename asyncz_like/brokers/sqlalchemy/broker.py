@@ -227,12 +227,7 @@ class SQLAlchemyBroker(BaseBroker):
             .where(t.c.id == run_id, t.c.token == token, t.c.status == _RUNNING)
             .values(values)
         )
-        if self.db.is_postgresql:  # one statement: alone, its commit relaxed inside it
-            statement = statement.where(sa.text(self.db.relaxed()))
-            return self.db.run_alone(lambda connection: connection.execute(statement).rowcount == 1)
-        return self.db.run(
-            lambda connection: connection.execute(statement).rowcount == 1, relaxed=True
-        )
+        return self.db.update_one(statement)
 
     def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
         values = {

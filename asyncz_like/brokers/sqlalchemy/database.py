@@ -62,17 +62,9 @@ class Database:
         self.retry(engines.ensure_table, self.engine, self.table)
         self.retry(engines.ensure_table, self.engine, self.workers_table)
         if not self.is_sqlite:
-            self.skip_locked = self.retry(self._skip_locked_supported)
+            self.skip_locked = self.retry(engines.skip_locked_supported, self.engine)
             if not self.skip_locked:
-                self.logger.warning(
-                    "This server has no FOR UPDATE SKIP LOCKED (MariaDB < 10.6, MySQL < 8); "
-                    "claims of several workers will wait for each other",
-                    extra={"table": self.table.name},
-                )
-
-    def _skip_locked_supported(self) -> bool:
-        with self.engine.connect():  # the dialect reads the server version on first connect
-            return engines.skip_locked_supported(self.engine)
+                engines.warn_without_skip_locked(self.logger, self.table.name, "workers")
 
     def dispose(self) -> None:
         if self.owns_engine:
@@ -199,6 +191,16 @@ class Database:
             dialect=self.engine.dialect,
         )
         return cast(exc.DBAPIError, wrapped)
+
+    def update_one(self, statement: sa.Update) -> bool:
+        """Whether ``statement``, an UPDATE of at most one row whose commit may be relaxed
+        (see :meth:`run`), changed a row; on PostgreSQL it runs alone: one round trip."""
+        if self.is_postgresql:
+            alone = statement.where(sa.text(self.relaxed()))
+            return self.run_alone(lambda connection: connection.execute(alone).rowcount == 1)
+        return self.run(
+            lambda connection: connection.execute(statement).rowcount == 1, relaxed=True
+        )
 
     def relaxed(self) -> str:
         """A condition, true, to AND into the WHERE of a statement run alone whose commit

@@ -142,24 +142,16 @@ class Database:
         self.retry(engines.ensure_table, self.engine, self.table)
         self.retry(engines.ensure_table, self.engine, self.slots.table)
         if not self.is_sqlite:
-            skip = self.retry(self._skip_locked_supported)
+            skip = self.retry(engines.skip_locked_supported, self.engine)
             self.sql = Statements(
                 self.table, skip_locked=skip, lock_rows=True, arrays=self.sql.arrays
             )
             if not skip:
-                self.logger.warning(
-                    "This server has no FOR UPDATE SKIP LOCKED (MariaDB < 10.6, MySQL < 8); "
-                    "claims of several schedulers will wait for each other",
-                    extra={"table": self.table.name},
-                )
+                engines.warn_without_skip_locked(self.logger, self.table.name, "schedulers")
 
     def check_exists(self, store: str) -> None:
         """StoreNotFoundError unless the task table exists (creating nothing)."""
         engines.check_table(self.engine, self.table.name, store)
-
-    def _skip_locked_supported(self) -> bool:
-        with self.engine.connect():  # the dialect reads the server version on first connect
-            return engines.skip_locked_supported(self.engine)
 
     def dispose(self) -> None:
         if self.owns_engine:

@@ -3,6 +3,7 @@ processes, the table created once however many processes start together."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import time
@@ -157,13 +158,25 @@ def _sqlite_begin(connection: sa.Connection) -> None:
 
 
 def skip_locked_supported(engine: sa.Engine) -> bool:
-    """Whether ``FOR UPDATE SKIP LOCKED`` works: PostgreSQL 9.5, MariaDB 10.6, MySQL 8."""
-    version = engine.dialect.server_version_info or ()
+    """Whether ``FOR UPDATE SKIP LOCKED`` works: PostgreSQL 9.5, MariaDB 10.6, MySQL 8. It
+    connects: the dialect reads the server's version on its first connection."""
+    with engine.connect():
+        version = engine.dialect.server_version_info or ()
     if engine.dialect.name == "postgresql":
         return version >= (9, 5)
     if getattr(engine.dialect, "is_mariadb", False):
         return version >= (10, 6)
     return version >= (8, 0)
+
+
+def warn_without_skip_locked(logger: logging.Logger, tablename: str, claimants: str) -> None:
+    """Warn that this server's claims of several ``claimants`` wait for each other."""
+    logger.warning(
+        "This server has no FOR UPDATE SKIP LOCKED (MariaDB < 10.6, MySQL < 8); "
+        "claims of several %s will wait for each other",
+        claimants,
+        extra={"table": tablename},
+    )
 
 
 def check_table(engine: sa.Engine, tablename: str, what: str) -> None:
