@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
 from tests.brokers.cleanup import drop_table
 from tests.brokers.test_contract import TARGET, at, envelope, ids
+from tests.services import MARIADB_URL
 
 SQL_BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
@@ -175,17 +177,58 @@ def test_a_failed_driver_statement_raises_as_sqlalchemy_and_drops_its_connection
     with made_backend(name, tmp_path) as backend:
         broker = sql(backend.make(engine_options={"pool_size": 1, "max_overflow": 0}))
         db = broker.db
-        with db.transaction() as connection:  # the pool's one connection
-            failing = connection.connection.driver_connection
+        used = db.autocommit_engine or db.engine  # MariaDB: autocommit connections of its own
+
+        def pooled() -> Any:  # the pool's one connection
+            with used.connect() as connection:
+                return connection.connection.driver_connection
+
+        failing = pooled()
         with pytest.raises(sa.exc.ProgrammingError) as caught:  # not transient: raised
             db.driver_alone("SELECT no_such_column FROM no_such_table", {})
         assert type(caught.value.orig).__module__.split(".")[0] in ("psycopg", "pymysql")
+        assert pooled() is not failing
         with db.transaction() as connection:
-            assert connection.connection.driver_connection is not failing
             if db.is_postgresql:
                 assert connection.connection.driver_connection.autocommit is False
             connection.execute(sa.delete(db.table))
         assert db.driver_alone("SELECT %(one)s", {"one": 1}) == ([(1,)], 1)
+
+
+@contextmanager
+def closing_engine(engine: sa.Engine) -> Iterator[sa.Engine]:
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("engine_given", [False, True])
+def test_a_one_run_enqueue_on_mariadb_commits_alone_on_an_engine_of_ours(
+    engine_given: bool, tmp_path: Path
+) -> None:
+    """On an engine the broker made, a one-run enqueue is its INSERT IGNORE in autocommit
+    (no COMMIT: one round trip); on an engine given by the user, INSERT IGNORE and COMMIT."""
+    engine = sa.create_engine(MARIADB_URL, pool_size=1, max_overflow=0)
+    with closing_engine(engine), made_backend("mariadb", tmp_path) as backend:
+        assert isinstance(backend, SQLBackend)
+        if engine_given:
+            broker = SQLAlchemyBroker(engine=engine, tablename=f"b_{backend.token}")
+            broker.start()
+            backend.made.append(broker)
+        else:
+            broker = sql(backend.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+        assert (broker.db.autocommit_engine is None) is engine_given
+
+        def commits() -> int:
+            rows, _ = broker.db.driver_alone("SHOW SESSION STATUS LIKE 'Com_commit'", {})
+            return int(rows[0][1])
+
+        before = commits()
+        assert [broker.enqueue([envelope(f"r{i}")]) for i in range(3)] == [[True]] * 3
+        assert broker.enqueue([envelope("r0")]) == [False]
+        assert commits() - before == (5 if engine_given else 0)  # the first read's commit too
+        assert {run.id for run in broker.list_runs()} == {"r0", "r1", "r2"}
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class Database:
         self.is_postgresql = self.dialect == "postgresql"
         self.skip_locked = not self.is_sqlite
         self.fast_commits = False  # set by the broker (PostgreSQL only)
+        #: MariaDB/MySQL: an engine of autocommit connections for :meth:`driver_alone`, ours
+        #: (set by the broker when it made the engine).
+        self.autocommit_engine: sa.Engine | None = None
         self._writer = (
             engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
             if self.is_sqlite
@@ -69,6 +72,8 @@ class Database:
     def dispose(self) -> None:
         if self.owns_engine:
             self.engine.dispose()
+        if self.autocommit_engine is not None:
+            self.autocommit_engine.dispose()
 
     def retry(self, operation: Callable[..., T], *args: Any) -> T:
         """``operation(*args)``, tried again after a pause when it fails transiently."""
@@ -137,20 +142,22 @@ class Database:
     def driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
         """The rows and row count of ``statement`` (the driver's SQL and parameter style), run
         by the driver itself on a connection of the pool as a transaction of its own, retried
-        when transient: in autocommit on PostgreSQL (one round trip); with its COMMIT on
-        MariaDB/MySQL (PyMySQL switches autocommit with a round trip each way, and SQLAlchemy
-        resets the isolation level with a third). Not on SQLite. For the hottest call, a
-        one-run enqueue: SQLAlchemy's Connection around one statement (isolation level or
-        transaction, execution context, result) was a third of its CPU (see
-        :mod:`.insert_one`). Errors come out as SQLAlchemy's, as from a Connection; a
+        when transient: in autocommit on PostgreSQL (one round trip); on MariaDB/MySQL on a
+        connection of :attr:`autocommit_engine` (one round trip), or, on an engine given by
+        the user, with its COMMIT (PyMySQL switches autocommit with a round trip each way,
+        and SQLAlchemy resets the isolation level with a third). Not on SQLite. For the
+        hottest call, a one-run enqueue: SQLAlchemy's Connection around one statement
+        (isolation level or transaction, execution context, result) was a third of its CPU
+        (see :mod:`.insert_one`). Errors come out as SQLAlchemy's, as from a Connection; a
         connection that failed is dropped from the pool, never handed back in autocommit or
         in a transaction. The engine's statement logging (``echo``) does not see it."""
         return self.retry(self._driver_alone, statement, parameters)
 
     def _driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
         dialect = self.engine.dialect
+        autocommit = self.autocommit_engine
         try:
-            pooled = self.engine.raw_connection()
+            pooled = (autocommit or self.engine).raw_connection()
         except dialect.loaded_dbapi.Error as error:  # could not connect
             lost = dialect.is_disconnect(error, None, None)
             raise self._wrapped(error, statement, parameters, lost) from error
@@ -164,7 +171,7 @@ class Database:
                 count: int = cursor.rowcount
             if self.is_postgresql:
                 driver.autocommit = False
-            else:
+            elif autocommit is None:
                 driver.commit()
             return rows, count
         except dialect.loaded_dbapi.Error as error:
