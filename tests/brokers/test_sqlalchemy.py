@@ -195,6 +195,20 @@ def test_a_failed_driver_statement_raises_as_sqlalchemy_and_drops_its_connection
         assert db.driver_alone("SELECT %(one)s", {"one": 1}) == ([(1,)], 1)
 
 
+def test_a_one_run_enqueue_on_a_pinged_connection_goes_through(
+    sql_backend: BrokerBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection idle for a while is pinged at checkout (the pool's event), before the
+    driver's own statement of a one-run enqueue runs on it."""
+    from asyncz_like.stores.sqlalchemy import engine as engines
+
+    broker = sql_backend.make()
+    monkeypatch.setattr(engines, "PING_IDLE_AFTER", -1.0)  # every checkout pings
+    assert [broker.enqueue([envelope(f"r{i}")]) for i in range(3)] == [[True]] * 3
+    assert broker.enqueue([envelope("r1")]) == [False]
+    assert sorted(run.id for run in broker.list_runs()) == ["r0", "r1", "r2"]
+
+
 @contextmanager
 def closing_engine(engine: sa.Engine) -> Iterator[sa.Engine]:
     try:

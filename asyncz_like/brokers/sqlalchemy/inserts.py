@@ -75,7 +75,7 @@ def insert_rows(
     if inserted == len(rows):
         return set(ids)  # all new (the usual case): no round trip to ask which
     if inserted == 0:
-        return set()  # none new (a one-run enqueue of an existing id): nor here
+        return set()  # none new (a batch enqueued again): no round trip either
     added: set[str] = set()
     for start in range(0, len(ids), CHUNK):
         mine = sa.select(t.c.id).where(
