@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from asyncz_like.brokers import Envelope, WorkerInfo, make_broker
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+from asyncz_like.brokers.sqlalchemy.insert_few import FEW
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
@@ -140,22 +141,23 @@ def test_two_processes_worth_of_brokers_share_one_table(sql_backend: BrokerBacke
     assert run is not None and run.result == {"ok": True}
 
 
-def test_one_run_and_several_are_stored_alike(sql_backend: BrokerBackend) -> None:
-    """PostgreSQL inserts one run with a statement of its own (VALUES, not arrays): the row
-    it writes is the row a batch writes."""
+def test_one_run_a_few_and_many_are_stored_alike(sql_backend: BrokerBackend) -> None:
+    """PostgreSQL and MariaDB insert up to FEW runs with a VALUES statement sent by the
+    driver, more with SQLAlchemy (arrays on PostgreSQL): the rows they write are alike."""
     broker = sql(sql_backend.make())
     fields = {"args": (1, "two"), "kwargs": {"k": [1.5]}, "queue": "q", "priority": -3,
               "due": at(5), "max_retries": 2, "timeout": 30.0, "max_deliveries": 5,
               "task_id": "t", "name": "job", "headers": {"key": "v"}}  # fmt: skip
-    assert broker.enqueue([envelope("one", **fields)], now=at(0)) == [True]
-    pair = [envelope("two", **fields), envelope("three", **fields)]
-    assert broker.enqueue(pair, now=at(0)) == [True, True]
+    sizes = {"one": 1, "few": 3, "many": FEW + 1}
+    for size, count in sizes.items():
+        sent = [envelope(f"{size}{index:02}", **fields) for index in range(count)]
+        assert broker.enqueue(sent, now=at(0)) == [True] * count
     t = broker.db.table
     columns = [column for column in t.c if column.name not in ("id", "batch")]
     with broker.db.engine.connect() as connection:
         rows = connection.execute(sa.select(t.c.id, *columns).order_by(t.c.id)).all()
-    assert [row[0] for row in rows] == ["one", "three", "two"]
-    assert rows[0][1:] == rows[1][1:] == rows[2][1:]
+    assert len(rows) == sum(sizes.values())
+    assert all(row[1:] == rows[0][1:] for row in rows)
 
 
 def test_an_enqueue_of_existing_ids_only_adds_nothing(sql_backend: BrokerBackend) -> None:
@@ -272,8 +274,8 @@ def test_notify_wakes_an_idle_worker_within_milliseconds(postgres: BrokerBackend
 
 
 def test_an_enqueue_notifies_the_queues_it_added_to_once(postgres: BrokerBackend) -> None:
-    """One run (its own statement) or several (the arrays): one NOTIFY each, naming the queues
-    of the runs added; none when nothing was added."""
+    """A few runs (a VALUES statement) or more (the arrays): one NOTIFY each, naming the
+    queues of the runs added; none when nothing was added."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -287,8 +289,14 @@ def test_an_enqueue_notifies_the_queues_it_added_to_once(postgres: BrokerBackend
         broker.enqueue([Envelope("m1", TARGET, queue="q2"), Envelope("m2", TARGET, queue="q1")])
         broker.enqueue([Envelope("m1", TARGET), Envelope("m2", TARGET)])  # no NOTIFY
         broker.enqueue([Envelope("last", TARGET, queue="q3")])
-        payloads = [note.payload for note in listener.notifies(timeout=5, stop_after=3)]
-    assert payloads == ["q1", "q1\nq2", "q3"]
+        many = [
+            Envelope(f"b{index}", TARGET, queue=f"q{index % 2 + 4}") for index in range(FEW + 1)
+        ]
+        broker.enqueue(many)  # the arrays' statement
+        broker.enqueue(many)  # no NOTIFY
+        broker.enqueue([Envelope("end", TARGET, queue="q6")])
+        payloads = [note.payload for note in listener.notifies(timeout=5, stop_after=5)]
+    assert payloads == ["q1", "q1\nq2", "q3", "q4\nq5", "q6"]
 
 
 def test_a_connection_used_alone_goes_back_to_the_pool_in_transactions(

@@ -30,7 +30,7 @@ from asyncz_like.brokers.records import (
 )
 from asyncz_like.brokers.sqlalchemy import claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
-from asyncz_like.brokers.sqlalchemy.insert_one import insert_one, one_row_insert
+from asyncz_like.brokers.sqlalchemy.insert_few import FEW, FewRowInserts
 from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
@@ -128,7 +128,7 @@ class SQLAlchemyBroker(BaseBroker):
         self._unnest = None
         if self.db.is_postgresql:
             self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
-        self._one_row = one_row_insert(self.db)
+        self._few = None if self.db.is_sqlite else FewRowInserts(self.db)
 
     def __repr__(self) -> str:
         url = self.db.engine.url.render_as_string(hide_password=True)
@@ -163,8 +163,8 @@ class SQLAlchemyBroker(BaseBroker):
         rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
-        if len(rows) == 1 and self._one_row is not None:  # a submit: the driver's statement
-            added = insert_one(self.db, self._one_row, rows[0], self.channel)
+        if self._few is not None and len(rows) <= FEW:  # submits: the driver's statement
+            added = self._few.insert(rows, batch, self.channel)
         elif self._unnest is not None:  # PostgreSQL: one statement, alone
             added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
         else:

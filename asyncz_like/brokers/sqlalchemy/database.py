@@ -148,7 +148,7 @@ class Database:
         and SQLAlchemy resets the isolation level with a third). Not on SQLite. For the
         hottest call, a one-run enqueue: SQLAlchemy's Connection around one statement
         (isolation level or transaction, execution context, result) was a third of its CPU
-        (see :mod:`.insert_one`). Errors come out as SQLAlchemy's, as from a Connection; a
+        (see :mod:`.insert_few`). Errors come out as SQLAlchemy's, as from a Connection; a
         connection that failed is dropped from the pool, never handed back in autocommit or
         in a transaction. The engine's statement logging (``echo``) does not see it."""
         return self.retry(self._driver_alone, statement, parameters)

@@ -7,7 +7,7 @@
 * MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row or none, the ids of
   this batch's mark.
 
-One row on PostgreSQL or MariaDB, the usual ``submit``, goes through :mod:`.insert_one`.
+A few rows on PostgreSQL or MariaDB (submits) go through :mod:`.insert_few` instead.
 """
 
 from __future__ import annotations
