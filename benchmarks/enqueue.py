@@ -11,7 +11,9 @@ by Redis) it measures, in runs per second of wall time and in CPU microseconds p
 this process: ``scheduler.submit`` called ``--singles`` times one after the other (it is
 sync: each call returns when the run is stored); the same number of ``submit`` calls spread
 over ``--threads`` threads at once; ``scheduler.submit_many`` in ``--batches`` batches of
-1,000. Targets (issue #19): 2,000/s one at a time, 20,000/s in batches. Medians of
+1,000. Targets (issue #19): 2,000/s one at a time, 20,000/s in batches. Beside each SQL
+broker's one-at-a-time rate, its floor measured in the same run (``benchmarks/driver_floor.py``):
+the driver alone inserting one similar row per autocommitted statement. Medians of
 ``--repetitions``, the brokers alternating within a repetition; the load average is printed
 with the figures. It uses the servers and the table or key prefixes of ``benchmarks/drain.py``
 (RabbitMQ: ``benchmarks/anchors.py``'s), dropped at the end.
@@ -34,10 +36,13 @@ from typing import Any
 from asyncz_like.schedulers import AsyncIOScheduler
 from benchmarks.anchors import made_our_rabbitmq
 from benchmarks.drain import CONFIGS, TARGET, dropped
+from benchmarks.driver_floor import driver_floor
 
 BATCH = 1000
 NAMES = ["memory", "sqlite", "postgresql", "mariadb", "redis", "rabbitmq"]
 TARGETS = {"one at a time": 2_000.0, "threads": 2_000.0, "submit_many": 20_000.0}
+SQL = ("sqlite", "postgresql", "mariadb")
+FLOOR = "driver floor"
 
 
 def config_of(name: str, tmp: str) -> dict[str, Any]:
@@ -96,6 +101,8 @@ def measure(name: str, args: argparse.Namespace, tmp: str) -> dict[str, tuple[fl
             for case, runs, work in cases:
                 wall, cpu = timed(work)
                 figures[case] = (runs / wall, cpu / runs * 1e6)
+            if name in SQL:
+                figures[FLOOR] = driver_floor(scheduler.broker, TARGET, args.singles)
         finally:
             broker = scheduler.broker
             scheduler.shutdown(wait=False)
@@ -140,13 +147,18 @@ def main(argv: list[str] | None = None) -> int:
                           f"{figure[1]:>7,.0f} µs CPU/run", flush=True)  # fmt: skip
     print(f"\nenqueue (median of {args.repetitions}; load {os.getloadavg()[0]:.2f}; "
           f"'threads': {args.threads} threads calling submit):")  # fmt: skip
-    print(f"| broker | {' | '.join(f'{case} runs/s' for case in TARGETS)} | "
-          f"{' | '.join(f'{case} CPU µs/run' for case in TARGETS)} |")  # fmt: skip
-    print("|---" * (1 + 2 * len(TARGETS)) + "|")
+    cases = {**TARGETS, FLOOR: 0.0}
+    print(f"| broker | {' | '.join(f'{case} runs/s' for case in cases)} | "
+          f"{' | '.join(f'{case} CPU µs/run' for case in cases)} |")  # fmt: skip
+    print("|---" * (1 + 2 * len(cases)) + "|")
     for name in names:
         rates, cpus = [], []
-        for case, target in TARGETS.items():
-            runs = figures[(name, case)]
+        for case, target in cases.items():
+            runs = figures.get((name, case))
+            if runs is None:  # no driver floor: not a SQL broker
+                rates.append("")
+                cpus.append("")
+                continue
             rate = statistics.median(rate for rate, _ in runs)
             rates.append(f"{rate:,.0f}{'' if rate >= target else ' (miss)'}")
             cpus.append(f"{statistics.median(cpu for _, cpu in runs):,.0f}")

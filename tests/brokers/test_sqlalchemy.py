@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import sqlalchemy as sa
 
 from asyncz_like.brokers import Envelope, WorkerInfo, make_broker
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+from asyncz_like.brokers.sqlalchemy.insert_few import FEW
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.runs import RunError, RunStatus
 from tests.brokers.backends import BrokerBackend, SQLBackend, made_backend
 from tests.brokers.cleanup import drop_table
 from tests.brokers.test_contract import TARGET, at, envelope, ids
+from tests.services import MARIADB_URL
 
 SQL_BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
@@ -138,6 +141,112 @@ def test_two_processes_worth_of_brokers_share_one_table(sql_backend: BrokerBacke
     assert run is not None and run.result == {"ok": True}
 
 
+def test_one_run_a_few_and_many_are_stored_alike(sql_backend: BrokerBackend) -> None:
+    """PostgreSQL and MariaDB insert up to FEW runs with a VALUES statement sent by the
+    driver, more with SQLAlchemy (arrays on PostgreSQL): the rows they write are alike."""
+    broker = sql(sql_backend.make())
+    fields = {"args": (1, "two"), "kwargs": {"k": [1.5]}, "queue": "q", "priority": -3,
+              "due": at(5), "max_retries": 2, "timeout": 30.0, "max_deliveries": 5,
+              "task_id": "t", "name": "job", "headers": {"key": "v"}}  # fmt: skip
+    sizes = {"one": 1, "few": 3, "many": FEW + 1}
+    for size, count in sizes.items():
+        sent = [envelope(f"{size}{index:02}", **fields) for index in range(count)]
+        assert broker.enqueue(sent, now=at(0)) == [True] * count
+    t = broker.db.table
+    columns = [column for column in t.c if column.name not in ("id", "batch")]
+    with broker.db.engine.connect() as connection:
+        rows = connection.execute(sa.select(t.c.id, *columns).order_by(t.c.id)).all()
+    assert len(rows) == sum(sizes.values())
+    assert all(row[1:] == rows[0][1:] for row in rows)
+
+
+def test_an_enqueue_of_existing_ids_only_adds_nothing(sql_backend: BrokerBackend) -> None:
+    broker = sql_backend.make()
+    assert broker.enqueue([envelope("a"), envelope("b")]) == [True, True]
+    assert broker.enqueue([envelope("a", priority=5)]) == [False]
+    assert broker.enqueue([envelope("b", priority=5), envelope("a", priority=5)]) == [False, False]
+    assert broker.enqueue([envelope("c"), envelope("a", priority=5)]) == [True, False]
+    assert [run.priority for run in broker.list_runs()] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("name", ["postgresql", "mariadb"])
+def test_a_failed_driver_statement_raises_as_sqlalchemy_and_drops_its_connection(
+    name: str, tmp_path: Path
+) -> None:
+    """A one-run enqueue runs its statement through the driver itself: its errors are
+    SQLAlchemy's (what the retry reads) and its connection leaves the pool, never handed
+    back in autocommit or inside a transaction."""
+    with made_backend(name, tmp_path) as backend:
+        broker = sql(backend.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+        db = broker.db
+        used = db.autocommit_engine or db.engine  # MariaDB: autocommit connections of its own
+
+        def pooled() -> Any:  # the pool's one connection
+            with used.connect() as connection:
+                return connection.connection.driver_connection
+
+        failing = pooled()
+        with pytest.raises(sa.exc.ProgrammingError) as caught:  # not transient: raised
+            db.driver_alone("SELECT no_such_column FROM no_such_table", {})
+        assert type(caught.value.orig).__module__.split(".")[0] in ("psycopg", "pymysql")
+        assert pooled() is not failing
+        with db.transaction() as connection:
+            if db.is_postgresql:
+                assert connection.connection.driver_connection.autocommit is False
+            connection.execute(sa.delete(db.table))
+        assert db.driver_alone("SELECT %(one)s", {"one": 1}) == ([(1,)], 1)
+
+
+def test_a_one_run_enqueue_on_a_pinged_connection_goes_through(
+    sql_backend: BrokerBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection idle for a while is pinged at checkout (the pool's event), before the
+    driver's own statement of a one-run enqueue runs on it."""
+    from asyncz_like.stores.sqlalchemy import engine as engines
+
+    broker = sql_backend.make()
+    monkeypatch.setattr(engines, "PING_IDLE_AFTER", -1.0)  # every checkout pings
+    assert [broker.enqueue([envelope(f"r{i}")]) for i in range(3)] == [[True]] * 3
+    assert broker.enqueue([envelope("r1")]) == [False]
+    assert sorted(run.id for run in broker.list_runs()) == ["r0", "r1", "r2"]
+
+
+@contextmanager
+def closing_engine(engine: sa.Engine) -> Iterator[sa.Engine]:
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("engine_given", [False, True])
+def test_a_one_run_enqueue_on_mariadb_commits_alone_on_an_engine_of_ours(
+    engine_given: bool, tmp_path: Path
+) -> None:
+    """On an engine the broker made, a one-run enqueue is its INSERT IGNORE in autocommit
+    (no COMMIT: one round trip); on an engine given by the user, INSERT IGNORE and COMMIT."""
+    engine = sa.create_engine(MARIADB_URL, pool_size=1, max_overflow=0)
+    with closing_engine(engine), made_backend("mariadb", tmp_path) as backend:
+        assert isinstance(backend, SQLBackend)
+        if engine_given:
+            broker = SQLAlchemyBroker(engine=engine, tablename=f"b_{backend.token}")
+            broker.start()
+            backend.made.append(broker)
+        else:
+            broker = sql(backend.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+        assert (broker.db.autocommit_engine is None) is engine_given
+
+        def commits() -> int:
+            rows, _ = broker.db.driver_alone("SHOW SESSION STATUS LIKE 'Com_commit'", {})
+            return int(rows[0][1])
+
+        before = commits()
+        assert [broker.enqueue([envelope(f"r{i}")]) for i in range(3)] == [[True]] * 3
+        assert broker.enqueue([envelope("r0")]) == [False]
+        assert commits() - before == (5 if engine_given else 0)  # the first read's commit too
+        assert {run.id for run in broker.list_runs()} == {"r0", "r1", "r2"}
+
+
 # -- PostgreSQL -----------------------------------------------------------------------------
 
 
@@ -162,6 +271,46 @@ def test_notify_wakes_an_idle_worker_within_milliseconds(postgres: BrokerBackend
         latencies.append(woke[0] - sent)
         sql(waiter).claim("w", ["fast"], 10, at(10**6))
     assert sorted(latencies)[2] < 0.5  # generous: about a millisecond on an idle machine
+
+
+def test_an_enqueue_notifies_the_queues_it_added_to_once(postgres: BrokerBackend) -> None:
+    """A few runs (a VALUES statement) or more (the arrays): one NOTIFY each, naming the
+    queues of the runs added; none when nothing was added."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    assert isinstance(postgres, SQLBackend)
+    broker = sql(postgres.make())
+    url = make_url(postgres.url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{broker.channel}"')
+        broker.enqueue([Envelope("one", TARGET, queue="q1")])
+        broker.enqueue([Envelope("one", TARGET, queue="q1")])  # there already: no NOTIFY
+        broker.enqueue([Envelope("m1", TARGET, queue="q2"), Envelope("m2", TARGET, queue="q1")])
+        broker.enqueue([Envelope("m1", TARGET), Envelope("m2", TARGET)])  # no NOTIFY
+        broker.enqueue([Envelope("last", TARGET, queue="q3")])
+        many = [
+            Envelope(f"b{index}", TARGET, queue=f"q{index % 2 + 4}") for index in range(FEW + 1)
+        ]
+        broker.enqueue(many)  # the arrays' statement
+        broker.enqueue(many)  # no NOTIFY
+        broker.enqueue([Envelope("end", TARGET, queue="q6")])
+        payloads = [note.payload for note in listener.notifies(timeout=5, stop_after=5)]
+    assert payloads == ["q1", "q1\nq2", "q3", "q4\nq5", "q6"]
+
+
+def test_a_connection_used_alone_goes_back_to_the_pool_in_transactions(
+    postgres: BrokerBackend,
+) -> None:
+    """Enqueues, claims and finishes run alone in autocommit; the pool's next user of the
+    connection gets it as a transaction again."""
+    broker = sql(postgres.make(engine_options={"pool_size": 1, "max_overflow": 0}))
+    broker.enqueue([envelope("a")])
+    with broker.db.transaction() as connection:
+        assert connection.connection.driver_connection.autocommit is False
+        connection.execute(sa.delete(broker.db.table))
+        connection.rollback()
+    assert broker.get_run("a") is not None
 
 
 def test_a_notify_for_another_queue_does_not_wake(postgres: BrokerBackend) -> None:
@@ -204,10 +353,13 @@ def test_claims_read_only_unfinished_rows_on_postgresql(postgres: BrokerBackend)
     assert f"{table}_claim" in plan
 
 
+@pytest.mark.parametrize("first_call", ["claim", "enqueue"])
 @pytest.mark.parametrize("name", ["postgresql", "mariadb"])
 def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
-    name: str, tmp_path: Path
+    name: str, first_call: str, tmp_path: Path
 ) -> None:
+    """``first_call`` meets the cut connections first (a one-run enqueue on PostgreSQL: the
+    driver's own statement, outside SQLAlchemy's Connection)."""
     from sqlalchemy.engine import make_url
 
     from tests.proxy import TcpProxy
@@ -222,6 +374,8 @@ def test_a_dropped_connection_is_replaced_and_the_call_goes_through(
             proxy.stop()  # every pooled connection is cut
             proxy.start()
             try:
+                if first_call == "enqueue":
+                    assert broker.enqueue([envelope("b")]) == [True]
                 (delivery,) = broker.claim("w", ["default"], 1, at(1))
                 assert broker.complete("a", delivery.token, 1, at(2))
             finally:

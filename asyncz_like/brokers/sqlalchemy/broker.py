@@ -30,6 +30,7 @@ from asyncz_like.brokers.records import (
 )
 from asyncz_like.brokers.sqlalchemy import claiming, claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
+from asyncz_like.brokers.sqlalchemy.insert_few import FEW, FewRowInserts
 from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
@@ -66,6 +67,17 @@ def _engine_options(database: str, given: Mapping[str, Any] | None, owner: str) 
     return options
 
 
+def _autocommit_engine(database: str, options: dict[str, Any], owner: str) -> sa.Engine | None:
+    """MariaDB/MySQL: a second engine, of connections in autocommit, for one-run enqueues (see
+    ``Database.driver_alone``): its ``INSERT IGNORE`` alone is one round trip, where on the
+    main engine's connections it needs its COMMIT too (and switching one of them to
+    autocommit and back costs three). Its connections are opened as enqueues need them.
+    None elsewhere."""
+    if parse_url(database, owner).get_backend_name() not in ("mysql", "mariadb"):
+        return None
+    return make_engine(database, {**options, "isolation_level": "AUTOCOMMIT"}, owner)
+
+
 class SQLAlchemyBroker(BaseBroker):
     """Runs in the table ``tablename`` (created on :meth:`start`) of ``database``: a
     SQLAlchemy URL (``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``sqlite:///...``)
@@ -100,12 +112,14 @@ class SQLAlchemyBroker(BaseBroker):
             )
         self.poll_interval = check_wait(poll_interval, "poll_interval")
         self.serializer = get_serializer(serializer, secret_key)
-        owns = engine is None
+        owns, autocommit = engine is None, None
         if engine is None:
             owner = type(self).__name__
             options = _engine_options(database or "", engine_options, owner)
             engine = make_engine(database or "", options, owner)
+            autocommit = _autocommit_engine(database or "", options, owner)
         self.db = Database(engine, tablename, owns, logger)
+        self.db.autocommit_engine = autocommit
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)
         self._workers = SQLWorkerRegistry(self.db)
@@ -114,6 +128,7 @@ class SQLAlchemyBroker(BaseBroker):
         self._unnest = None
         if self.db.is_postgresql:
             self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
+        self._few = None if self.db.is_sqlite else FewRowInserts(self.db)
 
     def __repr__(self) -> str:
         url = self.db.engine.url.render_as_string(hide_password=True)
@@ -148,7 +163,9 @@ class SQLAlchemyBroker(BaseBroker):
         rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
-        if self._unnest is not None:  # PostgreSQL: one statement, alone
+        if self._few is not None and len(rows) <= FEW:  # submits: the driver's statement
+            added = self._few.insert(rows, batch, self.channel)
+        elif self._unnest is not None:  # PostgreSQL: one statement, alone
             added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
         else:
             added = self.db.run(lambda connection: self._insert(connection, rows, batch))

@@ -1,11 +1,13 @@
 """Enqueue: new rows inserted once, existing ids left alone, the ids added told apart.
 
 * PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING id``
-  (with the NOTIFY of its queues) for any number of rows: nine array parameters, not nine
-  per row (a statement of ten thousand rows' parameters costs more to build than to run);
+  (with the NOTIFY of its queues) for several rows: nine array parameters, not nine per row
+  (a statement of ten thousand rows' parameters costs more to build than to run);
 * SQLite: ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``;
-* MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row, the ids of this
-  batch's mark.
+* MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row or none, the ids of
+  this batch's mark.
+
+A few rows on PostgreSQL or MariaDB (submits) go through :mod:`.insert_few` instead.
 """
 
 from __future__ import annotations
@@ -55,22 +57,25 @@ def insert_rows(
     connection: sa.Connection,
     rows: list[dict[str, Any]],
     batch: str,
-    statement: sa.TextClause | None,
+    unnest: sa.TextClause | None,
     channel: str,
 ) -> set[str]:
     """Insert ``rows`` (made by ``row_of`` with the mark ``batch``) unless their id exists;
-    the ids added. ``statement`` is :func:`unnest_insert`'s on PostgreSQL, which notifies
+    the ids added. ``unnest`` is :func:`unnest_insert`'s on PostgreSQL, which notifies
     ``channel``."""
     t = db.table
-    if statement is not None:
+    if unnest is not None:
         arrays = {name: [row[name] for row in rows] for name, _ in _ARRAYS}
-        found = connection.scalars(statement, {**arrays, "channel": channel})
+        found = connection.scalars(unnest, {**arrays, "channel": channel})
         return {run_id for run_id in found if run_id is not None}  # None: the NOTIFY's row
     if db.is_sqlite:
         return set(connection.scalars(_sqlite_insert(t), rows))
     ids = [row["id"] for row in rows]
-    if connection.execute(_insert_ignore(t), rows).rowcount == len(rows):
+    inserted = connection.execute(_insert_ignore(t), rows).rowcount
+    if inserted == len(rows):
         return set(ids)  # all new (the usual case): no round trip to ask which
+    if inserted == 0:
+        return set()  # none new (a batch enqueued again): no round trip either
     added: set[str] = set()
     for start in range(0, len(ids), CHUNK):
         mine = sa.select(t.c.id).where(
