@@ -103,10 +103,6 @@ class BaseBroker(ABC):
     #: Whether :meth:`get_envelope` still gives the call of a run that ended (what a retry
     #: needs).
     keeps_ended_calls: bool = False
-    #: Whether concurrent callers gain from sharing one :meth:`enqueue` call (a round trip, a
-    #: commit): see :class:`~asyncz_like.brokers.grouping.EnqueueGroups`. False for a broker
-    #: in this process's memory, where a call alone costs no more.
-    groups_enqueues: bool = True
     _failure_listeners: tuple[FailureListener, ...] = ()
 
     def start(self) -> None:  # noqa: B027  # optional hook

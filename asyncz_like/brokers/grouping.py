@@ -12,6 +12,7 @@ runs are stored: nothing is written behind the caller's back.
 from __future__ import annotations
 
 import threading
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.records import Envelope, check_aware
 from asyncz_like.exceptions import SerializationError
 
-__all__ = ["MAX_GROUP", "EnqueueCall", "EnqueueGroups", "shared_enqueue"]
+__all__ = ["MAX_GROUP", "EnqueueCall", "EnqueueGroups", "GroupedBroker"]
 
 #: A broker's ``enqueue``: the envelopes and ``now``; for each envelope, whether it was added.
 EnqueueCall = Callable[[list[Envelope], datetime | None], list[bool]]
@@ -202,7 +203,23 @@ def _checked(envelopes: Iterable[Envelope]) -> list[Envelope]:
     return given
 
 
-def shared_enqueue(broker: BaseBroker) -> EnqueueCall:
-    """``broker.enqueue``, its calls from concurrent threads sent together when the broker
-    gains from it (:attr:`~BaseBroker.groups_enqueues`), else the broker's own."""
-    return EnqueueGroups(broker.enqueue).enqueue if broker.groups_enqueues else broker.enqueue
+class GroupedBroker(BaseBroker):
+    """A broker whose :meth:`enqueue` sends the envelopes of threads enqueuing at the same time
+    together, in one call of :meth:`_enqueue_together` (see :class:`EnqueueGroups`). For
+    brokers reached over the network (SQL, Redis): one round trip and one commit for all.
+    Instrumentation that wraps ``enqueue`` (tracing, metrics) still runs in each caller's
+    thread, with that caller's context."""
+
+    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+        """Add runs, with those of other threads enqueuing at the same time; for each, True
+        when added, False when its run id exists already (or came earlier in the group)."""
+        groups: EnqueueGroups | None = self.__dict__.get("_enqueue_groups")
+        if groups is None:  # made at first use; setdefault: racing threads get the same one
+            made = EnqueueGroups(self._enqueue_together)
+            groups = self.__dict__.setdefault("_enqueue_groups", made)
+        return groups.enqueue(envelopes, now)
+
+    @abstractmethod
+    def _enqueue_together(self, envelopes: list[Envelope], now: datetime | None) -> list[bool]:
+        """:meth:`enqueue` itself: one call, all-or-nothing, of up to :data:`MAX_GROUP`
+        envelopes; ``now`` is the latest of the callers'."""

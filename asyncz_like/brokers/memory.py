@@ -78,7 +78,6 @@ class MemoryBroker(BaseBroker):
 
     alias = "memory"
     keeps_ended_calls = True
-    groups_enqueues = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

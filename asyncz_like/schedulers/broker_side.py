@@ -15,7 +15,6 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from asyncz_like.brokers.base import BaseBroker
-from asyncz_like.brokers.grouping import EnqueueCall, shared_enqueue
 from asyncz_like.brokers.plugins import make_broker
 from asyncz_like.brokers.records import (
     DEFAULT_QUEUE,
@@ -89,8 +88,6 @@ class BrokerSide:
     def __init__(self, host: BrokerHost) -> None:
         self.host = host
         self.broker: BaseBroker | None = None
-        #: The broker's enqueue, shared by concurrent submitters (one call for all waiting).
-        self._enqueue: EnqueueCall | None = None
         self.queues: tuple[str, ...] = (DEFAULT_QUEUE,)
         self.run_worker = True
         self.worker_concurrency = 10
@@ -104,7 +101,6 @@ class BrokerSide:
         """Read ``broker``, ``worker``, ``queues`` and ``worker_concurrency``."""
         given = options.get("broker")
         self.broker = None if given is None else make_broker(given, "broker")
-        self._enqueue = None if self.broker is None else shared_enqueue(self.broker)
         self._broker_started = False
         self.run_worker = as_bool(options.get("worker", True), "worker")
         queues = options.get("queues") or [DEFAULT_QUEUE]
@@ -122,7 +118,7 @@ class BrokerSide:
         """The executor of a task alias ``"queue:<name>"`` when there is a broker."""
         if self.broker is None or not alias.startswith(QUEUE_PREFIX):
             return None
-        return QueueExecutor(alias[len(QUEUE_PREFIX) :], lambda: self._enqueue)
+        return QueueExecutor(alias[len(QUEUE_PREFIX) :], lambda: self.broker)
 
     def require(self, what: str) -> BaseBroker:
         """The broker, started (a process may submit or read before the scheduler starts)."""
@@ -220,11 +216,9 @@ class BrokerSide:
         )
 
     def enqueue(self, envelopes: list[Envelope], now: datetime) -> list[Run]:
-        """Enqueue in one round trip, shared with other threads enqueuing at the same time;
-        the runs as they are now (PENDING)."""
-        self.require("submit")
-        assert self._enqueue is not None  # made with the broker
-        self._enqueue(envelopes, now)
+        """Enqueue in one round trip (shared brokers share it with other threads enqueuing
+        at the same time); the runs as they are now (PENDING)."""
+        self.require("submit").enqueue(envelopes, now)
         return [pending_run(envelope) for envelope in envelopes]
 
     # -- reading, waiting, cancelling -------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from asyncz_like.brokers.grouping import EnqueueCall
+from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.records import MAX_ID_LENGTH, Envelope, check_name
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.tasks.task import QUEUE_PREFIX, Task
@@ -53,10 +53,10 @@ class QueueExecutor(BaseExecutor):
     ``max_instances`` does not apply (the runs are the workers'), and the run slot a shared
     store gave it goes back at once."""
 
-    def __init__(self, queue: str, enqueue: Callable[[], EnqueueCall | None]) -> None:
+    def __init__(self, queue: str, broker: Callable[[], BaseBroker | None]) -> None:
         super().__init__()
         self.queue = queue
-        self._enqueue_call = enqueue  # the broker's enqueue (None: no broker)
+        self._broker = broker
 
     def send_task(self, task: Task, run_times: list[datetime]) -> None:
         self.do_send_task(task, run_times)
@@ -72,8 +72,8 @@ class QueueExecutor(BaseExecutor):
         self._enqueue([(task, run_times)])
 
     def _enqueue(self, fires: Sequence[tuple[Task, list[datetime]]]) -> None:
-        enqueue = self._enqueue_call()
-        if enqueue is None:
+        broker = self._broker()
+        if broker is None:
             raise RuntimeError(f"the fires of queue {self.queue!r} need the scheduler's broker")
         now = self.scheduler.clock.now() if self.scheduler is not None else None
         envelopes = [
@@ -91,7 +91,7 @@ class QueueExecutor(BaseExecutor):
             for task, run_times in fires
             for run_time in run_times
         ]
-        enqueue(envelopes, now)
+        broker.enqueue(envelopes, now)
         for task, _ in fires:  # handed over and done here: a shared store's run slot goes back
             self._release(task.id)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from asyncz_like.brokers import Envelope, MemoryBroker
-from asyncz_like.brokers.grouping import EnqueueGroups, _Member, shared_enqueue
+from asyncz_like.brokers.grouping import EnqueueGroups, GroupedBroker, _Member
 from asyncz_like.exceptions import SerializationError
 from tests.helpers import START, FakeClock, manual_scheduler
 
@@ -229,24 +229,34 @@ def test_bad_input_fails_in_its_callers_thread_before_reaching_the_broker() -> N
     assert broker.calls == []
 
 
-def test_the_memory_broker_is_called_as_it_is() -> None:
+class Shared(GroupedBroker, MemoryBroker):
+    """A memory broker whose enqueues are grouped, as those of the SQL and Redis brokers."""
+
+    def _enqueue_together(self, envelopes: list[Envelope], now: datetime | None) -> list[bool]:
+        return MemoryBroker.enqueue(self, envelopes, now)
+
+
+def test_brokers_over_the_network_group_and_the_memory_broker_does_not() -> None:
+    from asyncz_like.brokers.redis import RedisBroker
+    from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+
+    assert issubclass(SQLAlchemyBroker, GroupedBroker) and issubclass(RedisBroker, GroupedBroker)
     memory = MemoryBroker()
-    assert shared_enqueue(memory) == memory.enqueue
+    assert not isinstance(memory, GroupedBroker)
     clock = FakeClock()
     scheduler = manual_scheduler(clock, broker=memory, worker=False)
     run = scheduler.submit(TARGET, 1)
     assert memory.get_run(run.id) is not None
 
 
-def test_a_shared_broker_is_called_through_a_group() -> None:
-    class Shared(MemoryBroker):
-        groups_enqueues = True
-
+def test_a_grouped_brokers_enqueue_goes_through_one_group() -> None:
     shared = Shared()
-    call = shared_enqueue(shared)
-    assert isinstance(getattr(call, "__self__", None), EnqueueGroups)
-    assert call(envelopes("a"), START) == [True]
-    assert shared.get_run("a") is not None
+    assert shared.enqueue(envelopes("a"), START) == [True]
+    groups = shared.__dict__["_enqueue_groups"]
+    assert isinstance(groups, EnqueueGroups)
+    assert shared.enqueue(envelopes("b"), START) == [True]
+    assert shared.__dict__["_enqueue_groups"] is groups  # made once
+    assert shared.get_run("a") is not None and shared.get_run("b") is not None
 
 
 def test_a_schedulers_submits_and_queue_fires_share_a_call(
@@ -261,14 +271,13 @@ def test_a_schedulers_submits_and_queue_fires_share_a_call(
 
     monkeypatch.setattr(EnqueueGroups, "_line_up", seen)
 
-    class Shared(MemoryBroker):
-        groups_enqueues = True
+    class Gated(Shared):
         gate = GatedBroker()
 
-        def enqueue(self, given: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
-            return super().enqueue(given, now) if self.gate.enqueue(given, now) else []
+        def _enqueue_together(self, given: list[Envelope], now: datetime | None) -> list[bool]:
+            return super()._enqueue_together(given, now) if self.gate.enqueue(given, now) else []
 
-    broker, clock = Shared(), FakeClock()
+    broker, clock = Gated(), FakeClock()
     scheduler = manual_scheduler(clock, broker=broker, worker=False)
     scheduler.start()
     scheduler.add_task(work, "interval", seconds=10, args=(0,), id="beat", queue="reports")

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, Failures, WorkerRegistry
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, Failures, WorkerRegistry
 from asyncz_like.brokers.checks import (
     check_claim,
     check_fail_status,
     check_percent_message,
     firsts_of,
 )
+from asyncz_like.brokers.grouping import GroupedBroker
 from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
@@ -74,7 +75,7 @@ FINISH_CHUNK = 500
 CLEANUP_CHUNK = 500
 
 
-class RedisBroker(BaseBroker):
+class RedisBroker(GroupedBroker):
     """Runs in Redis under the keys ``<prefix>:*`` (see ``docs/brokers.md``), shared by any
     number of workers on any number of hosts.
 
@@ -166,7 +167,7 @@ class RedisBroker(BaseBroker):
 
     # -- adding and handing out ------------------------------------------------------------
 
-    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+    def _enqueue_together(self, envelopes: list[Envelope], now: datetime | None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         unique, firsts = firsts_of(envelopes)
         rows = [enqueuing.row_of(envelope, now, self.serializer) for envelope in unique]

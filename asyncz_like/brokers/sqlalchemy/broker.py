@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, BaseBroker, WorkerRegistry
+from asyncz_like.brokers.base import DEFAULT_LEASE_SECONDS, WorkerRegistry
 from asyncz_like.brokers.checks import (
     check_claim,
     check_fail_status,
@@ -18,6 +18,7 @@ from asyncz_like.brokers.checks import (
     firsts_of,
 )
 from asyncz_like.brokers.codec import encode_result
+from asyncz_like.brokers.grouping import GroupedBroker
 from asyncz_like.brokers.records import (
     CancelOutcome,
     Delivery,
@@ -78,7 +79,7 @@ def _autocommit_engine(database: str, options: dict[str, Any], owner: str) -> sa
     return make_engine(database, {**options, "isolation_level": "AUTOCOMMIT"}, owner)
 
 
-class SQLAlchemyBroker(BaseBroker):
+class SQLAlchemyBroker(GroupedBroker):
     """Runs in the table ``tablename`` (created on :meth:`start`) of ``database``: a
     SQLAlchemy URL (``postgresql+psycopg://...``, ``mysql+pymysql://...``, ``sqlite:///...``)
     or ``engine``, an Engine of yours. ``serializer`` (``"json"``, ``"pickle"`` or an
@@ -156,7 +157,7 @@ class SQLAlchemyBroker(BaseBroker):
 
     # -- adding and handing out ------------------------------------------------------------
 
-    def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
+    def _enqueue_together(self, envelopes: list[Envelope], now: datetime | None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         batch = new_batch()
         unique, firsts = firsts_of(envelopes)
