@@ -59,6 +59,11 @@ class BaseExecutor(ABC):
     one call of ``run_task_success`` or ``run_task_error``, which frees its instance slot.
     """
 
+    #: Whether the executor calls ``executors.ahead.take_up`` when a fire leaves its queue:
+    #: a fire claimed ahead then stays claimed in its store until a worker has it. For
+    #: other executors (asyncz's subclasses among them) the hand-over counts as the take-up.
+    reports_take_up = False
+
     def __init__(self, **options: Any) -> None:
         self._instances: dict[str, int] = {}
         #: Ids of runs that ended, not yet taken off ``_instances``: a worker thread ending a

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from asyncz_like.events.base import TaskExecutionEvent, TaskSubmissionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_MAX_INSTANCES, TASK_SUBMITTED
 from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.executors.ahead import take_up
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -114,8 +115,13 @@ class HandOver:
                 executor = self.scheduler.lookup_executor(alias)
                 fires = to_send if len(indexes) == len(to_send) else [to_send[i] for i in indexes]
                 outcomes = executor.send_tasks(fires)
+                # an executor of asyncz's shape (no BaseExecutor) does not report take-ups
+                reports_take_up = getattr(executor, "reports_take_up", False)
             except Exception as exc:
                 outcomes = [exc] * len(indexes)
+                reports_take_up = False
+            if not reports_take_up or any(outcomes):
+                _taken_up_or_refused(to_send, indexes, outcomes, reports_take_up)
             if not announce and not any(outcomes):  # every fire handed over, nobody listens
                 continue
             for index, outcome in zip(indexes, outcomes, strict=True):
@@ -170,3 +176,16 @@ class HandOver:
                 task_name=task.name,
             )
         )
+
+
+def _taken_up_or_refused(
+    to_send: list[tuple[Task, list[datetime]]],
+    indexes: list[int],
+    outcomes: list[Exception | None],
+    reports_take_up: bool,
+) -> None:
+    """Mark taken up the fires of an executor that does not report take-ups, and those it
+    refused: the release of a fire claimed ahead then waits only for its run time."""
+    for index, outcome in zip(indexes, outcomes, strict=True):
+        if outcome is not None or not reports_take_up:
+            take_up(to_send[index][1])

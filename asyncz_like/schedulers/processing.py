@@ -6,22 +6,22 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from asyncz_like.events.base import TaskEvent
 from asyncz_like.events.constants import TASK_REMOVED
-from asyncz_like.schedulers.fire_times import (
-    coalesced,
-    due_run_times,
-    recovered,
-)
+from asyncz_like.executors.ahead import AheadRunTimes
+from asyncz_like.schedulers.fire_times import coalesced, due_run_times, recovered
 from asyncz_like.schedulers.hand_over import HandOver, PassHost
 from asyncz_like.schedulers.held_claims import (
     SLOT_RETRY,
     ClaimHeartbeat,
+    Deferred,
     Release,
     SlotWait,
+    catch_up,
     pending_fires,
+    taken_up,
 )
 
 if TYPE_CHECKING:
@@ -42,16 +42,6 @@ class PassResult:
     locked_out: list[str]
     deferred_until: datetime | None = None
     retry_at: datetime | None = None
-
-
-class Deferred(NamedTuple):
-    """A release held back until its fire starts."""
-
-    starts: datetime
-    write_by: datetime  # the time a pass must write it by
-    store: BaseStore
-    alias: str
-    release: Release
 
 
 class DueTaskProcessor:
@@ -154,13 +144,15 @@ class DueTaskProcessor:
                 self.hand_over.pause_broken(store, store_alias, task, exc)  # the others still fire
                 continue
             if run_times:
-                to_send.append((sent, run_times))
                 if next_time is None:
                     final.add(task.id)
                 if write_by is not None:  # released once it starts
+                    fire = AheadRunTimes(run_times)
+                    to_send.append((sent, fire))
                     release = (task, next_time)
-                    deferred.append(Deferred(run_times[-1], write_by, store, store_alias, release))
+                    deferred.append(Deferred(fire[-1], write_by, store, store_alias, release, fire))
                     continue
+                to_send.append((sent, run_times))
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
         put_back = (
@@ -252,7 +244,7 @@ class DueTaskProcessor:
         for entries in by_store.values():
             store, alias = entries[0].store, entries[0].alias
             for wait in entries:
-                self._catch_up(wait, now)
+                catch_up(wait, self.scheduler.timezone, now)
             still: dict[str, datetime] = {}
             try:
                 with self.plugins.store_guard(store):
@@ -266,19 +258,6 @@ class DueTaskProcessor:
             releases = [wait.release for wait in entries if wait.fire[0].id not in still]
             if releases:
                 self._write(store, alias, releases)
-
-    def _catch_up(self, wait: SlotWait, now: datetime) -> None:
-        """Add to a waiting fire the run times that came due while it waited (its claim held
-        them back), so that they go with it, as a claim made now would send them."""
-        task = wait.release[0]
-        try:
-            run_times, next_time = due_run_times(task, self.scheduler.timezone, now)
-        except Exception:  # the trigger broke meanwhile: the fire goes as it was claimed
-            return
-        if run_times:
-            if task.coalesce and len(run_times) > 1:
-                run_times = coalesced(run_times, now)
-            wait.fire, wait.release = (wait.fire[0], run_times), (task, next_time)
 
     def _held_claims(self) -> dict[int, tuple[BaseStore, list[str]]]:
         """The task ids of the claims held beyond their pass, by store."""
@@ -302,14 +281,18 @@ class DueTaskProcessor:
     def write_deferred(self, now: datetime | None = None) -> None:
         """Write the held-back releases whose fires have started by ``now`` (None: all of
         them, at shutdown, and the fires waiting for a run slot given back unrun), one write
-        per store; those that fail are retried first."""
+        per store; those that fail are retried first. A fire whose run time has come but
+        that waits for a free worker of its executor stays held (see ``executors.ahead``)."""
         with self._deferred_lock:
             count = len(self._deferred)
             if now is not None:
                 count = next((i for i, e in enumerate(self._deferred) if e.starts > now), count)
             due, self._deferred[:count] = self._deferred[:count], []
+            if now is not None:  # those no worker has taken up yet stay held, first
+                due, waiting = taken_up(due)
+                self._deferred[:0] = waiting
         by_store: dict[int, tuple[BaseStore, str, list[Release]]] = {}
-        for _, _, store, alias, release in due:
+        for _, _, store, alias, release, _ in due:
             by_store.setdefault(id(store), (store, alias, []))[2].append(release)
         if now is None:
             waits, self._slot_waits = self._slot_waits, []
