@@ -79,12 +79,14 @@ class HandOver:
         now: datetime,
         final: set[str],
         waits: dict[str, datetime],
+        ahead: bool = False,
     ) -> set[str]:
         """Hand the fires over. On a store shared by schedulers each takes a run slot first,
         except a task's last fire (``final``): its release deletes the task, so no other
         scheduler can start it again, and the executor's own count is enough. Returns the
         ids of the fires claimed ahead that ``max_instances`` refused, and puts in ``waits``
-        the due ones a run slot refused, with until when they wait (see ``_refused``)."""
+        the due ones a run slot refused, with until when they wait (see ``_refused``).
+        ``ahead``: some fires were claimed ahead (their run times are ``AheadRunTimes``)."""
         put_back: set[str] = set()
         slots: dict[int, bool] | None = None
         if store.shares_run_slots:
@@ -111,17 +113,17 @@ class HandOver:
         announce = self.scheduler.wants_event(TASK_SUBMITTED)
         for alias, indexes in by_executor.items():
             outcomes: list[Exception | None]
+            reports = False
             try:
                 executor = self.scheduler.lookup_executor(alias)
                 fires = to_send if len(indexes) == len(to_send) else [to_send[i] for i in indexes]
                 outcomes = executor.send_tasks(fires)
                 # an executor of asyncz's shape (no BaseExecutor) does not report take-ups
-                reports_take_up = getattr(executor, "reports_take_up", False)
+                reports = ahead and getattr(executor, "reports_take_up", False)
             except Exception as exc:
                 outcomes = [exc] * len(indexes)
-                reports_take_up = False
-            if not reports_take_up or any(outcomes):
-                _taken_up_or_refused(to_send, indexes, outcomes, reports_take_up)
+            if ahead:
+                _taken_up_or_refused(to_send, indexes, outcomes, reports)
             if not announce and not any(outcomes):  # every fire handed over, nobody listens
                 continue
             for index, outcome in zip(indexes, outcomes, strict=True):

@@ -156,7 +156,9 @@ class DueTaskProcessor:
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
         put_back = (
-            self.hand_over.send(store, store_alias, to_send, now, final, waits) if to_send else None
+            self.hand_over.send(store, store_alias, to_send, now, final, waits, bool(deferred))
+            if to_send
+            else None
         )
         retry_at: datetime | None = None
         if waits:  # held under their claims, tried again at the next passes
