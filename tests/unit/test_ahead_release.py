@@ -3,16 +3,25 @@ time: a scheduler killed while the fire waits for a busy worker loses nothing.""
 
 from __future__ import annotations
 
+import asyncio
+import pickle
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from asyncz_like.executors import AsyncIOExecutor
+from asyncz_like.executors.ahead import AheadRunTimes, take_up
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.pool import ThreadPoolExecutor
+from asyncz_like.schedulers import AsyncIOScheduler
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
+from asyncz_like.tasks import Task
+from asyncz_like.triggers import DateTrigger
 from tests.helpers import START, FakeClock, ManualScheduler, manual_scheduler
 from tests.store_hooks import drop_sql_table
 
@@ -106,3 +115,93 @@ def test_a_fire_claimed_ahead_is_released_once_a_worker_takes_it_up(
     finally:
         UNBLOCK.set()
         scheduler.shutdown()
+
+
+GATE: list[asyncio.Event] = []
+
+
+async def hold(name: str) -> None:
+    await GATE[0].wait()
+
+
+async def arrive(name: str) -> None:
+    pass
+
+
+def _task(task_id: str, fn: Any, *args: Any) -> Task:
+    task = Task(fn, DateTrigger(START), id=task_id, args=list(args), max_instances=1)
+    task.coalesce, task.mistrigger_grace_time = True, None
+    task.executor, task.store_alias = "default", "default"
+    return task
+
+
+def test_the_asyncio_executor_takes_a_coroutine_up_when_it_has_its_turn() -> None:
+    async def scenario() -> tuple[bool, bool, bool]:
+        GATE[:] = [asyncio.Event()]
+        executor = AsyncIOExecutor(max_concurrent=1)
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.add_executor(executor, "default")
+        scheduler.start()
+        first, second = AheadRunTimes([START]), AheadRunTimes([START])
+        executor.send_tasks(
+            [(_task("busy", hold, "busy"), first), (_task("next", arrive, "next"), second)]
+        )
+        await asyncio.sleep(0)  # "busy" has the one turn; "next" waits for it
+        busy, waiting = first.taken_up(), second.taken_up()
+        GATE[0].set()
+        await asyncio.wait_for(executor.wait_idle(), 10)
+        scheduler.shutdown()
+        return busy, waiting, second.taken_up()
+
+    busy, waiting, taken = asyncio.run(scenario())
+    assert busy and not waiting and taken
+
+
+def test_the_asyncio_executor_takes_a_function_up_in_a_worker_thread() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        executor = AsyncIOExecutor(max_workers=1)
+        scheduler = AsyncIOScheduler(clock=FakeClock(), timezone="UTC")
+        scheduler.add_executor(executor, "default")
+        scheduler.start()
+        blocker, fire = _task("blocker", block), _task("t", run)
+        later = AheadRunTimes([START])
+        executor.send_tasks([(blocker, [START]), (fire, later)])
+        await asyncio.to_thread(BLOCKING.wait, 10)
+        early = later.taken_up()  # the one thread is busy
+        UNBLOCK.set()
+        await asyncio.to_thread(RAN.wait, 10)
+        scheduler.shutdown()
+        await executor.wait_idle()
+        return early, later.taken_up()
+
+    for event in (UNBLOCK, BLOCKING, RAN):
+        event.clear()
+    try:
+        early, taken = asyncio.run(scenario())
+    finally:
+        UNBLOCK.set()
+    assert not early and taken
+
+
+def test_a_process_pool_fire_is_taken_up_once_its_future_runs() -> None:
+    """The process pool's future runs once the pool moved the fire to its workers' queue;
+    a future cancelled before then never ran."""
+    run_times = AheadRunTimes([START])
+    assert not run_times.taken_up()
+    run_times.future = Future()
+    assert not run_times.taken_up()
+    run_times.future.set_running_or_notify_cancel()
+    assert run_times.taken_up()
+    cancelled = AheadRunTimes([START])
+    cancelled.future = Future()
+    cancelled.future.cancel()
+    assert not cancelled.taken_up()
+
+
+def test_run_times_claimed_ahead_cross_to_a_worker_process_as_a_plain_list() -> None:
+    run_times = AheadRunTimes([START])
+    copied = pickle.loads(pickle.dumps(run_times))
+    assert copied == [START] and copied.__class__ is list
+    take_up(copied)  # nothing to do for a plain list
+    take_up(run_times)
+    assert run_times.taken_up()
