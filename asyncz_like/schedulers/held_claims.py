@@ -31,6 +31,11 @@ logger = logging.getLogger("asyncz_like.schedulers")
 #: How soon a due fire refused for a run slot of a shared store is tried again.
 SLOT_RETRY = timedelta(seconds=0.25)
 
+#: How soon a pass looks again whether a worker took up a fire claimed ahead that waits for
+#: one past its run time (its release is written then). Each pass claims in the stores too:
+#: a pool kept full for minutes costs 10 passes a second, not one every half ``claim_ahead``.
+TAKE_UP_RECHECK = timedelta(seconds=0.1)
+
 Release = tuple["Task", "datetime | None"]
 
 

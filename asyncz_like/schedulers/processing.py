@@ -15,6 +15,7 @@ from asyncz_like.schedulers.fire_times import coalesced, due_run_times, recovere
 from asyncz_like.schedulers.hand_over import HandOver, PassHost
 from asyncz_like.schedulers.held_claims import (
     SLOT_RETRY,
+    TAKE_UP_RECHECK,
     ClaimHeartbeat,
     Deferred,
     Release,
@@ -105,9 +106,17 @@ class DueTaskProcessor:
         more = more or budget <= 0
         deferred_until: datetime | None = None
         if self._deferred:  # as a rule empty: no lock to take then
-            with self._deferred_lock:
-                deferred_until = min((entry.write_by for entry in self._deferred), default=None)
+            deferred_until = self._next_release(now)
         return PassResult(more, locked_out, deferred_until, retry_at)
+
+    def _next_release(self, now: datetime) -> datetime | None:
+        """When a pass is due to write a held-back release: the earliest ``write_by`` to
+        come, or in ``TAKE_UP_RECHECK`` when a fire waits for a worker past it."""
+        recheck = now + TAKE_UP_RECHECK
+        with self._deferred_lock:
+            return min(
+                (e.write_by if e.write_by > now else recheck for e in self._deferred), default=None
+            )
 
     def _dispatch(
         self,

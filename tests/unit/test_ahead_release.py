@@ -19,6 +19,7 @@ from asyncz_like.executors.ahead import AheadRunTimes, take_up
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.pool import ThreadPoolExecutor
 from asyncz_like.schedulers import AsyncIOScheduler
+from asyncz_like.schedulers.held_claims import TAKE_UP_RECHECK
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import DateTrigger
@@ -79,7 +80,8 @@ def _fire_waits_for_the_worker(clock: FakeClock, scheduler: ManualScheduler) -> 
     scheduler.process_tasks()  # the blocker runs; "t" is claimed ahead and queued
     assert BLOCKING.wait(timeout=10)
     clock.advance(0.01)
-    scheduler.process_tasks()  # its run time: the worker is still busy
+    # its run time, the worker still busy; next, the pass that claims its next fire ahead
+    assert scheduler.process_tasks() == pytest.approx(0.98)
     assert not RAN.is_set()
     return fire
 
@@ -92,6 +94,8 @@ def test_a_fire_claimed_ahead_waiting_for_a_worker_stays_claimed(
     scheduler = _scheduler(clock, store, ThreadPoolExecutor(max_workers=1))
     try:
         fire = _fire_waits_for_the_worker(clock, scheduler)
+        clock.advance(0.98)  # that pass: the worker is still busy, a pass looks again soon
+        assert scheduler.process_tasks() == pytest.approx(TAKE_UP_RECHECK.total_seconds())
         stored = store.lookup_task("t")
         assert stored is not None and stored.next_run_time == fire  # not released
         # killed now: another scheduler takes the fire over once the lease has ended
