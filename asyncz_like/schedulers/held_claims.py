@@ -119,12 +119,18 @@ class ClaimHeartbeat:
 
 
 def pending_fires(
-    store: BaseStore, releases: list[Release], waits: list[SlotWait]
-) -> set[tuple[str, datetime | None]]:
+    store: BaseStore, deferred: list[Deferred], releases: list[Release], waits: list[SlotWait]
+) -> dict[tuple[str, datetime | None], bool]:
     """(task id, claimed run time) of the fires of ``store`` this scheduler holds, handed
-    over or waiting for a slot, whose release is not written yet."""
-    pending = {(task.id, task.next_run_time) for task, _ in releases}
-    pending.update(
-        (wait.release[0].id, wait.release[0].next_run_time) for wait in waits if wait.store is store
-    )
+    over (held back in ``deferred``, or ``releases`` that failed) or waiting for a slot,
+    whose release is not written yet; True for those that wait for a worker past their run
+    time (a store hands such a claim out again, once older than ``RETAKE_OWN_CLAIMS_AFTER``,
+    as a rule: that is no news)."""
+    pending = {(task.id, task.next_run_time): False for task, _ in releases}
+    for wait in waits:
+        if wait.store is store:
+            pending[wait.release[0].id, wait.release[0].next_run_time] = False
+    for entry in deferred:
+        task = entry.release[0]
+        pending[task.id, task.next_run_time] = not entry.fire.taken_up()
     return pending

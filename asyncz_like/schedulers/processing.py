@@ -202,15 +202,16 @@ class DueTaskProcessor:
         (its own lease, see ``RETAKE_OWN_CLAIMS_AFTER``). The fire has started, or will: its
         release is written as planned, and it is never handed over a second time."""
         with self._deferred_lock:
-            releases = [entry.release for entry in self._deferred if entry.store is store]
-        for held, _, failed in self._unreleased:
-            if held is store:
-                releases.extend(failed)
-        pending = pending_fires(store, releases, self._slot_waits)
+            deferred = [entry for entry in self._deferred if entry.store is store]
+        releases = [
+            release for held, _, failed in self._unreleased if held is store for release in failed
+        ]
+        pending = pending_fires(store, deferred, releases, self._slot_waits)
         kept: list[Task] = []
         for task in tasks:
-            if (task.id, task.next_run_time) in pending:
-                logger.warning(
+            waits_for_worker = pending.get((task.id, task.next_run_time))
+            if waits_for_worker is not None:
+                (logger.debug if waits_for_worker else logger.warning)(
                     "Task %s (%s): its fire of %s was handed over already and is not "
                     "released yet; it is not run again",
                     task.id,

@@ -4,6 +4,7 @@ time: a scheduler killed while the fire waits for a busy worker loses nothing.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import pickle
 import threading
 from collections.abc import Iterator
@@ -23,8 +24,9 @@ from asyncz_like.schedulers.held_claims import TAKE_UP_RECHECK
 from asyncz_like.stores.sqlalchemy import SQLAlchemyStore
 from asyncz_like.tasks import Task
 from asyncz_like.triggers import DateTrigger
-from tests.helpers import START, FakeClock, ManualScheduler, manual_scheduler
+from tests.helpers import START, FakeClock, ManualScheduler, Recorder, manual_scheduler
 from tests.store_hooks import drop_sql_table
+from tests.unit.test_processing import HoldingExecutor, RetakingStore, claiming_ahead
 
 #: Set by the test to let the blocking task end; the blocking task sets BLOCKING once it runs.
 UNBLOCK = threading.Event()
@@ -209,3 +211,43 @@ def test_run_times_claimed_ahead_cross_to_a_worker_process_as_a_plain_list() -> 
     take_up(copied)  # nothing to do for a plain list
     take_up(run_times)
     assert run_times.taken_up()
+
+
+class QueueingExecutor(HoldingExecutor):
+    """Reports take-ups; keeps each fire queued until the test takes it up."""
+
+    reports_take_up = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued: list[list[datetime]] = []
+
+    def do_send_task(self, task, run_times):  # type: ignore[no-untyped-def]
+        super().do_send_task(task, run_times)
+        self.queued.append(run_times)
+
+
+def test_a_claim_handed_out_again_while_its_fire_waits_for_a_worker_is_no_warning(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    executor = QueueingExecutor()
+    store = RetakingStore()
+    scheduler = claiming_ahead(clock, executor, 0.02, store)
+    scheduler.add_task(Recorder(), "interval", seconds=1, id="t",
+                       next_run_time=START + timedelta(seconds=0.01))  # fmt: skip
+    scheduler.process_tasks()
+    clock.advance(1.0)  # past its run time and the claim of its next fire: still queued
+    with caplog.at_level(logging.DEBUG, logger="asyncz_like.schedulers"):
+        scheduler.process_tasks()  # the store hands the claim out again: not handed over
+    assert executor.held == ["t"]
+    assert [r.levelno for r in caplog.records if "handed over already" in r.message] == [
+        logging.DEBUG
+    ]
+    assert store.get_next_run_time() is None  # still claimed
+    take_up(executor.queued[0])  # a worker has it, and ends it
+    executor.finish_all()
+    clock.advance(0.1)
+    scheduler.process_tasks()  # the release is written; the fire at 1.01 s is handed over
+    stored = store.lookup_task("t")
+    assert stored is not None and stored.next_run_time == START + timedelta(seconds=2.01)
+    assert executor.held == ["t"] and len(executor.queued) == 2
