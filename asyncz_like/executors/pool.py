@@ -42,8 +42,6 @@ def _run_in_process(
 class BasePoolExecutor(BaseExecutor):
     """Runs each fire in one of ``max_workers`` threads or processes."""
 
-    reports_take_up = True
-
     def __init__(self, max_workers: int = 10, **options: Any) -> None:
         super().__init__(**options)
         self.max_workers = as_positive_int(max_workers, "max_workers")
@@ -56,6 +54,8 @@ class BasePoolExecutor(BaseExecutor):
 class ThreadPoolExecutor(BasePoolExecutor):
     """Runs tasks in a pool of threads (alias ``threadpool`` or ``pool``): ``max_workers``
     threads, started with the executor, fed by one queue (see :mod:`.workers`)."""
+
+    reports_take_up = True
 
     def __init__(self, max_workers: int = 10, **options: Any) -> None:
         super().__init__(max_workers, **options)
@@ -95,6 +95,8 @@ def _cancel(done: Callable[[Outcome], None]) -> None:
 class ProcessPoolExecutor(BasePoolExecutor):
     """Runs tasks in worker processes (alias ``processpool``). Functions and arguments must
     be importable and picklable; events come back to this process."""
+
+    reports_take_up = True
 
     def __init__(
         self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None, **options: Any

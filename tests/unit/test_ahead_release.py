@@ -251,3 +251,22 @@ def test_a_claim_handed_out_again_while_its_fire_waits_for_a_worker_is_no_warnin
     stored = store.lookup_task("t")
     assert stored is not None and stored.next_run_time == START + timedelta(seconds=2.01)
     assert executor.held == ["t"] and len(executor.queued) == 2
+
+
+def test_an_executor_with_a_hand_over_of_its_own_reports_no_take_ups() -> None:
+    """asyncz code subclasses the pools with a ``do_send_task`` of its own, which does not
+    call ``take_up``: its fires count as taken up at the hand-over, as before."""
+
+    class OwnHandOver(ThreadPoolExecutor):
+        def do_send_task(self, task, run_times):  # type: ignore[no-untyped-def]
+            pass
+
+    class SaysSo(OwnHandOver):
+        reports_take_up = True
+
+        def do_send_task(self, task, run_times):  # type: ignore[no-untyped-def]
+            take_up(run_times)
+
+    assert ThreadPoolExecutor.reports_take_up and AsyncIOExecutor.reports_take_up
+    assert not OwnHandOver.reports_take_up and SaysSo.reports_take_up
+    assert not BaseExecutor.reports_take_up
