@@ -11,6 +11,7 @@ from collections.abc import Coroutine, Generator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from asyncz_like.executors.ahead import take_up
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import (
     RunContext,
@@ -34,6 +35,8 @@ class AsyncIOExecutor(BaseExecutor):
     ``max_concurrent`` limits how many coroutines run at once (fires and submitted runs
     alike; default: no limit); the others wait their turn, submitted runs by priority.
     """
+
+    reports_take_up = True
 
     def __init__(
         self, max_workers: int | None = None, max_concurrent: int | None = None, **options: Any
@@ -124,6 +127,7 @@ class AsyncIOExecutor(BaseExecutor):
             try:
                 self._submit(loop, task, run_times)
             except Exception as exc:  # as a failed hand-over: the instance is freed
+                take_up(run_times)  # never will be: its release waits for nothing
                 self.run_task_error(task.id, exc)
             except BaseException:  # as send_tasks: this fire and those not yet started
                 for later, _ in handed[index:]:
@@ -138,6 +142,8 @@ class AsyncIOExecutor(BaseExecutor):
         future: asyncio.Future[Any]
         if is_coroutine_callable(task.fn):
             if self._slots is None:
+                if run_times.__class__ is not list:  # claimed ahead: its release waits for this
+                    take_up(run_times)
                 started = self._start_eagerly(loop, task, run_times, context)
                 if started is None:
                     return
@@ -145,7 +151,8 @@ class AsyncIOExecutor(BaseExecutor):
             else:
                 future = loop.create_task(self._limited(task, run_times, context))
         else:
-            future = loop.run_in_executor(self._threads, run_task, task, run_times, context)
+            run = run_task if run_times.__class__ is list else _take_up_and_run
+            future = loop.run_in_executor(self._threads, run, task, run_times, context)
         self._pending.add(future)
         future.add_done_callback(lambda done: self._finished(task.id, done))
 
@@ -178,6 +185,7 @@ class AsyncIOExecutor(BaseExecutor):
     async def _limited(self, task: Task, run_times: list[datetime], context: RunContext) -> Any:
         assert self._slots is not None
         async with self._slots:
+            take_up(run_times)
             return await run_coroutine_task(task, run_times, context)
 
     def _finished(self, task_id: str, future: asyncio.Future[Any]) -> None:
@@ -209,6 +217,12 @@ class AsyncIOExecutor(BaseExecutor):
                 asyncio.run_coroutine_threadsafe(self.wait_idle(), loop).result()
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=not wait)
+
+
+def _take_up_and_run(task: Task, run_times: list[datetime], context: RunContext) -> Any:
+    """``run_task`` of a fire claimed ahead, in a worker thread: first, say it started."""
+    take_up(run_times)
+    return run_task(task, run_times, context)
 
 
 _STARTED: Any = object()

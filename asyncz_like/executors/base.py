@@ -59,6 +59,18 @@ class BaseExecutor(ABC):
     one call of ``run_task_success`` or ``run_task_error``, which frees its instance slot.
     """
 
+    #: Whether the executor calls ``executors.ahead.take_up`` when a fire leaves its queue:
+    #: a fire claimed ahead then stays claimed in its store until a worker has it. For
+    #: other executors (asyncz's subclasses among them) the hand-over counts as the take-up.
+    reports_take_up = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A do_send_task of its own (asyncz code subclasses the pools so) reports take-ups
+        # only where the class says so: else its fires claimed ahead would stay claimed.
+        if "do_send_task" in cls.__dict__ and "reports_take_up" not in cls.__dict__:
+            cls.reports_take_up = False
+
     def __init__(self, **options: Any) -> None:
         self._instances: dict[str, int] = {}
         #: Ids of runs that ended, not yet taken off ``_instances``: a worker thread ending a

@@ -9,6 +9,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from asyncz_like.executors.ahead import AheadRunTimes, take_up
 from asyncz_like.executors.base import BaseExecutor, FutureLike
 from asyncz_like.executors.runner import RunContext, run_coroutine_task, run_task
 from asyncz_like.executors.workers import CANCELLED, Outcome, WorkerThreads
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 def _run_in_worker(task: Task, run_times: list[datetime], context: RunContext) -> list[Any]:
     """Entry point inside a pool worker: coroutine functions get a loop of their own."""
+    if run_times.__class__ is not list:  # claimed ahead: its release waits for this
+        take_up(run_times)
     assert task.fn is not None
     if is_coroutine_callable(task.fn):
         return asyncio.run(run_coroutine_task(task, run_times, context))
@@ -51,6 +54,8 @@ class BasePoolExecutor(BaseExecutor):
 class ThreadPoolExecutor(BasePoolExecutor):
     """Runs tasks in a pool of threads (alias ``threadpool`` or ``pool``): ``max_workers``
     threads, started with the executor, fed by one queue (see :mod:`.workers`)."""
+
+    reports_take_up = True
 
     def __init__(self, max_workers: int = 10, **options: Any) -> None:
         super().__init__(max_workers, **options)
@@ -91,6 +96,8 @@ class ProcessPoolExecutor(BasePoolExecutor):
     """Runs tasks in worker processes (alias ``processpool``). Functions and arguments must
     be importable and picklable; events come back to this process."""
 
+    reports_take_up = True
+
     def __init__(
         self, max_workers: int = 10, pool_kwargs: dict[str, Any] | None = None, **options: Any
     ) -> None:
@@ -108,6 +115,8 @@ class ProcessPoolExecutor(BasePoolExecutor):
     def do_send_task(self, task: Task, run_times: list[datetime]) -> None:
         assert self._pool is not None, "executor not started"
         future = self._pool.submit(_run_in_process, task, run_times, self.run_context(task))
+        if run_times.__class__ is AheadRunTimes:  # taken up once it goes to the workers' queue
+            run_times.future = future
         future.add_done_callback(lambda done: self._finished(task.id, done))
 
     def _finished(self, task_id: str, future: concurrent.futures.Future[Any]) -> None:

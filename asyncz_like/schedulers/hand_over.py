@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from asyncz_like.events.base import TaskExecutionEvent, TaskSubmissionEvent
 from asyncz_like.events.constants import TASK_ERROR, TASK_MAX_INSTANCES, TASK_SUBMITTED
 from asyncz_like.exceptions import MaximumInstancesError
+from asyncz_like.executors.ahead import take_up
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -78,12 +79,14 @@ class HandOver:
         now: datetime,
         final: set[str],
         waits: dict[str, datetime],
+        ahead: bool = False,
     ) -> set[str]:
         """Hand the fires over. On a store shared by schedulers each takes a run slot first,
         except a task's last fire (``final``): its release deletes the task, so no other
         scheduler can start it again, and the executor's own count is enough. Returns the
         ids of the fires claimed ahead that ``max_instances`` refused, and puts in ``waits``
-        the due ones a run slot refused, with until when they wait (see ``_refused``)."""
+        the due ones a run slot refused, with until when they wait (see ``_refused``).
+        ``ahead``: some fires were claimed ahead (their run times are ``AheadRunTimes``)."""
         put_back: set[str] = set()
         slots: dict[int, bool] | None = None
         if store.shares_run_slots:
@@ -110,12 +113,17 @@ class HandOver:
         announce = self.scheduler.wants_event(TASK_SUBMITTED)
         for alias, indexes in by_executor.items():
             outcomes: list[Exception | None]
+            reports = False
             try:
                 executor = self.scheduler.lookup_executor(alias)
                 fires = to_send if len(indexes) == len(to_send) else [to_send[i] for i in indexes]
                 outcomes = executor.send_tasks(fires)
+                # an executor of asyncz's shape (no BaseExecutor) does not report take-ups
+                reports = ahead and getattr(executor, "reports_take_up", False)
             except Exception as exc:
                 outcomes = [exc] * len(indexes)
+            if ahead:
+                _taken_up_or_refused(to_send, indexes, outcomes, reports)
             if not announce and not any(outcomes):  # every fire handed over, nobody listens
                 continue
             for index, outcome in zip(indexes, outcomes, strict=True):
@@ -170,3 +178,16 @@ class HandOver:
                 task_name=task.name,
             )
         )
+
+
+def _taken_up_or_refused(
+    to_send: list[tuple[Task, list[datetime]]],
+    indexes: list[int],
+    outcomes: list[Exception | None],
+    reports_take_up: bool,
+) -> None:
+    """Mark taken up the fires of an executor that does not report take-ups, and those it
+    refused: the release of a fire claimed ahead then waits only for its run time."""
+    for index, outcome in zip(indexes, outcomes, strict=True):
+        if outcome is not None or not reports_take_up:
+            take_up(to_send[index][1])

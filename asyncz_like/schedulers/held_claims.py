@@ -1,7 +1,8 @@
 """Claims a scheduler holds beyond the pass that took them, and their heartbeat.
 
 Most claims live from claim to release within one pass. Two kinds outlive it: a fire claimed
-ahead of its run time, released once it has started, and a due fire that a run slot of a
+ahead of its run time, released once it has started (its run time has come and its executor
+took it up: it may wait for a free worker past its run time), and a due fire that a run slot of a
 shared store refused, held while the scheduler tries the slot again (the slot may be one that
 a scheduler killed, or cut off from the store, could not free: it lapses within the store's
 ``lease_seconds``). The scheduler's passes renew such claims every third of the lease
@@ -14,9 +15,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from asyncz_like.schedulers.fire_times import coalesced, due_run_times
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from asyncz_like.executors.ahead import AheadRunTimes
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -24,6 +30,11 @@ logger = logging.getLogger("asyncz_like.schedulers")
 
 #: How soon a due fire refused for a run slot of a shared store is tried again.
 SLOT_RETRY = timedelta(seconds=0.25)
+
+#: How soon a pass looks again whether a worker took up a fire claimed ahead that waits for
+#: one past its run time (its release is written then). Each pass claims in the stores too:
+#: a pool kept full for minutes costs 10 passes a second, not one every half ``claim_ahead``.
+TAKE_UP_RECHECK = timedelta(seconds=0.1)
 
 Release = tuple["Task", "datetime | None"]
 
@@ -39,6 +50,42 @@ class SlotWait:
     fire: tuple[Task, list[datetime]]  # what goes to the executor
     release: Release  # what is written once it has gone, or been skipped
     until: datetime
+
+
+class Deferred(NamedTuple):
+    """A release held back until its fire starts: its run time has come and its executor
+    took it up (``fire``, see ``executors.ahead``)."""
+
+    starts: datetime
+    write_by: datetime  # the time a pass must write it by
+    store: BaseStore
+    alias: str
+    release: Release
+    fire: AheadRunTimes
+
+
+def taken_up(due: list[Deferred]) -> tuple[list[Deferred], list[Deferred]]:
+    """``due`` split: the fires their executors took up, and those still waiting for a
+    worker, whose releases stay held (a scheduler killed meanwhile loses none of them)."""
+    started: list[Deferred] = []
+    waiting: list[Deferred] = []
+    for entry in due:
+        (started if entry.fire.taken_up() else waiting).append(entry)
+    return started, waiting
+
+
+def catch_up(wait: SlotWait, timezone: tzinfo, now: datetime) -> None:
+    """Add to a fire waiting for a run slot the run times that came due while it waited (its
+    claim held them back), so that they go with it, as a claim made now would send them."""
+    task = wait.release[0]
+    try:
+        run_times, next_time = due_run_times(task, timezone, now)
+    except Exception:  # the trigger broke meanwhile: the fire goes as it was claimed
+        return
+    if run_times:
+        if task.coalesce and len(run_times) > 1:
+            run_times = coalesced(run_times, now)
+        wait.fire, wait.release = (wait.fire[0], run_times), (task, next_time)
 
 
 class ClaimHeartbeat:
@@ -72,12 +119,18 @@ class ClaimHeartbeat:
 
 
 def pending_fires(
-    store: BaseStore, releases: list[Release], waits: list[SlotWait]
-) -> set[tuple[str, datetime | None]]:
+    store: BaseStore, deferred: list[Deferred], releases: list[Release], waits: list[SlotWait]
+) -> dict[tuple[str, datetime | None], bool]:
     """(task id, claimed run time) of the fires of ``store`` this scheduler holds, handed
-    over or waiting for a slot, whose release is not written yet."""
-    pending = {(task.id, task.next_run_time) for task, _ in releases}
-    pending.update(
-        (wait.release[0].id, wait.release[0].next_run_time) for wait in waits if wait.store is store
-    )
+    over (held back in ``deferred``, or ``releases`` that failed) or waiting for a slot,
+    whose release is not written yet; True for those that wait for a worker past their run
+    time (a store hands such a claim out again, once older than ``RETAKE_OWN_CLAIMS_AFTER``,
+    as a rule: that is no news)."""
+    pending = {(task.id, task.next_run_time): False for task, _ in releases}
+    for wait in waits:
+        if wait.store is store:
+            pending[wait.release[0].id, wait.release[0].next_run_time] = False
+    for entry in deferred:
+        task = entry.release[0]
+        pending[task.id, task.next_run_time] = not entry.fire.taken_up()
     return pending

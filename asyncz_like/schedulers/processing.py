@@ -6,22 +6,23 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from asyncz_like.events.base import TaskEvent
 from asyncz_like.events.constants import TASK_REMOVED
-from asyncz_like.schedulers.fire_times import (
-    coalesced,
-    due_run_times,
-    recovered,
-)
+from asyncz_like.executors.ahead import AheadRunTimes
+from asyncz_like.schedulers.fire_times import coalesced, due_run_times, recovered
 from asyncz_like.schedulers.hand_over import HandOver, PassHost
 from asyncz_like.schedulers.held_claims import (
     SLOT_RETRY,
+    TAKE_UP_RECHECK,
     ClaimHeartbeat,
+    Deferred,
     Release,
     SlotWait,
+    catch_up,
     pending_fires,
+    taken_up,
 )
 
 if TYPE_CHECKING:
@@ -42,16 +43,6 @@ class PassResult:
     locked_out: list[str]
     deferred_until: datetime | None = None
     retry_at: datetime | None = None
-
-
-class Deferred(NamedTuple):
-    """A release held back until its fire starts."""
-
-    starts: datetime
-    write_by: datetime  # the time a pass must write it by
-    store: BaseStore
-    alias: str
-    release: Release
 
 
 class DueTaskProcessor:
@@ -115,9 +106,17 @@ class DueTaskProcessor:
         more = more or budget <= 0
         deferred_until: datetime | None = None
         if self._deferred:  # as a rule empty: no lock to take then
-            with self._deferred_lock:
-                deferred_until = min((entry.write_by for entry in self._deferred), default=None)
+            deferred_until = self._next_release(now)
         return PassResult(more, locked_out, deferred_until, retry_at)
+
+    def _next_release(self, now: datetime) -> datetime | None:
+        """When a pass is due to write a held-back release: the earliest ``write_by`` to
+        come, or in ``TAKE_UP_RECHECK`` when a fire waits for a worker past it."""
+        recheck = now + TAKE_UP_RECHECK
+        with self._deferred_lock:
+            return min(
+                (e.write_by if e.write_by > now else recheck for e in self._deferred), default=None
+            )
 
     def _dispatch(
         self,
@@ -154,17 +153,21 @@ class DueTaskProcessor:
                 self.hand_over.pause_broken(store, store_alias, task, exc)  # the others still fire
                 continue
             if run_times:
-                to_send.append((sent, run_times))
                 if next_time is None:
                     final.add(task.id)
                 if write_by is not None:  # released once it starts
+                    fire = AheadRunTimes(run_times)
+                    to_send.append((sent, fire))
                     release = (task, next_time)
-                    deferred.append(Deferred(run_times[-1], write_by, store, store_alias, release))
+                    deferred.append(Deferred(fire[-1], write_by, store, store_alias, release, fire))
                     continue
+                to_send.append((sent, run_times))
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
         put_back = (
-            self.hand_over.send(store, store_alias, to_send, now, final, waits) if to_send else None
+            self.hand_over.send(store, store_alias, to_send, now, final, waits, bool(deferred))
+            if to_send
+            else None
         )
         retry_at: datetime | None = None
         if waits:  # held under their claims, tried again at the next passes
@@ -199,15 +202,16 @@ class DueTaskProcessor:
         (its own lease, see ``RETAKE_OWN_CLAIMS_AFTER``). The fire has started, or will: its
         release is written as planned, and it is never handed over a second time."""
         with self._deferred_lock:
-            releases = [entry.release for entry in self._deferred if entry.store is store]
-        for held, _, failed in self._unreleased:
-            if held is store:
-                releases.extend(failed)
-        pending = pending_fires(store, releases, self._slot_waits)
+            deferred = [entry for entry in self._deferred if entry.store is store]
+        releases = [
+            release for held, _, failed in self._unreleased if held is store for release in failed
+        ]
+        pending = pending_fires(store, deferred, releases, self._slot_waits)
         kept: list[Task] = []
         for task in tasks:
-            if (task.id, task.next_run_time) in pending:
-                logger.warning(
+            waits_for_worker = pending.get((task.id, task.next_run_time))
+            if waits_for_worker is not None:
+                (logger.debug if waits_for_worker else logger.warning)(
                     "Task %s (%s): its fire of %s was handed over already and is not "
                     "released yet; it is not run again",
                     task.id,
@@ -252,7 +256,7 @@ class DueTaskProcessor:
         for entries in by_store.values():
             store, alias = entries[0].store, entries[0].alias
             for wait in entries:
-                self._catch_up(wait, now)
+                catch_up(wait, self.scheduler.timezone, now)
             still: dict[str, datetime] = {}
             try:
                 with self.plugins.store_guard(store):
@@ -266,19 +270,6 @@ class DueTaskProcessor:
             releases = [wait.release for wait in entries if wait.fire[0].id not in still]
             if releases:
                 self._write(store, alias, releases)
-
-    def _catch_up(self, wait: SlotWait, now: datetime) -> None:
-        """Add to a waiting fire the run times that came due while it waited (its claim held
-        them back), so that they go with it, as a claim made now would send them."""
-        task = wait.release[0]
-        try:
-            run_times, next_time = due_run_times(task, self.scheduler.timezone, now)
-        except Exception:  # the trigger broke meanwhile: the fire goes as it was claimed
-            return
-        if run_times:
-            if task.coalesce and len(run_times) > 1:
-                run_times = coalesced(run_times, now)
-            wait.fire, wait.release = (wait.fire[0], run_times), (task, next_time)
 
     def _held_claims(self) -> dict[int, tuple[BaseStore, list[str]]]:
         """The task ids of the claims held beyond their pass, by store."""
@@ -302,14 +293,18 @@ class DueTaskProcessor:
     def write_deferred(self, now: datetime | None = None) -> None:
         """Write the held-back releases whose fires have started by ``now`` (None: all of
         them, at shutdown, and the fires waiting for a run slot given back unrun), one write
-        per store; those that fail are retried first."""
+        per store; those that fail are retried first. A fire whose run time has come but
+        that waits for a free worker of its executor stays held (see ``executors.ahead``)."""
         with self._deferred_lock:
             count = len(self._deferred)
             if now is not None:
                 count = next((i for i, e in enumerate(self._deferred) if e.starts > now), count)
             due, self._deferred[:count] = self._deferred[:count], []
+            if now is not None:  # those no worker has taken up yet stay held, first
+                due, waiting = taken_up(due)
+                self._deferred[:0] = waiting
         by_store: dict[int, tuple[BaseStore, str, list[Release]]] = {}
-        for _, _, store, alias, release in due:
+        for _, _, store, alias, release, _ in due:
             by_store.setdefault(id(store), (store, alias, []))[2].append(release)
         if now is None:
             waits, self._slot_waits = self._slot_waits, []

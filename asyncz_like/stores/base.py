@@ -306,7 +306,9 @@ class BaseStore(ABC):
 
 #: A store takes back a lease of its own (a claim of a pass that failed after its commit) once
 #: the lease is this many seconds old. Not sooner: a scheduler holds its leases on fires
-#: claimed ahead of their run time (``claim_ahead``, at most 1 s) until those fires start.
+#: claimed ahead of their run time (``claim_ahead``, at most 1 s) until those fires start
+#: (and longer when one waits for a free worker: the scheduler hands such a claim out again
+#: to no executor, see ``DueTaskProcessor._not_yet_handed_over``).
 RETAKE_OWN_CLAIMS_AFTER = 2.0
 
 
