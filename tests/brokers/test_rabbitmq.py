@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -250,22 +251,29 @@ def test_the_state_comes_from_the_url_or_is_asked_for(backend: RabbitMQBackend) 
         RabbitMQBroker(RABBITMQ_URL, state="memory")
 
 
-def test_without_rabbitmq_runs_still_go_through_the_state(
-    backend: RabbitMQBackend, caplog: pytest.LogCaptureFixture
-) -> None:
+@contextmanager
+def unreachable(backend: RabbitMQBackend) -> Iterator[RabbitMQBroker]:
+    """A started broker whose RabbitMQ cannot be reached, on the backend's state broker."""
     state = make_broker(backend.config()["state"])
     away = RabbitMQBroker("amqp://guest:guest@127.0.0.1:1/%2F", state=state, prefix=backend.prefix)
     away.start()
     try:
+        yield away
+    finally:
+        away.shutdown()
+        state.shutdown()
+        backend.delete_keys()  # no broker was made through the backend: its clean-up skips
+
+
+def test_without_rabbitmq_runs_still_go_through_the_state(
+    backend: RabbitMQBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    with unreachable(backend) as away:
         with caplog.at_level(logging.WARNING):
             assert away.enqueue([envelope("a")]) == [True]
         assert "publishing wake-ups failed" in caplog.text
         assert away.wait_for_work(["default"], 2) is True  # the state broker's own wait
         assert ids(away.claim("w", ["default"], 5, at(0))) == ["a"]
-    finally:
-        away.shutdown()
-        state.shutdown()
-        backend.delete_keys()  # no broker was made through the backend: its clean-up skips
 
 
 def test_bad_options_are_errors_naming_them() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from asyncz_like.brokers.rabbitmq.wakeups import End
 from tests.brokers.backends import RabbitMQBackend, made_backend
 from tests.brokers.cleanup import abort_connection
 from tests.brokers.test_contract import at, envelope, ids
-from tests.brokers.test_rabbitmq import dead_letters, make, take
+from tests.brokers.test_rabbitmq import dead_letters, make, take, unreachable
 
 
 @pytest.fixture
@@ -120,10 +121,7 @@ def test_wakeups_past_the_outbox_limit_are_dropped_and_logged_once(
 def test_brokers_sharing_a_state_broker_dead_letter_each_of_its_failures_once(
     backend: RabbitMQBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = make_broker(backend.config()["state"])
-    state.start()
-    try:
-        first, second = make(backend, state=state), make(backend, state=state)
+    with sharing_a_state(backend) as (first, second):
         deaths: dict[str, list[str]] = {"first": [], "second": []}
         for name, broker in (("first", first), ("second", second)):
             monkeypatch.setattr(broker.wakeups, "ended_many", told(broker, deaths[name]))
@@ -136,6 +134,15 @@ def test_brokers_sharing_a_state_broker_dead_letter_each_of_its_failures_once(
         assert second.claim("w2", ["default"], 1, at(20)) == []  # "later" lost: FAILED
         assert deaths == {"first": ["crash"], "second": ["later"]}
         assert list(dead_letters(second, backend.prefix, 1)) == ["later"]
+
+
+@contextmanager
+def sharing_a_state(backend: RabbitMQBackend) -> Iterator[tuple[RabbitMQBroker, RabbitMQBroker]]:
+    """Two brokers on one state broker object (started, and shut down at the end)."""
+    state = make_broker(backend.config()["state"])
+    state.start()
+    try:
+        yield make(backend, state=state), make(backend, state=state)
     finally:
         state.shutdown()
 
@@ -155,39 +162,27 @@ def told(broker: RabbitMQBroker, deaths: list[str]) -> Callable[[Any], bool]:
 def test_when_one_broker_cannot_publish_a_dead_letter_the_next_on_its_queue_does(
     backend: RabbitMQBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = make_broker(backend.config()["state"])
-    state.start()
-    try:
-        first, second = make(backend, state=state), make(backend, state=state)
+    with sharing_a_state(backend) as (first, second):
 
-        def unreachable(work: Any) -> None:
+        def refused(work: Any) -> None:
             raise StillUnreachable("RabbitMQ was unreachable just now")
 
         first.enqueue([envelope("crash", max_deliveries=1)])
-        monkeypatch.setattr(first.wakeups.connection, "call", unreachable)
+        monkeypatch.setattr(first.wakeups.connection, "call", refused)
         assert ids(second.claim("w2", ["default"], 1, at(0), lease_seconds=10)) == ["crash"]
         assert second.claim("w2", ["default"], 1, at(10)) == []  # lost: FAILED
         assert list(dead_letters(second, backend.prefix, 1)) == ["crash"]
-    finally:
-        state.shutdown()
 
 
 def test_without_rabbitmq_an_enqueue_logs_and_returns(
     backend: RabbitMQBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = make_broker(backend.config()["state"])
-    away = RabbitMQBroker("amqp://guest:guest@127.0.0.1:1/%2F", state=state, prefix=backend.prefix)
-    away.start()
-    try:
+    with unreachable(backend) as away:
         with caplog.at_level(logging.WARNING):
             assert away.enqueue([envelope("a")]) == [True]
             assert away.enqueue([envelope("b")]) == [True]  # within 2 s: not tried again
         assert caplog.text.count("publishing wake-ups failed") == 1
         assert ids(away.claim("w", ["default"], 5, at(0))) == ["a", "b"]
-    finally:
-        away.shutdown()
-        state.shutdown()
-        backend.delete_keys()  # no broker was made through the backend: its clean-up skips
 
 
 def test_work_posted_that_raises_is_logged_and_the_connection_goes_on(
