@@ -10,7 +10,8 @@ For each backend it prints, for ``--runs`` runs (10,000 by default):
   with F finished runs kept, to show that a claim costs the same.
 
 It uses the test servers (``ASYNCZ_LIKE_POSTGRES_URL``, ``ASYNCZ_LIKE_MARIADB_URL``, else
-PostgreSQL and MariaDB on 127.0.0.1) and a table of its own, dropped at the end. No target is
+PostgreSQL and MariaDB on 127.0.0.1; MariaDB through mysqlclient when it is installed, else
+PyMySQL: ``drain.mariadb_url``) and a table of its own, dropped at the end. No target is
 enforced: see docs/brokers.md for the figures of the latest run.
 """
 
@@ -31,7 +32,7 @@ import sqlalchemy as sa
 from asyncz_like.brokers import Envelope
 from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
-from benchmarks.drain import drop_table
+from benchmarks.drain import drop_table, mariadb_url
 
 TARGET = "benchmarks.brokers:noop"
 URLS: dict[str, Callable[[str], str]] = {
@@ -39,9 +40,7 @@ URLS: dict[str, Callable[[str], str]] = {
     "postgresql": lambda tmp: os.environ.get(
         "ASYNCZ_LIKE_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     ),
-    "mariadb": lambda tmp: os.environ.get(
-        "ASYNCZ_LIKE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-    ),
+    "mariadb": lambda tmp: mariadb_url(),
 }
 
 

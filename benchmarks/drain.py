@@ -15,13 +15,16 @@ enqueue-to-start latency p50/p99 (``started_at - created_at``, one host, one clo
 the CPU time an idle worker process uses over ``--idle`` seconds (/proc). The machine's
 load average is printed with the figures. It uses the test servers (the
 ``ASYNCZ_LIKE_*`` variables of tests/services.py, else 127.0.0.1) and a table or key prefix of
-its own, dropped at the end.
+its own, dropped at the end. MariaDB goes through mysqlclient (``mysql+mysqldb://``, the
+driver docs/brokers.md recommends) when it is installed, else through PyMySQL; the line of
+figures names the driver.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import signal
@@ -50,6 +53,18 @@ REDIS = (
     os.environ.get("ASYNCZ_LIKE_REDIS_HOST", "127.0.0.1"),
     int(os.environ.get("ASYNCZ_LIKE_REDIS_PORT", "6379")),
 )
+
+
+def mariadb_url() -> str:
+    """``ASYNCZ_LIKE_MARIADB_URL``, else the test server through mysqlclient when it is
+    installed (the recommended driver), else through PyMySQL (the ``mysql`` extra)."""
+    given = os.environ.get("ASYNCZ_LIKE_MARIADB_URL")
+    if given:
+        return given
+    driver = "mysqldb" if importlib.util.find_spec("MySQLdb") else "pymysql"
+    return f"mysql+{driver}://root@127.0.0.1:3306/test"
+
+
 CONFIGS: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "sqlite": lambda tmp, token: {
         "type": "sqlalchemy",
@@ -66,9 +81,7 @@ CONFIGS: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "mariadb": lambda tmp, token: {
         "type": "sqlalchemy",
         "tablename": f"drain_{token}",
-        "database": os.environ.get(
-            "ASYNCZ_LIKE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-        ),
+        "database": mariadb_url(),
     },
     "redis": lambda tmp, token: {
         "type": "redis",
@@ -278,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.only or ["memory", *CONFIGS]
     print(f"load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs; "
           f"{args.runs:,} no-op runs, concurrency {CONCURRENCY}", flush=True)  # fmt: skip
+    if "mariadb" in names:
+        print(f"MariaDB through {mariadb_url().split(':', 1)[0]}", flush=True)
     figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for repetition in range(args.repetitions):

@@ -16,7 +16,8 @@ broker's one-at-a-time rate, its floor measured in the same run (``benchmarks/dr
 the driver alone inserting one similar row per autocommitted statement. Medians of
 ``--repetitions``, the brokers alternating within a repetition; the load average is printed
 with the figures. It uses the servers and the table or key prefixes of ``benchmarks/drain.py``
-(RabbitMQ: ``benchmarks/anchors.py``'s), dropped at the end.
+(RabbitMQ: ``benchmarks/anchors.py``'s), dropped at the end; MariaDB through mysqlclient when
+it is installed, else PyMySQL, as there.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Run it from the repository with its venv::
     PYTHONPATH=. .venv/bin/python benchmarks/worker_cpu.py [--only memory --only redis]
         [--runs N] [--repetitions 3] [--sync] [--profile FILE]
 
-For each broker (memory, redis, postgresql, rabbitmq) it enqueues ``--runs`` no-op runs
+For each broker (memory, redis, postgresql, mariadb, rabbitmq) it enqueues ``--runs`` no-op runs
 (coroutines, or plain functions with ``--sync``), then drains them with one ``Worker`` of
 concurrency 20 in this process, and prints the process's CPU time (user + system, all its
 threads: the worker's loop, its broker threads and the driver) per run, the part of it spent
@@ -13,6 +13,8 @@ in the event loop's thread, and the runs per
 second from the worker's start to the last RUN_COMPLETED. Unlike the wall-clock rates of
 ``drain.py``, the CPU per run barely moves with the machine's load: compare two commits with
 it, alternating them (``PYTHONPATH=<other checkout>``). The load average is printed beside.
+MariaDB goes through the driver of ``drain.py`` (mysqlclient when it is installed; set
+``ASYNCZ_LIKE_MARIADB_URL`` to compare ``mysql+pymysql://`` and ``mysql+mysqldb://``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from asyncz_like.brokers.plugins import make_broker
 from asyncz_like.workers import Worker
 from benchmarks.drain import BATCH, CONCURRENCY, CONFIGS, completions, dropped
 
-NAMES = ("memory", "redis", "postgresql", "rabbitmq")
+NAMES = ("memory", "redis", "postgresql", "mariadb", "rabbitmq")
 
 
 def sync_noop(index: int) -> None:

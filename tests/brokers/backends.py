@@ -16,11 +16,13 @@ from typing import Any
 from asyncz_like.brokers import BaseBroker, MemoryBroker
 from tests.brokers.cleanup import delete_queues, drop_table
 from tests.services import (
+    MARIADB_MYSQLCLIENT_URL,
     MARIADB_URL,
     POSTGRES_URL,
     RABBITMQ_URL,
     REDIS_HOST,
     REDIS_PORT,
+    require_driver,
     require_service,
 )
 
@@ -69,11 +71,16 @@ class SQLBackend(BrokerBackend):
     url = ""
     service: str | None = None
 
+    @classmethod
+    def require(cls) -> None:
+        """Skip (locally) or fail (CI=true) unless the server and the driver are there."""
+        if cls.service:
+            require_service(cls.service)
+
     def _build(self, **options: Any) -> BaseBroker:
         from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
 
-        if self.service:
-            require_service(self.service)
+        self.require()
         return SQLAlchemyBroker(database=self.url, tablename=f"b_{self.token}", **options)
 
     def config(self, **options: Any) -> dict[str, Any]:
@@ -104,6 +111,20 @@ class MariaDBBackend(SQLBackend):
     name = "mariadb"
     url = MARIADB_URL
     service = "mariadb"
+
+
+class MySQLClientBackend(SQLBackend):
+    """MariaDB through mysqlclient, the C driver, whose statements the broker also runs
+    through the driver itself (one-run enqueues)."""
+
+    name = "mariadb-mysqlclient"
+    url = MARIADB_MYSQLCLIENT_URL
+    service = "mariadb"
+
+    @classmethod
+    def require(cls) -> None:
+        super().require()
+        require_driver("MySQLdb", "mysqlclient")
 
 
 class RedisBackend(BrokerBackend):
@@ -187,6 +208,7 @@ BACKENDS: dict[str, Callable[[Path], BrokerBackend]] = {
     "sqlite": SQLiteBackend,
     "postgresql": PostgresBackend,
     "mariadb": MariaDBBackend,
+    "mariadb-mysqlclient": MySQLClientBackend,
     "redis": RedisBackend,
     "rabbitmq": RabbitMQBackend,
 }

@@ -19,7 +19,7 @@ from tests.brokers.test_contract import ERROR, at, envelope, ids
 from tests.brokers.test_sqlalchemy import SQL_BACKENDS
 
 
-@pytest.fixture(params=SQL_BACKENDS)
+@pytest.fixture(params=[*SQL_BACKENDS, "mariadb-mysqlclient"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLAlchemyBroker]:
     with made_backend(request.param, tmp_path) as made:
         broker = made.make()

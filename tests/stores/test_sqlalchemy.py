@@ -368,8 +368,8 @@ def test_bad_urls_and_options_fail_clearly() -> None:
         SQLAlchemyStore(database="mssql+pyodbc://user:secret@host/db")
     with pytest.raises(ValueError, match=r"driver 'nosuchdriver' .* is unknown"):
         SQLAlchemyStore(database="postgresql+nosuchdriver://host/db")
-    with pytest.raises(ValueError, match=r"driver 'mysqldb' .* is not installed"):
-        SQLAlchemyStore(database="mysql+mysqldb://host/db")
+    with pytest.raises(ValueError, match=r"driver 'cymysql' .* is not installed"):
+        SQLAlchemyStore(database="mysql+cymysql://host/db")
     with pytest.raises(ValueError, match="either database"):
         SQLAlchemyStore()
     with pytest.raises(TypeError, match="lease_second"):
@@ -382,6 +382,22 @@ def test_missing_sqlalchemy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     with pytest.raises(MissingDependencyError, match=r"asyncz_like\[sqlalchemy\]"):
         SQLAlchemyStore(database="sqlite://")
+
+
+@pytest.mark.parametrize(
+    ("database", "module", "extra"),
+    [
+        ("postgresql+psycopg://host/db", "psycopg", "postgres"),
+        ("mysql+pymysql://host/db", "pymysql", "mysql"),
+        ("mysql+mysqldb://host/db", "MySQLdb", "mysqlclient"),
+    ],
+)
+def test_a_missing_driver_names_its_extra(
+    database: str, module: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(MissingDependencyError, match=rf"asyncz_like\[{extra}\]"):
+        SQLAlchemyStore(database=database)
 
 
 def test_an_in_memory_sqlite_database_is_shared_by_threads() -> None:

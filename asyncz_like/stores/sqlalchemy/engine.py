@@ -25,7 +25,11 @@ _EXAMPLES = (
     "sqlite:///tasks.db, postgresql+psycopg://user:password@host/db, "
     "mysql+pymysql://user:password@host/db"
 )
-_DRIVER_EXTRAS = {"psycopg": ("psycopg", "postgres"), "pymysql": ("pymysql", "mysql")}
+_DRIVER_EXTRAS = {
+    "psycopg": ("psycopg", "postgres"),
+    "pymysql": ("pymysql", "mysql"),
+    "mysqldb": ("mysqlclient", "mysqlclient"),
+}
 
 
 def parse_url(database: str | URL, owner: str = "SQLAlchemyStore") -> URL:
@@ -42,7 +46,7 @@ def parse_url(database: str | URL, owner: str = "SQLAlchemyStore") -> URL:
         raise ValueError(
             f"{owner}: the {url.get_backend_name()!r} dialect of "
             f"{url.render_as_string(hide_password=True)!r} is not supported; use SQLite, "
-            f"PostgreSQL (psycopg) or MariaDB/MySQL (pymysql), e.g. {_EXAMPLES}"
+            f"PostgreSQL (psycopg) or MariaDB/MySQL (pymysql, mysqldb), e.g. {_EXAMPLES}"
         )
     return url
 

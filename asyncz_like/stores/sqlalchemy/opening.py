@@ -50,7 +50,7 @@ def open_database(
     if engine.dialect.name not in engines.SUPPORTED:
         raise ValueError(
             f"SQLAlchemyStore: the {engine.dialect.name!r} dialect is not supported; use "
-            "SQLite, PostgreSQL (psycopg) or MariaDB/MySQL (pymysql)"
+            "SQLite, PostgreSQL (psycopg) or MariaDB/MySQL (pymysql, mysqldb)"
         )
     engines.prepare(engine)
     return Database(engine, tablename, False, logger)
