@@ -4,7 +4,8 @@
   (completed, failed, retrying), whatever the number of runs; a batch of one kind in
   autocommit (no BEGIN and COMMIT round trips);
 * MariaDB/MySQL, SQLite: the rows still held with the tokens given are locked and read in one
-  ``SELECT``, then updated with one ``executemany`` per kind of ending.
+  ``SELECT``, then updated per kind of ending: one ``executemany`` on SQLite, ``UPDATE ...
+  CASE`` statements of up to ``CASE_CHUNK`` rows on MariaDB/MySQL.
 """
 
 from __future__ import annotations
