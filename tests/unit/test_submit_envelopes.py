@@ -5,6 +5,7 @@ their options checked once per batch, the checks cached and the shortcuts taken 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any
@@ -225,3 +226,15 @@ def test_a_target_found_good_is_remembered_and_a_bad_one_still_refused() -> None
     for bad in ("nope", f"{HERE}:", ["a:b"]):
         with pytest.raises(TypeError, match="target must be"):
             check_target(bad)
+
+
+def test_a_function_rebound_in_its_module_is_refused_after_being_submitted(
+    scheduler: BaseScheduler, broker: MemoryBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = mul
+    scheduler.submit(original, 2)  # its reference is remembered
+    scheduler.submit(original, 3)
+    monkeypatch.setattr(sys.modules[__name__], "mul", add)
+    with pytest.raises(ValueError, match=r"fn=.*importable by reference.*finds another"):
+        scheduler.submit(original, 4)
+    assert [e.target for e in envelopes(broker)] == [f"{HERE}:mul"] * 2
