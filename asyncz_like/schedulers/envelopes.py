@@ -2,8 +2,9 @@
 function's reference found, a run id drawn. Bad input raises naming the argument.
 
 The items of a ``submit_many`` batch mostly share their options and their function: each is
-checked once per run of equal items, not once per item (about a third of the CPU time of a
-run enqueued in a batch on the memory broker).
+checked once per run of equal items, not once per item (checking them was about 5 of the 20
+µs of CPU of a run enqueued in a batch on the memory broker), and the envelopes after the
+first are made from it (:meth:`~asyncz_like.brokers.Envelope.for_call`).
 """
 
 from __future__ import annotations
