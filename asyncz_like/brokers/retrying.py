@@ -10,13 +10,13 @@ run's record is left as it was, so its error and its history stay readable.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import datetime
 
 from asyncz_like.brokers.base import BaseBroker
 from asyncz_like.brokers.records import Envelope
 from asyncz_like.exceptions import BrokenRecordError, RunLookupError, RunNotRetryableError
+from asyncz_like.ids import random_hex_id
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.utils import ref_to_obj
@@ -64,7 +64,7 @@ def retry_envelope(broker: BaseBroker, run_id: str, now: datetime) -> Envelope:
             run_id, f"its function {envelope.target!r} cannot be imported here: {exc}"
         ) from exc
     headers = {**envelope.headers, RETRY_OF: run_id}
-    return replace(envelope, run_id=uuid.uuid4().hex, due=None, created_at=now, headers=headers)
+    return replace(envelope, run_id=random_hex_id(), due=None, created_at=now, headers=headers)
 
 
 def retry_run(broker: BaseBroker, run_id: str, now: datetime) -> Run:
@@ -78,14 +78,25 @@ def retry_run(broker: BaseBroker, run_id: str, now: datetime) -> Run:
 
 
 def pending_run(envelope: Envelope) -> Run:
-    """The record of a run just enqueued from ``envelope``."""
-    return Run(
-        envelope.run_id,
-        envelope.task_id,
-        envelope.name,
-        RunStatus.PENDING,
-        priority=envelope.priority,
-        created_at=envelope.created_at,
-        scheduled_at=envelope.due or envelope.created_at,
-        queue=envelope.queue,
-    )
+    """The record of a run just enqueued from ``envelope``.
+
+    Made without ``Run.__init__``: the envelope's fields are checked already, and each
+    submit returns one of these (0.2 µs instead of 1). Sets every field of Run."""
+    run: Run = object.__new__(Run)
+    run.id = envelope.run_id
+    run.task_id = envelope.task_id
+    run.name = envelope.name
+    run.status = RunStatus.PENDING
+    run.progress = 0.0
+    run.message = None
+    run.result = None
+    run.error = None
+    run.attempt = 0
+    run.priority = envelope.priority
+    run.created_at = envelope.created_at
+    run.scheduled_at = envelope.due or envelope.created_at
+    run.started_at = None
+    run.finished_at = None
+    run.queue = envelope.queue
+    run.deliveries = 0
+    return run

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
@@ -22,39 +21,27 @@ from asyncz_like.brokers.records import (
     Envelope,
     WorkerInfo,
     check_queues,
-    check_target,
 )
 from asyncz_like.brokers.retrying import pending_run, retry_envelope
 from asyncz_like.clock import Clock
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.exceptions import RunLookupError
 from asyncz_like.limits import check_count, check_timeout
-from asyncz_like.runs.options import parse_options, resolve_due
 from asyncz_like.runs.run import Run
 from asyncz_like.runs.stats import RunStats, WorkerCounts
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.schedulers.config import as_bool
+from asyncz_like.schedulers.envelopes import make_envelopes
 from asyncz_like.schedulers.queue_fires import QueueExecutor
+from asyncz_like.schedulers.submit_items import Call
 from asyncz_like.tasks.task import QUEUE_PREFIX
-from asyncz_like.utils import get_callable_name, obj_to_ref
 from asyncz_like.workers.cancelling import CancelResult
 from asyncz_like.workers.worker import Worker
 
 #: The scheduler options read here.
 BROKER_OPTIONS = frozenset({"broker", "worker", "queues", "worker_concurrency"})
-#: ``submit`` options that only the in-process engine honours.
-_LOCAL_ONLY = ("retry_on", "executor")
 #: The longest pause between two polls of a wait (the first is 5 ms, then doubling).
 MAX_POLL_SECONDS = 0.1
-
-
-def _broker_only(options: Mapping[str, Any]) -> dict[str, Any]:
-    """``max_deliveries`` and ``headers`` of an envelope when given (the envelope checks
-    them, naming each)."""
-    given = {name: options.get(name) for name in ("max_deliveries", "headers")}
-    if isinstance(given["headers"], Mapping):
-        given["headers"] = dict(given["headers"])
-    return {name: value for name, value in given.items() if value is not None}
 
 
 class BrokerHost(Protocol):
@@ -63,23 +50,6 @@ class BrokerHost(Protocol):
 
     @property
     def clock(self) -> Clock: ...
-
-
-def reference_of(fn: Callable[..., Any] | str) -> tuple[str, str]:
-    """The ``module:qualname`` a worker in another process imports, and a name for the
-    run; a lambda, closure, partial or bound method raises ValueError naming ``fn``."""
-    if isinstance(fn, str):
-        check_target(fn)  # the form only: the worker imports it
-        return fn, fn.rsplit(":", 1)[-1]
-    if not callable(fn):
-        raise TypeError(f"fn must be a callable or a 'module:qualname' string, got {fn!r}")
-    try:
-        return obj_to_ref(fn), get_callable_name(fn)
-    except ValueError as exc:
-        raise ValueError(
-            f"fn={fn!r}: a run sent through a broker needs a function importable by "
-            f"reference (a module-level function, not a lambda or closure): {exc}"
-        ) from None
 
 
 class BrokerSide:
@@ -178,42 +148,9 @@ class BrokerSide:
 
     # -- submitting -------------------------------------------------------------------------
 
-    def envelope(
-        self,
-        fn: Callable[..., Any] | str,
-        args: Iterable[Any],
-        kwargs: Mapping[str, Any],
-        options: Mapping[str, Any],
-        now: datetime,
-    ) -> Envelope:
-        """The envelope of one submitted run; bad input raises naming the argument."""
-        for name in _LOCAL_ONLY:
-            if options.get(name) is not None:
-                raise TypeError(f"{name} is not supported for runs sent through a broker")
-        target, fn_name = reference_of(fn)
-        parsed = parse_options(
-            options.get("name"),
-            options.get("priority", 0),
-            options.get("timeout"),
-            options.get("max_retries", 0),
-            options.get("retry_backoff", 1.0),
-        )
-        due = resolve_due(options.get("delay"), options.get("schedule_at"), now, self.host.timezone)
-        return Envelope(
-            run_id=options.get("run_id") or uuid.uuid4().hex,
-            target=target,
-            args=tuple(args),
-            kwargs=dict(kwargs),
-            queue=options.get("queue") or DEFAULT_QUEUE,
-            priority=parsed.priority,
-            due=due,
-            max_retries=parsed.max_retries,
-            retry_backoff=parsed.backoff,
-            timeout=parsed.timeout,
-            name=parsed.name or fn_name,
-            created_at=now,
-            **_broker_only(options),
-        )
+    def envelopes(self, calls: Iterable[Call], now: datetime) -> list[Envelope]:
+        """The envelopes of submitted runs; bad input raises naming the argument."""
+        return make_envelopes(calls, now, self.host.timezone)
 
     def enqueue(self, envelopes: list[Envelope], now: datetime) -> list[Run]:
         """Enqueue in one round trip (shared brokers share it with other threads enqueuing

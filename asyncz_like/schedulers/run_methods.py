@@ -108,7 +108,7 @@ class RunMethods:
                        "executor": executor, "queue": queue, "max_deliveries": max_deliveries,
                        "headers": headers}  # fmt: skip
             now = self.clock.now()
-            return brokers.enqueue([brokers.envelope(fn, args, kwargs, options, now)], now)[0]
+            return brokers.enqueue(brokers.envelopes([(fn, args, kwargs, options)], now), now)[0]
         for option, value in (("queue", queue), ("max_deliveries", max_deliveries),
                               ("headers", headers)):  # fmt: skip
             if value is not None:
@@ -136,10 +136,7 @@ class RunMethods:
                 self.submit(fn, *args, **{**opts, **kwargs}) for fn, args, kwargs, opts in calls
             ]
         now = self.clock.now()
-        envelopes = [
-            brokers.envelope(fn, args, kwargs, opts, now) for fn, args, kwargs, opts in calls
-        ]
-        return brokers.enqueue(envelopes, now)
+        return brokers.enqueue(brokers.envelopes(calls, now), now)
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id (submitted or fired), or None when unknown or expired; with

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
-from os import register_at_fork, urandom
 from typing import Any
 
 from asyncz_like.callable_cache import CallableCache, Shape, call_key
 from asyncz_like.exceptions import TaskConfigurationError
+from asyncz_like.ids import random_hex_id
 from asyncz_like.limits import check_count, check_seconds
 from asyncz_like.tasks.unresolved import UnresolvedFunction, unresolved_allowed
 from asyncz_like.triggers.base import BaseTrigger
@@ -32,29 +32,8 @@ UPDATABLE = frozenset(
 )
 
 
-#: Ids are made this many at a time, from one read of ``os.urandom``: a read (a system call)
-#: per id was a tenth of the cost of add_task.
-_ID_BATCH = 256
-_ids: Iterator[str] = iter(())
-
-
-def new_task_id() -> str:
-    """32 random hex digits, as ``uuid4().hex`` but without building a UUID."""
-    global _ids
-    task_id = next(_ids, None)  # atomic under the GIL: no two threads get the same id
-    if task_id is None:
-        digits = urandom(16 * _ID_BATCH).hex()
-        ids = iter([digits[start : start + 32] for start in range(0, len(digits), 32)])
-        task_id, _ids = next(ids), ids
-    return task_id
-
-
-def _forget_ids() -> None:
-    global _ids
-    _ids = iter(())
-
-
-register_at_fork(after_in_child=_forget_ids)  # a child must not hand out its parent's ids
+#: A new task id: 32 random hex digits, as ``uuid4().hex``.
+new_task_id = random_hex_id
 
 
 def check_id(value: Any) -> str:
