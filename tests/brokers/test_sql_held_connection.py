@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,20 @@ def held_of(broker: SQLAlchemyBroker) -> HeldConnection:
 
 
 def kill(broker: SQLAlchemyBroker, connection: Any) -> None:
-    """End ``connection`` (a DBAPI connection of ``broker``'s server) from another one."""
+    """End ``connection`` (a DBAPI connection of ``broker``'s server) from another one, and
+    wait until the server has ended it."""
     with broker.db.engine.connect() as other:
         if broker.db.is_postgresql:
             pid = connection.info.backend_pid
-            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        else:
-            other.exec_driver_sql(f"KILL {int(connection.thread_id())}")
+            ended = "SELECT pg_terminate_backend(:pid, 5000)"  # waits up to 5 s for the end
+            assert other.execute(sa.text(ended), {"pid": pid}).scalar() is True
+            return
+        thread_id = int(connection.thread_id())
+        other.exec_driver_sql(f"KILL {thread_id}")
+        listed = sa.text("SELECT count(*) FROM information_schema.processlist WHERE id = :id")
+        deadline = time.monotonic() + 5
+        while other.execute(listed, {"id": thread_id}).scalar() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def test_one_run_enqueues_share_one_held_connection(backend: BrokerBackend) -> None:

@@ -156,7 +156,8 @@ class Database:
         one round trip), else (an engine given by the user, the held one busy, SQLite in
         memory) on a connection of the pool, in autocommit on PostgreSQL, with its COMMIT on
         MariaDB/MySQL (PyMySQL switches autocommit with a round trip each way, and
-        SQLAlchemy resets the isolation level with a third). For the hottest call, a one-run
+        SQLAlchemy resets the isolation level with a third) and on SQLite when the driver
+        began a transaction (a pool not set up by the broker). For the hottest call, a one-run
         enqueue: SQLAlchemy's Connection around one statement (isolation level or
         transaction, execution context, result) was a third of its CPU (see
         :mod:`.insert_few`). Errors come out as SQLAlchemy's, as from a Connection; a
@@ -184,9 +185,7 @@ class Database:
             lost = dialect.is_disconnect(error, None, None)
             raise self._wrapped(error, statement, parameters, lost) from error
         try:
-            cursor.execute(statement, parameters)
-            rows = list(cursor.fetchall()) if cursor.description is not None else []
-            return rows, cursor.rowcount
+            return _executed(cursor, statement, parameters)
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, held.dbapi_connection, None)
             held.drop(error)
@@ -208,9 +207,7 @@ class Database:
                 driver.autocommit = True
             cursor = driver.cursor()
             try:
-                cursor.execute(statement, parameters)
-                rows = list(cursor.fetchall()) if cursor.description is not None else []
-                count: int = cursor.rowcount
+                rows, count = _executed(cursor, statement, parameters)
             finally:
                 cursor.close()
             if self.is_postgresql:
@@ -260,3 +257,10 @@ class Database:
         the round trip of a ``SET LOCAL``. Measured: 1,000 autocommit UPDATEs made 835 WAL
         flushes without it, 4 with it, and took 0.42 ms each against 3.8 ms."""
         return _RELAXED if self.fast_commits else "TRUE"
+
+
+def _executed(cursor: Any, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
+    """The rows (none for a statement without a result) and row count of ``statement``."""
+    cursor.execute(statement, parameters)
+    rows = list(cursor.fetchall()) if cursor.description is not None else []
+    return rows, cursor.rowcount
