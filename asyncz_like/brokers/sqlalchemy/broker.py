@@ -50,7 +50,12 @@ from asyncz_like.runs.run import Run, RunError
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.serializers.base import BaseSerializer
 from asyncz_like.serializers.choice import get_serializer
-from asyncz_like.stores.sqlalchemy.engine import check_table, make_engine, parse_url
+from asyncz_like.stores.sqlalchemy.engine import (
+    check_table,
+    is_memory_url,
+    make_engine,
+    parse_url,
+)
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}$")
@@ -69,12 +74,15 @@ def _engine_options(database: str, given: Mapping[str, Any] | None, owner: str) 
 
 
 def _autocommit_engine(database: str, options: dict[str, Any], owner: str) -> sa.Engine | None:
-    """MariaDB/MySQL: a second engine, of connections in autocommit, for one-run enqueues (see
-    ``Database.driver_alone``): its ``INSERT IGNORE`` alone is one round trip, where on the
-    main engine's connections it needs its COMMIT too (and switching one of them to
-    autocommit and back costs three). Its connections are opened as enqueues need them.
-    None elsewhere."""
-    if parse_url(database, owner).get_backend_name() not in ("mysql", "mariadb"):
+    """A second engine, of connections in autocommit, for the driver's own statements of
+    one-run enqueues (see ``Database.driver_alone``), which the broker holds one connection
+    of between calls: an ``INSERT`` alone is one round trip, where on the main engine's
+    connections it needs a COMMIT on MariaDB (and switching one of them to autocommit and
+    back costs three) or a switch of psycopg's autocommit on and off on PostgreSQL; and the
+    held connection takes no place in the main engine's pool. Its connection is opened at
+    the first enqueue. None for SQLite in memory (one connection, shared)."""
+    url = parse_url(database, owner)
+    if url.get_backend_name() == "sqlite" and is_memory_url(url):
         return None
     return make_engine(database, {**options, "isolation_level": "AUTOCOMMIT"}, owner)
 
@@ -120,7 +128,8 @@ class SQLAlchemyBroker(GroupedBroker):
             engine = make_engine(database or "", options, owner)
             autocommit = _autocommit_engine(database or "", options, owner)
         self.db = Database(engine, tablename, owns, logger)
-        self.db.autocommit_engine = autocommit
+        if autocommit is not None:
+            self.db.hold_for_statements(autocommit)
         self.db.fast_commits = bool(fast_commits) and self.db.is_postgresql
         self.channel = channel_of(tablename)
         self._workers = SQLWorkerRegistry(self.db)
@@ -129,7 +138,7 @@ class SQLAlchemyBroker(GroupedBroker):
         self._unnest = None
         if self.db.is_postgresql:
             self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
-        self._few = None if self.db.is_sqlite else FewRowInserts(self.db)
+        self._few = FewRowInserts(self.db)
 
     def __repr__(self) -> str:
         url = self.db.engine.url.render_as_string(hide_password=True)
@@ -164,7 +173,7 @@ class SQLAlchemyBroker(GroupedBroker):
         rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
         if not rows:
             return []
-        if self._few is not None and len(rows) <= FEW:  # submits: the driver's statement
+        if len(rows) <= FEW:  # submits: the driver's statement
             added = self._few.insert(rows, batch, self.channel)
         elif self._unnest is not None:  # PostgreSQL: one statement, alone
             added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))

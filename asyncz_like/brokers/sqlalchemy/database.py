@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc
 
+from asyncz_like.brokers.sqlalchemy.held import HeldConnection
 from asyncz_like.brokers.sqlalchemy.schema import build_table, build_workers_table
 from asyncz_like.stores.sqlalchemy import engine as engines
 
@@ -40,9 +41,10 @@ class Database:
         self.is_postgresql = self.dialect == "postgresql"
         self.skip_locked = not self.is_sqlite
         self.fast_commits = False  # set by the broker (PostgreSQL only)
-        #: MariaDB/MySQL: an engine of autocommit connections for :meth:`driver_alone`, ours
-        #: (set by the broker when it made the engine).
+        #: An engine of autocommit connections for :meth:`driver_alone`, the broker's own,
+        #: and the connection held on it (see :meth:`hold_for_statements`).
         self.autocommit_engine: sa.Engine | None = None
+        self.held: HeldConnection | None = None
         self._writer = (
             engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
             if self.is_sqlite
@@ -70,6 +72,8 @@ class Database:
                 engines.warn_without_skip_locked(self.logger, self.table.name, "workers")
 
     def dispose(self) -> None:
+        if self.held is not None:
+            self.held.close()
         if self.owns_engine:
             self.engine.dispose()
         if self.autocommit_engine is not None:
@@ -139,25 +143,61 @@ class Database:
 
         return self.retry(attempt)
 
+    def hold_for_statements(self, engine: sa.Engine) -> None:
+        """Run :meth:`driver_alone`'s statements on a connection of ``engine`` (the broker's
+        own, in autocommit) held between calls (see :mod:`.held`)."""
+        self.autocommit_engine = engine
+        self.held = HeldConnection(engine)
+
     def driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
         """The rows and row count of ``statement`` (the driver's SQL and parameter style), run
-        by the driver itself on a connection of the pool as a transaction of its own, retried
-        when transient: in autocommit on PostgreSQL (one round trip); on MariaDB/MySQL on a
-        connection of :attr:`autocommit_engine` (one round trip), or, on an engine given by
-        the user, with its COMMIT (PyMySQL switches autocommit with a round trip each way,
-        and SQLAlchemy resets the isolation level with a third). Not on SQLite. For the
-        hottest call, a one-run enqueue: SQLAlchemy's Connection around one statement
-        (isolation level or transaction, execution context, result) was a third of its CPU
-        (see :mod:`.insert_few`). Errors come out as SQLAlchemy's, as from a Connection; a
-        connection that failed is dropped from the pool, never handed back in autocommit or
+        by the driver itself as a transaction of its own, retried when transient: on the
+        connection held for these statements (:meth:`hold_for_statements`, in autocommit:
+        one round trip), else (an engine given by the user, the held one busy, SQLite in
+        memory) on a connection of the pool, in autocommit on PostgreSQL, with its COMMIT on
+        MariaDB/MySQL (PyMySQL switches autocommit with a round trip each way, and
+        SQLAlchemy resets the isolation level with a third) and on SQLite when the driver
+        began a transaction (a pool not set up by the broker). For the hottest call, a one-run
+        enqueue: SQLAlchemy's Connection around one statement (isolation level or
+        transaction, execution context, result) was a third of its CPU (see
+        :mod:`.insert_few`). Errors come out as SQLAlchemy's, as from a Connection; a
+        connection that failed is dropped, never used again or handed back in autocommit or
         in a transaction. The engine's statement logging (``echo``) does not see it."""
         return self.retry(self._driver_alone, statement, parameters)
 
     def _driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
-        dialect = self.engine.dialect
-        autocommit = self.autocommit_engine
+        held = self.held
+        if held is None or not held.acquire():
+            with self._serial:  # SQLite in memory: its one connection takes turns
+                return self._on_pooled(statement, parameters)
         try:
-            pooled = (autocommit or self.engine).raw_connection()
+            return self._on_held(held, statement, parameters)
+        finally:
+            held.lock.release()
+
+    def _on_held(
+        self, held: HeldConnection, statement: str, parameters: Mapping[str, Any]
+    ) -> tuple[list[Any], int]:
+        dialect = self.engine.dialect
+        try:
+            cursor = held.cursor()
+        except dialect.loaded_dbapi.Error as error:  # could not connect
+            lost = dialect.is_disconnect(error, None, None)
+            raise self._wrapped(error, statement, parameters, lost) from error
+        try:
+            return _executed(cursor, statement, parameters)
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, held.dbapi_connection, None)
+            held.drop(error)
+            raise self._wrapped(error, statement, parameters, lost) from error
+        except BaseException:
+            held.drop(None)
+            raise
+
+    def _on_pooled(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
+        dialect = self.engine.dialect
+        try:
+            pooled = self.engine.raw_connection()
         except dialect.loaded_dbapi.Error as error:  # could not connect
             lost = dialect.is_disconnect(error, None, None)
             raise self._wrapped(error, statement, parameters, lost) from error
@@ -165,13 +205,14 @@ class Database:
             driver: Any = pooled.driver_connection
             if self.is_postgresql:
                 driver.autocommit = True
-            with driver.cursor() as cursor:
-                cursor.execute(statement, parameters)
-                rows = list(cursor.fetchall()) if cursor.description is not None else []
-                count: int = cursor.rowcount
+            cursor = driver.cursor()
+            try:
+                rows, count = _executed(cursor, statement, parameters)
+            finally:
+                cursor.close()
             if self.is_postgresql:
                 driver.autocommit = False
-            elif autocommit is None:
+            elif not self.is_sqlite or driver.in_transaction:  # SQLite: in autocommit if ours
                 driver.commit()
             return rows, count
         except dialect.loaded_dbapi.Error as error:
@@ -216,3 +257,10 @@ class Database:
         the round trip of a ``SET LOCAL``. Measured: 1,000 autocommit UPDATEs made 835 WAL
         flushes without it, 4 with it, and took 0.42 ms each against 3.8 ms."""
         return _RELAXED if self.fast_commits else "TRUE"
+
+
+def _executed(cursor: Any, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
+    """The rows (none for a statement without a result) and row count of ``statement``."""
+    cursor.execute(statement, parameters)
+    rows = list(cursor.fetchall()) if cursor.description is not None else []
+    return rows, cursor.rowcount

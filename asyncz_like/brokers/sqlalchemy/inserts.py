@@ -7,7 +7,7 @@
 * MariaDB/MySQL: ``INSERT IGNORE``, then, unless it inserted every row or none, the ids of
   this batch's mark.
 
-A few rows on PostgreSQL or MariaDB (submits) go through :mod:`.insert_few` instead.
+A few rows (submits) go through :mod:`.insert_few` instead.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def make_engine(
     ping_idle = backend != "sqlite" and "pool_pre_ping" not in options
     if backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")  # no gap locks on claims
-    if backend == "sqlite" and _is_memory(url):
+    if backend == "sqlite" and is_memory_url(url):
         options.setdefault("poolclass", StaticPool)  # one connection: one database
         options.setdefault("connect_args", {"check_same_thread": False})
     try:
@@ -124,12 +124,13 @@ def _missing_driver(url: URL, error: Exception, owner: str) -> Exception:
     )
 
 
-def _is_memory(url: URL) -> bool:
+def is_memory_url(url: URL) -> bool:
+    """Whether ``url``, a SQLite one, names a database in memory (not a file)."""
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
 def is_memory_sqlite(engine: sa.Engine) -> bool:
-    return engine.dialect.name == "sqlite" and _is_memory(engine.url)
+    return engine.dialect.name == "sqlite" and is_memory_url(engine.url)
 
 
 def prepare(engine: sa.Engine) -> None:
