@@ -66,6 +66,22 @@ FailureListener = Callable[[Failures], None]
 logger = logging.getLogger(__name__)
 
 
+def tell_failure_listeners(
+    listeners: Iterable[FailureListener], failures: Failures, broker: object
+) -> None:
+    """Call each listener with (a copy of) ``failures``; what one raises is logged, naming
+    ``broker``, and the others are still told."""
+    for listener in listeners:
+        try:
+            listener(list(failures))
+        except Exception:
+            logger.exception(
+                "A failure listener of %r raised",
+                broker,
+                extra={"run_ids": [run_id for run_id, _ in failures]},
+            )
+
+
 class WorkerRegistry(ABC):
     """Where a broker keeps the workers known to it (one record per worker id). The broker's
     own methods check the arguments and compute ``alive``; a registry only keeps records."""
@@ -127,17 +143,8 @@ class BaseBroker(ABC):
 
     def _ended_failed(self, failures: Failures) -> None:
         """Tell the failure listeners about runs this broker ended FAILED on its own."""
-        if not failures:
-            return
-        for listener in self._failure_listeners:
-            try:
-                listener(list(failures))
-            except Exception:
-                logger.exception(
-                    "A failure listener of %r raised",
-                    self,
-                    extra={"run_ids": [run_id for run_id, _ in failures]},
-                )
+        if failures:
+            tell_failure_listeners(self._failure_listeners, failures, self)
 
     @abstractmethod
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:

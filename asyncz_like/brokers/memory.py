@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -224,14 +224,22 @@ class MemoryBroker(BaseBroker):
                     cancel.add(run_id)
         return Renewal(frozenset(lost), frozenset(cancel))
 
-    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+    def _on_held(self, run_id: str, token: int, change: Callable[[_Entry], object]) -> bool:
+        """Whether ``token`` holds the run now (a holder's call with a stale token answers
+        False and changes nothing); if so, ``change(entry)``, under the lock."""
         with self._lock:
             entry = self._held(run_id, token)
             if entry is None:
                 return False
+            change(entry)
+            return True
+
+    def complete(self, run_id: str, token: int, result: Any, now: datetime) -> bool:
+        def completed(entry: _Entry) -> None:
             entry.progress = 100.0
             self._finish(entry, RunStatus.COMPLETED, now, result=result)
-            return True
+
+        return self._on_held(run_id, token, completed)
 
     def fail(
         self,
@@ -242,40 +250,32 @@ class MemoryBroker(BaseBroker):
         status: RunStatus = RunStatus.FAILED,
     ) -> bool:
         status = check_fail_status(status)
-        with self._lock:
-            entry = self._held(run_id, token)
-            if entry is None:
-                return False
-            self._finish(entry, status, now, error=error)
-            return True
+        return self._on_held(
+            run_id, token, lambda entry: self._finish(entry, status, now, error=error)
+        )
 
     def retry(self, run_id: str, token: int, error: RunError, at: datetime) -> bool:
-        with self._lock:
-            entry = self._held(run_id, token)
-            if entry is None:
-                return False
+        def retrying(entry: _Entry) -> None:
             self._release(entry, RunStatus.RETRYING, at)
             entry.error = error
-            return True
+
+        return self._on_held(run_id, token, retrying)
 
     def give_back(self, run_id: str, token: int) -> bool:
-        with self._lock:
-            entry = self._held(run_id, token)
-            if entry is None:
-                return False
+        def given_back(entry: _Entry) -> None:
             entry.attempt -= 1
             self._release(entry, RunStatus.PENDING, entry.due)
             self._work.notify_all()
-            return True
+
+        return self._on_held(run_id, token, given_back)
 
     def progress(self, run_id: str, token: int, percent: float, message: str | None) -> bool:
         percent = check_percent_message(percent, message)
-        with self._lock:
-            entry = self._held(run_id, token)
-            if entry is None:
-                return False
+
+        def reported(entry: _Entry) -> None:
             entry.progress, entry.message = percent, message
-            return True
+
+        return self._on_held(run_id, token, reported)
 
     def _release(self, entry: _Entry, status: RunStatus, due: datetime) -> None:
         del self._running[entry.envelope.run_id]

@@ -34,6 +34,7 @@ from asyncz_like.workers.engine import RunEngine
 from asyncz_like.workers.fires import FireRecorder
 from asyncz_like.workers.ledger import RunHost
 from asyncz_like.workers.persistent import KeptWork, StoredRunHistory, history_for_store
+from asyncz_like.workers.submitted import Work
 
 
 class RunSideHost(RunHost, Protocol):
@@ -119,17 +120,9 @@ class RunSide:
         record = None
         if isinstance(history, StoredRunHistory):  # the work may be kept for the next start
             record = history.encode_work(target, reference, args, kwargs, options)
-        return engine.submit(
-            target,
-            args,
-            kwargs,
-            options,
-            due,
-            coroutine,
-            ((options.executor, lane_kind), capacity),
-            options.name or get_callable_name(target),
-            record,
-        )
+        lane = ((options.executor, lane_kind), capacity)
+        work = Work(target, args, kwargs, options, coroutine, lane, record)
+        return engine.submit(work, due, options.name or get_callable_name(target))
 
     def check_waitable(self, run_id: str) -> None:
         """SchedulerNotRunningError when a wait could not end: stopped, run not finished."""
@@ -171,17 +164,9 @@ class RunSide:
         history = engine.ledger.history
         assert isinstance(history, StoredRunHistory)
         record = history.encode_work(work.fn, None, work.args, work.kwargs, work.options)
-        engine.restore(
-            work.run,
-            work.fn,
-            work.args,
-            work.kwargs,
-            work.options,
-            work.due,
-            coroutine,
-            ((work.options.executor, lane_kind), capacity),
-            record,
-        )
+        lane = ((work.options.executor, lane_kind), capacity)
+        kept = Work(work.fn, work.args, work.kwargs, work.options, coroutine, lane, record)
+        engine.restore(work.run, kept, work.due)
 
     def stop(self, wait: bool) -> None:
         """Stop the engine; a persistent history keeps the runs not started for a restart."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any, Protocol
 
 from asyncz_like.executors.base import BaseExecutor
@@ -12,6 +13,7 @@ from asyncz_like.schedulers.conflicts import ConflictPolicy
 from asyncz_like.schedulers.plugins import Plugins
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.tasks.task import Task
+from asyncz_like.tasks.validation import check_next_run_time
 from asyncz_like.triggers import build_trigger
 from asyncz_like.triggers.base import BaseTrigger
 
@@ -26,8 +28,11 @@ UNSET: Any = _Unset()
 
 
 class FactoryHost(Protocol):
-    """What building a task reads of the scheduler: its ``task_defaults`` (``setup()``
-    changes them) and its plugins, found through it (asyncz code patches the lookups)."""
+    """What building a task reads of the scheduler: its ``timezone`` and ``task_defaults``
+    (``setup()`` changes them) and its plugins, found through it (asyncz code patches the
+    lookups)."""
+
+    timezone: tzinfo
 
     @property
     def task_defaults(self) -> TaskDefaults: ...
@@ -114,7 +119,7 @@ class TaskFactory:
             coalesce,
             mistrigger_grace_time,
             max_instances,
-            None if next_run_time is UNSET else next_run_time,
+            self._next_run_time(next_run_time),
         )
 
     def build_given(
@@ -150,9 +155,10 @@ class TaskFactory:
         scheduler's task_defaults, in that order of precedence."""
         names = ("args", "kwargs", "name", "executor", "mistrigger_grace_time", "coalesce")
         settings = {key: options[key] for key in names if options[key] not in (UNSET, None)}
-        for key in ("max_instances", "next_run_time"):
-            if options[key] not in (UNSET, None):
-                settings[key] = options[key]
+        if options["max_instances"] not in (UNSET, None):
+            settings["max_instances"] = options["max_instances"]
+        if options["next_run_time"] not in (UNSET, None):
+            settings["next_run_time"] = self._next_run_time(options["next_run_time"])
         if options["store"] is not None:
             settings["store_alias"] = options["store"]
         if options["next_run_time"] is None:
@@ -168,6 +174,13 @@ class TaskFactory:
         settings.setdefault("executor", given.executor or "default")
         settings.setdefault("store_alias", given.store_alias or "default")
         return settings
+
+    def _next_run_time(self, value: Any) -> Any:
+        """A ``next_run_time`` given to add_task: a naive one (a datetime or a string) is
+        read in the scheduler's zone, as update_task and asyncz read it."""
+        if value is UNSET or value is None:
+            return None
+        return check_next_run_time(value, self.host.timezone)
 
     def resolve_trigger(self, trigger: Any, trigger_args: dict[str, Any]) -> BaseTrigger:
         """A trigger from an alias (None: ``"date"``), class, config or instance."""

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from asyncz_like.events.constants import RUN_CANCELLED, RUN_FAILED, RUN_SUBMITTED, RUN_TIMEOUT
 from asyncz_like.executors.pool import ProcessPoolExecutor
 from asyncz_like.runs.history import RunHistory
-from asyncz_like.runs.options import RunOptions
 from asyncz_like.runs.run import Run, RunError, new_run_id
 from asyncz_like.runs.status import RunStatus
 from asyncz_like.workers.attempts import AttemptTracker, log_extra, logger
 from asyncz_like.workers.calls import make_run_task
 from asyncz_like.workers.ledger import Wake
 from asyncz_like.workers.process import start_process_attempt
-from asyncz_like.workers.submitted import Place, SubmittedRun
+from asyncz_like.workers.submitted import Place, SubmittedRun, Work
 
 
 class RunEngine(AttemptTracker):
@@ -29,18 +26,8 @@ class RunEngine(AttemptTracker):
 
     # -- submitting and the loop ------------------------------------------------------------
 
-    def submit(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        options: RunOptions,
-        due: datetime | None,
-        coroutine: bool,
-        lane: tuple[tuple[str, str], int | None],
-        name: str,
-        record: bytes | None = None,
-    ) -> Run:
+    def submit(self, work: Work, due: datetime | None, name: str) -> Run:
+        """A new run ``name`` of ``work``, pending until ``due`` (None: now)."""
         now = self.host.clock.now()
         due = now if due is None else due
         run = Run(
@@ -53,11 +40,11 @@ class RunEngine(AttemptTracker):
             None,
             None,
             0,
-            options.priority,
+            work.options.priority,
             now,
             due,
         )
-        submitted = SubmittedRun(run, fn, args, kwargs, options, coroutine, lane, record)
+        submitted = SubmittedRun(run, work)
         with self.lock:
             self.ledger.enter(run)
             self._submitted[run.id] = submitted
@@ -146,22 +133,11 @@ class RunEngine(AttemptTracker):
 
     # -- cancelling, starting, stopping -----------------------------------------------------
 
-    def restore(
-        self,
-        run: Run,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        options: RunOptions,
-        due: datetime | None,
-        coroutine: bool,
-        lane: tuple[tuple[str, str], int | None],
-        record: bytes,
-    ) -> None:
+    def restore(self, run: Run, work: Work, due: datetime | None) -> None:
         """Take on a pending (or retrying) run kept by an earlier shutdown: it waits for
         ``due`` (or a worker) as if it had been submitted here."""
         now = self.host.clock.now()
-        submitted = SubmittedRun(run, fn, args, kwargs, options, coroutine, lane, record)
+        submitted = SubmittedRun(run, work)
         with self.lock:
             self.ledger.enter(run)
             self._submitted[run.id] = submitted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -51,6 +52,24 @@ class AttemptReports(Protocol):
     def ended(self, submitted: SubmittedRun, token: int) -> None: ...
 
 
+# Not frozen: a frozen dataclass's __init__ (object.__setattr__ per field) cost 0.6 µs more
+# of a 13 µs in-process submit (5%); SubmittedRun copies the fields, so nothing keeps a Work.
+@dataclass(slots=True)
+class Work:
+    """What a submitted run calls and how: ``fn(*args, **kwargs)`` with the run's
+    ``options``; whether ``fn`` is a coroutine function; its ``lane``
+    (``((executor, lane kind), capacity)``); and ``record``, the encoded work, when a
+    persistent history may keep it for the next start."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    options: RunOptions
+    coroutine: bool
+    lane: tuple[tuple[str, str], int | None]
+    record: bytes | None = None
+
+
 class SubmittedRun:
     """A submitted run and what it needs to execute; lives until the run is final.
 
@@ -80,25 +99,15 @@ class SubmittedRun:
         "token",
     )
 
-    def __init__(
-        self,
-        run: Run,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        options: RunOptions,
-        coroutine: bool,
-        lane: tuple[tuple[str, str], int | None],
-        record: bytes | None = None,
-    ) -> None:
+    def __init__(self, run: Run, work: Work) -> None:
         self.run = run
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.options = options
-        self.coroutine = coroutine
+        self.fn = work.fn
+        self.args = work.args
+        self.kwargs = work.kwargs
+        self.options = work.options
+        self.coroutine = work.coroutine
         self.context = contextvars.copy_context()
-        self.lane_key, self.capacity = lane
+        self.lane_key, self.capacity = work.lane
         self.place = Place.DUE
         self.token = 0
         self.ready_seq = 0
@@ -106,4 +115,4 @@ class SubmittedRun:
         self.lane_token = -1
         self.handle: AttemptHandle | None = None
         self.active = False
-        self.record = record
+        self.record = work.record

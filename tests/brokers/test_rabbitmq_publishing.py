@@ -136,6 +136,36 @@ def test_brokers_sharing_a_state_broker_dead_letter_each_of_its_failures_once(
         assert list(dead_letters(second, backend.prefix, 1)) == ["later"]
 
 
+def test_a_listener_given_to_brokers_sharing_a_state_broker_hears_each_failure_once(
+    backend: RabbitMQBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As with a state broker each: the failure is told once to each listener, whichever
+    broker it was given to; one that raises is logged and the others are still told."""
+    with sharing_a_state(backend) as (first, second):
+        told: list[list[str]] = []
+        other: list[list[str]] = []
+
+        def raising(failures: Any) -> None:
+            raise RuntimeError("a listener's own bug")
+
+        def note(into: list[list[str]]) -> Callable[[Any], None]:
+            return lambda failures: into.append([run_id for run_id, _ in failures])
+
+        noted = note(told)
+        first.add_failure_listener(raising)
+        first.add_failure_listener(noted)
+        second.add_failure_listener(noted)  # the same listener, through the other broker
+        second.add_failure_listener(note(other))
+        first.enqueue([envelope("crash", max_deliveries=1)])
+        assert ids(first.claim("w1", ["default"], 1, at(0), lease_seconds=10)) == ["crash"]
+        with caplog.at_level(logging.ERROR):
+            assert second.claim("w2", ["default"], 1, at(10)) == []  # lost: FAILED
+        assert told == [["crash"]] and other == [["crash"]]
+        assert "A failure listener of <the RabbitMQ brokers on" in caplog.text
+        with pytest.raises(TypeError, match="listener must be callable"):
+            first.add_failure_listener("not callable")  # type: ignore[arg-type]
+
+
 @contextmanager
 def sharing_a_state(backend: RabbitMQBackend) -> Iterator[tuple[RabbitMQBroker, RabbitMQBroker]]:
     """Two brokers on one state broker object (started, and shut down at the end)."""

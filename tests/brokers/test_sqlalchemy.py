@@ -438,3 +438,32 @@ def test_a_server_without_skip_locked_is_told(
         broker = sql(backend.make())
         assert broker.db.skip_locked is False
         assert "claims of several workers will wait for each other" in caplog.text
+
+
+def test_each_retry_of_a_transient_error_is_logged_with_its_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker retries as the SQL store does (one policy, in ``Transactions``): four
+    attempts, each failed one logged with its number and the broker's table."""
+    import logging
+
+    broker = SQLAlchemyBroker(f"sqlite:///{tmp_path}/runs.db", tablename="retried_runs")
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    calls: list[int] = []
+
+    def failing() -> str:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sa.exc.DisconnectionError("gone")
+        return "done"
+
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert broker.db.retry(failing) == "done"
+        attempts = [getattr(r, "attempt", None) for r in caplog.records]
+        assert attempts == [1, 2]
+        assert all(getattr(r, "table", None) == "retried_runs" for r in caplog.records)
+        assert len(slept) == 2
+    finally:
+        broker.shutdown()

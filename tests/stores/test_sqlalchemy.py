@@ -441,7 +441,7 @@ def test_retry_makes_four_attempts_with_backoff_and_says_which(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The first attempt runs outside tenacity; the waits and the count stay as they were."""
-    from asyncz_like.stores.sqlalchemy import database
+    from asyncz_like.stores.sqlalchemy import transactions
 
     store = SQLAlchemyStore(database=f"sqlite:///{tmp_path / 'r.db'}")
     slept: list[float] = []
@@ -462,7 +462,7 @@ def test_retry_makes_four_attempts_with_backoff_and_says_which(
     calls.clear()
     with pytest.raises(sa.exc.DisconnectionError):
         store.database.retry(failing, 99)
-    assert len(calls) == database.ATTEMPTS
+    assert len(calls) == transactions.ATTEMPTS
     calls.clear()
 
     def broken() -> None:

@@ -285,3 +285,19 @@ def test_a_store_that_checks_on_add_is_not_asked_twice(clock: FakeClock) -> None
     )
     assert store.validated == ["early", "bulk"]  # add_tasks checks all before it writes any
     assert {task.id for task in scheduler.get_tasks()} == {pending.id, "running", "bulk"}
+
+
+def test_a_naive_next_run_time_is_read_in_the_schedulers_zone(clock: FakeClock) -> None:
+    """As update_task reads it, and asyncz's add_task: a datetime or a string."""
+    scheduler = manual_scheduler(clock)
+    scheduler.start()
+    zone = scheduler.timezone
+    wanted = datetime(2030, 5, 23, 10, tzinfo=zone)
+    added = scheduler.add_task(
+        job, "interval", hours=1, args=(1,), next_run_time=wanted.replace(tzinfo=None)
+    )
+    assert added.next_run_time == wanted
+    given = Task(job, id="given", args=(1,))
+    added = scheduler.add_task(given, "interval", hours=1, next_run_time="2030-05-23 10:00:00")
+    assert added.next_run_time == wanted
+    assert scheduler.get_task("given").next_run_time == wanted

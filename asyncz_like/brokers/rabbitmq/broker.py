@@ -135,8 +135,9 @@ class RabbitMQBroker(BaseBroker):
         self.state.start()
 
     def add_failure_listener(self, listener: FailureListener) -> None:
-        """Listen to the state broker, which ends the runs."""
-        self.state.add_failure_listener(listener)
+        """Listen to the state broker, which ends the runs: a listener given to several
+        RabbitMQ brokers on one state broker object hears each of its failures once."""
+        failures.add_listener(self.state, listener)
 
     def shutdown(self) -> None:
         self._closing = True

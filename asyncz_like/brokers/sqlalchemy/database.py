@@ -4,24 +4,19 @@ fails transiently (a lost connection, a deadlock, a busy SQLite file)."""
 from __future__ import annotations
 
 import logging
-import random
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-import tenacity
 from sqlalchemy import exc
 
 from asyncz_like.brokers.sqlalchemy.held import HeldConnection
 from asyncz_like.brokers.sqlalchemy.schema import build_table, build_workers_table
 from asyncz_like.stores.sqlalchemy import engine as engines
+from asyncz_like.stores.sqlalchemy.transactions import Transactions
 
 T = TypeVar("T")
-ATTEMPTS = 4
-_FIRST_WAIT, _JITTER = 0.05, 0.05
 _RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
 
 
@@ -45,21 +40,7 @@ class Database:
         #: and the connection held on it (see :meth:`hold_for_statements`).
         self.autocommit_engine: sa.Engine | None = None
         self.held: HeldConnection | None = None
-        self._writer = (
-            engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
-            if self.is_sqlite
-            else engine
-        )
-        self._serial: AbstractContextManager[Any] = nullcontext()
-        if engines.is_memory_sqlite(engine):  # one connection: its transactions take turns
-            self._serial = threading.Lock()
-        self._retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(ATTEMPTS - 1),
-            wait=tenacity.wait_exponential(multiplier=0.1, max=1.0)
-            + tenacity.wait_random(0, _JITTER),
-            retry=tenacity.retry_if_exception(engines.is_transient),
-            reraise=True,
-        )
+        self._transactions = Transactions(engine, tablename, logger)
 
     def start(self) -> None:
         """Create the tables and their indexes unless they exist (a database made before
@@ -80,33 +61,13 @@ class Database:
             self.autocommit_engine.dispose()
 
     def retry(self, operation: Callable[..., T], *args: Any) -> T:
-        """``operation(*args)``, tried again after a pause when it fails transiently."""
-        try:
-            return operation(*args)
-        except Exception as error:
-            if not engines.is_transient(error):
-                raise
-            self._warn(error)
-        time.sleep(_FIRST_WAIT + random.uniform(0, _JITTER))
-        return self._retrying.copy()(operation, *args)
+        """``operation(*args)``, tried again after a pause when it fails transiently (see
+        :meth:`.Transactions.retry`)."""
+        return self._transactions.retry(operation, *args)
 
-    def _warn(self, error: BaseException) -> None:
-        if isinstance(error, exc.DBAPIError):  # the driver's words, without SQL and parameters
-            error = error.orig or error
-        lines = str(error).strip().splitlines()
-        self.logger.warning(
-            "Transient database error on broker table %s, retrying: %s: %s",
-            self.table.name,
-            type(error).__name__,
-            lines[0] if lines else "",
-            extra={"table": self.table.name},
-        )
-
-    @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[sa.Connection]:
+    def transaction(self, write: bool = True) -> AbstractContextManager[sa.Connection]:
         """A transaction; on SQLite a writing one begins IMMEDIATE (the single writer lock)."""
-        with self._serial, (self._writer if write else self.engine).begin() as connection:
-            yield connection
+        return self._transactions.transaction(write)
 
     def run(
         self, operation: Callable[[sa.Connection], T], write: bool = True, relaxed: bool = False
@@ -168,7 +129,7 @@ class Database:
     def _driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
         held = self.held
         if held is None or not held.acquire():
-            with self._serial:  # SQLite in memory: its one connection takes turns
+            with self._transactions.serial:  # SQLite in memory: one connection, in turn
                 return self._on_pooled(statement, parameters)
         try:
             return self._on_held(held, statement, parameters)

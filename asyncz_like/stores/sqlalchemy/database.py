@@ -6,16 +6,12 @@ Nothing here knows about tasks beyond ids, run times and bytes; decoding is the 
 from __future__ import annotations
 
 import logging
-import random
-import threading
-import time
 from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-import tenacity
 from sqlalchemy import exc
 
 from asyncz_like.stores.base import RETAKE_OWN_CLAIMS_AFTER
@@ -27,6 +23,7 @@ from asyncz_like.stores.sqlalchemy.statements import (
     build_slots_table,
     build_table,
 )
+from asyncz_like.stores.sqlalchemy.transactions import Transactions
 
 T = TypeVar("T")
 
@@ -44,16 +41,6 @@ class Claimed(Generic[T]):
     items: list[T]
     expired_leases: dict[str, float]
     slots: dict[str, str | None]  # task id -> the run slot taken with the claim, or None
-
-
-#: Attempts per operation, and the backoff between them (seconds, exponential, jittered):
-#: 0.05, 0.1, 0.2 (at most 1), each plus up to 0.05.
-ATTEMPTS = 4
-_FIRST_WAIT, _WAIT_CAP, _JITTER = 0.05, 1.0, 0.05
-#: The waits after the second attempt and on (the first attempt runs outside tenacity).
-_LATER_WAITS = tenacity.wait_exponential(
-    multiplier=2 * _FIRST_WAIT, max=_WAIT_CAP
-) + tenacity.wait_random(0, _JITTER)
 
 
 class Database:
@@ -75,54 +62,25 @@ class Database:
         self.slots = SlotStatements(
             self.table, build_slots_table(tablename), lock_rows=not self.is_sqlite, arrays=arrays
         )
-        self._writer = (
-            engine.execution_options(**{engines.SQLITE_BEGIN: "IMMEDIATE"})
-            if self.is_sqlite
-            else engine
-        )
+        self._transactions = Transactions(engine, self.table.name, logger)
         # On PostgreSQL a statement alone runs in autocommit: one round trip, not three
         # (BEGIN, the statement, COMMIT); psycopg switches it on the client, for free.
         self._autocommit = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if arrays else None
-        )
-        # An in-memory SQLite database is one connection: its transactions take turns.
-        self._serial: AbstractContextManager[Any] = nullcontext()
-        if engines.is_memory_sqlite(engine):
-            self._serial = threading.Lock()
-        self._retrying = tenacity.Retrying(  # the attempts after the first
-            stop=tenacity.stop_after_attempt(ATTEMPTS - 1),
-            wait=_LATER_WAITS,
-            retry=tenacity.retry_if_exception(engines.is_transient),
-            before_sleep=self._log_retry,
-            reraise=True,
         )
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        _warn_transient(self.logger, self.table.name, error, state.attempt_number + 1)
-
     def retry(self, operation: Callable[..., T], *args: Any) -> T:
         """Run ``operation(*args)``; again, after a pause, when it fails transiently
-        (``ATTEMPTS`` in all). The first attempt runs outside tenacity, whose bookkeeping
-        costs some 30 µs a call: more than a statement's own Python work."""
-        try:
-            return operation(*args)
-        except Exception as error:
-            if not engines.is_transient(error):
-                raise
-            _warn_transient(self.logger, self.table.name, error, 1)
-        time.sleep(_FIRST_WAIT + random.uniform(0, _JITTER))
-        return self._retrying.copy()(operation, *args)
+        (see :meth:`.Transactions.retry`)."""
+        return self._transactions.retry(operation, *args)
 
-    @contextmanager
-    def transaction(self, write: bool) -> Iterator[sa.Connection]:
+    def transaction(self, write: bool) -> AbstractContextManager[sa.Connection]:
         """A transaction; on SQLite a writing one begins IMMEDIATE (the single writer lock)."""
-        with self._serial, (self._writer if write else self.engine).begin() as connection:
-            yield connection
+        return self._transactions.transaction(write)
 
     @contextmanager
     def statement(self, write: bool) -> Iterator[sa.Connection]:
@@ -132,7 +90,7 @@ class Database:
             with self.transaction(write) as connection:
                 yield connection
         else:
-            with self._serial, self._autocommit.connect() as connection:
+            with self._transactions.serial, self._autocommit.connect() as connection:
                 yield connection
 
     # -- life cycle ---------------------------------------------------------------------
@@ -338,22 +296,3 @@ class Database:
     def next_times(self, exclude: Collection[str]) -> tuple[float | None, float | None]:
         row = self.read(self.sql.next_times(exclude))[0]
         return row[0], row[1]
-
-    # -- for tests ------------------------------------------------------------------------
-
-
-def _warn_transient(
-    logger: logging.Logger, table: str, error: BaseException | None, attempt: int
-) -> None:
-    if isinstance(error, exc.DBAPIError):  # the driver's words, without SQL and parameters
-        error = error.orig
-    lines = str(error).strip().splitlines()
-    logger.warning(
-        "Transient database error on table %s (attempt %d of %d), retrying: %s: %s",
-        table,
-        attempt,
-        ATTEMPTS,
-        type(error).__name__,
-        lines[0] if lines else "",
-        extra={"table": table, "attempt": attempt},
-    )
