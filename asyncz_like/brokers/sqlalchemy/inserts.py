@@ -17,6 +17,7 @@ A few rows on PostgreSQL or MariaDB (submits) go through :mod:`.insert_few` inst
 from __future__ import annotations
 
 import functools
+from binascii import hexlify
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -101,7 +102,9 @@ def insert_arrays(
 class ValuesInserts:
     """MariaDB/MySQL through mysqlclient or PyMySQL: ``INSERT IGNORE ... VALUES`` statements
     of literals the driver escapes, run by the driver itself (:meth:`.Database.driver_batch`).
-    A value that rows share (queue, times, name: usually the whole batch) is escaped once.
+    A value that rows share (queue, times, name: usually the whole batch) is escaped once;
+    a payload is written in hex (``X'...'``), which the server parses in two thirds of the
+    time of an escaped string (2.9 against 4.3 ms per 1,000 runs; its insert took 11).
     The broker's CPU per run of a batch of 1,000 (mysqlclient, encoding included): 17 µs
     through SQLAlchemy's executemany, which the driver split into statements of 64 KB (five
     round trips, and the COMMIT); 8.6 µs this way, in one round trip."""
@@ -138,7 +141,7 @@ class ValuesInserts:
             tail = shared.get(rest)
             if tail is None:
                 tail = shared[rest] = b",".join([*map(literal, rest), mark])
-            value = b"(%b,%b,%b)" % (literal(run_id), literal(payload), tail)
+            value = b"(%b,X'%b',%b)" % (literal(run_id), hexlify(payload), tail)
             if values and size + len(value) > STATEMENT_BYTES:
                 yield self._head + b",".join(values)
                 values, size = [], 0
