@@ -182,9 +182,9 @@ ODD = ["plain", "qu'ote", 'dou"ble', "back\\slash", "per%cent %s %(x)s", "new\nl
 
 @pytest.mark.parametrize("name", [*SQL_BACKENDS, "mariadb-mysqlclient"])
 def test_a_batch_of_odd_values_reads_back_as_sent(name: str, tmp_path: Path) -> None:
-    """A batch (more than FEW) goes as binary arrays (PostgreSQL) or as one statement of
-    literals the driver escapes (MariaDB): odd text, binary payloads, NULLs and the extreme
-    priorities read back as sent."""
+    """A batch (more than FEW) goes as binary arrays (PostgreSQL; a column whose rows share
+    one value, as that value) or as one statement of literals the driver escapes (MariaDB):
+    odd text, binary payloads, NULLs and the extreme priorities read back as sent."""
     with made_backend(name, tmp_path) as backend:
         broker = backend.make(serializer="pickle")  # a payload of any bytes
         sent = [
@@ -193,8 +193,11 @@ def test_a_batch_of_odd_values_reads_back_as_sent(name: str, tmp_path: Path) -> 
                      priority=(-(2**63), 2**63 - 1, 0)[index % 3], due=at(index))
             for index, text in enumerate(ODD * 3)
         ]  # fmt: skip
-        assert broker.enqueue(sent, now=at(0)) == [True] * len(sent)
-        assert [broker.get_envelope(envelope.run_id) for envelope in sent] == sent
+        alike = [envelope(f"alike-{index}", queue=ODD[1], name=ODD[4], task_id=ODD[7])
+                 for index in range(FEW + 1)]  # fmt: skip
+        for batch in (sent, alike):
+            assert broker.enqueue(batch, now=at(0)) == [True] * len(batch)
+            assert [broker.get_envelope(envelope.run_id) for envelope in batch] == batch
 
 
 @pytest.mark.parametrize("engine_given", [False, True])

@@ -3,7 +3,7 @@ apart; all or nothing.
 
 * PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING id``
   with the NOTIFY of its queues, in autocommit (one round trip), run by the driver with the
-  nine arrays in binary (:func:`insert_arrays`);
+  arrays in binary (:class:`ArrayInserts`);
 * MariaDB/MySQL through mysqlclient or PyMySQL: one ``INSERT IGNORE ... VALUES`` of literals
   escaped by the driver, in autocommit when one statement holds every row, else a few in one
   transaction (:class:`ValuesInserts`); unless it inserted every row or none, the ids of this
@@ -30,8 +30,9 @@ from asyncz_like.brokers.sqlalchemy.waiting import ANY_QUEUE, MAX_PAYLOAD
 
 #: Ids per ``IN (...)``: well under SQLite's oldest limit of 999 bound parameters.
 CHUNK = 500
-#: The PostgreSQL array type of each of NEW_COLUMNS.
+#: The PostgreSQL type of each of NEW_COLUMNS; the last, the payload, is each run's own.
 _KINDS = ("text", "text", "bigint", "bigint", "bigint", "integer", "text", "text", "bytea")
+_PAYLOAD = len(_KINDS) - 1
 #: The most bytes of one MariaDB/MySQL ``INSERT``: well under ``max_allowed_packet`` (1 MiB
 #: at the least, 16 MiB by default on MariaDB). A batch of 1,000 small runs takes about 300 KB.
 STATEMENT_BYTES = 1 << 20
@@ -46,9 +47,7 @@ class ManyRowInserts:
     def __init__(self, db: Database, channel: str) -> None:
         self.db = db
         self.channel = channel
-        self._unnest = None
-        if db.is_postgresql:
-            self._unnest = unnest_insert(db.table.name, db.engine.dialect.identifier_preparer.quote)
+        self._arrays = ArrayInserts(db, channel) if db.is_postgresql else None
         self._values = None
         if not db.is_sqlite and db.engine.dialect.driver in VALUES_DRIVERS:
             self._values = ValuesInserts(db)
@@ -56,8 +55,8 @@ class ManyRowInserts:
     def insert(self, columns: tuple[list[Any], ...], batch: str) -> set[str]:
         """Insert the rows of ``columns`` (:func:`.rows.new_columns`; distinct ids) with the
         mark ``batch`` unless their id exists: the ids added."""
-        if self._unnest is not None:
-            return insert_arrays(self.db, self._unnest, columns, self.channel)
+        if self._arrays is not None:
+            return self._arrays.insert(columns)
         if self._values is not None:
             return self._values.insert(columns, batch)
         rows = [{**dict(zip(NEW_COLUMNS, values, strict=True)), "batch": batch}
@@ -65,38 +64,59 @@ class ManyRowInserts:
         return self.db.run(lambda connection: insert_rows(self.db, connection, rows, batch))
 
 
-def unnest_insert(tablename: str, quote: Callable[[str], str]) -> str:
-    """The PostgreSQL statement (psycopg's placeholders; the arrays in binary) inserting the
-    rows given as one array per column, and sending the NOTIFY of the queues it added to
-    (``channel``; none when it added nothing): one statement, so an enqueue runs alone in
-    autocommit, one round trip instead of four (BEGIN, INSERT, ``pg_notify``, COMMIT). Its
-    ``id`` column has the ids added, and one NULL when it notified. Binary arrays: psycopg
-    writes text arrays in Python, 9.4 µs per run of a batch of 1,000 against 1.7."""
-    names = ", ".join(NEW_COLUMNS)
-    arrays = ", ".join(
-        f"CAST(%({name})b AS {kind}[])" for name, kind in zip(NEW_COLUMNS, _KINDS, strict=True)
-    )
-    return (
-        f"WITH added AS (INSERT INTO {quote(tablename)} ({names}) SELECT {names} "
-        f"FROM unnest({arrays}) AS v({names}) "
-        "ON CONFLICT (id) DO NOTHING RETURNING id, queue), "
-        "told AS (SELECT pg_notify(%(channel)s, CASE WHEN length(queues) <= "
-        f"{MAX_PAYLOAD} THEN queues ELSE '{ANY_QUEUE}' END) FROM (SELECT string_agg("
-        "DISTINCT queue, E'\\n' ORDER BY queue) AS queues FROM added) AS s "
-        "WHERE queues IS NOT NULL) "
-        "SELECT id FROM added UNION ALL SELECT NULL FROM told"
-    )
+class ArrayInserts:
+    """PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` of the rows, which also sends
+    the NOTIFY of the queues it added to (``channel``; none when it added nothing), run by
+    the driver alone in autocommit: one round trip instead of four (BEGIN, INSERT,
+    ``pg_notify``, COMMIT). The arrays go in binary: psycopg writes text arrays in Python,
+    9.4 µs per run of a batch of 1,000 against 1.7. A column whose rows all have one value
+    (the queue, times and name of a ``submit_many``, most often) goes as that value, not as
+    an array: 0.2 µs per run and column less. One statement per set of such columns, built
+    once."""
 
+    def __init__(self, db: Database, channel: str) -> None:
+        self.db = db
+        self.channel = channel
+        self._table = db.engine.dialect.identifier_preparer.quote(db.table.name)
+        self._statements: dict[tuple[bool, ...], str] = {}
 
-def insert_arrays(
-    db: Database, statement: str, columns: tuple[list[Any], ...], channel: str
-) -> set[str]:
-    """PostgreSQL: insert the rows of ``columns`` (:func:`.rows.new_columns`) with
-    ``statement`` (:func:`unnest_insert`'s), notifying ``channel``; the ids added."""
-    parameters: dict[str, Any] = dict(zip(NEW_COLUMNS, columns, strict=True))
-    parameters["channel"] = channel
-    found, _ = db.driver_alone(statement, parameters)
-    return {run_id for (run_id,) in found if run_id is not None}  # None: the NOTIFY's row
+    def insert(self, columns: tuple[list[Any], ...]) -> set[str]:
+        """Insert the rows of ``columns`` (:func:`.rows.new_columns`; distinct ids) unless
+        their id exists: the ids added."""
+        count = len(columns[0])
+        shared = tuple(
+            0 < index < _PAYLOAD and column.count(column[0]) == count
+            for index, column in enumerate(columns)
+        )
+        parameters: dict[str, Any] = {"channel": self.channel}
+        for name, column, one in zip(NEW_COLUMNS, columns, shared, strict=True):
+            parameters[name] = column[0] if one else column
+        statement = self._statements.get(shared) or self._statement(shared)
+        found, _ = self.db.driver_alone(statement, parameters)
+        return {run_id for (run_id,) in found if run_id is not None}  # None: the NOTIFY's row
+
+    def _statement(self, shared: tuple[bool, ...]) -> str:
+        """The statement taking the columns marked in ``shared`` as one value each (psycopg's
+        placeholders); its ``id`` column has the ids added, and one NULL when it notified."""
+        kinds = list(zip(NEW_COLUMNS, _KINDS, shared, strict=True))
+        names = ", ".join(NEW_COLUMNS)
+        values = ", ".join(f"CAST(%({name})b AS {kind})" if one else name
+                           for name, kind, one in kinds)  # fmt: skip
+        arrays = ", ".join(f"CAST(%({name})b AS {kind}[])"
+                           for name, kind, one in kinds if not one)  # fmt: skip
+        given = ", ".join(name for name, _, one in kinds if not one)
+        statement = (
+            f"WITH added AS (INSERT INTO {self._table} ({names}) SELECT {values} "
+            f"FROM unnest({arrays}) AS v({given}) "
+            "ON CONFLICT (id) DO NOTHING RETURNING id, queue), "
+            "told AS (SELECT pg_notify(%(channel)s, CASE WHEN length(queues) <= "
+            f"{MAX_PAYLOAD} THEN queues ELSE '{ANY_QUEUE}' END) FROM (SELECT string_agg("
+            "DISTINCT queue, E'\\n' ORDER BY queue) AS queues FROM added) AS s "
+            "WHERE queues IS NOT NULL) "
+            "SELECT id FROM added UNION ALL SELECT NULL FROM told"
+        )
+        self._statements[shared] = statement
+        return statement
 
 
 class ValuesInserts:
