@@ -200,6 +200,22 @@ def test_a_batch_of_odd_values_reads_back_as_sent(name: str, tmp_path: Path) -> 
             assert [broker.get_envelope(envelope.run_id) for envelope in batch] == batch
 
 
+@pytest.mark.parametrize("name", ["mariadb", "mariadb-mysqlclient"])
+def test_a_batch_escapes_as_the_server_reads_without_backslash_escapes(
+    name: str, tmp_path: Path
+) -> None:
+    """MariaDB's values are escaped by the driver, which follows the session's sql_mode: with
+    NO_BACKSLASH_ESCAPES a backslash is a plain character and a quote is doubled."""
+    mode = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')"
+    with made_backend(name, tmp_path) as backend:
+        options = {"connect_args": {"init_command": mode}}
+        broker = backend.make(serializer="pickle", engine_options=options)
+        sent = [envelope(f"{index}-{text}", args=(text,), queue=text, name=text)
+                for index, text in enumerate(ODD * 3)]  # fmt: skip
+        assert broker.enqueue(sent, now=at(0)) == [True] * len(sent)
+        assert [broker.get_envelope(envelope.run_id) for envelope in sent] == sent
+
+
 @pytest.mark.parametrize("engine_given", [False, True])
 @pytest.mark.parametrize("kind", [MariaDBBackend, MySQLClientBackend], ids=["pymysql", "mysqldb"])
 def test_a_batch_of_several_statements_is_added_whole_or_not_at_all(
