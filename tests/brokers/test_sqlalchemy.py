@@ -216,6 +216,20 @@ def test_a_batch_escapes_as_the_server_reads_without_backslash_escapes(
         assert [broker.get_envelope(envelope.run_id) for envelope in sent] == sent
 
 
+def test_a_batch_through_another_mysql_driver_goes_through_sqlalchemy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MySQL driver whose escaping the broker does not use (neither mysqlclient nor
+    PyMySQL) has its batches inserted by SQLAlchemy's ``INSERT IGNORE``, alike."""
+    monkeypatch.setattr(inserts, "VALUES_DRIVERS", ())
+    with made_backend("mariadb", tmp_path) as backend:
+        broker = sql(backend.make())
+        first = [envelope(f"r{index:02}") for index in range(FEW + 4)]
+        assert broker.enqueue(first) == [True] * len(first)
+        assert broker.enqueue([*first[::2], envelope("new")]) == [False] * 10 + [True]
+        assert broker.get_envelope("r03") == first[3]
+
+
 @pytest.mark.parametrize("engine_given", [False, True])
 @pytest.mark.parametrize("kind", [MariaDBBackend, MySQLClientBackend], ids=["pymysql", "mysqldb"])
 def test_a_batch_of_several_statements_is_added_whole_or_not_at_all(
