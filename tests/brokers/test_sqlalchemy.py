@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from asyncz_like.brokers import Envelope, WorkerInfo, make_broker
-from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker
+from asyncz_like.brokers.sqlalchemy import SQLAlchemyBroker, inserts
 from asyncz_like.brokers.sqlalchemy.insert_few import FEW
 from asyncz_like.exceptions import SerializationError
 from asyncz_like.runs import RunError, RunStatus
@@ -172,6 +172,106 @@ def test_an_enqueue_of_existing_ids_only_adds_nothing(sql_backend: BrokerBackend
     assert broker.enqueue([envelope("b", priority=5), envelope("a", priority=5)]) == [False, False]
     assert broker.enqueue([envelope("c"), envelope("a", priority=5)]) == [True, False]
     assert [run.priority for run in broker.list_runs()] == [0, 0, 0]
+
+
+#: Values a statement must carry as they are: quotes, backslashes, a driver's placeholders,
+#: control characters, non-ASCII.
+ODD = ["plain", "qu'ote", 'dou"ble', "back\\slash", "per%cent %s %(x)s", "new\nline",
+       "\x1a\t", "ünï©ødé ☃"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [*SQL_BACKENDS, "mariadb-mysqlclient"])
+def test_a_batch_of_odd_values_reads_back_as_sent(name: str, tmp_path: Path) -> None:
+    """A batch (more than FEW) goes as binary arrays (PostgreSQL; a column whose rows share
+    one value, as that value) or as one statement of literals the driver escapes (MariaDB):
+    odd text, binary payloads, NULLs and the extreme priorities read back as sent."""
+    with made_backend(name, tmp_path) as backend:
+        broker = backend.make(serializer="pickle")  # a payload of any bytes
+        sent = [
+            envelope(f"{index}-{text}", args=(text, b"\x00'\\\"%\xff", index), queue=text,
+                     name=text if index % 2 else None, task_id=None if index % 3 else text,
+                     priority=(-(2**63), 2**63 - 1, 0)[index % 3], due=at(index))
+            for index, text in enumerate(ODD * 3)
+        ]  # fmt: skip
+        alike = [envelope(f"alike-{index}", queue=ODD[1], name=ODD[4], task_id=ODD[7])
+                 for index in range(FEW + 1)]  # fmt: skip
+        for batch in (sent, alike):
+            assert broker.enqueue(batch, now=at(0)) == [True] * len(batch)
+            assert [broker.get_envelope(envelope.run_id) for envelope in batch] == batch
+
+
+@pytest.mark.parametrize("name", ["mariadb", "mariadb-mysqlclient"])
+def test_a_batch_escapes_as_the_server_reads_without_backslash_escapes(
+    name: str, tmp_path: Path
+) -> None:
+    """MariaDB's values are escaped by the driver, which follows the session's sql_mode: with
+    NO_BACKSLASH_ESCAPES a backslash is a plain character and a quote is doubled."""
+    mode = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')"
+    with made_backend(name, tmp_path) as backend:
+        options = {"connect_args": {"init_command": mode}}
+        broker = backend.make(serializer="pickle", engine_options=options)
+        sent = [envelope(f"{index}-{text}", args=(text,), queue=text, name=text)
+                for index, text in enumerate(ODD * 3)]  # fmt: skip
+        assert broker.enqueue(sent, now=at(0)) == [True] * len(sent)
+        assert [broker.get_envelope(envelope.run_id) for envelope in sent] == sent
+
+
+def test_a_batch_through_another_mysql_driver_goes_through_sqlalchemy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MySQL driver whose escaping the broker does not use (neither mysqlclient nor
+    PyMySQL) has its batches inserted by SQLAlchemy's ``INSERT IGNORE``, alike."""
+    monkeypatch.setattr(inserts, "VALUES_DRIVERS", ())
+    with made_backend("mariadb", tmp_path) as backend:
+        broker = sql(backend.make())
+        first = [envelope(f"r{index:02}") for index in range(FEW + 4)]
+        assert broker.enqueue(first) == [True] * len(first)
+        assert broker.enqueue([*first[::2], envelope("new")]) == [False] * 10 + [True]
+        assert broker.get_envelope("r03") == first[3]
+
+
+@pytest.mark.parametrize("engine_given", [False, True])
+@pytest.mark.parametrize("kind", [MariaDBBackend, MySQLClientBackend], ids=["pymysql", "mysqldb"])
+def test_a_batch_of_several_statements_is_added_whole_or_not_at_all(
+    kind: type[SQLBackend], engine_given: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MariaDB: a batch too big for one INSERT is sent in several, in one transaction (on an
+    engine of the broker's, of autocommit connections, as on one given by the user)."""
+    kind.require()
+    monkeypatch.setattr(inserts, "STATEMENT_BYTES", 1_000)  # a few rows each
+    sent: list[int] = []
+    statements = inserts.ValuesInserts._statements
+
+    def counted(self: Any, *args: Any) -> Iterator[bytes]:
+        made = list(statements(self, *args))
+        sent.append(len(made))
+        return iter(made)
+
+    def failing(self: Any, *args: Any) -> Iterator[bytes]:
+        yield from statements(self, *args)
+        yield b"INSERT INTO no_such_table VALUES (1)"
+
+    engine = sa.create_engine(kind.url, pool_size=1, max_overflow=0)
+    with closing_engine(engine), made_backend(kind.name, tmp_path) as backend:
+        assert isinstance(backend, SQLBackend)
+        if engine_given:
+            broker = SQLAlchemyBroker(engine=engine, tablename=f"b_{backend.token}")
+            broker.start()
+            backend.made.append(broker)
+        else:
+            broker = sql(backend.make())
+        first = [envelope(f"r{index:02}") for index in range(40)]
+        monkeypatch.setattr(inserts.ValuesInserts, "_statements", counted)
+        assert broker.enqueue(first) == [True] * 40
+        assert broker.enqueue([*first[::2], envelope("new")]) == [False] * 20 + [True]
+        assert sent[0] > 2
+        monkeypatch.setattr(inserts.ValuesInserts, "_statements", failing)
+        failed = [envelope(f"s{index:02}") for index in range(40)]
+        with pytest.raises(sa.exc.ProgrammingError):
+            broker.enqueue(failed)
+        assert len(broker.list_runs(limit=100)) == 41  # none of the failed batch
+        monkeypatch.setattr(inserts.ValuesInserts, "_statements", statements)
+        assert broker.enqueue(failed) == [True] * 40  # its connection is gone, not broken
 
 
 @pytest.mark.parametrize("name", ["postgresql", "mariadb", "mariadb-mysqlclient"])

@@ -32,12 +32,13 @@ from asyncz_like.brokers.records import (
 from asyncz_like.brokers.sqlalchemy import claiming, claims, finishing, reads
 from asyncz_like.brokers.sqlalchemy.database import Database
 from asyncz_like.brokers.sqlalchemy.insert_few import FEW, FewRowInserts
-from asyncz_like.brokers.sqlalchemy.inserts import insert_rows, unnest_insert
+from asyncz_like.brokers.sqlalchemy.inserts import ManyRowInserts
 from asyncz_like.brokers.sqlalchemy.rows import (
     among,
     envelope_of,
     error_values,
     new_batch,
+    new_columns,
     released,
     row_of,
     run_of,
@@ -135,9 +136,7 @@ class SQLAlchemyBroker(GroupedBroker):
         self._workers = SQLWorkerRegistry(self.db)
         self.sweeps = claims.SweepSchedule()
         self._waiter: Waiter | None = None
-        self._unnest = None
-        if self.db.is_postgresql:
-            self._unnest = unnest_insert(tablename, engine.dialect.identifier_preparer.quote)
+        self._many = ManyRowInserts(self.db, self.channel)
         self._few = FewRowInserts(self.db)
 
     def __repr__(self) -> str:
@@ -170,25 +169,18 @@ class SQLAlchemyBroker(GroupedBroker):
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         batch = new_batch()
         unique, firsts = firsts_of(envelopes)
-        rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
-        if not rows:
+        if not unique:
             return []
-        if len(rows) <= FEW:  # submits: the driver's statement
+        if len(unique) <= FEW:  # submits: the driver's statement
+            rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
             added = self._few.insert(rows, batch, self.channel)
-        elif self._unnest is not None:  # PostgreSQL: one statement, alone
-            added = self.db.run_alone(lambda connection: self._insert(connection, rows, batch))
         else:
-            added = self.db.run(lambda connection: self._insert(connection, rows, batch))
-        queues = {row["queue"] for row in rows if row["id"] in added}
+            added = self._many.insert(new_columns(unique, now, self.serializer), batch)
+        queues = {envelope.queue for envelope in unique if envelope.run_id in added}
         if queues and self._waiter is not None:
             self._waiter.wake(queues)
-        answers = iter(row["id"] in added for row in rows)
+        answers = iter(envelope.run_id in added for envelope in unique)
         return [next(answers) if first else False for first in firsts]
-
-    def _insert(
-        self, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
-    ) -> set[str]:
-        return insert_rows(self.db, connection, rows, batch, self._unnest, self.channel)
 
     def claim(
         self,

@@ -186,6 +186,50 @@ class Database:
         finally:
             pooled.close()
 
+    def driver_batch(self, statements: Callable[[Any], list[bytes]]) -> int:
+        """MariaDB/MySQL: the rows changed by ``statements(driver_connection)``, statements
+        with no parameters run by the driver as one transaction, retried when transient. One
+        statement on :attr:`autocommit_engine` runs alone (one round trip); several run
+        between ``START TRANSACTION`` and ``COMMIT`` there, or, on an engine given by the
+        user, before its COMMIT. For enqueues of many runs (see :mod:`.inserts`); errors as
+        :meth:`driver_alone`'s."""
+        return self.retry(self._driver_batch, statements)
+
+    def _driver_batch(self, statements: Callable[[Any], list[bytes]]) -> int:
+        dialect = self.engine.dialect
+        autocommit = self.autocommit_engine
+        shown = f"INSERT INTO {self.table.name} (a batch of rows)"  # not the whole statement
+        try:
+            pooled = (autocommit or self.engine).raw_connection()
+        except dialect.loaded_dbapi.Error as error:  # could not connect
+            lost = dialect.is_disconnect(error, None, None)
+            raise self._wrapped(error, shown, {}, lost) from error
+        try:
+            driver: Any = pooled.driver_connection
+            made = statements(driver)
+            explicit = autocommit is not None and len(made) > 1
+            count = 0
+            with driver.cursor() as cursor:
+                if explicit:
+                    cursor.execute("START TRANSACTION")
+                for statement in made:
+                    cursor.execute(statement)
+                    count += cursor.rowcount
+                if explicit:
+                    cursor.execute("COMMIT")
+            if autocommit is None:
+                driver.commit()
+            return count
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
+            pooled.invalidate(error)  # a transaction left open goes with its connection
+            raise self._wrapped(error, shown, {}, lost) from error
+        except BaseException:
+            pooled.invalidate()
+            raise
+        finally:
+            pooled.close()
+
     def _wrapped(
         self, error: Exception, statement: str, parameters: Mapping[str, Any], lost: bool
     ) -> exc.DBAPIError:

@@ -12,11 +12,11 @@ driver itself (:meth:`.Database.driver_alone`): no arrays, no SQLAlchemy Connect
   busy timeout, as ``BEGIN IMMEDIATE`` does) and commits as durably as any other.
 
 Measured per one-row insert (CPU, the test machine): PostgreSQL 649 µs through the arrays
-of :func:`.inserts.unnest_insert` and SQLAlchemy, 332 µs with a VALUES statement through
-``exec_driver_sql`` (dumping nine arrays cost 130-180 µs, a ``text()`` clause 60-75 µs),
-226 µs through the driver (bare psycopg: 147 µs); MariaDB 388 µs through SQLAlchemy, 265 µs
-through the driver with its COMMIT (bare PyMySQL: 171 µs with the COMMIT, 108 µs and a
-quarter more inserts per second in autocommit; load 4.6).
+(text arrays then, as :class:`.inserts.ArrayInserts` sent them through SQLAlchemy), 332 µs
+with a VALUES statement through ``exec_driver_sql`` (dumping nine arrays cost 130-180 µs, a
+``text()`` clause 60-75 µs), 226 µs through the driver (bare psycopg: 147 µs); MariaDB 388
+µs through SQLAlchemy, 265 µs through the driver with its COMMIT (bare PyMySQL: 171 µs with
+the COMMIT, 108 µs and a quarter more inserts per second in autocommit; load 4.6).
 """
 
 from __future__ import annotations

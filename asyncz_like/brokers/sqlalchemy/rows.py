@@ -54,6 +54,46 @@ def row_of(
     }
 
 
+#: The columns a new row gives (the others have server defaults, and ``batch`` is given only
+#: where it is used), in the order of :func:`new_columns`.
+NEW_COLUMNS = ("id", "queue", "priority", "due", "created_at", "max_deliveries", "task_id",
+               "name", "payload")  # fmt: skip
+
+
+def new_columns(
+    envelopes: list[Envelope], now: datetime, serializer: BaseSerializer
+) -> tuple[list[Any], ...]:
+    """The new rows of ``envelopes`` as one list per column of :data:`NEW_COLUMNS`: what
+    PostgreSQL's arrays take, without a dict per row (:func:`row_of`'s dicts and the lists
+    made from them: 0.8 µs per run of a batch of 1,000, beside 4.2 for the encoding)."""
+    created = _micros([envelope.created_at or now for envelope in envelopes])
+    due = _micros([envelope.due or envelope.created_at or now for envelope in envelopes])
+    return (
+        [envelope.run_id for envelope in envelopes],
+        [envelope.queue for envelope in envelopes],
+        [envelope.priority for envelope in envelopes],
+        due,
+        created,
+        [envelope.max_deliveries for envelope in envelopes],
+        [envelope.task_id for envelope in envelopes],
+        [envelope.name for envelope in envelopes],
+        [encode_work(envelope, serializer) for envelope in envelopes],
+    )
+
+
+def _micros(moments: list[datetime]) -> list[int]:
+    """:func:`to_micros` of each moment; the envelopes of a batch mostly share one datetime
+    object, converted once."""
+    last: datetime | None = None
+    micros = 0
+    result = []
+    for moment in moments:
+        if moment is not last:
+            last, micros = moment, to_micros(moment)
+        result.append(micros)
+    return result
+
+
 def envelope_of(row: Any, serializer: BaseSerializer) -> Envelope:
     """The envelope kept in a row with ENVELOPE_COLUMNS."""
     return decode_work(
