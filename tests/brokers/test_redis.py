@@ -220,13 +220,17 @@ def test_an_enqueue_is_one_script_call_whatever_its_size(broker: RedisBroker) ->
     broker.enqueue([envelope("taken")])
     later = at(0) + timedelta(hours=1)
     batch = [envelope(f"r{i}", queue=f"q{i % 2}", due=later if i % 3 == 0 else None,
-                      task_id="t" if i % 5 == 0 else None) for i in range(1200)]  # fmt: skip
-    added = broker.enqueue([*batch[:600], envelope("taken"), *batch[600:]], now=at(0))
-    assert added == [True] * 600 + [False] + [True] * 600
-    assert len(calls) == 2 and calls[1] == 3 + 6 * 1201
+                      task_id="t" if i % 5 == 0 else None) for i in range(4100)]  # fmt: skip
+    # 2,050 runs a queue: the script writes its sets and works in several calls
+    added = broker.enqueue([*batch[:2050], envelope("taken"), *batch[2050:]], now=at(0))
+    assert added == [True] * 2050 + [False] + [True] * 2050
+    assert len(calls) == 2 and calls[1] == 3 + 6 * 4101
     for queue in ("q0", "q1"):
-        assert len(members(broker, "ready", queue)) + len(members(broker, "later", queue)) == 600
-        assert len(members(broker, "status:pending", queue)) == 600
+        ready, waiting = members(broker, "ready", queue), members(broker, "later", queue)
+        assert len(ready) + len(waiting) == 2050 and len(waiting) == 684 - (queue == "q1")
+        assert len(members(broker, "status:pending", queue)) == 2050
+    last = broker.get_envelope("r4099")
+    assert last is not None and last.args == batch[-1].args and last.queue == "q1"
     run = broker.get_run("r5")
     assert run is not None and run.task_id == "t" and run.attempt == 0 and run.progress == 0
     assert run.status is RunStatus.PENDING and run.queue == "q1" and run.deliveries == 0
