@@ -38,7 +38,7 @@ for s = 1, #keys, STEP do
   taken = taken + redis.call('EXISTS', unpack(keys, s, math.min(s + STEP - 1, #keys)))
 end
 local seq = redis.call('INCRBY', P .. ':seq', #keys) - #keys  -- a gap per id taken
-local added, works, lines, is_ready = {}, {}, {}, {}
+local added, works, lines = {}, {}, {}
 for n = 1, #keys do
   local i = 4 + 6 * (n - 1)
   local id, q, head, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], keys[n]
@@ -67,14 +67,12 @@ for n = 1, #keys do
     local pending = line.pending
     pending[#pending + 1] = 0
     pending[#pending + 1] = cr .. sq .. id
-    local ready = is_ready[due]  -- ready when due by `now_next` (exclusive), as in `place`
-    if ready == nil then
-      ready = not le(now_next, due)
-      is_ready[due] = ready  -- the runs of a batch mostly share a due time
+    local set, member = line.later, due .. id  -- ready when due by `now_next` (exclusive),
+    if not le(now_next, due) then  -- as `place` decides
+      set, member = line.ready, rk .. due .. cr .. sq .. id
     end
-    local set = ready and line.ready or line.later
     set[#set + 1] = 0
-    set[#set + 1] = ready and (rk .. due .. cr .. sq .. id) or (due .. id)
+    set[#set + 1] = member
     added[n] = 1
   end
 end
