@@ -16,8 +16,9 @@ import pytest
 
 from asyncz_like.brokers import make_broker
 from asyncz_like.brokers.rabbitmq import RabbitMQBroker
+from asyncz_like.brokers.rabbitmq.batches import run_ids_of
 from asyncz_like.brokers.rabbitmq.broker import split_state
-from asyncz_like.brokers.records import Finish
+from asyncz_like.brokers.records import Envelope, Finish
 from asyncz_like.brokers.redis import RedisBroker
 from asyncz_like.runs import RunStatus
 from tests.brokers.backends import RabbitMQBackend, made_backend
@@ -40,18 +41,28 @@ def make(backend: RabbitMQBackend, **options: Any) -> RabbitMQBroker:
 
 
 def take(broker: RabbitMQBroker, queue: str) -> list[str]:
-    """Every message now in the RabbitMQ queue ``queue`` (read and acked), in order."""
+    """The run ids of every message now in the RabbitMQ queue ``queue`` (read and acked), in
+    order."""
 
     def get_all(channel: Any) -> list[str]:
-        found = []
+        found: list[str] = []
         while True:
-            method, _, body = channel.basic_get(queue)
+            method, properties, body = channel.basic_get(queue)
             if method is None:
                 return found
             channel.basic_ack(method.delivery_tag)
-            found.append(body.decode())
+            found.extend(run_ids_of(body, properties.content_type))
 
     return broker.wakeups.connection.call(get_all)
+
+
+def enqueue_apart(broker: RabbitMQBroker, envelopes: list[Envelope]) -> None:
+    """Each run enqueued alone, its wake-up published before the next is handed in (the
+    connection's thread runs calls in the order handed in): a message per run, not one per
+    batch."""
+    for one in envelopes:
+        broker.enqueue([one])
+        broker.wakeups.connection.call(lambda channel: None)
 
 
 def dead_letters(broker: RabbitMQBroker, prefix: str, count: int) -> dict[str, dict[str, str]]:
@@ -110,7 +121,7 @@ def test_a_killed_connections_runs_come_back(backend: RabbitMQBackend) -> None:
 
 def test_a_wakeup_is_acked_when_its_run_ends(backend: RabbitMQBackend) -> None:
     first, second = make(backend, prefetch=1), make(backend)
-    first.enqueue([envelope("a"), envelope("b")])
+    enqueue_apart(first, [envelope("a"), envelope("b")])
     assert first.wait_for_work(["default"], 5) is True
     (held,) = first.claim("w1", ["default"], 1, at(0))
     assert first.complete(held.run_id, held.token, 1, at(1))
@@ -178,7 +189,7 @@ def test_a_batch_of_ends_acks_and_dead_letters_as_single_ends_do(
         return state_finish_many(finishes)
 
     monkeypatch.setattr(broker.state, "finish_many", counted)
-    broker.enqueue([envelope(name) for name in ("ok", "bad", "later", "left")])
+    enqueue_apart(broker, [envelope(name) for name in ("ok", "bad", "later", "left")])
     assert broker.wait_for_work(["default"], 5) is True
     deliveries = {d.run_id: d for d in broker.claim("w", ["default"], 3, at(0))}
     assert sorted(deliveries) == ["bad", "later", "ok"]

@@ -205,6 +205,40 @@ def test_a_retried_enqueue_whose_first_try_went_through_is_true(broker: RedisBro
     assert broker.enqueue([envelope("old"), envelope("new")]) == [False, True]
 
 
+def test_an_enqueue_is_one_script_call_whatever_its_size(broker: RedisBroker) -> None:
+    """All or nothing: no other client sees part of a batch, and a client lost midway
+    leaves none of it (the script runs once the whole call is in)."""
+    calls: list[int] = []
+    script = broker._enqueue
+    runner = script.runner
+
+    def counted(lua: Any, keys: Any, args: Any) -> Any:
+        calls.append(len(args))
+        return runner(lua, keys, args)
+
+    object.__setattr__(script, "runner", counted)
+    broker.enqueue([envelope("taken")])
+    later = at(0) + timedelta(hours=1)
+    batch = [envelope(f"r{i}", queue=f"q{i % 2}", due=later if i % 3 == 0 else None,
+                      task_id="t" if i % 5 == 0 else None) for i in range(4100)]  # fmt: skip
+    # 2,050 runs a queue: the script writes its sets and works in several calls
+    added = broker.enqueue([*batch[:2050], envelope("taken"), *batch[2050:]], now=at(0))
+    assert added == [True] * 2050 + [False] + [True] * 2050
+    assert len(calls) == 2 and calls[1] == 3 + 6 * 4101
+    for queue in ("q0", "q1"):
+        ready, waiting = members(broker, "ready", queue), members(broker, "later", queue)
+        assert len(ready) + len(waiting) == 2050 and len(waiting) == 684 - (queue == "q1")
+        assert len(members(broker, "status:pending", queue)) == 2050
+    last = broker.get_envelope("r4099")
+    assert last is not None and last.args == batch[-1].args and last.queue == "q1"
+    run = broker.get_run("r5")
+    assert run is not None and run.task_id == "t" and run.attempt == 0 and run.progress == 0
+    assert run.status is RunStatus.PENDING and run.queue == "q1" and run.deliveries == 0
+    assert run.scheduled_at == run.created_at
+    delayed = broker.get_run("r3")
+    assert delayed is not None and delayed.scheduled_at == later
+
+
 def test_a_run_whose_work_cannot_be_read_is_failed_not_delivered(broker: RedisBroker) -> None:
     told: list[list[tuple[str, RunError]]] = []
     broker.add_failure_listener(told.append)

@@ -314,6 +314,18 @@ def _named_connections(admin: Any, name: str) -> list[dict[str, Any]]:
     return [c for c in admin.client_list(_type="normal") if c.get("name") == name]
 
 
+def test_held_calls_are_packed_as_redis_py_packs_them() -> None:
+    from asyncz_like.stores.redis.held_connection import _hiredis_packer
+
+    pack = _hiredis_packer(redis, {})
+    if pack is None:
+        pytest.skip("redis-py packs in Python without hiredis")
+    command = ("EVALSHA", "a" * 40, 0, "prefix", "é", b"\x00\xff", 12, -3, 0.1, 1e20, "")
+    expected = redis.Redis().connection_pool.make_connection().pack_command(*command)
+    assert [pack(command)] == expected or pack(command) == b"".join(expected)
+    assert _hiredis_packer(redis, {"encoding": "latin-1"}) is None
+
+
 def test_a_store_that_built_its_client_runs_its_scripts_on_one_held_connection(
     make: MakeStore, admin: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,14 +393,14 @@ def test_an_error_reply_keeps_the_held_connection_and_a_broken_one_is_given_back
     with pytest.raises(redis.ResponseError, match="refused"):
         runner(failing, [], [])
     assert runner._connection is held and _connected(held)
-    send_command = held.send_command
+    send_packed = held.send_packed_command
 
     def killed_mid_call(*args: Any, **kwargs: Any) -> Any:  # after the check before use
         monkeypatch.undo()  # once: the pool may hand this connection out again
         assert _kill_own_connections(admin, name) == 1
-        return send_command(*args, **kwargs)
+        return send_packed(*args, **kwargs)
 
-    monkeypatch.setattr(held, "send_command", killed_mid_call)
+    monkeypatch.setattr(held, "send_packed_command", killed_mid_call)
     with pytest.raises(redis.ConnectionError):
         runner(failing, [], [])  # the runner does not retry: the store does
     assert runner._connection is None and not _connected(held)

@@ -3,7 +3,8 @@
 RabbitMQ keeps no run records, results, progress nor cancel flags, and cannot hold a message
 for 40 days without a plugin. So every run lives in a *state broker* (SQL or Redis), which
 also decides what a claim hands out (priority, due time, age), fences late finishes and
-ends crash loops; RabbitMQ carries one wake-up message per due run (see ``wakeups.py``), so
+ends crash loops; RabbitMQ carries the wake-ups of the due runs (one message per queue and
+priority of a batch, see ``wakeups.py``), so
 an idle worker starts new work at once and a dead worker's runs wake another one.
 """
 

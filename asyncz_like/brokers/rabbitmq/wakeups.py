@@ -1,11 +1,12 @@
-"""The messages of the RabbitMQ broker: one wake-up per run that is due, in a priority queue
-per broker queue, held unacked by the worker that runs it until the run ends.
+"""The messages of the RabbitMQ broker: wake-ups of the runs that are due, one message per
+queue and priority of each batch handed in (see ``batches.py``), in a priority queue per
+broker queue, held unacked by the worker that runs them until they end.
 
-A message says only "run <id> is due"; the run itself is in the state broker. Consumers
-take messages in priority order (``x-max-priority``), at most ``prefetch`` unacked at a time.
-A message whose run this worker claimed is held until the run ends, then acked; a worker that
-dies leaves it unacked, so RabbitMQ hands it to another consumer, which wakes up and claims
-the run once its lease expired. A message whose run another worker claimed is acked at once.
+A message says only "runs <ids> are due"; the runs themselves are in the state broker.
+Consumers take messages in priority order (``x-max-priority``), at most ``prefetch`` unacked
+at a time. A message is held until each of its runs is settled here: claimed by another
+worker, or claimed here and ended; a worker that dies leaves it unacked, so RabbitMQ hands it
+to another consumer, which wakes up and claims the runs once their leases expired.
 A run that ends for good as a failure (FAILED or TIMEOUT, here or in the state broker) gets a
 dead letter: a persistent message published to the dead-letter exchange, the run id as its
 body and in its headers with the status and the reason (a rejected message could carry no
@@ -21,15 +22,19 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from asyncz_like.brokers.rabbitmq.acks import Acks
+from asyncz_like.brokers.rabbitmq.batches import (
+    MAX_PRIORITY,
+    OpenBatches,
+    Wakeup,
+    messages_of,
+    run_ids_of,
+)
 from asyncz_like.brokers.rabbitmq.connection import OwnedConnection, StillUnreachable
 from asyncz_like.brokers.rabbitmq.outbox import Outbox, OutboxFull
 from asyncz_like.runs.run import RunError
 
 logger = logging.getLogger("asyncz_like.brokers.rabbitmq")
 
-#: Message priorities run 0..MAX_PRIORITY (RabbitMQ advises at most 10 levels); run
-#: priorities outside are clamped (the state broker keeps the exact order).
-MAX_PRIORITY = 9
 DEFAULT_PREFETCH = 10
 #: The dead-letter queue keeps the newest this many messages of runs that ended FAILED.
 DEAD_LETTER_MAX = 10_000
@@ -40,8 +45,6 @@ FINISHED_KEPT = 4_096
 #: At most this many wake-ups wait to be published; past it new ones are dropped and logged.
 OUTBOX_LIMIT = 100_000
 PUBLISHING_FAILED = "RabbitMQ: publishing wake-ups failed (%r); the state broker still has the runs"
-#: ``(queue, run_id, priority)``: a run of ``queue`` is due.
-Wakeup = tuple[str, str, int]
 #: Why a run gets a dead letter: its final status ("failed", "timeout") and its last error.
 Death = tuple[str, RunError]
 
@@ -66,10 +69,6 @@ def dead_letter_headers(run_id: str, death: Death) -> dict[str, str]:
     }
 
 
-def message_priority(priority: int) -> int:
-    return max(0, min(MAX_PRIORITY, priority))
-
-
 class Wakeups:
     """Publishes, consumes and settles the wake-ups of one broker instance. Thread-safe."""
 
@@ -80,6 +79,7 @@ class Wakeups:
         self._condition = threading.Condition()
         self._generation = 0  # a new channel's delivery tags start over
         self._inbox: dict[str, tuple[str, int]] = {}  # run id -> (queue, tag): not yet claimed
+        self._batches = OpenBatches()  # tag -> its runs still in the inbox or held
         self._held: dict[str, int] = {}  # run id -> tag: claimed here, not yet ended
         self._running: set[str] = set()  # claimed here, not yet ended, no wake-up held
         self._finished: OrderedDict[str, None] = OrderedDict()  # ended for good here
@@ -106,6 +106,7 @@ class Wakeups:
         with self._condition:
             self._generation += 1
             self._inbox.clear()  # their tags died with the old channel; RabbitMQ requeued them
+            self._batches.clear()
             self._running.update(self._held)  # RabbitMQ hands their wake-ups back
             self._held.clear()
             self._declared.clear()
@@ -145,20 +146,24 @@ class Wakeups:
 
     def _message_callback(self, queue: str) -> Callable[[Any, Any, Any, bytes], None]:
         def on_message(channel: Any, method: Any, properties: Any, body: bytes) -> None:
-            run_id = body.decode("utf-8", "replace")
+            tag, opened = method.delivery_tag, 0
+            run_ids = run_ids_of(body, properties.content_type)
             with self._condition:
-                if run_id in self._running:  # held till the run ends, not requeued by a claim
-                    duplicate = False
-                    self._running.discard(run_id)
-                    self._held[run_id] = method.delivery_tag
-                elif run_id in self._inbox or run_id in self._held or run_id in self._finished:
-                    duplicate = True  # a second wake-up of one run, or one come in too late
-                else:
-                    duplicate = False
-                    self._inbox[run_id] = (queue, method.delivery_tag)
+                for run_id in run_ids:
+                    if run_id in self._running:  # held till the run ends, not requeued
+                        self._running.discard(run_id)
+                        self._held[run_id] = tag
+                    elif run_id in self._inbox or run_id in self._held or run_id in self._finished:
+                        continue  # a second wake-up of one run, or one come in too late
+                    else:
+                        self._inbox[run_id] = (queue, tag)
+                    opened += 1
+                if opened:
+                    self._batches.opened(tag, opened, len(run_ids))
                     self._condition.notify_all()
-            # a duplicate is acked with the burst it came in (after it, or with a settle)
-            self._acks.delivered(method.delivery_tag, ack_later=duplicate)
+            # one with no run left open is acked with the burst it came in (after it, or with
+            # a settle)
+            self._acks.delivered(tag, ack_later=not opened)
 
         return on_message
 
@@ -194,10 +199,11 @@ class Wakeups:
             self._drop_waiting(error)
 
     def _publish_waiting(self, channel: Any) -> None:
-        """Publish every wake-up handed in, then write them out at once (the connection's
-        thread). BlockingChannel.basic_publish writes each message out before returning:
-        80-106 µs of CPU a message; the publish of the channel underneath with one flush a
-        batch, 21-27 µs (pika 1.4, 5,000 messages on one channel, on a loaded machine)."""
+        """Publish every wake-up handed in, one message per queue and priority, in the
+        order handed in, then write them out at once (the connection's thread).
+        BlockingChannel.basic_publish writes each message out before returning: 80-106 µs of
+        CPU a message; the publish of the channel underneath with one flush a batch, 21-27
+        µs (pika 1.4, 5,000 messages on one channel, on a loaded machine)."""
         import pika
 
         wakeups = self._outbox.take()
@@ -205,11 +211,11 @@ class Wakeups:
             return
         try:
             publish = channel._impl.basic_publish  # noqa: SLF001  # pika <2 pinned for it
-            for queue, run_id, priority in wakeups:
+            for queue, priority, body, content_type in messages_of(wakeups):
                 properties = pika.BasicProperties(
-                    priority=message_priority(priority), delivery_mode=2
+                    priority=priority, delivery_mode=2, content_type=content_type
                 )
-                publish("", self._declare(channel, queue), run_id.encode(), properties)
+                publish("", self._declare(channel, queue), body, properties)
             channel._flush_output()  # noqa: SLF001  # what basic_publish does each message
         except Exception as error:
             logger.warning(
@@ -268,24 +274,29 @@ class Wakeups:
 
     def claimed(self, queues: tuple[str, ...], run_ids: set[str], full: bool) -> None:
         """After a claim: hold the wake-ups of the runs it got (also those that come in
-        later); the others of ``queues`` are acked (someone else has the run, or it ended),
-        or, when the claim was ``full``, requeued for another worker (the run may still be
-        waiting)."""
+        later); the others of ``queues`` are settled (someone else has the run, or it
+        ended). After a ``full`` claim they may still wait: the message of one run is
+        requeued for another worker, one of several is kept here until a claim that is not
+        full settles them (see ``OpenBatches.settle_others``)."""
         wanted = set(queues)
         with self._condition:
             generation = self._generation
-            others: list[int] = []
+            others: dict[int, list[str]] = {}
             for run_id, (queue, tag) in list(self._inbox.items()):
                 if queue not in wanted:
                     continue
-                del self._inbox[run_id]
                 if run_id in run_ids:
+                    del self._inbox[run_id]
                     self._held[run_id] = tag
                 else:
-                    others.append(tag)
+                    others.setdefault(tag, []).append(run_id)
             self._running.update(run_ids - self._held.keys())
-        if others:
-            self._settle_tags(generation, others, requeue=full)
+            acked, requeued = self._batches.settle_others(others, full)
+            for tag in (*acked, *requeued):
+                for run_id in others[tag]:
+                    del self._inbox[run_id]
+        if acked or requeued:
+            self._settle_tags(generation, acked, requeued)
 
     def ended(self, end: End) -> None:
         """The run ended here (or left this worker): ack its wake-up if one is here, and
@@ -315,8 +326,9 @@ class Wakeups:
         return self._guarded("settling wake-ups", settle)
 
     def _take_tag(self, end: End) -> int | None:
-        """The tag of the run's wake-up, held, or come in after the claim that got the run
-        (acked with the run's end, not left unacked until the next claim); the lock held."""
+        """The tag to ack for the run's end: that of its wake-up, held, or come in after the
+        claim that got the run (acked with the run's end, not left unacked until the next
+        claim), once no other run of that message is open here; the lock held."""
         run_id = end.run_id
         if end.final:
             self._finished[run_id] = None
@@ -326,16 +338,18 @@ class Wakeups:
         tag = self._held.pop(run_id, None)
         if tag is None and run_id in self._inbox:
             tag = self._inbox.pop(run_id)[1]
+        if tag is None or not self._batches.settle(tag):
+            return None  # its message still carries runs open here
         return tag
 
-    def _settle_tags(self, generation: int, tags: list[int], requeue: bool) -> None:
+    def _settle_tags(self, generation: int, acked: list[int], requeued: list[int]) -> None:
         def settle(channel: Any) -> None:
             if generation != self._generation:
                 return
-            if requeue:
-                self._acks.requeue(channel, tags)
-            else:
-                self._acks.ack(channel, tags)
+            if acked:
+                self._acks.ack(channel, acked)
+            if requeued:
+                self._acks.requeue(channel, requeued)
 
         self._guarded("settling wake-ups", settle)
 

@@ -62,8 +62,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Runs per enqueue script (a script blocks the server while it runs: a few ms at most).
-ENQUEUE_CHUNK = 500
 #: Most runs one claim hands out, whatever its limit.
 MAX_CLAIM = 10_000
 #: Per queue and claim, at most: expired leases taken back, delayed runs moved to ready.
@@ -114,7 +112,7 @@ class RedisBroker(GroupedBroker):
         self.prefix = prefix
         self._runner = ScriptRunner(self.client, hold=self._owns_client)
         register = self.client.register_script
-        self._enqueue = RunnableScript(register(scripts.ENQUEUE), self._runner)
+        self._enqueue = RunnableScript(register(enqueuing.ENQUEUE), self._runner)
         self._claim = RunnableScript(register(claiming.CLAIM), self._runner)
         self._renew = RunnableScript(register(claiming.RENEW), self._runner)
         self._finish = RunnableScript(register(scripts.FINISH), self._runner)
@@ -170,15 +168,11 @@ class RedisBroker(GroupedBroker):
     def _enqueue_together(self, envelopes: list[Envelope], now: datetime | None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
         unique, firsts = firsts_of(envelopes)
-        rows = [enqueuing.row_of(envelope, now, self.serializer) for envelope in unique]
-        added: list[bool] = []
-        batch, now_next = secrets.token_hex(8), next_time_hex(now)
-        for start in range(0, len(rows), ENQUEUE_CHUNK):
-            args = [batch, now_next]
-            for row in rows[start : start + ENQUEUE_CHUNK]:
-                args.extend(row)
-            added.extend(answer == 1 for answer in self._call(self._enqueue, args))
-        answers = iter(added)
+        if not unique:
+            return []
+        args = [secrets.token_hex(8), next_time_hex(now),
+                *enqueuing.enqueue_args(unique, now, self.serializer)]  # fmt: skip
+        answers = (answer == 1 for answer in self._call(self._enqueue, args))
         return [next(answers) if first else False for first in firsts]
 
     def claim(

@@ -39,7 +39,7 @@ local function set_status(key, id, q, cr, sq, old, new)
   redis.call('HSET', key, 'st', new)
 end
 
--- a waiting run: ready when due by `now_next` (exclusive), else later
+-- a waiting run: ready when due by `now_next` (exclusive), else later (see also ENQUEUE)
 local function place(id, q, rk, due, cr, sq, now_next)
   if now_next and not le(now_next, due) then
     redis.call('ZADD', qkey('ready', q), 0, rk .. due .. cr .. sq .. id)
@@ -80,44 +80,6 @@ local function held(key, token, retried, done_status)
   return f
 end
 """
-
-# ARGV: prefix, batch, now_next, then per run: id, queue, priority, priority hex, due,
-# created, max_deliveries, task_id, name ('' for none), work. 1 per run added, 0 per id taken
-# (a retried call that finds a run of its own batch: 1). Publishes each queue added to.
-ENQUEUE = (
-    PRELUDE
-    + """
-local batch, now_next = ARGV[2], ARGV[3]
-local added, woken = {}, {}
-for i = 4, #ARGV, 10 do
-  local id, q = ARGV[i], ARGV[i + 1]
-  local key = run_key(id)
-  local seen = redis.call('HGET', key, 'bt')  -- every run hash has one
-  if seen then
-    added[#added + 1] = (seen == batch) and 1 or 0
-  else
-    local sq = string.format('%016x', redis.call('INCR', P .. ':seq'))
-    local rk, due, cr = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-    local fields = {'q', q, 'pr', ARGV[i + 2], 'rk', rk, 'st', 'pending', 'due', due,
-      'cr', cr, 'sq', sq, 'tok', 0, 'att', 0, 'lost', 0, 'maxd', ARGV[i + 6], 'pg', 0,
-      'bt', batch}
-    if ARGV[i + 7] ~= '' then fields[#fields + 1] = 'tid'; fields[#fields + 1] = ARGV[i + 7] end
-    if ARGV[i + 8] ~= '' then fields[#fields + 1] = 'nm'; fields[#fields + 1] = ARGV[i + 8] end
-    redis.call('HSET', key, unpack(fields))
-    redis.call('SET', P .. ':work:' .. id, ARGV[i + 9])
-    redis.call('ZADD', skey('pending', q), 0, cr .. sq .. id)
-    place(id, q, rk, due, cr, sq, now_next)
-    if not woken[q] then
-      woken[q] = true
-      redis.call('SADD', P .. ':queues', q)
-    end
-    added[#added + 1] = 1
-  end
-end
-for q in pairs(woken) do redis.call('PUBLISH', P .. ':wake', q) end
-return added
-"""
-)
 
 # ARGV: prefix, id, token, retried, status, at, count, field/value pairs, fields to delete.
 # Ends a held run with `status` (completed, failed, timeout, cancelled). 1 done, 0 not held.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from asyncz_like.stores.redis.connection import import_module, transient_errors
@@ -56,6 +56,7 @@ class ScriptRunner:
         # redis-py before 5.3 wants a command name; later ones warn when given one
         wanted = inspect.signature(pool.get_connection).parameters.get("command_name")
         self._checkout_args = ("EVALSHA",) if wanted and wanted.default is wanted.empty else ()
+        self._pack = _hiredis_packer(redis, pool.connection_kwargs)
 
     def __call__(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         if self._pool is None or not self._lock.acquire(blocking=False):
@@ -72,7 +73,7 @@ class ScriptRunner:
         else:
             self._check_before_use(connection)
         try:
-            connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            self._send(connection, ("EVALSHA", script.sha, len(keys), *keys, *args))
             reply = connection.read_response()
         except self._no_script:  # NOSCRIPT: the script did not run; Script loads it and runs it
             return script(keys=keys, args=args)
@@ -118,7 +119,10 @@ class ScriptRunner:
                     for script, keys, args in calls]  # fmt: skip
         replies: list[Any] = []
         try:
-            connection.send_packed_command(connection.pack_commands(commands))
+            if self._pack is None:
+                connection.send_packed_command(connection.pack_commands(commands))
+            else:
+                connection.send_packed_command([b"".join(map(self._pack, commands))])
             for _ in calls:
                 try:
                     replies.append(connection.read_response())
@@ -130,6 +134,12 @@ class ScriptRunner:
         if _should_reconnect(connection):
             self._give_back(disconnect=True)
         return replies
+
+    def _send(self, connection: Any, command: tuple[Any, ...]) -> None:
+        if self._pack is None:
+            connection.send_command(*command)
+        else:
+            connection.send_packed_command([self._pack(command)])  # a list of chunks
 
     def _check_before_use(self, connection: Any) -> None:
         """What the pool checks at each checkout: a connection with bytes to read (stray
@@ -160,6 +170,25 @@ class ScriptRunner:
         """Give the held connection back to the pool (the store is shutting down)."""
         with self._lock:
             self._give_back(disconnect=False)
+
+
+def _hiredis_packer(
+    redis: Any, connection_kwargs: dict[str, Any]
+) -> Callable[[tuple[Any, ...]], bytes] | None:
+    """hiredis's ``pack_command`` when redis-py packs with it too, with the default UTF-8
+    encoding: redis-py first encodes each argument in Python, which cost 6.7 µs per
+    enqueued run (its six arguments) against 1.6 for hiredis alone, the same bytes."""
+    if not getattr(redis.utils, "HIREDIS_AVAILABLE", False):
+        return None
+    if (
+        connection_kwargs.get("encoding", "utf-8") != "utf-8"
+        or connection_kwargs.get("encoding_errors", "strict") != "strict"
+    ):
+        return None
+    import hiredis
+
+    pack: Callable[[tuple[Any, ...]], bytes] = hiredis.pack_command
+    return pack
 
 
 def _should_reconnect(connection: Any) -> bool:
