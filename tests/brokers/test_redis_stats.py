@@ -4,6 +4,7 @@ without those sets."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +134,17 @@ def test_a_database_without_the_sets_is_counted_then_indexed_at_start(
     backend.make()  # its start() builds the sets again
     assert by_priority_sets(broker) == built
     assert [broker.stats(at(seconds)) for seconds in MOMENTS] == counted
+
+
+def test_a_start_without_redis_goes_on_without_the_sets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    broker = RedisBroker(host="127.0.0.1", port=port)
+    try:
+        broker.start()  # no retries: the sets are checked again at the next start
+    finally:
+        broker.shutdown()
+    assert "Could not check the sets stats() counts" in caplog.text

@@ -140,7 +140,7 @@ class RedisBroker(GroupedBroker):
 
     def start(self) -> None:
         if self._waiter is None:
-            self._call(self._index, [])  # a database of the previous version: indexed once
+            counting.build_sets(self._index, self.prefix)
             next_work = partial(self._call, self._next_work)  # its list of queues: a tuple
             self._waiter = PubSubWaiter(
                 self.client, f"{self.prefix}:wake", next_work, self.poll_interval, logger

@@ -3,7 +3,16 @@ database made without them (see ``scripts.py`` for the rest)."""
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from asyncz_like.brokers.redis.scripts import PRELUDE
+from asyncz_like.stores.redis.connection import transient_errors
+
+if TYPE_CHECKING:
+    from asyncz_like.stores.redis.scripts import RunnableScript
+
+logger = logging.getLogger(__name__)
 
 # ARGV: prefix, the time after now. Per queue: {queue, running, retrying, completed, failed,
 # cancelled, timeout, scheduled, then priority (16 hex), count pairs of the pending runs due
@@ -117,3 +126,12 @@ end
 return built
 """
 )
+
+
+def build_sets(index: RunnableScript, prefix: str) -> None:
+    """Run INDEX (``index``) once: one try, as a broker starts; while Redis is away, STATS
+    reads every run until the next start."""
+    try:
+        index(keys=[], args=[prefix])
+    except transient_errors() as error:
+        logger.warning("Could not check the sets stats() counts: %r", error)
