@@ -17,7 +17,7 @@ Keys, under a prefix ``P`` (``queue`` and ``id`` last, so no two names meet):
   no separators), all of score 0, so the first member is the best run;
 * ``P:later:<queue>`` runs due later: members ``due|id``; ``P:later-pr:<queue>`` the same
   runs by priority, members ``priority|due|id``, and ``P:retrying-pr:<queue>`` every retrying
-  run so, for ``stats`` to count them by priority and due time without reading a run;
+  run, members alike: ``stats`` counts them by priority and due time, reading no run;
 * ``P:leases:<queue>`` running runs: members ``lease end|id``;
 * ``P:status:<status>:<queue>`` every run by status: members ``created|seq|id``;
 * ``P:finished`` finished runs: members ``finished|id``, for cleanup;
