@@ -27,7 +27,7 @@ from asyncz_like.brokers.records import (
     check_aware,
     check_queues,
 )
-from asyncz_like.brokers.redis import claiming, enqueuing, finishing, scripts
+from asyncz_like.brokers.redis import claiming, counting, enqueuing, finishing, scripts
 from asyncz_like.brokers.redis.layout import (
     DEFAULT_PREFIX,
     RUN_FIELDS,
@@ -122,7 +122,8 @@ class RedisBroker(GroupedBroker):
         self._progress = RunnableScript(register(scripts.PROGRESS), self._runner)
         self._cancel = RunnableScript(register(scripts.CANCEL), self._runner)
         self._list = RunnableScript(register(scripts.LIST_RUNS), self._runner)
-        self._stats = RunnableScript(register(scripts.STATS), self._runner)
+        self._stats = RunnableScript(register(counting.STATS), self._runner)
+        self._index = RunnableScript(register(counting.INDEX), self._runner)
         self._cleanup = RunnableScript(register(scripts.CLEANUP), self._runner)
         self._next_work = RunnableScript(register(scripts.NEXT_WORK), self._runner)
         self._waiter: PubSubWaiter | None = None
@@ -139,6 +140,7 @@ class RedisBroker(GroupedBroker):
 
     def start(self) -> None:
         if self._waiter is None:
+            counting.build_sets(self._index, self.prefix)
             next_work = partial(self._call, self._next_work)  # its list of queues: a tuple
             self._waiter = PubSubWaiter(
                 self.client, f"{self.prefix}:wake", next_work, self.poll_interval, logger
@@ -348,7 +350,7 @@ class RedisBroker(GroupedBroker):
         return runs
 
     def stats(self, now: datetime) -> dict[str, QueueStats]:
-        rows = self._call(self._stats, [time_hex(check_aware(now, "now"))])
+        rows = self._call(self._stats, [next_time_hex(check_aware(now, "now"))])
         return {queue: stats for queue, stats in map(stats_of, rows) if stats is not None}
 
     def cleanup(self, finished_before: datetime) -> int:

@@ -102,7 +102,9 @@ local function bring_due(q)
     local id = string.sub(member, 17)
     local f = redis.call('HMGET', run_key(id), 'rk', 'cr', 'sq')
     if f[1] then
-      redis.call('ZADD', ready, 0, f[1] .. string.sub(member, 1, 16) .. f[2] .. f[3] .. id)
+      local due = string.sub(member, 1, 16)
+      redis.call('ZREM', qkey('later-pr', q), f[1] .. due .. id)
+      redis.call('ZADD', ready, 0, f[1] .. due .. f[2] .. f[3] .. id)
     end
   end
 end
@@ -121,7 +123,7 @@ local function best_ready(q)
         offset = offset + 1
       else
         redis.call('ZREM', ready, member)
-        redis.call('ZADD', qkey('later', q), 0, due .. string.sub(member, 65))
+        add_later(q, string.sub(member, 1, 16), due, string.sub(member, 65))
       end
     end
   end
@@ -134,6 +136,7 @@ local function lease_run(q, member)
   local key = run_key(id)
   local f = redis.call('HMGET', key, unpack(ROW))
   if f[1] ~= 'pending' and f[1] ~= 'retrying' then return nil end
+  if f[1] == 'retrying' then redis.call('ZREM', qkey('retrying-pr', q), f[10] .. f[11] .. id) end
   f[8] = redis.call('HINCRBY', key, 'tok', 1)
   f[9] = redis.call('HINCRBY', key, 'att', 1)
   redis.call('HSET', key, 'w', worker, 'ls', lease, 'sa', now, 'cl', nonce)

@@ -61,7 +61,7 @@ for n = 1, #keys do
     works[#works + 1] = ARGV[i + 5]
     local line = lines[q]
     if not line then
-      line = {pending = {}, ready = {}, later = {}}
+      line = {pending = {}, ready = {}, later = {}, ['later-pr'] = {}}
       lines[q] = line
     end
     local pending = line.pending
@@ -70,6 +70,10 @@ for n = 1, #keys do
     local set, member = line.later, due .. id  -- ready when due by `now_next` (exclusive),
     if not le(now_next, due) then  -- as `place` decides
       set, member = line.ready, rk .. due .. cr .. sq .. id
+    else  -- and by priority beside the later set, as `add_later` does
+      local by_priority = line['later-pr']
+      by_priority[#by_priority + 1] = 0
+      by_priority[#by_priority + 1] = rk .. due .. id
     end
     set[#set + 1] = 0
     set[#set + 1] = member

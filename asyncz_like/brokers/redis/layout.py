@@ -15,7 +15,9 @@ Keys, under a prefix ``P`` (``queue`` and ``id`` last, so no two names meet):
   until cleanup when it ends otherwise, for a retry);
 * ``P:ready:<queue>`` runs due now: members ``priority|due|created|seq|id`` (fixed widths,
   no separators), all of score 0, so the first member is the best run;
-* ``P:later:<queue>`` runs due later: members ``due|id``;
+* ``P:later:<queue>`` runs due later: members ``due|id``; ``P:later-pr:<queue>`` the same
+  runs by priority, members ``priority|due|id``, and ``P:retrying-pr:<queue>`` every retrying
+  run, members alike: ``stats`` counts them by priority and due time, reading no run;
 * ``P:leases:<queue>`` running runs: members ``lease end|id``;
 * ``P:status:<status>:<queue>`` every run by status: members ``created|seq|id``;
 * ``P:finished`` finished runs: members ``finished|id``, for cleanup;
@@ -144,7 +146,8 @@ def error_fields(error: RunError) -> tuple[dict[str, str], list[str]]:
 
 
 def stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
-    """One queue's row of the stats script: its name and counts (None when all are zero)."""
+    """One queue's row of the stats script: its name and counts (None when all are zero);
+    its priorities come as 16 hex digits (:func:`priority_hex`)."""
     queue, *numbers = row
     stats = QueueStats(
         running=numbers[0],
@@ -157,7 +160,7 @@ def stats_of(row: list[Any]) -> tuple[str, QueueStats | None]:
     )
     pairs = numbers[7:]
     for index in range(0, len(pairs), 2):
-        stats.pending[int(pairs[index])] = int(pairs[index + 1])
+        stats.pending[_TOP - int(pairs[index], 16)] = int(pairs[index + 1])
     return queue.decode(), stats if any(numbers[:7]) or stats.pending else None
 
 

@@ -39,12 +39,23 @@ local function set_status(key, id, q, cr, sq, old, new)
   redis.call('HSET', key, 'st', new)
 end
 
+-- the later set, and beside it the same runs by priority (`later-pr`, which STATS counts)
+local function add_later(q, rk, due, id)
+  redis.call('ZADD', qkey('later', q), 0, due .. id)
+  redis.call('ZADD', qkey('later-pr', q), 0, rk .. due .. id)
+end
+
+local function remove_later(q, rk, due, id)
+  redis.call('ZREM', qkey('later', q), due .. id)
+  redis.call('ZREM', qkey('later-pr', q), rk .. due .. id)
+end
+
 -- a waiting run: ready when due by `now_next` (exclusive), else later (see also ENQUEUE)
 local function place(id, q, rk, due, cr, sq, now_next)
   if now_next and not le(now_next, due) then
     redis.call('ZADD', qkey('ready', q), 0, rk .. due .. cr .. sq .. id)
   else
-    redis.call('ZADD', qkey('later', q), 0, due .. id)
+    add_later(q, rk, due, id)
   end
 end
 
@@ -60,6 +71,15 @@ local function finish(key, id, q, cr, sq, old, new, at)
   redis.call('HSET', key, 'fa', at)
   redis.call('ZADD', P .. ':finished', 0, at .. id)
   if new == 'completed' then redis.call('DEL', P .. ':work:' .. id) end
+end
+
+-- a held run (`f` as `held` reads it) put back as retrying, due `at`; the retrying-pr set
+-- holds every retrying run by priority, as `later-pr` (STATS subtracts them)
+local function retry_at(key, id, f, at)
+  set_status(key, id, f[3], f[5], f[6], 'running', 'retrying')
+  redis.call('HSET', key, 'due', at)
+  add_later(f[3], f[7], at, id)
+  redis.call('ZADD', qkey('retrying-pr', f[3]), 0, f[7] .. at .. id)
 end
 
 -- field, value pairs from ARGV[first] on (their count at ARGV[first - 1]), then fields to delete
@@ -107,9 +127,7 @@ local key = run_key(id)
 local f, answer = held(key, token, ARGV[4] == '1', 'retrying')
 if not f then return answer end
 release(key, id, f[3], f[4])
-set_status(key, id, f[3], f[5], f[6], 'running', 'retrying')
-redis.call('HSET', key, 'due', at)
-redis.call('ZADD', qkey('later', f[3]), 0, at .. id)
+retry_at(key, id, f, at)
 write_fields(key, 7)
 redis.call('PUBLISH', P .. ':wake', f[3])
 return 1
@@ -138,9 +156,7 @@ while i <= #ARGV do
   if f then
     release(key, id, f[3], f[4])
     if retry then
-      set_status(key, id, f[3], f[5], f[6], 'running', 'retrying')
-      redis.call('HSET', key, 'due', at)
-      redis.call('ZADD', qkey('later', f[3]), 0, at .. id)
+      retry_at(key, id, f, at)
       woken[f[3]] = true
     else
       finish(key, id, f[3], f[5], f[6], 'running', status, at)
@@ -202,7 +218,8 @@ if status == 'running' then
 end
 if status ~= 'pending' and status ~= 'retrying' then return 'finished' end
 redis.call('ZREM', qkey('ready', q), f[3] .. f[4] .. f[5] .. f[6] .. id)
-redis.call('ZREM', qkey('later', q), f[4] .. id)
+remove_later(q, f[3], f[4], id)
+if status == 'retrying' then redis.call('ZREM', qkey('retrying-pr', q), f[3] .. f[4] .. id) end
 finish(key, id, q, f[5], f[6], status, 'cancelled', now)
 return 'cancelled'
 """
@@ -244,39 +261,6 @@ while #out < 2 * limit do
   cursors[best] = cursors[best] + 1
   out[#out + 1] = id
   out[#out + 1] = redis.call('HMGET', run_key(id), unpack(FIELDS))
-end
-return out
-"""
-)
-
-# ARGV: prefix, now. Per queue: {queue, running, retrying, completed, failed, cancelled,
-# timeout, scheduled, then priority, count pairs of the pending runs due by `now`}.
-# Counts by ZCARD, but for the pending runs, read one by one (due now or later).
-STATS = (
-    PRELUDE
-    + """
-local now = ARGV[2]
-local out = {}
-for _, q in ipairs(redis.call('SMEMBERS', P .. ':queues')) do
-  local counts = {q}
-  for _, s in ipairs({'running', 'retrying', 'completed', 'failed', 'cancelled', 'timeout'}) do
-    counts[#counts + 1] = redis.call('ZCARD', skey(s, q))
-  end
-  local scheduled, by_priority = 0, {}
-  for _, member in ipairs(redis.call('ZRANGE', skey('pending', q), 0, -1)) do
-    local f = redis.call('HMGET', run_key(string.sub(member, 33)), 'pr', 'due')
-    if f[2] and not le(f[2], now) then
-      scheduled = scheduled + 1
-    elseif f[1] then
-      by_priority[f[1]] = (by_priority[f[1]] or 0) + 1
-    end
-  end
-  counts[#counts + 1] = scheduled
-  for priority, count in pairs(by_priority) do
-    counts[#counts + 1] = priority
-    counts[#counts + 1] = count
-  end
-  out[#out + 1] = counts
 end
 return out
 """
