@@ -12,8 +12,10 @@ this process: ``scheduler.submit`` called ``--singles`` times one after the othe
 sync: each call returns when the run is stored); the same number of ``submit`` calls spread
 over ``--threads`` threads at once; ``scheduler.submit_many`` in ``--batches`` batches of
 1,000. Targets (issue #19): 2,000/s one at a time, 20,000/s in batches. Beside each SQL
-broker's one-at-a-time rate, its floor measured in the same run (``benchmarks/driver_floor.py``):
-the driver alone inserting one similar row per autocommitted statement. Medians of
+broker's one-at-a-time rate, its two floors measured in the same run
+(``benchmarks/driver_floor.py``), the driver alone on a held connection, one row per
+autocommitted statement: a plain ``INSERT`` ("driver floor"), and the statement a ``submit``
+sends ("our statement, bare driver"); and the one-at-a-time rate as a share of each. Medians of
 ``--repetitions``, the brokers alternating within a repetition; the load average is printed
 with the figures. It uses the servers and the table or key prefixes of ``benchmarks/drain.py``
 (RabbitMQ: ``benchmarks/anchors.py``'s), dropped at the end; MariaDB through mysqlclient when
@@ -37,13 +39,12 @@ from typing import Any
 from asyncz_like.schedulers import AsyncIOScheduler
 from benchmarks.anchors import made_our_rabbitmq
 from benchmarks.drain import CONFIGS, TARGET, dropped
-from benchmarks.driver_floor import driver_floor
+from benchmarks.driver_floor import FLOOR, STATEMENT_FLOOR, driver_floors
 
 BATCH = 1000
 NAMES = ["memory", "sqlite", "postgresql", "mariadb", "redis", "rabbitmq"]
 TARGETS = {"one at a time": 2_000.0, "threads": 2_000.0, "submit_many": 20_000.0}
 SQL = ("sqlite", "postgresql", "mariadb")
-FLOOR = "driver floor"
 
 
 def config_of(name: str, tmp: str) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def measure(name: str, args: argparse.Namespace, tmp: str) -> dict[str, tuple[fl
                 wall, cpu = timed(work)
                 figures[case] = (runs / wall, cpu / runs * 1e6)
             if name in SQL:
-                figures[FLOOR] = driver_floor(scheduler.broker, TARGET, args.singles)
+                figures.update(driver_floors(scheduler.broker, TARGET, args.singles))
         finally:
             broker = scheduler.broker
             scheduler.shutdown(wait=False)
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{figure[1]:>7,.0f} µs CPU/run", flush=True)  # fmt: skip
     print(f"\nenqueue (median of {args.repetitions}; load {os.getloadavg()[0]:.2f}; "
           f"'threads': {args.threads} threads calling submit):")  # fmt: skip
-    cases = {**TARGETS, FLOOR: 0.0}
+    cases = {**TARGETS, FLOOR: 0.0, STATEMENT_FLOOR: 0.0}
     print(f"| broker | {' | '.join(f'{case} runs/s' for case in cases)} | "
           f"{' | '.join(f'{case} CPU µs/run' for case in cases)} |")  # fmt: skip
     print("|---" * (1 + 2 * len(cases)) + "|")
@@ -164,7 +165,18 @@ def main(argv: list[str] | None = None) -> int:
             rates.append(f"{rate:,.0f}{'' if rate >= target else ' (miss)'}")
             cpus.append(f"{statistics.median(cpu for _, cpu in runs):,.0f}")
         print(f"| {name} | {' | '.join(rates)} | {' | '.join(cpus)} |")
+    shares(figures, [name for name in names if name in SQL])
     return 0
+
+
+def shares(figures: dict[tuple[str, str], list[tuple[float, float]]], names: list[str]) -> None:
+    """The one-at-a-time rate of each SQL broker as a share of its floors (medians)."""
+    for name in names:
+        rate = statistics.median(rate for rate, _ in figures[(name, "one at a time")])
+        floors = [statistics.median(rate for rate, _ in figures[(name, floor)])
+                  for floor in (FLOOR, STATEMENT_FLOOR)]  # fmt: skip
+        print(f"{name}: one at a time is {rate / floors[0]:.0%} of the {FLOOR}, "
+              f"{rate / floors[1]:.0%} of {STATEMENT_FLOOR}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -34,13 +34,14 @@ MAX_GROUP = 500
 
 @dataclass(slots=True, eq=False)
 class _Member:
-    """One caller's envelopes and, once its group's call returned, its answers or error."""
+    """One caller's envelopes and, once its group's call returned, its answers or error:
+    made only for a caller that lines up. A lone caller calls straight through (its own
+    group: 0.8 µs of CPU here, against 2.1 through a member of its own; a submit costs 150
+    to 1,000)."""
 
     envelopes: list[Envelope]
     now: datetime | None
-    #: Set when its answers are in, or a group is handed to it; made only for a member that
-    #: lines up: an Event costs about 5 µs of CPU here, and a lone caller then adds about 4
-    #: in all (a submit costs 200 to 1,000).
+    #: Set when its answers are in, or a group is handed to it.
     ready: threading.Event | None = None
     #: Handed to this waiting member to send: it leads the group (its first member).
     group: list[_Member] | None = None
@@ -76,17 +77,23 @@ class EnqueueGroups:
     def enqueue(self, envelopes: Iterable[Envelope], now: datetime | None = None) -> list[bool]:
         """Enqueue ``envelopes`` (with the envelopes of concurrent callers); for each, True
         when added, False when its run id exists already (or came earlier in the group)."""
-        member = _Member(_checked(envelopes), None if now is None else check_aware(now, "now"))
+        given = _checked(envelopes)
+        when = None if now is None else check_aware(now, "now")
         with self._lock:
             leads = not self._sending
             if leads:
                 self._sending = True
             else:
+                member = _Member(given, when)
                 self._line_up(member)
-        if not leads:
-            self._wait(member)  # for its answers, or for a group to send
-        if leads or member.group is not None:
-            self._send(member.group or [member])
+        if leads:  # a group of its own (whoever comes meanwhile waits for the next call)
+            try:
+                return self._enqueue(given, when)
+            finally:
+                self._hand_over()
+        self._wait(member)  # for its answers, or for a group to send
+        if member.group is not None:
+            self._send(member.group)
         return self._answer(member)
 
     def _line_up(self, member: _Member) -> None:

@@ -157,7 +157,7 @@ def test_a_failed_statement_drops_the_held_connection(backend: BrokerBackend) ->
     broker.enqueue([envelope("a")])
     failing = held.dbapi_connection
     with pytest.raises(sa.exc.DBAPIError) as caught:  # not transient: raised at once
-        broker.db.driver_alone("SELECT no_such_column FROM no_such_table", {})
+        broker.db.driver_alone("SELECT no_such_column FROM no_such_table", {}, True)
     assert isinstance(caught.value.orig, broker.db.engine.dialect.loaded_dbapi.Error)
     assert held.dbapi_connection is None
     assert broker.enqueue([envelope("b")]) == [True]

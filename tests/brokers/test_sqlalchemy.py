@@ -292,14 +292,14 @@ def test_a_failed_driver_statement_raises_as_sqlalchemy_and_drops_its_connection
 
         failing = pooled()
         with pytest.raises(sa.exc.ProgrammingError) as caught:  # not transient: raised
-            db.driver_alone("SELECT no_such_column FROM no_such_table", {})
+            db.driver_alone("SELECT no_such_column FROM no_such_table", {}, True)
         assert isinstance(caught.value.orig, db.engine.dialect.loaded_dbapi.Error)  # driver's
         assert pooled() is not failing
         with db.transaction() as connection:
             if db.is_postgresql:
                 assert connection.connection.driver_connection.autocommit is False
             connection.execute(sa.delete(db.table))
-        assert db.driver_alone("SELECT %(one)s", {"one": 1}) == ([(1,)], 1)
+        assert db.driver_alone("SELECT %(one)s", {"one": 1}, True) == ([(1,)], 1)
 
 
 def test_a_one_run_enqueue_on_a_pinged_connection_goes_through(
@@ -344,7 +344,7 @@ def test_a_one_run_enqueue_on_mariadb_commits_alone_on_an_engine_of_ours(
         assert (broker.db.autocommit_engine is None) is engine_given
 
         def commits() -> int:
-            rows, _ = broker.db.driver_alone("SHOW SESSION STATUS LIKE 'Com_commit'", {})
+            rows, _ = broker.db.driver_alone("SHOW SESSION STATUS LIKE 'Com_commit'", {}, True)
             return int(rows[0][1])
 
         before = commits()

@@ -40,7 +40,6 @@ from asyncz_like.brokers.sqlalchemy.rows import (
     new_batch,
     new_columns,
     released,
-    row_of,
     run_of,
 )
 from asyncz_like.brokers.sqlalchemy.schema import to_micros
@@ -167,15 +166,16 @@ class SQLAlchemyBroker(GroupedBroker):
 
     def _enqueue_together(self, envelopes: list[Envelope], now: datetime | None) -> list[bool]:
         now = check_aware(now, "now") if now is not None else datetime.now(UTC)
-        batch = new_batch()
         unique, firsts = firsts_of(envelopes)
         if not unique:
             return []
         if len(unique) <= FEW:  # submits: the driver's statement
-            rows = [row_of(envelope, now, batch, self.serializer) for envelope in unique]
-            added = self._few.insert(rows, batch, self.channel)
+            # The batch mark only where no RETURNING tells the ids added (MariaDB/MySQL)
+            batch = None if self._few.returns else new_batch()
+            added = self._few.insert(unique, now, batch, self.serializer, self.channel)
         else:
-            added = self._many.insert(new_columns(unique, now, self.serializer), batch)
+            columns = new_columns(unique, now, self.serializer)
+            added = self._many.insert(columns, new_batch())
         queues = {envelope.queue for envelope in unique if envelope.run_id in added}
         if queues and self._waiter is not None:
             self._waiter.wake(queues)

@@ -4,7 +4,7 @@ fails transiently (a lost connection, a deadlock, a busy SQLite file)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar, cast
 
@@ -17,6 +17,8 @@ from asyncz_like.stores.sqlalchemy import engine as engines
 from asyncz_like.stores.sqlalchemy.transactions import Transactions
 
 T = TypeVar("T")
+#: A statement's parameters in the driver's style: by name or by position.
+Parameters = Mapping[str, Any] | Sequence[Any]
 _RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
 
 
@@ -110,34 +112,39 @@ class Database:
         self.autocommit_engine = engine
         self.held = HeldConnection(engine)
 
-    def driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
-        """The rows and row count of ``statement`` (the driver's SQL and parameter style), run
-        by the driver itself as a transaction of its own, retried when transient: on the
-        connection held for these statements (:meth:`hold_for_statements`, in autocommit:
-        one round trip), else (an engine given by the user, the held one busy, SQLite in
-        memory) on a connection of the pool, in autocommit on PostgreSQL, with its COMMIT on
-        MariaDB/MySQL (PyMySQL switches autocommit with a round trip each way, and
-        SQLAlchemy resets the isolation level with a third) and on SQLite when the driver
-        began a transaction (a pool not set up by the broker). For the hottest call, a one-run
-        enqueue: SQLAlchemy's Connection around one statement (isolation level or
-        transaction, execution context, result) was a third of its CPU (see
-        :mod:`.insert_few`). Errors come out as SQLAlchemy's, as from a Connection; a
-        connection that failed is dropped, never used again or handed back in autocommit or
-        in a transaction. The engine's statement logging (``echo``) does not see it."""
-        return self.retry(self._driver_alone, statement, parameters)
+    def driver_alone(
+        self, statement: str, parameters: Parameters, returns: bool
+    ) -> tuple[list[Any], int]:
+        """The rows (``returns``: it has a result) and row count of ``statement`` (the
+        driver's SQL and parameter style), run by the driver itself as a transaction of its
+        own, retried when transient: on the connection held for these statements
+        (:meth:`hold_for_statements`, in autocommit: one round trip), else (an engine given
+        by the user, the held one busy, SQLite in memory) on a connection of the pool, in
+        autocommit on PostgreSQL, with its COMMIT on MariaDB/MySQL (PyMySQL switches
+        autocommit with a round trip each way, and SQLAlchemy resets the isolation level
+        with a third) and on SQLite when the driver began a transaction (a pool not set up
+        by the broker). For the hottest call, a one-run enqueue: SQLAlchemy's Connection
+        around one statement (isolation level or transaction, execution context, result) was
+        a third of its CPU (see :mod:`.insert_few`). Errors come out as SQLAlchemy's, as
+        from a Connection; a connection that failed is dropped, never used again or handed
+        back in autocommit or in a transaction. The engine's statement logging (``echo``)
+        does not see it."""
+        return self.retry(self._driver_alone, statement, parameters, returns)
 
-    def _driver_alone(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
+    def _driver_alone(
+        self, statement: str, parameters: Parameters, returns: bool
+    ) -> tuple[list[Any], int]:
         held = self.held
         if held is None or not held.acquire():
             with self._transactions.serial:  # SQLite in memory: one connection, in turn
-                return self._on_pooled(statement, parameters)
+                return self._on_pooled(statement, parameters, returns)
         try:
-            return self._on_held(held, statement, parameters)
+            return self._on_held(held, statement, parameters, returns)
         finally:
             held.lock.release()
 
     def _on_held(
-        self, held: HeldConnection, statement: str, parameters: Mapping[str, Any]
+        self, held: HeldConnection, statement: str, parameters: Parameters, returns: bool
     ) -> tuple[list[Any], int]:
         dialect = self.engine.dialect
         try:
@@ -146,7 +153,7 @@ class Database:
             lost = dialect.is_disconnect(error, None, None)
             raise self._wrapped(error, statement, parameters, lost) from error
         try:
-            return _executed(cursor, statement, parameters)
+            return _executed(cursor, statement, parameters, returns)
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, held.dbapi_connection, None)
             held.drop(error)
@@ -155,7 +162,9 @@ class Database:
             held.drop(None)
             raise
 
-    def _on_pooled(self, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
+    def _on_pooled(
+        self, statement: str, parameters: Parameters, returns: bool
+    ) -> tuple[list[Any], int]:
         dialect = self.engine.dialect
         try:
             pooled = self.engine.raw_connection()
@@ -168,7 +177,7 @@ class Database:
                 driver.autocommit = True
             cursor = driver.cursor()
             try:
-                rows, count = _executed(cursor, statement, parameters)
+                rows, count = _executed(cursor, statement, parameters, returns)
             finally:
                 cursor.close()
             if self.is_postgresql:
@@ -231,12 +240,12 @@ class Database:
             pooled.close()
 
     def _wrapped(
-        self, error: Exception, statement: str, parameters: Mapping[str, Any], lost: bool
+        self, error: Exception, statement: str, parameters: Parameters, lost: bool
     ) -> exc.DBAPIError:
         """``error`` of the driver as SQLAlchemy raises it (what :meth:`retry` reads)."""
         wrapped = exc.DBAPIError.instance(  # a DBAPIError: ``error`` is the driver's
             statement,
-            dict(parameters),
+            dict(parameters) if isinstance(parameters, Mapping) else list(parameters),
             error,
             self.engine.dialect.loaded_dbapi.Error,
             hide_parameters=self.engine.hide_parameters,
@@ -264,8 +273,11 @@ class Database:
         return _RELAXED if self.fast_commits else "TRUE"
 
 
-def _executed(cursor: Any, statement: str, parameters: Mapping[str, Any]) -> tuple[list[Any], int]:
-    """The rows (none for a statement without a result) and row count of ``statement``."""
+def _executed(
+    cursor: Any, statement: str, parameters: Parameters, returns: bool
+) -> tuple[list[Any], int]:
+    """The rows (``returns``: it has a result) and row count of ``statement``. Told, not
+    asked: psycopg makes the Column objects of ``description`` on each read (1.4-2.4 µs)."""
     cursor.execute(statement, parameters)
-    rows = list(cursor.fetchall()) if cursor.description is not None else []
+    rows = list(cursor.fetchall()) if returns else []
     return rows, cursor.rowcount

@@ -92,7 +92,7 @@ class ArrayInserts:
         for name, column, one in zip(NEW_COLUMNS, columns, shared, strict=True):
             parameters[name] = column[0] if one else column
         statement = self._statements.get(shared) or self._statement(shared)
-        found, _ = self.db.driver_alone(statement, parameters)
+        found, _ = self.db.driver_alone(statement, parameters, True)
         return {run_id for (run_id,) in found if run_id is not None}  # None: the NOTIFY's row
 
     def _statement(self, shared: tuple[bool, ...]) -> str:
@@ -182,8 +182,9 @@ class ValuesInserts:
 def insert_rows(
     db: Database, connection: sa.Connection, rows: list[dict[str, Any]], batch: str
 ) -> set[str]:
-    """SQLite, or MariaDB/MySQL through another driver: insert ``rows`` (made by ``row_of``
-    with the mark ``batch``) unless their id exists; the ids added."""
+    """SQLite, or MariaDB/MySQL through another driver: insert ``rows`` (the values of
+    :data:`.rows.NEW_COLUMNS` and the mark ``batch``, by name) unless their id exists; the
+    ids added."""
     t = db.table
     if db.is_sqlite:
         return set(connection.scalars(_sqlite_insert(t), rows))

@@ -35,29 +35,28 @@ def new_batch() -> str:
     return secrets.token_hex(8)
 
 
-def row_of(
-    envelope: Envelope, now: datetime, batch: str, serializer: BaseSerializer
-) -> dict[str, Any]:
-    """The new row of ``envelope`` (the other columns have server defaults)."""
-    created = envelope.created_at or now
-    return {
-        "id": envelope.run_id,
-        "queue": envelope.queue,
-        "priority": envelope.priority,
-        "due": to_micros(envelope.due or created),
-        "created_at": to_micros(created),
-        "max_deliveries": envelope.max_deliveries,
-        "task_id": envelope.task_id,
-        "name": envelope.name,
-        "batch": batch,
-        "payload": encode_work(envelope, serializer),
-    }
-
-
 #: The columns a new row gives (the others have server defaults, and ``batch`` is given only
-#: where it is used), in the order of :func:`new_columns`.
+#: where it is used), in the order of :func:`new_values` and :func:`new_columns`.
 NEW_COLUMNS = ("id", "queue", "priority", "due", "created_at", "max_deliveries", "task_id",
                "name", "payload")  # fmt: skip
+
+
+def new_values(envelope: Envelope, now: datetime, serializer: BaseSerializer) -> tuple[Any, ...]:
+    """The values of :data:`NEW_COLUMNS` of the new row of ``envelope``."""
+    created = envelope.created_at or now
+    created_micros = to_micros(created)
+    due = envelope.due
+    return (
+        envelope.run_id,
+        envelope.queue,
+        envelope.priority,
+        created_micros if due is None else to_micros(due),
+        created_micros,
+        envelope.max_deliveries,
+        envelope.task_id,
+        envelope.name,
+        encode_work(envelope, serializer),
+    )
 
 
 def new_columns(
