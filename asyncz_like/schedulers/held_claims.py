@@ -81,7 +81,7 @@ def hold_for_slots(
     to_send: list[tuple[Task, list[datetime]]],
     releases: list[Release],
     waits: dict[str, datetime],
-    merged: dict[str, int],
+    merged: dict[str, int] | None,
 ) -> tuple[list[SlotWait], list[Release]]:
     """The due fires in ``waits``, to be held under their claims and tried again, and the
     releases of the others. ``merged``: by task id, the run times coalescing left out."""
@@ -91,10 +91,8 @@ def hold_for_slots(
     for release in releases:
         task_id = release[0].id
         if task_id in waits:
-            fire = fires[task_id]
-            held.append(
-                SlotWait(store, alias, fire, release, waits[task_id], merged.get(task_id, 0))
-            )
+            left_out = merged.get(task_id, 0) if merged else 0
+            held.append(SlotWait(store, alias, fires[task_id], release, waits[task_id], left_out))
         else:
             kept.append(release)
     return held, kept

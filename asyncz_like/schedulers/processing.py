@@ -138,7 +138,8 @@ class DueTaskProcessor:
         deferred: list[Deferred] = []
         to_send: list[tuple[Task, list[datetime]]] = []
         final: set[str] = set()  # ids of the tasks whose last fire this is
-        merged: dict[str, int] = {}  # by task id: the run times coalescing left out
+        # By task id, the run times coalescing left out; a dict only then (each pass: 0.1 %)
+        merged: dict[str, int] | None = None
         for task in tasks:
             lost_at = lost_claims.get(task.id) if lost_claims else None
             try:
@@ -147,6 +148,8 @@ class DueTaskProcessor:
                 if task.coalesce and len(run_times) > 1:
                     due = len(run_times)
                     run_times = coalesced(run_times, now)
+                    if merged is None:
+                        merged = {}
                     merged[task.id] = due - len(run_times)
                 sent = task if lost_at is None or not run_times else recovered(task, lost_at, now)
                 write_by: datetime | None = None
