@@ -39,6 +39,9 @@ class TaskSubmissionEvent(TaskEvent):
     """A task was handed to its executor (or refused by it) for these run times."""
 
     scheduled_run_times: list[datetime] = field(default_factory=list)
+    #: How many due run times coalescing left out (``coalesce=True``): they were merged into
+    #: the last one, which alone is in ``scheduled_run_times``. 0 when none were.
+    coalesced_run_count: int = 0
 
 
 @dataclass(slots=True, repr=False)

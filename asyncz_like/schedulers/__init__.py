@@ -3,6 +3,7 @@
 from asyncz_like.schedulers.asyncio import AsyncIOScheduler, NativeAsyncIOScheduler
 from asyncz_like.schedulers.base import BaseScheduler, SchedulerState
 from asyncz_like.schedulers.blocking import BackgroundScheduler, BlockingScheduler
+from asyncz_like.schedulers.inspection import SchedulerInfo, SchedulerInstanceInfo
 
 __all__ = [
     "AsyncIOScheduler",
@@ -10,5 +11,7 @@ __all__ = [
     "BaseScheduler",
     "BlockingScheduler",
     "NativeAsyncIOScheduler",
+    "SchedulerInfo",
+    "SchedulerInstanceInfo",
     "SchedulerState",
 ]

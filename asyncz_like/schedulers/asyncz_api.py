@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping
-from datetime import tzinfo
-from typing import Any, Literal, NoReturn, TypeVar
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
+from asyncz_like.clock import Clock
+from asyncz_like.enums import SchedulerState
 from asyncz_like.events.dispatcher import EventDispatcher, Listener
 from asyncz_like.executors.base import BaseExecutor
+from asyncz_like.schedulers.inspection import (
+    SchedulerInfo,
+    SchedulerInstanceInfo,
+    instance_info,
+    scheduler_info,
+)
+from asyncz_like.schedulers.loop import SchedulerLoop
 from asyncz_like.schedulers.plugins import Plugins
+from asyncz_like.schedulers.task_registry import TaskRegistry
 from asyncz_like.schedulers.trigger_tables import TriggerTables
 from asyncz_like.stores.base import BaseStore
 from asyncz_like.triggers.base import BaseTrigger
@@ -66,12 +76,57 @@ class PluginTable(MutableMapping[str, P]):
 class AsynczMethods:
     """asyncz's scheduler extension API: ``stores``, ``executors``, ``listeners``,
     ``trigger_plugins`` / ``trigger_classes``, ``create_trigger``, ``resolve_load_plugin``,
-    ``create_lock`` (no state of its own)."""
+    ``create_lock``; and its snapshots, ``get_scheduler_info`` and
+    ``get_scheduler_instance_infos`` (no state of its own)."""
+
+    #: Reported as ``stale_after_seconds`` (asyncz's default); an instance of this process
+    #: is stale only once it has stopped.
+    heartbeat_stale_after: float = 30.0
 
     _plugins: Plugins
     _triggers: TriggerTables
+    _task_registry: TaskRegistry
+    _loop: SchedulerLoop
     dispatcher: EventDispatcher
     timezone: tzinfo
+    identity: str
+    state: SchedulerState
+    clock: Clock
+
+    if TYPE_CHECKING:  # the scheduler's: the wait after a failed pass
+
+        @property
+        def failed_pass_wait(self) -> float: ...
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the scheduler started, in its zone (None while it is stopped)."""
+        started = self._loop.started_at
+        if started is None or self.state == SchedulerState.STATE_STOPPED:
+            return None
+        return started.astimezone(self.timezone)
+
+    def get_scheduler_info(self) -> SchedulerInfo:
+        """The scheduler now: its state, since when, its plugins and how many tasks it has
+        scheduled, paused or pending (every store is read)."""
+        return scheduler_info(
+            self.identity,
+            SchedulerState(self.state),
+            self.started_at,
+            self.clock.now(),
+            str(self.timezone),
+            self._plugins.executors,
+            self._plugins.stores,
+            self._task_registry.get_all(None),
+            self.failed_pass_wait,
+        )
+
+    def get_scheduler_instance_infos(self) -> tuple[SchedulerInstanceInfo, ...]:
+        """The scheduler instances known: this process's one, seen now (asyncz keeps no
+        registry of other processes' schedulers either)."""
+        info = self.get_scheduler_info()
+        now = self.clock.now().astimezone(self.timezone)
+        return (instance_info(info, now, self.heartbeat_stale_after),)
 
     def __getstate__(self) -> NoReturn:
         raise TypeError(

@@ -50,6 +50,7 @@ class SlotWait:
     fire: tuple[Task, list[datetime]]  # what goes to the executor
     release: Release  # what is written once it has gone, or been skipped
     until: datetime
+    merged: int = 0  # the run times coalescing left out of ``fire``
 
 
 class Deferred(NamedTuple):
@@ -74,6 +75,29 @@ def taken_up(due: list[Deferred]) -> tuple[list[Deferred], list[Deferred]]:
     return started, waiting
 
 
+def hold_for_slots(
+    store: BaseStore,
+    alias: str,
+    to_send: list[tuple[Task, list[datetime]]],
+    releases: list[Release],
+    waits: dict[str, datetime],
+    merged: dict[str, int] | None,
+) -> tuple[list[SlotWait], list[Release]]:
+    """The due fires in ``waits``, to be held under their claims and tried again, and the
+    releases of the others. ``merged``: by task id, the run times coalescing left out."""
+    fires = {fire[0].id: fire for fire in to_send}
+    held: list[SlotWait] = []
+    kept: list[Release] = []
+    for release in releases:
+        task_id = release[0].id
+        if task_id in waits:
+            left_out = merged.get(task_id, 0) if merged else 0
+            held.append(SlotWait(store, alias, fires[task_id], release, waits[task_id], left_out))
+        else:
+            kept.append(release)
+    return held, kept
+
+
 def catch_up(wait: SlotWait, timezone: tzinfo, now: datetime) -> None:
     """Add to a fire waiting for a run slot the run times that came due while it waited (its
     claim held them back), so that they go with it, as a claim made now would send them."""
@@ -83,9 +107,11 @@ def catch_up(wait: SlotWait, timezone: tzinfo, now: datetime) -> None:
     except Exception:  # the trigger broke meanwhile: the fire goes as it was claimed
         return
     if run_times:
-        if task.coalesce and len(run_times) > 1:
+        due = len(run_times)
+        if task.coalesce and due > 1:
             run_times = coalesced(run_times, now)
         wait.fire, wait.release = (wait.fire[0], run_times), (task, next_time)
+        wait.merged = due - len(run_times)
 
 
 class ClaimHeartbeat:

@@ -42,10 +42,13 @@ class SchedulerLoop:
         self.run_side = run_side
         self.processor = DueTaskProcessor(host, plugins)
         self.steps = StepWatch()
+        #: When the scheduler last started (by its clock).
+        self.started_at: datetime | None = None
 
     def started(self) -> None:
         """The scheduler started: the clock may be another since the last start."""
         self.steps = StepWatch()
+        self.started_at = self.host.clock.now()
 
     def write_deferred(self) -> None:
         """Write the releases held back for fires claimed ahead (at shutdown, or before the

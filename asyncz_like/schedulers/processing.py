@@ -21,6 +21,7 @@ from asyncz_like.schedulers.held_claims import (
     Release,
     SlotWait,
     catch_up,
+    hold_for_slots,
     pending_fires,
     taken_up,
 )
@@ -137,13 +138,19 @@ class DueTaskProcessor:
         deferred: list[Deferred] = []
         to_send: list[tuple[Task, list[datetime]]] = []
         final: set[str] = set()  # ids of the tasks whose last fire this is
+        # By task id, the run times coalescing left out; a dict only then (each pass: 0.1 %)
+        merged: dict[str, int] | None = None
         for task in tasks:
             lost_at = lost_claims.get(task.id) if lost_claims else None
             try:
                 # Written out here, not in a helper: a call less per fired task (a pass's loop)
                 run_times, next_time = due_run_times(task, timezone, horizon)
                 if task.coalesce and len(run_times) > 1:
+                    due = len(run_times)
                     run_times = coalesced(run_times, now)
+                    if merged is None:
+                        merged = {}
+                    merged[task.id] = due - len(run_times)
                 sent = task if lost_at is None or not run_times else recovered(task, lost_at, now)
                 write_by: datetime | None = None
                 if run_times and (starts := run_times[-1]) > now:  # claimed ahead
@@ -165,13 +172,17 @@ class DueTaskProcessor:
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
         put_back = (
-            self.hand_over.send(store, store_alias, to_send, now, final, waits, bool(deferred))
+            self.hand_over.send(
+                store, store_alias, to_send, now, final, waits, bool(deferred), merged
+            )
             if to_send
             else None
         )
         retry_at: datetime | None = None
         if waits:  # held under their claims, tried again at the next passes
-            releases = self._hold_for_slots(store, store_alias, to_send, releases, waits, now)
+            held, releases = hold_for_slots(store, store_alias, to_send, releases, waits, merged)
+            self._slot_waits.extend(held)
+            self._heartbeat.taken(store, now)
             retry_at = now + SLOT_RETRY
         if put_back:  # refused before their run time: given back unrun, to be tried again
             kept: list[Deferred] = []
@@ -223,29 +234,6 @@ class DueTaskProcessor:
                 kept.append(task)
         return kept
 
-    def _hold_for_slots(
-        self,
-        store: BaseStore,
-        store_alias: str,
-        to_send: list[tuple[Task, list[datetime]]],
-        releases: list[Release],
-        waits: dict[str, datetime],
-        now: datetime,
-    ) -> list[Release]:
-        """Keep the due fires in ``waits`` under their claims, to be tried again; the
-        releases of the others."""
-        fires = {fire[0].id: fire for fire in to_send}
-        kept: list[Release] = []
-        for release in releases:
-            task_id = release[0].id
-            if task_id in waits:
-                wait = SlotWait(store, store_alias, fires[task_id], release, waits[task_id])
-                self._slot_waits.append(wait)
-            else:
-                kept.append(release)
-        self._heartbeat.taken(store, now)
-        return kept
-
     def _retry_slot_waits(self, now: datetime) -> None:
         """Try again the fires waiting for a run slot: hand over those that get one, skip
         those whose wait is over, and release both; the others wait on."""
@@ -260,9 +248,9 @@ class DueTaskProcessor:
             still: dict[str, datetime] = {}
             try:
                 with self.plugins.store_guard(store):
-                    self.hand_over.send(
-                        store, alias, [wait.fire for wait in entries], now, set(), still
-                    )
+                    fires = [wait.fire for wait in entries]
+                    merged = {wait.fire[0].id: wait.merged for wait in entries if wait.merged}
+                    self.hand_over.send(store, alias, fires, now, set(), still, False, merged)
             except Exception:
                 self._slot_waits.extend(entries)  # the server is away: they wait on
                 raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from asyncz_like.enums import TaskScheduleState
 from asyncz_like.schedulers.conflicts import ConflictPolicy, conflict_policy
@@ -14,7 +14,9 @@ from asyncz_like.schedulers.run_side import RunSide
 from asyncz_like.schedulers.task_adding import TaskAdder
 from asyncz_like.schedulers.task_factory import UNSET, TaskFactory, add_options, renamed_fn
 from asyncz_like.schedulers.task_infos import task_infos
+from asyncz_like.schedulers.task_preview import NOT_GIVEN, check_task_count, read_call
 from asyncz_like.schedulers.task_registry import TaskRegistry
+from asyncz_like.tasks.inspection import TaskRunPreview
 from asyncz_like.tasks.task import Task, TaskSnapshot
 from asyncz_like.triggers.base import BaseTrigger
 
@@ -224,15 +226,76 @@ class TaskMethods:
         """Remove every task (of one store when given)."""
         self._task_registry.remove_all(store)
 
+    @overload
     def preview_task_runs(
         self,
-        trigger: BaseTrigger | str,
+        trigger: BaseTrigger | type[BaseTrigger],
         count: int = 5,
         start: datetime | None = None,
         **trigger_args: Any,
-    ) -> list[datetime]:
-        """The next ``count`` fire times a trigger would give, from ``start`` (default now).
+    ) -> list[datetime]: ...
 
-        ``count`` is an int from 0 to 1,000,000; fewer come back when the trigger ends.
+    @overload
+    def preview_task_runs(
+        self,
+        *,
+        task_id: str | Task,
+        store: str | None = None,
+        count: int = 5,
+        now: datetime | str | None = None,
+    ) -> TaskRunPreview | None: ...
+
+    @overload
+    def preview_task_runs(
+        self,
+        task: Task,
+        store: str | None = None,
+        /,
+        *,
+        count: int = 5,
+        now: datetime | str | None = None,
+    ) -> TaskRunPreview | None: ...
+
+    @overload
+    def preview_task_runs(  # a trigger alias or a task id: told apart at run time
+        self, trigger: str, *args: Any, **options: Any
+    ) -> Any: ...
+
+    def preview_task_runs(
+        self,
+        trigger: BaseTrigger | type[BaseTrigger] | str | Task | None = None,
+        *args: Any,
+        task_id: str | Task | None = None,
+        store: str | None = None,
+        count: int = NOT_GIVEN,
+        now: datetime | str | None = None,
+        start: datetime | None = None,
+        **trigger_args: Any,
+    ) -> list[datetime] | TaskRunPreview | None:
+        """The next fire times of a trigger, or (asyncz's form) of a task; nothing changes.
+
+        ``preview_task_runs(trigger, count=5, start=None, **trigger_args)``: the next
+        ``count`` (0 to 1,000,000) fire times ``trigger`` (an instance, a class or an alias,
+        with its options) would give from ``start`` (default now), as a list; fewer when the
+        trigger ends.
+
+        ``preview_task_runs(task_id, store=None, *, count=5, now=None)``: a
+        :class:`~asyncz_like.tasks.TaskRunPreview` of the task's next ``count`` (1 to 50) run
+        times, or None when there is no such task.
+
+        The call says which: ``task_id=``, ``store=``, ``now=``, a Task, a text that is no
+        trigger alias, or a second argument that is a text or None (a store) mean a task; a
+        trigger, a trigger class, an alias, ``start=``, a trigger option or a second argument
+        that is a number mean a trigger. Preview a task whose id is a trigger alias with
+        ``task_id=``. TypeError for a call that mixes the two.
         """
-        return self._task_registry.preview(trigger, count, start, trigger_args)
+        options = {"task_id": task_id, "store": store, "count": count, "now": now}
+        call = read_call(trigger, args, {**options, "start": start}, trigger_args)
+        if not call.of_task:
+            if call.target is None:
+                raise TypeError("preview_task_runs() needs a trigger or a task_id")
+            return self._task_registry.preview(call.target, call.count, call.start, trigger_args)
+        if not isinstance(call.target, str | Task):
+            raise TypeError(f"task_id must be a task id or a Task, got {call.target!r}")
+        count = check_task_count(call.count)
+        return self._task_registry.preview_task(call.target, call.store, count, call.now)

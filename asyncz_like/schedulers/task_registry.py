@@ -14,10 +14,13 @@ from asyncz_like.limits import check_number
 from asyncz_like.schedulers.plugins import Plugins
 from asyncz_like.schedulers.task_adding import TaskAdder, TaskHost
 from asyncz_like.schedulers.task_factory import TaskFactory
+from asyncz_like.schedulers.task_preview import task_run_preview
 from asyncz_like.stores.base import BaseStore
+from asyncz_like.tasks.inspection import TaskRunPreview
 from asyncz_like.tasks.task import Task
 from asyncz_like.triggers import anchor_trigger, anchored_first_fire
 from asyncz_like.triggers.base import BaseTrigger
+from asyncz_like.utils import to_datetime
 
 #: The most fire times preview_task_runs lists.
 _MAX_PREVIEW = 1_000_000
@@ -224,3 +227,13 @@ class TaskRegistry:
             times.append(fire)
             previous = fire
         return times
+
+    def preview_task(
+        self, task_id: str | Task, store: str | None, count: int, now: datetime | str | None
+    ) -> TaskRunPreview | None:
+        """asyncz's preview of a task's next ``count`` run times from ``now`` (default: the
+        clock's), or None when there is no such task."""
+        zone = self.host.timezone
+        moment = to_datetime(now, zone, "now") or self.host.clock.now().astimezone(zone)
+        task = self.get(task_id.id if isinstance(task_id, Task) else task_id, store)
+        return None if task is None else task_run_preview(task, zone, moment, count)
