@@ -65,18 +65,34 @@ class Deferred(NamedTuple):
     fire: AheadRunTimes
 
 
-def taken_up(
-    due: list[Deferred], not_sent: Collection[str] = ()
-) -> tuple[list[Deferred], list[Deferred]]:
-    """``due`` split: the fires their executors took up (or that were ``not_sent``, by task
-    id), and those still waiting for a worker, whose releases stay held (a scheduler killed
-    meanwhile loses none of them)."""
+def taken_up(due: list[Deferred]) -> tuple[list[Deferred], list[Deferred]]:
+    """``due`` split: the fires their executors took up, and those still waiting for a
+    worker, whose releases stay held (a scheduler killed meanwhile loses none of them)."""
     started: list[Deferred] = []
     waiting: list[Deferred] = []
     for entry in due:
-        done = entry.fire.taken_up() or entry.release[0].id in not_sent
-        (started if done else waiting).append(entry)
+        (started if entry.fire.taken_up() else waiting).append(entry)
     return started, waiting
+
+
+def split_held(
+    held: list[tuple[Release, AheadRunTimes]],
+    not_sent: Collection[str],
+    now: datetime,
+    store: BaseStore,
+    alias: str,
+) -> tuple[list[Release], list[Deferred]]:
+    """The due fires of a pass just handed over, split: the releases to write now (taken
+    up, as a rule at the hand-over; or ``not_sent``, by task id, to wait for a run slot),
+    and the others, held (``write_by`` now: rechecked until a worker takes them up)."""
+    releases: list[Release] = []
+    waiting: list[Deferred] = []
+    for release, fire in held:
+        if fire.taken_up() or release[0].id in not_sent:
+            releases.append(release)
+        else:
+            waiting.append(Deferred(fire[-1], now, store, alias, release, fire))
+    return releases, waiting
 
 
 def held_claims(

@@ -25,6 +25,7 @@ from asyncz_like.schedulers.held_claims import (
     held_claims,
     not_pending,
     pending_fires,
+    split_held,
     taken_up,
 )
 
@@ -146,7 +147,7 @@ class DueTaskProcessor:
         hold_due = store.does_io
         releases: list[Release] = []
         deferred: list[Deferred] = []
-        held: list[Deferred] = []  # due fires, released in this pass once taken up
+        held: list[tuple[Release, AheadRunTimes]] = []  # due: released now once taken up
         to_send: list[tuple[Task, list[datetime]]] = []
         final: set[str] = set()  # ids of the tasks whose last fire this is
         for task in tasks:
@@ -176,8 +177,7 @@ class DueTaskProcessor:
                 if hold_due:
                     fire = AheadRunTimes(run_times)
                     to_send.append((sent, fire))
-                    release = (task, next_time)
-                    held.append(Deferred(fire[-1], now, store, store_alias, release, fire))
+                    held.append(((task, next_time), fire))
                     continue
                 to_send.append((sent, run_times))
             releases.append((task, next_time))
@@ -190,8 +190,8 @@ class DueTaskProcessor:
             else None
         )
         if held:  # those queued behind busy workers stay held (those in waits: for slots)
-            started, waiting = taken_up(held, waits)
-            releases.extend(entry.release for entry in started)
+            started, waiting = split_held(held, waits, now, store, store_alias)
+            releases.extend(started)
             deferred.extend(waiting)
         retry_at: datetime | None = None
         if waits:  # held under their claims, tried again at the next passes
