@@ -11,7 +11,7 @@ from collections.abc import Coroutine, Generator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from asyncz_like.executors.ahead import take_up
+from asyncz_like.executors.ahead import AheadRunTimes, take_up
 from asyncz_like.executors.base import BaseExecutor
 from asyncz_like.executors.runner import (
     RunContext,
@@ -102,10 +102,12 @@ class AsyncIOExecutor(BaseExecutor):
         loop = self._loop
         if loop is None or loop.is_closed() or not in_loop_thread(loop):
             return super().send_tasks(fires)
-        outcomes = self._take_instances([task for task, _ in fires])
+        outcomes, in_flight = self._take_instances([task for task, _ in fires])
+        in_flight -= outcomes.count(None)  # each fire is counted with those before it
         for index, (task, run_times) in enumerate(fires):
             if outcomes[index] is not None:
                 continue
+            in_flight += 1
             try:
                 self._submit(loop, task, run_times)
             except Exception as exc:
@@ -117,6 +119,8 @@ class AsyncIOExecutor(BaseExecutor):
                     if outcomes[later] is None:
                         self._release(fires[later][0].id)
                 raise
+            if run_times.__class__ is AheadRunTimes and run_times.waiting:
+                self._take_up_at_once(task, run_times, in_flight)
         return outcomes
 
     def _submit_handed_off(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from asyncz_like.exceptions import MaximumInstancesError
 from asyncz_like.executors import runner
+from asyncz_like.executors.ahead import AheadRunTimes
 from asyncz_like.executors.runner import RunContext, no_events
 from asyncz_like.plugin_options import keep_extra_options
+from asyncz_like.utils import is_coroutine_callable
 
 if TYPE_CHECKING:
     from asyncz_like.clock import Clock
@@ -59,9 +61,10 @@ class BaseExecutor(ABC):
     one call of ``run_task_success`` or ``run_task_error``, which frees its instance slot.
     """
 
-    #: Whether the executor calls ``executors.ahead.take_up`` when a fire leaves its queue:
-    #: a fire claimed ahead then stays claimed in its store until a worker has it. For
-    #: other executors (asyncz's subclasses among them) the hand-over counts as the take-up.
+    #: Whether the executor calls ``executors.ahead.take_up`` when a fire leaves its queue
+    #: (and ``send_task`` marks taken up at once a fire it has room to start): a fire whose
+    #: release is held then stays claimed in its store until a worker has it. For other
+    #: executors (asyncz's subclasses among them) the hand-over counts as the take-up.
     reports_take_up = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -73,6 +76,8 @@ class BaseExecutor(ABC):
 
     def __init__(self, **options: Any) -> None:
         self._instances: dict[str, int] = {}
+        #: The sum of ``_instances``: runs handed over and not yet counted as ended.
+        self._in_flight = 0
         #: Ids of runs that ended, not yet taken off ``_instances``: a worker thread ending a
         #: run only appends here (atomic), so that ends never wait for the lock.
         self._ended: deque[str] = deque()
@@ -99,6 +104,7 @@ class BaseExecutor(ABC):
         with self._instances_lock:
             self._count_ended()
             refused = self._take_instance(task)
+            in_flight = self._in_flight
         if refused is not None:
             raise refused
         try:
@@ -106,6 +112,8 @@ class BaseExecutor(ABC):
         except BaseException:
             self._release(task.id)
             raise
+        if run_times.__class__ is AheadRunTimes and run_times.waiting and self.reports_take_up:
+            self._take_up_at_once(task, run_times, in_flight)
 
     def send_tasks(self, fires: Sequence[tuple[Task, list[datetime]]]) -> list[Exception | None]:
         """``send_task`` for each ``(task, run_times)`` of a pass's slice, in order; for each,
@@ -121,9 +129,9 @@ class BaseExecutor(ABC):
                 outcomes.append(None)
         return outcomes
 
-    def _take_instances(self, tasks: Sequence[Task]) -> list[Exception | None]:
+    def _take_instances(self, tasks: Sequence[Task]) -> tuple[list[Exception | None], int]:
         """An instance of each task (None), or the MaximumInstancesError that refuses one,
-        under one hold of the lock."""
+        under one hold of the lock; and the runs in flight then, these included."""
         outcomes: list[Exception | None] = []
         with self._instances_lock:
             self._count_ended()
@@ -132,7 +140,19 @@ class BaseExecutor(ABC):
                     outcomes.append(self._take_instance(task))
                 except Exception as exc:  # that task's fire only: the others of the slice go on
                     outcomes.append(exc)
-        return outcomes
+            in_flight = self._in_flight
+        return outcomes, in_flight
+
+    def _take_up_at_once(self, task: Task, run_times: AheadRunTimes, in_flight: int) -> None:
+        """Mark taken up a fire just handed over when its lane has room to start it at once:
+        at most its capacity of runs were in flight, this one and any queued ahead of it
+        included (see ``run_lane``). The count lags behind runs that ended, never ahead of
+        them, so a fire marked here never waits for a run to end; the others are marked by
+        the worker that takes them up."""
+        assert task.fn is not None
+        capacity = self.run_lane(is_coroutine_callable(task.fn))[1]
+        if capacity is None or in_flight <= capacity:
+            run_times.waiting = False
 
     def _take_instance(self, task: Task) -> MaximumInstancesError | None:
         """Count a run of ``task`` in flight (with ``_instances_lock`` held), or refuse it."""
@@ -141,6 +161,7 @@ class BaseExecutor(ABC):
         if running >= limit:
             return MaximumInstancesError(task.id, limit)
         self._instances[task.id] = running + 1
+        self._in_flight += 1
         return None
 
     @abstractmethod
@@ -234,8 +255,9 @@ class BaseExecutor(ABC):
             remaining = counts.get(task_id, 0) - 1
             if remaining > 0:
                 counts[task_id] = remaining
-            else:
-                counts.pop(task_id, None)
+            elif counts.pop(task_id, None) is None:
+                continue  # a run never counted (QueueExecutor's): not in flight either
+            self._in_flight -= 1
 
     def _release(self, task_id: str) -> None:
         self._ended.append(task_id)  # counted by the next send_task (or read of instances)

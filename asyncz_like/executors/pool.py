@@ -82,6 +82,14 @@ class ThreadPoolExecutor(BasePoolExecutor):
 
         self._workers.submit(_run_in_worker, (task, run_times, self.run_context(task)), done)
 
+    def _take_up_at_once(self, task: Task, run_times: AheadRunTimes, in_flight: int) -> None:
+        # A thread still reporting the end of a run (its listeners) is busy, though that run
+        # may no longer count in ``in_flight``. Its flag was set before the run was counted
+        # ended, and is read after: read clear, the thread is free.
+        workers = self._workers
+        reporting = 0 if workers is None else workers.reporting()
+        super()._take_up_at_once(task, run_times, in_flight + reporting)
+
     def shutdown(self, wait: bool = True) -> None:
         if self._workers is not None:
             wait = self._waits_at_shutdown(wait)

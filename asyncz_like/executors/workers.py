@@ -6,6 +6,11 @@ every item, under one lock that all workers contend for (a fifth of the samples 
 burst). The executor needs none of it: it reports each run through a callback. So the threads
 here start with the pool, wait on a ``SimpleQueue`` (no CPU while idle), and call
 ``done(outcome)`` after each item.
+
+``done`` reports the run's end (its instance freed) and then its events, to listeners that may
+take a while. The executor counts a run ended from that report on, so each thread says, in a
+flag of its own (no lock: one writer each), while it is in ``done``: until then it cannot
+take a new item, and a fire handed over meanwhile does not count as taken up at once.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ class WorkerThreads:
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._initializer = initializer
         self._shutdown = False
+        #: By thread: whether it is reporting an item's end (in ``done``).
+        self._reporting = [False] * count
         self._threads = [
-            threading.Thread(target=self._work, name=f"{name}_{index}", daemon=True)
+            threading.Thread(target=self._work, args=(index,), name=f"{name}_{index}", daemon=True)
             for index in range(count)
         ]
         for thread in self._threads:
@@ -49,6 +56,11 @@ class WorkerThreads:
         if self._shutdown:
             raise RuntimeError("cannot run new work after shutdown")
         self._queue.put((fn, args, done))
+
+    def reporting(self) -> int:
+        """How many threads are reporting the end of an item (read without a lock: a thread
+        that just began or ended its report may be counted either way)."""
+        return sum(self._reporting)
 
     def shutdown(
         self, wait: bool = True, cancel: Callable[[Callable[[Outcome], None]], None] | None = None
@@ -72,10 +84,10 @@ class WorkerThreads:
                 if thread is not current:
                     thread.join()
 
-    def _work(self) -> None:
+    def _work(self, index: int) -> None:
         if self._initializer is not None:
             self._initializer()
-        get = self._queue.get
+        get, reporting = self._queue.get, self._reporting
         while (item := get()) is not _STOP:
             fn, args, done = item
             try:
@@ -83,8 +95,10 @@ class WorkerThreads:
             except BaseException as exc:  # reported, as a Future would hold it
                 outcome = (False, exc)
             del fn, args, item
+            reporting[index] = True
             try:
                 done(outcome)
             except Exception:  # a report that fails must not take the worker with it
                 logger.exception("Error reporting the end of a run")
+            reporting[index] = False
             del outcome, done

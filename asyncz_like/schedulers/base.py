@@ -281,7 +281,7 @@ class BaseScheduler(TaskMethods, RunMethods, PluginMethods, AsynczMethods, Conte
             self._stop_runs(wait)
             for executor in self._plugins.executors.values():
                 executor.shutdown(wait)
-        self._loop.write_deferred()  # releases held back for fires claimed ahead
+        self._loop.write_deferred()  # releases held back until their fires started
         self.run_slots.shutdown()
         for store in self._plugins.stores.values():
             store.shutdown()

@@ -87,8 +87,9 @@ class HandOver:
         scheduler can start it again, and the executor's own count is enough. Returns the
         ids of the fires claimed ahead that ``max_instances`` refused, and puts in ``waits``
         the due ones a run slot refused, with until when they wait (see ``_refused``).
-        ``ahead``: some fires were claimed ahead (their run times are ``AheadRunTimes``).
-        ``merged``: by task id, the run times coalescing left out (for the events)."""
+        ``ahead``: the releases of some fires are held until their executors take them up
+        (their run times are ``AheadRunTimes``: claimed ahead, or due from a store that does
+        I/O). ``merged``: by task id, the run times coalescing left out (for the events)."""
         put_back: set[str] = set()
         slots: dict[int, bool] | None = None
         if store.shares_run_slots:
@@ -110,6 +111,7 @@ class HandOver:
                         waits[task.id] = until
                     else:
                         self._refused(store_alias, task, run_times, now, put_back, merged)
+                        take_up(run_times)  # never will be: its release waits for nothing
                     continue
                 by_executor.setdefault(task.executor or "default", []).append(index)
         announce = self.scheduler.wants_event(TASK_SUBMITTED)
@@ -198,7 +200,7 @@ def _taken_up_or_refused(
     reports_take_up: bool,
 ) -> None:
     """Mark taken up the fires of an executor that does not report take-ups, and those it
-    refused: the release of a fire claimed ahead then waits only for its run time."""
+    refused: the release of a held fire then waits only for its run time."""
     for index, outcome in zip(indexes, outcomes, strict=True):
         if outcome is not None or not reports_take_up:
             take_up(to_send[index][1])

@@ -1,13 +1,13 @@
 """Claims a scheduler holds beyond the pass that took them, and their heartbeat.
 
-Most claims live from claim to release within one pass. Two kinds outlive it: a fire claimed
-ahead of its run time, released once it has started (its run time has come and its executor
-took it up: it may wait for a free worker past its run time), and a due fire that a run slot of a
-shared store refused, held while the scheduler tries the slot again (the slot may be one that
-a scheduler killed, or cut off from the store, could not free: it lapses within the store's
-``lease_seconds``). The scheduler's passes renew such claims every third of the lease
-(:class:`ClaimHeartbeat`), so that they last as long as their scheduler does and lapse within
-``lease_seconds`` of its death.
+Most claims live from claim to release within one pass. Two kinds outlive it: a fire handed
+over and not yet started, released once it has (its run time has come and its executor took it
+up: a fire claimed ahead of its run time, or one that waits for a free worker past it), and a
+due fire that a run slot of a shared store refused, held while the scheduler tries the slot
+again (the slot may be one that a scheduler killed, or cut off from the store, could not
+free: it lapses within the store's ``lease_seconds``). The scheduler's passes renew such
+claims every third of the lease (:class:`ClaimHeartbeat`), so that they last as long as their
+scheduler does and lapse within ``lease_seconds`` of its death.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
+from asyncz_like.executors.ahead import AheadRunTimes
 from asyncz_like.schedulers.fire_times import coalesced, due_run_times
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from datetime import tzinfo
 
-    from asyncz_like.executors.ahead import AheadRunTimes
     from asyncz_like.stores.base import BaseStore
     from asyncz_like.tasks.task import Task
 
@@ -31,8 +32,8 @@ logger = logging.getLogger("asyncz_like.schedulers")
 #: How soon a due fire refused for a run slot of a shared store is tried again.
 SLOT_RETRY = timedelta(seconds=0.25)
 
-#: How soon a pass looks again whether a worker took up a fire claimed ahead that waits for
-#: one past its run time (its release is written then). Each pass claims in the stores too:
+#: How soon a pass looks again whether a worker took up a fire that waits for one past its
+#: run time (its release is written then). Each pass claims in the stores too:
 #: a pool kept full for minutes costs 10 passes a second, not one every half ``claim_ahead``.
 TAKE_UP_RECHECK = timedelta(seconds=0.1)
 
@@ -98,20 +99,73 @@ def hold_for_slots(
     return held, kept
 
 
+def split_held(
+    held: list[tuple[Release, AheadRunTimes]],
+    not_sent: Collection[str],
+    now: datetime,
+    store: BaseStore,
+    alias: str,
+) -> tuple[list[Release], list[Deferred]]:
+    """The due fires of a pass just handed over, split: the releases to write now (taken
+    up, as a rule at the hand-over; or ``not_sent``, by task id, to wait for a run slot),
+    and the others, held (``write_by`` now: rechecked until a worker takes them up)."""
+    releases: list[Release] = []
+    waiting: list[Deferred] = []
+    for release, fire in held:
+        if fire.taken_up() or release[0].id in not_sent:
+            releases.append(release)
+        else:
+            waiting.append(Deferred(fire[-1], now, store, alias, release, fire))
+    return releases, waiting
+
+
+def held_claims(
+    deferred: list[Deferred], waits: list[SlotWait]
+) -> dict[int, tuple[BaseStore, list[str]]]:
+    """The task ids of the claims held beyond their pass (``deferred``, ``waits``), by store."""
+    held: dict[int, tuple[BaseStore, list[str]]] = {}
+    entries = [(entry.store, entry.release[0].id) for entry in deferred]
+    entries.extend((wait.store, wait.release[0].id) for wait in waits)
+    for store, task_id in entries:
+        held.setdefault(id(store), (store, []))[1].append(task_id)
+    return held
+
+
 def catch_up(wait: SlotWait, timezone: tzinfo, now: datetime) -> None:
     """Add to a fire waiting for a run slot the run times that came due while it waited (its
-    claim held them back), so that they go with it, as a claim made now would send them."""
+    claim held them back), so that they go with it, as a claim made now would send them;
+    as ``AheadRunTimes``, so that its release waits for a worker to take it up."""
     task = wait.release[0]
     try:
         run_times, next_time = due_run_times(task, timezone, now)
     except Exception:  # the trigger broke meanwhile: the fire goes as it was claimed
-        return
+        run_times = []
     if run_times:
         due = len(run_times)
         if task.coalesce and due > 1:
             run_times = coalesced(run_times, now)
-        wait.fire, wait.release = (wait.fire[0], run_times), (task, next_time)
+        wait.fire, wait.release = (wait.fire[0], AheadRunTimes(run_times)), (task, next_time)
         wait.merged = due - len(run_times)
+    elif wait.fire[1].__class__ is not AheadRunTimes:
+        wait.fire = (wait.fire[0], AheadRunTimes(wait.fire[1]))
+
+
+def handed_over(
+    waits: list[SlotWait], still: Collection[str], now: datetime
+) -> tuple[list[Release], list[Deferred]]:
+    """Of the fires ``waits`` tried again, those that no longer wait (not in ``still``): the
+    releases of those taken up (or skipped), and those queued for a worker, held."""
+    releases: list[Release] = []
+    held: list[Deferred] = []
+    for wait in waits:
+        fire = wait.fire[1]
+        if wait.fire[0].id in still:
+            continue
+        if fire.__class__ is not AheadRunTimes or fire.taken_up():
+            releases.append(wait.release)
+        else:
+            held.append(Deferred(fire[-1], now, wait.store, wait.alias, wait.release, fire))
+    return releases, held
 
 
 class ClaimHeartbeat:
@@ -142,6 +196,26 @@ class ClaimHeartbeat:
                 )
                 continue
             self._renewed[key] = now
+
+
+def not_pending(tasks: list[Task], pending: dict[tuple[str, datetime | None], bool]) -> list[Task]:
+    """``tasks`` less those whose fire is ``pending`` (see :func:`pending_fires`), each
+    logged: at DEBUG when it waits for a worker (no news), else as a warning."""
+    kept: list[Task] = []
+    for task in tasks:
+        waits_for_worker = pending.get((task.id, task.next_run_time))
+        if waits_for_worker is not None:
+            (logger.debug if waits_for_worker else logger.warning)(
+                "Task %s (%s): its fire of %s was handed over already and is not "
+                "released yet; it is not run again",
+                task.id,
+                task.name,
+                task.next_run_time,
+                extra={"task_id": task.id},
+            )
+        else:
+            kept.append(task)
+    return kept
 
 
 def pending_fires(

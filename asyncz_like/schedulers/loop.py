@@ -51,12 +51,12 @@ class SchedulerLoop:
         self.started_at = self.host.clock.now()
 
     def write_deferred(self) -> None:
-        """Write the releases held back for fires claimed ahead (at shutdown, or before the
+        """Write the releases held back until their fires start (at shutdown, or before the
         times they carry are moved): those fires were handed over."""
         try:
             self.processor.write_deferred()
         except Exception:
-            self.host.logger.exception("Could not release the fires claimed ahead of their time")
+            self.host.logger.exception("Could not write the releases held back until fires started")
 
     def process(self, budget: int | None = None) -> float | None:
         """One pass: dispatch due work (one slice of it); return seconds until the next pass.

@@ -21,8 +21,12 @@ from asyncz_like.schedulers.held_claims import (
     Release,
     SlotWait,
     catch_up,
+    handed_over,
+    held_claims,
     hold_for_slots,
+    not_pending,
     pending_fires,
+    split_held,
     taken_up,
 )
 
@@ -37,7 +41,7 @@ logger = logging.getLogger("asyncz_like.schedulers")
 @dataclass(slots=True)
 class PassResult:
     """What a pass found: whether more is due now, which stores another process holds, when
-    a pass is due for a release held back for a fire claimed ahead, and when for a fire
+    a pass is due for a release held back until its fire starts, and when for a fire
     that ``max_instances`` refused, to try it again (None: none is)."""
 
     more: bool
@@ -52,7 +56,8 @@ class DueTaskProcessor:
     Per slice: one claim, the fires handed to the executors (with one acquisition of run
     slots for a shared store), then one release of the whole slice. A fire is handed over
     before its release is written, so a scheduler killed in between makes that fire run again
-    elsewhere, never go missing.
+    elsewhere, never go missing; from a store that does I/O, a fire that waits for a worker
+    keeps its claim until a worker takes it up (``executors.ahead``).
     """
 
     def __init__(self, scheduler: PassHost, plugins: Plugins) -> None:
@@ -62,8 +67,9 @@ class DueTaskProcessor:
         #: Releases that failed (the store's server was away): their fires were handed over,
         #: so they are written before anything else, lest the lease make them wait.
         self._unreleased: list[tuple[BaseStore, str, list[Release]]] = []
-        #: Releases of fires claimed ahead, by start time: the lease holds each fire in the
-        #: store until it starts, so that a scheduler killed before then loses nothing.
+        #: Releases of fires claimed ahead, or due and waiting for a worker, by start time:
+        #: the lease holds each fire in the store until it starts, so that a scheduler killed
+        #: before then loses nothing.
         self._deferred: list[Deferred] = []
         self._deferred_lock = threading.Lock()
         #: Due fires a run slot refused, held under their claims while tried again.
@@ -81,7 +87,9 @@ class DueTaskProcessor:
         if self._slot_waits:
             self._retry_slot_waits(now)
         if self._deferred or self._slot_waits:
-            self._heartbeat.beat(self._held_claims(), now)
+            with self._deferred_lock:
+                deferred = list(self._deferred)
+            self._heartbeat.beat(held_claims(deferred, self._slot_waits), now)
             if self._slot_waits:
                 retry_at = now + SLOT_RETRY
         horizon = now if horizon is None else horizon
@@ -128,14 +136,19 @@ class DueTaskProcessor:
         horizon: datetime,
         lost_claims: dict[str, datetime] | None,
     ) -> datetime | None:
-        """Hand the claimed ``tasks`` over and release them (a fire claimed ahead: once it
-        starts). Returns when to try again the fires ``max_instances`` refused ahead."""
+        """Hand the claimed ``tasks`` over and release them (a fire claimed ahead, or one
+        that waits for a worker: once it starts). Returns when to try again the fires
+        ``max_instances`` refused ahead."""
         if self._deferred or self._unreleased or self._slot_waits:
             tasks = self._not_yet_handed_over(store, tasks)
         timezone = self.scheduler.timezone
         ahead = horizon - now
+        # A due fire from a store that outlives this process is held too, unless its executor
+        # takes it up at once (as a rule: see executors.ahead): a kill then loses none.
+        hold_due = store.does_io
         releases: list[Release] = []
         deferred: list[Deferred] = []
+        held: list[tuple[Release, AheadRunTimes]] = []  # due: released now once taken up
         to_send: list[tuple[Task, list[datetime]]] = []
         final: set[str] = set()  # ids of the tasks whose last fire this is
         # By task id, the run times coalescing left out; a dict only then (each pass: 0.1 %)
@@ -168,20 +181,31 @@ class DueTaskProcessor:
                     release = (task, next_time)
                     deferred.append(Deferred(fire[-1], write_by, store, store_alias, release, fire))
                     continue
+                if hold_due:
+                    fire = AheadRunTimes(run_times)
+                    to_send.append((sent, fire))
+                    held.append(((task, next_time), fire))
+                    continue
                 to_send.append((sent, run_times))
             releases.append((task, next_time))
         waits: dict[str, datetime] = {}  # due fires a run slot refused: until when they wait
         put_back = (
             self.hand_over.send(
-                store, store_alias, to_send, now, final, waits, bool(deferred), merged
+                store, store_alias, to_send, now, final, waits, bool(deferred or held), merged
             )
             if to_send
             else None
         )
+        if held:  # those queued behind busy workers stay held (those in waits: for slots)
+            started, waiting = split_held(held, waits, now, store, store_alias)
+            releases.extend(started)
+            deferred.extend(waiting)
         retry_at: datetime | None = None
         if waits:  # held under their claims, tried again at the next passes
-            held, releases = hold_for_slots(store, store_alias, to_send, releases, waits, merged)
-            self._slot_waits.extend(held)
+            slot_waits, releases = hold_for_slots(
+                store, store_alias, to_send, releases, waits, merged
+            )
+            self._slot_waits.extend(slot_waits)
             self._heartbeat.taken(store, now)
             retry_at = now + SLOT_RETRY
         if put_back:  # refused before their run time: given back unrun, to be tried again
@@ -196,9 +220,7 @@ class DueTaskProcessor:
             deferred = kept
         if deferred:
             self._heartbeat.taken(store, now)
-            with self._deferred_lock:
-                self._deferred.extend(deferred)
-                self._deferred.sort(key=lambda entry: entry.starts)
+            self._hold(deferred)
         if releases:
             try:
                 self._release(store, store_alias, releases)
@@ -206,6 +228,11 @@ class DueTaskProcessor:
                 self._unreleased.append((store, store_alias, releases))
                 raise
         return retry_at
+
+    def _hold(self, deferred: list[Deferred]) -> None:
+        with self._deferred_lock:
+            self._deferred.extend(deferred)
+            self._deferred.sort(key=lambda entry: entry.starts)
 
     def _not_yet_handed_over(self, store: BaseStore, tasks: list[Task]) -> list[Task]:
         """``tasks`` less the fires this scheduler handed over already and has not released
@@ -217,26 +244,12 @@ class DueTaskProcessor:
         releases = [
             release for held, _, failed in self._unreleased if held is store for release in failed
         ]
-        pending = pending_fires(store, deferred, releases, self._slot_waits)
-        kept: list[Task] = []
-        for task in tasks:
-            waits_for_worker = pending.get((task.id, task.next_run_time))
-            if waits_for_worker is not None:
-                (logger.debug if waits_for_worker else logger.warning)(
-                    "Task %s (%s): its fire of %s was handed over already and is not "
-                    "released yet; it is not run again",
-                    task.id,
-                    task.name,
-                    task.next_run_time,
-                    extra={"task_id": task.id},
-                )
-            else:
-                kept.append(task)
-        return kept
+        return not_pending(tasks, pending_fires(store, deferred, releases, self._slot_waits))
 
     def _retry_slot_waits(self, now: datetime) -> None:
         """Try again the fires waiting for a run slot: hand over those that get one, skip
-        those whose wait is over, and release both; the others wait on."""
+        those whose wait is over, and release both (a fire handed over that waits for a
+        worker: once it starts); the others wait on."""
         waits, self._slot_waits = self._slot_waits, []
         by_store: dict[int, list[SlotWait]] = {}
         for wait in waits:
@@ -246,28 +259,20 @@ class DueTaskProcessor:
             for wait in entries:
                 catch_up(wait, self.scheduler.timezone, now)
             still: dict[str, datetime] = {}
+            fires = [wait.fire for wait in entries]
             try:
                 with self.plugins.store_guard(store):
-                    fires = [wait.fire for wait in entries]
                     merged = {wait.fire[0].id: wait.merged for wait in entries if wait.merged}
-                    self.hand_over.send(store, alias, fires, now, set(), still, False, merged)
+                    self.hand_over.send(store, alias, fires, now, set(), still, True, merged)
             except Exception:
                 self._slot_waits.extend(entries)  # the server is away: they wait on
                 raise
             self._slot_waits.extend(wait for wait in entries if wait.fire[0].id in still)
-            releases = [wait.release for wait in entries if wait.fire[0].id not in still]
+            releases, deferred = handed_over(entries, still, now)
+            if deferred:  # queued behind busy workers: held until taken up
+                self._hold(deferred)
             if releases:
                 self._write(store, alias, releases)
-
-    def _held_claims(self) -> dict[int, tuple[BaseStore, list[str]]]:
-        """The task ids of the claims held beyond their pass, by store."""
-        held: dict[int, tuple[BaseStore, list[str]]] = {}
-        with self._deferred_lock:
-            entries = [(entry.store, entry.release[0].id) for entry in self._deferred]
-        entries.extend((wait.store, wait.release[0].id) for wait in self._slot_waits)
-        for store, task_id in entries:
-            held.setdefault(id(store), (store, []))[1].append(task_id)
-        return held
 
     def _write(self, store: BaseStore, alias: str, releases: list[Release]) -> None:
         """``_release``; when it fails, kept to be written first by the next pass."""

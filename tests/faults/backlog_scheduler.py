@@ -1,9 +1,10 @@
 """A scheduler process whose one worker thread is kept busy (test_kill_backlog.py).
 
-    python -m tests.faults.backlog_scheduler DATABASE MARKS
+    python -m tests.faults.backlog_scheduler DATABASE MARKS [CLAIM_AHEAD]
 
 It works the SQLite store DATABASE (``lease_seconds=1``) with a thread pool of one worker
-until it is killed; the tasks the test put there append lines to the file MARKS.
+until it is killed, claiming CLAIM_AHEAD seconds ahead (default: the scheduler's); the tasks
+the test put there append lines to the file MARKS.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 from asyncz_like.schedulers import BackgroundScheduler
 
@@ -33,16 +35,18 @@ def fire(marks: str) -> None:
     mark(marks, f"fired {os.getpid()}")
 
 
-def scheduler(database: str, workers: int) -> BackgroundScheduler:
+def scheduler(database: str, workers: int, claim_ahead: float | None = None) -> BackgroundScheduler:
     store = {"type": "sqlalchemy", "database": database, "lease_seconds": 1}
     executor = {"type": "threadpool", "max_workers": workers}
+    options: dict[str, Any] = {} if claim_ahead is None else {"claim_ahead": claim_ahead}
     return BackgroundScheduler(
-        timezone="UTC", stores={"default": store}, executors={"default": executor}
+        timezone="UTC", stores={"default": store}, executors={"default": executor}, **options
     )
 
 
 def main() -> None:
-    scheduler(sys.argv[1], 1).start()
+    claim_ahead = float(sys.argv[3]) if len(sys.argv) > 3 else None
+    scheduler(sys.argv[1], 1, claim_ahead).start()
     time.sleep(OCCUPIED_FOR * 2)  # until killed
 
 

@@ -1,5 +1,6 @@
-"""SIGKILL while a fire claimed ahead waits behind a busy worker: its run time has come, no
-worker has taken it up, and another scheduler runs it once the killed one's lease ends."""
+"""SIGKILL while a fire waits behind a busy worker: its run time has come, no worker has
+taken it up, and another scheduler runs it once the killed one's lease ends. The fire was
+claimed ahead of its run time (``claim_ahead``, by default), or at it (``claim_ahead=0``)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
     return False
 
 
+@pytest.mark.parametrize("claim_ahead", [None, 0.0], ids=["ahead", "at-run-time"])
 def test_a_fire_waiting_for_a_worker_is_not_lost_when_its_scheduler_is_killed(
-    tmp_path: Path,
+    tmp_path: Path, claim_ahead: float | None
 ) -> None:
     database, marks = f"sqlite:///{tmp_path / 'tasks.db'}", tmp_path / "marks.txt"
     busy_at = datetime.now(UTC) + timedelta(seconds=LEAD)
@@ -51,9 +53,10 @@ def test_a_fire_waiting_for_a_worker_is_not_lost_when_its_scheduler_is_killed(
             fn, "date", run_at=at, id=task_id, args=[str(marks)], mistrigger_grace_time=None
         )
     seeding.shutdown()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.backlog_scheduler", database, str(marks)], cwd=ROOT
-    )
+    command = [sys.executable, "-m", "tests.faults.backlog_scheduler", database, str(marks)]
+    if claim_ahead is not None:
+        command.append(str(claim_ahead))
+    child = subprocess.Popen(command, cwd=ROOT)
     try:
         assert _wait_for(lambda: "occupied" in _marks(marks), LEAD + 20), "the busy run never began"
         # past the fire's run time, and the passes after it: the fire waits for the worker

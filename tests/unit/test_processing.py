@@ -589,10 +589,10 @@ def test_a_task_that_cannot_be_counted_fails_alone_in_its_slice() -> None:
     executor = HoldingExecutor()
     tasks = [Task(print, id=task_id, max_instances=1) for task_id in ("first", "bad", "last")]
     tasks[1].max_instances = "3"  # type: ignore[assignment]
-    outcomes = executor._take_instances(tasks)
+    outcomes, in_flight = executor._take_instances(tasks)
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], TypeError)
-    assert executor._instances == {"first": 1, "last": 1}
+    assert executor._instances == {"first": 1, "last": 1} and in_flight == 2
 
 
 class RetakingStore(IOMemoryStore):
